@@ -1,0 +1,105 @@
+//! One rich error for the whole core.
+//!
+//! Messages never carry keys, passphrases or anything the member wrote:
+//! they end up in logs and crash reports.
+
+use std::io;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("wrong key or passphrase")]
+    WrongKey,
+    #[error("no vault here")]
+    VaultNotFound,
+    #[error("a vault already exists here")]
+    VaultExists,
+    #[error("the vault is locked")]
+    Locked,
+    #[error("this vault is unlocked with {expected}, not {given}")]
+    WrongUnlockMethod {
+        expected: &'static str,
+        given: &'static str,
+    },
+    #[error("the vault header is damaged: {0}")]
+    HeaderDamaged(&'static str),
+    #[error("the vault header has version {0}, newer than this app understands")]
+    UnsupportedHeaderVersion(u8),
+    #[error("the vault database is damaged or is not a Tend vault")]
+    DatabaseDamaged,
+    #[error(
+        "the vault was written by a newer Tend (schema {found}, this app knows {supported}); update the app"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("invalid {field}: {problem}")]
+    Invalid {
+        field: &'static str,
+        problem: &'static str,
+    },
+    #[error("mood {value} is not on the scale of {steps} steps")]
+    MoodOutOfScale { value: u8, steps: u8 },
+    #[error("a mood scale has 3 to 10 steps, not {0}")]
+    MoodScaleSize(usize),
+    #[error(
+        "{entries} entries use moods above {steps}; a scale of {steps} steps would orphan them"
+    )]
+    MoodScaleShrink { steps: u8, entries: u64 },
+    #[error("a tag with that name already exists; merge the two instead")]
+    TagExists,
+    #[error("import, line {line}: {problem}")]
+    ImportLine { line: u64, problem: String },
+    #[error("import: {0}")]
+    Import(&'static str),
+    #[error("the backup is encrypted; a passphrase is needed")]
+    PassphraseNeeded,
+    #[error("storage error ({0})")]
+    Storage(String),
+    #[error("i/o error while {context}: {kind}")]
+    Io {
+        context: &'static str,
+        kind: io::ErrorKind,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(context: &'static str) -> impl FnOnce(io::Error) -> Error {
+        move |e| Error::Io {
+            context,
+            kind: e.kind(),
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, problem: &'static str) -> Error {
+        Error::Invalid { field, problem }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+                Error::DatabaseDamaged
+            }
+            // Only the code: SQLite's message can quote a constraint's value.
+            Some(code) => Error::Storage(format!("{code:?}")),
+            None => match e {
+                rusqlite::Error::QueryReturnedNoRows => Error::NotFound { what: "row" },
+                rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::InvalidColumnType(..) => Error::DatabaseDamaged,
+                _ => Error::Storage("database access".into()),
+            },
+        }
+    }
+}
+
+impl From<rusqlite::types::FromSqlError> for Error {
+    fn from(_: rusqlite::types::FromSqlError) -> Self {
+        Error::DatabaseDamaged
+    }
+}

@@ -1,0 +1,321 @@
+//! Export and import of the whole journal.
+//!
+//! JSON is the lossless backup (`docs/export-formats.md`); CSV is for
+//! spreadsheets. Exports are sealed with an age passphrase unless the member
+//! explicitly asks for plaintext.
+
+use std::io::{BufRead, BufReader, Read, Write};
+
+use age::secrecy::SecretString;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::entry::{Entry, NewEntry};
+use super::mood::{self, MoodStep};
+use super::store::{self, Upsert};
+use super::{Journal, Progress};
+use crate::{Error, Result};
+
+pub const BACKUP_FORMAT: &str = "tend-journal";
+pub const BACKUP_VERSION: u32 = 1;
+/// An import larger than this is refused before it is read into memory.
+pub const MAX_IMPORT_BYTES: u64 = 1 << 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+pub enum ExportProtection {
+    /// age, scrypt passphrase (the default).
+    Passphrase(SecretString),
+    /// Readable by anyone who gets the file; the member must ask for it.
+    Plaintext,
+}
+
+impl std::fmt::Debug for ExportProtection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExportProtection::Passphrase(_) => "Passphrase(<redacted>)",
+            ExportProtection::Plaintext => "Plaintext",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub added: u64,
+    /// Entries the import had a newer copy of.
+    pub updated: u64,
+    /// Entries already here, as new or newer.
+    pub unchanged: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BackupHead {
+    format: String,
+    version: u32,
+    exported_at: DateTime<Utc>,
+    mood_scale: Vec<MoodStep>,
+}
+
+#[derive(Deserialize)]
+struct Backup {
+    #[serde(flatten)]
+    head: BackupHead,
+    entries: Vec<Entry>,
+}
+
+const CSV_HEADER: [&str; 9] = [
+    "id",
+    "written_at",
+    "local_date",
+    "mood",
+    "mood_label",
+    "feelings",
+    "activities",
+    "title",
+    "body",
+];
+
+impl Journal<'_> {
+    /// Writes every entry, oldest first. Returns how many.
+    pub fn export(
+        &self,
+        format: ExportFormat,
+        protection: ExportProtection,
+        out: impl Write,
+        progress: Progress<'_>,
+    ) -> Result<u64> {
+        let mut write = |out: &mut dyn Write| self.write_export(format, out, progress);
+        match protection {
+            ExportProtection::Plaintext => {
+                let mut out = out;
+                write(&mut out)
+            }
+            ExportProtection::Passphrase(passphrase) => {
+                let mut sealed = age::Encryptor::with_user_passphrase(passphrase)
+                    .wrap_output(out)
+                    .map_err(Error::io("writing the export"))?;
+                let n = write(&mut sealed)?;
+                sealed.finish().map_err(Error::io("writing the export"))?;
+                Ok(n)
+            }
+        }
+    }
+
+    fn write_export(
+        &self,
+        format: ExportFormat,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+    ) -> Result<u64> {
+        let io = Error::io("writing the export");
+        self.vault.with_conn(|conn| {
+            let total: u64 = conn.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))?;
+            let scale = mood::read_scale(conn)?;
+            let mut done = 0u64;
+            let mut tick = |done: u64| {
+                if done % 1000 == 0 || done == total {
+                    progress(done, total);
+                }
+            };
+            match format {
+                ExportFormat::Json => {
+                    let head = BackupHead {
+                        format: BACKUP_FORMAT.into(),
+                        version: BACKUP_VERSION,
+                        exported_at: Utc::now(),
+                        mood_scale: scale.steps,
+                    };
+                    let mut head = serde_json::to_string(&head).expect("plain data serialises");
+                    head.pop(); // reopen the object to append the entries
+                    write!(out, "{head},\"entries\":[").map_err(io)?;
+                    store::for_each_oldest_first(conn, |entry| {
+                        if done > 0 {
+                            out.write_all(b",")
+                                .map_err(Error::io("writing the export"))?;
+                        }
+                        out.write_all(b"\n")
+                            .map_err(Error::io("writing the export"))?;
+                        serde_json::to_writer(&mut *out, &entry).map_err(|_| Error::Io {
+                            context: "writing the export",
+                            kind: std::io::ErrorKind::Other,
+                        })?;
+                        done += 1;
+                        tick(done);
+                        Ok(())
+                    })?;
+                    out.write_all(b"\n]}\n")
+                        .map_err(Error::io("writing the export"))?;
+                }
+                ExportFormat::Csv => {
+                    let mut csv = csv::Writer::from_writer(&mut *out);
+                    let csv_io = |_| Error::Io {
+                        context: "writing the export",
+                        kind: std::io::ErrorKind::Other,
+                    };
+                    csv.write_record(CSV_HEADER).map_err(csv_io)?;
+                    store::for_each_oldest_first(conn, |e| {
+                        let mood = e.mood.map(|m| m.to_string()).unwrap_or_default();
+                        let label = e.mood.and_then(|m| scale.label(m)).unwrap_or("");
+                        csv.write_record([
+                            e.id.to_string().as_str(),
+                            &e.written_at
+                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+                            &e.local_date().to_string(),
+                            &mood,
+                            label,
+                            &e.feelings.join(" | "),
+                            &e.activities.join(" | "),
+                            e.title.as_deref().unwrap_or(""),
+                            &e.body,
+                        ])
+                        .map_err(csv_io)?;
+                        done += 1;
+                        tick(done);
+                        Ok(())
+                    })?;
+                    csv.flush().map_err(Error::io("writing the export"))?;
+                }
+            }
+            progress(done, total);
+            Ok(done)
+        })
+    }
+
+    /// Imports a JSON backup, sealed with a passphrase or plain. All or nothing.
+    ///
+    /// An entry already here is replaced only by a copy edited later. The
+    /// backup's mood scale is taken when the journal is empty; otherwise the
+    /// two scales must have the same number of steps.
+    pub fn import(
+        &self,
+        input: impl Read,
+        passphrase: Option<SecretString>,
+        progress: Progress<'_>,
+    ) -> Result<ImportSummary> {
+        let mut input = BufReader::new(input.take(MAX_IMPORT_BYTES + 1));
+        let mut bytes = Vec::new();
+        if is_age(input.fill_buf().map_err(Error::io("reading the backup"))?) {
+            let passphrase = passphrase.ok_or(Error::PassphraseNeeded)?;
+            let decryptor = age::Decryptor::new_buffered(input).map_err(age_error)?;
+            let identity = age::scrypt::Identity::new(passphrase);
+            decryptor
+                .decrypt(std::iter::once(&identity as &dyn age::Identity))
+                .map_err(age_error)?
+                .take(MAX_IMPORT_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|_| Error::Import("the backup is damaged"))?;
+        } else {
+            input
+                .read_to_end(&mut bytes)
+                .map_err(Error::io("reading the backup"))?;
+        }
+        if bytes.len() as u64 > MAX_IMPORT_BYTES {
+            return Err(Error::Import("the backup is larger than 1 GiB"));
+        }
+        let backup = parse_backup(&bytes)?;
+        drop(bytes);
+        let cleaned = backup
+            .entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let updated_at = e.updated_at.timestamp_millis();
+                let id = e.id;
+                NewEntry {
+                    written_at: Some(e.written_at),
+                    mood: e.mood,
+                    feelings: e.feelings,
+                    activities: e.activities,
+                    title: e.title,
+                    body: e.body,
+                }
+                .clean(Utc::now())
+                .map(|c| (id, c, updated_at))
+                .map_err(|_| Error::ImportLine {
+                    line: i as u64 + 1,
+                    problem: "entry is invalid (counted from 1 in the entries list)".into(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let total = cleaned.len() as u64;
+        self.vault.with_tx(|tx| {
+            let scale = mood::scale_from_steps(backup.head.mood_scale)?;
+            let here = mood::read_scale(tx)?;
+            let empty: bool =
+                tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM entries)", [], |r| {
+                    r.get(0)
+                })?;
+            if empty {
+                mood::write_scale(tx, &scale)?;
+            } else if here.len() != scale.len() {
+                return Err(Error::Import(
+                    "the backup's mood scale has a different number of steps",
+                ));
+            }
+            let mut summary = ImportSummary::default();
+            for (i, (id, entry, updated_at)) in cleaned.iter().enumerate() {
+                mood::check_on_scale(tx, entry.mood)?;
+                match store::upsert(tx, *id, entry, *updated_at)? {
+                    Upsert::Added => summary.added += 1,
+                    Upsert::Updated => summary.updated += 1,
+                    Upsert::Unchanged => summary.unchanged += 1,
+                }
+                if i % 1000 == 999 {
+                    progress(i as u64 + 1, total);
+                }
+            }
+            progress(total, total);
+            Ok(summary)
+        })
+    }
+}
+
+fn is_age(start: &[u8]) -> bool {
+    start.starts_with(b"age-encryption.org/")
+}
+
+fn age_error(e: age::DecryptError) -> Error {
+    match e {
+        age::DecryptError::DecryptionFailed
+        | age::DecryptError::KeyDecryptionFailed
+        | age::DecryptError::NoMatchingKeys => Error::WrongKey,
+        age::DecryptError::ExcessiveWork { .. } => {
+            Error::Import("the backup's passphrase work factor is too high for this device")
+        }
+        _ => Error::Import("the backup is damaged or not an age file"),
+    }
+}
+
+fn parse_backup(bytes: &[u8]) -> Result<Backup> {
+    #[derive(Deserialize)]
+    struct Probe {
+        format: Option<String>,
+        version: Option<u32>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes)
+        .map_err(|e| json_error(&e, "not a Tend backup (unreadable JSON)"))?;
+    if probe.format.as_deref() != Some(BACKUP_FORMAT) {
+        return Err(Error::Import("not a Tend journal backup"));
+    }
+    match probe.version {
+        Some(BACKUP_VERSION) => {}
+        Some(v) if v > BACKUP_VERSION => {
+            return Err(Error::Import(
+                "the backup was made by a newer Tend; update the app",
+            ));
+        }
+        _ => return Err(Error::Import("unknown backup version")),
+    }
+    serde_json::from_slice(bytes).map_err(|e| json_error(&e, "a field has the wrong shape"))
+}
+
+fn json_error(e: &serde_json::Error, problem: &str) -> Error {
+    Error::ImportLine {
+        line: e.line() as u64,
+        problem: problem.to_owned(),
+    }
+}

@@ -1,0 +1,36 @@
+//! The mood journal: entries with a mood, feelings, activities and text;
+//! search, insights, prompts, and import and export.
+
+mod backup;
+mod daylio;
+mod entry;
+mod insights;
+mod mood;
+pub mod prompts;
+mod search;
+mod store;
+mod tags;
+
+pub use backup::{ExportFormat, ExportProtection, ImportSummary};
+pub use daylio::{DaylioOptions, UnknownMoods};
+pub use entry::{Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
+pub use insights::{Counts, Insights, MoodCount, PeriodMood, TagMood};
+pub use mood::{MoodScale, MoodStep};
+pub use search::{SearchHit, SnippetPart};
+pub use tags::TagUse;
+
+use crate::Vault;
+
+/// Progress of a long import or export: `done` of `total` entries.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// The journal inside a vault. Borrow it with [`Vault::journal`].
+pub struct Journal<'v> {
+    vault: &'v Vault,
+}
+
+impl Vault {
+    pub fn journal(&self) -> Journal<'_> {
+        Journal { vault: self }
+    }
+}

@@ -1,0 +1,113 @@
+//! Full-text search with FTS5, inside the encrypted database.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::entry::Entry;
+use super::{Journal, store};
+use crate::Result;
+
+// Control characters cannot occur in indexed text we accept as markers.
+const OPEN: char = '\u{2}';
+const CLOSE: char = '\u{3}';
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnippetPart {
+    pub text: String,
+    /// Whether this part matched the query.
+    pub matched: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    pub entry: Entry,
+    /// A few words around the match, split so a UI can highlight.
+    pub snippet: Vec<SnippetPart>,
+}
+
+impl Journal<'_> {
+    /// Entries containing every word of `query` (the last word may be a prefix),
+    /// best match first.
+    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+        let Some(fts_query) = to_fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        let limit = limit.clamp(1, store::MAX_PAGE);
+        self.vault.with_conn(|conn| run(conn, &fts_query, limit))
+    }
+}
+
+fn run(conn: &Connection, fts_query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT rowid, snippet(entries_fts, -1, '{OPEN}', '{CLOSE}', '…', 16)
+         FROM entries_fts WHERE entries_fts MATCH ?1
+         ORDER BY bm25(entries_fts, 2.0, 1.0, 1.0) LIMIT ?2"
+    ))?;
+    let rows: Vec<(i64, String)> = stmt
+        .query_map((fts_query, limit), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(seq, snippet)| {
+            Ok(SearchHit {
+                entry: store::load(conn, seq)?,
+                snippet: split_snippet(&snippet),
+            })
+        })
+        .collect()
+}
+
+/// Quotes each word, so no input can be FTS5 syntax: `"w1" "w2" "w3"*`.
+fn to_fts_query(query: &str) -> Option<String> {
+    let words: Vec<&str> = query.split_whitespace().take(32).collect();
+    let last = words.len().checked_sub(1)?;
+    let quoted = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let w = w.replace('"', "\"\"");
+            if i == last {
+                format!("\"{w}\"*")
+            } else {
+                format!("\"{w}\"")
+            }
+        })
+        .collect::<Vec<_>>();
+    Some(quoted.join(" "))
+}
+
+fn split_snippet(snippet: &str) -> Vec<SnippetPart> {
+    let mut parts = Vec::new();
+    let mut matched = false;
+    for piece in snippet.split([OPEN, CLOSE]) {
+        if !piece.is_empty() {
+            parts.push(SnippetPart {
+                text: piece.to_owned(),
+                matched,
+            });
+        }
+        matched = !matched;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_cannot_inject_fts_syntax() {
+        assert_eq!(to_fts_query("  "), None);
+        assert_eq!(
+            to_fts_query(r#"NEAR(a b) "x OR"#).unwrap(),
+            r#""NEAR(a" "b)" """x" "OR"*"#
+        );
+    }
+
+    #[test]
+    fn snippets_split_at_markers() {
+        let parts = split_snippet("…painted a \u{2}heron\u{3} by the…");
+        assert_eq!(parts.len(), 3);
+        assert!(parts[1].matched && parts[1].text == "heron");
+        assert!(!parts[0].matched && !parts[2].matched);
+    }
+}

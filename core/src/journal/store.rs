@@ -1,0 +1,291 @@
+//! Entries in SQL: the rows, their tags and their search-index row.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::entry::{CleanEntry, Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
+use super::{Journal, mood, tags};
+use crate::{Error, Result};
+
+pub(crate) const MAX_PAGE: u32 = 500;
+
+const ENTRY_COLUMNS: &str =
+    "e.seq, e.id, e.written_at, e.utc_offset, e.updated_at, e.mood, e.title, e.body";
+
+impl Journal<'_> {
+    pub fn add(&self, entry: NewEntry) -> Result<Entry> {
+        let clean = entry.clean(Utc::now())?;
+        self.vault.with_tx(|tx| {
+            mood::check_on_scale(tx, clean.mood)?;
+            let id = EntryId::random();
+            let seq = insert(tx, id, &clean, now_ms())?;
+            load(tx, seq)
+        })
+    }
+
+    pub fn get(&self, id: EntryId) -> Result<Entry> {
+        self.vault.with_conn(|conn| load(conn, seq_of(conn, id)?))
+    }
+
+    /// Replaces an entry's content; its id stays and `updated_at` moves.
+    pub fn update(&self, id: EntryId, entry: NewEntry) -> Result<Entry> {
+        let clean = entry.clean(Utc::now())?;
+        self.vault.with_tx(|tx| {
+            mood::check_on_scale(tx, clean.mood)?;
+            let seq = seq_of(tx, id)?;
+            tx.execute(
+                "UPDATE entries SET written_at = ?2, utc_offset = ?3, local_day = ?4,
+                     updated_at = ?5, mood = ?6, title = ?7, body = ?8 WHERE seq = ?1",
+                params![
+                    seq,
+                    clean.written_at.timestamp_millis(),
+                    clean.written_at.offset().local_minus_utc(),
+                    clean.written_at.date_naive().to_string(),
+                    now_ms().max(clean.written_at.timestamp_millis()),
+                    clean.mood,
+                    clean.title,
+                    clean.body,
+                ],
+            )?;
+            tx.execute("DELETE FROM entry_tags WHERE entry = ?1", [seq])?;
+            tags::attach(tx, seq, TagKind::Feeling, &clean.feelings)?;
+            tags::attach(tx, seq, TagKind::Activity, &clean.activities)?;
+            tags::prune_unused(tx)?;
+            reindex(tx, seq)?;
+            load(tx, seq)
+        })
+    }
+
+    /// Deletes an entry for good: its row, its tags' links and its search-index row.
+    pub fn delete(&self, id: EntryId) -> Result<()> {
+        self.vault.with_tx(|tx| {
+            let seq = seq_of(tx, id)?;
+            tx.execute("DELETE FROM entries_fts WHERE rowid = ?1", [seq])?;
+            tx.execute("DELETE FROM entries WHERE seq = ?1", [seq])?;
+            tags::prune_unused(tx)?;
+            Ok(())
+        })
+    }
+
+    /// Newest first, `limit` (at most 500) a page.
+    pub fn list(
+        &self,
+        filter: &EntryFilter,
+        limit: u32,
+        after: Option<PageCursor>,
+    ) -> Result<Page> {
+        if filter.from.zip(filter.to).is_some_and(|(f, t)| f > t) {
+            return Err(Error::invalid("date range", "starts after it ends"));
+        }
+        let limit = limit.clamp(1, MAX_PAGE);
+        self.vault.with_conn(|conn| {
+            let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e WHERE 1");
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            let mut arg = |sql: &mut String, clause: &str, value: rusqlite::types::Value| {
+                args.push(value);
+                sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+            };
+            if let Some(from) = filter.from {
+                arg(&mut sql, " AND e.local_day >= ?", from.to_string().into());
+            }
+            if let Some(to) = filter.to {
+                arg(&mut sql, " AND e.local_day <= ?", to.to_string().into());
+            }
+            if let Some(min) = filter.mood_min {
+                arg(&mut sql, " AND e.mood >= ?", i64::from(min).into());
+            }
+            if let Some(max) = filter.mood_max {
+                arg(&mut sql, " AND e.mood <= ?", i64::from(max).into());
+            }
+            if let Some(tag) = &filter.tag {
+                arg(
+                    &mut sql,
+                    " AND e.seq IN (SELECT et.entry FROM entry_tags et JOIN tags t ON t.id = et.tag WHERE t.name = ?)",
+                    tag.trim().to_owned().into(),
+                );
+            }
+            if let Some(c) = after {
+                arg(&mut sql, " AND (e.written_at, e.seq) < (?", c.written_at_ms.into());
+                arg(&mut sql, ", ?)", c.seq.into());
+            }
+            arg(
+                &mut sql,
+                " ORDER BY e.written_at DESC, e.seq DESC LIMIT ?",
+                i64::from(limit + 1).into(),
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows: Vec<(i64, i64, Entry)> = stmt
+                .query_map(rusqlite::params_from_iter(args), |row| {
+                    Ok((row.get(0)?, row.get(2)?, row_to_entry(row)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = rows.len() > limit as usize;
+            let mut entries = Vec::with_capacity(rows.len().min(limit as usize));
+            let mut next = None;
+            for (seq, written_at_ms, mut entry) in rows.into_iter().take(limit as usize) {
+                next = Some(PageCursor { written_at_ms, seq });
+                fill_tags(conn, seq, &mut entry)?;
+                entries.push(entry);
+            }
+            Ok(Page {
+                entries,
+                next: if more { next } else { None },
+            })
+        })
+    }
+
+    /// How many entries the journal holds.
+    pub fn count(&self) -> Result<u64> {
+        self.vault
+            .with_conn(|conn| Ok(conn.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))?))
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// Inserts a checked entry with its tags and index row; returns its seq.
+pub(crate) fn insert(
+    conn: &Connection,
+    id: EntryId,
+    e: &CleanEntry,
+    updated_at_ms: i64,
+) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO entries (id, written_at, utc_offset, local_day, updated_at, mood, title, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        id.to_string(),
+        e.written_at.timestamp_millis(),
+        e.written_at.offset().local_minus_utc(),
+        e.written_at.date_naive().to_string(),
+        updated_at_ms,
+        e.mood,
+        e.title,
+        e.body,
+    ])?;
+    let seq = conn.last_insert_rowid();
+    tags::attach(conn, seq, TagKind::Feeling, &e.feelings)?;
+    tags::attach(conn, seq, TagKind::Activity, &e.activities)?;
+    reindex(conn, seq)?;
+    Ok(seq)
+}
+
+/// Rewrites an entry's row in the full-text index from its current content.
+pub(crate) fn reindex(conn: &Connection, seq: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?
+        .execute([seq])?;
+    conn.prepare_cached(
+        "INSERT INTO entries_fts (rowid, title, body, tags)
+         SELECT e.seq, coalesce(e.title, ''), e.body,
+                coalesce((SELECT group_concat(t.name, ' ') FROM entry_tags et
+                          JOIN tags t ON t.id = et.tag WHERE et.entry = e.seq), '')
+         FROM entries e WHERE e.seq = ?1",
+    )?
+    .execute([seq])?;
+    Ok(())
+}
+
+pub(crate) fn seq_of(conn: &Connection, id: EntryId) -> Result<i64> {
+    conn.prepare_cached("SELECT seq FROM entries WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?
+        .ok_or(Error::NotFound { what: "entry" })
+}
+
+pub(crate) fn load(conn: &Connection, seq: i64) -> Result<Entry> {
+    let mut entry = conn
+        .prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.seq = ?1"
+        ))?
+        .query_row([seq], row_to_entry)
+        .optional()?
+        .ok_or(Error::NotFound { what: "entry" })?;
+    fill_tags(conn, seq, &mut entry)?;
+    Ok(entry)
+}
+
+fn fill_tags(conn: &Connection, seq: i64, entry: &mut Entry) -> Result<()> {
+    entry.feelings = tags::of_entry(conn, seq, TagKind::Feeling)?;
+    entry.activities = tags::of_entry(conn, seq, TagKind::Activity)?;
+    Ok(())
+}
+
+/// Columns as in `ENTRY_COLUMNS`; tags are filled in separately.
+pub(crate) fn row_to_entry(row: &Row<'_>) -> rusqlite::Result<Entry> {
+    let damaged = |i| rusqlite::Error::IntegralValueOutOfRange(i, 0);
+    let id: String = row.get(1)?;
+    let offset = FixedOffset::east_opt(row.get(3)?).ok_or_else(|| damaged(3))?;
+    let written_at = offset
+        .timestamp_millis_opt(row.get(2)?)
+        .single()
+        .ok_or_else(|| damaged(2))?;
+    let updated_at: DateTime<Utc> = Utc
+        .timestamp_millis_opt(row.get(4)?)
+        .single()
+        .ok_or_else(|| damaged(4))?;
+    Ok(Entry {
+        id: id.parse().map_err(|_| damaged(1))?,
+        written_at,
+        updated_at,
+        mood: row.get(5)?,
+        feelings: Vec::new(),
+        activities: Vec::new(),
+        title: row.get(6)?,
+        body: row.get(7)?,
+    })
+}
+
+/// Every entry, oldest first, one at a time (exports of any size).
+pub(crate) fn for_each_oldest_first(
+    conn: &Connection,
+    mut f: impl FnMut(Entry) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries e ORDER BY e.written_at, e.seq"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let mut entry = row_to_entry(row)?;
+        fill_tags(conn, seq, &mut entry)?;
+        f(entry)?;
+    }
+    Ok(())
+}
+
+/// Stores an entry under a given id, or replaces the stored one if this copy
+/// is newer. Returns what happened.
+pub(crate) fn upsert(
+    conn: &Connection,
+    id: EntryId,
+    e: &CleanEntry,
+    updated_at_ms: i64,
+) -> Result<Upsert> {
+    let existing: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT seq, updated_at FROM entries WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match existing {
+        None => {
+            insert(conn, id, e, updated_at_ms)?;
+            Ok(Upsert::Added)
+        }
+        Some((_, stored)) if stored >= updated_at_ms => Ok(Upsert::Unchanged),
+        Some((seq, _)) => {
+            conn.execute("DELETE FROM entries_fts WHERE rowid = ?1", [seq])?;
+            conn.execute("DELETE FROM entries WHERE seq = ?1", [seq])?;
+            insert(conn, id, e, updated_at_ms)?;
+            Ok(Upsert::Updated)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upsert {
+    Added,
+    Updated,
+    Unchanged,
+}

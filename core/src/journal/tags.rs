@@ -1,0 +1,129 @@
+//! Feelings and activities: free-form tags, renamed and merged by the member.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::entry::{TagKind, clean_tags};
+use super::{Journal, store};
+use crate::{Error, Result};
+
+/// A tag and how many entries carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagUse {
+    pub kind: TagKind,
+    pub name: String,
+    pub entries: u64,
+}
+
+impl Journal<'_> {
+    /// Tags of one kind, most used first.
+    pub fn tags(&self, kind: TagKind) -> Result<Vec<TagUse>> {
+        self.vault.with_conn(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT t.name, count(et.entry) AS n FROM tags t
+                 LEFT JOIN entry_tags et ON et.tag = t.id
+                 WHERE t.kind = ?1 GROUP BY t.id ORDER BY n DESC, t.name",
+            )?;
+            let rows = stmt.query_map([kind.code()], |r| {
+                Ok(TagUse {
+                    kind,
+                    name: r.get(0)?,
+                    entries: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Renames a tag everywhere. Fails with [`Error::TagExists`] if the new
+    /// name is taken; merge instead.
+    pub fn rename_tag(&self, kind: TagKind, from: &str, to: &str) -> Result<()> {
+        let to = one_tag(to)?;
+        self.vault.with_tx(|tx| {
+            let id = id_of(tx, kind, from)?;
+            if let Some(other) = find(tx, kind, &to)?
+                && other != id
+            {
+                return Err(Error::TagExists);
+            }
+            tx.execute("UPDATE tags SET name = ?2 WHERE id = ?1", (id, &to))?;
+            reindex_tagged(tx, id)
+        })
+    }
+
+    /// Folds `from` into `into`: entries with either end up with `into` once.
+    pub fn merge_tags(&self, kind: TagKind, from: &str, into: &str) -> Result<()> {
+        self.vault.with_tx(|tx| {
+            let from = id_of(tx, kind, from)?;
+            let into = id_of(tx, kind, into)?;
+            if from == into {
+                return Ok(());
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO entry_tags (entry, tag, position)
+                 SELECT entry, ?2, position FROM entry_tags WHERE tag = ?1",
+                (from, into),
+            )?;
+            tx.execute("DELETE FROM tags WHERE id = ?1", [from])?;
+            reindex_tagged(tx, into)
+        })
+    }
+}
+
+fn one_tag(name: &str) -> Result<String> {
+    clean_tags(vec![name.to_owned()])?
+        .pop()
+        .ok_or(Error::invalid("tag", "must not be empty"))
+}
+
+fn find(conn: &Connection, kind: TagKind, name: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM tags WHERE kind = ?1 AND name = ?2")?
+        .query_row((kind.code(), name.trim()), |r| r.get(0))
+        .optional()?)
+}
+
+fn id_of(conn: &Connection, kind: TagKind, name: &str) -> Result<i64> {
+    find(conn, kind, name)?.ok_or(Error::NotFound { what: "tag" })
+}
+
+fn reindex_tagged(conn: &Connection, tag: i64) -> Result<()> {
+    let seqs: Vec<i64> = conn
+        .prepare("SELECT entry FROM entry_tags WHERE tag = ?1")?
+        .query_map([tag], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for seq in seqs {
+        store::reindex(conn, seq)?;
+    }
+    Ok(())
+}
+
+/// Links an entry to its tags in order, creating tags as needed.
+pub(crate) fn attach(conn: &Connection, seq: i64, kind: TagKind, names: &[String]) -> Result<()> {
+    for (position, name) in names.iter().enumerate() {
+        conn.prepare_cached("INSERT OR IGNORE INTO tags (kind, name) VALUES (?1, ?2)")?
+            .execute((kind.code(), name))?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO entry_tags (entry, tag, position)
+             SELECT ?1, id, ?4 FROM tags WHERE kind = ?2 AND name = ?3",
+        )?
+        .execute((seq, kind.code(), name, position as i64))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn of_entry(conn: &Connection, seq: i64, kind: TagKind) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.name FROM entry_tags et JOIN tags t ON t.id = et.tag
+         WHERE et.entry = ?1 AND t.kind = ?2 ORDER BY et.position, t.name",
+    )?;
+    let names = stmt.query_map((seq, kind.code()), |r| r.get(0))?;
+    Ok(names.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A tag no entry uses any more is user content too; it goes with its last entry.
+pub(crate) fn prune_unused(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("DELETE FROM tags WHERE id NOT IN (SELECT tag FROM entry_tags)")?
+        .execute([])?;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! Tend's core: an encrypted vault per member and the mood journal inside it.
+//!
+//! This crate knows nothing of FFI. Apps reach it through `bindings/`.
+
+mod error;
+pub mod journal;
+mod secret;
+pub mod vault;
+
+pub use error::{Error, Result};
+pub use secret::DataKey;
+pub use vault::{KdfParams, Vault, VaultFiles};

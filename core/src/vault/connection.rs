@@ -1,0 +1,79 @@
+//! Opening a SQLCipher connection: the key, the key check, then the pragmas.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{DataKey, Error, Result};
+
+pub(crate) enum Create {
+    Yes,
+    No,
+}
+
+/// Opens and keys the database, proves the key, and refuses newer schemas,
+/// all before anything is written.
+pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_PRIVATE_CACHE;
+    if let Create::Yes = create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs "hmac check failed" and the like to stderr by default.
+    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
+    if let Some(key) = key {
+        apply_key(&conn, key, KeyCall::Key)?;
+    }
+    // The first read proves the key: a wrong one fails here as "not a database".
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        .map_err(|e| match Error::from(e) {
+            Error::Storage(_) => Error::DatabaseDamaged,
+            other => other,
+        })?;
+    super::schema::check_not_newer(&conn)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// Changes the database key in place (SQLCipher rewrites every page).
+pub(crate) fn rekey(conn: &Connection, new_key: &DataKey) -> Result<()> {
+    apply_key(conn, new_key, KeyCall::Rekey)
+}
+
+enum KeyCall {
+    Key,
+    Rekey,
+}
+
+/// Through the C API rather than `PRAGMA key = ...`, so the only copy of the
+/// key text is our zeroized buffer, not an SQL string inside rusqlite.
+fn apply_key(conn: &Connection, key: &DataKey, call: KeyCall) -> Result<()> {
+    let text = key.sqlcipher_pragma_value();
+    let len = text.len() as std::ffi::c_int;
+    // SAFETY: the handle is live for the borrow of `conn`; SQLCipher copies the key.
+    let rc = unsafe {
+        let db = conn.handle();
+        match call {
+            KeyCall::Key => rusqlite::ffi::sqlite3_key(db, text.as_ptr().cast(), len),
+            KeyCall::Rekey => rusqlite::ffi::sqlite3_rekey(db, text.as_ptr().cast(), len),
+        }
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        return Err(Error::Storage(format!("keying failed (code {rc})")));
+    }
+    Ok(())
+}

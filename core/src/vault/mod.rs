@@ -1,0 +1,440 @@
+//! The vault: one SQLCipher database per member, and the header that says
+//! how its data key is supplied.
+//!
+//! Create or open it with a raw 32-byte data key (phone apps: the key is
+//! wrapped by the Keystore or Keychain) or with a passphrase (Argon2id wraps
+//! the data key in the header). Lock it, change the passphrase, rotate the
+//! data key, or wipe it in a panic.
+
+mod connection;
+mod header;
+mod schema;
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rand::RngCore;
+use rusqlite::{Connection, Transaction};
+
+use crate::{DataKey, Error, Result};
+use connection::Create;
+use header::Header;
+pub use header::KdfParams;
+pub use schema::CURRENT as SCHEMA_VERSION;
+
+/// The files of one vault, all inside one folder.
+#[derive(Debug, Clone)]
+pub struct VaultFiles {
+    dir: PathBuf,
+}
+
+impl VaultFiles {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        VaultFiles { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.join("vault.db")
+    }
+
+    pub fn header(&self) -> PathBuf {
+        self.dir.join("vault.header")
+    }
+
+    /// The header of a data-key rotation in progress.
+    fn pending_header(&self) -> PathBuf {
+        self.dir.join("vault.header.next")
+    }
+
+    /// Every file a vault can leave on disk, present or not.
+    pub fn all(&self) -> Vec<PathBuf> {
+        let db = self.database();
+        let with_suffix = |suffix: &str| {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        vec![
+            db.clone(),
+            with_suffix("-wal"),
+            with_suffix("-shm"),
+            with_suffix("-journal"),
+            self.header(),
+            self.pending_header(),
+            self.header().with_extension("tmp"),
+            self.pending_header().with_extension("tmp"),
+        ]
+    }
+
+    pub fn exists(&self) -> bool {
+        self.header().exists() || self.database().exists()
+    }
+}
+
+enum Unlock<'a> {
+    AppKey(&'a DataKey),
+    Passphrase(&'a str),
+}
+
+struct Unlocked {
+    conn: Connection,
+    key: DataKey,
+}
+
+/// An open (or locked) vault. Safe to share between threads.
+pub struct Vault {
+    files: VaultFiles,
+    state: Mutex<Option<Unlocked>>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("dir", &self.files.dir)
+            .field("locked", &self.is_locked())
+            .finish()
+    }
+}
+
+impl Vault {
+    /// Creates a vault whose data key the app keeps (wrapped by Keystore or Keychain).
+    pub fn create_with_key(dir: impl Into<PathBuf>, key: &DataKey) -> Result<Vault> {
+        Self::create(VaultFiles::new(dir), key.clone(), Header::for_app_key(key))
+    }
+
+    /// Creates a vault with a fresh random data key, wrapped by the passphrase.
+    pub fn create_with_passphrase(
+        dir: impl Into<PathBuf>,
+        passphrase: &str,
+        params: KdfParams,
+    ) -> Result<Vault> {
+        check_passphrase(passphrase)?;
+        let key = DataKey::generate();
+        let header = Header::for_passphrase(&key, passphrase, params)?;
+        Self::create(VaultFiles::new(dir), key, header)
+    }
+
+    pub fn open_with_key(dir: impl Into<PathBuf>, key: &DataKey) -> Result<Vault> {
+        let files = VaultFiles::new(dir);
+        let unlocked = unlock(&files, Unlock::AppKey(key))?;
+        Ok(Self::from_parts(files, unlocked))
+    }
+
+    pub fn open_with_passphrase(dir: impl Into<PathBuf>, passphrase: &str) -> Result<Vault> {
+        let files = VaultFiles::new(dir);
+        let unlocked = unlock(&files, Unlock::Passphrase(passphrase))?;
+        Ok(Self::from_parts(files, unlocked))
+    }
+
+    /// Whether the header asks for a passphrase (`Some(true)`) or an app key.
+    pub fn uses_passphrase(dir: impl Into<PathBuf>) -> Result<bool> {
+        let files = VaultFiles::new(dir);
+        Ok(read_header(&files)?.kdf_params().is_some())
+    }
+
+    /// An unencrypted vault with the same schema and pragmas, so benchmarks
+    /// can show what encryption costs. Never used by the apps.
+    #[cfg(feature = "plaintext-baseline")]
+    pub fn create_plaintext_baseline(dir: impl Into<PathBuf>) -> Result<Vault> {
+        let files = VaultFiles::new(dir);
+        fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
+        let mut conn = connection::open(&files.database(), None, Create::Yes)?;
+        schema::migrate(&mut conn)?;
+        Ok(Self::from_parts(
+            files,
+            Unlocked {
+                conn,
+                key: DataKey::from_bytes([0; 32]),
+            },
+        ))
+    }
+
+    fn create(files: VaultFiles, key: DataKey, header: Header) -> Result<Vault> {
+        if files.all().iter().any(|p| p.exists()) {
+            return Err(Error::VaultExists);
+        }
+        fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
+        let made = (|| {
+            let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
+            schema::migrate(&mut conn)?;
+            let vault_id = uuid::Uuid::new_v4().to_string();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
+                (vault_id, chrono::Utc::now().to_rfc3339()),
+            )?;
+            // The header is written last: a vault without one was never finished.
+            header.write_atomically(&files.header())?;
+            Ok(conn)
+        })();
+        match made {
+            Ok(conn) => Ok(Self::from_parts(files, Unlocked { conn, key })),
+            Err(e) => {
+                for path in files.all() {
+                    let _ = fs::remove_file(path);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn from_parts(files: VaultFiles, unlocked: Unlocked) -> Vault {
+        Vault {
+            files,
+            state: Mutex::new(Some(unlocked)),
+        }
+    }
+
+    pub fn files(&self) -> &VaultFiles {
+        &self.files
+    }
+
+    /// Closes the database and zeroizes the key. Every call but unlock and
+    /// wipe then fails with [`Error::Locked`].
+    pub fn lock(&self) {
+        // Dropping the connection checkpoints the WAL; dropping the key zeroizes it.
+        self.guard().take();
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.guard().is_none()
+    }
+
+    pub fn unlock_with_key(&self, key: &DataKey) -> Result<()> {
+        let mut state = self.guard();
+        if state.is_none() {
+            *state = Some(unlock(&self.files, Unlock::AppKey(key))?);
+        }
+        Ok(())
+    }
+
+    pub fn unlock_with_passphrase(&self, passphrase: &str) -> Result<()> {
+        let mut state = self.guard();
+        if state.is_none() {
+            *state = Some(unlock(&self.files, Unlock::Passphrase(passphrase))?);
+        }
+        Ok(())
+    }
+
+    /// Rewraps the data key under a new passphrase. The database is untouched.
+    pub fn change_passphrase(&self, old: &str, new: &str, params: Option<KdfParams>) -> Result<()> {
+        check_passphrase(new)?;
+        let state = self.guard();
+        let unlocked = state.as_ref().ok_or(Error::Locked)?;
+        let header = read_header(&self.files)?;
+        if header.unwrap_with_passphrase(old)? != unlocked.key {
+            return Err(Error::WrongKey);
+        }
+        let params = params.or(header.kdf_params()).unwrap_or_default();
+        Header::for_passphrase(&unlocked.key, new, params)?.write_atomically(&self.files.header())
+    }
+
+    /// Re-encrypts the database under a new app-supplied key.
+    ///
+    /// The app must keep the old key until this returns: a crash midway leaves
+    /// a vault that opens with one key or the other, never neither.
+    pub fn rekey(&self, new_key: &DataKey) -> Result<()> {
+        let mut state = self.guard();
+        let unlocked = state.as_mut().ok_or(Error::Locked)?;
+        let header = read_header(&self.files)?;
+        header.verify_app_key(&unlocked.key)?;
+        self.rotate(unlocked, new_key.clone(), Header::for_app_key(new_key))
+    }
+
+    /// Re-encrypts the database under a fresh random data key, wrapped by the
+    /// same passphrase.
+    pub fn rotate_data_key(&self, passphrase: &str) -> Result<()> {
+        let mut state = self.guard();
+        let unlocked = state.as_mut().ok_or(Error::Locked)?;
+        let header = read_header(&self.files)?;
+        if header.unwrap_with_passphrase(passphrase)? != unlocked.key {
+            return Err(Error::WrongKey);
+        }
+        let new_key = DataKey::generate();
+        let params = header.kdf_params().unwrap_or_default();
+        let new_header = Header::for_passphrase(&new_key, passphrase, params)?;
+        self.rotate(unlocked, new_key, new_header)
+    }
+
+    /// Pending header first, then the rekey, then the header swap, so a crash
+    /// at any point leaves one header whose key opens the database.
+    fn rotate(&self, unlocked: &mut Unlocked, new_key: DataKey, new_header: Header) -> Result<()> {
+        let pending = self.files.pending_header();
+        new_header.write_atomically(&pending)?;
+        if let Err(e) = connection::rekey(&unlocked.conn, &new_key) {
+            let _ = fs::remove_file(&pending);
+            return Err(e);
+        }
+        unlocked.key = new_key;
+        fs::rename(&pending, self.files.header())
+            .and_then(|()| header::sync_dir(&self.files.header()))
+            .map_err(Error::io("replacing the vault header"))
+    }
+
+    /// Panic wipe: locks, destroys the wrapped key, deletes every vault file,
+    /// and returns only once none is left.
+    pub fn wipe(&self) -> Result<()> {
+        let mut state = self.guard();
+        state.take();
+        wipe_files(&self.files)
+    }
+
+    /// Panic wipe without unlocking: a member under duress may not be able to.
+    pub fn wipe_at(dir: impl Into<PathBuf>) -> Result<()> {
+        wipe_files(&VaultFiles::new(dir))
+    }
+
+    /// `PRAGMA integrity_check` and SQLCipher's page HMAC check.
+    pub fn integrity_check(&self) -> Result<bool> {
+        self.with_conn(|conn| {
+            let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
+            let cipher_problems = stmt.query_map([], |_| Ok(()))?.count();
+            Ok(ok == "ok" && cipher_problems == 0)
+        })
+    }
+
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let state = self.guard();
+        let unlocked = state.as_ref().ok_or(Error::Locked)?;
+        f(&unlocked.conn)
+    }
+
+    /// Runs `f` in one transaction: all of it commits, or none of it.
+    pub(crate) fn with_tx<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut state = self.guard();
+        let unlocked = state.as_mut().ok_or(Error::Locked)?;
+        let tx = unlocked.conn.transaction()?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn guard(&self) -> MutexGuard<'_, Option<Unlocked>> {
+        // A panic inside a transaction rolled it back; the connection is still sound.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn check_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.is_empty() {
+        return Err(Error::invalid("passphrase", "must not be empty"));
+    }
+    Ok(())
+}
+
+fn read_header(files: &VaultFiles) -> Result<Header> {
+    match Header::read(&files.header()) {
+        Err(Error::Io {
+            kind: ErrorKind::NotFound,
+            ..
+        }) if files.database().exists() => Err(Error::HeaderDamaged("missing")),
+        Err(Error::Io {
+            kind: ErrorKind::NotFound,
+            ..
+        }) => Err(Error::VaultNotFound),
+        other => other,
+    }
+}
+
+#[derive(PartialEq)]
+enum KeySource {
+    Current,
+    Pending,
+}
+
+fn unlock(files: &VaultFiles, how: Unlock<'_>) -> Result<Unlocked> {
+    let header = read_header(files)?;
+    let pending = files
+        .pending_header()
+        .exists()
+        .then(|| Header::read(&files.pending_header()).ok())
+        .flatten();
+    let key_for = |h: &Header| match &how {
+        Unlock::AppKey(key) => h.verify_app_key(key).map(|()| (*key).clone()),
+        Unlock::Passphrase(p) => h.unwrap_with_passphrase(p),
+    };
+    let mut candidates = Vec::new();
+    let current = key_for(&header);
+    if let Ok(key) = &current {
+        candidates.push((key.clone(), KeySource::Current));
+    }
+    if let Some(key) = pending.as_ref().and_then(|p| key_for(p).ok()) {
+        candidates.push((key, KeySource::Pending));
+    }
+    if candidates.is_empty() {
+        return Err(current.err().unwrap_or(Error::WrongKey));
+    }
+    // Never let SQLite create a fresh empty database in place of a lost one.
+    match fs::metadata(files.database()) {
+        Ok(meta) if meta.len() > 0 => {}
+        _ => return Err(Error::DatabaseDamaged),
+    }
+    let mut first_error = None;
+    for (key, source) in candidates {
+        match connection::open(&files.database(), Some(&key), Create::No) {
+            Ok(mut conn) => {
+                finish_interrupted_rotation(files, &source)?;
+                schema::migrate(&mut conn)?;
+                return Ok(Unlocked { conn, key });
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        // The key fits a header but not the database: a rotation moved on without it.
+        Some(Error::DatabaseDamaged) if pending.is_some() => Err(Error::WrongKey),
+        Some(e) => Err(e),
+        None => Err(Error::WrongKey),
+    }
+}
+
+fn finish_interrupted_rotation(files: &VaultFiles, source: &KeySource) -> Result<()> {
+    let pending = files.pending_header();
+    if !pending.exists() {
+        return Ok(());
+    }
+    let result = match source {
+        KeySource::Pending => fs::rename(&pending, files.header()),
+        KeySource::Current => fs::remove_file(&pending),
+    };
+    result
+        .and_then(|()| header::sync_dir(&pending))
+        .map_err(Error::io("finishing an interrupted key rotation"))
+}
+
+fn wipe_files(files: &VaultFiles) -> Result<()> {
+    // Crypto-erase first: without the wrapped key the database is noise.
+    for header in [files.header(), files.pending_header()] {
+        if let Ok(meta) = fs::metadata(&header) {
+            let mut noise = vec![0u8; meta.len() as usize];
+            rand::rngs::OsRng.fill_bytes(&mut noise);
+            let _ = fs::write(&header, &noise)
+                .and_then(|()| fs::File::open(&header).and_then(|f| f.sync_all()));
+        }
+    }
+    for path in files.all() {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("deleting vault files")(e)),
+        }
+    }
+    let _ = header::sync_dir(&files.header());
+    if files.all().iter().any(|p| p.exists()) {
+        return Err(Error::Io {
+            context: "deleting vault files",
+            kind: ErrorKind::Other,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Numbered migrations. `MIGRATIONS[n]` upgrades schema `n` to `n + 1`,
+//! each in its own transaction together with the version bump.
+
+use rusqlite::Connection;
+
+use crate::{Error, Result};
+
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the journal.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE mood_scale (
+        value INTEGER PRIMARY KEY CHECK (value BETWEEN 1 AND 10),
+        label TEXT NOT NULL
+    );
+    INSERT INTO mood_scale (value, label) VALUES
+        (1, 'awful'), (2, 'bad'), (3, 'okay'), (4, 'good'), (5, 'great');
+
+    CREATE TABLE entries (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL UNIQUE,
+        written_at INTEGER NOT NULL,          -- Unix milliseconds, UTC
+        utc_offset INTEGER NOT NULL,          -- the writer's offset, seconds east
+        local_day  TEXT NOT NULL,             -- YYYY-MM-DD in the writer's offset
+        updated_at INTEGER NOT NULL,
+        mood       INTEGER CHECK (mood BETWEEN 1 AND 10),
+        title      TEXT,
+        body       TEXT NOT NULL
+    );
+    CREATE INDEX entries_by_time ON entries (written_at DESC, seq DESC);
+    CREATE INDEX entries_by_day ON entries (local_day, mood);
+
+    CREATE TABLE tags (
+        id   INTEGER PRIMARY KEY,
+        kind INTEGER NOT NULL,                -- 0 feeling, 1 activity
+        name TEXT NOT NULL COLLATE NOCASE,
+        UNIQUE (kind, name)
+    );
+    CREATE TABLE entry_tags (
+        entry    INTEGER NOT NULL REFERENCES entries (seq) ON DELETE CASCADE,
+        tag      INTEGER NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (entry, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX entry_tags_by_tag ON entry_tags (tag, entry);
+    "#,
+    // 1 -> 2: full-text search, inside the encrypted database.
+    // secure-delete makes a deleted entry leave the index at once,
+    // instead of lingering in old segments until a merge.
+    r#"
+    CREATE VIRTUAL TABLE entries_fts USING fts5 (
+        title, body, tags,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO entries_fts (entries_fts, rank) VALUES ('secure-delete', 1);
+    INSERT INTO entries_fts (rowid, title, body, tags)
+        SELECT e.seq, coalesce(e.title, ''), e.body,
+               coalesce((SELECT group_concat(t.name, ' ')
+                         FROM entry_tags et JOIN tags t ON t.id = et.tag
+                         WHERE et.entry = e.seq), '')
+        FROM entries e;
+    "#,
+];
+
+/// The schema version this build writes and understands.
+pub const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Refuses a vault from a newer app before anything is written.
+pub(crate) fn check_not_newer(conn: &Connection) -> Result<()> {
+    let found = version(conn)?;
+    if found > CURRENT {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: CURRENT,
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, CURRENT)
+}
+
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
+    check_not_newer(conn)?;
+    let from = version(conn)?;
+    for (step, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(from as usize)
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", step as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_version(v: i64) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, v).unwrap();
+        assert_eq!(version(&conn).unwrap(), v);
+        conn
+    }
+
+    #[test]
+    fn from_empty_to_1_makes_the_journal_with_the_default_scale() {
+        let conn = at_version(1);
+        let labels: Vec<String> = conn
+            .prepare("SELECT label FROM mood_scale ORDER BY value")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(labels, ["awful", "bad", "okay", "good", "great"]);
+    }
+
+    #[test]
+    fn from_1_to_2_indexes_existing_entries() {
+        let mut conn = at_version(1);
+        conn.execute_batch(
+            "INSERT INTO entries (seq, id, written_at, utc_offset, local_day, updated_at, mood, title, body)
+               VALUES (7, 'a', 0, 0, '1970-01-01', 0, 3, 'Quiet', 'painted a heron');
+             INSERT INTO tags (id, kind, name) VALUES (1, 1, 'watercolour');
+             INSERT INTO entry_tags (entry, tag, position) VALUES (7, 1, 0);",
+        )
+        .unwrap();
+        migrate_to(&mut conn, 2).unwrap();
+        for word in ["heron", "quiet", "watercolour"] {
+            let seq: i64 = conn
+                .query_row(
+                    "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?1",
+                    [word],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(seq, 7, "{word}");
+        }
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_previous_version() {
+        let mut conn = at_version(1);
+        conn.execute_batch("CREATE TABLE entries_fts (x)").unwrap();
+        assert!(migrate(&mut conn).is_err());
+        assert_eq!(version(&conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = at_version(CURRENT);
+        conn.pragma_update(None, "user_version", CURRENT + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(Error::SchemaTooNew { found, .. }) if found == CURRENT + 1
+        ));
+    }
+}

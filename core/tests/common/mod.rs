@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use tend_core::journal::NewEntry;
+use tend_core::{DataKey, KdfParams, Vault};
+
+/// Cheap Argon2 so tests stay fast; the default is measured in the benches.
+pub const TEST_KDF: KdfParams = KdfParams {
+    memory_kib: 256,
+    iterations: 1,
+    parallelism: 1,
+};
+
+pub fn key(byte: u8) -> DataKey {
+    DataKey::from_bytes([byte; 32])
+}
+
+pub fn new_vault(dir: &Path) -> Vault {
+    Vault::create_with_key(dir.join("v"), &key(7)).unwrap()
+}
+
+pub fn entry(body: &str) -> NewEntry {
+    NewEntry {
+        body: body.to_owned(),
+        ..NewEntry::default()
+    }
+}
+
+/// Every file in the folder, as (name, bytes).
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Fails if any file in the folder holds any of the words, in UTF-8 or UTF-16.
+pub fn assert_no_plaintext(dir: &Path, words: &[&str]) {
+    for (name, bytes) in snapshot(dir) {
+        for word in words {
+            let utf16: Vec<u8> = word.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+            for needle in [word.as_bytes(), utf16.as_slice()] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "{name} contains the word {word:?}"
+                );
+            }
+        }
+    }
+}
