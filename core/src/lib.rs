@@ -10,3 +10,5 @@ pub mod vault;
 pub use error::{Error, Result};
 pub use secret::DataKey;
 pub use vault::{KdfParams, Vault, VaultFiles};
+/// Passphrases for sealed backups; zeroized on drop.
+pub use age::secrecy::SecretString;

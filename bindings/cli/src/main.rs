@@ -1,1 +1,179 @@
-fn main() {}
+//! `tend`: Tend's command line. The demo, scripting and inspection of a vault.
+
+mod demo;
+mod journal_cmd;
+mod output;
+mod secrets;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tend_core::journal::{ExportFormat, ExportProtection};
+use tend_core::{KdfParams, Vault};
+
+#[derive(Parser)]
+#[command(name = "tend", version, about = "Tend: a private journal and care for your comrades")]
+struct Cli {
+    /// The vault folder [default: the platform data folder, e.g. ~/.local/share/tend]
+    #[arg(long, global = true, env = "TEND_VAULT")]
+    vault: Option<PathBuf>,
+    /// Machine-readable output
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a vault, sealed by a passphrase
+    Init {
+        #[arg(long)]
+        name: String,
+    },
+    /// Write, find and reflect on journal entries
+    #[command(subcommand)]
+    Journal(journal_cmd::JournalCommand),
+    /// Export the whole journal (sealed with a passphrase unless --plaintext)
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Write it readable by anyone who gets the file
+        #[arg(long)]
+        plaintext: bool,
+    },
+    /// Import a JSON backup made by `tend export`
+    Import { file: PathBuf },
+    /// Change the vault passphrase
+    #[command(subcommand)]
+    Passphrase(PassphraseCommand),
+    /// Panic wipe: destroy the key and delete every vault file
+    Wipe {
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Tell Tend's story in a temporary folder
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum PassphraseCommand {
+    Change,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Json,
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tend: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, String>;
+
+fn run(cli: Cli) -> CliResult {
+    let dir = match cli.vault {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .ok_or("no data folder on this system; pass --vault")?
+            .join("tend"),
+    };
+    let out = output::Output { json: cli.json };
+    match cli.command {
+        Command::Demo => demo::run(),
+        Command::Init { name } => {
+            let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
+            let vault = Vault::create_with_passphrase(&dir, &passphrase, KdfParams::default())
+                .map_err(fail)?;
+            vault.set_display_name(&name).map_err(fail)?;
+            out.done(&format!("Created a vault for {name} in {}", dir.display()))
+        }
+        Command::Journal(cmd) => journal_cmd::run(cmd, &open(&dir)?, &out),
+        Command::Export {
+            out: path,
+            format,
+            plaintext,
+        } => {
+            let vault = open(&dir)?;
+            let protection = if plaintext {
+                ExportProtection::Plaintext
+            } else {
+                let p = secrets::ask_new(secrets::BACKUP_ENV, "Backup passphrase")?;
+                ExportProtection::Passphrase(secrets::secret(&p))
+            };
+            let format = match format {
+                Format::Json => ExportFormat::Json,
+                Format::Csv => ExportFormat::Csv,
+            };
+            let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let bar = output::progress("Exporting");
+            let n = vault
+                .journal()
+                .export(format, protection, std::io::BufWriter::new(file), &mut |d, t| bar.update(d, t))
+                .map_err(fail)?;
+            bar.finish();
+            out.done(&format!("Exported {n} entries to {}", path.display()))
+        }
+        Command::Import { file } => {
+            let vault = open(&dir)?;
+            let read = || std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()));
+            let bar = output::progress("Importing");
+            let result = vault.journal().import(read()?, None, &mut |d, t| bar.update(d, t));
+            let summary = match result {
+                Err(tend_core::Error::PassphraseNeeded) => {
+                    let p = secrets::ask(secrets::BACKUP_ENV, "Backup passphrase")?;
+                    vault
+                        .journal()
+                        .import(read()?, Some(secrets::secret(&p)), &mut |d, t| bar.update(d, t))
+                }
+                other => other,
+            }
+            .map_err(fail)?;
+            bar.finish();
+            out.show(&summary, || {
+                format!(
+                    "Imported: {} added, {} updated, {} already here",
+                    summary.added, summary.updated, summary.unchanged
+                )
+            })
+        }
+        Command::Passphrase(PassphraseCommand::Change) => {
+            let old = secrets::ask(secrets::VAULT_ENV, "Current passphrase")?;
+            let vault = Vault::open_with_passphrase(&dir, &old).map_err(fail)?;
+            let new = secrets::ask_new(secrets::NEW_ENV, "New passphrase")?;
+            vault.change_passphrase(&old, &new, None).map_err(fail)?;
+            out.done("Passphrase changed. The database was not rewritten.")
+        }
+        Command::Wipe { yes } => {
+            if !yes {
+                return Err("wipe destroys the vault for good; add --yes".into());
+            }
+            Vault::wipe_at(&dir).map_err(fail)?;
+            out.done("Wiped. Nothing of the vault is left in that folder.")
+        }
+    }
+}
+
+fn open(dir: &std::path::Path) -> CliResult<Vault> {
+    if !tend_core::VaultFiles::new(dir).exists() {
+        return Err(format!("no vault in {}; run `tend init --name NAME`", dir.display()));
+    }
+    let passphrase = secrets::ask(secrets::VAULT_ENV, "Vault passphrase")?;
+    Vault::open_with_passphrase(dir, &passphrase).map_err(fail)
+}
+
+pub fn fail(e: tend_core::Error) -> String {
+    e.to_string()
+}

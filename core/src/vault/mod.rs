@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rand::RngCore;
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use crate::{DataKey, Error, Result};
 use connection::Create;
@@ -287,6 +287,30 @@ impl Vault {
     /// Panic wipe without unlocking: a member under duress may not be able to.
     pub fn wipe_at(dir: impl Into<PathBuf>) -> Result<()> {
         wipe_files(&VaultFiles::new(dir))
+    }
+
+    /// The member's display name, as they introduced themselves.
+    pub fn display_name(&self) -> Result<Option<String>> {
+        self.with_conn(|conn| {
+            Ok(conn
+                .query_row("SELECT value FROM meta WHERE key = 'display_name'", [], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    pub fn set_display_name(&self, name: &str) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(Error::invalid("name", "1 to 64 printable characters"));
+        }
+        self.with_conn(|conn| {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('display_name', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [name],
+            )?;
+            Ok(())
+        })
     }
 
     /// `PRAGMA integrity_check` and SQLCipher's page HMAC check.

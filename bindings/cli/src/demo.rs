@@ -1,0 +1,164 @@
+//! `tend demo`: Tend's story, one titled step at a time, in a temporary folder.
+
+use std::time::Instant;
+
+use chrono::{Days, FixedOffset, TimeZone};
+use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompts};
+use tend_core::{Error, KdfParams, SecretString, Vault, VaultFiles};
+
+use crate::journal_cmd::{describe_insights, highlight};
+use crate::{CliResult, fail};
+
+struct Story {
+    step: u32,
+}
+
+impl Story {
+    fn step(&mut self, title: &str) {
+        self.step += 1;
+        println!("\n── {}. {title} ──", self.step);
+    }
+}
+
+/// Words Alice writes; none may appear in the vault's files.
+const DAYS: &[(u8, &[&str], &[&str], &str)] = &[
+    (2, &["tired", "anxious"], &["work"], "Long shift. My shoulders ache and the bus was late again."),
+    (3, &["calm"], &["walk", "cooking"], "Made lentil soup for Noor and walked by the canal."),
+    (4, &["grateful"], &["gathering", "watercolours"], "The restorative gathering: I painted a heron in watercolours while others knitted."),
+    (2, &["lonely"], &["work"], "Quiet evening. Wanted to call someone and didn't."),
+    (4, &["connected"], &["walk", "gathering"], "Walked with Bob after the meeting; we laughed about the kettle."),
+    (3, &["calm"], &["cooking"], "Bread didn't rise. Ate it anyway."),
+    (5, &["hopeful", "grateful"], &["watercolours", "walk"], "Sunlight on the allotment. Finished the heron painting."),
+    (2, &["anxious"], &["work"], "Rent letter arrived. Breathing through it."),
+];
+
+pub fn run() -> CliResult {
+    let tmp = tempfile::Builder::new()
+        .prefix("tend-demo-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let dir = tmp.path().join("alice");
+    let mut story = Story { step: 0 };
+    println!("Tend demo, in {}", tmp.path().display());
+
+    story.step("Alice makes her vault");
+    let passphrase = "correct horse battery staple";
+    let params = KdfParams::default();
+    let vault = Vault::create_with_passphrase(&dir, passphrase, params).map_err(fail)?;
+    vault.set_display_name("Alice").map_err(fail)?;
+    println!(
+        "A SQLCipher database, its data key wrapped with Argon2id (m={} MiB, t={}, p={}).",
+        params.memory_kib / 1024,
+        params.iterations,
+        params.parallelism
+    );
+
+    story.step("She writes in her journal over eight days");
+    let journal = vault.journal();
+    let berlin = FixedOffset::east_opt(3600).expect("valid offset");
+    let start = berlin
+        .with_ymd_and_hms(2026, 11, 2, 21, 15, 0)
+        .single()
+        .expect("a real time");
+    for (i, (mood, feelings, activities, body)) in DAYS.iter().enumerate() {
+        let entry = journal
+            .add(NewEntry {
+                written_at: Some(start + Days::new(i as u64)),
+                mood: Some(*mood),
+                feelings: feelings.iter().map(|s| s.to_string()).collect(),
+                activities: activities.iter().map(|s| s.to_string()).collect(),
+                title: None,
+                body: body.to_string(),
+            })
+            .map_err(fail)?;
+        println!("  {}  mood {}  {}", entry.local_date(), mood, body);
+    }
+    let prompt = prompts::for_day(start.date_naive());
+    println!("A gentle prompt she may skip: “{prompt}”");
+
+    story.step("She searches for “heron”");
+    for hit in journal.search("heron", 5).map_err(fail)? {
+        println!("  {}  {}", hit.entry.local_date(), highlight(&hit.snippet));
+    }
+
+    story.step("Insights, without streaks or nudges");
+    println!("{}", describe_insights(&journal.insights(None, None).map_err(fail)?));
+
+    story.step("She locks the vault; only her passphrase opens it");
+    vault.lock();
+    match vault.unlock_with_passphrase("a guess") {
+        Err(Error::WrongKey) => println!("A wrong passphrase: refused, nothing on disk changed."),
+        other => return Err(format!("a wrong passphrase was not refused: {other:?}")),
+    }
+    let started = Instant::now();
+    vault.unlock_with_passphrase(passphrase).map_err(fail)?;
+    println!(
+        "Her passphrase: unlocked in {} ms, {} entries inside.",
+        started.elapsed().as_millis(),
+        journal.count().map_err(fail)?
+    );
+
+    story.step("What a thief with the phone's storage would see");
+    let files = VaultFiles::new(&dir);
+    let mut found = Vec::new();
+    let words: Vec<&str> = DAYS
+        .iter()
+        .flat_map(|(_, f, a, body)| f.iter().chain(a.iter()).copied().chain(body.split_whitespace()))
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.len() >= 5)
+        .collect();
+    for path in files.all().iter().filter(|p| p.exists()) {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        println!(
+            "  {:<20} {:>8} bytes",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            bytes.len()
+        );
+        for word in &words {
+            if bytes.windows(word.len()).any(|w| w == word.as_bytes()) {
+                found.push(*word);
+            }
+        }
+    }
+    if !found.is_empty() {
+        return Err(format!("{} written words are readable in the vault files", found.len()));
+    }
+    println!("Searched those files for {} words she wrote: none is there.", words.len());
+
+    story.step("An encrypted backup, restored into a new vault");
+    let backup_path = tmp.path().join("alice-backup.json.age");
+    let backup_passphrase = SecretString::from("a different long backup passphrase".to_owned());
+    let file = std::fs::File::create(&backup_path).map_err(|e| e.to_string())?;
+    let n = journal
+        .export(
+            ExportFormat::Json,
+            ExportProtection::Passphrase(backup_passphrase.clone()),
+            file,
+            &mut |_, _| {},
+        )
+        .map_err(fail)?;
+    let head = std::fs::read(&backup_path).map_err(|e| e.to_string())?;
+    println!(
+        "Exported {n} entries; the file starts “{}” and is sealed with age.",
+        String::from_utf8_lossy(&head[..21])
+    );
+    let restored = Vault::create_with_key(tmp.path().join("restored"), &tend_core::DataKey::generate())
+        .map_err(fail)?;
+    let summary = restored
+        .journal()
+        .import(
+            std::fs::File::open(&backup_path).map_err(|e| e.to_string())?,
+            Some(backup_passphrase),
+            &mut |_, _| {},
+        )
+        .map_err(fail)?;
+    println!("Restored into a new vault: {} entries added.", summary.added);
+
+    story.step("Panic wipe");
+    vault.wipe().map_err(fail)?;
+    let left = files.all().iter().filter(|p| p.exists()).count();
+    println!("The wrapped key is overwritten and every vault file deleted ({left} left).");
+
+    println!("\nThe end, for now: sharing with comrades, care requests and gatherings come next.");
+    Ok(())
+}

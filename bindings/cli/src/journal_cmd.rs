@@ -1,0 +1,282 @@
+//! `tend journal ...`
+
+use std::path::PathBuf;
+
+use chrono::{Local, NaiveDate};
+use clap::Subcommand;
+use serde::Serialize;
+use tend_core::Vault;
+use tend_core::journal::{
+    DaylioOptions, Entry, EntryFilter, EntryId, Insights, NewEntry, PageCursor, UnknownMoods, prompts,
+};
+
+use crate::output::{self, Output};
+use crate::{CliResult, fail};
+
+#[derive(Subcommand)]
+pub enum JournalCommand {
+    /// Write an entry
+    Add {
+        #[arg(long)]
+        mood: Option<u8>,
+        #[arg(long = "feeling")]
+        feelings: Vec<String>,
+        #[arg(long = "activity")]
+        activities: Vec<String>,
+        #[arg(long)]
+        title: Option<String>,
+        text: String,
+    },
+    /// Entries, newest first
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Continue after this cursor (printed at the end of a page)
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        #[arg(long)]
+        mood_min: Option<u8>,
+        #[arg(long)]
+        mood_max: Option<u8>,
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Full-text search
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Average moods, how they spread, and which tags go with better days
+    Insights {
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+    },
+    /// Delete an entry for good
+    Delete { id: String },
+    /// Today's gentle prompt (skip it freely)
+    Prompt,
+    /// Import a Daylio CSV export
+    ImportDaylio {
+        file: PathBuf,
+        /// The time zone the entries were written in [default: this system's]
+        #[arg(long)]
+        tz: Option<chrono_tz::Tz>,
+        /// Your own Daylio mood names, best first, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        moods: Vec<String>,
+    },
+}
+
+pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
+    let journal = vault.journal();
+    match cmd {
+        JournalCommand::Add {
+            mood,
+            feelings,
+            activities,
+            title,
+            text,
+        } => {
+            let entry = journal
+                .add(NewEntry {
+                    written_at: Some(Local::now().fixed_offset()),
+                    mood,
+                    feelings,
+                    activities,
+                    title,
+                    body: text,
+                })
+                .map_err(fail)?;
+            out.show(&entry, || format!("Added entry {}", entry.id))
+        }
+        JournalCommand::List {
+            limit,
+            after,
+            from,
+            to,
+            mood_min,
+            mood_max,
+            tag,
+        } => {
+            let after = after.map(|c| c.parse::<PageCursor>()).transpose().map_err(fail)?;
+            let filter = EntryFilter {
+                from,
+                to,
+                mood_min,
+                mood_max,
+                tag,
+            };
+            let page = journal.list(&filter, limit, after).map_err(fail)?;
+            let next = page.next.map(|c| c.to_string());
+            let scale = journal.mood_scale().map_err(fail)?;
+            #[derive(Serialize)]
+            struct Listing<'a> {
+                entries: &'a [Entry],
+                next: Option<String>,
+            }
+            out.show(&Listing { entries: &page.entries, next: next.clone() }, || {
+                let mut text = page
+                    .entries
+                    .iter()
+                    .map(|e| describe(e, &scale))
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+                if page.entries.is_empty() {
+                    text = "No entries.".into();
+                }
+                if let Some(next) = next {
+                    text.push_str(&format!("\n\nMore: tend journal list --after {next}"));
+                }
+                text
+            })
+        }
+        JournalCommand::Search { query, limit } => {
+            let hits = journal.search(&query, limit).map_err(fail)?;
+            #[derive(Serialize)]
+            struct Hit<'a> {
+                entry: &'a Entry,
+                snippet: &'a [tend_core::journal::SnippetPart],
+            }
+            let json: Vec<Hit> = hits.iter().map(|h| Hit { entry: &h.entry, snippet: &h.snippet }).collect();
+            out.show(&json, || {
+                if hits.is_empty() {
+                    return "Nothing found.".into();
+                }
+                hits.iter()
+                    .map(|h| format!("{}  {}\n  {}", h.entry.local_date(), h.entry.id, highlight(&h.snippet)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        JournalCommand::Insights { from, to } => {
+            let insights = journal.insights(from, to).map_err(fail)?;
+            out.show(&insights, || describe_insights(&insights))
+        }
+        JournalCommand::Delete { id } => {
+            let id: EntryId = id.parse().map_err(fail)?;
+            journal.delete(id).map_err(fail)?;
+            out.done("Deleted, and gone from the search index too.")
+        }
+        JournalCommand::Prompt => {
+            let prompt = prompts::for_day(Local::now().date_naive());
+            out.show(&serde_json::json!({ "prompt": prompt }), || prompt.to_owned())
+        }
+        JournalCommand::ImportDaylio { file, tz, moods } => {
+            let time_zone = tz.unwrap_or_else(system_time_zone);
+            let options = DaylioOptions {
+                time_zone,
+                unknown_moods: if moods.is_empty() {
+                    UnknownMoods::Report
+                } else {
+                    UnknownMoods::ByPosition(moods)
+                },
+            };
+            let input = std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let bar = output::progress("Importing");
+            let summary = journal
+                .import_daylio(std::io::BufReader::new(input), &options, &mut |d, t| bar.update(d, t))
+                .map_err(fail)?;
+            bar.finish();
+            out.show(&summary, || {
+                format!(
+                    "Imported from Daylio: {} added, {} already here",
+                    summary.added,
+                    summary.unchanged + summary.updated
+                )
+            })
+        }
+    }
+}
+
+pub fn system_time_zone() -> chrono_tz::Tz {
+    iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+pub fn describe(e: &Entry, scale: &tend_core::journal::MoodScale) -> String {
+    let mut lines = vec![format!(
+        "{}  {}{}",
+        e.written_at.format("%a %Y-%m-%d %H:%M"),
+        e.mood
+            .map(|m| format!("mood {m} ({})  ", scale.label(m).unwrap_or("?")))
+            .unwrap_or_default(),
+        e.id
+    )];
+    let tags: Vec<String> = e
+        .feelings
+        .iter()
+        .map(|f| format!("~{f}"))
+        .chain(e.activities.iter().map(|a| format!("#{a}")))
+        .collect();
+    if !tags.is_empty() {
+        lines.push(format!("  {}", tags.join(" ")));
+    }
+    if let Some(title) = &e.title {
+        lines.push(format!("  {title}"));
+    }
+    for line in e.body.lines() {
+        lines.push(format!("  {line}"));
+    }
+    lines.join("\n")
+}
+
+pub fn highlight(parts: &[tend_core::journal::SnippetPart]) -> String {
+    parts
+        .iter()
+        .map(|p| if p.matched { format!("[{}]", p.text) } else { p.text.clone() })
+        .collect()
+}
+
+pub fn describe_insights(i: &Insights) -> String {
+    let mut out = vec![format!(
+        "{} entries on {} days{}",
+        i.counts.entries,
+        i.counts.days_written,
+        match (i.counts.first_day, i.counts.last_day) {
+            (Some(a), Some(b)) => format!(", {a} to {b}"),
+            _ => String::new(),
+        }
+    )];
+    out.push("Moods:".into());
+    let most = i.distribution.iter().map(|m| m.entries).max().unwrap_or(0).max(1);
+    for m in &i.distribution {
+        let bar = "█".repeat((m.entries * 20 / most) as usize);
+        out.push(format!("  {:>2} {:<8} {:<20} {}", m.value, m.label, bar, m.entries));
+    }
+    if let Some(last) = i.by_month.last() {
+        out.push(format!(
+            "Average mood in the month from {}: {:.1} over {} entries",
+            last.start, last.average, last.entries
+        ));
+    }
+    if let Some(last) = i.by_week.last() {
+        out.push(format!(
+            "Average mood in the week from {}: {:.1} over {} entries",
+            last.start, last.average, last.entries
+        ));
+    }
+    if !i.tags.is_empty() {
+        out.push("Days with these tags felt different:".into());
+        for t in &i.tags {
+            out.push(format!(
+                "  {:<16} {:+.1} ({} days with: {:.1}, {} without: {:.1})",
+                t.name,
+                t.difference(),
+                t.days_with,
+                t.average_with,
+                t.days_without,
+                t.average_without
+            ));
+        }
+    }
+    out.join("\n")
+}
