@@ -7,8 +7,8 @@ pub mod journal;
 mod secret;
 pub mod vault;
 
+/// Passphrases for sealed backups; zeroized on drop.
+pub use age::secrecy::SecretString;
 pub use error::{Error, Result};
 pub use secret::DataKey;
 pub use vault::{KdfParams, Vault, VaultFiles};
-/// Passphrases for sealed backups; zeroized on drop.
-pub use age::secrecy::SecretString;

@@ -22,14 +22,54 @@ impl Story {
 
 /// Words Alice writes; none may appear in the vault's files.
 const DAYS: &[(u8, &[&str], &[&str], &str)] = &[
-    (2, &["tired", "anxious"], &["work"], "Long shift. My shoulders ache and the bus was late again."),
-    (3, &["calm"], &["walk", "cooking"], "Made lentil soup for Noor and walked by the canal."),
-    (4, &["grateful"], &["gathering", "watercolours"], "The restorative gathering: I painted a heron in watercolours while others knitted."),
-    (2, &["lonely"], &["work"], "Quiet evening. Wanted to call someone and didn't."),
-    (4, &["connected"], &["walk", "gathering"], "Walked with Bob after the meeting; we laughed about the kettle."),
-    (3, &["calm"], &["cooking"], "Bread didn't rise. Ate it anyway."),
-    (5, &["hopeful", "grateful"], &["watercolours", "walk"], "Sunlight on the allotment. Finished the heron painting."),
-    (2, &["anxious"], &["work"], "Rent letter arrived. Breathing through it."),
+    (
+        2,
+        &["tired", "anxious"],
+        &["work"],
+        "Long shift. My shoulders ache and the bus was late again.",
+    ),
+    (
+        3,
+        &["calm"],
+        &["walk", "cooking"],
+        "Made lentil soup for Noor and walked by the canal.",
+    ),
+    (
+        4,
+        &["grateful"],
+        &["gathering", "watercolours"],
+        "The restorative gathering: I painted a heron in watercolours while others knitted.",
+    ),
+    (
+        2,
+        &["lonely"],
+        &["work"],
+        "Quiet evening. Wanted to call someone and didn't.",
+    ),
+    (
+        4,
+        &["connected"],
+        &["walk", "gathering"],
+        "Walked with Bob after the meeting; we laughed about the kettle.",
+    ),
+    (
+        3,
+        &["calm"],
+        &["cooking"],
+        "Bread didn't rise. Ate it anyway.",
+    ),
+    (
+        5,
+        &["hopeful", "grateful"],
+        &["watercolours", "walk"],
+        "Sunlight on the allotment. Finished the heron painting.",
+    ),
+    (
+        2,
+        &["anxious"],
+        &["work"],
+        "Rent letter arrived. Breathing through it.",
+    ),
 ];
 
 pub fn run() -> CliResult {
@@ -82,7 +122,10 @@ pub fn run() -> CliResult {
     }
 
     story.step("Insights, without streaks or nudges");
-    println!("{}", describe_insights(&journal.insights(None, None).map_err(fail)?));
+    println!(
+        "{}",
+        describe_insights(&journal.insights(None, None).map_err(fail)?)
+    );
 
     story.step("She locks the vault; only her passphrase opens it");
     vault.lock();
@@ -103,7 +146,12 @@ pub fn run() -> CliResult {
     let mut found = Vec::new();
     let words: Vec<&str> = DAYS
         .iter()
-        .flat_map(|(_, f, a, body)| f.iter().chain(a.iter()).copied().chain(body.split_whitespace()))
+        .flat_map(|(_, f, a, body)| {
+            f.iter()
+                .chain(a.iter())
+                .copied()
+                .chain(body.split_whitespace())
+        })
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
         .filter(|w| w.len() >= 5)
         .collect();
@@ -121,9 +169,15 @@ pub fn run() -> CliResult {
         }
     }
     if !found.is_empty() {
-        return Err(format!("{} written words are readable in the vault files", found.len()));
+        return Err(format!(
+            "{} written words are readable in the vault files",
+            found.len()
+        ));
     }
-    println!("Searched those files for {} words she wrote: none is there.", words.len());
+    println!(
+        "Searched those files for {} words she wrote: none is there.",
+        words.len()
+    );
 
     story.step("An encrypted backup, restored into a new vault");
     let backup_path = tmp.path().join("alice-backup.json.age");
@@ -142,8 +196,9 @@ pub fn run() -> CliResult {
         "Exported {n} entries; the file starts “{}” and is sealed with age.",
         String::from_utf8_lossy(&head[..21])
     );
-    let restored = Vault::create_with_key(tmp.path().join("restored"), &tend_core::DataKey::generate())
-        .map_err(fail)?;
+    let restored =
+        Vault::create_with_key(tmp.path().join("restored"), &tend_core::DataKey::generate())
+            .map_err(fail)?;
     let summary = restored
         .journal()
         .import(
@@ -152,7 +207,10 @@ pub fn run() -> CliResult {
             &mut |_, _| {},
         )
         .map_err(fail)?;
-    println!("Restored into a new vault: {} entries added.", summary.added);
+    println!(
+        "Restored into a new vault: {} entries added.",
+        summary.added
+    );
 
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;

@@ -7,7 +7,8 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::journal::{
-    DaylioOptions, Entry, EntryFilter, EntryId, Insights, NewEntry, PageCursor, UnknownMoods, prompts,
+    DaylioOptions, Entry, EntryFilter, EntryId, Insights, NewEntry, PageCursor, UnknownMoods,
+    prompts,
 };
 
 use crate::output::{self, Output};
@@ -105,7 +106,10 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
             mood_max,
             tag,
         } => {
-            let after = after.map(|c| c.parse::<PageCursor>()).transpose().map_err(fail)?;
+            let after = after
+                .map(|c| c.parse::<PageCursor>())
+                .transpose()
+                .map_err(fail)?;
             let filter = EntryFilter {
                 from,
                 to,
@@ -121,21 +125,27 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
                 entries: &'a [Entry],
                 next: Option<String>,
             }
-            out.show(&Listing { entries: &page.entries, next: next.clone() }, || {
-                let mut text = page
-                    .entries
-                    .iter()
-                    .map(|e| describe(e, &scale))
-                    .collect::<Vec<_>>()
-                    .join("\n\n");
-                if page.entries.is_empty() {
-                    text = "No entries.".into();
-                }
-                if let Some(next) = next {
-                    text.push_str(&format!("\n\nMore: tend journal list --after {next}"));
-                }
-                text
-            })
+            out.show(
+                &Listing {
+                    entries: &page.entries,
+                    next: next.clone(),
+                },
+                || {
+                    let mut text = page
+                        .entries
+                        .iter()
+                        .map(|e| describe(e, &scale))
+                        .collect::<Vec<_>>()
+                        .join("\n\n");
+                    if page.entries.is_empty() {
+                        text = "No entries.".into();
+                    }
+                    if let Some(next) = next {
+                        text.push_str(&format!("\n\nMore: tend journal list --after {next}"));
+                    }
+                    text
+                },
+            )
         }
         JournalCommand::Search { query, limit } => {
             let hits = journal.search(&query, limit).map_err(fail)?;
@@ -144,13 +154,26 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
                 entry: &'a Entry,
                 snippet: &'a [tend_core::journal::SnippetPart],
             }
-            let json: Vec<Hit> = hits.iter().map(|h| Hit { entry: &h.entry, snippet: &h.snippet }).collect();
+            let json: Vec<Hit> = hits
+                .iter()
+                .map(|h| Hit {
+                    entry: &h.entry,
+                    snippet: &h.snippet,
+                })
+                .collect();
             out.show(&json, || {
                 if hits.is_empty() {
                     return "Nothing found.".into();
                 }
                 hits.iter()
-                    .map(|h| format!("{}  {}\n  {}", h.entry.local_date(), h.entry.id, highlight(&h.snippet)))
+                    .map(|h| {
+                        format!(
+                            "{}  {}\n  {}",
+                            h.entry.local_date(),
+                            h.entry.id,
+                            highlight(&h.snippet)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -166,7 +189,9 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
         }
         JournalCommand::Prompt => {
             let prompt = prompts::for_day(Local::now().date_naive());
-            out.show(&serde_json::json!({ "prompt": prompt }), || prompt.to_owned())
+            out.show(&serde_json::json!({ "prompt": prompt }), || {
+                prompt.to_owned()
+            })
         }
         JournalCommand::ImportDaylio { file, tz, moods } => {
             let time_zone = tz.unwrap_or_else(system_time_zone);
@@ -178,10 +203,13 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
                     UnknownMoods::ByPosition(moods)
                 },
             };
-            let input = std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let input = std::fs::File::open(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let bar = output::progress("Importing");
             let summary = journal
-                .import_daylio(std::io::BufReader::new(input), &options, &mut |d, t| bar.update(d, t))
+                .import_daylio(std::io::BufReader::new(input), &options, &mut |d, t| {
+                    bar.update(d, t)
+                })
                 .map_err(fail)?;
             bar.finish();
             out.show(&summary, || {
@@ -232,7 +260,13 @@ pub fn describe(e: &Entry, scale: &tend_core::journal::MoodScale) -> String {
 pub fn highlight(parts: &[tend_core::journal::SnippetPart]) -> String {
     parts
         .iter()
-        .map(|p| if p.matched { format!("[{}]", p.text) } else { p.text.clone() })
+        .map(|p| {
+            if p.matched {
+                format!("[{}]", p.text)
+            } else {
+                p.text.clone()
+            }
+        })
         .collect()
 }
 
@@ -247,10 +281,19 @@ pub fn describe_insights(i: &Insights) -> String {
         }
     )];
     out.push("Moods:".into());
-    let most = i.distribution.iter().map(|m| m.entries).max().unwrap_or(0).max(1);
+    let most = i
+        .distribution
+        .iter()
+        .map(|m| m.entries)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     for m in &i.distribution {
         let bar = "█".repeat((m.entries * 20 / most) as usize);
-        out.push(format!("  {:>2} {:<8} {:<20} {}", m.value, m.label, bar, m.entries));
+        out.push(format!(
+            "  {:>2} {:<8} {:<20} {}",
+            m.value, m.label, bar, m.entries
+        ));
     }
     if let Some(last) = i.by_month.last() {
         out.push(format!(

@@ -13,7 +13,11 @@ use tend_core::journal::{ExportFormat, ExportProtection};
 use tend_core::{KdfParams, Vault};
 
 #[derive(Parser)]
-#[command(name = "tend", version, about = "Tend: a private journal and care for your comrades")]
+#[command(
+    name = "tend",
+    version,
+    about = "Tend: a private journal and care for your comrades"
+)]
 struct Cli {
     /// The vault folder [default: the platform data folder, e.g. ~/.local/share/tend]
     #[arg(long, global = true, env = "TEND_VAULT")]
@@ -117,26 +121,39 @@ fn run(cli: Cli) -> CliResult {
                 Format::Json => ExportFormat::Json,
                 Format::Csv => ExportFormat::Csv,
             };
-            let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let file = std::fs::File::create(&path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             let bar = output::progress("Exporting");
             let n = vault
                 .journal()
-                .export(format, protection, std::io::BufWriter::new(file), &mut |d, t| bar.update(d, t))
+                .export(
+                    format,
+                    protection,
+                    std::io::BufWriter::new(file),
+                    &mut |d, t| bar.update(d, t),
+                )
                 .map_err(fail)?;
             bar.finish();
             out.done(&format!("Exported {n} entries to {}", path.display()))
         }
         Command::Import { file } => {
             let vault = open(&dir)?;
-            let read = || std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()));
+            let read = || {
+                std::fs::File::open(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))
+            };
             let bar = output::progress("Importing");
-            let result = vault.journal().import(read()?, None, &mut |d, t| bar.update(d, t));
+            let result = vault
+                .journal()
+                .import(read()?, None, &mut |d, t| bar.update(d, t));
             let summary = match result {
                 Err(tend_core::Error::PassphraseNeeded) => {
                     let p = secrets::ask(secrets::BACKUP_ENV, "Backup passphrase")?;
                     vault
                         .journal()
-                        .import(read()?, Some(secrets::secret(&p)), &mut |d, t| bar.update(d, t))
+                        .import(read()?, Some(secrets::secret(&p)), &mut |d, t| {
+                            bar.update(d, t)
+                        })
                 }
                 other => other,
             }
@@ -168,7 +185,10 @@ fn run(cli: Cli) -> CliResult {
 
 fn open(dir: &std::path::Path) -> CliResult<Vault> {
     if !tend_core::VaultFiles::new(dir).exists() {
-        return Err(format!("no vault in {}; run `tend init --name NAME`", dir.display()));
+        return Err(format!(
+            "no vault in {}; run `tend init --name NAME`",
+            dir.display()
+        ));
     }
     let passphrase = secrets::ask(secrets::VAULT_ENV, "Vault passphrase")?;
     Vault::open_with_passphrase(dir, &passphrase).map_err(fail)

@@ -12,7 +12,10 @@ pub struct Output {
 impl Output {
     pub fn show<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> CliResult {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).map_err(|e| e.to_string())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).map_err(|e| e.to_string())?
+            );
         } else {
             println!("{}", text());
         }
@@ -20,7 +23,10 @@ impl Output {
     }
 
     pub fn done(&self, message: &str) -> CliResult {
-        self.show(&serde_json::json!({ "ok": true, "message": message }), || message.to_owned())
+        self.show(
+            &serde_json::json!({ "ok": true, "message": message }),
+            || message.to_owned(),
+        )
     }
 }
 

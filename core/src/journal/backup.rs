@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entry::{Entry, NewEntry};
 use super::mood::{self, MoodStep};
-use super::store::{self, Upsert};
+use super::store;
 use super::{Journal, Progress};
 use crate::{Error, Result};
 
@@ -117,7 +117,7 @@ impl Journal<'_> {
             let scale = mood::read_scale(conn)?;
             let mut done = 0u64;
             let mut tick = |done: u64| {
-                if done % 1000 == 0 || done == total {
+                if done.is_multiple_of(1000) || done == total {
                     progress(done, total);
                 }
             };
@@ -256,20 +256,14 @@ impl Journal<'_> {
                     "the backup's mood scale has a different number of steps",
                 ));
             }
-            let mut summary = ImportSummary::default();
-            for (i, (id, entry, updated_at)) in cleaned.iter().enumerate() {
-                mood::check_on_scale(tx, entry.mood)?;
-                match store::upsert(tx, *id, entry, *updated_at)? {
-                    Upsert::Added => summary.added += 1,
-                    Upsert::Updated => summary.updated += 1,
-                    Upsert::Unchanged => summary.unchanged += 1,
-                }
-                if i % 1000 == 999 {
-                    progress(i as u64 + 1, total);
-                }
-            }
-            progress(total, total);
-            Ok(summary)
+            store::upsert_all(
+                tx,
+                cleaned
+                    .iter()
+                    .map(|(id, entry, updated_at)| (*id, entry, *updated_at)),
+                total,
+                progress,
+            )
         })
     }
 }

@@ -14,8 +14,8 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 
 use super::entry::{CleanEntry, EntryId, NewEntry};
-use super::mood::{self, MoodScale};
-use super::store::{self, Upsert};
+use super::mood::MoodScale;
+use super::store;
 use super::{ImportSummary, Journal, Progress};
 use crate::{Error, Result};
 
@@ -53,22 +53,12 @@ impl Journal<'_> {
         let moods = MoodMap::new(&scale, &options.unknown_moods);
         let rows = parse(input, &moods, options.time_zone)?;
         let total = rows.len() as u64;
-        let now = store::now_ms();
         self.vault.with_tx(|tx| {
-            let mut summary = ImportSummary::default();
-            for (i, (id, entry)) in rows.iter().enumerate() {
-                mood::check_on_scale(tx, entry.mood)?;
-                match store::upsert(tx, *id, entry, now.max(entry.written_at.timestamp_millis()))? {
-                    Upsert::Added => summary.added += 1,
-                    Upsert::Updated => summary.updated += 1,
-                    Upsert::Unchanged => summary.unchanged += 1,
-                }
-                if i % 1000 == 999 {
-                    progress(i as u64 + 1, total);
-                }
-            }
-            progress(total, total);
-            Ok(summary)
+            // Daylio has no edit time; the writing time keeps re-imports unchanged.
+            let rows = rows
+                .iter()
+                .map(|(id, entry)| (*id, entry, entry.written_at.timestamp_millis()));
+            store::upsert_all(tx, rows, total, progress)
         })
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::entry::{CleanEntry, Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
-use super::{Journal, mood, tags};
+use super::{ImportSummary, Journal, Progress, mood, tags};
 use crate::{Error, Result};
 
 pub(crate) const MAX_PAGE: u32 = 500;
@@ -258,12 +258,7 @@ pub(crate) fn for_each_oldest_first(
 
 /// Stores an entry under a given id, or replaces the stored one if this copy
 /// is newer. Returns what happened.
-pub(crate) fn upsert(
-    conn: &Connection,
-    id: EntryId,
-    e: &CleanEntry,
-    updated_at_ms: i64,
-) -> Result<Upsert> {
+fn upsert(conn: &Connection, id: EntryId, e: &CleanEntry, updated_at_ms: i64) -> Result<Upsert> {
     let existing: Option<(i64, i64)> = conn
         .prepare_cached("SELECT seq, updated_at FROM entries WHERE id = ?1")?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -284,8 +279,31 @@ pub(crate) fn upsert(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Upsert {
+enum Upsert {
     Added,
     Updated,
     Unchanged,
+}
+
+/// Upserts checked entries in the caller's transaction, reporting progress.
+pub(crate) fn upsert_all<'e>(
+    conn: &Connection,
+    rows: impl Iterator<Item = (EntryId, &'e CleanEntry, i64)>,
+    total: u64,
+    progress: Progress<'_>,
+) -> Result<ImportSummary> {
+    let mut summary = ImportSummary::default();
+    for (i, (id, entry, updated_at_ms)) in rows.enumerate() {
+        mood::check_on_scale(conn, entry.mood)?;
+        match upsert(conn, id, entry, updated_at_ms)? {
+            Upsert::Added => summary.added += 1,
+            Upsert::Updated => summary.updated += 1,
+            Upsert::Unchanged => summary.unchanged += 1,
+        }
+        if (i + 1).is_multiple_of(1000) {
+            progress(i as u64 + 1, total);
+        }
+    }
+    progress(total, total);
+    Ok(summary)
 }

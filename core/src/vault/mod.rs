@@ -293,7 +293,11 @@ impl Vault {
     pub fn display_name(&self) -> Result<Option<String>> {
         self.with_conn(|conn| {
             Ok(conn
-                .query_row("SELECT value FROM meta WHERE key = 'display_name'", [], |r| r.get(0))
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'display_name'",
+                    [],
+                    |r| r.get(0),
+                )
                 .optional()?)
         })
     }
