@@ -1,0 +1,214 @@
+//! The `tend` command, run as a member would run it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PASS: &str = "a long vault passphrase";
+
+fn tend(vault: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tend"))
+        .arg("--vault")
+        .arg(vault)
+        .args(args)
+        .env("TEND_PASSPHRASE", PASS)
+        .env("TEND_BACKUP_PASSPHRASE", "backup words")
+        .env_remove("TEND_VAULT")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(out: Output) -> serde_json::Value {
+    serde_json::from_str(&ok(out)).unwrap()
+}
+
+#[test]
+fn a_member_writes_searches_reflects_exports_and_wipes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("vault");
+    ok(tend(&v, &["init", "--name", "Alice"]));
+    for (mood, activity, text) in [
+        ("4", "walk", "Saw a kingfisher by the lock"),
+        ("2", "work", "Tired"),
+    ] {
+        ok(tend(
+            &v,
+            &[
+                "journal",
+                "add",
+                "--mood",
+                mood,
+                "--activity",
+                activity,
+                "--feeling",
+                "calm",
+                text,
+            ],
+        ));
+    }
+    let list = json(tend(&v, &["--json", "journal", "list"]));
+    assert_eq!(list["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(list["entries"][0]["body"], "Tired");
+
+    let hits = json(tend(&v, &["--json", "journal", "search", "kingfisher"]));
+    assert_eq!(hits.as_array().unwrap().len(), 1);
+    assert!(ok(tend(&v, &["journal", "search", "kingf"])).contains("[kingfisher]"));
+
+    let insights = json(tend(&v, &["--json", "journal", "insights"]));
+    assert_eq!(insights["counts"]["entries"], 2);
+
+    let sealed = tmp.path().join("backup.age");
+    ok(tend(&v, &["export", "--out", sealed.to_str().unwrap()]));
+    assert!(
+        std::fs::read(&sealed)
+            .unwrap()
+            .starts_with(b"age-encryption.org/v1")
+    );
+    let plain = tmp.path().join("backup.json");
+    ok(tend(
+        &v,
+        &["export", "--plaintext", "--out", plain.to_str().unwrap()],
+    ));
+    assert!(
+        std::fs::read_to_string(&plain)
+            .unwrap()
+            .contains("kingfisher")
+    );
+
+    let other = tmp.path().join("other");
+    ok(tend(&other, &["init", "--name", "Alice again"]));
+    let summary = json(tend(
+        &other,
+        &["--json", "import", sealed.to_str().unwrap()],
+    ));
+    assert_eq!(summary["added"], 2);
+
+    let refused = tend(&v, &["wipe"]);
+    assert!(!refused.status.success());
+    ok(tend(&v, &["wipe", "--yes"]));
+    assert_eq!(std::fs::read_dir(&v).unwrap().count(), 0);
+}
+
+#[test]
+fn errors_are_one_clear_line_and_a_failing_exit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("vault");
+    let missing = tend(&v, &["journal", "list"]);
+    assert!(!missing.status.success());
+    ok(tend(&v, &["init", "--name", "Alice"]));
+    let wrong = Command::new(env!("CARGO_BIN_EXE_tend"))
+        .arg("--vault")
+        .arg(&v)
+        .args(["journal", "list"])
+        .env("TEND_PASSPHRASE", "not it")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&wrong.stderr),
+        "tend: wrong key or passphrase\n"
+    );
+    let bad_mood = tend(&v, &["journal", "add", "--mood", "9", "x"]);
+    assert_eq!(
+        String::from_utf8_lossy(&bad_mood.stderr),
+        "tend: mood 9 is not on the scale of 5 steps\n"
+    );
+}
+
+#[test]
+fn sqlcipher_stays_silent_about_a_foreign_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(tend(&a, &["init", "--name", "A"]));
+    ok(tend(&b, &["init", "--name", "B"]));
+    std::fs::copy(b.join("vault.db"), a.join("vault.db")).unwrap();
+    let out = tend(&a, &["journal", "list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        "tend: the vault database is damaged or is not a Tend vault\n"
+    );
+}
+
+#[test]
+fn a_daylio_file_with_a_bad_row_names_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("vault");
+    ok(tend(&v, &["init", "--name", "A"]));
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../core/tests/fixtures/daylio-bad-date.csv"
+    );
+    let out = tend(
+        &v,
+        &["journal", "import-daylio", "--tz", "Europe/Berlin", file],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("tend: import, line 3:"));
+    let good = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../core/tests/fixtures/daylio-v2.csv"
+    );
+    let summary = json(tend(
+        &v,
+        &[
+            "--json",
+            "journal",
+            "import-daylio",
+            "--tz",
+            "Europe/Berlin",
+            good,
+        ],
+    ));
+    assert_eq!(summary["added"], 5);
+}
+
+#[test]
+fn passphrase_change_takes_effect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("vault");
+    ok(tend(&v, &["init", "--name", "A"]));
+    let out = Command::new(env!("CARGO_BIN_EXE_tend"))
+        .arg("--vault")
+        .arg(&v)
+        .args(["passphrase", "change"])
+        .env("TEND_PASSPHRASE", PASS)
+        .env("TEND_NEW_PASSPHRASE", "the new one")
+        .output()
+        .unwrap();
+    ok(out);
+    assert!(!tend(&v, &["journal", "list"]).status.success());
+    let with_new = Command::new(env!("CARGO_BIN_EXE_tend"))
+        .arg("--vault")
+        .arg(&v)
+        .args(["journal", "list"])
+        .env("TEND_PASSPHRASE", "the new one")
+        .output()
+        .unwrap();
+    ok(with_new);
+}
+
+#[test]
+fn the_demo_tells_the_whole_story() {
+    let out = ok(Command::new(env!("CARGO_BIN_EXE_tend"))
+        .arg("demo")
+        .output()
+        .unwrap());
+    for step in [
+        "makes her vault",
+        "searches",
+        "Insights",
+        "none is there",
+        "Restored",
+        "Panic wipe",
+    ] {
+        assert!(out.contains(step), "missing step {step:?}");
+    }
+}
