@@ -1,1 +1,232 @@
-fn main() {}
+//! Vault and journal speed, each against plain SQLite doing the same work in
+//! the same run, so the cost of encryption shows as a ratio.
+//!
+//! Run: `cargo bench -p tend-core --features plaintext-baseline`
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{FixedOffset, TimeZone};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use tend_core::journal::{DaylioOptions, NewEntry, UnknownMoods};
+use tend_core::{DataKey, KdfParams, Vault};
+
+#[derive(Clone, Copy)]
+enum Kind {
+    SqlCipher,
+    Plain,
+}
+
+impl Kind {
+    const BOTH: [Kind; 2] = [Kind::SqlCipher, Kind::Plain];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::SqlCipher => "sqlcipher",
+            Kind::Plain => "plain",
+        }
+    }
+
+    fn create(self, dir: &Path) -> Vault {
+        match self {
+            Kind::SqlCipher => Vault::create_with_key(dir, &key()).unwrap(),
+            Kind::Plain => Vault::create_plaintext_baseline(dir).unwrap(),
+        }
+    }
+
+    fn open(self, dir: &Path) -> Vault {
+        match self {
+            Kind::SqlCipher => Vault::open_with_key(dir, &key()).unwrap(),
+            Kind::Plain => Vault::open_plaintext_baseline(dir).unwrap(),
+        }
+    }
+}
+
+fn key() -> DataKey {
+    DataKey::from_bytes([42; 32])
+}
+
+const WORDS: &[&str] = &[
+    "walk", "rain", "tired", "kettle", "garden", "bus", "shift", "friend", "river", "bread",
+    "call", "sleep", "rent", "meeting", "painting", "soup", "quiet", "laugh", "clinic", "letter",
+];
+
+fn nth_entry(i: usize) -> NewEntry {
+    let start = FixedOffset::east_opt(3600)
+        .unwrap()
+        .with_ymd_and_hms(2016, 1, 1, 20, 0, 0)
+        .unwrap();
+    let body = (0..30)
+        .map(|k| WORDS[(i * 7 + k * 13) % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ");
+    NewEntry {
+        written_at: Some(start + chrono::Duration::hours(i as i64)),
+        mood: Some((i % 5 + 1) as u8),
+        feelings: vec![WORDS[i % 7].into()],
+        activities: vec![WORDS[(i % 5) + 7].into(), WORDS[(i % 3) + 12].into()],
+        title: None,
+        body: format!("{body} n{i}"),
+    }
+}
+
+/// A Daylio-shaped CSV: the fastest bulk path, one transaction.
+fn daylio_csv(n: usize) -> Vec<u8> {
+    let mut out = String::from("full_date,date,weekday,time,mood,activities,note_title,note\n");
+    let start = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+    for i in 0..n {
+        let day = start + chrono::Days::new((i / 3) as u64);
+        let mood = ["awful", "bad", "meh", "good", "rad"][i % 5];
+        let note: String = (0..20)
+            .map(|k| WORDS[(i + k * 3) % WORDS.len()])
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push_str(&format!(
+            "{day},x,x,{}:{:02},{mood},{} | {},,{note} n{i}\n",
+            8 + (i % 3) * 5,
+            i % 60,
+            WORDS[i % 7],
+            WORDS[7 + i % 5]
+        ));
+    }
+    out.into_bytes()
+}
+
+fn filled(kind: Kind, dir: &Path, n: usize) -> Vault {
+    let vault = kind.create(dir);
+    let opts = DaylioOptions {
+        time_zone: chrono_tz::Europe::Berlin,
+        unknown_moods: UnknownMoods::Report,
+    };
+    vault
+        .journal()
+        .import_daylio(daylio_csv(n).as_slice(), &opts, &mut |_, _| {})
+        .unwrap();
+    vault
+}
+
+fn open(c: &mut Criterion) {
+    let mut group = c.benchmark_group("open");
+    for kind in Kind::BOTH {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("v");
+        drop(filled(kind, &dir, 1000));
+        group.bench_function(kind.name(), |b| b.iter(|| black_box(kind.open(&dir))));
+    }
+    group.finish();
+}
+
+fn add_one(c: &mut Criterion) {
+    let mut group = c.benchmark_group("add_entry_committed");
+    for kind in Kind::BOTH {
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = filled(kind, &tmp.path().join("v"), 1000);
+        let mut i = 0;
+        group.bench_function(kind.name(), |b| {
+            b.iter(|| {
+                i += 1;
+                vault.journal().add(nth_entry(i)).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bulk_import(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bulk_import_100k");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.throughput(criterion::Throughput::Elements(100_000));
+    let csv = daylio_csv(100_000);
+    let opts = DaylioOptions {
+        time_zone: chrono_tz::Europe::Berlin,
+        unknown_moods: UnknownMoods::Report,
+    };
+    for kind in Kind::BOTH {
+        group.bench_function(kind.name(), |b| {
+            b.iter_batched(
+                || {
+                    let tmp = tempfile::tempdir().unwrap();
+                    let vault = kind.create(&tmp.path().join("v"));
+                    (tmp, vault)
+                },
+                |(tmp, vault)| {
+                    vault
+                        .journal()
+                        .import_daylio(csv.as_slice(), &opts, &mut |_, _| {})
+                        .unwrap();
+                    (tmp, vault)
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn search_and_insights(c: &mut Criterion) {
+    let mut search = c.benchmark_group("search_100k");
+    let vaults: Vec<_> = Kind::BOTH
+        .iter()
+        .map(|&kind| {
+            let tmp = tempfile::tempdir().unwrap();
+            let vault = filled(kind, &tmp.path().join("v"), 100_000);
+            (kind, tmp, vault)
+        })
+        .collect();
+    for (kind, _, vault) in &vaults {
+        search.bench_with_input(
+            BenchmarkId::new(kind.name(), "rare word, 20 hits"),
+            &(),
+            |b, _| b.iter(|| vault.journal().search("n4242", 20).unwrap()),
+        );
+        search.bench_with_input(
+            BenchmarkId::new(kind.name(), "two common words, 20 hits"),
+            &(),
+            |b, _| b.iter(|| vault.journal().search("kettle river", 20).unwrap()),
+        );
+    }
+    search.finish();
+    drop(vaults);
+
+    let mut insights = c.benchmark_group("insights_10_years_daily");
+    for kind in Kind::BOTH {
+        let tmp = tempfile::tempdir().unwrap();
+        // Three entries a day over ten years, the heaviest plausible journal.
+        let vault = filled(kind, &tmp.path().join("v"), 3 * 3653);
+        insights.bench_function(kind.name(), |b| {
+            b.iter(|| vault.journal().insights(None, None).unwrap())
+        });
+    }
+    insights.finish();
+}
+
+fn unlock_with_passphrase(c: &mut Criterion) {
+    let mut group = c.benchmark_group("unlock_passphrase_argon2id_default");
+    group.sample_size(10);
+    let tmp = tempfile::tempdir().unwrap();
+    let vault =
+        Vault::create_with_passphrase(tmp.path(), "benchmark passphrase", KdfParams::default())
+            .unwrap();
+    group.bench_function("m64MiB_t3_p1", |b| {
+        b.iter(|| {
+            vault.lock();
+            vault
+                .unlock_with_passphrase("benchmark passphrase")
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    open,
+    add_one,
+    bulk_import,
+    search_and_insights,
+    unlock_with_passphrase
+);
+criterion_main!(benches);

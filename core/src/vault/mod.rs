@@ -155,6 +155,20 @@ impl Vault {
         ))
     }
 
+    #[cfg(feature = "plaintext-baseline")]
+    pub fn open_plaintext_baseline(dir: impl Into<PathBuf>) -> Result<Vault> {
+        let files = VaultFiles::new(dir);
+        let mut conn = connection::open(&files.database(), None, Create::No)?;
+        schema::migrate(&mut conn)?;
+        Ok(Self::from_parts(
+            files,
+            Unlocked {
+                conn,
+                key: DataKey::from_bytes([0; 32]),
+            },
+        ))
+    }
+
     fn create(files: VaultFiles, key: DataKey, header: Header) -> Result<Vault> {
         if files.all().iter().any(|p| p.exists()) {
             return Err(Error::VaultExists);
