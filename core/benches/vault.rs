@@ -72,11 +72,11 @@ fn nth_entry(i: usize) -> NewEntry {
 }
 
 /// A Daylio-shaped CSV: the fastest bulk path, one transaction.
-fn daylio_csv(n: usize) -> Vec<u8> {
+fn daylio_csv(n: usize, per_day: usize) -> Vec<u8> {
     let mut out = String::from("full_date,date,weekday,time,mood,activities,note_title,note\n");
     let start = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
     for i in 0..n {
-        let day = start + chrono::Days::new((i / 3) as u64);
+        let day = start + chrono::Days::new((i / per_day) as u64);
         let mood = ["awful", "bad", "meh", "good", "rad"][i % 5];
         let note: String = (0..20)
             .map(|k| WORDS[(i + k * 3) % WORDS.len()])
@@ -93,7 +93,7 @@ fn daylio_csv(n: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn filled(kind: Kind, dir: &Path, n: usize) -> Vault {
+fn filled(kind: Kind, dir: &Path, n: usize, per_day: usize) -> Vault {
     let vault = kind.create(dir);
     let opts = DaylioOptions {
         time_zone: chrono_tz::Europe::Berlin,
@@ -101,7 +101,7 @@ fn filled(kind: Kind, dir: &Path, n: usize) -> Vault {
     };
     vault
         .journal()
-        .import_daylio(daylio_csv(n).as_slice(), &opts, &mut |_, _| {})
+        .import_daylio(daylio_csv(n, per_day).as_slice(), &opts, &mut |_, _| {})
         .unwrap();
     vault
 }
@@ -111,7 +111,7 @@ fn open(c: &mut Criterion) {
     for kind in Kind::BOTH {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("v");
-        drop(filled(kind, &dir, 1000));
+        drop(filled(kind, &dir, 1000, 3));
         group.bench_function(kind.name(), |b| b.iter(|| black_box(kind.open(&dir))));
     }
     group.finish();
@@ -121,7 +121,7 @@ fn add_one(c: &mut Criterion) {
     let mut group = c.benchmark_group("add_entry_committed");
     for kind in Kind::BOTH {
         let tmp = tempfile::tempdir().unwrap();
-        let vault = filled(kind, &tmp.path().join("v"), 1000);
+        let vault = filled(kind, &tmp.path().join("v"), 1000, 3);
         let mut i = 0;
         group.bench_function(kind.name(), |b| {
             b.iter(|| {
@@ -139,7 +139,7 @@ fn bulk_import(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.throughput(criterion::Throughput::Elements(100_000));
-    let csv = daylio_csv(100_000);
+    let csv = daylio_csv(100_000, 3);
     let opts = DaylioOptions {
         time_zone: chrono_tz::Europe::Berlin,
         unknown_moods: UnknownMoods::Report,
@@ -172,7 +172,7 @@ fn search_and_insights(c: &mut Criterion) {
         .iter()
         .map(|&kind| {
             let tmp = tempfile::tempdir().unwrap();
-            let vault = filled(kind, &tmp.path().join("v"), 100_000);
+            let vault = filled(kind, &tmp.path().join("v"), 100_000, 3);
             (kind, tmp, vault)
         })
         .collect();

@@ -207,7 +207,7 @@ fn parse_row(
         digest.update(part.as_bytes());
         digest.update([0]);
     }
-    let id = EntryId::from_digest(&digest.finalize());
+    let id = EntryId::from_digest(written_at.timestamp_millis(), &digest.finalize());
     let entry = NewEntry {
         written_at: Some(written_at),
         mood: Some(mood),

@@ -14,14 +14,18 @@ use crate::{Error, Result};
 pub struct EntryId(Uuid);
 
 impl EntryId {
-    pub(crate) fn random() -> Self {
-        EntryId(Uuid::new_v4())
+    /// Time-ordered (UUIDv7), so new ids append to the index instead of
+    /// landing on random pages.
+    pub(crate) fn new() -> Self {
+        EntryId(Uuid::now_v7())
     }
 
-    /// A stable id made from content, so importing the same row twice is a no-op.
-    pub(crate) fn from_digest(digest: &[u8]) -> Self {
+    /// A stable id made from content, so importing the same row twice is a
+    /// no-op; led by the time like a UUIDv7, for the same reason.
+    pub(crate) fn from_digest(written_at_ms: i64, digest: &[u8]) -> Self {
         let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
+        bytes[..6].copy_from_slice(&written_at_ms.to_be_bytes()[2..]);
+        bytes[6..].copy_from_slice(&digest[..10]);
         EntryId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
     }
 }

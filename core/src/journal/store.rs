@@ -17,7 +17,7 @@ impl Journal<'_> {
         let clean = entry.clean(Utc::now())?;
         self.vault.with_tx(|tx| {
             mood::check_on_scale(tx, clean.mood)?;
-            let id = EntryId::random();
+            let id = EntryId::new();
             let seq = insert(tx, id, &clean, now_ms())?;
             load(tx, seq)
         })
@@ -169,7 +169,17 @@ pub(crate) fn insert(
     let seq = conn.last_insert_rowid();
     tags::attach(conn, seq, TagKind::Feeling, &e.feelings)?;
     tags::attach(conn, seq, TagKind::Activity, &e.activities)?;
-    reindex(conn, seq)?;
+    // A new row: index straight from memory, no read-back.
+    let tags = e.feelings.iter().chain(&e.activities).map(String::as_str);
+    conn.prepare_cached(
+        "INSERT INTO entries_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute((
+        seq,
+        e.title.as_deref().unwrap_or(""),
+        &e.body,
+        tags.collect::<Vec<_>>().join(" "),
+    ))?;
     Ok(seq)
 }
 
@@ -292,9 +302,15 @@ pub(crate) fn upsert_all<'e>(
     total: u64,
     progress: Progress<'_>,
 ) -> Result<ImportSummary> {
+    // Oldest first, so insertion order (which search results follow) is time order.
+    let mut rows: Vec<_> = rows.collect();
+    rows.sort_by_key(|(_, entry, _)| entry.written_at);
+    let steps = mood::read_scale(conn)?.len();
     let mut summary = ImportSummary::default();
-    for (i, (id, entry, updated_at_ms)) in rows.enumerate() {
-        mood::check_on_scale(conn, entry.mood)?;
+    for (i, (id, entry, updated_at_ms)) in rows.into_iter().enumerate() {
+        if let Some(value) = entry.mood.filter(|&m| m == 0 || m > steps) {
+            return Err(Error::MoodOutOfScale { value, steps });
+        }
         match upsert(conn, id, entry, updated_at_ms)? {
             Upsert::Added => summary.added += 1,
             Upsert::Updated => summary.updated += 1,

@@ -101,13 +101,18 @@ fn reindex_tagged(conn: &Connection, tag: i64) -> Result<()> {
 /// Links an entry to its tags in order, creating tags as needed.
 pub(crate) fn attach(conn: &Connection, seq: i64, kind: TagKind, names: &[String]) -> Result<()> {
     for (position, name) in names.iter().enumerate() {
-        conn.prepare_cached("INSERT OR IGNORE INTO tags (kind, name) VALUES (?1, ?2)")?
-            .execute((kind.code(), name))?;
+        let tag = match find(conn, kind, name)? {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached("INSERT INTO tags (kind, name) VALUES (?1, ?2)")?
+                    .execute((kind.code(), name))?;
+                conn.last_insert_rowid()
+            }
+        };
         conn.prepare_cached(
-            "INSERT OR IGNORE INTO entry_tags (entry, tag, position)
-             SELECT ?1, id, ?4 FROM tags WHERE kind = ?2 AND name = ?3",
+            "INSERT OR IGNORE INTO entry_tags (entry, tag, position) VALUES (?1, ?2, ?3)",
         )?
-        .execute((seq, kind.code(), name, position as i64))?;
+        .execute((seq, tag, position as i64))?;
     }
     Ok(())
 }

@@ -177,7 +177,7 @@ impl Vault {
         let made = (|| {
             let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
             schema::migrate(&mut conn)?;
-            let vault_id = uuid::Uuid::new_v4().to_string();
+            let vault_id = uuid::Uuid::now_v7().to_string();
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
                 (vault_id, chrono::Utc::now().to_rfc3339()),
