@@ -194,11 +194,15 @@ fn search_and_insights(c: &mut Criterion) {
     let mut insights = c.benchmark_group("insights_10_years_daily");
     for kind in Kind::BOTH {
         let tmp = tempfile::tempdir().unwrap();
-        // Three entries a day over ten years, the heaviest plausible journal.
-        let vault = filled(kind, &tmp.path().join("v"), 3 * 3653);
-        insights.bench_function(kind.name(), |b| {
-            b.iter(|| vault.journal().insights(None, None).unwrap())
-        });
+        // Daily for ten years, and three a day: the heaviest plausible journal.
+        for per_day in [1, 3] {
+            let dir = tmp.path().join(format!("v{per_day}"));
+            let vault = filled(kind, &dir, per_day * 3653, per_day);
+            let id = BenchmarkId::new(kind.name(), format!("{per_day} a day"));
+            insights.bench_with_input(id, &(), |b, _| {
+                b.iter(|| vault.journal().insights(None, None).unwrap())
+            });
+        }
     }
     insights.finish();
 }
