@@ -324,6 +324,8 @@ fn bump_schema(dir: &std::path::Path, k: &tend_core::DataKey) {
     let hex: String = k.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
     conn.pragma_update(None, "key", format!("x'{hex}'"))
         .unwrap();
+    conn.execute_batch("PRAGMA cipher_hmac_algorithm = HMAC_SHA256;")
+        .unwrap();
     conn.pragma_update(None, "user_version", tend_core::vault::SCHEMA_VERSION + 1)
         .unwrap();
 }

@@ -6,13 +6,17 @@ use std::process::{Command, Output};
 const PASS: &str = "a long vault passphrase";
 
 fn tend(vault: &Path, args: &[&str]) -> Output {
+    tend_with(vault, args, &[("TEND_PASSPHRASE", PASS)])
+}
+
+fn tend_with(vault: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tend"))
         .arg("--vault")
         .arg(vault)
         .args(args)
-        .env("TEND_PASSPHRASE", PASS)
         .env("TEND_BACKUP_PASSPHRASE", "backup words")
         .env_remove("TEND_VAULT")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -104,13 +108,7 @@ fn errors_are_one_clear_line_and_a_failing_exit() {
     let missing = tend(&v, &["journal", "list"]);
     assert!(!missing.status.success());
     ok(tend(&v, &["init", "--name", "Alice"]));
-    let wrong = Command::new(env!("CARGO_BIN_EXE_tend"))
-        .arg("--vault")
-        .arg(&v)
-        .args(["journal", "list"])
-        .env("TEND_PASSPHRASE", "not it")
-        .output()
-        .unwrap();
+    let wrong = tend_with(&v, &["journal", "list"], &[("TEND_PASSPHRASE", "not it")]);
     assert_eq!(wrong.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&wrong.stderr),
@@ -175,24 +173,20 @@ fn passphrase_change_takes_effect() {
     let tmp = tempfile::tempdir().unwrap();
     let v = tmp.path().join("vault");
     ok(tend(&v, &["init", "--name", "A"]));
-    let out = Command::new(env!("CARGO_BIN_EXE_tend"))
-        .arg("--vault")
-        .arg(&v)
-        .args(["passphrase", "change"])
-        .env("TEND_PASSPHRASE", PASS)
-        .env("TEND_NEW_PASSPHRASE", "the new one")
-        .output()
-        .unwrap();
-    ok(out);
+    ok(tend_with(
+        &v,
+        &["passphrase", "change"],
+        &[
+            ("TEND_PASSPHRASE", PASS),
+            ("TEND_NEW_PASSPHRASE", "the new one"),
+        ],
+    ));
     assert!(!tend(&v, &["journal", "list"]).status.success());
-    let with_new = Command::new(env!("CARGO_BIN_EXE_tend"))
-        .arg("--vault")
-        .arg(&v)
-        .args(["journal", "list"])
-        .env("TEND_PASSPHRASE", "the new one")
-        .output()
-        .unwrap();
-    ok(with_new);
+    ok(tend_with(
+        &v,
+        &["journal", "list"],
+        &[("TEND_PASSPHRASE", "the new one")],
+    ));
 }
 
 #[test]

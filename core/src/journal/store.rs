@@ -4,6 +4,7 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::entry::{CleanEntry, Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
+use super::tags::TagIds;
 use super::{ImportSummary, Journal, Progress, mood, tags};
 use crate::{Error, Result};
 
@@ -18,7 +19,7 @@ impl Journal<'_> {
         self.vault.with_tx(|tx| {
             mood::check_on_scale(tx, clean.mood)?;
             let id = EntryId::new();
-            let seq = insert(tx, id, &clean, now_ms())?;
+            let seq = insert(tx, &mut TagIds::default(), id, &clean, now_ms())?;
             load(tx, seq)
         })
     }
@@ -48,8 +49,9 @@ impl Journal<'_> {
                 ],
             )?;
             tx.execute("DELETE FROM entry_tags WHERE entry = ?1", [seq])?;
-            tags::attach(tx, seq, TagKind::Feeling, &clean.feelings)?;
-            tags::attach(tx, seq, TagKind::Activity, &clean.activities)?;
+            let ids = &mut TagIds::default();
+            tags::attach(tx, ids, seq, TagKind::Feeling, &clean.feelings)?;
+            tags::attach(tx, ids, seq, TagKind::Activity, &clean.activities)?;
             tags::prune_unused(tx)?;
             reindex(tx, seq)?;
             load(tx, seq)
@@ -148,6 +150,7 @@ pub(crate) fn now_ms() -> i64 {
 /// Inserts a checked entry with its tags and index row; returns its seq.
 pub(crate) fn insert(
     conn: &Connection,
+    tag_ids: &mut TagIds,
     id: EntryId,
     e: &CleanEntry,
     updated_at_ms: i64,
@@ -167,8 +170,8 @@ pub(crate) fn insert(
         e.body,
     ])?;
     let seq = conn.last_insert_rowid();
-    tags::attach(conn, seq, TagKind::Feeling, &e.feelings)?;
-    tags::attach(conn, seq, TagKind::Activity, &e.activities)?;
+    tags::attach(conn, tag_ids, seq, TagKind::Feeling, &e.feelings)?;
+    tags::attach(conn, tag_ids, seq, TagKind::Activity, &e.activities)?;
     // A new row: index straight from memory, no read-back.
     let tags = e.feelings.iter().chain(&e.activities).map(String::as_str);
     conn.prepare_cached(
@@ -268,21 +271,27 @@ pub(crate) fn for_each_oldest_first(
 
 /// Stores an entry under a given id, or replaces the stored one if this copy
 /// is newer. Returns what happened.
-fn upsert(conn: &Connection, id: EntryId, e: &CleanEntry, updated_at_ms: i64) -> Result<Upsert> {
+fn upsert(
+    conn: &Connection,
+    tag_ids: &mut TagIds,
+    id: EntryId,
+    e: &CleanEntry,
+    updated_at_ms: i64,
+) -> Result<Upsert> {
     let existing: Option<(i64, i64)> = conn
         .prepare_cached("SELECT seq, updated_at FROM entries WHERE id = ?1")?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match existing {
         None => {
-            insert(conn, id, e, updated_at_ms)?;
+            insert(conn, tag_ids, id, e, updated_at_ms)?;
             Ok(Upsert::Added)
         }
         Some((_, stored)) if stored >= updated_at_ms => Ok(Upsert::Unchanged),
         Some((seq, _)) => {
             conn.execute("DELETE FROM entries_fts WHERE rowid = ?1", [seq])?;
             conn.execute("DELETE FROM entries WHERE seq = ?1", [seq])?;
-            insert(conn, id, e, updated_at_ms)?;
+            insert(conn, tag_ids, id, e, updated_at_ms)?;
             Ok(Upsert::Updated)
         }
     }
@@ -306,12 +315,13 @@ pub(crate) fn upsert_all<'e>(
     let mut rows: Vec<_> = rows.collect();
     rows.sort_by_key(|(_, entry, _)| entry.written_at);
     let steps = mood::read_scale(conn)?.len();
+    let mut tag_ids = TagIds::default();
     let mut summary = ImportSummary::default();
     for (i, (id, entry, updated_at_ms)) in rows.into_iter().enumerate() {
         if let Some(value) = entry.mood.filter(|&m| m == 0 || m > steps) {
             return Err(Error::MoodOutOfScale { value, steps });
         }
-        match upsert(conn, id, entry, updated_at_ms)? {
+        match upsert(conn, &mut tag_ids, id, entry, updated_at_ms)? {
             Upsert::Added => summary.added += 1,
             Upsert::Updated => summary.updated += 1,
             Upsert::Unchanged => summary.unchanged += 1,

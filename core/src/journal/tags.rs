@@ -1,5 +1,7 @@
 //! Feelings and activities: free-form tags, renamed and merged by the member.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
@@ -98,10 +100,19 @@ fn reindex_tagged(conn: &Connection, tag: i64) -> Result<()> {
     Ok(())
 }
 
-/// Links an entry to its tags in order, creating tags as needed.
-pub(crate) fn attach(conn: &Connection, seq: i64, kind: TagKind, names: &[String]) -> Result<()> {
-    for (position, name) in names.iter().enumerate() {
-        let tag = match find(conn, kind, name)? {
+/// Tag ids already looked up in this transaction: a bulk import names the
+/// same few tags a hundred thousand times.
+#[derive(Default)]
+pub(crate) struct TagIds(HashMap<(i64, String), i64>);
+
+impl TagIds {
+    fn get(&mut self, conn: &Connection, kind: TagKind, name: &str) -> Result<i64> {
+        // SQLite's NOCASE folds ASCII only; the key must fold the same way.
+        let key = (kind.code(), name.to_ascii_lowercase());
+        if let Some(&id) = self.0.get(&key) {
+            return Ok(id);
+        }
+        let id = match find(conn, kind, name)? {
             Some(id) => id,
             None => {
                 conn.prepare_cached("INSERT INTO tags (kind, name) VALUES (?1, ?2)")?
@@ -109,6 +120,21 @@ pub(crate) fn attach(conn: &Connection, seq: i64, kind: TagKind, names: &[String
                 conn.last_insert_rowid()
             }
         };
+        self.0.insert(key, id);
+        Ok(id)
+    }
+}
+
+/// Links an entry to its tags in order, creating tags as needed.
+pub(crate) fn attach(
+    conn: &Connection,
+    ids: &mut TagIds,
+    seq: i64,
+    kind: TagKind,
+    names: &[String],
+) -> Result<()> {
+    for (position, name) in names.iter().enumerate() {
+        let tag = ids.get(conn, kind, name)?;
         conn.prepare_cached(
             "INSERT OR IGNORE INTO entry_tags (entry, tag, position) VALUES (?1, ?2, ?3)",
         )?

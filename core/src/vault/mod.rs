@@ -144,29 +144,20 @@ impl Vault {
     pub fn create_plaintext_baseline(dir: impl Into<PathBuf>) -> Result<Vault> {
         let files = VaultFiles::new(dir);
         fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
-        let mut conn = connection::open(&files.database(), None, Create::Yes)?;
-        schema::migrate(&mut conn)?;
-        Ok(Self::from_parts(
-            files,
-            Unlocked {
-                conn,
-                key: DataKey::from_bytes([0; 32]),
-            },
-        ))
+        Self::plaintext_baseline(files, Create::Yes)
     }
 
     #[cfg(feature = "plaintext-baseline")]
     pub fn open_plaintext_baseline(dir: impl Into<PathBuf>) -> Result<Vault> {
-        let files = VaultFiles::new(dir);
-        let mut conn = connection::open(&files.database(), None, Create::No)?;
+        Self::plaintext_baseline(VaultFiles::new(dir), Create::No)
+    }
+
+    #[cfg(feature = "plaintext-baseline")]
+    fn plaintext_baseline(files: VaultFiles, create: Create) -> Result<Vault> {
+        let mut conn = connection::open(&files.database(), None, create)?;
         schema::migrate(&mut conn)?;
-        Ok(Self::from_parts(
-            files,
-            Unlocked {
-                conn,
-                key: DataKey::from_bytes([0; 32]),
-            },
-        ))
+        let key = DataKey::from_bytes([0; 32]);
+        Ok(Self::from_parts(files, Unlocked { conn, key }))
     }
 
     fn create(files: VaultFiles, key: DataKey, header: Header) -> Result<Vault> {

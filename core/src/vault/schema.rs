@@ -32,7 +32,6 @@ const MIGRATIONS: &[&str] = &[
         body       TEXT NOT NULL
     );
     CREATE INDEX entries_by_time ON entries (written_at DESC, seq DESC);
-    CREATE INDEX entries_by_day ON entries (local_day, mood);
 
     CREATE TABLE tags (
         id   INTEGER PRIMARY KEY,
