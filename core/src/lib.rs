@@ -4,6 +4,7 @@
 
 mod error;
 pub mod journal;
+mod redact;
 mod secret;
 pub mod vault;
 

@@ -735,3 +735,49 @@ fn deleted_entries_leave_no_trace_in_the_files() {
     drop(vault);
     assert_no_plaintext(&tmp.path().join("v"), &["obsidianfalcon"]);
 }
+
+#[test]
+fn debug_output_shows_no_words_the_member_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = new_vault(tmp.path());
+    let j = vault.journal();
+    for day in 1..=8 {
+        j.add(NewEntry {
+            title: Some("quillmoth title".into()),
+            feelings: vec!["quillfeeling".into()],
+            ..on(
+                day,
+                (day % 5 + 1) as u8,
+                if day % 2 == 0 {
+                    &["quillactivity"]
+                } else {
+                    &[]
+                },
+            )
+        })
+        .unwrap();
+    }
+    j.rename_mood(3, "quillmood").unwrap();
+    let shown = format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?}",
+        j.list(
+            &EntryFilter {
+                tag: Some("quillactivity".into()),
+                ..Default::default()
+            },
+            10,
+            None
+        )
+        .unwrap(),
+        j.search("quillmoth", 5).unwrap(),
+        j.insights(None, None).unwrap(),
+        j.tags(TagKind::Activity).unwrap(),
+        j.mood_scale().unwrap(),
+        EntryFilter {
+            tag: Some("quillactivity".into()),
+            ..Default::default()
+        },
+    );
+    assert!(shown.contains("Entry"), "{shown}");
+    assert!(!shown.contains("quill"), "{shown}");
+}

@@ -30,7 +30,7 @@ pub struct DaylioOptions {
 }
 
 /// What to do with a mood label that is neither Daylio's default nor on the member's scale.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub enum UnknownMoods {
     /// Refuse the file, naming the first line with such a label.
     #[default]
@@ -38,6 +38,18 @@ pub enum UnknownMoods {
     /// The member's own Daylio moods, best first as Daylio lists them, spread
     /// evenly over the scale.
     ByPosition(Vec<String>),
+}
+
+impl std::fmt::Debug for UnknownMoods {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnknownMoods::Report => f.write_str("Report"),
+            UnknownMoods::ByPosition(labels) => f
+                .debug_tuple("ByPosition")
+                .field(&crate::redact::Texts(labels))
+                .finish(),
+        }
+    }
 }
 
 impl Journal<'_> {

@@ -7,6 +7,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::redact::{MaybeText, Text, Texts};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -62,7 +63,7 @@ impl TagKind {
 }
 
 /// One journal entry. Several a day are fine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub id: EntryId,
     /// When it was written, with the writer's UTC offset then, so its local day is right.
@@ -84,7 +85,7 @@ impl Entry {
 }
 
 /// What a member writes; also the full new content when editing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct NewEntry {
     /// `None` means now, in UTC; apps pass the device's local time and offset.
     pub written_at: Option<DateTime<FixedOffset>>,
@@ -96,7 +97,7 @@ pub struct NewEntry {
 }
 
 /// Narrows a listing. Every field is optional; days are the writer's local days, inclusive.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct EntryFilter {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -104,6 +105,46 @@ pub struct EntryFilter {
     pub mood_max: Option<u8>,
     /// A feeling or activity, matched case-insensitively.
     pub tag: Option<String>,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("id", &self.id)
+            .field("written_at", &self.written_at)
+            .field("updated_at", &self.updated_at)
+            .field("mood", &self.mood)
+            .field("feelings", &Texts(&self.feelings))
+            .field("activities", &Texts(&self.activities))
+            .field("title", &MaybeText(self.title.as_deref()))
+            .field("body", &Text(&self.body))
+            .finish()
+    }
+}
+
+impl fmt::Debug for NewEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewEntry")
+            .field("written_at", &self.written_at)
+            .field("mood", &self.mood)
+            .field("feelings", &Texts(&self.feelings))
+            .field("activities", &Texts(&self.activities))
+            .field("title", &MaybeText(self.title.as_deref()))
+            .field("body", &Text(&self.body))
+            .finish()
+    }
+}
+
+impl fmt::Debug for EntryFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EntryFilter")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("mood_min", &self.mood_min)
+            .field("mood_max", &self.mood_max)
+            .field("tag", &MaybeText(self.tag.as_deref()))
+            .finish()
+    }
 }
 
 /// Where the next page starts: after this entry in newest-first order.

@@ -35,7 +35,7 @@ pub struct Counts {
     pub last_day: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct MoodCount {
     pub value: u8,
     pub label: String,
@@ -51,7 +51,7 @@ pub struct PeriodMood {
 }
 
 /// Mean daily mood on days with the tag against days without it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct TagMood {
     pub kind: TagKind,
     pub name: String,
@@ -59,6 +59,29 @@ pub struct TagMood {
     pub days_without: u64,
     pub average_with: f64,
     pub average_without: f64,
+}
+
+impl std::fmt::Debug for MoodCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MoodCount")
+            .field("value", &self.value)
+            .field("label", &crate::redact::Text(&self.label))
+            .field("entries", &self.entries)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TagMood {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TagMood")
+            .field("kind", &self.kind)
+            .field("name", &crate::redact::Text(&self.name))
+            .field("days_with", &self.days_with)
+            .field("days_without", &self.days_without)
+            .field("average_with", &self.average_with)
+            .field("average_without", &self.average_without)
+            .finish()
+    }
 }
 
 impl TagMood {

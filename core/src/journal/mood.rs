@@ -10,10 +10,19 @@ use crate::{Error, Result};
 pub const MIN_STEPS: usize = 3;
 pub const MAX_STEPS: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoodStep {
     pub value: u8,
     pub label: String,
+}
+
+impl std::fmt::Debug for MoodStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MoodStep")
+            .field("value", &self.value)
+            .field("label", &crate::redact::Text(&self.label))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

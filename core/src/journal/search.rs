@@ -11,11 +11,20 @@ use crate::Result;
 const OPEN: char = '\u{2}';
 const CLOSE: char = '\u{3}';
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct SnippetPart {
     pub text: String,
     /// Whether this part matched the query.
     pub matched: bool,
+}
+
+impl std::fmt::Debug for SnippetPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnippetPart")
+            .field("text", &crate::redact::Text(&self.text))
+            .field("matched", &self.matched)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,11 +10,21 @@ use super::{Journal, store};
 use crate::{Error, Result};
 
 /// A tag and how many entries carry it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TagUse {
     pub kind: TagKind,
     pub name: String,
     pub entries: u64,
+}
+
+impl std::fmt::Debug for TagUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TagUse")
+            .field("kind", &self.kind)
+            .field("name", &crate::redact::Text(&self.name))
+            .field("entries", &self.entries)
+            .finish()
+    }
 }
 
 impl Journal<'_> {

@@ -164,7 +164,15 @@ impl Vault {
         if files.all().iter().any(|p| p.exists()) {
             return Err(Error::VaultExists);
         }
+        let new_folder = !files.dir().exists();
         fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
+        #[cfg(unix)]
+        if new_folder {
+            // Others on a shared desktop need not even see the file sizes.
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(files.dir(), fs::Permissions::from_mode(0o700))
+                .map_err(Error::io("creating the vault folder"))?;
+        }
         let made = (|| {
             let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
             schema::migrate(&mut conn)?;
