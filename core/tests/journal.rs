@@ -725,15 +725,37 @@ fn csv_export_quotes_what_needs_quoting() {
     assert_eq!(&row[8], "line one\n\"two\"");
 }
 
+/// On an unencrypted twin of the vault, so encryption cannot hide a leftover:
+/// a deleted or rewritten entry's words must be gone from every byte of the
+/// files, index included (secure_delete and FTS5 secure-delete).
+#[cfg(feature = "plaintext-baseline")]
 #[test]
-fn deleted_entries_leave_no_trace_in_the_files() {
+fn deleted_and_rewritten_words_leave_no_bytes_behind() {
     let tmp = tempfile::tempdir().unwrap();
-    let vault = new_vault(tmp.path());
+    let dir = tmp.path().join("plain");
+    let vault = tend_core::Vault::create_plaintext_baseline(&dir).unwrap();
     let j = vault.journal();
-    let e = j.add(entry("obsidianfalcon")).unwrap();
-    j.delete(e.id).unwrap();
+    for i in 0..300 {
+        j.add(entry(&format!("filler entry {i} about bread and rain"))).unwrap();
+    }
+    let gone = j
+        .add(NewEntry {
+            title: Some("obsidiantitle".into()),
+            activities: vec!["obsidianwalk".into()],
+            ..entry("obsidianfalcon flew")
+        })
+        .unwrap();
+    let rewritten = j.add(entry("marblewren sang")).unwrap();
+    let kept = j.add(entry("cobaltheron stays")).unwrap();
+    j.delete(gone.id).unwrap();
+    j.update(rewritten.id, entry("a plainer sentence")).unwrap();
     drop(vault);
-    assert_no_plaintext(&tmp.path().join("v"), &["obsidianfalcon"]);
+    // The control: words still in the journal are visible without encryption.
+    let files: Vec<u8> = common::snapshot(&dir).into_iter().flat_map(|(_, b)| b).collect();
+    assert!(files.windows(11).any(|w| w == b"cobaltheron"), "the scan can see words");
+    assert_no_plaintext(&dir, &["obsidianfalcon", "obsidiantitle", "obsidianwalk", "marblewren"]);
+    let vault = tend_core::Vault::open_plaintext_baseline(&dir).unwrap();
+    assert_eq!(vault.journal().get(kept.id).unwrap().body, "cobaltheron stays");
 }
 
 #[test]
