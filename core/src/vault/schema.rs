@@ -48,12 +48,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX entry_tags_by_tag ON entry_tags (tag, entry);
     "#,
     // 1 -> 2: full-text search, inside the encrypted database.
+    // No column sizes: only bm25 needs them, and results come newest first.
     // secure-delete makes a deleted entry leave the index at once,
     // instead of lingering in old segments until a merge.
     r#"
     CREATE VIRTUAL TABLE entries_fts USING fts5 (
         title, body, tags,
-        tokenize = 'unicode61 remove_diacritics 2'
+        tokenize = 'unicode61 remove_diacritics 2',
+        columnsize = 0
     );
     INSERT INTO entries_fts (entries_fts, rank) VALUES ('secure-delete', 1);
     INSERT INTO entries_fts (rowid, title, body, tags)
