@@ -736,7 +736,8 @@ fn deleted_and_rewritten_words_leave_no_bytes_behind() {
     let vault = tend_core::Vault::create_plaintext_baseline(&dir).unwrap();
     let j = vault.journal();
     for i in 0..300 {
-        j.add(entry(&format!("filler entry {i} about bread and rain"))).unwrap();
+        j.add(entry(&format!("filler entry {i} about bread and rain")))
+            .unwrap();
     }
     let gone = j
         .add(NewEntry {
@@ -751,11 +752,28 @@ fn deleted_and_rewritten_words_leave_no_bytes_behind() {
     j.update(rewritten.id, entry("a plainer sentence")).unwrap();
     drop(vault);
     // The control: words still in the journal are visible without encryption.
-    let files: Vec<u8> = common::snapshot(&dir).into_iter().flat_map(|(_, b)| b).collect();
-    assert!(files.windows(11).any(|w| w == b"cobaltheron"), "the scan can see words");
-    assert_no_plaintext(&dir, &["obsidianfalcon", "obsidiantitle", "obsidianwalk", "marblewren"]);
+    let files: Vec<u8> = common::snapshot(&dir)
+        .into_iter()
+        .flat_map(|(_, b)| b)
+        .collect();
+    assert!(
+        files.windows(11).any(|w| w == b"cobaltheron"),
+        "the scan can see words"
+    );
+    assert_no_plaintext(
+        &dir,
+        &[
+            "obsidianfalcon",
+            "obsidiantitle",
+            "obsidianwalk",
+            "marblewren",
+        ],
+    );
     let vault = tend_core::Vault::open_plaintext_baseline(&dir).unwrap();
-    assert_eq!(vault.journal().get(kept.id).unwrap().body, "cobaltheron stays");
+    assert_eq!(
+        vault.journal().get(kept.id).unwrap().body,
+        "cobaltheron stays"
+    );
 }
 
 #[test]
