@@ -59,6 +59,22 @@ pub enum JournalCommand {
         #[arg(long)]
         to: Option<NaiveDate>,
     },
+    /// Change an entry; what you leave out stays as it was
+    Edit {
+        id: String,
+        #[arg(long)]
+        mood: Option<u8>,
+        /// Replaces all feelings
+        #[arg(long = "feeling")]
+        feelings: Vec<String>,
+        /// Replaces all activities
+        #[arg(long = "activity")]
+        activities: Vec<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        text: Option<String>,
+    },
     /// Delete an entry for good
     Delete { id: String },
     /// Today's gentle prompt (skip it freely)
@@ -181,6 +197,33 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
         JournalCommand::Insights { from, to } => {
             let insights = journal.insights(from, to).map_err(fail)?;
             out.show(&insights, || describe_insights(&insights))
+        }
+        JournalCommand::Edit {
+            id,
+            mood,
+            feelings,
+            activities,
+            title,
+            text,
+        } => {
+            let id: EntryId = id.parse().map_err(fail)?;
+            let old = journal.get(id).map_err(fail)?;
+            let or_old =
+                |new: Vec<String>, old: Vec<String>| if new.is_empty() { old } else { new };
+            let entry = journal
+                .update(
+                    id,
+                    NewEntry {
+                        written_at: Some(old.written_at),
+                        mood: mood.or(old.mood),
+                        feelings: or_old(feelings, old.feelings),
+                        activities: or_old(activities, old.activities),
+                        title: title.or(old.title),
+                        body: text.unwrap_or(old.body),
+                    },
+                )
+                .map_err(fail)?;
+            out.show(&entry, || format!("Updated entry {}", entry.id))
         }
         JournalCommand::Delete { id } => {
             let id: EntryId = id.parse().map_err(fail)?;

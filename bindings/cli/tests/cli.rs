@@ -66,6 +66,15 @@ fn a_member_writes_searches_reflects_exports_and_wipes() {
     assert_eq!(hits.as_array().unwrap().len(), 1);
     assert!(ok(tend(&v, &["journal", "search", "kingf"])).contains("[kingfisher]"));
 
+    let id = list["entries"][0]["id"].as_str().unwrap().to_owned();
+    let edited = json(tend(
+        &v,
+        &["--json", "journal", "edit", &id, "--text", "Rested now"],
+    ));
+    assert_eq!(edited["body"], "Rested now");
+    assert_eq!(edited["mood"], 2, "what was not given stays");
+    assert_eq!(edited["activities"][0], "work");
+
     let insights = json(tend(&v, &["--json", "journal", "insights"]));
     assert_eq!(insights["counts"]["entries"], 2);
 
