@@ -14,18 +14,25 @@ use tend_core::journal::{
 use crate::output::{self, Output};
 use crate::{CliResult, fail};
 
+/// What an entry says, besides its text.
+#[derive(clap::Args)]
+pub struct EntryFields {
+    #[arg(long)]
+    mood: Option<u8>,
+    #[arg(long = "feeling")]
+    feelings: Vec<String>,
+    #[arg(long = "activity")]
+    activities: Vec<String>,
+    #[arg(long)]
+    title: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum JournalCommand {
     /// Write an entry
     Add {
-        #[arg(long)]
-        mood: Option<u8>,
-        #[arg(long = "feeling")]
-        feelings: Vec<String>,
-        #[arg(long = "activity")]
-        activities: Vec<String>,
-        #[arg(long)]
-        title: Option<String>,
+        #[command(flatten)]
+        fields: EntryFields,
         text: String,
     },
     /// Entries, newest first
@@ -59,19 +66,12 @@ pub enum JournalCommand {
         #[arg(long)]
         to: Option<NaiveDate>,
     },
-    /// Change an entry; what you leave out stays as it was
+    /// Change an entry; what you leave out stays as it was (feelings and
+    /// activities, when given, replace the old ones)
     Edit {
         id: String,
-        #[arg(long)]
-        mood: Option<u8>,
-        /// Replaces all feelings
-        #[arg(long = "feeling")]
-        feelings: Vec<String>,
-        /// Replaces all activities
-        #[arg(long = "activity")]
-        activities: Vec<String>,
-        #[arg(long)]
-        title: Option<String>,
+        #[command(flatten)]
+        fields: EntryFields,
         #[arg(long)]
         text: Option<String>,
     },
@@ -94,20 +94,14 @@ pub enum JournalCommand {
 pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
     let journal = vault.journal();
     match cmd {
-        JournalCommand::Add {
-            mood,
-            feelings,
-            activities,
-            title,
-            text,
-        } => {
+        JournalCommand::Add { fields, text } => {
             let entry = journal
                 .add(NewEntry {
                     written_at: Some(Local::now().fixed_offset()),
-                    mood,
-                    feelings,
-                    activities,
-                    title,
+                    mood: fields.mood,
+                    feelings: fields.feelings,
+                    activities: fields.activities,
+                    title: fields.title,
                     body: text,
                 })
                 .map_err(fail)?;
@@ -198,14 +192,7 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
             let insights = journal.insights(from, to).map_err(fail)?;
             out.show(&insights, || describe_insights(&insights))
         }
-        JournalCommand::Edit {
-            id,
-            mood,
-            feelings,
-            activities,
-            title,
-            text,
-        } => {
+        JournalCommand::Edit { id, fields, text } => {
             let id: EntryId = id.parse().map_err(fail)?;
             let old = journal.get(id).map_err(fail)?;
             let or_old =
@@ -215,10 +202,10 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
                     id,
                     NewEntry {
                         written_at: Some(old.written_at),
-                        mood: mood.or(old.mood),
-                        feelings: or_old(feelings, old.feelings),
-                        activities: or_old(activities, old.activities),
-                        title: title.or(old.title),
+                        mood: fields.mood.or(old.mood),
+                        feelings: or_old(fields.feelings, old.feelings),
+                        activities: or_old(fields.activities, old.activities),
+                        title: fields.title.or(old.title),
                         body: text.unwrap_or(old.body),
                     },
                 )

@@ -107,30 +107,76 @@ pub struct EntryFilter {
     pub tag: Option<String>,
 }
 
+/// What an entry says, shown by size only.
+struct ContentDebug<'a> {
+    mood: Option<u8>,
+    feelings: &'a [String],
+    activities: &'a [String],
+    title: Option<&'a str>,
+    body: &'a str,
+}
+
+impl<'a> ContentDebug<'a> {
+    fn of(
+        mood: Option<u8>,
+        feelings: &'a [String],
+        activities: &'a [String],
+        title: &'a Option<String>,
+        body: &'a str,
+    ) -> Self {
+        let title = title.as_deref();
+        ContentDebug {
+            mood,
+            feelings,
+            activities,
+            title,
+            body,
+        }
+    }
+}
+
+impl fmt::Debug for ContentDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Content")
+            .field("mood", &self.mood)
+            .field("feelings", &Texts(self.feelings))
+            .field("activities", &Texts(self.activities))
+            .field("title", &MaybeText(self.title))
+            .field("body", &Text(self.body))
+            .finish()
+    }
+}
+
 impl fmt::Debug for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let content = ContentDebug::of(
+            self.mood,
+            &self.feelings,
+            &self.activities,
+            &self.title,
+            &self.body,
+        );
         f.debug_struct("Entry")
             .field("id", &self.id)
             .field("written_at", &self.written_at)
             .field("updated_at", &self.updated_at)
-            .field("mood", &self.mood)
-            .field("feelings", &Texts(&self.feelings))
-            .field("activities", &Texts(&self.activities))
-            .field("title", &MaybeText(self.title.as_deref()))
-            .field("body", &Text(&self.body))
+            .field("content", &content)
             .finish()
     }
 }
 
 impl fmt::Debug for NewEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let content = ContentDebug::of(
+            self.mood,
+            &self.feelings,
+            &self.activities,
+            &self.title,
+            &self.body,
+        );
         f.debug_struct("NewEntry")
             .field("written_at", &self.written_at)
-            .field("mood", &self.mood)
-            .field("feelings", &Texts(&self.feelings))
-            .field("activities", &Texts(&self.activities))
-            .field("title", &MaybeText(self.title.as_deref()))
-            .field("body", &Text(&self.body))
+            .field("content", &content)
             .finish()
     }
 }
