@@ -72,6 +72,10 @@ fn add_edit_and_delete_an_entry() {
         "unused tags go too"
     );
     assert!(matches!(j.delete(added.id), Err(Error::NotFound { .. })));
+    assert!(
+        vault.integrity_check().unwrap(),
+        "the index matches the entries"
+    );
 }
 
 #[test]
@@ -226,6 +230,10 @@ fn tags_rename_and_merge() {
         j.rename_tag(TagKind::Activity, "nope", "x"),
         Err(Error::NotFound { .. })
     ));
+    assert!(
+        vault.integrity_check().unwrap(),
+        "the index matches the entries"
+    );
 }
 
 #[test]

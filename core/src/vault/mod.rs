@@ -330,13 +330,20 @@ impl Vault {
         })
     }
 
-    /// `PRAGMA integrity_check` and SQLCipher's page HMAC check.
+    /// `PRAGMA integrity_check`, SQLCipher's page HMAC check, and that the
+    /// search index matches the entries it indexes.
     pub fn integrity_check(&self) -> Result<bool> {
         self.with_conn(|conn| {
             let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
             let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
             let cipher_problems = stmt.query_map([], |_| Ok(()))?.count();
-            Ok(ok == "ok" && cipher_problems == 0)
+            let index_ok = conn
+                .execute(
+                    "INSERT INTO entries_fts (entries_fts, rank) VALUES ('integrity-check', 1)",
+                    [],
+                )
+                .is_ok();
+            Ok(ok == "ok" && cipher_problems == 0 && index_ok)
         })
     }
 
