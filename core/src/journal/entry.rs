@@ -60,6 +60,14 @@ impl TagKind {
             TagKind::Activity => 1,
         }
     }
+
+    pub(crate) fn from_code(code: i64) -> Result<Self> {
+        match code {
+            0 => Ok(TagKind::Feeling),
+            1 => Ok(TagKind::Activity),
+            _ => Err(Error::DatabaseDamaged),
+        }
+    }
 }
 
 /// One journal entry. Several a day are fine.

@@ -138,8 +138,6 @@ fn compute(conn: &Connection, from: &str, to: &str) -> Result<Insights> {
         let day = parse_day(row.get_ref(1)?.as_str()?)?;
         counts.entries += 1;
         all_days.insert(day);
-        counts.first_day = Some(counts.first_day.map_or(day, |d| d.min(day)));
-        counts.last_day = Some(counts.last_day.map_or(day, |d| d.max(day)));
         let Some(value) = row.get::<_, Option<u8>>(2)? else {
             continue;
         };
@@ -151,6 +149,8 @@ fn compute(conn: &Connection, from: &str, to: &str) -> Result<Insights> {
         day_of_entry.insert(row.get(0)?, day);
     }
     counts.days_written = all_days.len() as u64;
+    counts.first_day = all_days.iter().min().copied();
+    counts.last_day = all_days.iter().max().copied();
 
     let distribution = scale
         .steps
@@ -248,11 +248,7 @@ fn tag_moods(
         let (kind, name): (i64, String) = names.query_row([tag], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let sum_with: f64 = with.iter().map(|d| days[d].mean()).sum();
         out.push(TagMood {
-            kind: if kind == 0 {
-                TagKind::Feeling
-            } else {
-                TagKind::Activity
-            },
+            kind: TagKind::from_code(kind)?,
             name,
             days_with,
             days_without,

@@ -149,14 +149,21 @@ pub(crate) fn write_scale(conn: &Connection, scale: &MoodScale) -> Result<()> {
 }
 
 pub(crate) fn check_on_scale(conn: &Connection, mood: Option<u8>) -> Result<()> {
-    let Some(value) = mood else { return Ok(()) };
+    if mood.is_none() {
+        return Ok(());
+    }
     let steps: u8 = conn
         .prepare_cached("SELECT count(*) FROM mood_scale")?
         .query_row([], |r| r.get(0))?;
-    if value == 0 || value > steps {
-        return Err(Error::MoodOutOfScale { value, steps });
+    check_on_steps(mood, steps)
+}
+
+/// The same check against a step count already read (bulk imports).
+pub(crate) fn check_on_steps(mood: Option<u8>, steps: u8) -> Result<()> {
+    match mood {
+        Some(value) if value == 0 || value > steps => Err(Error::MoodOutOfScale { value, steps }),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A validated scale from an import.

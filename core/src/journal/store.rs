@@ -318,9 +318,7 @@ pub(crate) fn upsert_all<'e>(
     let mut tag_ids = TagIds::default();
     let mut summary = ImportSummary::default();
     for (i, (id, entry, updated_at_ms)) in rows.into_iter().enumerate() {
-        if let Some(value) = entry.mood.filter(|&m| m == 0 || m > steps) {
-            return Err(Error::MoodOutOfScale { value, steps });
-        }
+        mood::check_on_steps(entry.mood, steps)?;
         match upsert(conn, &mut tag_ids, id, entry, updated_at_ms)? {
             Upsert::Added => summary.added += 1,
             Upsert::Updated => summary.updated += 1,
