@@ -50,6 +50,12 @@ pub enum Error {
     MoodScaleShrink { steps: u8, entries: u64 },
     #[error("a tag with that name already exists; merge the two instead")]
     TagExists,
+    #[error("another {what} already has that name")]
+    NameTaken { what: &'static str },
+    #[error("comrade card refused: {0}")]
+    Card(#[from] crate::comrades::CardError),
+    #[error("envelope refused: {0}")]
+    Envelope(#[from] crate::envelope::EnvelopeError),
     #[error("import, line {line}: {problem}")]
     ImportLine { line: u64, problem: String },
     #[error("import: {0}")]

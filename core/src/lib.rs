@@ -2,8 +2,12 @@
 //!
 //! This crate knows nothing of FFI. Apps reach it through `bindings/`.
 
+pub mod comrades;
+pub mod envelope;
 mod error;
+mod id;
 pub mod journal;
+pub mod name;
 mod redact;
 mod secret;
 pub mod vault;

@@ -5,22 +5,13 @@ use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::redact::{MaybeText, Text, Texts};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct EntryId(Uuid);
+crate::id::uuid_id!(EntryId, "entry id");
 
 impl EntryId {
-    /// Time-ordered (UUIDv7), so new ids append to the index instead of
-    /// landing on random pages.
-    pub(crate) fn new() -> Self {
-        EntryId(Uuid::now_v7())
-    }
-
     /// A stable id made from content, so importing the same row twice is a
     /// no-op; led by the time like a UUIDv7, for the same reason.
     pub(crate) fn from_digest(written_at_ms: i64, digest: &[u8]) -> Self {
@@ -28,21 +19,6 @@ impl EntryId {
         bytes[..6].copy_from_slice(&written_at_ms.to_be_bytes()[2..]);
         bytes[6..].copy_from_slice(&digest[..10]);
         EntryId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
-    }
-}
-
-impl fmt::Display for EntryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for EntryId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Uuid::parse_str(s)
-            .map(EntryId)
-            .map_err(|_| Error::invalid("entry id", "not a UUID"))
     }
 }
 

@@ -8,6 +8,7 @@ mod insights;
 mod mood;
 pub mod prompts;
 mod search;
+mod share;
 mod store;
 mod tags;
 
@@ -17,6 +18,8 @@ pub use entry::{Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind
 pub use insights::{Counts, Insights, MoodCount, PeriodMood, TagMood};
 pub use mood::{MoodScale, MoodStep};
 pub use search::{SearchHit, SnippetPart};
+pub(crate) use share::check as check_shared_entry;
+pub use share::{Share, SharedEntry, SharedMood};
 pub use tags::TagUse;
 
 use crate::Vault;

@@ -156,6 +156,7 @@ impl Vault {
     fn plaintext_baseline(files: VaultFiles, create: Create) -> Result<Vault> {
         let mut conn = connection::open(&files.database(), None, create)?;
         schema::migrate(&mut conn)?;
+        crate::comrades::identity::ensure(&conn)?;
         let key = DataKey::from_bytes([0; 32]);
         Ok(Self::from_parts(files, Unlocked { conn, key }))
     }
@@ -176,6 +177,7 @@ impl Vault {
         let made = (|| {
             let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
             schema::migrate(&mut conn)?;
+            crate::comrades::identity::ensure(&conn)?;
             let vault_id = uuid::Uuid::now_v7().to_string();
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
@@ -316,17 +318,14 @@ impl Vault {
     }
 
     pub fn set_display_name(&self, name: &str) -> Result<()> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(Error::invalid("name", "1 to 64 printable characters"));
-        }
-        self.with_conn(|conn| {
-            conn.execute(
+        let name = crate::name::clean(name)?;
+        self.with_tx(|tx| {
+            tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('display_name', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [name],
             )?;
-            Ok(())
+            crate::comrades::identity::bump_card(tx, chrono::Utc::now())
         })
     }
 
@@ -431,6 +430,7 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>) -> Result<Unlocked> {
             Ok(mut conn) => {
                 finish_interrupted_rotation(files, &source)?;
                 schema::migrate(&mut conn)?;
+                crate::comrades::identity::ensure(&conn)?;
                 return Ok(Unlocked { conn, key });
             }
             Err(e) => {

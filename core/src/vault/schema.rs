@@ -65,6 +65,91 @@ const MIGRATIONS: &[&str] = &[
                          WHERE et.entry = e.seq), '')
         FROM entries e;
     "#,
+    // 2 -> 3: my keys, comrades, circles, and the envelopes sent and received.
+    // Keys are generated in Rust after migrating (see comrades::identity::ensure).
+    r#"
+    CREATE TABLE my_identity (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        signing_key BLOB NOT NULL,            -- Ed25519 secret
+        public      BLOB NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE my_encryption_keys (
+        seq          INTEGER PRIMARY KEY,
+        secret       BLOB NOT NULL,           -- X25519 secret
+        public       BLOB NOT NULL UNIQUE,
+        self_pair    BLOB NOT NULL,           -- MAC key for my own copies
+        created_at   INTEGER NOT NULL,
+        retired_at   INTEGER                  -- NULL for the current key
+    );
+    CREATE UNIQUE INDEX my_current_key ON my_encryption_keys ((retired_at IS NULL))
+        WHERE retired_at IS NULL;
+
+    CREATE TABLE comrades (
+        seq                 INTEGER PRIMARY KEY,
+        id                  TEXT NOT NULL UNIQUE,
+        name                TEXT NOT NULL UNIQUE COLLATE NOCASE, -- what I call them
+        card                BLOB NOT NULL,    -- their latest card, as they signed it
+        identity_key        BLOB NOT NULL UNIQUE,
+        encryption_key      BLOB NOT NULL,
+        card_issued_at      INTEGER NOT NULL,
+        pair_key            BLOB NOT NULL,    -- for my current key and theirs
+        verified_key        BLOB,             -- the identity key I verified in person
+        blocked             INTEGER NOT NULL DEFAULT 0,
+        added_at            INTEGER NOT NULL,
+        identity_changed_at INTEGER
+    );
+    CREATE TABLE circles (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE circle_members (
+        circle  INTEGER NOT NULL REFERENCES circles (seq) ON DELETE CASCADE,
+        comrade INTEGER NOT NULL REFERENCES comrades (seq) ON DELETE CASCADE,
+        PRIMARY KEY (circle, comrade)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY,
+        message_id BLOB NOT NULL UNIQUE,
+        kind       TEXT NOT NULL,
+        subject    TEXT,                      -- what it carries, e.g. a journal entry id
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        envelope   BLOB NOT NULL
+    );
+    CREATE INDEX outbox_by_subject ON outbox (subject) WHERE subject IS NOT NULL;
+    -- Names as they were when sent: a removed comrade still shows here.
+    CREATE TABLE outbox_recipients (
+        message      INTEGER NOT NULL REFERENCES outbox (seq) ON DELETE CASCADE,
+        identity_key BLOB NOT NULL,
+        name         TEXT NOT NULL,
+        PRIMARY KEY (message, identity_key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE inbox (
+        seq             INTEGER PRIMARY KEY,
+        sender_identity BLOB NOT NULL,
+        sender_name     TEXT NOT NULL,
+        message_id      BLOB NOT NULL,
+        kind            TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        expires_at      INTEGER,
+        received_at     INTEGER NOT NULL,
+        body            BLOB NOT NULL,
+        UNIQUE (sender_identity, message_id)
+    );
+    CREATE INDEX inbox_by_kind ON inbox (kind, seq);
+    -- Outlives inbox rows, so a replay stays a replay after its content is deleted.
+    CREATE TABLE seen_messages (
+        sender_identity BLOB NOT NULL,
+        message_id      BLOB NOT NULL,
+        expires_at      INTEGER,
+        PRIMARY KEY (sender_identity, message_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -64,3 +64,29 @@ pub fn assert_no_plaintext(dir: &Path, words: &[&str]) {
         }
     }
 }
+
+/// A member with a display name, in a folder of their own.
+pub fn member(dir: &Path, name: &str) -> Vault {
+    let vault = Vault::create_with_key(dir.join(name), &key(7)).unwrap();
+    vault.set_display_name(name).unwrap();
+    vault
+}
+
+/// Each adds the other from their card.
+pub fn befriend(
+    a: &Vault,
+    b: &Vault,
+) -> (
+    tend_core::comrades::ComradeId,
+    tend_core::comrades::ComradeId,
+) {
+    let b_in_a = a
+        .comrades()
+        .add(&b.comrades().my_card().unwrap(), None)
+        .unwrap();
+    let a_in_b = b
+        .comrades()
+        .add(&a.comrades().my_card().unwrap(), None)
+        .unwrap();
+    (b_in_a.comrade().id, a_in_b.comrade().id)
+}

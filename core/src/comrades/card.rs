@@ -1,0 +1,276 @@
+//! The comrade card: a member's name and public keys, signed by their
+//! identity key, short enough for one QR code. Format: `docs/comrade-card.md`.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use sha2::{Digest, Sha256};
+
+use super::keys::{EncryptionKey, IdentityKey};
+use crate::redact::Text;
+use crate::{Error, Result};
+
+/// Why a card was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    #[error("not a Tend comrade card")]
+    Malformed,
+    #[error("the card is cut short")]
+    Truncated,
+    #[error("the card's checksum does not match: mistyped or damaged")]
+    Checksum,
+    #[error("card version {0} is newer than this app understands")]
+    UnsupportedVersion(u8),
+    #[error("the card holds an invalid key")]
+    BadKey,
+    #[error("the card's keys are not signed by its identity key")]
+    BadProof,
+}
+
+const PREFIX: &str = "TEND:";
+const VERSION: u8 = 1;
+const SIGNING_CONTEXT: &[u8] = b"tend card v1\0";
+const FIXED: usize = 1 + 2 + 32 + 32 + 8; // version, length, keys, issued
+const SIGNATURE: usize = 64;
+const CHECKSUM: usize = 4;
+const FIELD_NAME: u8 = 1;
+/// Cards longer than this do not fit a QR code anyone would scan.
+pub const MAX_CARD_BYTES: usize = 1024;
+
+/// A comrade card, as its owner issued it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Card {
+    identity_key: IdentityKey,
+    encryption_key: EncryptionKey,
+    issued_at: DateTime<Utc>,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+impl Card {
+    pub(crate) fn issue(
+        signing: &SigningKey,
+        encryption_key: EncryptionKey,
+        name: &str,
+        issued_at: DateTime<Utc>,
+    ) -> Result<Card> {
+        check_name(name).map_err(|_| Error::invalid("name", "1 to 64 printable characters"))?;
+        let secs = u64::try_from(issued_at.timestamp())
+            .map_err(|_| Error::invalid("card time", "before 1970"))?;
+        let total = FIXED + 2 + name.len() + SIGNATURE + CHECKSUM;
+        let mut bytes = Vec::with_capacity(total);
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&(total as u16).to_be_bytes());
+        bytes.extend_from_slice(signing.verifying_key().as_bytes());
+        bytes.extend_from_slice(&encryption_key.0);
+        bytes.extend_from_slice(&secs.to_be_bytes());
+        bytes.push(FIELD_NAME);
+        bytes.push(name.len() as u8);
+        bytes.extend_from_slice(name.as_bytes());
+        let signature = signing.sign(&signed_message(&bytes));
+        bytes.extend_from_slice(&signature.to_bytes());
+        bytes.extend_from_slice(&checksum(&bytes));
+        Card::from_bytes(&bytes).map_err(|_| Error::Storage("issuing a card".into()))
+    }
+
+    /// Parses the text form, `TEND:` and Base32. Case and whitespace are forgiven.
+    pub fn parse(text: &str) -> Result<Card> {
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        if compact.len() > MAX_CARD_BYTES * 2 {
+            return Err(CardError::Malformed.into());
+        }
+        let payload = compact.strip_prefix(PREFIX).ok_or(CardError::Malformed)?;
+        let bytes = data_encoding::BASE32_NOPAD
+            .decode(payload.as_bytes())
+            .map_err(|_| CardError::Malformed)?;
+        Ok(Card::from_bytes(&bytes)?)
+    }
+
+    /// Parses the binary form, as carried inside envelopes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Card, CardError> {
+        let (&version, rest) = bytes.split_first().ok_or(CardError::Truncated)?;
+        if version != VERSION {
+            return Err(CardError::UnsupportedVersion(version));
+        }
+        let declared = rest
+            .get(..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
+            .ok_or(CardError::Truncated)?;
+        if bytes.len() < declared {
+            return Err(CardError::Truncated);
+        }
+        if bytes.len() > declared || declared < FIXED + SIGNATURE + CHECKSUM {
+            return Err(CardError::Malformed);
+        }
+        let (body, sum) = bytes.split_at(declared - CHECKSUM);
+        if checksum(body) != sum {
+            return Err(CardError::Checksum);
+        }
+        let (signed, signature) = body.split_at(body.len() - SIGNATURE);
+        let identity_key = IdentityKey(signed[3..35].try_into().expect("fixed slice"));
+        let encryption_key = EncryptionKey(signed[35..67].try_into().expect("fixed slice"));
+        let secs = u64::from_be_bytes(signed[67..75].try_into().expect("fixed slice"));
+        let verifying = identity_key.verifying_key().ok_or(CardError::BadKey)?;
+        if !encryption_key.is_usable() {
+            return Err(CardError::BadKey);
+        }
+        let signature = Signature::from_slice(signature).map_err(|_| CardError::BadProof)?;
+        verifying
+            .verify(&signed_message(signed), &signature)
+            .map_err(|_| CardError::BadProof)?;
+        let issued_at = i64::try_from(secs)
+            .ok()
+            .and_then(|s| DateTime::from_timestamp(s, 0))
+            .ok_or(CardError::Malformed)?;
+        let name = parse_fields(&signed[FIXED..])?;
+        Ok(Card {
+            identity_key,
+            encryption_key,
+            issued_at,
+            name,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// The text form: `TEND:` then Base32, all within QR's alphanumeric set.
+    pub fn to_text(&self) -> String {
+        let mut text = String::from(PREFIX);
+        data_encoding::BASE32_NOPAD.encode_append(&self.bytes, &mut text);
+        text
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn identity_key(&self) -> IdentityKey {
+        self.identity_key
+    }
+
+    pub fn encryption_key(&self) -> EncryptionKey {
+        self.encryption_key
+    }
+
+    /// The name its owner gave themselves.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// When it was issued; a later card replaces an earlier one.
+    pub fn issued_at(&self) -> DateTime<Utc> {
+        self.issued_at
+    }
+}
+
+impl fmt::Debug for Card {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Card")
+            .field("identity_key", &self.identity_key)
+            .field("encryption_key", &self.encryption_key)
+            .field("issued_at", &self.issued_at)
+            .field("name", &Text(&self.name))
+            .finish()
+    }
+}
+
+/// Fields are `tag, length, value`. The name is required; unknown tags are
+/// skipped, so later versions can add fields older apps still accept.
+fn parse_fields(mut fields: &[u8]) -> Result<String, CardError> {
+    let mut name = None;
+    while !fields.is_empty() {
+        let [tag, len, rest @ ..] = fields else {
+            return Err(CardError::Malformed);
+        };
+        let value = rest.get(..*len as usize).ok_or(CardError::Malformed)?;
+        if *tag == FIELD_NAME {
+            if name.is_some() {
+                return Err(CardError::Malformed);
+            }
+            let text = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
+            check_name(text)?;
+            name = Some(text.to_owned());
+        }
+        fields = &rest[*len as usize..];
+    }
+    name.ok_or(CardError::Malformed)
+}
+
+fn check_name(name: &str) -> Result<(), CardError> {
+    crate::name::is_clean(name)
+        .then_some(())
+        .ok_or(CardError::Malformed)
+}
+
+fn signed_message(bytes: &[u8]) -> Vec<u8> {
+    [SIGNING_CONTEXT, bytes].concat()
+}
+
+fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
+    let digest = Sha256::digest(bytes);
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card() -> Card {
+        let signing = SigningKey::from_bytes(&[7; 32]);
+        let enc = super::super::keys::EncryptionSecret::from_bytes(&[9; 32])
+            .unwrap()
+            .public();
+        Card::issue(
+            &signing,
+            enc,
+            "Alice",
+            DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn text_round_trip_forgives_case_and_spaces() {
+        let card = card();
+        let text = card.to_text();
+        assert!(
+            text.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ':')
+        );
+        let messy = format!("  {}\n{} ", &text[..20].to_lowercase(), &text[20..]);
+        assert_eq!(Card::parse(&messy).unwrap(), card);
+    }
+
+    #[test]
+    fn every_truncation_is_a_typed_error() {
+        let bytes = card().as_bytes().to_vec();
+        for len in 0..bytes.len() {
+            let err = Card::from_bytes(&bytes[..len]).unwrap_err();
+            assert_eq!(err, CardError::Truncated, "at {len}");
+        }
+    }
+
+    #[test]
+    fn every_flipped_bit_is_refused() {
+        let bytes = card().as_bytes().to_vec();
+        for i in 0..bytes.len() * 8 {
+            let mut bad = bytes.clone();
+            bad[i / 8] ^= 1 << (i % 8);
+            assert!(Card::from_bytes(&bad).is_err(), "bit {i}");
+        }
+    }
+
+    #[test]
+    fn a_future_version_is_reported_as_such() {
+        let mut bytes = card().as_bytes().to_vec();
+        bytes[0] = 2;
+        assert_eq!(
+            Card::from_bytes(&bytes),
+            Err(CardError::UnsupportedVersion(2))
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! My own keys: made once when the vault is, kept only inside it.
+
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::SigningKey;
+use rusqlite::{Connection, params};
+
+use super::card::Card;
+use super::keys::{self, EncryptionKey, EncryptionSecret, IdentityKey, PairKey};
+use crate::{Error, Result};
+
+/// How long a retired encryption key still opens envelopes sealed to it
+/// before comrades learned the new one. After that it is deleted.
+pub const RETIRED_KEY_LIFETIME: Duration = Duration::days(30);
+
+/// My secret keys, loaded for one operation and zeroized on drop.
+pub(crate) struct MyKeys {
+    pub signing: SigningKey,
+    pub current: EncryptionSecret,
+    pub self_pair: PairKey,
+    pub retired: Vec<EncryptionSecret>,
+}
+
+impl MyKeys {
+    pub fn identity_key(&self) -> IdentityKey {
+        IdentityKey(self.signing.verifying_key().to_bytes())
+    }
+
+    /// Every key that may open an envelope sent to me, current first.
+    pub fn all_secrets(&self) -> impl Iterator<Item = &EncryptionSecret> {
+        std::iter::once(&self.current).chain(&self.retired)
+    }
+}
+
+/// Makes my keys if this vault has none yet: new vaults, and vaults from
+/// before sharing existed.
+pub(crate) fn ensure(conn: &Connection) -> Result<()> {
+    let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM my_identity)", [], |r| {
+        r.get(0)
+    })?;
+    if exists {
+        return Ok(());
+    }
+    let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+    let now = Utc::now();
+    conn.execute(
+        "INSERT INTO my_identity (id, signing_key, public, created_at) VALUES (1, ?1, ?2, ?3)",
+        params![
+            signing.to_bytes().as_slice(),
+            signing.verifying_key().as_bytes().as_slice(),
+            now.timestamp_millis()
+        ],
+    )?;
+    insert_encryption_key(conn, &EncryptionSecret::generate(), now)?;
+    bump_card(conn, now)
+}
+
+pub(crate) fn load(conn: &Connection) -> Result<MyKeys> {
+    let signing: Vec<u8> = conn.query_row(
+        "SELECT signing_key FROM my_identity WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let signing = keys::signing_key_from(&zeroize::Zeroizing::new(signing))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT secret, self_pair, retired_at FROM my_encryption_keys
+         ORDER BY retired_at IS NOT NULL, retired_at DESC",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut current = None;
+    let mut retired = Vec::new();
+    while let Some(row) = rows.next()? {
+        let secret =
+            EncryptionSecret::from_bytes(&zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(0)?))?;
+        match row.get::<_, Option<i64>>(2)? {
+            None => current = Some((secret, PairKey::from_slice(&row.get::<_, Vec<u8>>(1)?)?)),
+            Some(_) => retired.push(secret),
+        }
+    }
+    let (current, self_pair) = current.ok_or(Error::DatabaseDamaged)?;
+    Ok(MyKeys {
+        signing,
+        current,
+        self_pair,
+        retired,
+    })
+}
+
+/// My card as it stands: my name and current keys, signed.
+pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
+    let (name, issued): (Option<String>, Option<String>) = conn.query_row(
+        "SELECT (SELECT value FROM meta WHERE key = 'display_name'),
+                (SELECT value FROM meta WHERE key = 'card_issued_at')",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let name = name.ok_or(Error::invalid(
+        "display name",
+        "not set; a card needs the name comrades will see",
+    ))?;
+    let issued = issued
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .ok_or(Error::DatabaseDamaged)?;
+    Card::issue(&keys.signing, keys.current.public(), &name, issued)
+}
+
+/// Records that my card changed, so comrades take the new one over the old.
+/// Card times are whole seconds; two changes in one second still order.
+pub(crate) fn bump_card(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('card_issued_at', ?1)
+         ON CONFLICT (key) DO UPDATE
+         SET value = max(CAST(excluded.value AS INTEGER), CAST(value AS INTEGER) + 1)",
+        [now.timestamp().to_string()],
+    )?;
+    Ok(())
+}
+
+/// A fresh encryption key; the old one is kept for [`RETIRED_KEY_LIFETIME`].
+/// Pair keys with every comrade are derived again.
+pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionKey> {
+    let now = Utc::now();
+    conn.execute(
+        "DELETE FROM my_encryption_keys WHERE retired_at < ?1",
+        [(now - RETIRED_KEY_LIFETIME).timestamp_millis()],
+    )?;
+    conn.execute(
+        "UPDATE my_encryption_keys SET retired_at = ?1 WHERE retired_at IS NULL",
+        [now.timestamp_millis()],
+    )?;
+    let secret = EncryptionSecret::generate();
+    insert_encryption_key(conn, &secret, now)?;
+    let theirs: Vec<(i64, Vec<u8>)> = conn
+        .prepare("SELECT seq, encryption_key FROM comrades")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, key) in theirs {
+        let key = EncryptionKey(key.try_into().map_err(|_| Error::DatabaseDamaged)?);
+        conn.execute(
+            "UPDATE comrades SET pair_key = ?2 WHERE seq = ?1",
+            params![seq, secret.pair_key(&key)?.0.as_slice()],
+        )?;
+    }
+    bump_card(conn, now)?;
+    Ok(secret.public())
+}
+
+fn insert_encryption_key(
+    conn: &Connection,
+    secret: &EncryptionSecret,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let public = secret.public();
+    conn.execute(
+        "INSERT INTO my_encryption_keys (secret, public, self_pair, created_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![
+            secret.to_bytes().as_slice(),
+            public.0.as_slice(),
+            secret.pair_key(&public)?.0.as_slice(),
+            now.timestamp_millis()
+        ],
+    )?;
+    Ok(())
+}
+
+/// My identity key, without loading any secret.
+pub(crate) fn identity_key(conn: &Connection) -> Result<IdentityKey> {
+    let public: Vec<u8> =
+        conn.query_row("SELECT public FROM my_identity WHERE id = 1", [], |r| {
+            r.get(0)
+        })?;
+    Ok(IdentityKey(
+        public.try_into().map_err(|_| Error::DatabaseDamaged)?,
+    ))
+}

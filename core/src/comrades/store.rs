@@ -1,0 +1,397 @@
+//! Comrades in SQL.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::Comrades;
+use super::card::Card;
+use super::identity::{self, MyKeys};
+use super::keys::{EncryptionKey, IdentityKey, PairKey};
+use crate::redact::Text;
+use crate::{Error, Result, name};
+
+crate::id::uuid_id!(
+    /// A comrade, as this vault knows them.
+    ComradeId,
+    "comrade id"
+);
+
+/// Someone I added from their card.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Comrade {
+    pub id: ComradeId,
+    /// What I call them; unique among my comrades.
+    pub name: String,
+    /// What they call themselves, from their latest card.
+    pub card_name: String,
+    pub identity_key: IdentityKey,
+    /// I compared safety numbers with them in person, and their identity key
+    /// has not changed since.
+    pub verified: bool,
+    /// Blocked comrades receive nothing and their envelopes are refused.
+    pub blocked: bool,
+    pub added_at: DateTime<Utc>,
+    /// When their identity key was last replaced: show it, it may be a new
+    /// phone or someone else.
+    pub identity_changed_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for Comrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Comrade")
+            .field("id", &self.id)
+            .field("name", &Text(&self.name))
+            .field("card_name", &Text(&self.card_name))
+            .field("identity_key", &self.identity_key)
+            .field("verified", &self.verified)
+            .field("blocked", &self.blocked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What adding a card did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    New(Comrade),
+    /// A newer card of a comrade I had: their keys or name moved on.
+    Updated(Comrade),
+    /// The same card, or an older one: nothing changed.
+    Unchanged(Comrade),
+    /// [`Comrades::replace_identity`]: a new identity key. They are no longer verified.
+    IdentityChanged(Comrade),
+}
+
+impl Added {
+    pub fn comrade(&self) -> &Comrade {
+        match self {
+            Added::New(c) | Added::Updated(c) | Added::Unchanged(c) | Added::IdentityChanged(c) => {
+                c
+            }
+        }
+    }
+}
+
+/// A recipient, resolved for sealing.
+pub(crate) struct Peer {
+    pub identity_key: IdentityKey,
+    pub name: String,
+    pub encryption_key: EncryptionKey,
+    pub pair_key: PairKey,
+}
+
+const COLUMNS: &str = "id, name, card, identity_key, verified_key IS identity_key, blocked, \
+                       added_at, identity_changed_at";
+
+impl Comrades<'_> {
+    /// Adds a comrade from their card, under `name` or the name on the card.
+    /// A card of someone I already have refreshes them if it is newer.
+    pub fn add(&self, card: &Card, name: Option<&str>) -> Result<Added> {
+        let name = name::clean(name.unwrap_or(card.name()))?;
+        self.vault.with_tx(|tx| {
+            let keys = identity::load(tx)?;
+            if card.identity_key() == keys.identity_key() {
+                return Err(Error::invalid("card", "this is your own card"));
+            }
+            if let Some(seq) = seq_by_identity(tx, &card.identity_key())? {
+                let changed = refresh_from_card(tx, &keys, card)?;
+                let comrade = load(tx, seq)?;
+                return Ok(if changed {
+                    Added::Updated(comrade)
+                } else {
+                    Added::Unchanged(comrade)
+                });
+            }
+            check_name_free(tx, "comrades", name, None)?;
+            tx.execute(
+                "INSERT INTO comrades (id, name, card, identity_key, encryption_key,
+                     card_issued_at, pair_key, added_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    ComradeId::new().to_string(),
+                    name,
+                    card.as_bytes(),
+                    card.identity_key().as_bytes().as_slice(),
+                    card.encryption_key().as_bytes().as_slice(),
+                    card.issued_at().timestamp(),
+                    keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
+                    Utc::now().timestamp_millis(),
+                ],
+            )?;
+            Ok(Added::New(load(tx, tx.last_insert_rowid())?))
+        })
+    }
+
+    /// A comrade has a new identity key (a new phone, a lost vault). They
+    /// become unverified until safety numbers are compared again.
+    pub fn replace_identity(&self, id: ComradeId, card: &Card) -> Result<Added> {
+        self.vault.with_tx(|tx| {
+            let keys = identity::load(tx)?;
+            let seq = seq_of(tx, id)?;
+            if card.identity_key() == keys.identity_key() {
+                return Err(Error::invalid("card", "this is your own card"));
+            }
+            if let Some(other) = seq_by_identity(tx, &card.identity_key())? {
+                if other != seq {
+                    return Err(Error::invalid(
+                        "card",
+                        "that card belongs to another comrade",
+                    ));
+                }
+                refresh_from_card(tx, &keys, card)?;
+                return Ok(Added::Unchanged(load(tx, seq)?));
+            }
+            tx.execute(
+                "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
+                     card_issued_at = ?5, pair_key = ?6, verified_key = NULL,
+                     identity_changed_at = ?7
+                 WHERE seq = ?1",
+                params![
+                    seq,
+                    card.as_bytes(),
+                    card.identity_key().as_bytes().as_slice(),
+                    card.encryption_key().as_bytes().as_slice(),
+                    card.issued_at().timestamp(),
+                    keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
+                    Utc::now().timestamp_millis(),
+                ],
+            )?;
+            Ok(Added::IdentityChanged(load(tx, seq)?))
+        })
+    }
+
+    /// Alphabetical.
+    pub fn list(&self) -> Result<Vec<Comrade>> {
+        self.vault.with_conn(|conn| {
+            let sql = format!("SELECT {COLUMNS} FROM comrades ORDER BY name");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], from_row)?;
+            rows.map(|r| r?).collect()
+        })
+    }
+
+    pub fn get(&self, id: ComradeId) -> Result<Comrade> {
+        self.vault.with_conn(|conn| load(conn, seq_of(conn, id)?))
+    }
+
+    /// By the name I gave them, ignoring case.
+    pub fn find(&self, name: &str) -> Result<Comrade> {
+        self.vault.with_conn(|conn| {
+            let seq = conn
+                .query_row(
+                    "SELECT seq FROM comrades WHERE name = ?1",
+                    [name.trim()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or(Error::NotFound { what: "comrade" })?;
+            load(conn, seq)
+        })
+    }
+
+    pub fn rename(&self, id: ComradeId, name: &str) -> Result<Comrade> {
+        let name = name::clean(name)?;
+        self.update(id, |tx, seq| {
+            check_name_free(tx, "comrades", name, Some(seq))?;
+            tx.execute(
+                "UPDATE comrades SET name = ?2 WHERE seq = ?1",
+                params![seq, name],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// After comparing safety numbers in person. A later identity change undoes it.
+    pub fn mark_verified(&self, id: ComradeId) -> Result<Comrade> {
+        self.update(id, |tx, seq| {
+            tx.execute(
+                "UPDATE comrades SET verified_key = identity_key WHERE seq = ?1",
+                [seq],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn mark_unverified(&self, id: ComradeId) -> Result<Comrade> {
+        self.update(id, |tx, seq| {
+            tx.execute(
+                "UPDATE comrades SET verified_key = NULL WHERE seq = ?1",
+                [seq],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// They receive nothing new from me, and what they send is refused.
+    pub fn block(&self, id: ComradeId) -> Result<Comrade> {
+        self.set_blocked(id, true)
+    }
+
+    pub fn unblock(&self, id: ComradeId) -> Result<Comrade> {
+        self.set_blocked(id, false)
+    }
+
+    fn set_blocked(&self, id: ComradeId, blocked: bool) -> Result<Comrade> {
+        self.update(id, |tx, seq| {
+            tx.execute(
+                "UPDATE comrades SET blocked = ?2 WHERE seq = ?1",
+                params![seq, blocked],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Forgets a comrade and takes them out of every circle. What they sent
+    /// stays in the inbox; what they send from now on is from a stranger.
+    pub fn remove(&self, id: ComradeId) -> Result<()> {
+        self.vault.with_tx(|tx| {
+            let seq = seq_of(tx, id)?;
+            tx.execute("DELETE FROM comrades WHERE seq = ?1", [seq])?;
+            Ok(())
+        })
+    }
+
+    fn update(
+        &self,
+        id: ComradeId,
+        change: impl FnOnce(&Connection, i64) -> Result<()>,
+    ) -> Result<Comrade> {
+        self.vault.with_tx(|tx| {
+            let seq = seq_of(tx, id)?;
+            change(tx, seq)?;
+            load(tx, seq)
+        })
+    }
+}
+
+/// Takes a comrade's newer card: new keys or a new name. Returns whether it was newer.
+pub(crate) fn refresh_from_card(conn: &Connection, keys: &MyKeys, card: &Card) -> Result<bool> {
+    let changed = conn.execute(
+        "UPDATE comrades SET card = ?2, encryption_key = ?3, card_issued_at = ?4, pair_key = ?5
+         WHERE identity_key = ?1 AND card_issued_at < ?4",
+        params![
+            card.identity_key().as_bytes().as_slice(),
+            card.as_bytes(),
+            card.encryption_key().as_bytes().as_slice(),
+            card.issued_at().timestamp(),
+            keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
+        ],
+    )?;
+    Ok(changed > 0)
+}
+
+pub(crate) fn seq_of(conn: &Connection, id: ComradeId) -> Result<i64> {
+    conn.query_row(
+        "SELECT seq FROM comrades WHERE id = ?1",
+        [id.to_string()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(Error::NotFound { what: "comrade" })
+}
+
+pub(crate) fn seq_and_blocked(conn: &Connection, id: ComradeId) -> Result<(i64, bool)> {
+    conn.query_row(
+        "SELECT seq, blocked FROM comrades WHERE id = ?1",
+        [id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or(Error::NotFound { what: "comrade" })
+}
+
+pub(crate) fn seq_by_identity(conn: &Connection, key: &IdentityKey) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM comrades WHERE identity_key = ?1",
+            [key.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub(crate) fn load(conn: &Connection, seq: i64) -> Result<Comrade> {
+    let sql = format!("SELECT {COLUMNS} FROM comrades WHERE seq = ?1");
+    conn.query_row(&sql, [seq], from_row)?
+}
+
+/// The comrades behind these row numbers, ready to seal to; blocked ones are left out.
+pub(crate) fn peers(conn: &Connection, seqs: &[i64]) -> Result<Vec<Peer>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT identity_key, name, encryption_key, pair_key FROM comrades
+         WHERE seq = ?1 AND NOT blocked",
+    )?;
+    let mut peers = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let row = stmt
+            .query_row([seq], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(3)?),
+                ))
+            })
+            .optional()?;
+        if let Some((identity, name, encryption, pair)) = row {
+            peers.push(Peer {
+                identity_key: IdentityKey(identity.try_into().map_err(|_| Error::DatabaseDamaged)?),
+                name,
+                encryption_key: EncryptionKey(
+                    encryption.try_into().map_err(|_| Error::DatabaseDamaged)?,
+                ),
+                pair_key: PairKey::from_slice(&pair)?,
+            });
+        }
+    }
+    Ok(peers)
+}
+
+/// `table` is `comrades` or `circles`: names are unique within each, ignoring case.
+pub(crate) fn check_name_free(
+    conn: &Connection,
+    table: &'static str,
+    name: &str,
+    except: Option<i64>,
+) -> Result<()> {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE name = ?1 AND seq IS NOT ?2)");
+    let taken: bool = conn.query_row(&sql, params![name, except], |r| r.get(0))?;
+    if taken {
+        let what = if table == "circles" {
+            "circle"
+        } else {
+            "comrade"
+        };
+        return Err(Error::NameTaken { what });
+    }
+    Ok(())
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
+    let id: String = row.get(0)?;
+    let card: Vec<u8> = row.get(2)?;
+    let identity: Vec<u8> = row.get(3)?;
+    let changed: Option<i64> = row.get(7)?;
+    let added: i64 = row.get(6)?;
+    let name: String = row.get(1)?;
+    let verified: bool = row.get(4)?;
+    let blocked: bool = row.get(5)?;
+    Ok((|| {
+        let card = Card::from_bytes(&card).map_err(|_| Error::DatabaseDamaged)?;
+        Ok(Comrade {
+            id: id.parse().map_err(|_| Error::DatabaseDamaged)?,
+            name,
+            card_name: card.name().to_owned(),
+            identity_key: IdentityKey(identity.try_into().map_err(|_| Error::DatabaseDamaged)?),
+            verified,
+            blocked,
+            added_at: from_ms(added)?,
+            identity_changed_at: changed.map(from_ms).transpose()?,
+        })
+    })())
+}
+
+pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or(Error::DatabaseDamaged)
+}

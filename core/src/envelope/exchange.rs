@@ -1,0 +1,402 @@
+//! Sealing into the outbox and opening into the inbox: one transaction
+//! each, so a failure leaves the vault as it was.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::wire::{self, Message};
+use super::{
+    EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient, Sealed, Sender, To, kinds,
+};
+use crate::comrades::{self, IdentityKey, Peer, identity};
+use crate::{Error, Result};
+
+/// An envelope I received and opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    pub opened: Opened,
+    pub received_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for InboxItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboxItem")
+            .field("opened", &self.opened)
+            .field("received_at", &self.received_at)
+            .finish()
+    }
+}
+
+/// An envelope I sealed, kept for delivery.
+#[derive(Clone, Debug)]
+pub struct OutboxItem {
+    pub sealed: Sealed,
+    pub kind: String,
+    /// What it carries, such as a journal entry's id.
+    pub subject: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Envelopes<'_> {
+    /// Seals to comrades and circles (blocked comrades are left out of
+    /// circles) plus my own key, and keeps it in the outbox.
+    pub fn seal(&self, outgoing: &Outgoing<'_>) -> Result<Sealed> {
+        self.seal_about(outgoing, None)
+    }
+
+    pub(crate) fn seal_about(
+        &self,
+        outgoing: &Outgoing<'_>,
+        subject: Option<&str>,
+    ) -> Result<Sealed> {
+        let now = Utc::now();
+        if outgoing.expires_at.is_some_and(|e| e <= now) {
+            return Err(Error::invalid("expiry", "already past"));
+        }
+        self.vault.with_tx(|tx| {
+            let keys = identity::load(tx)?;
+            let card = identity::card(tx, &keys)?;
+            let peers = resolve(tx, outgoing.to)?;
+            let mut recipients: Vec<wire::Recipient> = peers
+                .iter()
+                .map(|p| wire::Recipient {
+                    key: p.encryption_key,
+                    pair_key: &p.pair_key,
+                })
+                .collect();
+            recipients.push(wire::Recipient {
+                key: keys.current.public(),
+                pair_key: &keys.self_pair,
+            });
+            let message_id = MessageId::new();
+            let message = Message {
+                id: *message_id.0.as_bytes(),
+                created_ms: now.timestamp_millis(),
+                expires_ms: outgoing.expires_at.map(|e| e.timestamp_millis()),
+                kind: outgoing.kind,
+                body: outgoing.body,
+            };
+            let bytes = wire::seal(&card, &recipients, &message)?;
+            tx.execute(
+                "INSERT INTO outbox (message_id, kind, subject, created_at, expires_at, envelope)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    message_id.0.as_bytes().as_slice(),
+                    outgoing.kind,
+                    subject,
+                    message.created_ms,
+                    message.expires_ms,
+                    bytes
+                ],
+            )?;
+            let seq = tx.last_insert_rowid();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO outbox_recipients (message, identity_key, name) VALUES (?1, ?2, ?3)",
+            )?;
+            for p in &peers {
+                insert.execute(params![seq, p.identity_key.as_bytes().as_slice(), p.name])?;
+            }
+            Ok(Sealed {
+                message_id,
+                bytes,
+                recipients: peers
+                    .into_iter()
+                    .map(|p| Recipient {
+                        identity_key: p.identity_key,
+                        name: p.name,
+                    })
+                    .collect(),
+            })
+        })
+    }
+
+    /// Sends my current card to every comrade I have not blocked: after a
+    /// key rotation or a change of name.
+    pub fn seal_card_update(&self) -> Result<Sealed> {
+        let to: Vec<To> = self
+            .vault
+            .comrades()
+            .list()?
+            .into_iter()
+            .filter(|c| !c.blocked)
+            .map(|c| To::Comrade(c.id))
+            .collect();
+        self.seal(&Outgoing {
+            kind: kinds::CARD_UPDATE,
+            body: &[],
+            to: &to,
+            expires_at: None,
+        })
+    }
+
+    /// Opens binary or armored envelopes into the inbox. A newer card inside
+    /// updates the sender's keys and name. Every refusal is an
+    /// [`EnvelopeError`], and leaves the vault as it was.
+    pub fn open(&self, envelope: &[u8]) -> Result<Opened> {
+        let bytes = wire::dearmor(envelope)?;
+        let now = Utc::now();
+        self.vault.with_tx(|tx| {
+            let keys = identity::load(tx)?;
+            let secrets: Vec<_> = keys.all_secrets().collect();
+            let unsealed = wire::open(&secrets, &bytes)?;
+            check_body(&unsealed.kind, &unsealed.body)?;
+            let sender_key = unsealed.card.identity_key();
+            let message_id = MessageId(uuid::Uuid::from_bytes(unsealed.id));
+            let sender = if sender_key == keys.identity_key() {
+                if in_outbox(tx, message_id)? {
+                    return Err(EnvelopeError::Replayed.into());
+                }
+                Sender {
+                    comrade: None,
+                    name: unsealed.card.name().to_owned(),
+                    identity_key: sender_key,
+                }
+            } else {
+                let (id, name, blocked) = known_sender(tx, &sender_key)?;
+                if blocked {
+                    return Err(EnvelopeError::BlockedSender.into());
+                }
+                Sender {
+                    comrade: Some(id),
+                    name,
+                    identity_key: sender_key,
+                }
+            };
+            let seen = tx.execute(
+                "INSERT OR IGNORE INTO seen_messages (sender_identity, message_id, expires_at)
+                 VALUES (?1, ?2, ?3)",
+                params![
+                    sender_key.as_bytes().as_slice(),
+                    unsealed.id.as_slice(),
+                    unsealed.expires_ms
+                ],
+            )?;
+            if seen == 0 {
+                return Err(EnvelopeError::Replayed.into());
+            }
+            if unsealed
+                .expires_ms
+                .is_some_and(|e| e <= now.timestamp_millis())
+            {
+                return Err(EnvelopeError::Expired.into());
+            }
+            if sender.comrade.is_some() {
+                comrades::refresh_from_card(tx, &keys, &unsealed.card)?;
+            }
+            let opened = Opened {
+                message_id,
+                sender,
+                kind: unsealed.kind,
+                body: unsealed.body,
+                created_at: comrades::from_ms(unsealed.created_ms)
+                    .map_err(|_| EnvelopeError::Malformed)?,
+                expires_at: unsealed
+                    .expires_ms
+                    .map(comrades::from_ms)
+                    .transpose()
+                    .map_err(|_| EnvelopeError::Malformed)?,
+            };
+            if opened.kind != kinds::CARD_UPDATE {
+                tx.execute(
+                    "INSERT INTO inbox (sender_identity, sender_name, message_id, kind,
+                         created_at, expires_at, received_at, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        sender_key.as_bytes().as_slice(),
+                        opened.sender.name,
+                        unsealed.id.as_slice(),
+                        opened.kind,
+                        unsealed.created_ms,
+                        unsealed.expires_ms,
+                        now.timestamp_millis(),
+                        opened.body
+                    ],
+                )?;
+            }
+            Ok(opened)
+        })
+    }
+
+    /// Newest first; only `kind` if given.
+    pub fn inbox(&self, kind: Option<&str>) -> Result<Vec<InboxItem>> {
+        self.vault.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT i.sender_identity, i.sender_name, c.id, i.message_id, i.kind,
+                        i.created_at, i.expires_at, i.received_at, i.body
+                 FROM inbox i LEFT JOIN comrades c ON c.identity_key = i.sender_identity
+                 WHERE ?1 IS NULL OR i.kind = ?1
+                 ORDER BY i.seq DESC",
+            )?;
+            let rows = stmt.query_map([kind], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, Vec<u8>>(8)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (sender, name, comrade, id, kind, created, expires, received, body) = row?;
+                Ok(InboxItem {
+                    opened: Opened {
+                        message_id: message_id_from(&id)?,
+                        sender: Sender {
+                            comrade: comrade.map(|c| c.parse()).transpose()?,
+                            name,
+                            identity_key: identity_key_from(sender)?,
+                        },
+                        kind,
+                        body,
+                        created_at: comrades::from_ms(created)?,
+                        expires_at: expires.map(comrades::from_ms).transpose()?,
+                    },
+                    received_at: comrades::from_ms(received)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Newest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
+        self.outbox_where(None)
+    }
+
+    /// What I sealed about one thing, such as a journal entry.
+    pub(crate) fn outbox_about(&self, subject: &str) -> Result<Vec<OutboxItem>> {
+        self.outbox_where(Some(subject))
+    }
+
+    fn outbox_where(&self, subject: Option<&str>) -> Result<Vec<OutboxItem>> {
+        self.vault.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, message_id, kind, subject, created_at, expires_at, envelope
+                 FROM outbox WHERE ?1 IS NULL OR subject = ?1 ORDER BY seq DESC",
+            )?;
+            let rows = stmt.query_map([subject], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (seq, id, kind, subject, created, expires, bytes) = row?;
+                Ok(OutboxItem {
+                    sealed: Sealed {
+                        message_id: message_id_from(&id)?,
+                        bytes,
+                        recipients: outbox_recipients(conn, seq)?,
+                    },
+                    kind,
+                    subject,
+                    created_at: comrades::from_ms(created)?,
+                    expires_at: expires.map(comrades::from_ms).transpose()?,
+                })
+            })
+            .collect()
+        })
+    }
+}
+
+/// Bodies of the kinds Tend knows are checked before anything is stored.
+fn check_body(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
+    match kind {
+        kinds::JOURNAL_ENTRY => crate::journal::check_shared_entry(body),
+        kinds::CARD_UPDATE if !body.is_empty() => Err(EnvelopeError::Malformed),
+        _ => Ok(()),
+    }
+}
+
+/// Comrades and circle members, each once; blocked ones only leave circles.
+fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
+    let mut seqs = BTreeSet::new();
+    for target in to {
+        match target {
+            To::Comrade(id) => {
+                let (seq, blocked) = comrades::seq_and_blocked(conn, *id)?;
+                if blocked {
+                    return Err(Error::invalid("recipient", "that comrade is blocked"));
+                }
+                seqs.insert(seq);
+            }
+            To::Circle(id) => seqs.extend(comrades::circle_member_seqs(conn, *id)?),
+        }
+    }
+    let peers = comrades::peers(conn, &seqs.into_iter().collect::<Vec<_>>())?;
+    if peers.is_empty() {
+        return Err(Error::invalid("recipients", "no comrade to send to"));
+    }
+    if peers.len() >= super::MAX_RECIPIENTS {
+        return Err(Error::invalid(
+            "recipients",
+            "at most 255 comrades per envelope",
+        ));
+    }
+    Ok(peers)
+}
+
+fn known_sender(
+    conn: &Connection,
+    key: &IdentityKey,
+) -> Result<(crate::comrades::ComradeId, String, bool)> {
+    let row: Option<(String, String, bool)> = conn
+        .query_row(
+            "SELECT id, name, blocked FROM comrades WHERE identity_key = ?1",
+            [key.as_bytes().as_slice()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let (id, name, blocked) = row.ok_or(EnvelopeError::UnknownSender)?;
+    Ok((id.parse()?, name, blocked))
+}
+
+fn in_outbox(conn: &Connection, id: MessageId) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE message_id = ?1)",
+        [id.0.as_bytes().as_slice()],
+        |r| r.get(0),
+    )?)
+}
+
+fn outbox_recipients(conn: &Connection, seq: i64) -> Result<Vec<Recipient>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT identity_key, name FROM outbox_recipients WHERE message = ?1 ORDER BY name",
+    )?;
+    let rows = stmt.query_map([seq], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+    })?;
+    rows.map(|row| {
+        let (key, name) = row?;
+        Ok(Recipient {
+            identity_key: identity_key_from(key)?,
+            name,
+        })
+    })
+    .collect()
+}
+
+fn message_id_from(bytes: &[u8]) -> Result<MessageId> {
+    Ok(MessageId(
+        uuid::Uuid::from_slice(bytes).map_err(|_| Error::DatabaseDamaged)?,
+    ))
+}
+
+fn identity_key_from(bytes: Vec<u8>) -> Result<IdentityKey> {
+    Ok(IdentityKey(
+        bytes.try_into().map_err(|_| Error::DatabaseDamaged)?,
+    ))
+}

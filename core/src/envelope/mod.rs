@@ -1,0 +1,175 @@
+//! Sealed envelopes: how anything leaves a vault. Each is sealed to chosen
+//! comrades and circles, kept in the outbox, and opened into the inbox of
+//! each recipient, who learns which comrade sent it. Format: `docs/envelope.md`.
+
+mod exchange;
+pub(crate) mod wire;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::Vault;
+use crate::comrades::{CircleId, ComradeId, IdentityKey};
+use crate::redact::Text;
+
+pub use exchange::{InboxItem, OutboxItem};
+pub use wire::{MAX_ARMORED_BYTES, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
+
+/// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
+/// at most 32 bytes.
+pub mod kinds {
+    /// A journal entry shared with comrades.
+    pub const JOURNAL_ENTRY: &str = "journal.entry";
+    /// Carries nothing but the sender's card, after a key rotation or a new name.
+    pub const CARD_UPDATE: &str = "card.update";
+}
+
+/// Why an envelope could not be opened (or sealed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("sent by someone who is not among your comrades")]
+    UnknownSender,
+    #[error("sent by a comrade you blocked")]
+    BlockedSender,
+    #[error("not addressed to you")]
+    NotForMe,
+    #[error("altered after it was sealed, or not from who it claims")]
+    Tampered,
+    #[error("already received")]
+    Replayed,
+    #[error("expired")]
+    Expired,
+    #[error("{size} bytes, over the limit of {max}")]
+    TooLarge { size: u64, max: u64 },
+    #[error("not a Tend envelope")]
+    Malformed,
+    #[error("envelope version {0} is newer than this app understands")]
+    UnsupportedVersion(u8),
+}
+
+crate::id::uuid_id!(
+    /// One message: the same id in every recipient's copy.
+    MessageId,
+    "message id"
+);
+
+/// Whom to seal to. Circles are expanded to their members when sealing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To {
+    Comrade(ComradeId),
+    Circle(CircleId),
+}
+
+/// An envelope to seal.
+pub struct Outgoing<'a> {
+    pub kind: &'a str,
+    pub body: &'a [u8],
+    pub to: &'a [To],
+    /// Recipients refuse it after this.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for Outgoing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("kind", &self.kind)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("to", &self.to)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A comrade an envelope went to, named as they were then.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub identity_key: IdentityKey,
+    pub name: String,
+}
+
+impl fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recipient")
+            .field("identity_key", &self.identity_key)
+            .field("name", &Text(&self.name))
+            .finish()
+    }
+}
+
+/// A sealed envelope, also kept in the outbox.
+#[derive(Clone)]
+pub struct Sealed {
+    pub message_id: MessageId,
+    pub bytes: Vec<u8>,
+    pub recipients: Vec<Recipient>,
+}
+
+impl Sealed {
+    /// For share sheets, chat apps and files.
+    pub fn armored(&self) -> String {
+        wire::armor(&self.bytes)
+    }
+}
+
+impl fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealed")
+            .field("message_id", &self.message_id)
+            .field("bytes", &self.bytes.len())
+            .field("recipients", &self.recipients)
+            .finish()
+    }
+}
+
+/// Who sealed an envelope.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// `None` when it was me, opening my own copy.
+    pub comrade: Option<ComradeId>,
+    /// What I call them, or my own display name.
+    pub name: String,
+    pub identity_key: IdentityKey,
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("comrade", &self.comrade)
+            .field("name", &Text(&self.name))
+            .finish_non_exhaustive()
+    }
+}
+
+/// An envelope I opened. It is in my inbox now.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub message_id: MessageId,
+    pub sender: Sender,
+    pub kind: String,
+    pub body: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field("message_id", &self.message_id)
+            .field("sender", &self.sender)
+            .field("kind", &self.kind)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sealing, opening, inbox and outbox. Borrow it with [`Vault::envelopes`].
+pub struct Envelopes<'v> {
+    vault: &'v Vault,
+}
+
+impl Vault {
+    pub fn envelopes(&self) -> Envelopes<'_> {
+        Envelopes { vault: self }
+    }
+}

@@ -1,0 +1,383 @@
+//! The envelope format, version 1 (`docs/envelope.md`): an age file whose
+//! plaintext carries the sender's card, the sorted recipients, a deniable
+//! MAC for each of them, and padding.
+
+use std::io::{Read, Write};
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::EnvelopeError;
+use crate::comrades::{Card, CardError, EncryptionKey, EncryptionSecret, PairKey};
+
+pub const VERSION: u8 = 1;
+/// The largest body an envelope carries.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Recipients of one envelope, the sender's own copy included.
+pub const MAX_RECIPIENTS: usize = 256;
+/// Larger binary envelopes are refused before any decryption.
+pub const MAX_ENVELOPE_BYTES: usize = 1152 * 1024;
+/// Larger armored envelopes are refused before any decoding.
+pub const MAX_ARMORED_BYTES: usize = 1600 * 1024;
+const MAX_KIND_BYTES: usize = 32;
+const MIN_PADDED: usize = 1024;
+const MAC_BYTES: usize = 32;
+/// Version, card, id, times, kind, recipients and body at their largest.
+const MAX_INNER_BYTES: usize = 1
+    + 2
+    + 1024
+    + 16
+    + 16
+    + 1
+    + MAX_KIND_BYTES
+    + 2
+    + MAX_RECIPIENTS * (32 + MAC_BYTES)
+    + 4
+    + MAX_BODY_BYTES;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a sender puts in an envelope, apart from keys.
+pub struct Message<'a> {
+    pub id: [u8; 16],
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub kind: &'a str,
+    pub body: &'a [u8],
+}
+
+/// One recipient: their key and the MAC key I share with them.
+pub struct Recipient<'a> {
+    pub key: EncryptionKey,
+    pub pair_key: &'a PairKey,
+}
+
+/// A decrypted, authenticated envelope.
+pub struct Unsealed {
+    pub card: Card,
+    pub id: [u8; 16],
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub kind: String,
+    pub body: Vec<u8>,
+}
+
+/// Kinds are short, lowercase and dotted, like `journal.entry`.
+pub fn check_kind(kind: &str) -> bool {
+    (1..=MAX_KIND_BYTES).contains(&kind.len())
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+/// The plaintext inside the age layer, padded. `recipients` must include
+/// the sender's own key.
+pub fn encode_inner(
+    card: &Card,
+    recipients: &[Recipient<'_>],
+    message: &Message<'_>,
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    if message.body.len() > MAX_BODY_BYTES {
+        return Err(EnvelopeError::TooLarge {
+            size: message.body.len() as u64,
+            max: MAX_BODY_BYTES as u64,
+        });
+    }
+    if !check_kind(message.kind) || recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+        return Err(EnvelopeError::Malformed);
+    }
+    let mut sorted: Vec<&Recipient> = recipients.iter().collect();
+    sorted.sort_by_key(|r| r.key);
+    sorted.dedup_by_key(|r| r.key);
+    let card = card.as_bytes();
+    let mut out = Zeroizing::new(Vec::with_capacity(padded_len(
+        64 + card.len() + sorted.len() * 64 + message.body.len(),
+    )));
+    out.push(VERSION);
+    out.extend_from_slice(&(card.len() as u16).to_be_bytes());
+    out.extend_from_slice(card);
+    out.extend_from_slice(&message.id);
+    out.extend_from_slice(&message.created_ms.to_be_bytes());
+    out.extend_from_slice(&message.expires_ms.unwrap_or(0).to_be_bytes());
+    out.push(message.kind.len() as u8);
+    out.extend_from_slice(message.kind.as_bytes());
+    out.extend_from_slice(&(sorted.len() as u16).to_be_bytes());
+    for r in &sorted {
+        out.extend_from_slice(r.key.as_bytes());
+    }
+    out.extend_from_slice(&(message.body.len() as u32).to_be_bytes());
+    out.extend_from_slice(message.body);
+    let transcript = Sha256::digest(&out[..]);
+    for r in &sorted {
+        out.extend_from_slice(&mac(r.pair_key, &transcript));
+    }
+    let padded = padded_len(out.len());
+    out.resize(padded, 0);
+    Ok(out)
+}
+
+/// Seals to every recipient with age; binary form.
+pub fn seal(
+    card: &Card,
+    recipients: &[Recipient<'_>],
+    message: &Message<'_>,
+) -> Result<Vec<u8>, EnvelopeError> {
+    let inner = encode_inner(card, recipients, message)?;
+    let age_recipients = recipients
+        .iter()
+        .map(|r| r.key.age_recipient())
+        .collect::<crate::Result<Vec<_>>>()
+        .map_err(|_| EnvelopeError::Malformed)?;
+    let encryptor =
+        age::Encryptor::with_recipients(age_recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|_| EnvelopeError::Malformed)?;
+    let mut sealed = Vec::with_capacity(inner.len() + 128 * recipients.len() + 256);
+    let mut writer = encryptor
+        .wrap_output(&mut sealed)
+        .map_err(|_| EnvelopeError::Malformed)?;
+    writer
+        .write_all(&inner)
+        .and_then(|()| writer.finish().map(|_| ()))
+        .map_err(|_| EnvelopeError::Malformed)?;
+    Ok(sealed)
+}
+
+/// The armored text form of a binary envelope.
+pub fn armor(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len() * 4 / 3 + 128);
+    let written = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+        .and_then(|mut w| w.write_all(bytes).and_then(|()| w.finish().map(|_| ())));
+    match written {
+        // Base64 and fixed header lines: always ASCII.
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Armored text or binary in, binary out. Sizes are checked first.
+pub fn dearmor(input: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if !input[start..].starts_with(b"-----BEGIN") {
+        check_size(input.len(), MAX_ENVELOPE_BYTES)?;
+        return Ok(input.to_vec());
+    }
+    check_size(input.len(), MAX_ARMORED_BYTES)?;
+    let mut bytes = Vec::new();
+    age::armor::ArmoredReader::new(&input[start..])
+        .take(MAX_ENVELOPE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| EnvelopeError::Malformed)?;
+    check_size(bytes.len(), MAX_ENVELOPE_BYTES)?;
+    Ok(bytes)
+}
+
+/// Decrypts with any of my keys and authenticates the sender.
+pub fn open(my_keys: &[&EncryptionSecret], bytes: &[u8]) -> Result<Unsealed, EnvelopeError> {
+    check_size(bytes.len(), MAX_ENVELOPE_BYTES)?;
+    check_stanza_count(bytes)?;
+    let identities = my_keys
+        .iter()
+        .map(|k| k.age_identity())
+        .collect::<crate::Result<Vec<_>>>()
+        .map_err(|_| EnvelopeError::Malformed)?;
+    let decryptor = age::Decryptor::new_buffered(bytes).map_err(age_error)?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(age_error)?;
+    let mut inner = Zeroizing::new(Vec::new());
+    (&mut reader)
+        .take(MAX_INNER_BYTES as u64 * 2)
+        .read_to_end(&mut inner)
+        .map_err(|_| EnvelopeError::Tampered)?;
+    let parsed = parse_inner(&inner)?;
+    // Which of my keys it names; a copy re-sealed to someone else names none.
+    let (mine, index) = my_keys
+        .iter()
+        .find_map(|k| {
+            let public = k.public();
+            parsed
+                .recipients
+                .iter()
+                .position(|r| *r == public)
+                .map(|i| (k, i))
+        })
+        .ok_or(EnvelopeError::NotForMe)?;
+    let pair_key = mine
+        .pair_key(&parsed.card.encryption_key())
+        .map_err(|_| EnvelopeError::Tampered)?;
+    let given = &parsed.macs[index * MAC_BYTES..(index + 1) * MAC_BYTES];
+    // verify_slice compares in constant time.
+    let mut check = <HmacSha256 as Mac>::new_from_slice(&pair_key.0).expect("any key length");
+    check.update(&parsed.transcript);
+    check
+        .verify_slice(given)
+        .map_err(|_| EnvelopeError::Tampered)?;
+    Ok(Unsealed {
+        card: parsed.card,
+        id: parsed.id,
+        created_ms: parsed.created_ms,
+        expires_ms: parsed.expires_ms,
+        kind: parsed.kind,
+        body: parsed.body.to_vec(),
+    })
+}
+
+struct Parsed<'a> {
+    card: Card,
+    id: [u8; 16],
+    created_ms: i64,
+    expires_ms: Option<i64>,
+    kind: String,
+    recipients: Vec<EncryptionKey>,
+    body: &'a [u8],
+    transcript: [u8; 32],
+    macs: &'a [u8],
+}
+
+fn parse_inner(inner: &[u8]) -> Result<Parsed<'_>, EnvelopeError> {
+    use EnvelopeError::Malformed;
+    let mut r = Reader(inner);
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(EnvelopeError::UnsupportedVersion(version));
+    }
+    let card_len = r.u16()? as usize;
+    let card = Card::from_bytes(r.take(card_len)?).map_err(|e| match e {
+        CardError::BadProof => EnvelopeError::Tampered,
+        _ => Malformed,
+    })?;
+    let id: [u8; 16] = r.take(16)?.try_into().map_err(|_| Malformed)?;
+    let created_ms = r.i64()?;
+    let expires_ms = Some(r.i64()?).filter(|&t| t != 0);
+    let kind_len = r.u8()? as usize;
+    let kind = std::str::from_utf8(r.take(kind_len)?).map_err(|_| Malformed)?;
+    if !check_kind(kind) || expires_ms.is_some_and(|e| e < created_ms) {
+        return Err(Malformed);
+    }
+    let count = r.u16()? as usize;
+    if count == 0 || count > MAX_RECIPIENTS {
+        return Err(Malformed);
+    }
+    let recipients: Vec<EncryptionKey> = r
+        .take(count * 32)?
+        .chunks_exact(32)
+        .map(|c| EncryptionKey(c.try_into().expect("32-byte chunks")))
+        .collect();
+    if recipients.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Malformed);
+    }
+    let body_len = r.u32()? as usize;
+    if body_len > MAX_BODY_BYTES {
+        return Err(Malformed);
+    }
+    let body = r.take(body_len)?;
+    let authenticated = inner.len() - r.0.len();
+    let transcript: [u8; 32] = Sha256::digest(&inner[..authenticated]).into();
+    let macs = r.take(count * MAC_BYTES)?;
+    let used = inner.len() - r.0.len();
+    if inner.len() != padded_len(used) || r.0.iter().any(|&b| b != 0) {
+        return Err(Malformed);
+    }
+    Ok(Parsed {
+        card,
+        id,
+        created_ms,
+        expires_ms,
+        kind: kind.to_owned(),
+        recipients,
+        body,
+        transcript,
+        macs,
+    })
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], EnvelopeError> {
+        if self.0.len() < n {
+            return Err(EnvelopeError::Malformed);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], EnvelopeError> {
+        self.take(N)?
+            .try_into()
+            .map_err(|_| EnvelopeError::Malformed)
+    }
+
+    fn u8(&mut self) -> Result<u8, EnvelopeError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, EnvelopeError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32, EnvelopeError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, EnvelopeError> {
+        Ok(i64::from_be_bytes(self.array()?))
+    }
+}
+
+fn mac(key: &PairKey, transcript: &[u8]) -> [u8; MAC_BYTES] {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(&key.0).expect("any key length");
+    mac.update(transcript);
+    mac.finalize().into_bytes().into()
+}
+
+/// Padmé (Nikitin et al., PURBs): a length leaks O(log log n) bits and
+/// padding costs at most 12 %. Nothing is smaller than 1 KiB.
+pub fn padded_len(len: usize) -> usize {
+    let len = len.max(MIN_PADDED);
+    let e = usize::BITS - 1 - len.leading_zeros();
+    let s = u32::BITS - e.leading_zeros();
+    let mask = (1usize << (e - s)) - 1;
+    (len + mask) & !mask
+}
+
+fn check_size(size: usize, max: usize) -> Result<(), EnvelopeError> {
+    if size > max {
+        return Err(EnvelopeError::TooLarge {
+            size: size as u64,
+            max: max as u64,
+        });
+    }
+    Ok(())
+}
+
+/// Each age stanza costs a Diffie-Hellman to try; count them before trying.
+fn check_stanza_count(bytes: &[u8]) -> Result<(), EnvelopeError> {
+    let header_end = bytes
+        .windows(5)
+        .position(|w| w == b"\n--- ")
+        .ok_or(EnvelopeError::Malformed)?;
+    let stanzas = bytes[..header_end]
+        .windows(4)
+        .filter(|w| *w == b"\n-> ")
+        .count();
+    if stanzas > MAX_RECIPIENTS {
+        return Err(EnvelopeError::Malformed);
+    }
+    Ok(())
+}
+
+fn age_error(e: age::DecryptError) -> EnvelopeError {
+    match e {
+        age::DecryptError::NoMatchingKeys => EnvelopeError::NotForMe,
+        age::DecryptError::DecryptionFailed
+        | age::DecryptError::InvalidMac
+        | age::DecryptError::KeyDecryptionFailed => EnvelopeError::Tampered,
+        _ => EnvelopeError::Malformed,
+    }
+}

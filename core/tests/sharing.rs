@@ -1,0 +1,578 @@
+//! Comrades, cards, safety numbers, circles and envelopes, through the
+//! public API, across independent vaults.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{befriend, entry, member, snapshot};
+use tend_core::Error;
+use tend_core::comrades::{Added, Card, CardError};
+use tend_core::envelope::{EnvelopeError, Outgoing, To, kinds};
+
+fn note(to: &[To]) -> Outgoing<'_> {
+    Outgoing {
+        kind: "test.note",
+        body: b"see you saturday",
+        to,
+        expires_at: None,
+    }
+}
+
+fn envelope_error(result: tend_core::Result<impl std::fmt::Debug>) -> EnvelopeError {
+    match result {
+        Err(Error::Envelope(e)) => e,
+        other => panic!("expected an envelope error, got {other:?}"),
+    }
+}
+
+#[test]
+fn two_vaults_exchange_envelopes_both_ways_and_a_third_cannot_open_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob, carol) = (
+        member(dir.path(), "Alice"),
+        member(dir.path(), "Bob"),
+        member(dir.path(), "Carol"),
+    );
+    let (bob_id, alice_id) = befriend(&alice, &bob);
+    befriend(&alice, &carol);
+
+    let to_bob = alice
+        .envelopes()
+        .seal(&note(&[To::Comrade(bob_id)]))
+        .unwrap();
+    let opened = bob.envelopes().open(to_bob.armored().as_bytes()).unwrap();
+    assert_eq!(opened.sender.comrade, Some(alice_id));
+    assert_eq!(opened.sender.name, "Alice");
+    assert_eq!(opened.kind, "test.note");
+    assert_eq!(opened.body, b"see you saturday");
+    assert_eq!(opened.message_id, to_bob.message_id);
+
+    let reply = bob
+        .envelopes()
+        .seal(&Outgoing {
+            body: b"me too",
+            ..note(&[To::Comrade(alice_id)])
+        })
+        .unwrap();
+    let opened = alice.envelopes().open(&reply.bytes).unwrap();
+    assert_eq!(opened.sender.comrade, Some(bob_id));
+    assert_eq!(opened.body, b"me too");
+
+    // Carol knows Alice, but the envelope was not for her.
+    assert_eq!(
+        envelope_error(carol.envelopes().open(&to_bob.bytes)),
+        EnvelopeError::NotForMe
+    );
+    assert!(carol.envelopes().inbox(None).unwrap().is_empty());
+}
+
+#[test]
+fn a_replay_changes_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let sealed = alice
+        .envelopes()
+        .seal(&note(&[To::Comrade(bob_id)]))
+        .unwrap();
+    bob.envelopes().open(&sealed.bytes).unwrap();
+    bob.lock();
+    let before = snapshot(&dir.path().join("Bob"));
+    bob.unlock_with_key(&common::key(7)).unwrap();
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&sealed.bytes)),
+        EnvelopeError::Replayed
+    );
+    assert_eq!(
+        envelope_error(bob.envelopes().open(sealed.armored().as_bytes())),
+        EnvelopeError::Replayed
+    );
+    assert_eq!(bob.envelopes().inbox(None).unwrap().len(), 1);
+    bob.lock();
+    assert!(
+        snapshot(&dir.path().join("Bob")) == before,
+        "the vault changed"
+    );
+}
+
+#[test]
+fn the_sender_keeps_a_readable_copy_in_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let sealed = alice
+        .envelopes()
+        .seal(&note(&[To::Comrade(bob_id)]))
+        .unwrap();
+    let outbox = alice.envelopes().outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].sealed.bytes, sealed.bytes);
+    assert_eq!(outbox[0].sealed.recipients[0].name, "Bob");
+    // Opening my own copy: it is already mine.
+    assert_eq!(
+        envelope_error(alice.envelopes().open(&sealed.bytes)),
+        EnvelopeError::Replayed
+    );
+}
+
+#[test]
+fn unknown_blocked_and_removed_senders_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let stranger = member(dir.path(), "Mallory");
+    // Mallory has Bob's card; Bob never added hers.
+    let bob_in_m = stranger
+        .comrades()
+        .add(&bob.comrades().my_card().unwrap(), None)
+        .unwrap();
+    let from_stranger = stranger
+        .envelopes()
+        .seal(&note(&[To::Comrade(bob_in_m.comrade().id)]))
+        .unwrap();
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&from_stranger.bytes)),
+        EnvelopeError::UnknownSender
+    );
+
+    let (bob_id, alice_id) = befriend(&alice, &bob);
+    bob.comrades().block(alice_id).unwrap();
+    let blocked = alice
+        .envelopes()
+        .seal(&note(&[To::Comrade(bob_id)]))
+        .unwrap();
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&blocked.bytes)),
+        EnvelopeError::BlockedSender
+    );
+
+    bob.comrades().unblock(alice_id).unwrap();
+    bob.comrades().remove(alice_id).unwrap();
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&blocked.bytes)),
+        EnvelopeError::UnknownSender
+    );
+    assert!(bob.envelopes().inbox(None).unwrap().is_empty());
+}
+
+#[test]
+fn blocked_and_removed_comrades_receive_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob, carol) = (
+        member(dir.path(), "Alice"),
+        member(dir.path(), "Bob"),
+        member(dir.path(), "Carol"),
+    );
+    let (bob_id, _) = befriend(&alice, &bob);
+    let (carol_id, _) = befriend(&alice, &carol);
+    let c = alice.comrades();
+    let circle = c.create_circle("Wellbeing circle").unwrap();
+    c.add_to_circle(circle.id, bob_id).unwrap();
+    c.add_to_circle(circle.id, carol_id).unwrap();
+
+    c.block(bob_id).unwrap();
+    let sealed = alice
+        .envelopes()
+        .seal(&note(&[To::Circle(circle.id)]))
+        .unwrap();
+    assert_eq!(sealed.recipients.len(), 1);
+    assert_eq!(sealed.recipients[0].name, "Carol");
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&sealed.bytes)),
+        EnvelopeError::NotForMe
+    );
+    carol.envelopes().open(&sealed.bytes).unwrap();
+    assert!(matches!(
+        alice.envelopes().seal(&note(&[To::Comrade(bob_id)])),
+        Err(Error::Invalid {
+            field: "recipient",
+            ..
+        })
+    ));
+
+    c.remove(carol_id).unwrap();
+    assert!(c.circle(circle.id).unwrap().members == vec![bob_id]);
+    assert!(matches!(
+        alice.envelopes().seal(&note(&[To::Circle(circle.id)])),
+        Err(Error::Invalid {
+            field: "recipients",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn expired_envelopes_are_refused_and_expiry_in_the_past_cannot_be_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let to = [To::Comrade(bob_id)];
+    let soon = alice
+        .envelopes()
+        .seal(&Outgoing {
+            expires_at: Some(Utc::now() + Duration::milliseconds(300)),
+            ..note(&to)
+        })
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&soon.bytes)),
+        EnvelopeError::Expired
+    );
+    assert!(matches!(
+        alice.envelopes().seal(&Outgoing {
+            expires_at: Some(Utc::now() - Duration::seconds(1)),
+            ..note(&to)
+        }),
+        Err(Error::Invalid {
+            field: "expiry",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn oversized_bodies_and_envelopes_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let big = vec![0u8; tend_core::envelope::MAX_BODY_BYTES + 1];
+    let to = [To::Comrade(bob_id)];
+    assert!(matches!(
+        envelope_error(alice.envelopes().seal(&Outgoing {
+            body: &big,
+            ..note(&to)
+        })),
+        EnvelopeError::TooLarge { .. }
+    ));
+    let huge = vec![b'x'; tend_core::envelope::MAX_ENVELOPE_BYTES + 1];
+    assert!(matches!(
+        envelope_error(bob.envelopes().open(&huge)),
+        EnvelopeError::TooLarge { .. }
+    ));
+    // The largest body goes through.
+    let max = vec![7u8; tend_core::envelope::MAX_BODY_BYTES];
+    let sealed = alice
+        .envelopes()
+        .seal(&Outgoing {
+            body: &max,
+            ..note(&to)
+        })
+        .unwrap();
+    assert!(sealed.bytes.len() <= tend_core::envelope::MAX_ENVELOPE_BYTES);
+    assert!(sealed.armored().len() <= tend_core::envelope::MAX_ARMORED_BYTES);
+    assert_eq!(
+        bob.envelopes()
+            .open(sealed.armored().as_bytes())
+            .unwrap()
+            .body,
+        max
+    );
+}
+
+#[test]
+fn tampering_anywhere_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let sealed = alice
+        .envelopes()
+        .seal(&note(&[To::Comrade(bob_id)]))
+        .unwrap();
+    let before = {
+        bob.lock();
+        let s = snapshot(&dir.path().join("Bob"));
+        bob.unlock_with_key(&common::key(7)).unwrap();
+        s
+    };
+    // Every 7th byte, to keep the test quick; header and payload both.
+    for i in (0..sealed.bytes.len()).step_by(7) {
+        let mut bad = sealed.bytes.clone();
+        bad[i] ^= 0x20;
+        let err = envelope_error(bob.envelopes().open(&bad));
+        assert!(
+            matches!(
+                err,
+                EnvelopeError::Tampered | EnvelopeError::Malformed | EnvelopeError::NotForMe
+            ),
+            "byte {i}: {err:?}"
+        );
+    }
+    for len in [0, 10, 100, sealed.bytes.len() / 2, sealed.bytes.len() - 1] {
+        let err = envelope_error(bob.envelopes().open(&sealed.bytes[..len]));
+        assert!(
+            matches!(err, EnvelopeError::Tampered | EnvelopeError::Malformed),
+            "{len}: {err:?}"
+        );
+    }
+    bob.lock();
+    assert!(
+        snapshot(&dir.path().join("Bob")) == before,
+        "the vault changed"
+    );
+}
+
+#[test]
+fn cards_round_trip_and_refuse_damage_with_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = member(dir.path(), "Alice");
+    let card = alice.comrades().my_card().unwrap();
+    let text = card.to_text();
+    assert!(text.starts_with("TEND:"));
+    assert!(text.len() < 300, "{} chars", text.len());
+    assert_eq!(Card::parse(&text).unwrap(), card);
+    assert_eq!(card.name(), "Alice");
+    assert_eq!(
+        card.identity_key(),
+        alice.comrades().my_identity_key().unwrap()
+    );
+
+    let card_error = |t: &str| match Card::parse(t) {
+        Err(Error::Card(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(card_error("hello"), CardError::Malformed);
+    assert_eq!(card_error("TEND:!!!"), CardError::Malformed);
+    // Cut at a Base32 boundary (8 chars = 5 bytes) so only the length tells.
+    let cut = 5 + (text.len() - 5) / 16 * 8;
+    assert_eq!(card_error(&text[..cut]), CardError::Truncated);
+    let mut typo = text.clone().into_bytes();
+    typo[40] = if typo[40] == b'A' { b'B' } else { b'A' };
+    assert_eq!(
+        card_error(std::str::from_utf8(&typo).unwrap()),
+        CardError::Checksum
+    );
+    assert_eq!(card_error(""), CardError::Malformed);
+}
+
+#[test]
+fn safety_numbers_match_on_both_phones_and_verification_survives_only_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, alice_id) = befriend(&alice, &bob);
+    let on_alice = alice.comrades().safety_number(bob_id).unwrap();
+    let on_bob = bob.comrades().safety_number(alice_id).unwrap();
+    assert_eq!(on_alice, on_bob);
+    assert_eq!(on_alice.digits().len(), 60);
+    assert_eq!(on_alice.groups().len(), 12);
+
+    assert!(!alice.comrades().get(bob_id).unwrap().verified);
+    assert!(alice.comrades().mark_verified(bob_id).unwrap().verified);
+
+    // Bob loses his phone and starts again under the same name.
+    let new_bob = member(&dir.path().join("new"), "Bob");
+    let added = alice
+        .comrades()
+        .replace_identity(bob_id, &new_bob.comrades().my_card().unwrap())
+        .unwrap();
+    let Added::IdentityChanged(changed) = added else {
+        panic!("{added:?}")
+    };
+    assert!(!changed.verified);
+    assert!(changed.identity_changed_at.is_some());
+    assert_ne!(alice.comrades().safety_number(bob_id).unwrap(), on_alice);
+    // Envelopes from the old key are now from a stranger.
+    let old = bob
+        .envelopes()
+        .seal(&note(&[To::Comrade(alice_id)]))
+        .unwrap();
+    assert_eq!(
+        envelope_error(alice.envelopes().open(&old.bytes)),
+        EnvelopeError::UnknownSender
+    );
+}
+
+#[test]
+fn adding_the_same_card_twice_or_an_older_one_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let old_card = bob.comrades().my_card().unwrap();
+    assert!(matches!(
+        alice.comrades().add(&old_card, None).unwrap(),
+        Added::New(_)
+    ));
+    assert!(matches!(
+        alice.comrades().add(&old_card, None).unwrap(),
+        Added::Unchanged(_)
+    ));
+    bob.set_display_name("Bobbie").unwrap();
+    let new_card = bob.comrades().my_card().unwrap();
+    assert!(new_card.issued_at() > old_card.issued_at());
+    let Added::Updated(updated) = alice.comrades().add(&new_card, None).unwrap() else {
+        panic!()
+    };
+    assert_eq!(updated.card_name, "Bobbie");
+    assert_eq!(updated.name, "Bob", "my name for them stays");
+    assert!(matches!(
+        alice.comrades().add(&old_card, None).unwrap(),
+        Added::Unchanged(_)
+    ));
+    assert!(matches!(
+        alice
+            .comrades()
+            .add(&alice.comrades().my_card().unwrap(), None),
+        Err(Error::Invalid { field: "card", .. })
+    ));
+    let carol = member(dir.path(), "Carol");
+    assert!(matches!(
+        alice
+            .comrades()
+            .add(&carol.comrades().my_card().unwrap(), Some("bob")),
+        Err(Error::NameTaken { what: "comrade" })
+    ));
+}
+
+#[test]
+fn a_rotated_key_reaches_comrades_in_a_card_update_and_old_envelopes_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, alice_id) = befriend(&alice, &bob);
+    bob.comrades().mark_verified(alice_id).unwrap();
+    let old_card = alice.comrades().my_card().unwrap();
+    let number = bob.comrades().safety_number(alice_id).unwrap();
+    // Bob seals to Alice's old key; it arrives after she rotates.
+    let in_flight = bob
+        .envelopes()
+        .seal(&note(&[To::Comrade(alice_id)]))
+        .unwrap();
+    let new_card = alice.comrades().rotate_encryption_key().unwrap();
+    assert_ne!(new_card.encryption_key(), old_card.encryption_key());
+    assert_eq!(new_card.identity_key(), old_card.identity_key());
+    alice.envelopes().open(&in_flight.bytes).unwrap();
+
+    let update = alice.envelopes().seal_card_update().unwrap();
+    assert_eq!(update.recipients.len(), 1);
+    bob.envelopes().open(&update.bytes).unwrap();
+    // Bob's copy of Alice's card is now the new one: adding it changes nothing.
+    assert!(matches!(
+        bob.comrades().add(&new_card, None).unwrap(),
+        Added::Unchanged(_)
+    ));
+    let after = bob
+        .envelopes()
+        .seal(&note(&[To::Comrade(alice_id)]))
+        .unwrap();
+    alice.envelopes().open(&after.bytes).unwrap();
+    assert_eq!(
+        alice.envelopes().inbox(None).unwrap().len(),
+        2,
+        "card updates are not inbox items"
+    );
+    // Same identity: still verified, same safety number.
+    assert!(bob.comrades().get(alice_id).unwrap().verified);
+    assert_eq!(bob.comrades().safety_number(alice_id).unwrap(), number);
+    let _ = bob_id;
+}
+
+#[test]
+fn circles_are_named_groups_with_members_added_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob, carol) = (
+        member(dir.path(), "Alice"),
+        member(dir.path(), "Bob"),
+        member(dir.path(), "Carol"),
+    );
+    let (bob_id, _) = befriend(&alice, &bob);
+    let (carol_id, _) = befriend(&alice, &carol);
+    let c = alice.comrades();
+    let circle = c.create_circle("Wellbeing circle").unwrap();
+    assert!(matches!(
+        c.create_circle("wellbeing CIRCLE"),
+        Err(Error::NameTaken { what: "circle" })
+    ));
+    c.add_to_circle(circle.id, carol_id).unwrap();
+    c.add_to_circle(circle.id, bob_id).unwrap();
+    c.add_to_circle(circle.id, bob_id).unwrap();
+    assert_eq!(c.circle(circle.id).unwrap().members, vec![bob_id, carol_id]);
+    c.remove_from_circle(circle.id, bob_id).unwrap();
+    assert_eq!(
+        c.find_circle("wellbeing circle").unwrap().members,
+        vec![carol_id]
+    );
+    c.rename_circle(circle.id, "Care team").unwrap();
+    assert_eq!(c.circles().unwrap()[0].name, "Care team");
+    c.delete_circle(circle.id).unwrap();
+    assert!(c.circles().unwrap().is_empty());
+    assert_eq!(c.list().unwrap().len(), 2, "members stay comrades");
+}
+
+#[test]
+fn a_shared_entry_reaches_shared_with_me_and_never_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let written = alice
+        .journal()
+        .add(tend_core::journal::NewEntry {
+            mood: Some(4),
+            feelings: vec!["calm".into()],
+            title: Some("Saturday".into()),
+            ..entry("painted a heron by the canal")
+        })
+        .unwrap();
+    let sealed = alice
+        .journal()
+        .share(written.id, &[To::Comrade(bob_id)], Some("thought of you"))
+        .unwrap();
+    bob.envelopes().open(&sealed.bytes).unwrap();
+
+    let shared = bob.journal().shared_with_me().unwrap();
+    assert_eq!(shared.len(), 1);
+    let s = &shared[0];
+    assert_eq!(s.from.name, "Alice");
+    assert_eq!(s.note.as_deref(), Some("thought of you"));
+    assert_eq!(s.body, "painted a heron by the canal");
+    assert_eq!(s.written_at, written.written_at);
+    assert_eq!(s.mood.as_ref().unwrap().label, "good");
+    assert_eq!(s.feelings, ["calm"]);
+    assert_eq!(bob.journal().count().unwrap(), 0);
+    assert!(bob.journal().search("heron", 10).unwrap().is_empty());
+
+    let with = alice.journal().shared_with(written.id).unwrap();
+    assert_eq!(with.len(), 1);
+    assert_eq!(with[0].recipients[0].name, "Bob");
+    assert_eq!(with[0].message_id, sealed.message_id);
+}
+
+#[test]
+fn an_unknown_kind_with_a_hostile_body_of_a_known_kind_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let bad = alice
+        .envelopes()
+        .seal(&Outgoing {
+            kind: kinds::JOURNAL_ENTRY,
+            body: b"{\"v\":1,\"entry\":{\"written_at\":\"yesterday\",\"body\":\"\"}}",
+            to: &[To::Comrade(bob_id)],
+            expires_at: None,
+        })
+        .unwrap();
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&bad.bytes)),
+        EnvelopeError::Malformed
+    );
+    assert!(bob.envelopes().inbox(None).unwrap().is_empty());
+    assert!(matches!(
+        alice.envelopes().seal(&Outgoing {
+            kind: "Not A Kind",
+            ..note(&[To::Comrade(bob_id)])
+        }),
+        Err(Error::Envelope(EnvelopeError::Malformed))
+    ));
+}
+
+#[test]
+fn nothing_shared_is_readable_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let e = alice.journal().add(entry("the heron came back")).unwrap();
+    let sealed = alice
+        .journal()
+        .share(e.id, &[To::Comrade(bob_id)], None)
+        .unwrap();
+    bob.envelopes().open(&sealed.bytes).unwrap();
+    drop((alice, bob));
+    common::assert_no_plaintext(&dir.path().join("Alice"), &["heron", "Bob"]);
+    common::assert_no_plaintext(&dir.path().join("Bob"), &["heron", "Alice"]);
+}
