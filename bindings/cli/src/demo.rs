@@ -3,8 +3,9 @@
 use std::time::Instant;
 
 use chrono::{Days, FixedOffset, TimeZone};
+use tend_core::envelope::{EnvelopeError, To};
 use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompts};
-use tend_core::{Error, KdfParams, SecretString, Vault, VaultFiles};
+use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
 
 use crate::journal_cmd::{describe_insights, highlight};
 use crate::{CliResult, fail};
@@ -212,11 +213,125 @@ pub fn run() -> CliResult {
         summary.added
     );
 
+    share_with_bob(&mut story, &vault, tmp.path())?;
+
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;
     let left = files.all().iter().filter(|p| p.exists()).count();
     println!("The wrapped key is overwritten and every vault file deleted ({left} left).");
 
-    println!("\nThe end, for now: sharing with comrades, care requests and gatherings come next.");
+    println!("\nThe end, for now: care requests and gatherings come next.");
     Ok(())
+}
+
+/// Cards, safety numbers, and one entry shared end to end.
+fn share_with_bob(story: &mut Story, alice: &Vault, dir: &std::path::Path) -> CliResult {
+    story.step("Bob makes his vault, and they swap comrade cards");
+    let member = |name: &str| -> CliResult<Vault> {
+        let vault = Vault::create_with_key(dir.join(name.to_lowercase()), &DataKey::generate())
+            .map_err(fail)?;
+        vault.set_display_name(name).map_err(fail)?;
+        Ok(vault)
+    };
+    let bob = member("Bob")?;
+    let alice_card = alice.comrades().my_card().map_err(fail)?;
+    let bob_card = bob.comrades().my_card().map_err(fail)?;
+    println!(
+        "Alice's card, {} characters, one QR code:\n  {}…",
+        alice_card.to_text().len(),
+        &alice_card.to_text()[..48]
+    );
+    let bob_at_alice = alice.comrades().add(&bob_card, None).map_err(fail)?;
+    let alice_at_bob = bob.comrades().add(&alice_card, None).map_err(fail)?;
+    let (bob_id, alice_id) = (bob_at_alice.comrade().id, alice_at_bob.comrade().id);
+
+    story.step("They compare safety numbers in person");
+    let on_alice = alice.comrades().safety_number(bob_id).map_err(fail)?;
+    let on_bob = bob.comrades().safety_number(alice_id).map_err(fail)?;
+    println!("  Alice's phone: {on_alice}\n  Bob's phone:   {on_bob}");
+    if on_alice != on_bob {
+        return Err("the two phones show different safety numbers".into());
+    }
+    alice.comrades().mark_verified(bob_id).map_err(fail)?;
+    bob.comrades().mark_verified(alice_id).map_err(fail)?;
+    println!("The same 60 digits: each marks the other verified.");
+
+    story.step("Alice shares the heron entry with Bob");
+    let heron = alice.journal().search("heron", 1).map_err(fail)?;
+    let entry = heron.first().ok_or("the heron entry is missing")?;
+    let sealed = alice
+        .journal()
+        .share(
+            entry.entry.id,
+            &[To::Comrade(bob_id)],
+            Some("Thought you'd like this"),
+        )
+        .map_err(fail)?;
+    let armored = sealed.armored();
+    println!(
+        "A sealed envelope: {} bytes, or {} as text for any chat app:\n  {}",
+        sealed.bytes.len(),
+        armored.len(),
+        armored.lines().take(2).collect::<Vec<_>>().join("\n  ")
+    );
+
+    story.step("Bob opens it: shared with him, not mixed into his journal");
+    let opened = bob.envelopes().open(armored.as_bytes()).map_err(fail)?;
+    let shared = bob.journal().shared_with_me().map_err(fail)?;
+    let first = shared.first().ok_or("nothing shared with Bob")?;
+    let verified = bob.comrades().get(alice_id).map_err(fail)?.verified;
+    println!(
+        "From {} ({}): “{}”\n  {}",
+        opened.sender.name,
+        if verified { "verified" } else { "not verified" },
+        first.note.as_deref().unwrap_or_default(),
+        first.body
+    );
+    println!(
+        "Bob's own journal still holds {} entries.",
+        bob.journal().count().map_err(fail)?
+    );
+
+    story.step("A tampered copy and a forwarded copy are refused");
+    let mut tampered = sealed.bytes.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 1;
+    expect_refusal(
+        bob.envelopes().open(&tampered),
+        EnvelopeError::Tampered,
+        "A flipped bit",
+    )?;
+    let carol = member("Carol")?;
+    carol.comrades().add(&alice_card, None).map_err(fail)?;
+    expect_refusal(
+        carol.envelopes().open(&sealed.bytes),
+        EnvelopeError::NotForMe,
+        "Bob's copy, forwarded to Carol",
+    )?;
+
+    story.step("A replay changes nothing");
+    expect_refusal(
+        bob.envelopes().open(&sealed.bytes),
+        EnvelopeError::Replayed,
+        "The same envelope again",
+    )?;
+    println!(
+        "Bob's inbox holds {} item.",
+        bob.envelopes().inbox(None).map_err(fail)?.len()
+    );
+    Ok(())
+}
+
+fn expect_refusal<T: std::fmt::Debug>(
+    result: tend_core::Result<T>,
+    expected: EnvelopeError,
+    what: &str,
+) -> CliResult {
+    match result {
+        Err(Error::Envelope(e)) if e == expected => {
+            println!("{what}: refused ({e}).");
+            Ok(())
+        }
+        other => Err(format!("{what} was not refused as {expected:?}: {other:?}")),
+    }
 }

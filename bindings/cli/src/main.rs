@@ -4,6 +4,7 @@ mod demo;
 mod journal_cmd;
 mod output;
 mod secrets;
+mod sharing_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +60,27 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// My comrade card, to show or send (--qr draws it)
+    Card {
+        #[arg(long)]
+        qr: bool,
+        #[command(subcommand)]
+        action: Option<sharing_cmd::CardCommand>,
+    },
+    /// The comrades I share with
+    #[command(subcommand)]
+    Comrades(sharing_cmd::ComradesCommand),
+    /// The 60 digits to compare with a comrade in person
+    SafetyNumber { name: String },
+    /// Named groups of comrades
+    #[command(subcommand)]
+    Circles(sharing_cmd::CirclesCommand),
+    /// Seal something for comrades
+    #[command(subcommand)]
+    Share(sharing_cmd::ShareCommand),
+    /// Open envelopes and see what comrades sent
+    #[command(subcommand)]
+    Inbox(sharing_cmd::InboxCommand),
     /// Tell Tend's story in a temporary folder
     Demo,
 }
@@ -105,6 +127,12 @@ fn run(cli: Cli) -> CliResult {
             out.done(&format!("Created a vault for {name} in {}", dir.display()))
         }
         Command::Journal(cmd) => journal_cmd::run(cmd, &open(&dir)?, &out),
+        Command::Card { qr, action } => sharing_cmd::card(&open(&dir)?, qr, action, &out),
+        Command::Comrades(cmd) => sharing_cmd::comrades(cmd, &open(&dir)?, &out),
+        Command::SafetyNumber { name } => sharing_cmd::safety_number(&open(&dir)?, &name, &out),
+        Command::Circles(cmd) => sharing_cmd::circles(cmd, &open(&dir)?, &out),
+        Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),
+        Command::Inbox(cmd) => sharing_cmd::inbox(cmd, &open(&dir)?, &out),
         Command::Export {
             out: path,
             format,

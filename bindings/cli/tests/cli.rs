@@ -210,8 +210,83 @@ fn the_demo_tells_the_whole_story() {
         "Insights",
         "none is there",
         "Restored",
+        "swap comrade cards",
+        "The same 60 digits",
+        "From Alice (verified)",
+        "A flipped bit: refused",
+        "forwarded to Carol: refused",
+        "The same envelope again: refused",
         "Panic wipe",
     ] {
         assert!(out.contains(step), "missing step {step:?}");
     }
+}
+
+#[test]
+fn two_members_swap_cards_share_an_entry_and_refuse_a_replay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(tend(&a, &["init", "--name", "Alice"]));
+    ok(tend(&b, &["init", "--name", "Bob"]));
+    let card_a = json(tend(&a, &["--json", "card"]))["card"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let card_b = ok(tend(&b, &["card"])).trim().to_owned();
+    assert!(ok(tend(&a, &["card", "--qr"])).contains('█'));
+    ok(tend(&a, &["comrades", "add", &card_b]));
+    let added = json(tend(
+        &b,
+        &["--json", "comrades", "add", &card_a, "--name", "Ali"],
+    ));
+    assert_eq!(added["card_name"], "Alice");
+    let number_a = json(tend(&a, &["--json", "safety-number", "bob"]))["safety_number"].clone();
+    let number_b = json(tend(&b, &["--json", "safety-number", "Ali"]))["safety_number"].clone();
+    assert_eq!(number_a, number_b);
+    ok(tend(&a, &["comrades", "verify", "Bob"]));
+    ok(tend(&a, &["circles", "create", "Wellbeing circle"]));
+    ok(tend(&a, &["circles", "add", "Wellbeing circle", "Bob"]));
+
+    let id = json(tend(
+        &a,
+        &["--json", "journal", "add", "a heron by the lock"],
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let envelope = tmp.path().join("entry.age");
+    let env_path = envelope.to_str().unwrap();
+    ok(tend(
+        &a,
+        &[
+            "share",
+            "entry",
+            &id,
+            "--to",
+            "Wellbeing circle",
+            "--note",
+            "for you",
+            "--out",
+            env_path,
+        ],
+    ));
+    assert!(
+        std::fs::read_to_string(&envelope)
+            .unwrap()
+            .starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
+    );
+    let opened = json(tend(&b, &["--json", "inbox", "open", env_path]));
+    assert_eq!(opened["from"], "Ali");
+    assert_eq!(opened["kind"], "journal.entry");
+    assert!(ok(tend(&b, &["inbox", "list"])).contains("a heron by the lock"));
+
+    let again = tend(&b, &["inbox", "open", env_path]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already received"));
+
+    let bad_card = tend(&a, &["comrades", "add", "TEND:AAAA"]);
+    assert!(!bad_card.status.success());
+    assert!(String::from_utf8_lossy(&bad_card.stderr).contains("comrade card refused"));
+    let nobody = tend(&a, &["share", "entry", &id, "--to", "Nobody"]);
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no comrade or circle called"));
 }

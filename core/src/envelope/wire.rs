@@ -381,3 +381,252 @@ fn age_error(e: age::DecryptError) -> EnvelopeError {
         _ => EnvelopeError::Malformed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use ed25519_dalek::SigningKey;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    struct Member {
+        signing: SigningKey,
+        secret: EncryptionSecret,
+        card: Card,
+    }
+
+    fn member(seed: u8, name: &str) -> Member {
+        let signing = SigningKey::from_bytes(&[seed; 32]);
+        let secret = EncryptionSecret::from_bytes(&[seed.wrapping_add(100); 32]).unwrap();
+        let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let card = Card::issue(&signing, secret.public(), name, issued).unwrap();
+        Member {
+            signing,
+            secret,
+            card,
+        }
+    }
+
+    fn message(body: &[u8]) -> Message<'_> {
+        Message {
+            id: [0x42; 16],
+            created_ms: 1_790_000_000_000,
+            expires_ms: None,
+            kind: "journal.entry",
+            body,
+        }
+    }
+
+    /// `from` seals `body` to `to` (and itself); returns the envelope and its plaintext.
+    fn seal_between(from: &Member, to: &[&Member], body: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let pairs: Vec<(EncryptionKey, PairKey)> = to
+            .iter()
+            .map(|m| m.secret.public())
+            .chain([from.secret.public()])
+            .map(|k| (k, from.secret.pair_key(&k).unwrap()))
+            .collect();
+        let recipients: Vec<Recipient> = pairs
+            .iter()
+            .map(|(key, pair_key)| Recipient {
+                key: *key,
+                pair_key,
+            })
+            .collect();
+        let msg = message(body);
+        let inner = encode_inner(&from.card, &recipients, &msg)
+            .unwrap()
+            .to_vec();
+        (seal(&from.card, &recipients, &msg).unwrap(), inner)
+    }
+
+    /// Encrypts any plaintext with plain age, as a dishonest recipient could.
+    fn age_to(plaintext: &[u8], to: &[&Member]) -> Vec<u8> {
+        let recipients: Vec<_> = to
+            .iter()
+            .map(|m| m.secret.public().age_recipient().unwrap())
+            .collect();
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .unwrap();
+        let mut out = vec![];
+        let mut w = encryptor.wrap_output(&mut out).unwrap();
+        w.write_all(plaintext).unwrap();
+        w.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_copy_forwarded_to_a_non_recipient_does_not_open() {
+        let (alice, bob, carol) = (member(1, "Alice"), member(2, "Bob"), member(3, "Carol"));
+        let (sealed, inner) = seal_between(&alice, &[&bob], b"for bob only");
+        assert_eq!(open(&[&bob.secret], &sealed).unwrap().body, b"for bob only");
+        assert_eq!(
+            open(&[&carol.secret], &sealed).err(),
+            Some(EnvelopeError::NotForMe)
+        );
+        // Bob re-encrypts the plaintext to Carol.
+        let forwarded = age_to(&inner, &[&carol]);
+        assert_eq!(
+            open(&[&carol.secret], &forwarded).err(),
+            Some(EnvelopeError::NotForMe)
+        );
+        // Bob also swaps Carol's key in for his own: her MAC cannot match.
+        let mut swapped = inner.clone();
+        let at = swapped
+            .windows(32)
+            .position(|w| w == bob.secret.public().as_bytes())
+            .unwrap();
+        swapped[at..at + 32].copy_from_slice(carol.secret.public().as_bytes());
+        let forged = age_to(&swapped, &[&carol]);
+        let result = open(&[&carol.secret], &forged).err();
+        assert!(
+            matches!(
+                result,
+                Some(EnvelopeError::Tampered | EnvelopeError::Malformed)
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_changed_body_fails_the_mac() {
+        let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
+        let (_, inner) = seal_between(&alice, &[&bob], b"see you at six");
+        let mut changed = inner.clone();
+        let at = changed.windows(3).position(|w| w == b"six").unwrap();
+        changed[at..at + 3].copy_from_slice(b"ten");
+        let resealed = age_to(&changed, &[&bob]);
+        assert_eq!(
+            open(&[&bob.secret], &resealed).err(),
+            Some(EnvelopeError::Tampered)
+        );
+    }
+
+    #[test]
+    fn a_recipient_can_forge_what_they_received_so_it_proves_nothing_to_others() {
+        // Deniability: Bob holds the Alice-Bob pair key, so he could have
+        // written any envelope "from Alice" to himself.
+        let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
+        let pair = bob.secret.pair_key(&alice.secret.public()).unwrap();
+        let fake = seal(
+            &alice.card,
+            &[Recipient {
+                key: bob.secret.public(),
+                pair_key: &pair,
+            }],
+            &message(b"words Alice never wrote"),
+        )
+        .unwrap();
+        let opened = open(&[&bob.secret], &fake).unwrap();
+        assert_eq!(opened.card.identity_key(), alice.card.identity_key());
+        let _ = alice.signing;
+    }
+
+    #[test]
+    fn padding_fills_buckets_and_must_be_zero() {
+        assert_eq!(padded_len(1), 1024);
+        assert_eq!(padded_len(1024), 1024);
+        assert_eq!(padded_len(1025), 1088);
+        for len in [2_000, 50_000, 1_000_000] {
+            let padded = padded_len(len);
+            assert!(
+                padded >= len && padded - len <= len / 8,
+                "{len} -> {padded}"
+            );
+        }
+        let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
+        let (_, mut inner) = seal_between(&alice, &[&bob], b"x");
+        *inner.last_mut().unwrap() = 1;
+        let resealed = age_to(&inner, &[&bob]);
+        assert_eq!(
+            open(&[&bob.secret], &resealed).err(),
+            Some(EnvelopeError::Malformed)
+        );
+    }
+
+    #[test]
+    fn too_many_stanzas_are_refused_before_any_key_is_tried() {
+        let mut fake = b"age-encryption.org/v1\n".to_vec();
+        for _ in 0..=MAX_RECIPIENTS {
+            fake.extend_from_slice(b"-> X25519 AAAA\nAAAA\n");
+        }
+        fake.extend_from_slice(b"--- AAAA\n");
+        let bob = member(2, "Bob");
+        assert_eq!(
+            open(&[&bob.secret], &fake).err(),
+            Some(EnvelopeError::Malformed)
+        );
+    }
+
+    const VECTORS: &str = include_str!("../../../docs/vectors/envelope-v1.json");
+
+    fn vectors_now() -> Value {
+        let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
+        let body = br#"{"v":1,"entry":{"written_at":"2026-11-07T18:30:00+01:00","body":"We painted side by side."}}"#;
+        let (sealed, inner) = seal_between(&alice, &[&bob], body);
+        let safety = crate::comrades::SafetyNumber::between(
+            &alice.card.identity_key(),
+            &bob.card.identity_key(),
+        );
+        let keys = |m: &Member| {
+            json!({
+                "ed25519_secret": hex::encode(m.signing.to_bytes()),
+                "x25519_secret": hex::encode(*m.secret.to_bytes()),
+                "x25519_public": hex::encode(m.secret.public().as_bytes()),
+                "card": m.card.to_text(),
+            })
+        };
+        json!({
+            "about": "Envelope v1 test vectors; see docs/envelope.md. Inner bytes are exact; the age layer is randomised, so `sealed` is one sample that must open to `inner`.",
+            "sender": keys(&alice),
+            "recipient": keys(&bob),
+            "pair_key": hex::encode(alice.secret.pair_key(&bob.secret.public()).unwrap().0),
+            "message": {
+                "id": hex::encode([0x42; 16]),
+                "created_ms": 1_790_000_000_000i64,
+                "expires_ms": 0,
+                "kind": "journal.entry",
+                "body_utf8": std::str::from_utf8(body).unwrap(),
+            },
+            "inner_hex": hex::encode(&inner),
+            "sealed_armored": armor(&sealed),
+            "safety_number": safety.digits(),
+        })
+    }
+
+    #[test]
+    fn the_checked_in_vectors_hold_byte_for_byte() {
+        let now = vectors_now();
+        if std::env::var_os("TEND_WRITE_VECTORS").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../docs/vectors/envelope-v1.json"
+            );
+            std::fs::write(path, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
+            return;
+        }
+        let stored: Value = serde_json::from_str(VECTORS).unwrap();
+        for field in [
+            "sender",
+            "recipient",
+            "pair_key",
+            "message",
+            "inner_hex",
+            "safety_number",
+        ] {
+            assert_eq!(stored[field], now[field], "{field}");
+        }
+        let bob = member(2, "Bob");
+        let sealed = dearmor(stored["sealed_armored"].as_str().unwrap().as_bytes()).unwrap();
+        let opened = open(&[&bob.secret], &sealed).unwrap();
+        assert_eq!(
+            opened.body,
+            stored["message"]["body_utf8"].as_str().unwrap().as_bytes()
+        );
+        assert_eq!(opened.card.name(), "Alice");
+        let inner = hex::decode(stored["inner_hex"].as_str().unwrap()).unwrap();
+        let parsed = parse_inner(&inner).unwrap();
+        assert_eq!(parsed.body, opened.body.as_slice());
+    }
+}
