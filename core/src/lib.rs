@@ -10,6 +10,8 @@ pub mod journal;
 pub mod name;
 mod redact;
 mod secret;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod vault;
 
 /// Passphrases for sealed backups; zeroized on drop.

@@ -264,6 +264,52 @@ mod tests {
         }
     }
 
+    /// A forger can always fix the checksum; only the signature stops them.
+    fn with_fresh_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
+        let end = bytes.len() - CHECKSUM;
+        let sum = checksum(&bytes[..end]);
+        bytes[end..].copy_from_slice(&sum);
+        bytes
+    }
+
+    #[test]
+    fn small_order_keys_are_bad_keys() {
+        let bytes = card().as_bytes().to_vec();
+        let mut identity = bytes.clone();
+        identity[3..35]
+            .copy_from_slice(&[1; 1].iter().chain(&[0; 31]).copied().collect::<Vec<_>>());
+        let mut encryption = bytes.clone();
+        encryption[35..67].copy_from_slice(&[0; 32]);
+        for bad in [identity, encryption] {
+            assert_eq!(
+                Card::from_bytes(&with_fresh_checksum(bad)),
+                Err(CardError::BadKey)
+            );
+        }
+    }
+
+    #[test]
+    fn keys_or_names_swapped_after_signing_are_bad_proof() {
+        let bytes = card().as_bytes().to_vec();
+        let other = super::super::keys::EncryptionSecret::from_bytes(&[10; 32])
+            .unwrap()
+            .public();
+        let mut swapped_key = bytes.clone();
+        swapped_key[35..67].copy_from_slice(other.as_bytes());
+        let mut renamed = bytes.clone();
+        let at = renamed.windows(5).position(|w| w == b"Alice").unwrap();
+        renamed[at..at + 5].copy_from_slice(b"Alicf");
+        let mut signature = bytes.clone();
+        let sig_at = signature.len() - CHECKSUM - 1;
+        signature[sig_at] ^= 1;
+        for bad in [swapped_key, renamed, signature] {
+            assert_eq!(
+                Card::from_bytes(&with_fresh_checksum(bad)),
+                Err(CardError::BadProof)
+            );
+        }
+    }
+
     #[test]
     fn a_future_version_is_reported_as_such() {
         let mut bytes = card().as_bytes().to_vec();

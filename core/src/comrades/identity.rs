@@ -72,7 +72,10 @@ pub(crate) fn load(conn: &Connection) -> Result<MyKeys> {
         let secret =
             EncryptionSecret::from_bytes(&zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(0)?))?;
         match row.get::<_, Option<i64>>(2)? {
-            None => current = Some((secret, PairKey::from_slice(&row.get::<_, Vec<u8>>(1)?)?)),
+            None => {
+                let pair = zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(1)?);
+                current = Some((secret, PairKey::from_slice(&pair)?));
+            }
             Some(_) => retired.push(secret),
         }
     }

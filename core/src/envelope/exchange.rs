@@ -313,7 +313,7 @@ impl Envelopes<'_> {
 }
 
 /// Bodies of the kinds Tend knows are checked before anything is stored.
-fn check_body(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
+pub(crate) fn check_body(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
     match kind {
         kinds::JOURNAL_ENTRY => crate::journal::check_shared_entry(body),
         kinds::CARD_UPDATE if !body.is_empty() => Err(EnvelopeError::Malformed),

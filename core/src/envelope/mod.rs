@@ -13,6 +13,8 @@ use crate::Vault;
 use crate::comrades::{CircleId, ComradeId, IdentityKey};
 use crate::redact::Text;
 
+#[cfg(feature = "testing")]
+pub(crate) use exchange::check_body;
 pub use exchange::{InboxItem, OutboxItem};
 pub use wire::{MAX_ARMORED_BYTES, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
 

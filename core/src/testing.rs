@@ -1,0 +1,148 @@
+//! Fixed-key entry points for `cargo fuzz` (see `fuzz/`), the tests that
+//! replay its corpus, and the envelope benchmarks. Apps never enable the
+//! `testing` feature. Keys are fixed, so seeds sealed to them reach every
+//! parser.
+
+use chrono::DateTime;
+use ed25519_dalek::SigningKey;
+
+use crate::comrades::{Card, EncryptionSecret, PairKey};
+use crate::envelope::{EnvelopeError, wire};
+
+/// The recipient of the seeds: "Bob" of `docs/vectors/envelope-v1.json`.
+pub const RECIPIENT_X25519_SECRET: [u8; 32] = [102; 32];
+
+/// Opens hostile bytes as Bob would, body check included; whether it
+/// opened. Must never panic.
+pub fn open_envelope(data: &[u8]) -> bool {
+    let Ok(secret) = EncryptionSecret::from_bytes(&RECIPIENT_X25519_SECRET) else {
+        return false;
+    };
+    wire::dearmor(data)
+        .and_then(|bytes| wire::open(&[&secret], &bytes))
+        .and_then(|unsealed| crate::envelope::check_body(&unsealed.kind, &unsealed.body))
+        .is_ok()
+}
+
+/// Seals hostile bytes with age to Bob as if they were an envelope's inner
+/// plaintext, then opens them: the fuzzer cannot forge age, so this is how
+/// it reaches the inner parser. Whether it opened. Must never panic.
+pub fn open_inner(data: &[u8]) -> bool {
+    use std::io::Write;
+    let Ok(secret) = EncryptionSecret::from_bytes(&RECIPIENT_X25519_SECRET) else {
+        return false;
+    };
+    let Ok(key) = secret.public().age_recipient() else {
+        return false;
+    };
+    let Ok(encryptor) = age::Encryptor::with_recipients(std::iter::once(&key as _)) else {
+        return false;
+    };
+    let mut sealed = vec![];
+    let written = encryptor
+        .wrap_output(&mut sealed)
+        .and_then(|mut w| w.write_all(data).and_then(|()| w.finish().map(|_| ())));
+    written.is_ok() && open_envelope(&sealed)
+}
+
+/// Parses hostile bytes as a card, in text and binary form. Must never panic.
+pub fn parse_card(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(card) = Card::parse(text) {
+            // A card that parses must survive a round trip unchanged.
+            assert_eq!(Card::parse(&card.to_text()).ok(), Some(card));
+        }
+    }
+    let _ = Card::from_bytes(data);
+}
+
+/// A sender and `n` recipients made from fixed seeds, with their pair keys
+/// derived ahead, as a vault keeps them.
+pub struct FixedGroup {
+    card: Card,
+    recipients: Vec<(EncryptionSecret, PairKey)>,
+}
+
+impl FixedGroup {
+    pub fn new(n: usize) -> FixedGroup {
+        let sender = EncryptionSecret::from_bytes(&[101; 32]).expect("32 bytes");
+        let issued = DateTime::from_timestamp(1_790_000_000, 0).expect("a real time");
+        let card = Card::issue(
+            &SigningKey::from_bytes(&[1; 32]),
+            sender.public(),
+            "Alice",
+            issued,
+        )
+        .expect("a valid card");
+        let recipients = (0..n)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..8].copy_from_slice(&(i as u64 + 1000).to_be_bytes());
+                EncryptionSecret::from_bytes(&seed).expect("32 bytes")
+            })
+            .chain([sender])
+            .map(|r| {
+                let pair = r.pair_key(&card.encryption_key()).expect("usable keys");
+                (r, pair)
+            })
+            .collect();
+        FixedGroup { card, recipients }
+    }
+
+    /// An envelope to everyone, the sender's own copy included.
+    pub fn seal(&self, body: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        let recipients: Vec<wire::Recipient> = self
+            .recipients
+            .iter()
+            .map(|(r, pair_key)| wire::Recipient {
+                key: r.public(),
+                pair_key,
+            })
+            .collect();
+        let message = wire::Message {
+            id: [7; 16],
+            created_ms: 1_790_000_000_000,
+            expires_ms: None,
+            kind: "bench.note",
+            body,
+        };
+        wire::seal(&self.card, &recipients, &message)
+    }
+
+    /// Plain age to the same keys: the baseline.
+    pub fn seal_raw_age(&self, body: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let keys: Vec<_> = self
+            .recipients
+            .iter()
+            .map(|(r, _)| r.public().age_recipient().expect("valid key"))
+            .collect();
+        let encryptor =
+            age::Encryptor::with_recipients(keys.iter().map(|k| k as &dyn age::Recipient))
+                .expect("recipients");
+        let mut out = Vec::with_capacity(body.len() + 4096);
+        let mut w = encryptor.wrap_output(&mut out).expect("in memory");
+        w.write_all(body).expect("in memory");
+        w.finish().expect("in memory");
+        out
+    }
+
+    /// Opens as the first recipient; returns the body.
+    pub fn open(&self, envelope: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        wire::open(&[&self.recipients[0].0], envelope).map(|u| u.body)
+    }
+
+    /// Plain age decryption as the first recipient: the baseline.
+    pub fn open_raw_age(&self, file: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let identity = self.recipients[0].0.age_identity().expect("valid key");
+        let mut out = vec![];
+        age::Decryptor::new_buffered(file)
+            .expect("an age file")
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .expect("for this identity")
+            .read_to_end(&mut out)
+            .expect("authentic");
+        out
+    }
+}

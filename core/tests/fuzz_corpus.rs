@@ -1,0 +1,48 @@
+//! Replays the fuzzers' corpus (`fuzz/corpus`): seeds and every input the
+//! fuzzers kept. None may panic.
+#![cfg(feature = "testing")]
+
+use std::path::Path;
+
+fn replay<T>(target: &str, run: fn(&[u8]) -> T) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut count = 0;
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        run(&std::fs::read(&path).unwrap());
+        count += 1;
+    }
+    assert!(
+        count >= 5,
+        "{target}: only {count} inputs in {}",
+        dir.display()
+    );
+}
+
+#[test]
+fn the_envelope_corpus_opens_without_panics() {
+    replay("open_envelope", |data| {
+        tend_core::testing::open_envelope(data);
+        tend_core::testing::open_inner(data)
+    });
+}
+
+#[test]
+fn the_seeds_reach_past_decryption() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/open_envelope");
+    for (seed, opens) in [
+        ("entry-to-bob", true),
+        ("entry-to-bob-armored", true),
+        ("not-for-bob", false),
+    ] {
+        let bytes = std::fs::read(seeds.join(seed)).unwrap();
+        assert_eq!(tend_core::testing::open_envelope(&bytes), opens, "{seed}");
+    }
+}
+
+#[test]
+fn the_card_corpus_parses_without_panics() {
+    replay("parse_card", tend_core::testing::parse_card);
+}
