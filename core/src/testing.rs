@@ -47,11 +47,11 @@ pub fn open_inner(data: &[u8]) -> bool {
 
 /// Parses hostile bytes as a card, in text and binary form. Must never panic.
 pub fn parse_card(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(card) = Card::parse(text) {
-            // A card that parses must survive a round trip unchanged.
-            assert_eq!(Card::parse(&card.to_text()).ok(), Some(card));
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(card) = Card::parse(text)
+    {
+        // A card that parses must survive a round trip unchanged.
+        assert_eq!(Card::parse(&card.to_text()).ok(), Some(card));
     }
     let _ = Card::from_bytes(data);
 }
