@@ -576,3 +576,32 @@ fn nothing_shared_is_readable_on_disk() {
     common::assert_no_plaintext(&dir.path().join("Alice"), &["heron", "Bob"]);
     common::assert_no_plaintext(&dir.path().join("Bob"), &["heron", "Alice"]);
 }
+
+#[test]
+fn debug_output_shows_no_names_keys_or_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (
+        member(dir.path(), "Alice"),
+        member(dir.path(), "Bobbington"),
+    );
+    let (bob_id, _) = befriend(&alice, &bob);
+    let e = alice.journal().add(entry("the heron came back")).unwrap();
+    let sealed = alice
+        .journal()
+        .share(e.id, &[To::Comrade(bob_id)], Some("kingfisher note"))
+        .unwrap();
+    let opened = bob.envelopes().open(&sealed.bytes).unwrap();
+    let shown = format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        alice.comrades().get(bob_id).unwrap(),
+        alice.comrades().my_card().unwrap(),
+        sealed,
+        opened,
+        bob.journal().shared_with_me().unwrap(),
+        bob.envelopes().inbox(None).unwrap(),
+        alice.envelopes().outbox().unwrap(),
+    );
+    for secret in ["Alice", "Bobbington", "heron", "kingfisher"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}

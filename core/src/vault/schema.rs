@@ -240,6 +240,27 @@ mod tests {
     }
 
     #[test]
+    fn from_2_to_3_keeps_the_journal_and_makes_room_for_keys_and_comrades() {
+        let mut conn = at_version(2);
+        conn.execute_batch(
+            "INSERT INTO entries (seq, id, written_at, utc_offset, local_day, updated_at, body)
+               VALUES (1, 'a', 0, 0, '1970-01-01', 0, 'kept');",
+        )
+        .unwrap();
+        migrate_to(&mut conn, 3).unwrap();
+        let body: String = conn
+            .query_row("SELECT body FROM entries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(body, "kept");
+        crate::comrades::identity::ensure(&conn).unwrap();
+        crate::comrades::identity::ensure(&conn).unwrap();
+        let keys: i64 = conn
+            .query_row("SELECT count(*) FROM my_encryption_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(keys, 1, "keys are made once");
+    }
+
+    #[test]
     fn a_failing_migration_leaves_the_previous_version() {
         let mut conn = at_version(1);
         conn.execute_batch("CREATE TABLE entries_fts (x)").unwrap();
