@@ -5,6 +5,7 @@
 pub mod comrades;
 pub mod envelope;
 mod error;
+pub mod gatherings;
 mod id;
 pub mod journal;
 pub mod name;

@@ -150,6 +150,41 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (sender_identity, message_id)
     ) WITHOUT ROWID;
     "#,
+    // 3 -> 4: gatherings, their single-occurrence changes, and my RSVPs.
+    // Times are local wall-clock text (YYYY-MM-DDTHH:MM:SS) in the gathering's zone.
+    r#"
+    CREATE TABLE gatherings (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        description TEXT NOT NULL,
+        location    TEXT NOT NULL,
+        starts_at   TEXT NOT NULL,            -- the first occurrence, normalised to the rule
+        time_zone   TEXT NOT NULL,            -- IANA
+        duration_s  INTEGER NOT NULL,
+        recurrence  TEXT,                     -- RRULE value
+        reminders   TEXT NOT NULL,            -- JSON: [{"days": 7, "minutes": 0}, ...]
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    -- Keyed by the rule's local start (RECURRENCE-ID): cancelled, or moved.
+    CREATE TABLE gathering_overrides (
+        gathering      INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        original_start TEXT NOT NULL,
+        cancelled      INTEGER NOT NULL DEFAULT 0,
+        moved_to       TEXT,
+        duration_s     INTEGER,
+        PRIMARY KEY (gathering, original_start)
+    ) WITHOUT ROWID;
+    CREATE TABLE gathering_rsvps (
+        gathering      INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        original_start TEXT NOT NULL,
+        response       INTEGER,               -- 0 going, 1 maybe, 2 not going
+        note           TEXT,
+        PRIMARY KEY (gathering, original_start)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

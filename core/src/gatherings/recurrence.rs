@@ -1,0 +1,226 @@
+//! Recurrence in wall-clock time. The `rrule` crate expands RFC 5545 rules
+//! in "floating" time (UTC standing in for the gathering's local clock), so
+//! 18:00 stays 18:00 whatever the zone's daylight-saving rules do. Each local
+//! start then becomes an instant by one documented rule (see [`resolve`]).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
+
+use crate::{Error, Result};
+
+/// Occurrences a single expansion may yield; a rule that produces more is
+/// asked for less (a range, or a count).
+pub const MAX_EXPANSION: usize = 10_000;
+
+/// A gathering's schedule: its first local start, its zone and its rule.
+#[derive(Clone)]
+pub struct Schedule {
+    start: NaiveDateTime,
+    zone: Tz,
+    rule: Option<RRuleSet>,
+    text: Option<String>,
+}
+
+impl std::fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schedule")
+            .field("start", &self.start)
+            .field("zone", &self.zone.name())
+            .field("rule", &self.text)
+            .finish()
+    }
+}
+
+impl Schedule {
+    /// `rule` is the RRULE value (`FREQ=MONTHLY;BYDAY=1SA`), with or without
+    /// `RRULE:`. A start the rule would not produce is moved forward to the
+    /// rule's first occurrence: that is the normalisation documented in
+    /// `docs/gatherings.md`.
+    pub fn new(start: NaiveDateTime, zone: &str, rule: Option<&str>) -> Result<Schedule> {
+        let zone = parse_zone(zone)?;
+        let start = start
+            .with_nanosecond_zero()
+            .ok_or(Error::invalid("start", "not a real time"))?;
+        let Some(text) = rule.map(str::trim).filter(|r| !r.is_empty()) else {
+            return Ok(Schedule {
+                start,
+                zone,
+                rule: None,
+                text: None,
+            });
+        };
+        let text = text
+            .strip_prefix("RRULE:")
+            .unwrap_or(text)
+            .to_ascii_uppercase();
+        let set = build(&text, start, zone)?;
+        let first = set.clone().into_iter().next().ok_or(Error::invalid(
+            "recurrence",
+            "the rule yields no occurrence",
+        ))?;
+        let start = first.naive_utc();
+        // Rebuilt from the normalised start, so COUNT counts from it.
+        let set = build(&text, start, zone)?;
+        Ok(Schedule {
+            start,
+            zone,
+            rule: Some(set),
+            text: Some(text),
+        })
+    }
+
+    /// A schedule as stored: its start is already the rule's first occurrence.
+    pub(crate) fn stored(start: NaiveDateTime, zone: &str, rule: Option<&str>) -> Result<Schedule> {
+        let zone = parse_zone(zone).map_err(|_| Error::DatabaseDamaged)?;
+        let set = rule
+            .map(|text| build(text, start, zone))
+            .transpose()
+            .map_err(|_| Error::DatabaseDamaged)?;
+        Ok(Schedule {
+            start,
+            zone,
+            rule: set,
+            text: rule.map(str::to_owned),
+        })
+    }
+
+    pub fn start(&self) -> NaiveDateTime {
+        self.start
+    }
+
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
+    /// The rule as stored and exported, without `RRULE:`.
+    pub fn rule(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    /// Local starts on or after `from`, in order.
+    pub fn local_starts_from(
+        &self,
+        from: NaiveDateTime,
+    ) -> Box<dyn Iterator<Item = NaiveDateTime> + '_> {
+        match &self.rule {
+            None => Box::new(std::iter::once(self.start).filter(move |s| *s >= from)),
+            Some(set) => {
+                let after = floating(from - Duration::seconds(1));
+                Box::new(
+                    set.clone()
+                        .after(after)
+                        .into_iter()
+                        .map(|d| d.naive_utc())
+                        .filter(move |s| *s >= from),
+                )
+            }
+        }
+    }
+
+    /// Whether `local` is one of the rule's starts (before any override).
+    pub fn has_start(&self, local: NaiveDateTime) -> bool {
+        self.local_starts_from(local).next() == Some(local)
+    }
+
+    /// The instant a local start happens.
+    pub fn instant(&self, local: NaiveDateTime) -> DateTime<Tz> {
+        resolve(local, self.zone)
+    }
+}
+
+/// A local time in `zone` as an instant, the RFC 5545 way:
+/// - in the spring-forward gap, the offset from before the gap applies, so
+///   02:30 that does not exist becomes 03:30 of the new offset;
+/// - in the fall-back overlap, the first (earlier) of the two instants.
+pub fn resolve(local: NaiveDateTime, zone: Tz) -> DateTime<Tz> {
+    match zone.from_local_datetime(&local) {
+        chrono::LocalResult::Single(t) => t,
+        chrono::LocalResult::Ambiguous(earlier, _) => earlier,
+        chrono::LocalResult::None => {
+            // Gaps are at most a few hours; six hours back (local) is before it.
+            let before = zone
+                .from_local_datetime(&(local - Duration::hours(6)))
+                .earliest()
+                .map_or_else(
+                    || zone.offset_from_utc_datetime(&local).fix(),
+                    |t| t.offset().fix(),
+                );
+            let utc = local - Duration::seconds(before.local_minus_utc() as i64);
+            zone.from_utc_datetime(&utc)
+        }
+    }
+}
+
+pub fn parse_zone(zone: &str) -> Result<Tz> {
+    Tz::from_str(zone.trim()).map_err(|_| Error::invalid("time zone", "not an IANA zone name"))
+}
+
+fn floating(local: NaiveDateTime) -> DateTime<rrule::Tz> {
+    rrule::Tz::UTC.from_utc_datetime(&local)
+}
+
+fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<RRuleSet> {
+    // UNTIL is an instant (or a local date) in the gathering's zone; the
+    // floating expansion needs it as local wall-clock time.
+    let mut until = None;
+    let mut parts = Vec::new();
+    for part in text.split(';').filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some(("UNTIL", value)) => until = Some(parse_until(value, zone)?),
+            Some(("DTSTART" | "TZID", _)) => {
+                return Err(Error::invalid(
+                    "recurrence",
+                    "DTSTART belongs outside the rule",
+                ));
+            }
+            _ => parts.push(part),
+        }
+    }
+    let mut rule: RRule<Unvalidated> = RRule::from_str(&parts.join(";"))
+        .map_err(|_| Error::invalid("recurrence", "not a valid RRULE"))?;
+    if matches!(
+        rule.get_freq(),
+        Frequency::Hourly | Frequency::Minutely | Frequency::Secondly
+    ) {
+        return Err(Error::invalid(
+            "recurrence",
+            "gatherings repeat daily at most",
+        ));
+    }
+    if let Some(until) = until {
+        rule = rule.until(floating(until));
+    }
+    rule.build(floating(start))
+        .map_err(|_| Error::invalid("recurrence", "the rule does not fit its start"))
+}
+
+/// `YYYYMMDD` (through the end of that local day), `YYYYMMDDTHHMMSS`
+/// (local) or `YYYYMMDDTHHMMSSZ` (UTC).
+fn parse_until(value: &str, zone: Tz) -> Result<NaiveDateTime> {
+    let bad = || Error::invalid("recurrence", "UNTIL is not a date or date-time");
+    if value.len() == 8 {
+        let day = NaiveDate::parse_from_str(value, "%Y%m%d").map_err(|_| bad())?;
+        return Ok(day.and_time(NaiveTime::from_hms_opt(23, 59, 59).ok_or_else(bad)?));
+    }
+    if let Some(utc) = value.strip_suffix('Z') {
+        let utc = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").map_err(|_| bad())?;
+        return Ok(Utc
+            .from_utc_datetime(&utc)
+            .with_timezone(&zone)
+            .naive_local());
+    }
+    NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S").map_err(|_| bad())
+}
+
+trait NoNanos: Sized {
+    fn with_nanosecond_zero(self) -> Option<Self>;
+}
+
+impl NoNanos for NaiveDateTime {
+    fn with_nanosecond_zero(self) -> Option<Self> {
+        chrono::Timelike::with_nanosecond(&self, 0)
+    }
+}

@@ -1,0 +1,225 @@
+//! Gatherings in SQL, and loading them with their overrides for expansion.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, NaiveDateTime};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::model::{Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp};
+use super::recurrence::Schedule;
+use crate::comrades::from_ms;
+use crate::{Error, Result};
+
+const LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
+
+pub(crate) fn local_text(t: NaiveDateTime) -> String {
+    t.format(LOCAL).to_string()
+}
+
+fn local_from(text: &str) -> Result<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, LOCAL).map_err(|_| Error::DatabaseDamaged)
+}
+
+/// A moved occurrence: its new local start and, if changed, its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Moved {
+    pub to: NaiveDateTime,
+    pub duration: Option<Duration>,
+}
+
+/// A gathering ready to expand.
+pub(crate) struct Loaded {
+    pub gathering: Gathering,
+    pub schedule: Schedule,
+    pub cancelled: Vec<NaiveDateTime>,
+    pub moved: BTreeMap<NaiveDateTime, Moved>,
+    pub rsvps: HashMap<NaiveDateTime, (Option<Rsvp>, Option<String>)>,
+}
+
+const COLUMNS: &str = "id, kind, title, description, location, starts_at, time_zone, duration_s, \
+                       recurrence, reminders, created_at, updated_at";
+
+pub(crate) fn insert(
+    conn: &Connection,
+    g: &NewGathering,
+    schedule: &Schedule,
+    now_ms: i64,
+) -> Result<i64> {
+    conn.execute(
+        &format!("INSERT INTO gatherings ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"),
+        params![
+            GatheringId::new().to_string(),
+            g.kind.code(),
+            g.title.trim(),
+            g.description,
+            g.location.trim(),
+            local_text(schedule.start()),
+            schedule.zone().name(),
+            g.duration.num_seconds(),
+            schedule.rule(),
+            reminders_json(&g.reminders)?,
+            now_ms,
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub(crate) fn update(
+    conn: &Connection,
+    seq: i64,
+    g: &NewGathering,
+    schedule: &Schedule,
+    now_ms: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE gatherings SET kind = ?2, title = ?3, description = ?4, location = ?5,
+             starts_at = ?6, time_zone = ?7, duration_s = ?8, recurrence = ?9, reminders = ?10,
+             updated_at = ?11
+         WHERE seq = ?1",
+        params![
+            seq,
+            g.kind.code(),
+            g.title.trim(),
+            g.description,
+            g.location.trim(),
+            local_text(schedule.start()),
+            schedule.zone().name(),
+            g.duration.num_seconds(),
+            schedule.rule(),
+            reminders_json(&g.reminders)?,
+            now_ms,
+        ],
+    )?;
+    Ok(())
+}
+
+fn reminders_json(reminders: &[ReminderOffset]) -> Result<String> {
+    let mut sorted = reminders.to_vec();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    serde_json::to_string(&sorted).map_err(|_| Error::Storage("encoding reminders".into()))
+}
+
+pub(crate) fn seq_of(conn: &Connection, id: GatheringId) -> Result<i64> {
+    conn.query_row(
+        "SELECT seq FROM gatherings WHERE id = ?1",
+        [id.to_string()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(Error::NotFound { what: "gathering" })
+}
+
+pub(crate) fn load(conn: &Connection, seq: i64) -> Result<Gathering> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM gatherings WHERE seq = ?1"),
+        [seq],
+        from_row,
+    )?
+}
+
+pub(crate) fn list(conn: &Connection) -> Result<Vec<(i64, Gathering)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT seq, {COLUMNS} FROM gatherings ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, from_row_at(r, 1)?)))?;
+    rows.map(|row| {
+        let (seq, g) = row?;
+        Ok((seq, g?))
+    })
+    .collect()
+}
+
+/// Every gathering with its overrides and RSVPs.
+pub(crate) fn load_all(conn: &Connection) -> Result<Vec<Loaded>> {
+    let mut loaded: BTreeMap<i64, Loaded> = BTreeMap::new();
+    for (seq, gathering) in list(conn)? {
+        let schedule = Schedule::stored(
+            gathering.starts_at,
+            &gathering.time_zone,
+            gathering.recurrence.as_deref(),
+        )?;
+        loaded.insert(
+            seq,
+            Loaded {
+                gathering,
+                schedule,
+                cancelled: vec![],
+                moved: BTreeMap::new(),
+                rsvps: HashMap::new(),
+            },
+        );
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT gathering, original_start, cancelled, moved_to, duration_s FROM gathering_overrides",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let Some(l) = loaded.get_mut(&r.get::<_, i64>(0)?) else {
+            continue;
+        };
+        let original = local_from(&r.get::<_, String>(1)?)?;
+        if r.get::<_, bool>(2)? {
+            l.cancelled.push(original);
+        } else if let Some(to) = r.get::<_, Option<String>>(3)? {
+            let duration = r.get::<_, Option<i64>>(4)?.map(Duration::seconds);
+            l.moved.insert(
+                original,
+                Moved {
+                    to: local_from(&to)?,
+                    duration,
+                },
+            );
+        }
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT gathering, original_start, response, note FROM gathering_rsvps")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let Some(l) = loaded.get_mut(&r.get::<_, i64>(0)?) else {
+            continue;
+        };
+        let response = r
+            .get::<_, Option<i64>>(2)?
+            .map(Rsvp::from_code)
+            .transpose()?;
+        l.rsvps
+            .insert(local_from(&r.get::<_, String>(1)?)?, (response, r.get(3)?));
+    }
+    Ok(loaded.into_values().collect())
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<Result<Gathering>> {
+    from_row_at(row, 0)
+}
+
+fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Result<Gathering>> {
+    let id: String = row.get(at)?;
+    let kind: String = row.get(at + 1)?;
+    let starts: String = row.get(at + 5)?;
+    let duration: i64 = row.get(at + 7)?;
+    let reminders: String = row.get(at + 9)?;
+    let created: i64 = row.get(at + 10)?;
+    let updated: i64 = row.get(at + 11)?;
+    let title: String = row.get(at + 2)?;
+    let description: String = row.get(at + 3)?;
+    let location: String = row.get(at + 4)?;
+    let time_zone: String = row.get(at + 6)?;
+    let recurrence: Option<String> = row.get(at + 8)?;
+    Ok((|| {
+        Ok(Gathering {
+            id: id.parse().map_err(|_| Error::DatabaseDamaged)?,
+            kind: GatheringKind::from_code(&kind).map_err(|_| Error::DatabaseDamaged)?,
+            title,
+            description,
+            location,
+            starts_at: local_from(&starts)?,
+            time_zone,
+            duration: Duration::seconds(duration),
+            recurrence,
+            reminders: serde_json::from_str(&reminders).map_err(|_| Error::DatabaseDamaged)?,
+            created_at: from_ms(created)?,
+            updated_at: from_ms(updated)?,
+        })
+    })())
+}
