@@ -551,3 +551,56 @@ fn next_reminders_merges_many_gatherings_soonest_first() {
     brute.truncate(64);
     assert_eq!(got.iter().map(|r| r.fires_at).collect::<Vec<_>>(), brute);
 }
+
+#[test]
+fn occurrences_years_later_match_a_full_expansion() {
+    // Occurrences far from the first are found by re-anchoring the rule
+    // nearer; this checks that against walking every occurrence.
+    let dir = tempfile::tempdir().unwrap();
+    let vault = new_vault(dir.path());
+    let rules = [
+        "FREQ=DAILY;INTERVAL=3",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+        "FREQ=WEEKLY;INTERVAL=3",
+        "FREQ=MONTHLY;INTERVAL=2;BYDAY=TU,WE,TH;BYSETPOS=3",
+        "FREQ=MONTHLY;BYMONTHDAY=-3",
+        "FREQ=MONTHLY;INTERVAL=5",
+        "FREQ=YEARLY;BYMONTH=5;BYDAY=1SU",
+        "FREQ=YEARLY;INTERVAL=2",
+        "FREQ=MONTHLY;BYDAY=1SA;UNTIL=20300101T000000Z",
+    ];
+    let start = local("2025-01-09T18:00");
+    let (from, to) = (utc("2028-03-01T00:00:00Z"), utc("2029-09-01T00:00:00Z"));
+    for rule in rules {
+        let g = vault
+            .gatherings()
+            .add(NewGathering {
+                title: rule.into(),
+                kind: GatheringKind::Other,
+                description: String::new(),
+                location: String::new(),
+                starts_at: start,
+                time_zone: "Europe/Berlin".into(),
+                duration: Duration::hours(1),
+                recurrence: Some(rule.into()),
+                reminders: vec![],
+            })
+            .unwrap();
+        let found: Vec<NaiveDateTime> = vault
+            .gatherings()
+            .occurrences(from, to)
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.gathering == g.id)
+            .map(|o| o.local_start)
+            .collect();
+        let walked: Vec<NaiveDateTime> = expand(start, "Europe/Berlin", Some(rule), 2000)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.with_timezone(&Utc) >= from && t.with_timezone(&Utc) < to)
+            .map(|t| t.naive_local())
+            .collect();
+        assert!(!walked.is_empty(), "{rule}");
+        assert_eq!(found, walked, "{rule}");
+    }
+}

@@ -5,7 +5,9 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
 
@@ -20,7 +22,8 @@ pub const MAX_EXPANSION: usize = 10_000;
 pub struct Schedule {
     start: NaiveDateTime,
     zone: Tz,
-    rule: Option<RRuleSet>,
+    /// The rule before and after anchoring at `start`.
+    rule: Option<(RRule<Unvalidated>, RRuleSet)>,
     text: Option<String>,
 }
 
@@ -56,34 +59,34 @@ impl Schedule {
             .strip_prefix("RRULE:")
             .unwrap_or(text)
             .to_ascii_uppercase();
-        let set = build(&text, start, zone)?;
-        let first = set.clone().into_iter().next().ok_or(Error::invalid(
+        let (_, set) = build(&text, start, zone)?;
+        let first = set.into_iter().next().ok_or(Error::invalid(
             "recurrence",
             "the rule yields no occurrence",
         ))?;
         let start = first.naive_utc();
         // Rebuilt from the normalised start, so COUNT counts from it.
-        let set = build(&text, start, zone)?;
+        let rule = build(&text, start, zone)?;
         Ok(Schedule {
             start,
             zone,
-            rule: Some(set),
+            rule: Some(rule),
             text: Some(text),
         })
     }
 
     /// A schedule as stored: its start is already the rule's first occurrence.
-    pub(crate) fn stored(start: NaiveDateTime, zone: &str, rule: Option<&str>) -> Result<Schedule> {
+    pub(crate) fn stored(start: NaiveDateTime, zone: &str, text: Option<&str>) -> Result<Schedule> {
         let zone = parse_zone(zone).map_err(|_| Error::DatabaseDamaged)?;
-        let set = rule
+        let rule = text
             .map(|text| build(text, start, zone))
             .transpose()
             .map_err(|_| Error::DatabaseDamaged)?;
         Ok(Schedule {
             start,
             zone,
-            rule: set,
-            text: rule.map(str::to_owned),
+            rule,
+            text: text.map(str::to_owned),
         })
     }
 
@@ -107,17 +110,56 @@ impl Schedule {
     ) -> Box<dyn Iterator<Item = NaiveDateTime> + '_> {
         match &self.rule {
             None => Box::new(std::iter::once(self.start).filter(move |s| *s >= from)),
-            Some(set) => {
+            Some((rule, set)) => {
+                let set = self.rebased(rule, from).unwrap_or_else(|| set.clone());
                 let after = floating(from - Duration::seconds(1));
                 Box::new(
-                    set.clone()
-                        .after(after)
+                    set.after(after)
                         .into_iter()
                         .map(|d| d.naive_utc())
                         .filter(move |s| *s >= from),
                 )
             }
         }
+    }
+
+    /// The same rule anchored whole periods later, close before `from`, so
+    /// expansion need not walk every occurrence since the first. Only where
+    /// that cannot change the result: no COUNT, and an anchor whose day
+    /// exists in every month (or year) it lands on.
+    fn rebased(&self, rule: &RRule<Unvalidated>, from: NaiveDateTime) -> Option<RRuleSet> {
+        if rule.get_count().is_some() || from <= self.start {
+            return None;
+        }
+        let interval = rule.get_interval().max(1) as i64;
+        let anchor = match rule.get_freq() {
+            Frequency::Daily | Frequency::Weekly => {
+                let days = if rule.get_freq() == Frequency::Daily {
+                    1
+                } else {
+                    7
+                } * interval;
+                let periods = (from - self.start).num_days() / days - 1;
+                (periods > 1).then(|| self.start + Duration::days(periods * days))?
+            }
+            Frequency::Monthly | Frequency::Yearly => {
+                let months = if rule.get_freq() == Frequency::Monthly {
+                    1
+                } else {
+                    12
+                } * interval;
+                let elapsed = (from.year() - self.start.year()) as i64 * 12 + from.month() as i64
+                    - self.start.month() as i64;
+                let periods = elapsed / months - 1;
+                if periods <= 1 || self.start.day() > 28 {
+                    return None;
+                }
+                self.start
+                    .checked_add_months(chrono::Months::new((periods * months) as u32))?
+            }
+            _ => return None,
+        };
+        rule.clone().build(floating(anchor)).ok()
     }
 
     /// Whether `local` is one of the rule's starts (before any override).
@@ -162,7 +204,7 @@ fn floating(local: NaiveDateTime) -> DateTime<rrule::Tz> {
     rrule::Tz::UTC.from_utc_datetime(&local)
 }
 
-fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<RRuleSet> {
+fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<(RRule<Unvalidated>, RRuleSet)> {
     // UNTIL is an instant (or a local date) in the gathering's zone; the
     // floating expansion needs it as local wall-clock time.
     let mut until = None;
@@ -193,8 +235,11 @@ fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<RRuleSet> {
     if let Some(until) = until {
         rule = rule.until(floating(until));
     }
-    rule.build(floating(start))
-        .map_err(|_| Error::invalid("recurrence", "the rule does not fit its start"))
+    let set = rule
+        .clone()
+        .build(floating(start))
+        .map_err(|_| Error::invalid("recurrence", "the rule does not fit its start"))?;
+    Ok((rule, set))
 }
 
 /// `YYYYMMDD` (through the end of that local day), `YYYYMMDDTHHMMSS`
