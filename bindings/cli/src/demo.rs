@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use chrono::{Days, FixedOffset, TimeZone};
 use tend_core::envelope::{EnvelopeError, To};
+use tend_core::gatherings::NewGathering;
 use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompts};
 use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
 
@@ -214,13 +215,14 @@ pub fn run() -> CliResult {
     );
 
     share_with_bob(&mut story, &vault, tmp.path())?;
+    monthly_gathering(&mut story, &vault, tmp.path())?;
 
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;
     let left = files.all().iter().filter(|p| p.exists()).count();
     println!("The wrapped key is overwritten and every vault file deleted ({left} left).");
 
-    println!("\nThe end, for now: care requests and gatherings come next.");
+    println!("\nThe end, for now: care requests, and invites to gatherings, come next.");
     Ok(())
 }
 
@@ -334,4 +336,55 @@ fn expect_refusal<T: std::fmt::Debug>(
         }
         other => Err(format!("{what} was not refused as {expected:?}: {other:?}")),
     }
+}
+
+/// The group's monthly restorative gathering and the reminders it sets.
+fn monthly_gathering(story: &mut Story, alice: &Vault, dir: &std::path::Path) -> CliResult {
+    story.step("Alice sets up the monthly restorative gathering");
+    let zone = "America/Chicago";
+    let now = chrono::Utc::now();
+    let today = now.with_timezone(&chrono_tz::America::Chicago).date_naive();
+    let gathering = alice
+        .gatherings()
+        .add(NewGathering::monthly_restorative(
+            today,
+            zone,
+            "Community room, 2nd floor",
+        ))
+        .map_err(fail)?;
+    println!(
+        "First Saturday of each month, 18:00 {zone}, two hours; reminders a week and a day before.\n  “{}”",
+        gathering.description
+    );
+    let within_a_year = alice
+        .gatherings()
+        .occurrences(now, now + chrono::Duration::days(366))
+        .map_err(fail)?;
+    let show = |o: &tend_core::gatherings::Occurrence| {
+        println!(
+            "  {}  ({} UTC)",
+            o.starts_at
+                .with_timezone(&chrono_tz::America::Chicago)
+                .format("%a %Y-%m-%d %H:%M %Z"),
+            o.starts_at.format("%H:%M")
+        )
+    };
+    println!("The next three:");
+    within_a_year.iter().take(3).for_each(show);
+    println!("Six months on, the clocks have changed; the gathering has not:");
+    within_a_year.iter().skip(6).take(1).for_each(show);
+    println!("The reminders her phone will schedule:");
+    for r in alice.gatherings().next_reminders(now, 4).map_err(fail)? {
+        println!(
+            "  {}  for {}",
+            r.fires_at
+                .with_timezone(&chrono_tz::America::Chicago)
+                .format("%a %Y-%m-%d %H:%M"),
+            r.starts_at
+                .with_timezone(&chrono_tz::America::Chicago)
+                .format("%a %Y-%m-%d")
+        );
+    }
+    let _ = dir;
+    Ok(())
 }

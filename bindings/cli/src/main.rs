@@ -1,6 +1,7 @@
 //! `tend`: Tend's command line. The demo, scripting and inspection of a vault.
 
 mod demo;
+mod gatherings_cmd;
 mod journal_cmd;
 mod output;
 mod secrets;
@@ -81,6 +82,9 @@ enum Command {
     /// Open envelopes and see what comrades sent
     #[command(subcommand)]
     Inbox(sharing_cmd::InboxCommand),
+    /// Gatherings, their occurrences, RSVPs and reminders
+    #[command(subcommand)]
+    Gatherings(gatherings_cmd::GatheringsCommand),
     /// Tell Tend's story in a temporary folder
     Demo,
 }
@@ -133,6 +137,14 @@ fn run(cli: Cli) -> CliResult {
         Command::Circles(cmd) => sharing_cmd::circles(cmd, &open(&dir)?, &out),
         Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),
         Command::Inbox(cmd) => sharing_cmd::inbox(cmd, &open(&dir)?, &out),
+        Command::Gatherings(cmd) => {
+            let vault = if gatherings_cmd::needs_vault(&cmd) {
+                Some(open(&dir)?)
+            } else {
+                None
+            };
+            gatherings_cmd::run(cmd, vault.as_ref(), &out)
+        }
         Command::Export {
             out: path,
             format,

@@ -216,6 +216,9 @@ fn the_demo_tells_the_whole_story() {
         "A flipped bit: refused",
         "forwarded to Carol: refused",
         "The same envelope again: refused",
+        "monthly restorative gathering",
+        "the gathering has not",
+        "reminders her phone will schedule",
         "Panic wipe",
     ] {
         assert!(out.contains(step), "missing step {step:?}");
@@ -289,4 +292,143 @@ fn two_members_swap_cards_share_an_entry_and_refuse_a_replay() {
     assert!(String::from_utf8_lossy(&bad_card.stderr).contains("comrade card refused"));
     let nobody = tend(&a, &["share", "entry", &id, "--to", "Nobody"]);
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("no comrade or circle called"));
+}
+
+#[test]
+fn expand_needs_no_vault_and_prints_offsets_or_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nowhere = tmp.path().join("no-vault-here");
+    let text = ok(tend(
+        &nowhere,
+        &[
+            "gatherings",
+            "expand",
+            "--dtstart",
+            "2026-12-05T18:00",
+            "--tz",
+            "America/Chicago",
+            "--rrule",
+            "FREQ=MONTHLY;BYDAY=1SA",
+            "--count",
+            "24",
+        ],
+    ));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 24);
+    assert_eq!(lines[0], "2026-12-05T18:00:00-06:00");
+    assert_eq!(lines[4], "2027-04-03T18:00:00-05:00");
+    let json = json(tend(
+        &nowhere,
+        &[
+            "--json",
+            "gatherings",
+            "expand",
+            "--dtstart",
+            "2026-03-07T02:30",
+            "--tz",
+            "America/Chicago",
+            "--rrule",
+            "FREQ=DAILY",
+            "--count",
+            "2",
+        ],
+    ));
+    assert_eq!(json[1], "2026-03-08T03:30:00-05:00");
+    assert!(!nowhere.exists());
+    let bad = tend(
+        &nowhere,
+        &[
+            "gatherings",
+            "expand",
+            "--dtstart",
+            "2026-12-05T18:00",
+            "--tz",
+            "Europe/Berlin",
+            "--rrule",
+            "FREQ=OFTEN",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid recurrence"));
+}
+
+#[test]
+fn a_member_keeps_the_monthly_gathering_and_answers_for_one_evening() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("vault");
+    ok(tend(&v, &["init", "--name", "Alice"]));
+    let added = json(tend(
+        &v,
+        &[
+            "--json",
+            "gatherings",
+            "add",
+            "--preset",
+            "monthly-restorative",
+            "--tz",
+            "Europe/Berlin",
+            "--start",
+            "2030-01-05T18:00",
+            "--location",
+            "Community room",
+        ],
+    ));
+    let id = added["id"].as_str().unwrap().to_owned();
+    assert_eq!(added["recurrence"], "FREQ=MONTHLY;BYDAY=1SA");
+    assert_eq!(added["reminders"], serde_json::json!(["7d", "1d"]));
+    ok(tend(
+        &v,
+        &[
+            "gatherings",
+            "rsvp",
+            &id,
+            "--occurrence",
+            "2030-01-05T18:00",
+            "going",
+            "--note",
+            "bringing: watercolours",
+        ],
+    ));
+    ok(tend(
+        &v,
+        &[
+            "gatherings",
+            "skip",
+            &id,
+            "--occurrence",
+            "2030-02-02T18:00",
+        ],
+    ));
+    let reminders = json(tend(
+        &v,
+        &["--json", "gatherings", "reminders", "--next", "4"],
+    ));
+    let fires: Vec<&str> = reminders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fires_at"].as_str().unwrap())
+        .collect();
+    // January's two, then March's: February is skipped.
+    assert_eq!(
+        fires,
+        [
+            "2029-12-29T17:00:00+00:00",
+            "2030-01-04T17:00:00+00:00",
+            "2030-02-23T17:00:00+00:00",
+            "2030-03-01T17:00:00+00:00"
+        ]
+    );
+    let bad = tend(
+        &v,
+        &[
+            "gatherings",
+            "rsvp",
+            &id,
+            "--occurrence",
+            "2030-01-06T18:00",
+            "maybe",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("occurrence not found"));
 }

@@ -1,0 +1,470 @@
+//! `tend gatherings ...`
+
+use std::str::FromStr;
+
+use chrono::{Duration, Local, NaiveDateTime, Utc};
+use clap::Subcommand;
+use serde::Serialize;
+use tend_core::Vault;
+use tend_core::gatherings::{
+    Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, Reminder, ReminderOffset, Rsvp,
+};
+
+use crate::journal_cmd::system_time_zone;
+use crate::output::Output;
+use crate::{CliResult, fail};
+
+#[derive(Subcommand)]
+pub enum GatheringsCommand {
+    /// Add a gathering, or the monthly restorative gathering with --preset
+    Add {
+        #[arg(long, value_enum)]
+        preset: Option<Preset>,
+        #[arg(long, required_unless_present = "preset")]
+        title: Option<String>,
+        #[arg(long, value_enum, default_value = "meeting")]
+        kind: Kind,
+        /// Local start of the first one, e.g. 2026-12-05T18:00 [preset: the next first Saturday]
+        #[arg(long, required_unless_present = "preset")]
+        start: Option<String>,
+        /// IANA time zone [default: this computer's]
+        #[arg(long)]
+        tz: Option<String>,
+        /// Length in minutes
+        #[arg(long, default_value_t = 120)]
+        minutes: u32,
+        /// An RFC 5545 RRULE, e.g. 'FREQ=MONTHLY;BYDAY=1SA'
+        #[arg(long)]
+        rrule: Option<String>,
+        /// Reminders before the start: 7d, 1d, 90m
+        #[arg(long = "remind")]
+        reminders: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, default_value = "")]
+        location: String,
+    },
+    /// Every gathering
+    List,
+    /// What is coming, across all gatherings
+    Upcoming {
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// The next reminders to schedule
+    Reminders {
+        #[arg(long, default_value_t = 10)]
+        next: usize,
+    },
+    /// Going, maybe or not going to one occurrence, with a private note
+    Rsvp {
+        id: String,
+        /// The occurrence's local start, as listed by `upcoming`
+        #[arg(long)]
+        occurrence: String,
+        #[arg(value_enum)]
+        response: Response,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Cancel one occurrence
+    Skip {
+        id: String,
+        #[arg(long)]
+        occurrence: String,
+    },
+    /// Move one occurrence to a new local start
+    Move {
+        id: String,
+        #[arg(long)]
+        occurrence: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        minutes: Option<u32>,
+    },
+    /// Undo a skip or a move
+    Restore {
+        id: String,
+        #[arg(long)]
+        occurrence: String,
+    },
+    /// Delete a gathering and everything about it
+    Delete { id: String },
+    /// Print a rule's occurrences, to check it before saving (no vault needed)
+    Expand {
+        #[arg(long)]
+        dtstart: String,
+        #[arg(long)]
+        tz: String,
+        #[arg(long)]
+        rrule: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Preset {
+    MonthlyRestorative,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Kind {
+    Restorative,
+    Meeting,
+    Action,
+    Social,
+    Other,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Response {
+    Going,
+    Maybe,
+    NotGoing,
+}
+
+/// `expand` needs no vault; everything else does.
+pub fn needs_vault(cmd: &GatheringsCommand) -> bool {
+    !matches!(cmd, GatheringsCommand::Expand { .. })
+}
+
+pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliResult {
+    if let GatheringsCommand::Expand {
+        dtstart,
+        tz,
+        rrule,
+        count,
+    } = &cmd
+    {
+        return expand(dtstart, tz, rrule.as_deref(), *count, out);
+    }
+    let vault = vault.ok_or("this needs a vault")?;
+    let g = vault.gatherings();
+    match cmd {
+        GatheringsCommand::Add {
+            preset,
+            title,
+            kind,
+            start,
+            tz,
+            minutes,
+            rrule,
+            reminders,
+            description,
+            location,
+        } => {
+            let tz = tz.unwrap_or_else(|| system_time_zone().name().to_owned());
+            let new = match preset {
+                Some(Preset::MonthlyRestorative) => {
+                    let mut new = NewGathering::monthly_restorative(
+                        Local::now().date_naive(),
+                        &tz,
+                        &location,
+                    );
+                    if let Some(start) = start {
+                        new.starts_at = local_time(&start)?;
+                    }
+                    new
+                }
+                None => NewGathering {
+                    title: title.unwrap_or_default(),
+                    kind: match kind {
+                        Kind::Restorative => GatheringKind::RestorativeGathering,
+                        Kind::Meeting => GatheringKind::Meeting,
+                        Kind::Action => GatheringKind::Action,
+                        Kind::Social => GatheringKind::Social,
+                        Kind::Other => GatheringKind::Other,
+                    },
+                    description,
+                    location,
+                    starts_at: local_time(start.as_deref().unwrap_or_default())?,
+                    time_zone: tz,
+                    duration: Duration::minutes(minutes as i64),
+                    recurrence: rrule,
+                    reminders: reminders
+                        .iter()
+                        .map(|r| offset(r))
+                        .collect::<CliResult<_>>()?,
+                },
+            };
+            let added = g.add(new).map_err(fail)?;
+            out.show(&GatheringView::from(&added), || {
+                format!("Added: {}", describe(&added))
+            })
+        }
+        GatheringsCommand::List => {
+            let all = g.list().map_err(fail)?;
+            let views: Vec<_> = all.iter().map(GatheringView::from).collect();
+            out.show(&views, || {
+                if all.is_empty() {
+                    return "No gatherings yet. Try: tend gatherings add --preset monthly-restorative".into();
+                }
+                all.iter().map(describe).collect::<Vec<_>>().join("\n")
+            })
+        }
+        GatheringsCommand::Upcoming { days } => {
+            let now = Utc::now();
+            let list = g
+                .occurrences(now, now + Duration::days(days as i64))
+                .map_err(fail)?;
+            let views: Vec<_> = list.iter().map(OccurrenceView::from).collect();
+            out.show(&views, || {
+                if list.is_empty() {
+                    return format!("Nothing in the next {days} days.");
+                }
+                list.iter()
+                    .map(describe_occurrence)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        GatheringsCommand::Reminders { next } => {
+            let list = g.next_reminders(Utc::now(), next).map_err(fail)?;
+            let views: Vec<_> = list.iter().map(ReminderView::from).collect();
+            out.show(&views, || {
+                if list.is_empty() {
+                    return "No reminders ahead.".into();
+                }
+                list.iter()
+                    .map(describe_reminder)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        GatheringsCommand::Rsvp {
+            id,
+            occurrence,
+            response,
+            note,
+        } => {
+            let response = match response {
+                Response::Going => Rsvp::Going,
+                Response::Maybe => Rsvp::Maybe,
+                Response::NotGoing => Rsvp::NotGoing,
+            };
+            g.rsvp(
+                gathering_id(&id)?,
+                local_time(&occurrence)?,
+                Some(response),
+                note.as_deref(),
+            )
+            .map_err(fail)?;
+            out.done("Noted.")
+        }
+        GatheringsCommand::Skip { id, occurrence } => {
+            g.cancel_occurrence(gathering_id(&id)?, local_time(&occurrence)?)
+                .map_err(fail)?;
+            out.done(&format!("Skipped the one of {occurrence}."))
+        }
+        GatheringsCommand::Move {
+            id,
+            occurrence,
+            to,
+            minutes,
+        } => {
+            g.move_occurrence(
+                gathering_id(&id)?,
+                local_time(&occurrence)?,
+                local_time(&to)?,
+                minutes.map(|m| Duration::minutes(m as i64)),
+            )
+            .map_err(fail)?;
+            out.done(&format!("Moved the one of {occurrence} to {to}."))
+        }
+        GatheringsCommand::Restore { id, occurrence } => {
+            g.restore_occurrence(gathering_id(&id)?, local_time(&occurrence)?)
+                .map_err(fail)?;
+            out.done(&format!("The one of {occurrence} is back as planned."))
+        }
+        GatheringsCommand::Delete { id } => {
+            g.delete(gathering_id(&id)?).map_err(fail)?;
+            out.done("Deleted.")
+        }
+        GatheringsCommand::Expand { .. } => unreachable!("handled above"),
+    }
+}
+
+fn expand(dtstart: &str, tz: &str, rrule: Option<&str>, count: usize, out: &Output) -> CliResult {
+    let starts =
+        tend_core::gatherings::expand(local_time(dtstart)?, tz, rrule, count).map_err(fail)?;
+    let texts: Vec<String> = starts.iter().map(|t| t.to_rfc3339()).collect();
+    out.show(&texts, || texts.join("\n"))
+}
+
+fn local_time(text: &str) -> CliResult<NaiveDateTime> {
+    let text = text.trim();
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| format!("{text:?} is not a local time like 2026-12-05T18:00"))
+}
+
+fn gathering_id(text: &str) -> CliResult<GatheringId> {
+    GatheringId::from_str(text).map_err(fail)
+}
+
+/// `7d`, `1d`, `90m`, `2h`.
+fn offset(text: &str) -> CliResult<ReminderOffset> {
+    let bad = || format!("{text:?} is not a reminder like 7d, 1d, 2h or 30m");
+    let (number, unit) = text.trim().split_at(text.trim().len().saturating_sub(1));
+    let n: u16 = number.parse().map_err(|_| bad())?;
+    match unit {
+        "d" => Ok(ReminderOffset::days(n)),
+        "h" => Ok(ReminderOffset::minutes(n.checked_mul(60).ok_or_else(bad)?)),
+        "m" => Ok(ReminderOffset::minutes(n)),
+        _ => Err(bad()),
+    }
+}
+
+fn offset_text(o: &ReminderOffset) -> String {
+    match (o.days, o.minutes) {
+        (0, m) if m % 60 == 0 && m > 0 => format!("{}h", m / 60),
+        (0, m) => format!("{m}m"),
+        (d, 0) => format!("{d}d"),
+        (d, m) => format!("{d}d{m}m"),
+    }
+}
+
+#[derive(Serialize)]
+struct GatheringView {
+    id: String,
+    title: String,
+    kind: GatheringKind,
+    starts_at: String,
+    time_zone: String,
+    minutes: i64,
+    recurrence: Option<String>,
+    reminders: Vec<String>,
+    location: String,
+}
+
+impl From<&Gathering> for GatheringView {
+    fn from(g: &Gathering) -> Self {
+        GatheringView {
+            id: g.id.to_string(),
+            title: g.title.clone(),
+            kind: g.kind,
+            starts_at: g.starts_at.format("%Y-%m-%dT%H:%M").to_string(),
+            time_zone: g.time_zone.clone(),
+            minutes: g.duration.num_minutes(),
+            recurrence: g.recurrence.clone(),
+            reminders: g.reminders.iter().map(offset_text).collect(),
+            location: g.location.clone(),
+        }
+    }
+}
+
+fn describe(g: &Gathering) -> String {
+    format!(
+        "{}  {}  from {} {} for {} min{}{}",
+        g.id,
+        g.title,
+        g.starts_at.format("%Y-%m-%d %H:%M"),
+        g.time_zone,
+        g.duration.num_minutes(),
+        g.recurrence
+            .as_ref()
+            .map(|r| format!(", {r}"))
+            .unwrap_or_default(),
+        if g.reminders.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", reminders {}",
+                g.reminders
+                    .iter()
+                    .map(offset_text)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+    )
+}
+
+#[derive(Serialize)]
+struct OccurrenceView {
+    gathering: String,
+    title: String,
+    occurrence: String,
+    starts_at: String,
+    ends_at: String,
+    local_start: String,
+    time_zone: String,
+    moved: bool,
+    rsvp: Option<Rsvp>,
+    note: Option<String>,
+}
+
+impl From<&Occurrence> for OccurrenceView {
+    fn from(o: &Occurrence) -> Self {
+        OccurrenceView {
+            gathering: o.gathering.to_string(),
+            title: o.title.clone(),
+            occurrence: o.original_start.format("%Y-%m-%dT%H:%M").to_string(),
+            starts_at: o.starts_at.to_rfc3339(),
+            ends_at: o.ends_at.to_rfc3339(),
+            local_start: o.local_start.format("%Y-%m-%dT%H:%M").to_string(),
+            time_zone: o.time_zone.clone(),
+            moved: o.moved,
+            rsvp: o.rsvp,
+            note: o.note.clone(),
+        }
+    }
+}
+
+fn describe_occurrence(o: &Occurrence) -> String {
+    let here = o.starts_at.with_timezone(&Local);
+    let rsvp = match o.rsvp {
+        Some(Rsvp::Going) => "  [going]",
+        Some(Rsvp::Maybe) => "  [maybe]",
+        Some(Rsvp::NotGoing) => "  [not going]",
+        None => "",
+    };
+    format!(
+        "{}  {}{}{}{}  (occurrence {}, gathering {})",
+        here.format("%a %Y-%m-%d %H:%M"),
+        o.title,
+        if o.moved { "  (moved)" } else { "" },
+        rsvp,
+        o.note
+            .as_ref()
+            .map(|n| format!("  “{n}”"))
+            .unwrap_or_default(),
+        o.original_start.format("%Y-%m-%dT%H:%M"),
+        o.gathering
+    )
+}
+
+#[derive(Serialize)]
+struct ReminderView {
+    fires_at: String,
+    gathering: String,
+    title: String,
+    starts_at: String,
+    before: String,
+}
+
+impl From<&Reminder> for ReminderView {
+    fn from(r: &Reminder) -> Self {
+        ReminderView {
+            fires_at: r.fires_at.to_rfc3339(),
+            gathering: r.gathering.to_string(),
+            title: r.title.clone(),
+            starts_at: r.starts_at.to_rfc3339(),
+            before: offset_text(&r.offset),
+        }
+    }
+}
+
+pub fn describe_reminder(r: &Reminder) -> String {
+    format!(
+        "{}  {} before {} ({})",
+        r.fires_at.with_timezone(&Local).format("%a %Y-%m-%d %H:%M"),
+        offset_text(&r.offset),
+        r.title,
+        r.starts_at
+            .with_timezone(&Local)
+            .format("%a %Y-%m-%d %H:%M")
+    )
+}
