@@ -2,15 +2,18 @@
 //! actions. Recurrence in wall-clock time, single occurrences cancelled or
 //! moved, RSVPs, and the reminders an app schedules. See `docs/gatherings.md`.
 
+mod ics;
 mod model;
 mod occurrences;
 pub mod recurrence;
 mod store;
+mod vtimezone;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use rusqlite::params;
 
+pub use ics::{IcsImport, MAX_ICS_BYTES, MAX_ICS_EVENTS};
 pub use model::{
     Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, RESTORATIVE_DESCRIPTION,
     Reminder, ReminderOffset, Rsvp,
@@ -58,7 +61,13 @@ impl Gatherings<'_> {
     pub fn add(&self, gathering: NewGathering) -> Result<Gathering> {
         let schedule = gathering.check()?;
         self.vault.with_tx(|tx| {
-            let seq = store::insert(tx, &gathering, &schedule, Utc::now().timestamp_millis())?;
+            let seq = store::insert(
+                tx,
+                &gathering,
+                &schedule,
+                Utc::now().timestamp_millis(),
+                None,
+            )?;
             store::load(tx, seq)
         })
     }

@@ -242,6 +242,21 @@ fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<(RRule<Unvalidate
     Ok((rule, set))
 }
 
+/// A stored rule as iCalendar wants it beside a DTSTART with TZID: UNTIL in UTC.
+pub(crate) fn rule_for_ics(text: &str, zone: Tz) -> Result<String> {
+    text.split(';')
+        .filter(|p| !p.is_empty())
+        .map(|part| match part.split_once('=') {
+            Some(("UNTIL", value)) if !value.ends_with('Z') => {
+                let until = resolve(parse_until(value, zone)?, zone).with_timezone(&Utc);
+                Ok(format!("UNTIL={}", until.format("%Y%m%dT%H%M%SZ")))
+            }
+            _ => Ok(part.to_owned()),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|parts| parts.join(";"))
+}
+
 /// `YYYYMMDD` (through the end of that local day), `YYYYMMDDTHHMMSS`
 /// (local) or `YYYYMMDDTHHMMSSZ` (UTC).
 fn parse_until(value: &str, zone: Tz) -> Result<NaiveDateTime> {

@@ -39,16 +39,23 @@ pub(crate) struct Loaded {
 const COLUMNS: &str = "id, kind, title, description, location, starts_at, time_zone, duration_s, \
                        recurrence, reminders, created_at, updated_at";
 
+/// `uid` is the iCalendar UID an import brought; new gatherings get `<id>@tend`.
 pub(crate) fn insert(
     conn: &Connection,
     g: &NewGathering,
     schedule: &Schedule,
     now_ms: i64,
+    uid: Option<&str>,
 ) -> Result<i64> {
+    let id = GatheringId::new();
+    let uid = uid.map_or_else(|| format!("{id}@tend"), str::to_owned);
     conn.execute(
-        &format!("INSERT INTO gatherings ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"),
+        &format!(
+            "INSERT INTO gatherings (uid, {COLUMNS})
+             VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+        ),
         params![
-            GatheringId::new().to_string(),
+            id.to_string(),
             g.kind.code(),
             g.title.trim(),
             g.description,
@@ -59,6 +66,7 @@ pub(crate) fn insert(
             schedule.rule(),
             reminders_json(&g.reminders)?,
             now_ms,
+            uid,
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -98,6 +106,22 @@ fn reminders_json(reminders: &[ReminderOffset]) -> Result<String> {
     sorted.sort_by(|a, b| b.cmp(a));
     sorted.dedup();
     serde_json::to_string(&sorted).map_err(|_| Error::Storage("encoding reminders".into()))
+}
+
+pub(crate) fn seq_by_uid(conn: &Connection, uid: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT seq FROM gatherings WHERE uid = ?1", [uid], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+pub(crate) fn uid_of(conn: &Connection, seq: i64) -> Result<String> {
+    Ok(
+        conn.query_row("SELECT uid FROM gatherings WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 pub(crate) fn seq_of(conn: &Connection, id: GatheringId) -> Result<i64> {

@@ -156,6 +156,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE gatherings (
         seq         INTEGER PRIMARY KEY,
         id          TEXT NOT NULL UNIQUE,
+        uid         TEXT NOT NULL UNIQUE,     -- iCalendar UID: ours, or the one an import brought
         kind        TEXT NOT NULL,
         title       TEXT NOT NULL,
         description TEXT NOT NULL,
