@@ -385,6 +385,22 @@ fn monthly_gathering(story: &mut Story, alice: &Vault, dir: &std::path::Path) ->
                 .format("%a %Y-%m-%d")
         );
     }
-    let _ = dir;
+    let ics_path = dir.join("gatherings.ics");
+    let ics = alice
+        .gatherings()
+        .export_ics(Some(gathering.id))
+        .map_err(fail)?;
+    std::fs::write(&ics_path, &ics).map_err(|e| e.to_string())?;
+    let shown: Vec<&str> = ics
+        .lines()
+        .filter(|l| {
+            l.starts_with("DTSTART;") || l.starts_with("RRULE:") || l.starts_with("TRIGGER:")
+        })
+        .collect();
+    println!(
+        "Exported for any calendar app ({} bytes, with VTIMEZONE and alarms):\n  {}",
+        ics.len(),
+        shown.join("\n  ")
+    );
     Ok(())
 }

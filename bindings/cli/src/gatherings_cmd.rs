@@ -91,6 +91,19 @@ pub enum GatheringsCommand {
     },
     /// Delete a gathering and everything about it
     Delete { id: String },
+    /// Write one gathering, or all, as an .ics calendar file
+    ExportIcs {
+        id: Option<String>,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Add the events of an .ics file (from Google, Apple, Outlook...) as gatherings
+    ImportIcs {
+        file: std::path::PathBuf,
+        /// Zone for floating times and all-day events [default: this computer's]
+        #[arg(long)]
+        tz: Option<String>,
+    },
     /// Print a rule's occurrences, to check it before saving (no vault needed)
     Expand {
         #[arg(long)]
@@ -281,6 +294,25 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
         GatheringsCommand::Delete { id } => {
             g.delete(gathering_id(&id)?).map_err(fail)?;
             out.done("Deleted.")
+        }
+        GatheringsCommand::ExportIcs { id, out: path } => {
+            let id = id.as_deref().map(gathering_id).transpose()?;
+            let ics = g.export_ics(id).map_err(fail)?;
+            std::fs::write(&path, ics)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            out.done(&format!("Wrote {}", path.display()))
+        }
+        GatheringsCommand::ImportIcs { file, tz } => {
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("{} is not UTF-8 text", file.display()))?;
+            let tz = tz.unwrap_or_else(|| system_time_zone().name().to_owned());
+            let summary = g.import_ics(&text, &tz).map_err(fail)?;
+            out.done(&format!(
+                "Imported: {} added, {} updated",
+                summary.added, summary.updated
+            ))
         }
         GatheringsCommand::Expand { .. } => unreachable!("handled above"),
     }

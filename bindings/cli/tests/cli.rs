@@ -219,6 +219,7 @@ fn the_demo_tells_the_whole_story() {
         "monthly restorative gathering",
         "the gathering has not",
         "reminders her phone will schedule",
+        "RRULE:FREQ=MONTHLY;BYDAY=1SA",
         "Panic wipe",
     ] {
         assert!(out.contains(step), "missing step {step:?}");
@@ -418,6 +419,34 @@ fn a_member_keeps_the_monthly_gathering_and_answers_for_one_evening() {
             "2030-02-23T17:00:00+00:00",
             "2030-03-01T17:00:00+00:00"
         ]
+    );
+    let ics = tmp.path().join("gatherings.ics");
+    ok(tend(
+        &v,
+        &[
+            "gatherings",
+            "export-ics",
+            &id,
+            "--out",
+            ics.to_str().unwrap(),
+        ],
+    ));
+    let w = tmp.path().join("other");
+    ok(tend(&w, &["init", "--name", "Bob"]));
+    assert!(
+        ok(tend(
+            &w,
+            &["gatherings", "import-ics", ics.to_str().unwrap()]
+        ))
+        .contains("1 added")
+    );
+    let again = json(tend(
+        &w,
+        &["--json", "gatherings", "reminders", "--next", "4"],
+    ));
+    assert_eq!(
+        again[3]["fires_at"], "2030-03-01T17:00:00+00:00",
+        "the skip travelled too"
     );
     let bad = tend(
         &v,
