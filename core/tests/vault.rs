@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use common::{TEST_KDF, assert_no_plaintext, entry, key, snapshot};
-use tend_core::{Error, Vault, VaultFiles};
+use tend_core::vault::KeyWrapper;
+use tend_core::{DataKey, Error, Vault, VaultFiles};
 
 #[test]
 fn a_key_vault_reopens_with_its_key_and_keeps_entries() {
@@ -453,4 +454,75 @@ fn killed_mid_write_loses_no_reported_entry() {
             .expect("a reported entry survived the kill");
     }
     assert!(vault.journal().count().unwrap() >= reported.len() as u64);
+}
+
+/// Stands in for the Android Keystore or iOS Keychain: XOR with a secret pad.
+struct PadWrapper([u8; 32]);
+
+impl KeyWrapper for PadWrapper {
+    fn wrap(&self, key: &DataKey) -> tend_core::Result<Vec<u8>> {
+        let mut out: Vec<u8> = key
+            .as_bytes()
+            .iter()
+            .zip(self.0)
+            .map(|(k, p)| k ^ p)
+            .collect();
+        out.extend_from_slice(b"pad-wrapped");
+        Ok(out)
+    }
+
+    fn unwrap(&self, wrapped: &[u8]) -> tend_core::Result<DataKey> {
+        let body = wrapped
+            .strip_suffix(b"pad-wrapped")
+            .ok_or(Error::WrongKey)?;
+        let bytes: Vec<u8> = body.iter().zip(self.0).map(|(k, p)| k ^ p).collect();
+        DataKey::from_slice(&bytes)
+    }
+}
+
+#[test]
+fn a_platform_wrapped_key_opens_rekeys_and_never_lies_on_disk_raw() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let wrapper = PadWrapper([0x5a; 32]);
+    let vault = Vault::create_wrapped(&dir, &wrapper).unwrap();
+    vault
+        .journal()
+        .add(common::entry("kept under the platform key"))
+        .unwrap();
+    drop(vault);
+    assert!(matches!(
+        Vault::open_wrapped(&dir, &PadWrapper([0x11; 32])),
+        Err(Error::WrongKey)
+    ));
+    let vault = Vault::open_wrapped(&dir, &wrapper).unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 1);
+    let before = std::fs::read(dir.join("wrapped.key")).unwrap();
+    vault.rekey_wrapped(&wrapper).unwrap();
+    assert_ne!(std::fs::read(dir.join("wrapped.key")).unwrap(), before);
+    assert!(!dir.join("wrapped.key.next").exists());
+    vault.lock();
+    vault.unlock_wrapped(&wrapper).unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 1);
+    // A rekey that crashed before re-encrypting leaves a staged key that opens nothing.
+    std::fs::write(
+        dir.join("wrapped.key.next"),
+        wrapper.wrap(&DataKey::generate()).unwrap(),
+    )
+    .unwrap();
+    drop(vault);
+    let vault = Vault::open_wrapped(&dir, &wrapper).unwrap();
+    assert!(
+        !dir.join("wrapped.key.next").exists(),
+        "the stale staged key is gone"
+    );
+    vault.wipe().unwrap();
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing left"
+    );
+    assert!(matches!(
+        Vault::open_wrapped(&dir, &wrapper),
+        Err(Error::VaultNotFound)
+    ));
 }

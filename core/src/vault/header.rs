@@ -297,19 +297,25 @@ impl Header {
 
     /// Writes via a temporary file and a rename, so a crash leaves the old or the new header.
     pub(crate) fn write_atomically(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("tmp");
-        let result = (|| {
-            let mut file = fs::File::create(&tmp)?;
-            file.write_all(&self.encode())?;
-            file.sync_all()?;
-            fs::rename(&tmp, path)?;
-            sync_dir(path)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(Error::io("writing the vault header"))
+        write_atomically(path, &self.encode(), "writing the vault header")
     }
+}
+
+/// Writes a temporary file, syncs it and renames it over `path`: a crash
+/// leaves the old file or the new one, never half of either.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], context: &'static str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        sync_dir(path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(Error::io(context))
 }
 
 pub(crate) fn sync_dir(path: &Path) -> std::io::Result<()> {

@@ -9,6 +9,7 @@
 mod connection;
 mod header;
 mod schema;
+mod wrapped;
 
 use std::fs;
 use std::io::ErrorKind;
@@ -23,6 +24,7 @@ use connection::Create;
 use header::Header;
 pub use header::KdfParams;
 pub use schema::CURRENT as SCHEMA_VERSION;
+pub use wrapped::KeyWrapper;
 
 /// The files of one vault, all inside one folder.
 #[derive(Debug, Clone)]
@@ -52,6 +54,16 @@ impl VaultFiles {
         self.dir.join("vault.header.next")
     }
 
+    /// The data key as the app's Keystore or Keychain wrapped it.
+    pub fn wrapped_key(&self) -> PathBuf {
+        self.dir.join("wrapped.key")
+    }
+
+    /// The wrapped key of a rekey in progress.
+    fn pending_wrapped_key(&self) -> PathBuf {
+        self.dir.join("wrapped.key.next")
+    }
+
     /// Every file a vault can leave on disk, present or not.
     pub fn all(&self) -> Vec<PathBuf> {
         let db = self.database();
@@ -69,6 +81,10 @@ impl VaultFiles {
             self.pending_header(),
             self.header().with_extension("tmp"),
             self.pending_header().with_extension("tmp"),
+            self.wrapped_key(),
+            self.pending_wrapped_key(),
+            self.wrapped_key().with_extension("tmp"),
+            self.pending_wrapped_key().with_extension("tmp"),
         ]
     }
 

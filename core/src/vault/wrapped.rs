@@ -1,0 +1,114 @@
+//! Vaults whose data key the platform keeps: the app's Keystore (Android)
+//! or Keychain (iOS) wraps it, and only the wrapped bytes are on disk, in
+//! `wrapped.key` beside the database. Rust never stores the raw key.
+
+use std::fs;
+use std::io::Read;
+use std::path::PathBuf;
+
+use super::header::{sync_dir, write_atomically};
+use super::{Vault, VaultFiles};
+use crate::{DataKey, Error, Result};
+
+/// Larger wrapped keys are refused unread: a wrapped 32-byte key is small.
+const MAX_WRAPPED_BYTES: u64 = 64 * 1024;
+
+/// What the app's key store does with a vault's data key.
+pub trait KeyWrapper {
+    fn wrap(&self, key: &DataKey) -> Result<Vec<u8>>;
+    fn unwrap(&self, wrapped: &[u8]) -> Result<DataKey>;
+}
+
+impl Vault {
+    /// A new vault with a fresh random data key that only `wrapper` can unwrap.
+    pub fn create_wrapped(dir: impl Into<PathBuf>, wrapper: &dyn KeyWrapper) -> Result<Vault> {
+        let files = VaultFiles::new(dir);
+        if files.all().iter().any(|p| p.exists()) {
+            return Err(Error::VaultExists);
+        }
+        let key = DataKey::generate();
+        let wrapped = wrapper.wrap(&key)?;
+        let vault = Vault::create_with_key(files.dir(), &key)?;
+        // Without its wrapped key a new vault cannot be opened: undo it.
+        if let Err(e) = write_atomically(&files.wrapped_key(), &wrapped, "writing the wrapped key")
+        {
+            let _ = vault.wipe();
+            return Err(e);
+        }
+        Ok(vault)
+    }
+
+    pub fn open_wrapped(dir: impl Into<PathBuf>, wrapper: &dyn KeyWrapper) -> Result<Vault> {
+        let files = VaultFiles::new(dir);
+        let vault = Vault {
+            files,
+            state: std::sync::Mutex::new(None),
+        };
+        vault.unlock_wrapped(wrapper)?;
+        Ok(vault)
+    }
+
+    /// Unwraps the key and opens the database. After a crash mid-rekey the
+    /// staged key is tried too, and kept if it is the one that opens it.
+    pub fn unlock_wrapped(&self, wrapper: &dyn KeyWrapper) -> Result<()> {
+        let current = read_wrapped(&self.files.wrapped_key());
+        let staged = read_wrapped(&self.files.pending_wrapped_key()).ok();
+        let mut first_error = None;
+        for (wrapped, is_staged) in [(current, false), (staged.ok_or(Error::WrongKey), true)] {
+            let attempt = wrapped
+                .and_then(|w| wrapper.unwrap(&w))
+                .and_then(|key| self.unlock_with_key(&key));
+            match attempt {
+                Ok(()) => return self.settle_rekey(is_staged),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(Error::WrongKey))
+    }
+
+    /// Re-encrypts the database under a fresh key that `wrapper` wraps. The
+    /// wrapped key is staged first, so a crash leaves one that opens it.
+    pub fn rekey_wrapped(&self, wrapper: &dyn KeyWrapper) -> Result<()> {
+        let key = DataKey::generate();
+        let wrapped = wrapper.wrap(&key)?;
+        let staged = self.files.pending_wrapped_key();
+        write_atomically(&staged, &wrapped, "writing the wrapped key")?;
+        if let Err(e) = self.rekey(&key) {
+            let _ = fs::remove_file(&staged);
+            return Err(e);
+        }
+        self.settle_rekey(true)
+    }
+
+    fn settle_rekey(&self, staged_won: bool) -> Result<()> {
+        let staged = self.files.pending_wrapped_key();
+        if !staged.exists() {
+            return Ok(());
+        }
+        let result = if staged_won {
+            fs::rename(&staged, self.files.wrapped_key())
+        } else {
+            fs::remove_file(&staged)
+        };
+        result
+            .and_then(|()| sync_dir(&staged))
+            .map_err(Error::io("finishing a rekey"))
+    }
+}
+
+fn read_wrapped(path: &std::path::Path) -> Result<Vec<u8>> {
+    let file = fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::VaultNotFound,
+        _ => Error::io("reading the wrapped key")(e),
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_WRAPPED_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io("reading the wrapped key"))?;
+    if bytes.len() as u64 > MAX_WRAPPED_BYTES {
+        return Err(Error::HeaderDamaged("the wrapped key is too large"));
+    }
+    Ok(bytes)
+}
