@@ -1,0 +1,399 @@
+//! Gatherings, occurrences, RSVPs, reminders and iCalendar.
+
+use chrono::{Duration, NaiveDate};
+use tend_core::gatherings::{self as core, GatheringKind};
+
+use crate::TendError;
+use crate::time::{from_ms, invalid, local, ms, parse_local};
+use crate::vault::{Change, TendVault};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Kind {
+    RestorativeGathering,
+    Meeting,
+    Action,
+    Social,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Rsvp {
+    Going,
+    Maybe,
+    NotGoing,
+}
+
+/// Whole days count on the gathering's calendar; minutes are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct ReminderOffset {
+    pub days: u16,
+    pub minutes: u16,
+}
+
+#[derive(uniffi::Record)]
+pub struct NewGathering {
+    pub title: String,
+    pub kind: Kind,
+    pub description: String,
+    pub location: String,
+    /// Local wall-clock start, `2026-12-05T18:00`, in `time_zone`.
+    pub starts_at: String,
+    /// IANA, such as `America/Chicago`.
+    pub time_zone: String,
+    pub duration_minutes: u32,
+    /// An RFC 5545 RRULE value, such as `FREQ=MONTHLY;BYDAY=1SA`.
+    pub recurrence: Option<String>,
+    pub reminders: Vec<ReminderOffset>,
+}
+
+#[derive(uniffi::Record)]
+pub struct Gathering {
+    pub id: String,
+    pub title: String,
+    pub kind: Kind,
+    pub description: String,
+    pub location: String,
+    pub starts_at: String,
+    pub time_zone: String,
+    pub duration_minutes: u32,
+    pub recurrence: Option<String>,
+    pub reminders: Vec<ReminderOffset>,
+}
+
+#[derive(uniffi::Record)]
+pub struct Occurrence {
+    pub gathering_id: String,
+    pub title: String,
+    /// Names this occurrence, even after it moves.
+    pub original_start: String,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub local_start: String,
+    pub time_zone: String,
+    pub moved: bool,
+    pub rsvp: Option<Rsvp>,
+    pub note: Option<String>,
+}
+
+#[derive(uniffi::Record)]
+pub struct Reminder {
+    pub fires_at_ms: i64,
+    pub gathering_id: String,
+    pub title: String,
+    pub original_start: String,
+    pub starts_at_ms: i64,
+    pub offset: ReminderOffset,
+}
+
+impl From<Kind> for GatheringKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::RestorativeGathering => GatheringKind::RestorativeGathering,
+            Kind::Meeting => GatheringKind::Meeting,
+            Kind::Action => GatheringKind::Action,
+            Kind::Social => GatheringKind::Social,
+            Kind::Other => GatheringKind::Other,
+        }
+    }
+}
+
+impl From<GatheringKind> for Kind {
+    fn from(k: GatheringKind) -> Self {
+        match k {
+            GatheringKind::RestorativeGathering => Kind::RestorativeGathering,
+            GatheringKind::Meeting => Kind::Meeting,
+            GatheringKind::Action => Kind::Action,
+            GatheringKind::Social => Kind::Social,
+            GatheringKind::Other => Kind::Other,
+        }
+    }
+}
+
+impl From<Rsvp> for core::Rsvp {
+    fn from(r: Rsvp) -> Self {
+        match r {
+            Rsvp::Going => core::Rsvp::Going,
+            Rsvp::Maybe => core::Rsvp::Maybe,
+            Rsvp::NotGoing => core::Rsvp::NotGoing,
+        }
+    }
+}
+
+impl From<core::Rsvp> for Rsvp {
+    fn from(r: core::Rsvp) -> Self {
+        match r {
+            core::Rsvp::Going => Rsvp::Going,
+            core::Rsvp::Maybe => Rsvp::Maybe,
+            core::Rsvp::NotGoing => Rsvp::NotGoing,
+        }
+    }
+}
+
+fn offset(o: core::ReminderOffset) -> ReminderOffset {
+    ReminderOffset {
+        days: o.days,
+        minutes: o.minutes,
+    }
+}
+
+impl TryFrom<NewGathering> for core::NewGathering {
+    type Error = TendError;
+
+    fn try_from(g: NewGathering) -> Result<Self, TendError> {
+        Ok(core::NewGathering {
+            title: g.title,
+            kind: g.kind.into(),
+            description: g.description,
+            location: g.location,
+            starts_at: parse_local(&g.starts_at, "start")?,
+            time_zone: g.time_zone,
+            duration: Duration::minutes(g.duration_minutes as i64),
+            recurrence: g.recurrence,
+            reminders: g
+                .reminders
+                .into_iter()
+                .map(|r| core::ReminderOffset {
+                    days: r.days,
+                    minutes: r.minutes,
+                })
+                .collect(),
+        })
+    }
+}
+
+impl From<core::Gathering> for Gathering {
+    fn from(g: core::Gathering) -> Self {
+        Gathering {
+            id: g.id.to_string(),
+            title: g.title,
+            kind: g.kind.into(),
+            description: g.description,
+            location: g.location,
+            starts_at: local(g.starts_at),
+            time_zone: g.time_zone,
+            duration_minutes: g.duration.num_minutes() as u32,
+            recurrence: g.recurrence,
+            reminders: g.reminders.into_iter().map(offset).collect(),
+        }
+    }
+}
+
+impl From<core::Occurrence> for Occurrence {
+    fn from(o: core::Occurrence) -> Self {
+        Occurrence {
+            gathering_id: o.gathering.to_string(),
+            title: o.title,
+            original_start: local(o.original_start),
+            starts_at_ms: ms(o.starts_at),
+            ends_at_ms: ms(o.ends_at),
+            local_start: local(o.local_start),
+            time_zone: o.time_zone,
+            moved: o.moved,
+            rsvp: o.rsvp.map(Rsvp::from),
+            note: o.note,
+        }
+    }
+}
+
+/// The monthly restorative gathering, first on or after `from` (`YYYY-MM-DD`).
+#[uniffi::export]
+pub fn monthly_restorative_gathering(
+    from: String,
+    time_zone: String,
+    location: String,
+) -> Result<NewGathering, TendError> {
+    let from: NaiveDate = from
+        .parse()
+        .map_err(|_| invalid("from", "not a date like 2026-11-26"))?;
+    let g = core::NewGathering::monthly_restorative(from, &time_zone, &location);
+    Ok(NewGathering {
+        title: g.title,
+        kind: g.kind.into(),
+        description: g.description,
+        location: g.location,
+        starts_at: local(g.starts_at),
+        time_zone: g.time_zone,
+        duration_minutes: g.duration.num_minutes() as u32,
+        recurrence: g.recurrence,
+        reminders: g.reminders.into_iter().map(offset).collect(),
+    })
+}
+
+/// The first `count` starts of a rule, as Unix milliseconds: to check a rule
+/// before saving it.
+#[uniffi::export]
+pub fn expand_recurrence(
+    starts_at: String,
+    time_zone: String,
+    rule: Option<String>,
+    count: u32,
+) -> Result<Vec<i64>, TendError> {
+    let starts = core::expand(
+        parse_local(&starts_at, "start")?,
+        &time_zone,
+        rule.as_deref(),
+        count as usize,
+    )?;
+    Ok(starts.into_iter().map(|t| t.timestamp_millis()).collect())
+}
+
+#[uniffi::export]
+impl TendVault {
+    pub async fn add_gathering(&self, gathering: NewGathering) -> Result<Gathering, TendError> {
+        let g = self
+            .with(move |v| Ok(v.gatherings().add(gathering.try_into()?)?.into()))
+            .await;
+        self.after(g, &[Change::Gatherings, Change::Reminders])
+    }
+
+    pub async fn update_gathering(
+        &self,
+        id: String,
+        gathering: NewGathering,
+    ) -> Result<Gathering, TendError> {
+        let g = self
+            .with(move |v| {
+                Ok(v.gatherings()
+                    .update(id.parse()?, gathering.try_into()?)?
+                    .into())
+            })
+            .await;
+        self.after(g, &[Change::Gatherings, Change::Reminders])
+    }
+
+    pub async fn delete_gathering(&self, id: String) -> Result<(), TendError> {
+        let done = self
+            .with(move |v| Ok(v.gatherings().delete(id.parse()?)?))
+            .await;
+        self.after(done, &[Change::Gatherings, Change::Reminders])
+    }
+
+    pub async fn gatherings(&self) -> Result<Vec<Gathering>, TendError> {
+        self.with(|v| {
+            Ok(v.gatherings()
+                .list()?
+                .into_iter()
+                .map(Gathering::from)
+                .collect())
+        })
+        .await
+    }
+
+    /// Occurrences of every gathering between two instants, by start.
+    pub async fn occurrences(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Occurrence>, TendError> {
+        self.with(move |v| {
+            let (from, to) = (from_ms_checked(from_ms)?, from_ms_checked(to_ms)?);
+            Ok(v.gatherings()
+                .occurrences(from, to)?
+                .into_iter()
+                .map(Occurrence::from)
+                .collect())
+        })
+        .await
+    }
+
+    /// The next `count` reminders after `now_ms`, soonest first: schedule these.
+    pub async fn next_reminders(
+        &self,
+        now_ms: i64,
+        count: u32,
+    ) -> Result<Vec<Reminder>, TendError> {
+        self.with(move |v| {
+            Ok(v.gatherings()
+                .next_reminders(from_ms_checked(now_ms)?, count as usize)?
+                .into_iter()
+                .map(|r| Reminder {
+                    fires_at_ms: ms(r.fires_at),
+                    gathering_id: r.gathering.to_string(),
+                    title: r.title,
+                    original_start: local(r.original_start),
+                    starts_at_ms: ms(r.starts_at),
+                    offset: offset(r.offset),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    pub async fn cancel_occurrence(
+        &self,
+        id: String,
+        original_start: String,
+    ) -> Result<(), TendError> {
+        let done = self
+            .with(move |v| {
+                Ok(v.gatherings()
+                    .cancel_occurrence(id.parse()?, parse_local(&original_start, "occurrence")?)?)
+            })
+            .await;
+        self.after(done, &[Change::Gatherings, Change::Reminders])
+    }
+
+    pub async fn move_occurrence(
+        &self,
+        id: String,
+        original_start: String,
+        to: String,
+        duration_minutes: Option<u32>,
+    ) -> Result<(), TendError> {
+        let done = self
+            .with(move |v| {
+                Ok(v.gatherings().move_occurrence(
+                    id.parse()?,
+                    parse_local(&original_start, "occurrence")?,
+                    parse_local(&to, "new start")?,
+                    duration_minutes.map(|m| Duration::minutes(m as i64)),
+                )?)
+            })
+            .await;
+        self.after(done, &[Change::Gatherings, Change::Reminders])
+    }
+
+    pub async fn rsvp(
+        &self,
+        id: String,
+        original_start: String,
+        response: Option<Rsvp>,
+        note: Option<String>,
+    ) -> Result<(), TendError> {
+        let done = self
+            .with(move |v| {
+                Ok(v.gatherings().rsvp(
+                    id.parse()?,
+                    parse_local(&original_start, "occurrence")?,
+                    response.map(Into::into),
+                    note.as_deref(),
+                )?)
+            })
+            .await;
+        self.after(done, &[Change::Gatherings])
+    }
+
+    /// One gathering, or all, as `.ics` text.
+    pub async fn export_ics(&self, id: Option<String>) -> Result<String, TendError> {
+        self.with(move |v| {
+            Ok(v.gatherings()
+                .export_ics(id.map(|i| i.parse()).transpose()?)?)
+        })
+        .await
+    }
+
+    /// All events of an `.ics` file, or none; floating times in `default_zone`.
+    pub async fn import_ics(&self, text: String, default_zone: String) -> Result<u32, TendError> {
+        let n = self
+            .with(move |v| {
+                let s = v.gatherings().import_ics(&text, &default_zone)?;
+                Ok((s.added + s.updated) as u32)
+            })
+            .await;
+        self.after(n, &[Change::Gatherings, Change::Reminders])
+    }
+}
+
+fn from_ms_checked(t: i64) -> Result<chrono::DateTime<chrono::Utc>, TendError> {
+    from_ms(t, "time")
+}

@@ -1,0 +1,34 @@
+//! `tend-ffi`: Tend's core for Kotlin and Swift, through uniffi.
+//!
+//! The core knows nothing of this crate. Types apps see are mirrored here as
+//! uniffi records (the core stays free of uniffi, so each is written once
+//! per side of the boundary), errors collapse into [`TendError`], and every
+//! call that touches storage or crypto is `async`: Kotlin `suspend`, Swift
+//! `async`. The work runs on a small thread pool (the `blocking` crate), so
+//! no caller's thread, and never the UI thread, waits on disk or crypto.
+//! Panics are caught here and become [`TendError::Internal`].
+
+mod error;
+mod gatherings;
+mod journal;
+mod sharing;
+mod time;
+mod vault;
+
+pub use error::{CardProblem, EnvelopeProblem, TendError};
+pub use vault::{Change, ChangeListener, KeyProvider, TendVault};
+
+uniffi::setup_scaffolding!();
+
+/// Runs blocking core work off the caller's thread; a panic becomes `Internal`.
+pub(crate) async fn off_thread<T, F>(work: F) -> Result<T, TendError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, TendError> + Send + 'static,
+{
+    blocking::unblock(move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+            .unwrap_or(Err(TendError::Internal))
+    })
+    .await
+}

@@ -1,0 +1,231 @@
+//! The vault's lifecycle: create, open, lock, passphrase, rekey, panic
+//! wipe; the app's key provider; and change notices.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use tend_core::vault::KeyWrapper;
+use tend_core::{DataKey, KdfParams, Vault};
+
+use crate::{TendError, off_thread};
+
+/// The app's key store: Android Keystore or iOS Keychain wraps the vault's
+/// data key, so Rust never keeps a raw key on disk.
+#[uniffi::export(with_foreign)]
+pub trait KeyProvider: Send + Sync {
+    fn wrap_key(&self, key: Vec<u8>) -> Result<Vec<u8>, TendError>;
+    fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, TendError>;
+}
+
+/// What changed, so a screen can refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Change {
+    Journal,
+    Comrades,
+    Inbox,
+    Outbox,
+    Gatherings,
+    Reminders,
+}
+
+/// Told of changes after they are saved, on a background thread.
+#[uniffi::export(with_foreign)]
+pub trait ChangeListener: Send + Sync {
+    fn changed(&self, what: Change);
+}
+
+struct Provider(Arc<dyn KeyProvider>);
+
+impl KeyWrapper for Provider {
+    fn wrap(&self, key: &DataKey) -> tend_core::Result<Vec<u8>> {
+        self.0
+            .wrap_key(key.as_bytes().to_vec())
+            .map_err(|_| tend_core::Error::WrongKey)
+    }
+
+    fn unwrap(&self, wrapped: &[u8]) -> tend_core::Result<DataKey> {
+        let mut key = self
+            .0
+            .unwrap_key(wrapped.to_vec())
+            .map_err(|_| tend_core::Error::WrongKey)?;
+        let result = DataKey::from_slice(&key);
+        zeroize(&mut key);
+        result
+    }
+}
+
+fn zeroize(bytes: &mut [u8]) {
+    bytes.iter_mut().for_each(|b| *b = 0);
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// One member's vault. Every method may be called from any thread.
+#[derive(uniffi::Object)]
+pub struct TendVault {
+    pub(crate) vault: Arc<Vault>,
+    listener: RwLock<Option<Arc<dyn ChangeListener>>>,
+}
+
+impl TendVault {
+    fn wrap(vault: Vault) -> Arc<TendVault> {
+        Arc::new(TendVault {
+            vault: Arc::new(vault),
+            listener: RwLock::new(None),
+        })
+    }
+
+    /// Runs `work` on the vault off the caller's thread.
+    pub(crate) async fn with<T, F>(&self, work: F) -> Result<T, TendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Vault) -> Result<T, TendError> + Send + 'static,
+    {
+        let vault = self.vault.clone();
+        off_thread(move || work(&vault)).await
+    }
+
+    /// Passes `result` through, telling the listener of `changes` if it succeeded.
+    pub(crate) fn after<T>(
+        &self,
+        result: Result<T, TendError>,
+        changes: &[Change],
+    ) -> Result<T, TendError> {
+        if result.is_ok() {
+            self.notify(changes);
+        }
+        result
+    }
+
+    fn notify(&self, changes: &[Change]) {
+        let listener = self
+            .listener
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(listener) = listener {
+            for change in changes {
+                listener.changed(*change);
+            }
+        }
+    }
+}
+
+/// A new vault whose key the app's key store wraps.
+#[uniffi::export]
+pub async fn create_vault(
+    dir: String,
+    provider: Arc<dyn KeyProvider>,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        Ok(TendVault::wrap(Vault::create_wrapped(
+            PathBuf::from(dir),
+            &Provider(provider),
+        )?))
+    })
+    .await
+}
+
+#[uniffi::export]
+pub async fn open_vault(
+    dir: String,
+    provider: Arc<dyn KeyProvider>,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        Ok(TendVault::wrap(Vault::open_wrapped(
+            PathBuf::from(dir),
+            &Provider(provider),
+        )?))
+    })
+    .await
+}
+
+/// A new vault sealed by a passphrase (Argon2id, m=64 MiB, t=3, p=1).
+#[uniffi::export]
+pub async fn create_vault_with_passphrase(
+    dir: String,
+    passphrase: String,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        Ok(TendVault::wrap(Vault::create_with_passphrase(
+            PathBuf::from(dir),
+            &passphrase,
+            KdfParams::default(),
+        )?))
+    })
+    .await
+}
+
+#[uniffi::export]
+pub async fn open_vault_with_passphrase(
+    dir: String,
+    passphrase: String,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        Ok(TendVault::wrap(Vault::open_with_passphrase(
+            PathBuf::from(dir),
+            &passphrase,
+        )?))
+    })
+    .await
+}
+
+/// Panic wipe without unlocking: destroys the key and deletes every vault file.
+#[uniffi::export]
+pub async fn wipe_vault(dir: String) -> Result<(), TendError> {
+    off_thread(move || Ok(Vault::wipe_at(PathBuf::from(dir))?)).await
+}
+
+#[uniffi::export]
+impl TendVault {
+    /// Changes are reported to `listener` from now on; `None` stops that.
+    pub fn set_listener(&self, listener: Option<Arc<dyn ChangeListener>>) {
+        *self
+            .listener
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = listener;
+    }
+
+    /// Closes the database and forgets the key.
+    pub fn lock(&self) {
+        self.vault.lock();
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.vault.is_locked()
+    }
+
+    pub async fn unlock(&self, provider: Arc<dyn KeyProvider>) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.unlock_wrapped(&Provider(provider))?))
+            .await
+    }
+
+    pub async fn unlock_with_passphrase(&self, passphrase: String) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.unlock_with_passphrase(&passphrase)?))
+            .await
+    }
+
+    /// Rewraps the key; the database is not rewritten.
+    pub async fn change_passphrase(&self, old: String, new: String) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.change_passphrase(&old, &new, None)?))
+            .await
+    }
+
+    /// Re-encrypts the database under a fresh key the provider wraps.
+    pub async fn rekey(&self, provider: Arc<dyn KeyProvider>) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.rekey_wrapped(&Provider(provider))?))
+            .await
+    }
+
+    /// Panic wipe: locks, destroys the key and deletes every vault file.
+    pub async fn wipe(&self) -> Result<(), TendError> {
+        self.with(|v| Ok(v.wipe()?)).await
+    }
+
+    pub async fn display_name(&self) -> Result<Option<String>, TendError> {
+        self.with(|v| Ok(v.display_name()?)).await
+    }
+
+    pub async fn set_display_name(&self, name: String) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.set_display_name(&name)?)).await
+    }
+}

@@ -1,0 +1,6 @@
+//! Generates the Kotlin and Swift bindings from the built library
+//! (library mode): `scripts/generate-bindings.sh` runs it.
+
+fn main() {
+    uniffi::uniffi_bindgen_main()
+}

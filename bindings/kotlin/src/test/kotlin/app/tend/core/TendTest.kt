@@ -1,0 +1,166 @@
+package app.tend.core
+
+import java.nio.file.Files
+import java.nio.file.Path
+import java.util.concurrent.CopyOnWriteArrayList
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+
+/** Stands in for the Android Keystore: XOR with a secret pad, plus a tag. */
+class PadKeyProvider(private val pad: Byte) : KeyProvider {
+    override fun wrapKey(key: ByteArray): ByteArray =
+        key.map { (it.toInt() xor pad.toInt()).toByte() }.toByteArray() + "pad".toByteArray()
+
+    override fun unwrapKey(wrapped: ByteArray): ByteArray {
+        if (!wrapped.decodeToString().endsWith("pad")) throw TendException.KeyProvider("not ours")
+        return wrapped.copyOf(wrapped.size - 3).map { (it.toInt() xor pad.toInt()).toByte() }.toByteArray()
+    }
+}
+
+fun entry(body: String, mood: Int? = null, feelings: List<String> = listOf()) = NewEntry(
+    writtenAtMs = null, utcOffsetSeconds = null, mood = mood?.toUByte(),
+    feelings = feelings, activities = listOf(), title = null, body = body,
+)
+
+class TendTest {
+    @TempDir
+    lateinit var dir: Path
+
+    private suspend fun member(name: String): TendVault {
+        val vault = createVault(dir.resolve(name).toString(), PadKeyProvider(name.length.toByte()))
+        vault.setDisplayName(name)
+        return vault
+    }
+
+    @Test
+    fun `a vault made with a Kotlin key provider opens only with it`() = runBlocking<Unit> {
+        val path = dir.resolve("v").toString()
+        val vault = createVault(path, PadKeyProvider(7))
+        vault.addEntry(entry("kept under the Keystore"))
+        vault.lock()
+        assertTrue(vault.isLocked())
+        assertThrows<TendException.Locked> { runBlocking { vault.search("kept", 10u) } }
+        assertThrows<TendException.WrongKey> { runBlocking { openVault(path, PadKeyProvider(9)) } }
+        vault.unlock(PadKeyProvider(7))
+        assertEquals(1, vault.search("keystore", 10u).size)
+        vault.rekey(PadKeyProvider(7))
+        val reopened = openVault(path, PadKeyProvider(7))
+        assertEquals("kept under the Keystore", reopened.listEntries(10u, null, null, null, null).entries[0].body)
+        assertFalse(Files.readAllBytes(dir.resolve("v/wrapped.key")).decodeToString().contains("kept"))
+        reopened.wipe()
+        assertThrows<TendException.VaultNotFound> { runBlocking { openVault(path, PadKeyProvider(7)) } }
+    }
+
+    @Test
+    fun `journal, search and insights`() = runBlocking<Unit> {
+        val vault = member("Alice")
+        vault.addEntry(entry("Painted a heron by the canal", mood = 4, feelings = listOf("calm")))
+        vault.addEntry(entry("Long shift, tired", mood = 2, feelings = listOf("tired")))
+        val hits = vault.search("her", 10u)
+        assertEquals(1, hits.size)
+        assertTrue(hits[0].snippet.any { it.matched && it.text.lowercase() == "heron" })
+        val insights = vault.insights(null, null)
+        assertEquals(2uL, insights.entries)
+        assertEquals(2uL, insights.entriesWithMood)
+        assertEquals(listOf("awful", "bad", "okay", "good", "great"), vault.moodScale().map { it.label })
+        val backup = vault.exportJournal("a long backup passphrase")
+        assertFalse(backup.decodeToString(throwOnInvalidSequence = false).contains("heron"))
+        val other = member("Bob")
+        assertEquals(2uL, other.importJournal(backup, "a long backup passphrase").added)
+    }
+
+    @Test
+    fun `two members swap cards, compare safety numbers and share an entry`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        val bobAtAlice = alice.addComrade(bob.myCard(), null)
+        val aliceAtBob = bob.addComrade(alice.myCard(), null)
+        assertEquals(alice.safetyNumber(bobAtAlice.id), bob.safetyNumber(aliceAtBob.id))
+        assertEquals(71, alice.safetyNumber(bobAtAlice.id).length)
+        assertTrue(alice.markVerified(bobAtAlice.id).verified)
+
+        val written = alice.addEntry(entry("The heron came back"))
+        val sealed = alice.shareEntry(written.id, listOf(Recipient.Comrade(bobAtAlice.id)), "for you")
+        assertTrue(sealed.armored.startsWith("-----BEGIN AGE ENCRYPTED FILE-----"))
+        val opened = bob.openEnvelope(sealed.armored.toByteArray())
+        assertEquals("Alice", opened.senderName)
+        assertEquals("journal.entry", opened.kind)
+        val shared = bob.sharedWithMe()
+        assertEquals("The heron came back", shared[0].body)
+        assertEquals("for you", shared[0].note)
+        assertEquals(0, bob.listEntries(10u, null, null, null, null).entries.size)
+
+        val replay = assertThrows<TendException.Envelope> { runBlocking { bob.openEnvelope(sealed.bytes) } }
+        assertEquals(EnvelopeProblem.REPLAYED, replay.problem)
+        val tampered = sealed.bytes.copyOf().also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() }
+        val refused = assertThrows<TendException.Envelope> { runBlocking { bob.openEnvelope(tampered) } }
+        assertEquals(EnvelopeProblem.TAMPERED, refused.problem)
+    }
+
+    @Test
+    fun `the monthly gathering and its reminders`() = runBlocking<Unit> {
+        val vault = member("Alice")
+        val preset = monthlyRestorativeGathering("2026-11-26", "America/Chicago", "Community room")
+        val gathering = vault.addGathering(preset)
+        assertEquals("2026-12-05T18:00:00", gathering.startsAt)
+        assertEquals("FREQ=MONTHLY;BYDAY=1SA", gathering.recurrence)
+        val now = 1_795_694_400_000L // 2026-11-26T12:00:00Z
+        val reminders = vault.nextReminders(now, 4u)
+        assertEquals(4, reminders.size)
+        assertTrue(reminders.zipWithNext().all { (a, b) -> a.firesAtMs <= b.firesAtMs })
+        assertEquals(1_795_910_400_000L, reminders[0].firesAtMs) // 2026-11-28 18:00 CST, a week before
+        vault.cancelOccurrence(gathering.id, "2026-12-05T18:00")
+        assertEquals("2027-01-02T18:00:00", vault.nextReminders(now, 1u)[0].originalStart)
+        val ics = vault.exportIcs(gathering.id)
+        assertTrue(ics.contains("EXDATE;TZID=America/Chicago:20261205T180000"))
+        val starts = expandRecurrence("2026-03-07T02:30", "America/Chicago", "FREQ=DAILY", 2u)
+        assertEquals(1_772_958_600_000L, starts[1]) // 03:30 CDT: the gap moves it forward
+    }
+
+    @Test
+    fun `every public error is typed`() = runBlocking<Unit> {
+        val vault = member("Alice")
+        assertThrows<TendException.Invalid> { runBlocking { vault.addEntry(entry("x".repeat(300_000))) } }
+        assertThrows<TendException.NotFound> { runBlocking { vault.getEntry("01890000-0000-7000-8000-000000000000") } }
+        assertThrows<TendException.Invalid> { runBlocking { vault.getEntry("not an id") } }
+        val card = assertThrows<TendException.Card> { cardName("TEND:AAAAAAAA") }
+        assertNotEquals(null, card.problem)
+        assertThrows<TendException.VaultExists> { runBlocking { createVault(dir.resolve("Alice").toString(), PadKeyProvider(1)) } }
+        assertThrows<TendException.NameTaken> { runBlocking { vault.createCircle("Care"); vault.createCircle("care") } }
+        val bad = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nDTSTART:tomorrow\nEND:VEVENT\nEND:VCALENDAR\n"
+        val import = assertThrows<TendException.Import> { runBlocking { vault.importIcs(bad, "UTC") } }
+        assertEquals(4uL, import.line)
+        assertThrows<TendException.Invalid> { expandRecurrence("2026-01-01T10:00", "Mars/Base", null, 1u) }
+        val failing = object : KeyProvider {
+            override fun wrapKey(key: ByteArray): ByteArray = throw TendException.KeyProvider("no Keystore")
+            override fun unwrapKey(wrapped: ByteArray): ByteArray = throw TendException.KeyProvider("no Keystore")
+        }
+        assertThrows<TendException.WrongKey> { runBlocking { createVault(dir.resolve("x").toString(), failing) } }
+    }
+
+    @Test
+    fun `many coroutines at once, and the listener hears each change`() = runBlocking<Unit> {
+        val vault = member("Alice")
+        val heard = CopyOnWriteArrayList<Change>()
+        vault.setListener(object : ChangeListener {
+            override fun changed(what: Change) { heard.add(what) }
+        })
+        (1..50).map { i ->
+            async(Dispatchers.Default) {
+                vault.addEntry(entry("entry $i"))
+                vault.search("entry", 5u)
+            }
+        }.awaitAll()
+        assertEquals(50, vault.listEntries(100u, null, null, null, null).entries.size)
+        assertEquals(50, heard.count { it == Change.JOURNAL })
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds tend-ffi, generates its Kotlin bindings (library mode) and runs the
+# JUnit tests on the JVM against the real library.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+target="${CARGO_TARGET_DIR:-$root/target}"
+cache="${TEND_CACHE:-$HOME/.cache/tend}"
+
+cargo build -q -p tend-ffi
+"$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi"
+mvn -B -q -f "$here/pom.xml" \
+  -Dmaven.repo.local="$cache/m2" \
+  -Dtend.lib.dir="$target/debug" \
+  "${@:-test}"
+grep -h "Tests run" "$here"/target/surefire-reports/*.txt
