@@ -1,0 +1,165 @@
+import Foundation
+import XCTest
+@testable import TendCore
+
+/// Stands in for the iOS Keychain: XOR with a secret pad, plus a tag.
+final class PadKeyProvider: KeyProvider, @unchecked Sendable {
+    let pad: UInt8
+    init(_ pad: UInt8) { self.pad = pad }
+
+    func wrapKey(key: Data) throws -> Data {
+        Data(key.map { $0 ^ pad }) + Data("pad".utf8)
+    }
+
+    func unwrapKey(wrapped: Data) throws -> Data {
+        guard wrapped.count > 3, wrapped.suffix(3) == Data("pad".utf8) else {
+            throw TendError.KeyProvider(reason: "not ours")
+        }
+        return Data(wrapped.prefix(wrapped.count - 3).map { $0 ^ pad })
+    }
+}
+
+final class Listener: ChangeListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var heard: [Change] = []
+    func changed(what: Change) { lock.lock(); heard.append(what); lock.unlock() }
+    func count(_ change: Change) -> Int { lock.lock(); defer { lock.unlock() }; return heard.filter { $0 == change }.count }
+}
+
+func entry(_ body: String, mood: UInt8? = nil, feelings: [String] = []) -> NewEntry {
+    NewEntry(writtenAtMs: nil, utcOffsetSeconds: nil, mood: mood, feelings: feelings,
+             activities: [], title: nil, body: body)
+}
+
+final class TendCoreTests: XCTestCase {
+    var dir: URL!
+
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func member(_ name: String) async throws -> TendVault {
+        let vault = try await createVault(dir: dir.appendingPathComponent(name).path,
+                                          provider: PadKeyProvider(UInt8(name.count)))
+        try await vault.setDisplayName(name: name)
+        return vault
+    }
+
+    func expectError<T>(_ body: () async throws -> T, _ check: (TendError) -> Bool,
+                        file: StaticString = #filePath, line: UInt = #line) async {
+        do {
+            _ = try await body()
+            XCTFail("expected an error", file: file, line: line)
+        } catch let error as TendError {
+            XCTAssertTrue(check(error), "unexpected \(error)", file: file, line: line)
+        } catch {
+            XCTFail("untyped error \(error)", file: file, line: line)
+        }
+    }
+
+    func testAVaultMadeWithASwiftKeyProviderOpensOnlyWithIt() async throws {
+        let path = dir.appendingPathComponent("v").path
+        let vault = try await createVault(dir: path, provider: PadKeyProvider(7))
+        _ = try await vault.addEntry(entry: entry("kept under the Keychain"))
+        vault.lock()
+        await expectError({ try await vault.search(query: "kept", limit: 10) }) {
+            if case .Locked = $0 { return true } else { return false }
+        }
+        await expectError({ try await openVault(dir: path, provider: PadKeyProvider(9)) }) {
+            if case .WrongKey = $0 { return true } else { return false }
+        }
+        try await vault.unlock(provider: PadKeyProvider(7))
+        try await vault.rekey(provider: PadKeyProvider(7))
+        let reopened = try await openVault(dir: path, provider: PadKeyProvider(7))
+        let page = try await reopened.listEntries(limit: 10, after: nil, from: nil, to: nil, tag: nil)
+        XCTAssertEqual(page.entries.first?.body, "kept under the Keychain")
+        try await reopened.wipe()
+        await expectError({ try await openVault(dir: path, provider: PadKeyProvider(7)) }) {
+            if case .VaultNotFound = $0 { return true } else { return false }
+        }
+    }
+
+    func testJournalSearchAndInsights() async throws {
+        let vault = try await member("Alice")
+        _ = try await vault.addEntry(entry: entry("Painted a heron by the canal", mood: 4, feelings: ["calm"]))
+        _ = try await vault.addEntry(entry: entry("Long shift, tired", mood: 2))
+        let hits = try await vault.search(query: "her", limit: 10)
+        XCTAssertEqual(hits.count, 1)
+        XCTAssertTrue(hits[0].snippet.contains { $0.matched && $0.text.lowercased() == "heron" })
+        let insights = try await vault.insights(from: nil, to: nil)
+        XCTAssertEqual(insights.entries, 2)
+        XCTAssertEqual(insights.entriesWithMood, 2)
+    }
+
+    func testTwoMembersSwapCardsAndShareAnEntry() async throws {
+        let alice = try await member("Alice")
+        let bob = try await member("Bob")
+        let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
+        let aliceAtBob = try await bob.addComrade(card: try await alice.myCard(), name: nil)
+        let a = try await alice.safetyNumber(comradeId: bobAtAlice.id)
+        let b = try await bob.safetyNumber(comradeId: aliceAtBob.id)
+        XCTAssertEqual(a, b)
+        let written = try await alice.addEntry(entry: entry("The heron came back"))
+        let sealed = try await alice.shareEntry(entryId: written.id, to: [.comrade(id: bobAtAlice.id)], note: "for you")
+        let opened = try await bob.openEnvelope(envelope: Data(sealed.armored.utf8))
+        XCTAssertEqual(opened.senderName, "Alice")
+        let shared = try await bob.sharedWithMe()
+        XCTAssertEqual(shared.first?.body, "The heron came back")
+        await expectError({ try await bob.openEnvelope(envelope: sealed.bytes) }) {
+            if case .Envelope(problem: .replayed) = $0 { return true } else { return false }
+        }
+        var tampered = sealed.bytes
+        tampered[tampered.count / 2] ^= 1
+        await expectError({ try await bob.openEnvelope(envelope: tampered) }) {
+            if case .Envelope(problem: .tampered) = $0 { return true } else { return false }
+        }
+    }
+
+    func testTheMonthlyGatheringAndItsReminders() async throws {
+        let vault = try await member("Alice")
+        let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")
+        let gathering = try await vault.addGathering(gathering: preset)
+        XCTAssertEqual(gathering.startsAt, "2026-12-05T18:00:00")
+        let reminders = try await vault.nextReminders(nowMs: 1_795_694_400_000, count: 4)
+        XCTAssertEqual(reminders.count, 4)
+        XCTAssertEqual(reminders[0].firesAtMs, 1_795_910_400_000)
+        XCTAssertEqual(reminders[0].fires, Date(timeIntervalSince1970: 1_795_910_400))
+        XCTAssertEqual(Date(tendMilliseconds: 1_234).tendMilliseconds, 1_234)
+        let starts = try expandRecurrence(startsAt: "2026-03-07T02:30", timeZone: "America/Chicago", rule: "FREQ=DAILY", count: 2)
+        XCTAssertEqual(starts[1], 1_772_958_600_000)
+    }
+
+    func testPublicErrorsAreTyped() async throws {
+        let vault = try await member("Alice")
+        await expectError({ try await vault.getEntry(id: "not an id") }) {
+            if case .Invalid = $0 { return true } else { return false }
+        }
+        XCTAssertThrowsError(try cardName(card: "TEND:AAAAAAAA")) { error in
+            guard case TendError.Card = error else { return XCTFail("\(error)") }
+        }
+        let bad = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nDTSTART:tomorrow\nEND:VEVENT\nEND:VCALENDAR\n"
+        await expectError({ try await vault.importIcs(text: bad, defaultZone: "UTC") }) {
+            if case .Import(line: 4, problem: _) = $0 { return true } else { return false }
+        }
+    }
+
+    func testManyTasksAtOnceAndTheListenerHearsEachChange() async throws {
+        let vault = try await member("Alice")
+        let listener = Listener()
+        vault.setListener(listener: listener)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 1...50 {
+                group.addTask { _ = try await vault.addEntry(entry: entry("entry \(i)")) }
+            }
+            try await group.waitForAll()
+        }
+        let page = try await vault.listEntries(limit: 100, after: nil, from: nil, to: nil, tag: nil)
+        XCTAssertEqual(page.entries.count, 50)
+        XCTAssertEqual(listener.count(.journal), 50)
+    }
+}
