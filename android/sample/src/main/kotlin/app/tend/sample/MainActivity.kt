@@ -1,0 +1,50 @@
+package app.tend.sample
+
+import android.app.Activity
+import android.os.Bundle
+import android.widget.TextView
+import app.tend.android.KeystoreKeyProvider
+import app.tend.android.ReminderScheduler
+import app.tend.core.TendException
+import app.tend.core.createVault
+import app.tend.core.monthlyRestorativeGathering
+import app.tend.core.openVault
+import java.io.File
+import java.time.LocalDate
+import java.time.ZoneId
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.MainScope
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.launch
+
+/** Opens (or makes) a Keystore-protected vault, adds the monthly gathering
+ *  once, schedules its reminders and shows the next one. */
+class MainActivity : Activity(), CoroutineScope by MainScope() {
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        val text = TextView(this).apply { text = "Opening the vault…" }
+        setContentView(text)
+        launch(Dispatchers.Main) {
+            val dir = File(filesDir, "vault").path
+            val keys = KeystoreKeyProvider(this@MainActivity)
+            val vault = try {
+                openVault(dir, keys)
+            } catch (e: TendException.VaultNotFound) {
+                createVault(dir, keys).also {
+                    val zone = ZoneId.systemDefault().id
+                    it.addGathering(monthlyRestorativeGathering(LocalDate.now().toString(), zone, ""))
+                }
+            }
+            ReminderScheduler(this@MainActivity).reschedule(vault)
+            val next = vault.nextReminders(System.currentTimeMillis(), 1u).firstOrNull()
+            text.text = next?.let { "Next reminder: ${java.util.Date(it.firesAtMs)} for ${it.title}" }
+                ?: "No reminders ahead."
+        }
+    }
+
+    override fun onDestroy() {
+        cancel()
+        super.onDestroy()
+    }
+}

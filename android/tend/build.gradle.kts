@@ -1,0 +1,65 @@
+// The AAR: cargo-ndk builds libtend_ffi.so for three ABIs into jniLibs, and
+// uniffi generates the Kotlin (library mode) into the build folder.
+plugins {
+    id("com.android.library")
+    id("org.jetbrains.kotlin.android")
+}
+
+val repoRoot = rootProject.projectDir.parentFile
+val jniOut = layout.buildDirectory.dir("rust/jniLibs")
+val generatedKotlin = layout.buildDirectory.dir("generated/uniffi")
+
+android {
+    namespace = "app.tend.android"
+    compileSdk = 35
+    defaultConfig {
+        minSdk = 26
+        consumerProguardFiles("consumer-rules.pro")
+    }
+    sourceSets["main"].jniLibs.srcDir(jniOut)
+    sourceSets["main"].java.srcDir(generatedKotlin)
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+}
+
+kotlin {
+    jvmToolchain(17)
+}
+
+val cargoNdk by tasks.registering(Exec::class) {
+    description = "Builds libtend_ffi.so for arm64-v8a, armeabi-v7a and x86_64"
+    workingDir = repoRoot
+    commandLine(
+        "cargo", "ndk",
+        "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
+        "--platform", "26",
+        "-o", jniOut.get().asFile.path,
+        "build", "--release", "-p", "tend-ffi",
+    )
+}
+
+val generateBindings by tasks.registering(Exec::class) {
+    description = "Generates the Kotlin bindings from the host build of the library"
+    workingDir = repoRoot
+    commandLine("cargo", "build", "--release", "-p", "tend-ffi")
+    doLast {
+        project.exec {
+            workingDir = repoRoot
+            commandLine(
+                "bindings/ffi/generate.sh", "kotlin", generatedKotlin.get().asFile.path, "release",
+            )
+        }
+    }
+}
+
+tasks.named("preBuild") {
+    dependsOn(cargoNdk, generateBindings)
+}
+
+dependencies {
+    // JNA as an AAR: it carries JNA's own native libraries for each ABI.
+    implementation("net.java.dev.jna:jna:5.19.1@aar")
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.11.0")
+}
