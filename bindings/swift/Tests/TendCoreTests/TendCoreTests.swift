@@ -134,6 +134,29 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(starts[1], 1_772_958_600_000)
     }
 
+    func testTheNotificationPlanKeepsWithinIOSLimitAndFollowsChanges() async throws {
+        let vault = try await member("Alice")
+        for zone in ["Europe/Berlin", "America/Chicago", "Australia/Sydney"] {
+            var weekly = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: zone, location: "")
+            weekly.recurrence = "FREQ=WEEKLY"
+            _ = try await vault.addGathering(gathering: weekly)
+        }
+        let now: Int64 = 1_795_694_400_000
+        let reminders = try await vault.nextReminders(nowMs: now, count: 100)
+        let first = NotificationPlan(reminders: reminders, pending: [], othersPending: 4)
+        XCTAssertEqual(first.add.count, 60, "64 less the app's other 4")
+        XCTAssertTrue(first.remove.isEmpty)
+        XCTAssertEqual(first.add.map(\.fireAtMs), first.add.map(\.fireAtMs).sorted())
+
+        // A week later: passed ones go, new ones come, the rest stay.
+        let pending = Set(first.add.map(\.identifier))
+        let later = try await vault.nextReminders(nowMs: now + 7 * 86_400_000, count: 100)
+        let second = NotificationPlan(reminders: later, pending: pending, othersPending: 4)
+        XCTAssertFalse(second.remove.isEmpty)
+        XCTAssertEqual(second.add.count, second.remove.count)
+        XCTAssertEqual(pending.subtracting(second.remove).union(second.add.map(\.identifier)).count, 60)
+    }
+
     func testPublicErrorsAreTyped() async throws {
         let vault = try await member("Alice")
         await expectError({ try await vault.getEntry(id: "not an id") }) {
