@@ -5,9 +5,7 @@
 #   rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
-target="${CARGO_TARGET_DIR:-$root/target}"
+. "$here/../bindings/paths.sh"
 build="$here/build"
 rm -rf "$build"
 mkdir -p "$build/headers" "$build/Sources/TendCore" "$build/sim"

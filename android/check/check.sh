@@ -3,9 +3,7 @@
 # (android-all from Maven Central) and the generated bindings. No SDK needed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cd "$root"
-cache="${TEND_CACHE:-$HOME/.cache/tend}"
+. "$here/../../bindings/paths.sh"
 cargo build -q -p tend-ffi
 "$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi"
 mvn -B -q -f "$here/pom.xml" -Dmaven.repo.local="$cache/m2" compile

@@ -5,14 +5,12 @@ set -euo pipefail
 language="$1"
 out="$2"
 profile="${3:-debug}"
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
+. "$(dirname "$0")/../paths.sh"
 case "$(uname -s)" in
   Darwin) lib="$target/$profile/libtend_ffi.dylib" ;;
   *) lib="$target/$profile/libtend_ffi.so" ;;
 esac
 rm -rf "$out"
 mkdir -p "$out"
-cd "$root"
-cargo run -q -p tend-ffi --bin uniffi-bindgen -- \
+cargo run -q -p uniffi-bindgen -- \
   generate --library "$lib" --language "$language" --no-format --out-dir "$out"

@@ -3,10 +3,7 @@
 # JUnit tests on the JVM against the real library.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cd "$root"
-target="${CARGO_TARGET_DIR:-$root/target}"
-cache="${TEND_CACHE:-$HOME/.cache/tend}"
+. "$here/../paths.sh"
 
 cargo build -q -p tend-ffi
 "$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi"

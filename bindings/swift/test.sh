@@ -5,10 +5,7 @@
 # with debootstrap and kept in $TEND_CACHE/swift-root.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cd "$root"
-target="${CARGO_TARGET_DIR:-$root/target}"
-cache="${TEND_CACHE:-$HOME/.cache/tend}"
+. "$here/../paths.sh"
 libdir="$target/debug"
 
 cargo build -q -p tend-ffi

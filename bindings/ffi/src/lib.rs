@@ -8,6 +8,8 @@
 //! no caller's thread, and never the UI thread, waits on disk or crypto.
 //! Panics are caught here and become [`TendError::Internal`].
 
+#[cfg(feature = "bench")]
+mod bench;
 mod error;
 mod gatherings;
 mod journal;

@@ -1,5 +1,5 @@
 //! Generates the Kotlin and Swift bindings from the built library
-//! (library mode): `scripts/generate-bindings.sh` runs it.
+//! (library mode): `bindings/ffi/generate.sh` runs it.
 
 fn main() {
     uniffi::uniffi_bindgen_main()
