@@ -2,7 +2,7 @@
 //! wipe; the app's key provider; and change notices.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tend_core::vault::KeyWrapper;
 use tend_core::{DataKey, KdfParams, Vault};
@@ -34,20 +34,53 @@ pub trait ChangeListener: Send + Sync {
     fn changed(&self, what: Change);
 }
 
-struct Provider(Arc<dyn KeyProvider>);
+/// The app's provider seen as the core's `KeyWrapper`. The core only knows
+/// "wrong key"; the app's own error is kept and reported instead.
+struct Provider {
+    app: Arc<dyn KeyProvider>,
+    failure: Mutex<Option<TendError>>,
+}
+
+impl Provider {
+    fn run<T>(
+        app: Arc<dyn KeyProvider>,
+        work: impl FnOnce(&Provider) -> tend_core::Result<T>,
+    ) -> Result<T, TendError> {
+        let provider = Provider {
+            app,
+            failure: Mutex::new(None),
+        };
+        work(&provider).map_err(|e| provider.take_failure().unwrap_or(e.into()))
+    }
+
+    fn take_failure(&self) -> Option<TendError> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    fn keep(&self, e: TendError) -> tend_core::Error {
+        *self
+            .failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(e);
+        tend_core::Error::WrongKey
+    }
+}
 
 impl KeyWrapper for Provider {
     fn wrap(&self, key: &DataKey) -> tend_core::Result<Vec<u8>> {
-        self.0
+        self.app
             .wrap_key(key.as_bytes().to_vec())
-            .map_err(|_| tend_core::Error::WrongKey)
+            .map_err(|e| self.keep(e))
     }
 
     fn unwrap(&self, wrapped: &[u8]) -> tend_core::Result<DataKey> {
         let mut key = self
-            .0
+            .app
             .unwrap_key(wrapped.to_vec())
-            .map_err(|_| tend_core::Error::WrongKey)?;
+            .map_err(|e| self.keep(e))?;
         let result = DataKey::from_slice(&key);
         zeroize(&mut key);
         result
@@ -117,10 +150,8 @@ pub async fn create_vault(
     provider: Arc<dyn KeyProvider>,
 ) -> Result<Arc<TendVault>, TendError> {
     off_thread(move || {
-        Ok(TendVault::wrap(Vault::create_wrapped(
-            PathBuf::from(dir),
-            &Provider(provider),
-        )?))
+        let vault = Provider::run(provider, |p| Vault::create_wrapped(PathBuf::from(dir), p))?;
+        Ok(TendVault::wrap(vault))
     })
     .await
 }
@@ -131,10 +162,8 @@ pub async fn open_vault(
     provider: Arc<dyn KeyProvider>,
 ) -> Result<Arc<TendVault>, TendError> {
     off_thread(move || {
-        Ok(TendVault::wrap(Vault::open_wrapped(
-            PathBuf::from(dir),
-            &Provider(provider),
-        )?))
+        let vault = Provider::run(provider, |p| Vault::open_wrapped(PathBuf::from(dir), p))?;
+        Ok(TendVault::wrap(vault))
     })
     .await
 }
@@ -195,7 +224,7 @@ impl TendVault {
     }
 
     pub async fn unlock(&self, provider: Arc<dyn KeyProvider>) -> Result<(), TendError> {
-        self.with(move |v| Ok(v.unlock_wrapped(&Provider(provider))?))
+        self.with(move |v| Provider::run(provider, |p| v.unlock_wrapped(p)))
             .await
     }
 
@@ -212,7 +241,7 @@ impl TendVault {
 
     /// Re-encrypts the database under a fresh key the provider wraps.
     pub async fn rekey(&self, provider: Arc<dyn KeyProvider>) -> Result<(), TendError> {
-        self.with(move |v| Ok(v.rekey_wrapped(&Provider(provider))?))
+        self.with(move |v| Provider::run(provider, |p| v.rekey_wrapped(p)))
             .await
     }
 

@@ -144,7 +144,9 @@ class TendTest {
             override fun wrapKey(key: ByteArray): ByteArray = throw TendException.KeyProvider("no Keystore")
             override fun unwrapKey(wrapped: ByteArray): ByteArray = throw TendException.KeyProvider("no Keystore")
         }
-        assertThrows<TendException.WrongKey> { runBlocking { createVault(dir.resolve("x").toString(), failing) } }
+        val refused = assertThrows<TendException.KeyProvider> { runBlocking { createVault(dir.resolve("x").toString(), failing) } }
+        assertEquals("no Keystore", refused.reason)
+        assertFalse(Files.exists(dir.resolve("x/vault.db")), "nothing left behind")
     }
 
     @Test
