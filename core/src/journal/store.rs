@@ -122,13 +122,12 @@ impl Journal<'_> {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let more = rows.len() > limit as usize;
-            let mut entries = Vec::with_capacity(rows.len().min(limit as usize));
-            let mut next = None;
-            for (seq, written_at_ms, mut entry) in rows.into_iter().take(limit as usize) {
-                next = Some(PageCursor { written_at_ms, seq });
-                fill_tags(conn, seq, &mut entry)?;
-                entries.push(entry);
-            }
+            let mut rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
+            let next = rows
+                .last()
+                .map(|(seq, written_at_ms, _)| PageCursor { written_at_ms: *written_at_ms, seq: *seq });
+            fill_page_tags(conn, &mut rows)?;
+            let entries = rows.into_iter().map(|(_, _, entry)| entry).collect();
             Ok(Page {
                 entries,
                 next: if more { next } else { None },
@@ -218,6 +217,42 @@ pub(crate) fn load(conn: &Connection, seq: i64) -> Result<Entry> {
         .ok_or(Error::NotFound { what: "entry" })?;
     fill_tags(conn, seq, &mut entry)?;
     Ok(entry)
+}
+
+/// The tags of a whole page in one query, not two per entry.
+fn fill_page_tags(conn: &Connection, rows: &mut [(i64, i64, Entry)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let seqs = format!(
+        "[{}]",
+        rows.iter()
+            .map(|(seq, _, _)| seq.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let at: std::collections::HashMap<i64, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (seq, _, _))| (*seq, i))
+        .collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT et.entry, t.kind, t.name FROM entry_tags et JOIN tags t ON t.id = et.tag
+         WHERE et.entry IN (SELECT value FROM json_each(?1))
+         ORDER BY et.entry, et.position, t.name",
+    )?;
+    let mut found = stmt.query([seqs])?;
+    while let Some(row) = found.next()? {
+        let Some(&i) = at.get(&row.get::<_, i64>(0)?) else {
+            continue;
+        };
+        let name: String = row.get(2)?;
+        match TagKind::from_code(row.get(1)?)? {
+            TagKind::Feeling => rows[i].2.feelings.push(name),
+            TagKind::Activity => rows[i].2.activities.push(name),
+        }
+    }
+    Ok(())
 }
 
 fn fill_tags(conn: &Connection, seq: i64, entry: &mut Entry) -> Result<()> {
