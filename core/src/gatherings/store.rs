@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::model::{Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp};
 use super::recurrence::Schedule;
@@ -49,25 +50,15 @@ pub(crate) fn insert(
 ) -> Result<i64> {
     let id = GatheringId::new();
     let uid = uid.map_or_else(|| format!("{id}@tend"), str::to_owned);
+    let mut values = vec![Value::from(id.to_string())];
+    values.extend(content(g, schedule)?);
+    values.extend([Value::from(now_ms), Value::from(uid)]);
     conn.execute(
         &format!(
             "INSERT INTO gatherings (uid, {COLUMNS})
              VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
         ),
-        params![
-            id.to_string(),
-            g.kind.code(),
-            g.title.trim(),
-            g.description,
-            g.location.trim(),
-            local_text(schedule.start()),
-            schedule.zone().name(),
-            g.duration.num_seconds(),
-            schedule.rule(),
-            reminders_json(&g.reminders)?,
-            now_ms,
-            uid,
-        ],
+        rusqlite::params_from_iter(values),
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -79,26 +70,32 @@ pub(crate) fn update(
     schedule: &Schedule,
     now_ms: i64,
 ) -> Result<()> {
+    let mut values = vec![Value::from(seq)];
+    values.extend(content(g, schedule)?);
+    values.push(Value::from(now_ms));
     conn.execute(
         "UPDATE gatherings SET kind = ?2, title = ?3, description = ?4, location = ?5,
              starts_at = ?6, time_zone = ?7, duration_s = ?8, recurrence = ?9, reminders = ?10,
              updated_at = ?11
          WHERE seq = ?1",
-        params![
-            seq,
-            g.kind.code(),
-            g.title.trim(),
-            g.description,
-            g.location.trim(),
-            local_text(schedule.start()),
-            schedule.zone().name(),
-            g.duration.num_seconds(),
-            schedule.rule(),
-            reminders_json(&g.reminders)?,
-            now_ms,
-        ],
+        rusqlite::params_from_iter(values),
     )?;
     Ok(())
+}
+
+/// What a gathering says, in `COLUMNS` order from `kind` to `reminders`.
+fn content(g: &NewGathering, schedule: &Schedule) -> Result<[Value; 9]> {
+    Ok([
+        g.kind.code().to_owned().into(),
+        g.title.trim().to_owned().into(),
+        g.description.clone().into(),
+        g.location.trim().to_owned().into(),
+        local_text(schedule.start()).into(),
+        schedule.zone().name().to_owned().into(),
+        g.duration.num_seconds().into(),
+        schedule.rule().map(str::to_owned).into(),
+        reminders_json(&g.reminders)?.into(),
+    ])
 }
 
 fn reminders_json(reminders: &[ReminderOffset]) -> Result<String> {
