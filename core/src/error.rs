@@ -56,6 +56,8 @@ pub enum Error {
     Card(#[from] crate::comrades::CardError),
     #[error("envelope refused: {0}")]
     Envelope(#[from] crate::envelope::EnvelopeError),
+    #[error("care request: {0}")]
+    Care(#[from] crate::care::CareError),
     #[error("import, line {line}: {problem}")]
     ImportLine { line: u64, problem: String },
     #[error("import: {0}")]

@@ -2,6 +2,7 @@
 //!
 //! This crate knows nothing of FFI. Apps reach it through `bindings/`.
 
+pub mod care;
 pub mod comrades;
 pub mod envelope;
 mod error;
@@ -13,6 +14,7 @@ mod redact;
 mod secret;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod time;
 pub mod vault;
 
 /// Passphrases for sealed backups; zeroized on drop.

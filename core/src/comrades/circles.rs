@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Comrades;
-use super::store::{self, ComradeId, from_ms};
+use super::store::{self, ComradeId};
 use crate::redact::Text;
+use crate::time::from_ms;
 use crate::{Error, Result, name};
 
 crate::id::uuid_id!(CircleId, "circle id");

@@ -16,7 +16,7 @@ pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use safety_number::SafetyNumber;
 pub use store::{Added, Comrade, ComradeId};
-pub(crate) use store::{Peer, from_ms, peers, refresh_from_card, seq_and_blocked};
+pub(crate) use store::{Peer, peers, peers_for_keys, refresh_from_card, seq_and_blocked};
 
 use crate::{Result, Vault};
 

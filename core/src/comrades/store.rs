@@ -10,6 +10,7 @@ use super::card::Card;
 use super::identity::{self, MyKeys};
 use super::keys::{EncryptionKey, IdentityKey, PairKey};
 use crate::redact::Text;
+use crate::time::from_ms;
 use crate::{Error, Result, name};
 
 crate::id::uuid_id!(
@@ -74,6 +75,7 @@ impl Added {
 }
 
 /// A recipient, resolved for sealing.
+#[derive(Clone)]
 pub(crate) struct Peer {
     pub identity_key: IdentityKey,
     pub name: String,
@@ -316,6 +318,16 @@ pub(crate) fn load(conn: &Connection, seq: i64) -> Result<Comrade> {
     conn.query_row(&sql, [seq], from_row)?
 }
 
+/// Comrades with these identity keys, ready to seal to; removed and
+/// blocked ones are left out.
+pub(crate) fn peers_for_keys(conn: &Connection, keys: &[IdentityKey]) -> Result<Vec<Peer>> {
+    let mut seqs = Vec::with_capacity(keys.len());
+    for key in keys {
+        seqs.extend(seq_by_identity(conn, key)?);
+    }
+    peers(conn, &seqs)
+}
+
 /// The comrades behind these row numbers, ready to seal to; blocked ones are left out.
 pub(crate) fn peers(conn: &Connection, seqs: &[i64]) -> Result<Vec<Peer>> {
     let mut stmt = conn.prepare_cached(
@@ -390,8 +402,4 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
             identity_changed_at: changed.map(from_ms).transpose()?,
         })
     })())
-}
-
-pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms).ok_or(Error::DatabaseDamaged)
 }

@@ -12,6 +12,7 @@ use super::{
     EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient, Sealed, Sender, To, kinds,
 };
 use crate::comrades::{self, IdentityKey, Peer, identity};
+use crate::time::from_ms;
 use crate::{Error, Result};
 
 /// An envelope I received and opened.
@@ -53,64 +54,9 @@ impl Envelopes<'_> {
         outgoing: &Outgoing<'_>,
         subject: Option<&str>,
     ) -> Result<Sealed> {
-        let now = Utc::now();
-        if outgoing.expires_at.is_some_and(|e| e <= now) {
-            return Err(Error::invalid("expiry", "already past"));
-        }
         self.vault.with_tx(|tx| {
-            let keys = identity::load(tx)?;
-            let card = identity::card(tx, &keys)?;
             let peers = resolve(tx, outgoing.to)?;
-            let mut recipients: Vec<wire::Recipient> = peers
-                .iter()
-                .map(|p| wire::Recipient {
-                    key: p.encryption_key,
-                    pair_key: &p.pair_key,
-                })
-                .collect();
-            recipients.push(wire::Recipient {
-                key: keys.current.public(),
-                pair_key: &keys.self_pair,
-            });
-            let message_id = MessageId::new();
-            let message = Message {
-                id: *message_id.0.as_bytes(),
-                created_ms: now.timestamp_millis(),
-                expires_ms: outgoing.expires_at.map(|e| e.timestamp_millis()),
-                kind: outgoing.kind,
-                body: outgoing.body,
-            };
-            let bytes = wire::seal(&card, &recipients, &message)?;
-            tx.execute(
-                "INSERT INTO outbox (message_id, kind, subject, created_at, expires_at, envelope)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    message_id.0.as_bytes().as_slice(),
-                    outgoing.kind,
-                    subject,
-                    message.created_ms,
-                    message.expires_ms,
-                    bytes
-                ],
-            )?;
-            let seq = tx.last_insert_rowid();
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO outbox_recipients (message, identity_key, name) VALUES (?1, ?2, ?3)",
-            )?;
-            for p in &peers {
-                insert.execute(params![seq, p.identity_key.as_bytes().as_slice(), p.name])?;
-            }
-            Ok(Sealed {
-                message_id,
-                bytes,
-                recipients: peers
-                    .into_iter()
-                    .map(|p| Recipient {
-                        identity_key: p.identity_key,
-                        name: p.name,
-                    })
-                    .collect(),
-            })
+            seal_in(tx, peers, outgoing, subject)
         })
     }
 
@@ -187,20 +133,29 @@ impl Envelopes<'_> {
             if sender.comrade.is_some() {
                 comrades::refresh_from_card(tx, &keys, &unsealed.card)?;
             }
-            let opened = Opened {
+            let mut opened = Opened {
                 message_id,
                 sender,
                 kind: unsealed.kind,
                 body: unsealed.body,
-                created_at: comrades::from_ms(unsealed.created_ms)
-                    .map_err(|_| EnvelopeError::Malformed)?,
+                created_at: from_ms(unsealed.created_ms).map_err(|_| EnvelopeError::Malformed)?,
                 expires_at: unsealed
                     .expires_ms
-                    .map(comrades::from_ms)
+                    .map(from_ms)
                     .transpose()
                     .map_err(|_| EnvelopeError::Malformed)?,
+                replies: Vec::new(),
             };
-            if opened.kind != kinds::CARD_UPDATE {
+            // Kinds that become state elsewhere are not kept in the inbox.
+            let kept = match opened.kind.as_str() {
+                kinds::CARD_UPDATE => false,
+                kind if crate::care::handles(kind) => {
+                    opened.replies = crate::care::receive(tx, &opened, now)?;
+                    false
+                }
+                _ => true,
+            };
+            if kept {
                 tx.execute(
                     "INSERT INTO inbox (sender_identity, sender_name, message_id, kind,
                          created_at, expires_at, received_at, body)
@@ -256,10 +211,11 @@ impl Envelopes<'_> {
                         },
                         kind,
                         body,
-                        created_at: comrades::from_ms(created)?,
-                        expires_at: expires.map(comrades::from_ms).transpose()?,
+                        created_at: from_ms(created)?,
+                        expires_at: expires.map(from_ms).transpose()?,
+                        replies: Vec::new(),
                     },
-                    received_at: comrades::from_ms(received)?,
+                    received_at: from_ms(received)?,
                 })
             })
             .collect()
@@ -303,8 +259,8 @@ impl Envelopes<'_> {
                     },
                     kind,
                     subject,
-                    created_at: comrades::from_ms(created)?,
-                    expires_at: expires.map(comrades::from_ms).transpose()?,
+                    created_at: from_ms(created)?,
+                    expires_at: expires.map(from_ms).transpose()?,
                 })
             })
             .collect()
@@ -312,17 +268,84 @@ impl Envelopes<'_> {
     }
 }
 
+/// Seals to resolved comrades plus my own key inside the caller's
+/// transaction, and keeps it in the outbox. `outgoing.to` is not read.
+pub(crate) fn seal_in(
+    tx: &Connection,
+    peers: Vec<Peer>,
+    outgoing: &Outgoing<'_>,
+    subject: Option<&str>,
+) -> Result<Sealed> {
+    let now = Utc::now();
+    if outgoing.expires_at.is_some_and(|e| e <= now) {
+        return Err(Error::invalid("expiry", "already past"));
+    }
+    let keys = identity::load(tx)?;
+    let card = identity::card(tx, &keys)?;
+    let mut recipients: Vec<wire::Recipient> = peers
+        .iter()
+        .map(|p| wire::Recipient {
+            key: p.encryption_key,
+            pair_key: &p.pair_key,
+        })
+        .collect();
+    recipients.push(wire::Recipient {
+        key: keys.current.public(),
+        pair_key: &keys.self_pair,
+    });
+    let message_id = MessageId::new();
+    let message = Message {
+        id: *message_id.0.as_bytes(),
+        created_ms: now.timestamp_millis(),
+        expires_ms: outgoing.expires_at.map(|e| e.timestamp_millis()),
+        kind: outgoing.kind,
+        body: outgoing.body,
+    };
+    let bytes = wire::seal(&card, &recipients, &message)?;
+    tx.execute(
+        "INSERT INTO outbox (message_id, kind, subject, created_at, expires_at, envelope)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            message_id.0.as_bytes().as_slice(),
+            outgoing.kind,
+            subject,
+            message.created_ms,
+            message.expires_ms,
+            bytes
+        ],
+    )?;
+    let seq = tx.last_insert_rowid();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO outbox_recipients (message, identity_key, name) VALUES (?1, ?2, ?3)",
+    )?;
+    for p in &peers {
+        insert.execute(params![seq, p.identity_key.as_bytes().as_slice(), p.name])?;
+    }
+    Ok(Sealed {
+        message_id,
+        bytes,
+        recipients: peers
+            .into_iter()
+            .map(|p| Recipient {
+                identity_key: p.identity_key,
+                name: p.name,
+            })
+            .collect(),
+    })
+}
+
 /// Bodies of the kinds Tend knows are checked before anything is stored.
 pub(crate) fn check_body(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
     match kind {
         kinds::JOURNAL_ENTRY => crate::journal::check_shared_entry(body),
         kinds::CARD_UPDATE if !body.is_empty() => Err(EnvelopeError::Malformed),
+        kind if crate::care::handles(kind) => crate::care::check_body(kind, body),
         _ => Ok(()),
     }
 }
 
 /// Comrades and circle members, each once; blocked ones only leave circles.
-fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
+pub(crate) fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
     let mut seqs = BTreeSet::new();
     for target in to {
         match target {

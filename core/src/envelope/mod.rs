@@ -16,6 +16,7 @@ use crate::redact::Text;
 #[cfg(feature = "testing")]
 pub(crate) use exchange::check_body;
 pub use exchange::{InboxItem, OutboxItem};
+pub(crate) use exchange::{resolve, seal_in};
 pub use wire::{MAX_ARMORED_BYTES, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
@@ -25,6 +26,12 @@ pub mod kinds {
     pub const JOURNAL_ENTRY: &str = "journal.entry";
     /// Carries nothing but the sender's card, after a key rotation or a new name.
     pub const CARD_UPDATE: &str = "card.update";
+    /// Care requests and what answers them: `docs/care.md`.
+    pub const CARE_REQUEST: &str = "care.request";
+    pub const CARE_OFFER: &str = "care.offer";
+    pub const CARE_ACCEPT: &str = "care.accept";
+    pub const CARE_UPDATE: &str = "care.update";
+    pub const CARE_THANKS: &str = "care.thanks";
 }
 
 /// Why an envelope could not be opened (or sealed).
@@ -152,6 +159,9 @@ pub struct Opened {
     pub body: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Envelopes my vault sealed in answer, now in the outbox to deliver:
+    /// for example telling a circle that a request is open again.
+    pub replies: Vec<MessageId>,
 }
 
 impl fmt::Debug for Opened {

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::model::{Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp};
 use super::recurrence::Schedule;
-use crate::comrades::from_ms;
+use crate::time::from_ms;
 use crate::{Error, Result};
 
 const LOCAL: &str = "%Y-%m-%dT%H:%M:%S";

@@ -17,6 +17,7 @@ pub use daylio::{DaylioOptions, UnknownMoods};
 pub use entry::{Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
 pub use insights::{Counts, Insights, MoodCount, PeriodMood, TagMood};
 pub use mood::{MoodScale, MoodStep};
+pub(crate) use search::to_fts_query;
 pub use search::{SearchHit, SnippetPart};
 pub(crate) use share::check as check_shared_entry;
 pub use share::{Share, SharedEntry, SharedMood};

@@ -67,7 +67,7 @@ fn run(conn: &Connection, fts_query: &str, limit: u32) -> Result<Vec<SearchHit>>
 }
 
 /// Quotes each word, so no input can be FTS5 syntax: `"w1" "w2" "w3"*`.
-fn to_fts_query(query: &str) -> Option<String> {
+pub(crate) fn to_fts_query(query: &str) -> Option<String> {
     let words: Vec<&str> = query.split_whitespace().take(32).collect();
     let last = words.len().checked_sub(1)?;
     let quoted = words

@@ -447,6 +447,9 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>) -> Result<Unlocked> {
                 finish_interrupted_rotation(files, &source)?;
                 schema::migrate(&mut conn)?;
                 crate::comrades::identity::ensure(&conn)?;
+                let tx = conn.transaction()?;
+                crate::care::sweep(&tx, chrono::Utc::now())?;
+                tx.commit()?;
                 return Ok(Unlocked { conn, key });
             }
             Err(e) => {

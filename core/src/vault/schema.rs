@@ -186,6 +186,73 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (gathering, original_start)
     ) WITHOUT ROWID;
     "#,
+    // 4 -> 5: care requests, their offers, and messages waiting for their request.
+    // Every vault that knows a request keeps its own copy; the requester's
+    // revision orders status changes. `expired` is never stored: it is an
+    // open request past its expiry.
+    r#"
+    CREATE TABLE care_requests (
+        seq            INTEGER PRIMARY KEY,
+        id             BLOB NOT NULL UNIQUE,  -- the same in every vault
+        requester      BLOB,                  -- identity key; NULL when I asked
+        requester_name TEXT,                  -- as they were called when it arrived
+        category       TEXT NOT NULL,
+        title          TEXT NOT NULL,
+        details        TEXT NOT NULL,
+        urgency        INTEGER NOT NULL,      -- 0 now, 1 today, 2 this week, 3 flexible
+        needed_by      INTEGER,
+        expires_at     INTEGER NOT NULL,
+        location       TEXT,
+        on_behalf_of   TEXT,
+        posted_at      INTEGER NOT NULL,
+        status         INTEGER NOT NULL,      -- 0 open, 1 matched, 2 fulfilled, 3 withdrawn
+        rev            INTEGER NOT NULL,
+        changed_at     INTEGER NOT NULL,      -- retention counts from here
+        accepted_offer BLOB,                  -- requester: the one accepted; helper: mine
+        thanks         TEXT
+    );
+    CREATE INDEX care_could_help ON care_requests (urgency, posted_at)
+        WHERE status = 0 AND requester IS NOT NULL;
+    CREATE INDEX care_by_status ON care_requests (status, changed_at);
+    -- Whom I asked, to tell them when it changes.
+    CREATE TABLE care_audience (
+        request      INTEGER NOT NULL REFERENCES care_requests (seq) ON DELETE CASCADE,
+        identity_key BLOB NOT NULL,
+        PRIMARY KEY (request, identity_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE care_offers (
+        seq         INTEGER PRIMARY KEY,
+        id          BLOB NOT NULL UNIQUE,
+        request     INTEGER NOT NULL REFERENCES care_requests (seq) ON DELETE CASCADE,
+        helper      BLOB,                     -- identity key; NULL when I offered
+        helper_name TEXT,
+        message     TEXT NOT NULL,
+        can_help_at INTEGER,
+        made_at     INTEGER NOT NULL,
+        withdrawn   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX care_offers_by_request ON care_offers (request);
+    CREATE INDEX care_my_offers ON care_offers (request) WHERE helper IS NULL;
+    -- Messages about a request that has not arrived yet (relays reorder).
+    CREATE TABLE care_parked (
+        seq         INTEGER PRIMARY KEY,
+        request_id  BLOB NOT NULL,
+        sender      BLOB NOT NULL,
+        kind        TEXT NOT NULL,
+        body        BLOB NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX care_parked_by_request ON care_parked (request_id);
+    CREATE INDEX care_parked_by_sender ON care_parked (sender);
+    -- External content: the words live only in care_requests. (Not
+    -- contentless: secure-delete needs a deleted row's words to erase them.)
+    CREATE VIRTUAL TABLE care_fts USING fts5 (
+        title, details, location,
+        content = 'care_requests', content_rowid = 'seq',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO care_fts (care_fts, rank) VALUES ('secure-delete', 1);
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -1,0 +1,101 @@
+//! Care requests: a member asks trusted comrades for help, comrades offer,
+//! the member accepts one offer, and the helper fulfils it. No public
+//! board: everything travels as envelopes, and the people who offered but
+//! were not chosen learn only that it is covered. Format: `docs/care.md`.
+//!
+//! Each vault that knows a request keeps its own copy. The requester is the
+//! authority on its status and numbers each change (`rev`), so copies
+//! converge whatever order envelopes arrive in.
+
+mod actions;
+mod model;
+mod receive;
+mod retention;
+mod store;
+mod wire;
+
+use std::fmt;
+
+pub use model::{
+    Category, Commitment, MyRequest, NewRequest, Offer, OfferState, Person, Role, Status, Urgency,
+};
+pub(crate) use receive::{handles, receive};
+pub use retention::DEFAULT_RETENTION_DAYS;
+pub(crate) use retention::sweep;
+pub use store::CareRequest;
+pub(crate) use wire::check as check_body;
+
+use crate::Vault;
+use crate::envelope::Sealed;
+
+crate::id::uuid_id!(
+    /// A care request: the same id in every vault that knows it.
+    RequestId,
+    "request id"
+);
+
+crate::id::uuid_id!(
+    /// An offer of help.
+    OfferId,
+    "offer id"
+);
+
+/// What someone can do to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Offer,
+    Accept,
+    Withdraw,
+    Fulfil,
+    Thank,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Offer => "offer help on",
+            Action::Accept => "accept an offer on",
+            Action::Withdraw => "withdraw from",
+            Action::Fulfil => "mark fulfilled",
+            Action::Thank => "send thanks for",
+        })
+    }
+}
+
+/// Why a care action, local or arriving in an envelope, was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CareError {
+    #[error("cannot {action} a request that is {status}")]
+    InvalidTransition { action: Action, status: Status },
+    #[error("only the member who asked can {0} it")]
+    NotRequester(Action),
+    #[error("from someone not taking part in this request")]
+    NotTakingPart,
+    #[error("too many messages are waiting for requests that have not arrived")]
+    TooManyParked,
+}
+
+/// A request I posted, and the envelope that carries it to my comrades.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub request: CareRequest,
+    pub sealed: Sealed,
+}
+
+/// An offer I made, and the envelope that carries it to the requester.
+#[derive(Debug, Clone)]
+pub struct Offered {
+    pub offer: Offer,
+    pub sealed: Sealed,
+}
+
+/// Care requests, offers and commitments. Borrow it with [`Vault::care`].
+pub struct Care<'v> {
+    vault: &'v Vault,
+}
+
+impl Vault {
+    pub fn care(&self) -> Care<'_> {
+        Care { vault: self }
+    }
+}

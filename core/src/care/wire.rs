@@ -1,0 +1,181 @@
+//! The bodies of `care.*` envelopes: JSON, version 1. Spec: `docs/care.md`.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::model::{
+    Category, MAX_AHEAD_DAYS, MAX_DETAILS_CHARS, MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS, MAX_TITLE_CHARS, Urgency,
+};
+use super::{OfferId, RequestId};
+use crate::envelope::{EnvelopeError, kinds};
+use crate::{Error, Result};
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RequestBody {
+    pub v: u8,
+    pub id: RequestId,
+    pub category: Category,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub details: String,
+    pub urgency: Urgency,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needed_by: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    pub posted_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OfferBody {
+    pub v: u8,
+    pub request: RequestId,
+    pub offer: OfferId,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_help_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AcceptBody {
+    pub v: u8,
+    pub request: RequestId,
+    pub offer: OfferId,
+    pub rev: u32,
+}
+
+/// A status change. From the requester it carries `rev`; from the
+/// accepted helper (backing out, or done) it names their `offer`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateBody {
+    pub v: u8,
+    pub request: RequestId,
+    pub status: Change,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Change {
+    /// Covered: someone's offer was accepted (not saying whose).
+    Matched,
+    Withdrawn,
+    Fulfilled,
+    Reopened,
+    Expired,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ThanksBody {
+    pub v: u8,
+    pub request: RequestId,
+    pub note: String,
+}
+
+pub(crate) enum Message {
+    Request(RequestBody),
+    Offer(OfferBody),
+    Accept(AcceptBody),
+    Update(UpdateBody),
+    Thanks(ThanksBody),
+}
+
+impl Message {
+    pub fn request_id(&self) -> RequestId {
+        match self {
+            Message::Request(b) => b.id,
+            Message::Offer(b) => b.request,
+            Message::Accept(b) => b.request,
+            Message::Update(b) => b.request,
+            Message::Thanks(b) => b.request,
+        }
+    }
+}
+
+pub(crate) fn encode<T: Serialize>(body: &T) -> Result<Zeroizing<Vec<u8>>> {
+    serde_json::to_vec(body)
+        .map(Zeroizing::new)
+        .map_err(|_| Error::Storage("encoding a care message".into()))
+}
+
+/// Checks a received body as strictly as the sender's vault would.
+pub(crate) fn check(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
+    parse(kind, body).map(|_| ())
+}
+
+pub(crate) fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {
+    fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, EnvelopeError> {
+        serde_json::from_slice(body).map_err(|_| EnvelopeError::Malformed)
+    }
+    let (message, fits) = match kind {
+        kinds::CARE_REQUEST => {
+            let b: RequestBody = json(body)?;
+            let fits = b.v == 1
+                && required(&b.title, MAX_TITLE_CHARS)
+                && within(&b.details, MAX_DETAILS_CHARS)
+                && optional(&b.location, MAX_LOCATION_CHARS)
+                && optional(&b.on_behalf_of, MAX_NAME_CHARS)
+                && b.expires_at > b.posted_at
+                && b.expires_at <= b.posted_at + Duration::days(MAX_AHEAD_DAYS)
+                && b.needed_by.is_none_or(|n| {
+                    n > b.posted_at && n <= b.posted_at + Duration::days(MAX_AHEAD_DAYS)
+                });
+            (Message::Request(b), fits)
+        }
+        kinds::CARE_OFFER => {
+            let b: OfferBody = json(body)?;
+            let fits = b.v == 1 && required(&b.message, MAX_MESSAGE_CHARS);
+            (Message::Offer(b), fits)
+        }
+        kinds::CARE_ACCEPT => {
+            let b: AcceptBody = json(body)?;
+            let fits = b.v == 1 && b.rev > 0;
+            (Message::Accept(b), fits)
+        }
+        kinds::CARE_UPDATE => {
+            let b: UpdateBody = json(body)?;
+            let fits = b.v == 1
+                && match (b.rev, b.offer) {
+                    (Some(rev), None) => rev > 0,
+                    (None, Some(_)) => matches!(b.status, Change::Withdrawn | Change::Fulfilled),
+                    _ => false,
+                };
+            (Message::Update(b), fits)
+        }
+        kinds::CARE_THANKS => {
+            let b: ThanksBody = json(body)?;
+            let fits = b.v == 1 && required(&b.note, MAX_MESSAGE_CHARS);
+            (Message::Thanks(b), fits)
+        }
+        _ => return Err(EnvelopeError::Malformed),
+    };
+    if !fits {
+        return Err(EnvelopeError::Malformed);
+    }
+    Ok(message)
+}
+
+fn within(text: &str, max: usize) -> bool {
+    text.trim() == text && text.chars().count() <= max
+}
+
+fn required(text: &str, max: usize) -> bool {
+    !text.is_empty() && within(text, max)
+}
+
+fn optional(text: &Option<String>, max: usize) -> bool {
+    text.as_deref().is_none_or(|t| required(t, max))
+}
