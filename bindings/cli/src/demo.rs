@@ -3,11 +3,13 @@
 use std::time::Instant;
 
 use chrono::{Days, FixedOffset, TimeZone};
+use tend_core::care::{Category, NewRequest, Status, Urgency};
 use tend_core::envelope::{EnvelopeError, To};
 use tend_core::gatherings::NewGathering;
 use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompts};
 use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
 
+use crate::care_cmd;
 use crate::journal_cmd::{describe_insights, highlight};
 use crate::{CliResult, fail};
 
@@ -214,7 +216,8 @@ pub fn run() -> CliResult {
         summary.added
     );
 
-    share_with_bob(&mut story, &vault, tmp.path())?;
+    let (bob, carol) = share_with_bob(&mut story, &vault, tmp.path())?;
+    care_story(&mut story, &vault, &bob, &carol)?;
     monthly_gathering(&mut story, &vault, tmp.path())?;
 
     story.step("Panic wipe");
@@ -222,12 +225,17 @@ pub fn run() -> CliResult {
     let left = files.all().iter().filter(|p| p.exists()).count();
     println!("The wrapped key is overwritten and every vault file deleted ({left} left).");
 
-    println!("\nThe end, for now: care requests, and invites to gatherings, come next.");
+    println!("\nThe end, for now: invites to gatherings come next.");
     Ok(())
 }
 
-/// Cards, safety numbers, and one entry shared end to end.
-fn share_with_bob(story: &mut Story, alice: &Vault, dir: &std::path::Path) -> CliResult {
+/// Cards, safety numbers, and one entry shared end to end. Returns Bob's
+/// and Carol's vaults.
+fn share_with_bob(
+    story: &mut Story,
+    alice: &Vault,
+    dir: &std::path::Path,
+) -> CliResult<(Vault, Vault)> {
     story.step("Bob makes his vault, and they swap comrade cards");
     let member = |name: &str| -> CliResult<Vault> {
         let vault = Vault::create_with_key(dir.join(name.to_lowercase()), &DataKey::generate())
@@ -320,6 +328,135 @@ fn share_with_bob(story: &mut Story, alice: &Vault, dir: &std::path::Path) -> Cl
     println!(
         "Bob's inbox holds {} item.",
         bob.envelopes().inbox(None).map_err(fail)?.len()
+    );
+    Ok((bob, carol))
+}
+
+/// A ride to the clinic: asked of a circle, offered twice, accepted once,
+/// fulfilled and thanked, every step an envelope.
+fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> CliResult {
+    story.step("Alice asks her circle for a ride to the clinic tomorrow");
+    let carol_at_alice = alice
+        .comrades()
+        .add(&carol.comrades().my_card().map_err(fail)?, None)
+        .map_err(fail)?
+        .comrade()
+        .id;
+    let bob_at_alice = alice.comrades().find("Bob").map_err(fail)?.id;
+    let circle = alice.comrades().create_circle("Eastside").map_err(fail)?;
+    for id in [bob_at_alice, carol_at_alice] {
+        alice
+            .comrades()
+            .add_to_circle(circle.id, id)
+            .map_err(fail)?;
+    }
+    let tomorrow_ten = (chrono::Utc::now() + chrono::Duration::days(1))
+        .date_naive()
+        .and_hms_opt(10, 0, 0)
+        .expect("a real time")
+        .and_utc();
+    let posted = alice
+        .care()
+        .post(&NewRequest {
+            details: "Appointment at 10:00; I can't drive after it.".into(),
+            needed_by: Some(tomorrow_ten),
+            location: Some("Eastside".into()),
+            ..NewRequest::new(
+                Category::Ride,
+                "A ride to the clinic tomorrow",
+                Urgency::Today,
+                vec![To::Circle(circle.id)],
+            )
+        })
+        .map_err(fail)?;
+    let id = posted.request.id;
+    println!(
+        "One envelope for the circle ({} people); nobody outside it sees it.\n{}",
+        posted.sealed.recipients.len(),
+        care_cmd::describe(&posted.request)
+    );
+
+    story.step("Bob and Carol both offer; only Alice sees the offers");
+    let mut offers = Vec::new();
+    for (helper, message) in [
+        (bob, "I can drive you, leaving at 9:15."),
+        (carol, "I could take you by bus."),
+    ] {
+        helper
+            .envelopes()
+            .open(&posted.sealed.bytes)
+            .map_err(fail)?;
+        let offered = helper
+            .care()
+            .offer_help(
+                id,
+                message,
+                Some(tomorrow_ten - chrono::Duration::minutes(45)),
+            )
+            .map_err(fail)?;
+        alice
+            .envelopes()
+            .open(&offered.sealed.bytes)
+            .map_err(fail)?;
+        offers.push(offered.offer.id);
+    }
+    for mine in alice.care().mine().map_err(fail)? {
+        for offer in &mine.offers {
+            println!(
+                "  {}: “{}”",
+                offer.helper.as_ref().map_or("?", |h| h.name.as_str()),
+                offer.message
+            );
+        }
+    }
+
+    story.step("Alice accepts Bob; Carol hears only “covered, thank you”");
+    let sent = alice.care().accept(offers[0]).map_err(fail)?;
+    for sealed in &sent {
+        bob.envelopes().open(&sealed.bytes).map_err(fail)?;
+    }
+    carol.envelopes().open(&sent[1].bytes).map_err(fail)?;
+    let at_carol = carol.care().get(id).map_err(fail)?;
+    if !at_carol.is_covered() || at_carol.helper.is_some() {
+        return Err("Carol's copy should say covered, and no more".into());
+    }
+    println!(
+        "Two envelopes: the accept for Bob alone, and “covered” for the whole circle.\n\
+         Carol's phone: {}",
+        care_cmd::describe(&at_carol).trim_start()
+    );
+    for c in bob.care().commitments().map_err(fail)? {
+        println!(
+            "Bob's commitments: “{}”, he said he would come at {} UTC.",
+            c.request.title,
+            c.offer
+                .can_help_at
+                .map(|t| t.format("%H:%M").to_string())
+                .unwrap_or_default()
+        );
+    }
+
+    story.step("Bob marks it fulfilled, and Alice thanks him");
+    for sealed in bob.care().fulfil(id).map_err(fail)? {
+        alice.envelopes().open(&sealed.bytes).map_err(fail)?;
+    }
+    let thanks = alice
+        .care()
+        .thank(id, "Thank you, Bob. It meant a lot.")
+        .map_err(fail)?;
+    bob.envelopes().open(&thanks.bytes).map_err(fail)?;
+    let (at_alice, at_bob) = (
+        alice.care().get(id).map_err(fail)?,
+        bob.care().get(id).map_err(fail)?,
+    );
+    if at_alice.status != Status::Fulfilled || at_bob.status != Status::Fulfilled {
+        return Err("Alice's and Bob's copies should both say fulfilled".into());
+    }
+    println!(
+        "Both phones say fulfilled. Bob reads: “{}”\n\
+         In {} days the request, its offers and its envelopes are deleted from every vault.",
+        at_bob.thanks.as_deref().unwrap_or_default(),
+        alice.care().retention_days().map_err(fail)?
     );
     Ok(())
 }

@@ -325,7 +325,7 @@ fn expand(dtstart: &str, tz: &str, rrule: Option<&str>, count: usize, out: &Outp
     out.show(&texts, || texts.join("\n"))
 }
 
-fn local_time(text: &str) -> CliResult<NaiveDateTime> {
+pub fn local_time(text: &str) -> CliResult<NaiveDateTime> {
     let text = text.trim();
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))

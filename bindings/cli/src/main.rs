@@ -1,5 +1,6 @@
 //! `tend`: Tend's command line. The demo, scripting and inspection of a vault.
 
+mod care_cmd;
 mod demo;
 mod gatherings_cmd;
 mod journal_cmd;
@@ -82,6 +83,9 @@ enum Command {
     /// Open envelopes and see what comrades sent
     #[command(subcommand)]
     Inbox(sharing_cmd::InboxCommand),
+    /// Care requests: ask comrades for help, offer, accept, fulfil, thank
+    #[command(subcommand)]
+    Care(care_cmd::CareCommand),
     /// Gatherings, their occurrences, RSVPs and reminders
     #[command(subcommand)]
     Gatherings(gatherings_cmd::GatheringsCommand),
@@ -137,6 +141,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Circles(cmd) => sharing_cmd::circles(cmd, &open(&dir)?, &out),
         Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),
         Command::Inbox(cmd) => sharing_cmd::inbox(cmd, &open(&dir)?, &out),
+        Command::Care(cmd) => care_cmd::run(cmd, &open(&dir)?, &out),
         Command::Gatherings(cmd) => {
             let vault = if gatherings_cmd::needs_vault(&cmd) {
                 Some(open(&dir)?)

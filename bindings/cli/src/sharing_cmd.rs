@@ -110,7 +110,12 @@ pub enum ShareCommand {
 #[derive(Subcommand)]
 pub enum InboxCommand {
     /// Open an envelope (a file, or - for stdin) into the inbox
-    Open { file: String },
+    Open {
+        file: String,
+        /// Where to write envelopes my vault seals in answer [default: stdout]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// What I received, newest first
     List,
 }
@@ -387,7 +392,7 @@ pub fn share(cmd: ShareCommand, vault: &Vault, out: &Output) -> CliResult {
 
 pub fn inbox(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
     match cmd {
-        InboxCommand::Open { file } => {
+        InboxCommand::Open { file, out: dir } => {
             let bytes = if file == "-" {
                 let mut buf = vec![];
                 std::io::stdin()
@@ -399,10 +404,30 @@ pub fn inbox(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
                 std::fs::read(&file).map_err(|e| format!("cannot read {file}: {e}"))?
             };
             let opened = vault.envelopes().open(&bytes).map_err(fail)?;
+            let about = crate::care_cmd::describe_opened(vault, &opened);
             out.show(
                 &serde_json::json!({ "from": opened.sender.name, "kind": opened.kind, "message_id": opened.message_id.to_string() }),
-                || format!("Opened a {} from {}.", opened.kind, opened.sender.name),
-            )
+                || {
+                    let head = format!("Opened a {} from {}.", opened.kind, opened.sender.name);
+                    match &about {
+                        Some(about) => format!("{head}\n{about}"),
+                        None => head,
+                    }
+                },
+            )?;
+            if opened.replies.is_empty() {
+                return Ok(());
+            }
+            let replies: Vec<Sealed> = vault
+                .envelopes()
+                .outbox()
+                .map_err(fail)?
+                .into_iter()
+                .filter(|o| opened.replies.contains(&o.sealed.message_id))
+                .map(|o| o.sealed)
+                .collect();
+            eprintln!("Your vault sealed {} in answer:", replies.len());
+            write_envelopes(&replies, dir, out)
         }
         InboxCommand::List => {
             let items = vault.envelopes().inbox(None).map_err(fail)?;
@@ -456,7 +481,7 @@ fn describe_item(item: &InboxItem, shared: &[tend_core::journal::SharedEntry]) -
 }
 
 /// Names of comrades or circles; a comrade wins when both have a name.
-fn recipients(vault: &Vault, names: &[String]) -> CliResult<Vec<To>> {
+pub fn recipients(vault: &Vault, names: &[String]) -> CliResult<Vec<To>> {
     names
         .iter()
         .map(|name| {
@@ -499,23 +524,54 @@ fn read_arg(arg: &str) -> CliResult<String> {
 
 fn write_envelope(sealed: &Sealed, path: Option<PathBuf>, out: &Output) -> CliResult {
     let armored = sealed.armored();
-    let names: Vec<&str> = sealed.recipients.iter().map(|r| r.name.as_str()).collect();
+    let names = recipient_names(sealed);
     match path {
         Some(path) => {
             std::fs::write(&path, &armored)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            out.done(&format!(
-                "Sealed for {} in {}",
-                names.join(", "),
-                path.display()
-            ))
+            out.done(&format!("Sealed for {names} in {}", path.display()))
         }
         None => {
-            eprintln!("Sealed for {}:", names.join(", "));
+            eprintln!("Sealed for {names}:");
             out.show(
                 &serde_json::json!({ "envelope": armored, "to": names }),
                 || armored.trim_end().to_owned(),
             )
         }
     }
+}
+
+/// Several envelopes, each for its own recipients: into `dir` as
+/// `<message id>.tend`, or armored on stdout one after another.
+pub fn write_envelopes(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
+    let Some(dir) = dir else {
+        for s in sealed {
+            write_envelope(s, None, out)?;
+        }
+        return Ok(());
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for s in sealed {
+        let path = dir.join(format!("{}.tend", s.message_id));
+        std::fs::write(&path, s.armored())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        written.push((recipient_names(s), path));
+    }
+    let views: Vec<_> = written
+        .iter()
+        .map(|(to, path)| serde_json::json!({ "to": to, "file": path }))
+        .collect();
+    out.show(&views, || {
+        written
+            .iter()
+            .map(|(to, path)| format!("Sealed for {to} in {}", path.display()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+fn recipient_names(sealed: &Sealed) -> String {
+    let names: Vec<&str> = sealed.recipients.iter().map(|r| r.name.as_str()).collect();
+    names.join(", ")
 }

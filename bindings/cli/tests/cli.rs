@@ -216,6 +216,9 @@ fn the_demo_tells_the_whole_story() {
         "A flipped bit: refused",
         "forwarded to Carol: refused",
         "The same envelope again: refused",
+        "asks her circle for a ride",
+        "[today, covered, thank you]",
+        "Both phones say fulfilled",
         "monthly restorative gathering",
         "the gathering has not",
         "reminders her phone will schedule",
@@ -460,4 +463,135 @@ fn a_member_keeps_the_monthly_gathering_and_answers_for_one_evening() {
         ],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("occurrence not found"));
+}
+
+/// The armored envelopes a command wrote into `dir`, by file.
+fn written(out: Output) -> Vec<String> {
+    json(out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["file"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_care_request_goes_from_post_to_thanks_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(tend(&a, &["init", "--name", "Alice"]));
+    ok(tend(&b, &["init", "--name", "Bob"]));
+    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
+    let card_b = ok(tend(&b, &["card"])).trim().to_owned();
+    ok(tend(&a, &["comrades", "add", &card_b]));
+    ok(tend(&b, &["comrades", "add", &card_a]));
+    let mail = tmp.path().join("mail");
+    let mail = mail.to_str().unwrap();
+    let open = |vault: &Path, files: &[String]| -> String {
+        files
+            .iter()
+            .map(|f| ok(tend(vault, &["inbox", "open", f])))
+            .collect()
+    };
+
+    let posted = written(tend(
+        &a,
+        &[
+            "--json",
+            "care",
+            "post",
+            "--category",
+            "ride",
+            "--title",
+            "A ride to the clinic",
+            "--urgency",
+            "today",
+            "--expires-in",
+            "12h",
+            "--location",
+            "Eastside",
+            "--to",
+            "Bob",
+            "--out",
+            mail,
+        ],
+    ));
+    assert!(open(&b, &posted).contains("Alice asks for a ride: “A ride to the clinic”"));
+    let for_me = json(tend(&b, &["--json", "care", "list", "--for-me"]));
+    let id = for_me["for_me"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(for_me["for_me"][0]["urgency"], "today");
+
+    let offer = written(tend(
+        &b,
+        &[
+            "--json",
+            "care",
+            "offer",
+            &id,
+            "--message",
+            "I can drive",
+            "--out",
+            mail,
+        ],
+    ));
+    open(&a, &offer);
+    let mine = json(tend(&a, &["--json", "care", "list", "--mine"]));
+    let offer_id = mine["mine"][0]["offers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(mine["mine"][0]["offers"][0]["from"], "Bob");
+
+    let refused = tend(&b, &["care", "accept", &offer_id]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only the member who asked"));
+
+    let accepted = written(tend(
+        &a,
+        &["--json", "care", "accept", &offer_id, "--out", mail],
+    ));
+    assert_eq!(accepted.len(), 2);
+    open(&b, &accepted);
+    let commitments = ok(tend(&b, &["care", "list", "--commitments"]));
+    assert!(
+        commitments.contains("I can help (accepted): “I can drive”"),
+        "{commitments}"
+    );
+
+    let done = written(tend(&b, &["--json", "care", "fulfil", &id, "--out", mail]));
+    open(&a, &done);
+    let thanks = written(tend(
+        &a,
+        &[
+            "--json",
+            "care",
+            "thank",
+            &id,
+            "--note",
+            "Thank you!",
+            "--out",
+            mail,
+        ],
+    ));
+    open(&b, &thanks);
+    let all = ok(tend(&b, &["care", "list"]));
+    assert!(all.contains("My commitments: none."), "{all}");
+    assert!(ok(tend(&b, &["care", "search", "clinic"])).contains("thanks: “Thank you!”"));
+
+    ok(tend(&a, &["care", "retention", "7"]));
+    assert!(ok(tend(&a, &["care", "retention"])).contains("7 days"));
+    let bad = tend(
+        &a,
+        &[
+            "care",
+            "post",
+            "--category",
+            "spaceship",
+            "--title",
+            "x",
+            "--to",
+            "Bob",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid category"));
 }

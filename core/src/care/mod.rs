@@ -19,6 +19,7 @@ use std::fmt;
 pub use model::{
     Category, Commitment, MyRequest, NewRequest, Offer, OfferState, Person, Role, Status, Urgency,
 };
+pub use receive::request_of;
 pub(crate) use receive::{handles, receive};
 pub use retention::DEFAULT_RETENTION_DAYS;
 pub(crate) use retention::sweep;

@@ -23,6 +23,13 @@ pub(crate) fn handles(kind: &str) -> bool {
     kind.starts_with("care.")
 }
 
+/// The request an opened care envelope is about, to show it.
+pub fn request_of(opened: &Opened) -> Option<RequestId> {
+    wire::parse(&opened.kind, &opened.body)
+        .ok()
+        .map(|m| m.request_id())
+}
+
 /// Applies an opened care envelope; returns the envelopes sealed in answer.
 pub(crate) fn receive(
     tx: &Transaction<'_>,
