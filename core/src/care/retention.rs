@@ -60,12 +60,15 @@ pub(crate) fn sweep(conn: &Connection, now: DateTime<Utc>) -> Result<u64> {
     // Covered copies: matched, and neither mine nor accepted from me.
     let due: Vec<(i64, Vec<u8>)> = conn
         .prepare_cached(
-            "SELECT seq, id FROM care_requests r
-             WHERE (status IN (2, 3) AND changed_at <= ?1)
-                OR (status = 0 AND expires_at <= ?1)
-                OR (status = 1 AND requester IS NOT NULL AND changed_at <= ?1
-                    AND NOT EXISTS (SELECT 1 FROM care_offers o
-                                    WHERE o.id = r.accepted_offer AND o.helper IS NULL))",
+            "SELECT seq, id FROM care_requests WHERE status IN (2, 3) AND changed_at <= ?1
+             UNION ALL
+             SELECT seq, id FROM care_requests INDEXED BY care_open_by_expiry
+             WHERE status = 0 AND expires_at <= ?1
+             UNION ALL
+             SELECT seq, id FROM care_requests r
+             WHERE status = 1 AND changed_at <= ?1 AND requester IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM care_offers o
+                               WHERE o.id = r.accepted_offer AND o.helper IS NULL)",
         )?
         .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;

@@ -502,8 +502,12 @@ impl Care<'_> {
         self.vault.with_conn(|conn| {
             requests(
                 conn,
-                "WHERE r.status = 0 AND r.requester IS NOT NULL AND r.expires_at > ?1
-                 ORDER BY r.urgency, r.posted_at, r.seq LIMIT ?2",
+                // Pinned: without statistics SQLite would rather sort every open request.
+                "WHERE r.seq IN (
+                     SELECT seq FROM care_requests INDEXED BY care_could_help
+                     WHERE status = 0 AND requester IS NOT NULL AND expires_at > ?1
+                     ORDER BY urgency, posted_at, seq LIMIT ?2)
+                 ORDER BY r.urgency, r.posted_at, r.seq",
                 params![now.timestamp_millis(), limit],
                 now,
             )

@@ -179,3 +179,40 @@ fn required(text: &str, max: usize) -> bool {
 fn optional(text: &Option<String>, max: usize) -> bool {
     text.as_deref().is_none_or(|t| required(t, max))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every example body in `docs/care.md` parses as its kind.
+    #[test]
+    fn the_examples_in_the_spec_are_valid() {
+        let spec = include_str!("../../../docs/care.md");
+        let mut checked = 0;
+        for block in spec.split("```json ").skip(1) {
+            let (kind, rest) = block.split_once('\n').unwrap();
+            let body = rest.split("```").next().unwrap();
+            assert!(
+                parse(kind.trim(), body.as_bytes()).is_ok(),
+                "{kind}: {body}"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 6);
+    }
+
+    #[test]
+    fn an_update_names_a_revision_or_an_offer_never_both() {
+        let id = "0193a3c4-1f2e-7b6a-9c1d-2e3f4a5b6c7d";
+        let both =
+            format!(r#"{{"v":1,"request":"{id}","status":"withdrawn","rev":2,"offer":"{id}"}}"#);
+        let neither = format!(r#"{{"v":1,"request":"{id}","status":"withdrawn"}}"#);
+        let zero = format!(r#"{{"v":1,"request":"{id}","status":"matched","rev":0}}"#);
+        for body in [both, neither, zero] {
+            assert!(
+                parse(kinds::CARE_UPDATE, body.as_bytes()).is_err(),
+                "{body}"
+            );
+        }
+    }
+}

@@ -213,6 +213,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX care_could_help ON care_requests (urgency, posted_at)
         WHERE status = 0 AND requester IS NOT NULL;
+    CREATE INDEX care_open_by_expiry ON care_requests (expires_at) WHERE status = 0;
     CREATE INDEX care_by_status ON care_requests (status, changed_at);
     -- Whom I asked, to tell them when it changes.
     CREATE TABLE care_audience (
