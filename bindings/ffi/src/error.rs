@@ -2,6 +2,7 @@
 //! `throws`. It maps the core's richer errors and carries no secrets or
 //! member content: only fixed words, field names and line numbers.
 
+use tend_core::care::{Action, CareError, Status};
 use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
 
@@ -29,6 +30,8 @@ pub enum TendError {
     Envelope { problem: EnvelopeProblem },
     #[error("comrade card refused: {problem:?}")]
     Card { problem: CardProblem },
+    #[error("care request: {problem:?}")]
+    Care { problem: CareProblem },
     /// `line` is the file's line, where one is known.
     #[error("import failed: {problem}")]
     Import { line: Option<u64>, problem: String },
@@ -53,6 +56,15 @@ pub enum EnvelopeProblem {
     TooLarge,
     Malformed,
     UnsupportedVersion,
+}
+
+/// Why a care action, or a care envelope, was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CareProblem {
+    InvalidTransition { action: Action, status: Status },
+    NotRequester { action: Action },
+    NotTakingPart,
+    TooManyParked,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -80,6 +92,7 @@ impl From<tend_core::Error> for TendError {
             E::TagExists => TendError::NameTaken { what: "tag".into() },
             E::Envelope(e) => TendError::Envelope { problem: e.into() },
             E::Card(e) => TendError::Card { problem: e.into() },
+            E::Care(e) => TendError::Care { problem: e.into() },
             E::ImportLine { line, problem } => TendError::Import {
                 line: Some(line),
                 problem,
@@ -113,6 +126,19 @@ impl From<EnvelopeError> for EnvelopeProblem {
             EnvelopeError::TooLarge { .. } => EnvelopeProblem::TooLarge,
             EnvelopeError::Malformed => EnvelopeProblem::Malformed,
             EnvelopeError::UnsupportedVersion(_) => EnvelopeProblem::UnsupportedVersion,
+        }
+    }
+}
+
+impl From<CareError> for CareProblem {
+    fn from(e: CareError) -> Self {
+        match e {
+            CareError::InvalidTransition { action, status } => {
+                CareProblem::InvalidTransition { action, status }
+            }
+            CareError::NotRequester(action) => CareProblem::NotRequester { action },
+            CareError::NotTakingPart => CareProblem::NotTakingPart,
+            CareError::TooManyParked => CareProblem::TooManyParked,
         }
     }
 }

@@ -10,6 +10,7 @@
 
 #[cfg(feature = "bench")]
 mod bench;
+mod care;
 mod error;
 mod gatherings;
 mod journal;
@@ -17,7 +18,7 @@ mod sharing;
 mod time;
 mod vault;
 
-pub use error::{CardProblem, EnvelopeProblem, TendError};
+pub use error::{CardProblem, CareProblem, EnvelopeProblem, TendError};
 pub use vault::{Change, ChangeListener, KeyProvider, TendVault};
 
 uniffi::setup_scaffolding!();

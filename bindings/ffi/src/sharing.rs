@@ -55,6 +55,9 @@ pub struct Opened {
     pub body: Vec<u8>,
     pub created_at_ms: i64,
     pub expires_at_ms: Option<i64>,
+    /// Ids of envelopes my vault sealed in answer (now in the outbox), such
+    /// as telling a circle that a request is open again.
+    pub replies: Vec<String>,
 }
 
 #[derive(uniffi::Record)]
@@ -122,11 +125,12 @@ impl From<env::Opened> for Opened {
             body: o.body,
             created_at_ms: ms(o.created_at),
             expires_at_ms: o.expires_at.map(ms),
+            replies: o.replies.iter().map(|r| r.to_string()).collect(),
         }
     }
 }
 
-fn targets(to: Vec<Recipient>) -> Result<Vec<To>, TendError> {
+pub(crate) fn targets(to: Vec<Recipient>) -> Result<Vec<To>, TendError> {
     to.into_iter()
         .map(|r| {
             Ok(match r {
@@ -265,12 +269,19 @@ impl TendVault {
         self.after(sealed, &[Change::Outbox])
     }
 
-    /// Opens an envelope, binary or armored, into the inbox.
+    /// Opens an envelope, binary or armored: into the inbox, or for care
+    /// kinds into the care requests (whose rules may refuse it).
     pub async fn open_envelope(&self, envelope: Vec<u8>) -> Result<Opened, TendError> {
-        let opened = self
+        let opened: Result<Opened, TendError> = self
             .with(move |v| Ok(v.envelopes().open(&envelope)?.into()))
             .await;
-        self.after(opened, &[Change::Inbox, Change::Comrades])
+        let changes: &[Change] = match &opened {
+            Ok(o) if o.kind.starts_with("care.") => {
+                &[Change::Care, Change::Outbox, Change::Comrades]
+            }
+            _ => &[Change::Inbox, Change::Comrades],
+        };
+        self.after(opened, changes)
     }
 
     pub async fn inbox(&self, kind: Option<String>) -> Result<Vec<InboxItem>, TendError> {

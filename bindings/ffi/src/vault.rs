@@ -26,6 +26,7 @@ pub enum Change {
     Outbox,
     Gatherings,
     Reminders,
+    Care,
 }
 
 /// Told of changes after they are saved, on a background thread.

@@ -120,6 +120,35 @@ final class TendCoreTests: XCTestCase {
         }
     }
 
+    func testACareRequestIsOfferedAcceptedAndFulfilled() async throws {
+        let alice = try await member("Alice")
+        let bob = try await member("Bob")
+        let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
+        _ = try await bob.addComrade(card: try await alice.myCard(), name: nil)
+        let posted = try await alice.postCareRequest(request: NewCareRequest(
+            category: .food, title: "Soup for the weekend", details: "", urgency: .thisWeek,
+            neededByMs: nil, expiresAtMs: nil, location: nil, onBehalfOf: "Noor",
+            to: [.comrade(id: bobAtAlice.id)]))
+        _ = try await bob.openEnvelope(envelope: posted.sealed.bytes)
+        let asked = try await bob.requestsICouldHelpWith(limit: 10)
+        XCTAssertEqual(asked.first?.onBehalfOf, "Noor")
+        let offered = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAtMs: nil)
+        _ = try await alice.openEnvelope(envelope: offered.sealed.bytes)
+        for sealed in try await alice.acceptOffer(offerId: offered.offer.id) {
+            _ = try await bob.openEnvelope(envelope: sealed.bytes)
+        }
+        let atBob = try await bob.careRequest(requestId: posted.request.id)
+        XCTAssertEqual(atBob.role, .helper)
+        await expectError({ try await bob.acceptOffer(offerId: offered.offer.id) }) {
+            if case .Care(problem: .notRequester(action: .accept)) = $0 { return true } else { return false }
+        }
+        for sealed in try await bob.fulfilCare(requestId: posted.request.id) {
+            _ = try await alice.openEnvelope(envelope: sealed.bytes)
+        }
+        let atAlice = try await alice.careRequest(requestId: posted.request.id)
+        XCTAssertEqual(atAlice.status, .fulfilled)
+    }
+
     func testTheMonthlyGatheringAndItsReminders() async throws {
         let vault = try await member("Alice")
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")

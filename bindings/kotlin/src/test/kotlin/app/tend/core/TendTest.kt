@@ -107,6 +107,50 @@ class TendTest {
     }
 
     @Test
+    fun `a care request goes from post to thanks, and Carol sees only covered`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        val carol = member("Carol")
+        val circle = alice.createCircle("Eastside")
+        for (helper in listOf(bob, carol)) {
+            val added = alice.addComrade(helper.myCard(), null)
+            helper.addComrade(alice.myCard(), null)
+            alice.addToCircle(circle.id, added.id)
+        }
+        val posted = alice.postCareRequest(NewCareRequest(
+            category = CareCategory.RIDE, title = "A ride to the clinic", details = "10:00",
+            urgency = CareUrgency.TODAY, neededByMs = null, expiresAtMs = null,
+            location = "Eastside", onBehalfOf = null, to = listOf(Recipient.Circle(circle.id)),
+        ))
+        assertEquals(CareRole.REQUESTER, posted.request.role)
+        val offers = listOf(bob to "I can drive", carol to "By bus?").map { (helper, message) ->
+            helper.openEnvelope(posted.sealed.bytes)
+            assertEquals("A ride to the clinic", helper.requestsICouldHelpWith(10u).single().title)
+            val offered = helper.offerHelp(posted.request.id, message, null)
+            alice.openEnvelope(offered.sealed.bytes)
+            offered.offer
+        }
+        assertEquals(listOf("Bob", "Carol"), alice.myCareRequests().single().offers.map { it.helperName })
+
+        val sent = alice.acceptOffer(offers[0].id)
+        sent.forEach { bob.openEnvelope(it.bytes) }
+        carol.openEnvelope(sent[1].bytes)
+        val atCarol = carol.careRequest(posted.request.id)
+        assertTrue(atCarol.covered)
+        assertEquals(null, atCarol.helperName)
+        assertEquals(OfferState.ACCEPTED, bob.myCommitments().single().offer.state)
+
+        val twice = assertThrows<TendException.Care> { runBlocking { alice.acceptOffer(offers[1].id) } }
+        assertEquals(CareProblem.InvalidTransition(CareAction.ACCEPT, CareStatus.MATCHED), twice.problem)
+
+        bob.fulfilCare(posted.request.id).forEach { alice.openEnvelope(it.bytes) }
+        bob.openEnvelope(alice.thankHelper(posted.request.id, "Thank you").bytes)
+        assertEquals(CareStatus.FULFILLED, alice.careRequest(posted.request.id).status)
+        assertEquals("Thank you", bob.careRequest(posted.request.id).thanks)
+        assertEquals(30u, alice.careRetentionDays())
+    }
+
+    @Test
     fun `the monthly gathering and its reminders`() = runBlocking<Unit> {
         val vault = member("Alice")
         val preset = monthlyRestorativeGathering("2026-11-26", "America/Chicago", "Community room")
