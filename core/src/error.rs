@@ -58,6 +58,8 @@ pub enum Error {
     Envelope(#[from] crate::envelope::EnvelopeError),
     #[error("care request: {0}")]
     Care(#[from] crate::care::CareError),
+    #[error("gathering: {0}")]
+    Invite(#[from] crate::gatherings::InviteError),
     #[error("import, line {line}: {problem}")]
     ImportLine { line: u64, problem: String },
     #[error("import: {0}")]

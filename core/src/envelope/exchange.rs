@@ -153,6 +153,10 @@ impl Envelopes<'_> {
                     opened.replies = crate::care::receive(tx, &opened, now)?;
                     false
                 }
+                kind if crate::gatherings::handles(kind) => {
+                    opened.replies = crate::gatherings::receive(tx, &opened, now)?;
+                    false
+                }
                 _ => true,
             };
             if kept {
@@ -340,6 +344,7 @@ pub(crate) fn check_body(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
         kinds::JOURNAL_ENTRY => crate::journal::check_shared_entry(body),
         kinds::CARD_UPDATE if !body.is_empty() => Err(EnvelopeError::Malformed),
         kind if crate::care::handles(kind) => crate::care::check_body(kind, body),
+        kind if crate::gatherings::handles(kind) => crate::gatherings::check_body(kind, body),
         _ => Ok(()),
     }
 }

@@ -32,6 +32,10 @@ pub mod kinds {
     pub const CARE_ACCEPT: &str = "care.accept";
     pub const CARE_UPDATE: &str = "care.update";
     pub const CARE_THANKS: &str = "care.thanks";
+    /// Gatherings shared with invitees, and their answers: `docs/gatherings.md`.
+    pub const GATHERING_INVITE: &str = "gathering.invite";
+    pub const GATHERING_UPDATE: &str = "gathering.update";
+    pub const GATHERING_RSVP: &str = "gathering.rsvp";
 }
 
 /// Why an envelope could not be opened (or sealed).

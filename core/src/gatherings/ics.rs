@@ -12,7 +12,7 @@ use icalendar::parser::{Component, Property};
 
 use super::model::{GatheringKind, NewGathering, ReminderOffset};
 use super::recurrence::{self, resolve};
-use super::store::{self, Loaded, Moved, local_text};
+use super::store::{self, Loaded, Moved};
 use super::{GatheringId, Gatherings};
 use crate::{Error, Result};
 
@@ -129,44 +129,23 @@ impl Gatherings<'_> {
             let now = Utc::now().timestamp_millis();
             for (uid, s) in &series {
                 let schedule = s.gathering.check().map_err(|e| reader.explain(e, s))?;
-                let seq = match store::seq_by_uid(tx, uid)? {
-                    Some(seq) => {
-                        store::update(tx, seq, &s.gathering, &schedule, now)?;
-                        tx.execute(
-                            "DELETE FROM gathering_overrides WHERE gathering = ?1",
-                            [seq],
-                        )?;
-                        summary.updated += 1;
-                        seq
-                    }
-                    None => {
-                        summary.added += 1;
-                        store::insert(tx, &s.gathering, &schedule, now, Some(uid))?
-                    }
-                };
-                // Changes naming no occurrence of the rule have nothing to change.
-                let mut insert = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO gathering_overrides
-                         (gathering, original_start, cancelled, moved_to, duration_s)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for original in s.cancelled.iter().filter(|o| schedule.has_start(**o)) {
-                    insert.execute(rusqlite::params![
-                        seq,
-                        local_text(*original),
-                        true,
-                        None::<String>,
-                        None::<i64>
-                    ])?;
+                if let Some(seq) = store::seq_by_uid(tx, uid)? {
+                    super::invites::ensure_mine(tx, seq)?;
                 }
-                for (original, m) in s.moved.iter().filter(|(o, _)| schedule.has_start(**o)) {
-                    insert.execute(rusqlite::params![
-                        seq,
-                        local_text(*original),
-                        false,
-                        Some(local_text(m.to)),
-                        m.duration.map(|d| d.num_seconds())
-                    ])?;
+                let (seq, added) = store::put(
+                    tx,
+                    uid,
+                    &s.gathering,
+                    &schedule,
+                    &s.cancelled,
+                    &s.moved,
+                    now,
+                )?;
+                if added {
+                    summary.added += 1;
+                } else {
+                    summary.updated += 1;
+                    super::invites::announce(tx, seq, false)?;
                 }
             }
             Ok(summary)

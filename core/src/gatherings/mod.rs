@@ -3,6 +3,7 @@
 //! moved, RSVPs, and the reminders an app schedules. See `docs/gatherings.md`.
 
 mod ics;
+mod invites;
 mod model;
 mod occurrences;
 pub mod recurrence;
@@ -14,9 +15,11 @@ use chrono_tz::Tz;
 use rusqlite::params;
 
 pub use ics::{IcsImport, MAX_ICS_BYTES, MAX_ICS_EVENTS};
+pub use invites::{Attendee, InviteError};
+pub(crate) use invites::{check as check_body, handles, receive};
 pub use model::{
     Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, RESTORATIVE_DESCRIPTION,
-    Reminder, ReminderOffset, Rsvp,
+    Reminder, ReminderOffset, Rsvp, Totals,
 };
 pub use recurrence::{MAX_EXPANSION, Schedule};
 
@@ -79,6 +82,7 @@ impl Gatherings<'_> {
         let schedule = gathering.check()?;
         self.vault.with_tx(|tx| {
             let seq = store::seq_of(tx, id)?;
+            invites::ensure_mine(tx, seq)?;
             store::update(
                 tx,
                 seq,
@@ -86,13 +90,17 @@ impl Gatherings<'_> {
                 &schedule,
                 Utc::now().timestamp_millis(),
             )?;
+            invites::announce(tx, seq, false)?;
             store::load(tx, seq)
         })
     }
 
+    /// Deletes my gathering (invitees are told it is called off), or my
+    /// copy of one I was invited to.
     pub fn delete(&self, id: GatheringId) -> Result<()> {
         self.vault.with_tx(|tx| {
             let seq = store::seq_of(tx, id)?;
+            invites::announce(tx, seq, true)?;
             tx.execute("DELETE FROM gatherings WHERE seq = ?1", [seq])?;
             Ok(())
         })
@@ -131,15 +139,19 @@ impl Gatherings<'_> {
     /// Undoes a cancellation or a move.
     pub fn restore_occurrence(&self, id: GatheringId, original_start: NaiveDateTime) -> Result<()> {
         self.with_occurrence(id, original_start, |tx, seq, key| {
+            invites::ensure_mine(tx, seq)?;
             tx.execute(
                 "DELETE FROM gathering_overrides WHERE gathering = ?1 AND original_start = ?2",
                 params![seq, key],
             )?;
+            invites::announce(tx, seq, false)?;
             Ok(())
         })
     }
 
     /// My answer and private note for one occurrence; `None` clears either.
+    /// For a gathering I was invited to, the answer (never the note) goes
+    /// to its organiser; for my shared one, new totals go to invitees.
     pub fn rsvp(
         &self,
         id: GatheringId,
@@ -159,6 +171,7 @@ impl Gatherings<'_> {
                  DO UPDATE SET response = excluded.response, note = excluded.note",
                 params![seq, key, response.map(Rsvp::code), note],
             )?;
+            invites::send_rsvp(tx, seq, original_start, response)?;
             Ok(())
         })
     }
@@ -209,6 +222,7 @@ impl Gatherings<'_> {
         duration: Option<Duration>,
     ) -> Result<()> {
         self.with_occurrence(id, original_start, |tx, seq, key| {
+            invites::ensure_mine(tx, seq)?;
             tx.execute(
                 "INSERT INTO gathering_overrides (gathering, original_start, cancelled, moved_to, duration_s)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -221,6 +235,7 @@ impl Gatherings<'_> {
                 "UPDATE gatherings SET updated_at = ?2 WHERE seq = ?1",
                 params![seq, Utc::now().timestamp_millis()],
             )?;
+            invites::announce(tx, seq, false)?;
             Ok(())
         })
     }

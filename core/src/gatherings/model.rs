@@ -181,6 +181,9 @@ pub struct Gathering {
     pub reminders: Vec<ReminderOffset>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Who invited me, as they were called then; `None` for my own. Only
+    /// the organiser can change a gathering.
+    pub organiser: Option<String>,
 }
 
 impl fmt::Debug for Gathering {
@@ -243,6 +246,16 @@ pub struct Occurrence {
     pub rsvp: Option<Rsvp>,
     /// The member's private note, such as "bringing: watercolours".
     pub note: Option<String>,
+    /// For shared gatherings: how many are going, and maybe. Never who is
+    /// not coming.
+    pub totals: Option<Totals>,
+}
+
+/// Answers to one occurrence of a shared gathering, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Totals {
+    pub going: u32,
+    pub maybe: u32,
 }
 
 impl fmt::Debug for Occurrence {

@@ -53,6 +53,10 @@ impl Loaded {
             moved: slot.moved,
             rsvp,
             note,
+            totals: self
+                .totals
+                .as_ref()
+                .map(|t| t.get(&slot.original).copied().unwrap_or_default()),
         }
     }
 

@@ -6,7 +6,9 @@ use chrono::{Duration, NaiveDateTime};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::model::{Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp};
+use super::model::{
+    Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp, Totals,
+};
 use super::recurrence::Schedule;
 use crate::time::from_ms;
 use crate::{Error, Result};
@@ -17,7 +19,7 @@ pub(crate) fn local_text(t: NaiveDateTime) -> String {
     t.format(LOCAL).to_string()
 }
 
-fn local_from(text: &str) -> Result<NaiveDateTime> {
+pub(crate) fn local_from(text: &str) -> Result<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, LOCAL).map_err(|_| Error::DatabaseDamaged)
 }
 
@@ -35,10 +37,12 @@ pub(crate) struct Loaded {
     pub cancelled: Vec<NaiveDateTime>,
     pub moved: BTreeMap<NaiveDateTime, Moved>,
     pub rsvps: HashMap<NaiveDateTime, (Option<Rsvp>, Option<String>)>,
+    /// `Some` for a gathering shared with invitees, or by an organiser.
+    pub totals: Option<HashMap<NaiveDateTime, Totals>>,
 }
 
 const COLUMNS: &str = "id, kind, title, description, location, starts_at, time_zone, duration_s, \
-                       recurrence, reminders, created_at, updated_at";
+                       recurrence, reminders, created_at, updated_at, organiser_name";
 
 /// `uid` is the iCalendar UID an import brought; new gatherings get `<id>@tend`.
 pub(crate) fn insert(
@@ -56,7 +60,7 @@ pub(crate) fn insert(
     conn.execute(
         &format!(
             "INSERT INTO gatherings (uid, {COLUMNS})
-             VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+             VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, NULL)"
         ),
         rusqlite::params_from_iter(values),
     )?;
@@ -103,6 +107,56 @@ fn reminders_json(reminders: &[ReminderOffset]) -> Result<String> {
     sorted.sort_by(|a, b| b.cmp(a));
     sorted.dedup();
     serde_json::to_string(&sorted).map_err(|_| Error::Storage("encoding reminders".into()))
+}
+
+/// Adds the gathering with this UID, or replaces its content; its
+/// cancelled and moved occurrences are replaced wholesale (those naming no
+/// start of the rule are dropped). What an .ics import or an organiser's
+/// update brings. Returns the row and whether it is new.
+pub(crate) fn put(
+    conn: &Connection,
+    uid: &str,
+    g: &NewGathering,
+    schedule: &Schedule,
+    cancelled: &[NaiveDateTime],
+    moved: &BTreeMap<NaiveDateTime, Moved>,
+    now_ms: i64,
+) -> Result<(i64, bool)> {
+    let (seq, added) = match seq_by_uid(conn, uid)? {
+        Some(seq) => {
+            update(conn, seq, g, schedule, now_ms)?;
+            conn.execute(
+                "DELETE FROM gathering_overrides WHERE gathering = ?1",
+                [seq],
+            )?;
+            (seq, false)
+        }
+        None => (insert(conn, g, schedule, now_ms, Some(uid))?, true),
+    };
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO gathering_overrides
+             (gathering, original_start, cancelled, moved_to, duration_s)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for original in cancelled.iter().filter(|o| schedule.has_start(**o)) {
+        stmt.execute(rusqlite::params![
+            seq,
+            local_text(*original),
+            true,
+            None::<String>,
+            None::<i64>
+        ])?;
+    }
+    for (original, m) in moved.iter().filter(|(o, _)| schedule.has_start(**o)) {
+        stmt.execute(rusqlite::params![
+            seq,
+            local_text(*original),
+            false,
+            Some(local_text(m.to)),
+            m.duration.map(|d| d.num_seconds())
+        ])?;
+    }
+    Ok((seq, added))
 }
 
 pub(crate) fn seq_by_uid(conn: &Connection, uid: &str) -> Result<Option<i64>> {
@@ -168,6 +222,7 @@ pub(crate) fn load_all(conn: &Connection) -> Result<Vec<Loaded>> {
                 cancelled: vec![],
                 moved: BTreeMap::new(),
                 rsvps: HashMap::new(),
+                totals: None,
             },
         );
     }
@@ -207,6 +262,11 @@ pub(crate) fn load_all(conn: &Connection) -> Result<Vec<Loaded>> {
         l.rsvps
             .insert(local_from(&r.get::<_, String>(1)?)?, (response, r.get(3)?));
     }
+    for (seq, totals) in super::invites::all_totals(conn)? {
+        if let Some(l) = loaded.get_mut(&seq) {
+            l.totals = Some(totals);
+        }
+    }
     Ok(loaded.into_values().collect())
 }
 
@@ -227,6 +287,7 @@ fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Result<Gathering>> {
     let location: String = row.get(at + 4)?;
     let time_zone: String = row.get(at + 6)?;
     let recurrence: Option<String> = row.get(at + 8)?;
+    let organiser: Option<String> = row.get(at + 12)?;
     Ok((|| {
         Ok(Gathering {
             id: id.parse().map_err(|_| Error::DatabaseDamaged)?,
@@ -241,6 +302,7 @@ fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Result<Gathering>> {
             reminders: serde_json::from_str(&reminders).map_err(|_| Error::DatabaseDamaged)?,
             created_at: from_ms(created)?,
             updated_at: from_ms(updated)?,
+            organiser,
         })
     })())
 }

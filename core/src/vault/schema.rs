@@ -254,6 +254,36 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO care_fts (care_fts, rank) VALUES ('secure-delete', 1);
     "#,
+    // 5 -> 6: gatherings shared with invitees. The organiser's vault numbers
+    // each state it sends (`rev`); an invitee keeps a read-only copy.
+    r#"
+    ALTER TABLE gatherings ADD COLUMN organiser BLOB;        -- identity key; NULL when mine
+    ALTER TABLE gatherings ADD COLUMN organiser_name TEXT;
+    ALTER TABLE gatherings ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE gathering_invitees (
+        gathering    INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        identity_key BLOB NOT NULL,
+        PRIMARY KEY (gathering, identity_key)
+    ) WITHOUT ROWID;
+    -- At the organiser: each invitee's latest answer. NULL is "not going":
+    -- kept only to order late answers, never shown or counted.
+    CREATE TABLE gathering_answers (
+        gathering      INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        original_start TEXT NOT NULL,
+        identity_key   BLOB NOT NULL,
+        response       INTEGER,               -- 0 going, 1 maybe
+        answered_at    INTEGER NOT NULL,
+        PRIMARY KEY (gathering, original_start, identity_key)
+    ) WITHOUT ROWID;
+    -- At an invitee: the totals the organiser last sent.
+    CREATE TABLE gathering_totals (
+        gathering      INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        original_start TEXT NOT NULL,
+        going          INTEGER NOT NULL,
+        maybe          INTEGER NOT NULL,
+        PRIMARY KEY (gathering, original_start)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -1,0 +1,573 @@
+//! Inviting comrades to a gathering. The organiser's vault sends the whole
+//! gathering, numbered (`rev`), at the invitation and after every change;
+//! invitees keep a read-only copy, so their reminders follow it. RSVPs go
+//! to the organiser alone; invitees see totals of going and maybe, and
+//! nobody ever sees who is not coming. Format: `docs/gatherings.md`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use super::model::{GatheringKind, NewGathering, ReminderOffset, Rsvp, Totals};
+use super::recurrence::Schedule;
+use super::store::{self, Moved, local_from, local_text};
+use super::{GatheringId, Gatherings};
+use crate::comrades::{self, IdentityKey};
+use crate::envelope::{self, EnvelopeError, MessageId, Opened, Outgoing, Sealed, To, kinds};
+use crate::redact::Text;
+use crate::{Error, Result};
+
+/// Why a gathering change, or a gathering envelope, was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InviteError {
+    #[error("only the organiser can change this gathering")]
+    NotOrganiser,
+    #[error("from someone who was not invited")]
+    NotInvited,
+    #[error("about a gathering this vault does not know")]
+    UnknownGathering,
+}
+
+/// Someone going (or maybe) to an occurrence of my gathering.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attendee {
+    /// `None` for me.
+    pub name: Option<String>,
+    pub rsvp: Rsvp,
+}
+
+impl fmt::Debug for Attendee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attendee")
+            .field("name", &self.name.as_deref().map(Text))
+            .field("rsvp", &self.rsvp)
+            .finish()
+    }
+}
+
+/// `gathering.invite` and `gathering.update`: the whole gathering.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    v: u8,
+    uid: String,
+    rev: u32,
+    /// The organiser called it off altogether.
+    #[serde(default, skip_serializing_if = "is_false")]
+    cancelled: bool,
+    title: String,
+    kind: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    location: String,
+    /// Local wall-clock time in `time_zone`.
+    starts_at: String,
+    time_zone: String,
+    duration_minutes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recurrence: Option<String>,
+    #[serde(default)]
+    reminders: Vec<ReminderOffset>,
+    #[serde(default)]
+    overrides: Vec<OverrideBody>,
+    #[serde(default)]
+    totals: Vec<TotalBody>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideBody {
+    start: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    cancelled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    moved_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    minutes: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TotalBody {
+    start: String,
+    going: u32,
+    maybe: u32,
+}
+
+/// `gathering.rsvp`: one invitee's answer for one occurrence. The private
+/// note never leaves the vault.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RsvpBody {
+    v: u8,
+    uid: String,
+    start: String,
+    response: Option<Rsvp>,
+    /// Milliseconds; a later answer replaces an earlier one.
+    at: i64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// Many enough for years of weekly changes; bounds a hostile body.
+const MAX_LISTED: usize = 1_000;
+
+impl Gatherings<'_> {
+    /// Invites comrades and circles to my gathering: they get all of it now,
+    /// and every change after.
+    pub fn invite(&self, id: GatheringId, to: &[To]) -> Result<Sealed> {
+        self.vault.with_tx(|tx| {
+            let seq = store::seq_of(tx, id)?;
+            ensure_mine(tx, seq)?;
+            let peers = envelope::resolve(tx, to)?;
+            let mut add = tx.prepare_cached(
+                "INSERT OR IGNORE INTO gathering_invitees (gathering, identity_key) VALUES (?1, ?2)",
+            )?;
+            for p in &peers {
+                add.execute(params![seq, p.identity_key.as_bytes().as_slice()])?;
+            }
+            let body = state(tx, seq, false)?;
+            seal(tx, peers, kinds::GATHERING_INVITE, &body, id)
+        })
+    }
+
+    /// Who is going, or maybe, to one occurrence of my shared gathering.
+    /// Those not coming are never listed.
+    pub fn attendees(
+        &self,
+        id: GatheringId,
+        original_start: NaiveDateTime,
+    ) -> Result<Vec<Attendee>> {
+        self.vault.with_conn(|conn| {
+            let seq = store::seq_of(conn, id)?;
+            ensure_mine(conn, seq)?;
+            let start = local_text(original_start);
+            let mut out = Vec::new();
+            let mine: Option<Option<i64>> = conn
+                .query_row(
+                    "SELECT response FROM gathering_rsvps WHERE gathering = ?1 AND original_start = ?2",
+                    params![seq, start],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(rsvp) = mine.flatten().map(Rsvp::from_code).transpose()?
+                && rsvp != Rsvp::NotGoing
+            {
+                out.push(Attendee { name: None, rsvp });
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT coalesce(c.name, '?'), a.response FROM gathering_answers a
+                 LEFT JOIN comrades c ON c.identity_key = a.identity_key
+                 WHERE a.gathering = ?1 AND a.original_start = ?2 AND a.response IS NOT NULL
+                 ORDER BY a.response, c.name",
+            )?;
+            let rows = stmt.query_map(params![seq, start], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (name, code) = row?;
+                out.push(Attendee {
+                    name: Some(name),
+                    rsvp: Rsvp::from_code(code)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Refuses a change to someone else's gathering.
+pub(crate) fn ensure_mine(conn: &Connection, seq: i64) -> Result<()> {
+    match organiser(conn, seq)? {
+        None => Ok(()),
+        Some(_) => Err(InviteError::NotOrganiser.into()),
+    }
+}
+
+fn organiser(conn: &Connection, seq: i64) -> Result<Option<IdentityKey>> {
+    let key: Option<Vec<u8>> = conn.query_row(
+        "SELECT organiser FROM gatherings WHERE seq = ?1",
+        [seq],
+        |r| r.get(0),
+    )?;
+    key.map(|k| {
+        Ok(IdentityKey(
+            k.try_into().map_err(|_| Error::DatabaseDamaged)?,
+        ))
+    })
+    .transpose()
+}
+
+fn invitees(conn: &Connection, seq: i64) -> Result<Vec<IdentityKey>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT identity_key FROM gathering_invitees WHERE gathering = ?1")?;
+    let rows = stmt.query_map([seq], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.map(|k| {
+        Ok(IdentityKey(
+            k?.try_into().map_err(|_| Error::DatabaseDamaged)?,
+        ))
+    })
+    .collect()
+}
+
+/// After a change to my gathering, every invitee who is still a comrade
+/// gets its new state. Nothing when it has no invitees.
+pub(crate) fn announce(conn: &Connection, seq: i64, cancelled: bool) -> Result<Vec<Sealed>> {
+    let peers = comrades::peers_for_keys(conn, &invitees(conn, seq)?)?;
+    if peers.is_empty() || organiser(conn, seq)?.is_some() {
+        return Ok(Vec::new());
+    }
+    conn.execute("UPDATE gatherings SET rev = rev + 1 WHERE seq = ?1", [seq])?;
+    let body = state(conn, seq, cancelled)?;
+    let id = store::load(conn, seq)?.id;
+    Ok(vec![seal(conn, peers, kinds::GATHERING_UPDATE, &body, id)?])
+}
+
+/// My answer to someone else's gathering goes to its organiser, if they are
+/// still a comrade.
+pub(crate) fn send_rsvp(
+    conn: &Connection,
+    seq: i64,
+    original_start: NaiveDateTime,
+    response: Option<Rsvp>,
+) -> Result<Vec<Sealed>> {
+    let Some(key) = organiser(conn, seq)? else {
+        return announce(conn, seq, false);
+    };
+    let peers = comrades::peers_for_keys(conn, &[key])?;
+    if peers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let body = RsvpBody {
+        v: 1,
+        uid: store::uid_of(conn, seq)?,
+        start: local_text(original_start),
+        response,
+        at: Utc::now().timestamp_millis(),
+    };
+    let id = store::load(conn, seq)?.id;
+    Ok(vec![seal(conn, peers, kinds::GATHERING_RSVP, &body, id)?])
+}
+
+fn seal<T: Serialize>(
+    conn: &Connection,
+    peers: Vec<comrades::Peer>,
+    kind: &str,
+    body: &T,
+    about: GatheringId,
+) -> Result<Sealed> {
+    let json =
+        serde_json::to_vec(body).map_err(|_| Error::Storage("encoding a gathering".into()))?;
+    envelope::seal_in(
+        conn,
+        peers,
+        &Outgoing {
+            kind,
+            body: &json,
+            to: &[],
+            expires_at: None,
+        },
+        Some(&about.to_string()),
+    )
+}
+
+/// My gathering as invitees receive it.
+fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<StateBody> {
+    let g = store::load(conn, seq)?;
+    let rev: u32 = conn.query_row("SELECT rev FROM gatherings WHERE seq = ?1", [seq], |r| {
+        r.get(0)
+    })?;
+    let mut overrides = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT original_start, cancelled, moved_to, duration_s FROM gathering_overrides
+         WHERE gathering = ?1 ORDER BY original_start",
+    )?;
+    let mut rows = stmt.query([seq])?;
+    while let Some(r) = rows.next()? {
+        overrides.push(OverrideBody {
+            start: r.get(0)?,
+            cancelled: r.get(1)?,
+            moved_to: r.get(2)?,
+            minutes: r.get::<_, Option<i64>>(3)?.map(|s| (s / 60) as u32),
+        });
+    }
+    let totals = totals_at_organiser(conn, seq)?
+        .into_iter()
+        .map(|(start, t)| TotalBody {
+            start: local_text(start),
+            going: t.going,
+            maybe: t.maybe,
+        })
+        .collect();
+    Ok(StateBody {
+        v: 1,
+        uid: store::uid_of(conn, seq)?,
+        rev,
+        cancelled,
+        title: g.title,
+        kind: g.kind.code().to_owned(),
+        description: g.description,
+        location: g.location,
+        starts_at: local_text(g.starts_at),
+        time_zone: g.time_zone,
+        duration_minutes: (g.duration.num_minutes()) as u32,
+        recurrence: g.recurrence,
+        reminders: g.reminders,
+        overrides,
+        totals,
+    })
+}
+
+/// Going and maybe per occurrence: invitees' answers and mine.
+fn totals_at_organiser(conn: &Connection, seq: i64) -> Result<BTreeMap<NaiveDateTime, Totals>> {
+    let mut out: BTreeMap<NaiveDateTime, Totals> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT original_start, response FROM gathering_answers
+         WHERE gathering = ?1 AND response IS NOT NULL
+         UNION ALL
+         SELECT original_start, response FROM gathering_rsvps
+         WHERE gathering = ?1 AND response IN (0, 1)",
+    )?;
+    let mut rows = stmt.query([seq])?;
+    while let Some(r) = rows.next()? {
+        let t = out.entry(local_from(&r.get::<_, String>(0)?)?).or_default();
+        match Rsvp::from_code(r.get(1)?)? {
+            Rsvp::Going => t.going += 1,
+            Rsvp::Maybe => t.maybe += 1,
+            Rsvp::NotGoing => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Totals for every shared gathering: counted where I organise, as told
+/// where I was invited.
+pub(crate) fn all_totals(conn: &Connection) -> Result<Vec<(i64, HashMap<NaiveDateTime, Totals>)>> {
+    let mut out = Vec::new();
+    let mut shared = conn.prepare_cached(
+        "SELECT seq, organiser IS NOT NULL FROM gatherings g
+         WHERE organiser IS NOT NULL
+            OR EXISTS (SELECT 1 FROM gathering_invitees i WHERE i.gathering = g.seq)",
+    )?;
+    let rows: Vec<(i64, bool)> = shared
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut told = conn.prepare_cached(
+        "SELECT original_start, going, maybe FROM gathering_totals WHERE gathering = ?1",
+    )?;
+    for (seq, invited) in rows {
+        let totals = if invited {
+            let mut map = HashMap::new();
+            let mut rows = told.query([seq])?;
+            while let Some(r) = rows.next()? {
+                map.insert(
+                    local_from(&r.get::<_, String>(0)?)?,
+                    Totals {
+                        going: r.get(1)?,
+                        maybe: r.get(2)?,
+                    },
+                );
+            }
+            map
+        } else {
+            totals_at_organiser(conn, seq)?.into_iter().collect()
+        };
+        out.push((seq, totals));
+    }
+    Ok(out)
+}
+
+pub(crate) fn handles(kind: &str) -> bool {
+    kind.starts_with("gathering.")
+}
+
+enum Message {
+    State(Box<StateBody>),
+    Rsvp(RsvpBody),
+}
+
+pub(crate) fn check(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
+    parse(kind, body).map(|_| ())
+}
+
+fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {
+    let malformed = |_| EnvelopeError::Malformed;
+    let message = match kind {
+        kinds::GATHERING_INVITE | kinds::GATHERING_UPDATE => {
+            let b: StateBody = serde_json::from_slice(body).map_err(malformed)?;
+            let fits = b.v == 1
+                && (1..=255).contains(&b.uid.len())
+                && b.overrides.len() <= MAX_LISTED
+                && b.totals.len() <= MAX_LISTED
+                && new_gathering(&b).is_ok_and(|(g, _)| g.check().is_ok())
+                && b.overrides.iter().all(|o| {
+                    local_from(&o.start).is_ok()
+                        && o.moved_to.as_deref().is_none_or(|t| local_from(t).is_ok())
+                        && o.minutes.is_none_or(|m| (1..=7 * 24 * 60).contains(&m))
+                })
+                && b.totals.iter().all(|t| local_from(&t.start).is_ok());
+            if !fits {
+                return Err(EnvelopeError::Malformed);
+            }
+            Message::State(Box::new(b))
+        }
+        kinds::GATHERING_RSVP => {
+            let b: RsvpBody = serde_json::from_slice(body).map_err(malformed)?;
+            if b.v != 1 || b.uid.len() > 255 || local_from(&b.start).is_err() {
+                return Err(EnvelopeError::Malformed);
+            }
+            Message::Rsvp(b)
+        }
+        _ => return Err(EnvelopeError::Malformed),
+    };
+    Ok(message)
+}
+
+/// The gathering a state body describes, and its overrides.
+fn new_gathering(b: &StateBody) -> Result<(NewGathering, BTreeMap<NaiveDateTime, Moved>)> {
+    let mut moved = BTreeMap::new();
+    for o in &b.overrides {
+        if let Some(to) = &o.moved_to {
+            moved.insert(
+                local_from(&o.start)?,
+                Moved {
+                    to: local_from(to)?,
+                    duration: o.minutes.map(|m| Duration::minutes(m.into())),
+                },
+            );
+        }
+    }
+    Ok((
+        NewGathering {
+            title: b.title.clone(),
+            kind: GatheringKind::from_code(&b.kind)?,
+            description: b.description.clone(),
+            location: b.location.clone(),
+            starts_at: local_from(&b.starts_at)?,
+            time_zone: b.time_zone.clone(),
+            duration: Duration::minutes(b.duration_minutes.into()),
+            recurrence: b.recurrence.clone(),
+            reminders: b.reminders.clone(),
+        },
+        moved,
+    ))
+}
+
+/// Applies an opened gathering envelope; returns what was sealed in answer.
+pub(crate) fn receive(
+    tx: &Transaction<'_>,
+    opened: &Opened,
+    now: DateTime<Utc>,
+) -> Result<Vec<MessageId>> {
+    if opened.sender.comrade.is_none() {
+        return Ok(Vec::new());
+    }
+    let from = opened.sender.identity_key;
+    match parse(&opened.kind, &opened.body)? {
+        Message::State(b) => {
+            receive_state(tx, &from, &opened.sender.name, &b, now)?;
+            Ok(Vec::new())
+        }
+        Message::Rsvp(b) => receive_rsvp(tx, &from, &b),
+    }
+}
+
+fn receive_state(
+    tx: &Connection,
+    from: &IdentityKey,
+    name: &str,
+    b: &StateBody,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let existing = store::seq_by_uid(tx, &b.uid)?;
+    if let Some(seq) = existing {
+        if organiser(tx, seq)? != Some(*from) {
+            return Err(InviteError::NotOrganiser.into());
+        }
+        let rev: u32 = tx.query_row("SELECT rev FROM gatherings WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })?;
+        if b.rev <= rev {
+            return Ok(());
+        }
+        if b.cancelled {
+            tx.execute("DELETE FROM gatherings WHERE seq = ?1", [seq])?;
+            return Ok(());
+        }
+    } else if b.cancelled {
+        return Ok(());
+    }
+    let (gathering, moved) = new_gathering(b).map_err(|_| EnvelopeError::Malformed)?;
+    let schedule: Schedule = gathering.check().map_err(|_| EnvelopeError::Malformed)?;
+    let cancelled: Vec<NaiveDateTime> = b
+        .overrides
+        .iter()
+        .filter(|o| o.cancelled)
+        .map(|o| local_from(&o.start))
+        .collect::<Result<_>>()?;
+    let (seq, _) = store::put(
+        tx,
+        &b.uid,
+        &gathering,
+        &schedule,
+        &cancelled,
+        &moved,
+        now.timestamp_millis(),
+    )?;
+    tx.execute(
+        "UPDATE gatherings SET organiser = ?2, organiser_name = ?3, rev = ?4 WHERE seq = ?1",
+        params![seq, from.as_bytes().as_slice(), name, b.rev],
+    )?;
+    tx.execute("DELETE FROM gathering_totals WHERE gathering = ?1", [seq])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO gathering_totals (gathering, original_start, going, maybe)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for t in &b.totals {
+        insert.execute(params![seq, t.start, t.going, t.maybe])?;
+    }
+    Ok(())
+}
+
+/// At the organiser: an invitee's answer. Totals that change reach every
+/// invitee.
+fn receive_rsvp(tx: &Connection, from: &IdentityKey, b: &RsvpBody) -> Result<Vec<MessageId>> {
+    let seq = store::seq_by_uid(tx, &b.uid)?.ok_or(InviteError::UnknownGathering)?;
+    ensure_mine(tx, seq)?;
+    if !invitees(tx, seq)?.contains(from) {
+        return Err(InviteError::NotInvited.into());
+    }
+    let start = local_from(&b.start)?;
+    let g = store::load(tx, seq)?;
+    let schedule = Schedule::stored(g.starts_at, &g.time_zone, g.recurrence.as_deref())?;
+    if !schedule.has_start(start) {
+        return Err(EnvelopeError::Malformed.into());
+    }
+    let before = totals_at_organiser(tx, seq)?.get(&start).copied();
+    let response = match b.response {
+        Some(Rsvp::Going) => Some(0),
+        Some(Rsvp::Maybe) => Some(1),
+        Some(Rsvp::NotGoing) | None => None,
+    };
+    tx.execute(
+        "INSERT INTO gathering_answers (gathering, original_start, identity_key, response, answered_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (gathering, original_start, identity_key) DO UPDATE
+         SET response = excluded.response, answered_at = excluded.answered_at
+         WHERE excluded.answered_at > gathering_answers.answered_at",
+        params![seq, local_text(start), from.as_bytes().as_slice(), response, b.at],
+    )?;
+    if totals_at_organiser(tx, seq)?.get(&start).copied() == before {
+        return Ok(Vec::new());
+    }
+    Ok(announce(tx, seq, false)?
+        .into_iter()
+        .map(|s| s.message_id)
+        .collect())
+}
