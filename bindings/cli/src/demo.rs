@@ -5,7 +5,7 @@ use std::time::Instant;
 use chrono::{Days, FixedOffset, TimeZone};
 use tend_core::care::{Category, NewRequest, Status, Urgency};
 use tend_core::envelope::{EnvelopeError, To};
-use tend_core::gatherings::NewGathering;
+use tend_core::gatherings::{NewGathering, Rsvp};
 use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompts};
 use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
 
@@ -218,14 +218,14 @@ pub fn run() -> CliResult {
 
     let (bob, carol) = share_with_bob(&mut story, &vault, tmp.path())?;
     care_story(&mut story, &vault, &bob, &carol)?;
-    monthly_gathering(&mut story, &vault, tmp.path())?;
+    monthly_gathering(&mut story, &vault, &bob, tmp.path())?;
 
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;
     let left = files.all().iter().filter(|p| p.exists()).count();
     println!("The wrapped key is overwritten and every vault file deleted ({left} left).");
 
-    println!("\nThe end, for now: invites to gatherings come next.");
+    println!("\nThe end, for now: delivery through relays comes next.");
     Ok(())
 }
 
@@ -476,7 +476,12 @@ fn expect_refusal<T: std::fmt::Debug>(
 }
 
 /// The group's monthly restorative gathering and the reminders it sets.
-fn monthly_gathering(story: &mut Story, alice: &Vault, dir: &std::path::Path) -> CliResult {
+fn monthly_gathering(
+    story: &mut Story,
+    alice: &Vault,
+    bob: &Vault,
+    dir: &std::path::Path,
+) -> CliResult {
     story.step("Alice sets up the monthly restorative gathering");
     let zone = "America/Chicago";
     let now = chrono::Utc::now();
@@ -538,6 +543,70 @@ fn monthly_gathering(story: &mut Story, alice: &Vault, dir: &std::path::Path) ->
         "Exported for any calendar app ({} bytes, with VTIMEZONE and alarms):\n  {}",
         ics.len(),
         shown.join("\n  ")
+    );
+
+    story.step("She invites Bob, and Bob answers");
+    let bob_id = alice.comrades().find("Bob").map_err(fail)?.id;
+    let invite = alice
+        .gatherings()
+        .invite(gathering.id, &[To::Comrade(bob_id)])
+        .map_err(fail)?;
+    bob.envelopes().open(&invite.bytes).map_err(fail)?;
+    let copy = bob
+        .gatherings()
+        .list()
+        .map_err(fail)?
+        .pop()
+        .ok_or("Bob did not get the gathering")?;
+    let first = within_a_year.first().ok_or("no occurrence ahead")?;
+    println!(
+        "Bob's phone now holds “{}”, organised by {}, with the same reminders.",
+        copy.title,
+        copy.organiser.as_deref().unwrap_or("?")
+    );
+    bob.gatherings()
+        .rsvp(
+            copy.id,
+            first.original_start,
+            Some(Rsvp::Going),
+            Some("bringing: a sketchbook"),
+        )
+        .map_err(fail)?;
+    let answer = bob
+        .envelopes()
+        .outbox()
+        .map_err(fail)?
+        .into_iter()
+        .find(|o| o.kind == tend_core::envelope::kinds::GATHERING_RSVP)
+        .ok_or("Bob's answer was not sealed")?;
+    let opened = alice.envelopes().open(&answer.sealed.bytes).map_err(fail)?;
+    let coming = alice
+        .gatherings()
+        .attendees(gathering.id, first.original_start)
+        .map_err(fail)?;
+    println!(
+        "His answer goes to Alice alone; his note stays on his phone. Alice sees: {}.",
+        coming
+            .iter()
+            .map(|a| a.name.as_deref().unwrap_or("me"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for reply in alice.envelopes().outbox().map_err(fail)? {
+        if opened.replies.contains(&reply.sealed.message_id) {
+            bob.envelopes().open(&reply.sealed.bytes).map_err(fail)?;
+        }
+    }
+    let totals = bob
+        .gatherings()
+        .occurrences(first.starts_at, first.ends_at)
+        .map_err(fail)?
+        .first()
+        .and_then(|o| o.totals)
+        .unwrap_or_default();
+    println!(
+        "Everyone invited sees totals only: {} going, {} maybe. Nobody sees who is not coming.",
+        totals.going, totals.maybe
     );
     Ok(())
 }

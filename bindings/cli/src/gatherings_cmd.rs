@@ -1,5 +1,7 @@
 //! `tend gatherings ...`
 
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use chrono::{Duration, Local, NaiveDateTime, Utc};
@@ -7,11 +9,13 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::gatherings::{
-    Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, Reminder, ReminderOffset, Rsvp,
+    Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, Reminder, ReminderOffset,
+    Rsvp, Totals,
 };
 
 use crate::journal_cmd::system_time_zone;
 use crate::output::Output;
+use crate::sharing_cmd::{recipients, write_envelopes};
 use crate::{CliResult, fail};
 
 #[derive(Subcommand)]
@@ -66,12 +70,18 @@ pub enum GatheringsCommand {
         response: Response,
         #[arg(long)]
         note: Option<String>,
+        /// Where to write the answer for the organiser [default: stdout]
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Cancel one occurrence
     Skip {
         id: String,
         #[arg(long)]
         occurrence: String,
+        /// Where to write the update for invitees [default: stdout]
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Move one occurrence to a new local start
     Move {
@@ -82,15 +92,38 @@ pub enum GatheringsCommand {
         to: String,
         #[arg(long)]
         minutes: Option<u32>,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Undo a skip or a move
     Restore {
         id: String,
         #[arg(long)]
         occurrence: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
-    /// Delete a gathering and everything about it
-    Delete { id: String },
+    /// Delete a gathering (invitees are told it is called off), or my copy of one I was invited to
+    Delete {
+        id: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Invite comrades or circles: they get the gathering, and every change after
+    Invite {
+        id: String,
+        /// Comrade or circle names, comma-separated
+        #[arg(long, required = true, value_delimiter = ',')]
+        to: Vec<String>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Who is going, or maybe, to one occurrence of my gathering (never who is not)
+    Attendees {
+        id: String,
+        #[arg(long)]
+        occurrence: String,
+    },
     /// Write one gathering, or all, as an .ics calendar file
     ExportIcs {
         id: Option<String>,
@@ -251,49 +284,85 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             occurrence,
             response,
             note,
+            out: dir,
         } => {
             let response = match response {
                 Response::Going => Rsvp::Going,
                 Response::Maybe => Rsvp::Maybe,
                 Response::NotGoing => Rsvp::NotGoing,
             };
-            g.rsvp(
-                gathering_id(&id)?,
-                local_time(&occurrence)?,
-                Some(response),
-                note.as_deref(),
-            )
-            .map_err(fail)?;
-            out.done("Noted.")
+            let (id, at) = (gathering_id(&id)?, local_time(&occurrence)?);
+            sending(vault, dir, out, "Noted.", || {
+                g.rsvp(id, at, Some(response), note.as_deref())
+            })
         }
-        GatheringsCommand::Skip { id, occurrence } => {
-            g.cancel_occurrence(gathering_id(&id)?, local_time(&occurrence)?)
-                .map_err(fail)?;
-            out.done(&format!("Skipped the one of {occurrence}."))
+        GatheringsCommand::Skip {
+            id,
+            occurrence,
+            out: dir,
+        } => {
+            let (id, at) = (gathering_id(&id)?, local_time(&occurrence)?);
+            let done = format!("Skipped the one of {occurrence}.");
+            sending(vault, dir, out, &done, || g.cancel_occurrence(id, at))
         }
         GatheringsCommand::Move {
             id,
             occurrence,
             to,
             minutes,
+            out: dir,
         } => {
-            g.move_occurrence(
+            let (id, at, to_at) = (
                 gathering_id(&id)?,
                 local_time(&occurrence)?,
                 local_time(&to)?,
-                minutes.map(|m| Duration::minutes(m as i64)),
-            )
-            .map_err(fail)?;
-            out.done(&format!("Moved the one of {occurrence} to {to}."))
+            );
+            let done = format!("Moved the one of {occurrence} to {to}.");
+            sending(vault, dir, out, &done, || {
+                g.move_occurrence(id, at, to_at, minutes.map(|m| Duration::minutes(m as i64)))
+            })
         }
-        GatheringsCommand::Restore { id, occurrence } => {
-            g.restore_occurrence(gathering_id(&id)?, local_time(&occurrence)?)
+        GatheringsCommand::Restore {
+            id,
+            occurrence,
+            out: dir,
+        } => {
+            let (id, at) = (gathering_id(&id)?, local_time(&occurrence)?);
+            let done = format!("The one of {occurrence} is back as planned.");
+            sending(vault, dir, out, &done, || g.restore_occurrence(id, at))
+        }
+        GatheringsCommand::Delete { id, out: dir } => {
+            let id = gathering_id(&id)?;
+            sending(vault, dir, out, "Deleted.", || g.delete(id))
+        }
+        GatheringsCommand::Invite { id, to, out: dir } => {
+            let to = recipients(vault, &to)?;
+            let sealed = g.invite(gathering_id(&id)?, &to).map_err(fail)?;
+            write_envelopes(&[sealed], dir, out)
+        }
+        GatheringsCommand::Attendees { id, occurrence } => {
+            let list = g
+                .attendees(gathering_id(&id)?, local_time(&occurrence)?)
                 .map_err(fail)?;
-            out.done(&format!("The one of {occurrence} is back as planned."))
-        }
-        GatheringsCommand::Delete { id } => {
-            g.delete(gathering_id(&id)?).map_err(fail)?;
-            out.done("Deleted.")
+            let views: Vec<_> = list
+                .iter()
+                .map(|a| serde_json::json!({ "name": a.name, "rsvp": a.rsvp }))
+                .collect();
+            out.show(&views, || {
+                if list.is_empty() {
+                    return "Nobody has said they are coming yet.".into();
+                }
+                list.iter()
+                    .map(|a| {
+                        let who = a.name.as_deref().unwrap_or("me");
+                        match a.rsvp {
+                            Rsvp::Maybe => format!("  {who} (maybe)"),
+                            _ => format!("  {who}"),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
         }
         GatheringsCommand::ExportIcs { id, out: path } => {
             let id = id.as_deref().map(gathering_id).transpose()?;
@@ -316,6 +385,42 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
         }
         GatheringsCommand::Expand { .. } => unreachable!("handled above"),
     }
+}
+
+/// Runs a change, then writes the envelopes it made the vault seal: an
+/// update for invitees, or an answer for the organiser.
+fn sending(
+    vault: &Vault,
+    dir: Option<PathBuf>,
+    out: &Output,
+    done: &str,
+    change: impl FnOnce() -> tend_core::Result<()>,
+) -> CliResult {
+    let before: HashSet<_> = outbox_ids(vault)?;
+    change().map_err(fail)?;
+    let sealed: Vec<_> = vault
+        .envelopes()
+        .outbox()
+        .map_err(fail)?
+        .into_iter()
+        .filter(|o| !before.contains(&o.sealed.message_id))
+        .map(|o| o.sealed)
+        .collect();
+    if sealed.is_empty() {
+        return out.done(done);
+    }
+    eprintln!("{done}");
+    write_envelopes(&sealed, dir, out)
+}
+
+fn outbox_ids(vault: &Vault) -> CliResult<HashSet<tend_core::envelope::MessageId>> {
+    Ok(vault
+        .envelopes()
+        .outbox()
+        .map_err(fail)?
+        .into_iter()
+        .map(|o| o.sealed.message_id)
+        .collect())
 }
 
 fn expand(dtstart: &str, tz: &str, rrule: Option<&str>, count: usize, out: &Output) -> CliResult {
@@ -389,9 +494,13 @@ impl From<&Gathering> for GatheringView {
 
 fn describe(g: &Gathering) -> String {
     format!(
-        "{}  {}  from {} {} for {} min{}{}",
+        "{}  {}{}  from {} {} for {} min{}{}",
         g.id,
         g.title,
+        g.organiser
+            .as_ref()
+            .map(|o| format!(" (organised by {o})"))
+            .unwrap_or_default(),
         g.starts_at.format("%Y-%m-%d %H:%M"),
         g.time_zone,
         g.duration.num_minutes(),
@@ -426,6 +535,7 @@ struct OccurrenceView {
     moved: bool,
     rsvp: Option<Rsvp>,
     note: Option<String>,
+    totals: Option<Totals>,
 }
 
 impl From<&Occurrence> for OccurrenceView {
@@ -441,6 +551,7 @@ impl From<&Occurrence> for OccurrenceView {
             moved: o.moved,
             rsvp: o.rsvp,
             note: o.note.clone(),
+            totals: o.totals,
         }
     }
 }
@@ -453,12 +564,17 @@ fn describe_occurrence(o: &Occurrence) -> String {
         Some(Rsvp::NotGoing) => "  [not going]",
         None => "",
     };
+    let totals = o
+        .totals
+        .map(|t| format!("  {} going, {} maybe", t.going, t.maybe))
+        .unwrap_or_default();
     format!(
-        "{}  {}{}{}{}  (occurrence {}, gathering {})",
+        "{}  {}{}{}{}{}  (occurrence {}, gathering {})",
         here.format("%a %Y-%m-%d %H:%M"),
         o.title,
         if o.moved { "  (moved)" } else { "" },
         rsvp,
+        totals,
         o.note
             .as_ref()
             .map(|n| format!("  “{n}”"))

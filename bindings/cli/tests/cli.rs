@@ -223,6 +223,8 @@ fn the_demo_tells_the_whole_story() {
         "the gathering has not",
         "reminders her phone will schedule",
         "RRULE:FREQ=MONTHLY;BYDAY=1SA",
+        "Alice sees: Bob.",
+        "1 going, 0 maybe",
         "Panic wipe",
     ] {
         assert!(out.contains(step), "missing step {step:?}");
@@ -594,4 +596,94 @@ fn a_care_request_goes_from_post_to_thanks_on_the_command_line() {
         ],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid category"));
+}
+
+#[test]
+fn an_invitee_answers_and_the_organiser_sees_who_is_coming() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(tend(&a, &["init", "--name", "Alice"]));
+    ok(tend(&b, &["init", "--name", "Bob"]));
+    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
+    let card_b = ok(tend(&b, &["card"])).trim().to_owned();
+    ok(tend(&a, &["comrades", "add", &card_b]));
+    ok(tend(&b, &["comrades", "add", &card_a]));
+    let mail = tmp.path().join("mail");
+    let mail = mail.to_str().unwrap();
+    let added = json(tend(
+        &a,
+        &[
+            "--json",
+            "gatherings",
+            "add",
+            "--preset",
+            "monthly-restorative",
+            "--tz",
+            "America/Chicago",
+            "--start",
+            "2027-03-06T18:00",
+        ],
+    ));
+    let id = added["id"].as_str().unwrap().to_owned();
+    let invite = written(tend(
+        &a,
+        &[
+            "--json",
+            "gatherings",
+            "invite",
+            &id,
+            "--to",
+            "Bob",
+            "--out",
+            mail,
+        ],
+    ));
+    ok(tend(&b, &["inbox", "open", &invite[0]]));
+    let list = ok(tend(&b, &["gatherings", "list"]));
+    assert!(list.contains("(organised by Alice)"), "{list}");
+    let copy = json(tend(&b, &["--json", "gatherings", "list"]))[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = tend(
+        &b,
+        &[
+            "gatherings",
+            "skip",
+            &copy,
+            "--occurrence",
+            "2027-03-06T18:00",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only the organiser"));
+
+    let answer = written(tend(
+        &b,
+        &[
+            "--json",
+            "gatherings",
+            "rsvp",
+            &copy,
+            "--occurrence",
+            "2027-03-06T18:00",
+            "going",
+            "--note",
+            "bringing: wool",
+            "--out",
+            mail,
+        ],
+    ));
+    let opened = tend(&a, &["inbox", "open", &answer[0], "--out", mail]);
+    assert!(String::from_utf8_lossy(&opened.stderr).contains("sealed 1 in answer"));
+    let coming = ok(tend(
+        &a,
+        &[
+            "gatherings",
+            "attendees",
+            &id,
+            "--occurrence",
+            "2027-03-06T18:00",
+        ],
+    ));
+    assert!(coming.contains("Bob"), "{coming}");
 }
