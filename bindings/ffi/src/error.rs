@@ -5,6 +5,7 @@
 use tend_core::care::{Action, CareError, Status};
 use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
+use tend_core::gatherings::InviteError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum TendError {
@@ -32,6 +33,8 @@ pub enum TendError {
     Card { problem: CardProblem },
     #[error("care request: {problem:?}")]
     Care { problem: CareProblem },
+    #[error("gathering: {problem:?}")]
+    Invite { problem: InviteError },
     /// `line` is the file's line, where one is known.
     #[error("import failed: {problem}")]
     Import { line: Option<u64>, problem: String },
@@ -56,6 +59,14 @@ pub enum EnvelopeProblem {
     TooLarge,
     Malformed,
     UnsupportedVersion,
+}
+
+/// The core's own enum: why a gathering change or envelope was refused.
+#[uniffi::remote(Enum)]
+pub enum InviteError {
+    NotOrganiser,
+    NotInvited,
+    UnknownGathering,
 }
 
 /// Why a care action, or a care envelope, was refused.
@@ -93,6 +104,7 @@ impl From<tend_core::Error> for TendError {
             E::Envelope(e) => TendError::Envelope { problem: e.into() },
             E::Card(e) => TendError::Card { problem: e.into() },
             E::Care(e) => TendError::Care { problem: e.into() },
+            E::Invite(problem) => TendError::Invite { problem },
             E::ImportLine { line, problem } => TendError::Import {
                 line: Some(line),
                 problem,

@@ -1,9 +1,10 @@
 //! Gatherings, occurrences, RSVPs, reminders and iCalendar.
 
 use chrono::{Duration, NaiveDate};
-use tend_core::gatherings::{self as core, GatheringKind};
+use tend_core::gatherings::{self as core, GatheringKind, Totals};
 
 use crate::TendError;
+use crate::sharing::{Recipient, Sealed, targets};
 use crate::time::{from_ms, invalid, local, ms, parse_local};
 use crate::vault::{Change, TendVault};
 
@@ -58,6 +59,8 @@ pub struct Gathering {
     pub duration_minutes: u32,
     pub recurrence: Option<String>,
     pub reminders: Vec<ReminderOffset>,
+    /// Who invited me; `None` for my own. Only the organiser can change it.
+    pub organiser_name: Option<String>,
 }
 
 #[derive(uniffi::Record)]
@@ -73,6 +76,23 @@ pub struct Occurrence {
     pub moved: bool,
     pub rsvp: Option<Rsvp>,
     pub note: Option<String>,
+    /// For shared gatherings: how many are going, and maybe.
+    pub totals: Option<Totals>,
+}
+
+/// The core's own record, exposed as it is.
+#[uniffi::remote(Record)]
+pub struct Totals {
+    pub going: u32,
+    pub maybe: u32,
+}
+
+/// Someone going, or maybe, to an occurrence of my gathering.
+#[derive(uniffi::Record)]
+pub struct Attendee {
+    /// `None` for me.
+    pub name: Option<String>,
+    pub rsvp: Rsvp,
 }
 
 #[derive(uniffi::Record)]
@@ -174,6 +194,7 @@ impl From<core::Gathering> for Gathering {
             duration_minutes: g.duration.num_minutes() as u32,
             recurrence: g.recurrence,
             reminders: g.reminders.into_iter().map(offset).collect(),
+            organiser_name: g.organiser,
         }
     }
 }
@@ -191,6 +212,7 @@ impl From<core::Occurrence> for Occurrence {
             moved: o.moved,
             rsvp: o.rsvp.map(Rsvp::from),
             note: o.note,
+            totals: o.totals,
         }
     }
 }
@@ -258,14 +280,17 @@ impl TendVault {
                     .into())
             })
             .await;
-        self.after(g, &[Change::Gatherings, Change::Reminders])
+        self.after(g, &[Change::Gatherings, Change::Reminders, Change::Outbox])
     }
 
     pub async fn delete_gathering(&self, id: String) -> Result<(), TendError> {
         let done = self
             .with(move |v| Ok(v.gatherings().delete(id.parse()?)?))
             .await;
-        self.after(done, &[Change::Gatherings, Change::Reminders])
+        self.after(
+            done,
+            &[Change::Gatherings, Change::Reminders, Change::Outbox],
+        )
     }
 
     pub async fn gatherings(&self) -> Result<Vec<Gathering>, TendError> {
@@ -330,7 +355,10 @@ impl TendVault {
                     .cancel_occurrence(id.parse()?, parse_local(&original_start, "occurrence")?)?)
             })
             .await;
-        self.after(done, &[Change::Gatherings, Change::Reminders])
+        self.after(
+            done,
+            &[Change::Gatherings, Change::Reminders, Change::Outbox],
+        )
     }
 
     pub async fn move_occurrence(
@@ -350,7 +378,10 @@ impl TendVault {
                 )?)
             })
             .await;
-        self.after(done, &[Change::Gatherings, Change::Reminders])
+        self.after(
+            done,
+            &[Change::Gatherings, Change::Reminders, Change::Outbox],
+        )
     }
 
     pub async fn rsvp(
@@ -370,7 +401,39 @@ impl TendVault {
                 )?)
             })
             .await;
-        self.after(done, &[Change::Gatherings])
+        self.after(done, &[Change::Gatherings, Change::Outbox])
+    }
+
+    /// Invites comrades and circles to my gathering: they get all of it
+    /// now, and every change after (sealed into the outbox as it happens).
+    pub async fn invite_to_gathering(
+        &self,
+        id: String,
+        to: Vec<Recipient>,
+    ) -> Result<Sealed, TendError> {
+        let sealed = self
+            .with(move |v| Ok(v.gatherings().invite(id.parse()?, &targets(to)?)?.into()))
+            .await;
+        self.after(sealed, &[Change::Outbox])
+    }
+
+    /// Who is going, or maybe, to one occurrence of my gathering; never who is not.
+    pub async fn attendees(
+        &self,
+        id: String,
+        original_start: String,
+    ) -> Result<Vec<Attendee>, TendError> {
+        self.with(move |v| {
+            Ok(v.gatherings()
+                .attendees(id.parse()?, parse_local(&original_start, "occurrence")?)?
+                .into_iter()
+                .map(|a| Attendee {
+                    name: a.name,
+                    rsvp: a.rsvp.into(),
+                })
+                .collect())
+        })
+        .await
     }
 
     /// One gathering, or all, as `.ics` text.

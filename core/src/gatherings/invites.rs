@@ -571,3 +571,23 @@ fn receive_rsvp(tx: &Connection, from: &IdentityKey, b: &RsvpBody) -> Result<Vec
         .map(|s| s.message_id)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example bodies in `docs/gatherings.md` parse as their kinds.
+    #[test]
+    fn the_examples_in_the_spec_are_valid() {
+        let spec = include_str!("../../../docs/gatherings.md");
+        let mut checked = 0;
+        for block in spec.split("```json gathering.").skip(1) {
+            let (kind, rest) = block.split_once('\n').unwrap();
+            let body = rest.split("```").next().unwrap();
+            let kind = format!("gathering.{}", kind.trim());
+            assert!(check(&kind, body.as_bytes()).is_ok(), "{kind}: {body}");
+            checked += 1;
+        }
+        assert_eq!(checked, 2);
+    }
+}

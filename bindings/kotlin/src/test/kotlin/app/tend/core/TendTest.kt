@@ -171,6 +171,29 @@ class TendTest {
     }
 
     @Test
+    fun `an invited member answers and sees only totals`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        val bobAtAlice = alice.addComrade(bob.myCard(), null)
+        bob.addComrade(alice.myCard(), null)
+        val gathering = alice.addGathering(monthlyRestorativeGathering("2026-12-01", "America/Chicago", "Community room"))
+        val invite = alice.inviteToGathering(gathering.id, listOf(Recipient.Comrade(bobAtAlice.id)))
+        bob.openEnvelope(invite.bytes)
+        val copy = bob.gatherings().single()
+        assertEquals("Alice", copy.organiserName)
+        val refused = assertThrows<TendException.Invite> { runBlocking { bob.cancelOccurrence(copy.id, "2026-12-05T18:00") } }
+        assertEquals(InviteProblem.NOT_ORGANISER, refused.problem)
+
+        bob.rsvp(copy.id, "2026-12-05T18:00", Rsvp.GOING, "bringing: wool")
+        val opened = alice.openEnvelope(bob.outbox().first().bytes)
+        assertEquals(listOf("Bob"), alice.attendees(gathering.id, "2026-12-05T18:00").map { it.name })
+        val totals = alice.outbox().first { it.messageId == opened.replies.single() }
+        bob.openEnvelope(totals.bytes)
+        val first = bob.occurrences(1_796_000_000_000L, 1_797_000_000_000L).first() // 2026-11-29 to 12-11
+        assertEquals(AttendanceTotals(1u, 0u), first.totals)
+    }
+
+    @Test
     fun `every public error is typed`() = runBlocking<Unit> {
         val vault = member("Alice")
         assertThrows<TendException.Invalid> { runBlocking { vault.addEntry(entry("x".repeat(300_000))) } }
