@@ -526,3 +526,45 @@ fn a_platform_wrapped_key_opens_rekeys_and_never_lies_on_disk_raw() {
         Err(Error::VaultNotFound)
     ));
 }
+
+/// A vault written by an earlier build, whose pages SQLCipher encrypted
+/// with OpenSSL: every build must keep opening it, whatever crypto provider
+/// SQLCipher is built with. Regenerate (never needed) with
+/// `TEND_WRITE_FIXTURE=1`.
+#[test]
+fn a_vault_written_with_the_openssl_provider_still_opens() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vault-openssl");
+    let key = tend_core::DataKey::from_bytes([0x5a; 32]);
+    if std::env::var_os("TEND_WRITE_FIXTURE").is_some() {
+        let _ = std::fs::remove_dir_all(&fixture);
+        let vault = Vault::create_with_key(&fixture, &key).unwrap();
+        for i in 0..200 {
+            vault
+                .journal()
+                .add(common::entry(&format!(
+                    "fixture entry {i}: kingfisher by the weir"
+                )))
+                .unwrap();
+        }
+        drop(vault);
+    }
+    let copy = tempfile::tempdir().unwrap();
+    for name in ["vault.db", "vault.header"] {
+        std::fs::copy(fixture.join(name), copy.path().join(name)).unwrap();
+    }
+    let vault = Vault::open_with_key(copy.path(), &key).unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 200);
+    assert_eq!(
+        vault.journal().search("kingfisher", 500).unwrap().len(),
+        200
+    );
+    assert!(vault.integrity_check().unwrap());
+    vault
+        .journal()
+        .add(common::entry("written by this build"))
+        .unwrap();
+    drop(vault);
+    let vault = Vault::open_with_key(copy.path(), &key).unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 201);
+}
