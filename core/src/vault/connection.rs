@@ -14,6 +14,7 @@ pub(crate) enum Create {
 /// Opens and keys the database, proves the key, and refuses newer schemas,
 /// all before anything is written.
 pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result<Connection> {
+    super::page_crypto::linked();
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_PRIVATE_CACHE;

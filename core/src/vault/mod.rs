@@ -8,6 +8,7 @@
 
 mod connection;
 mod header;
+mod page_crypto;
 mod schema;
 mod wrapped;
 
