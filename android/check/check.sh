@@ -4,7 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../../bindings/paths.sh"
-cargo build -q -p tend-ffi
+build_for_tests
 "$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi"
 # Robolectric's runner needs androidx.test:monitor, an AAR; the JDK's jar
 # tool takes its classes.jar out.

@@ -12,5 +12,6 @@ case "$(uname -s)" in
 esac
 rm -rf "$out"
 mkdir -p "$out"
-cargo run -q -p uniffi-bindgen -- \
+build_for_tests
+"$target/debug/uniffi-bindgen" \
   generate --library "$lib" --language "$language" --no-format --out-dir "$out"

@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../paths.sh"
 
-cargo build -q -p tend-ffi
+build_for_tests
 "$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi"
 mvn -B -q -f "$here/pom.xml" \
   -Dmaven.repo.local="$cache/m2" \

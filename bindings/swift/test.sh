@@ -8,7 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../paths.sh"
 libdir="$target/debug"
 
-cargo build -q -p tend-ffi
+build_for_tests
 generated="$(mktemp -d)"
 trap 'rm -rf "$generated"' EXIT
 "$root/bindings/ffi/generate.sh" swift "$generated"
