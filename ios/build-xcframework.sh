@@ -11,7 +11,7 @@ rm -rf "$build"
 mkdir -p "$build/headers" "$build/Sources/TendCore" "$build/sim"
 
 for triple in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-  cargo build --release -p tend-ffi --target "$triple"
+  cargo build --profile mobile -p tend-ffi --target "$triple"
 done
 
 # Bindings come from a host build (library mode reads its metadata).
@@ -28,12 +28,12 @@ module TendCoreFFI {
 MAP
 
 lipo -create \
-  "$target/aarch64-apple-ios-sim/release/libtend_ffi.a" \
-  "$target/x86_64-apple-ios/release/libtend_ffi.a" \
+  "$target/aarch64-apple-ios-sim/mobile/libtend_ffi.a" \
+  "$target/x86_64-apple-ios/mobile/libtend_ffi.a" \
   -output "$build/sim/libtend_ffi.a"
 
 xcodebuild -create-xcframework \
-  -library "$target/aarch64-apple-ios/release/libtend_ffi.a" -headers "$build/headers" \
+  -library "$target/aarch64-apple-ios/mobile/libtend_ffi.a" -headers "$build/headers" \
   -library "$build/sim/libtend_ffi.a" -headers "$build/headers" \
   -output "$build/TendCoreFFI.xcframework"
 echo "Built $build/TendCoreFFI.xcframework"

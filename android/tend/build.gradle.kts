@@ -36,7 +36,7 @@ val cargoNdk by tasks.registering(Exec::class) {
         "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
         "--platform", "26",
         "-o", jniOut.get().asFile.path,
-        "build", "--release", "-p", "tend-ffi",
+        "build", "--profile", "mobile", "-p", "tend-ffi",
     )
 }
 
