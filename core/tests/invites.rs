@@ -56,6 +56,18 @@ fn to(vault: &Vault, names: &[&str]) -> Vec<To> {
         .collect()
 }
 
+/// A hand-made gathering envelope, as a buggy or hostile app could seal.
+fn forged(from: &Vault, to_name: &str, kind: &str, body: serde_json::Value) -> Sealed {
+    from.envelopes()
+        .seal(&Outgoing {
+            kind,
+            body: body.to_string().as_bytes(),
+            to: &to(from, &[to_name]),
+            expires_at: None,
+        })
+        .unwrap()
+}
+
 fn open(vault: &Vault, sealed: &Sealed) -> Vec<tend_core::envelope::MessageId> {
     vault.envelopes().open(&sealed.bytes).unwrap().replies
 }
@@ -227,21 +239,15 @@ fn rsvps_go_to_the_organiser_and_others_see_only_totals() {
     open(&g.carol, &latest(&g.alice, kinds::GATHERING_UPDATE, 1)[0]);
     assert_eq!(winter(&g.carol)[0].totals, Some(Totals::default()));
     // An older answer arriving late does not undo the newer one.
-    let late = g
-        .bob
-        .envelopes()
-        .seal(&Outgoing {
-            kind: kinds::GATHERING_RSVP,
-            body: serde_json::json!({
-                "v": 1, "uid": format!("{}@tend", g.gathering.id),
-                "start": "2026-12-05T18:00:00", "response": "going", "at": 1
-            })
-            .to_string()
-            .as_bytes(),
-            to: &to(&g.bob, &["Alice"]),
-            expires_at: None,
-        })
-        .unwrap();
+    let late = forged(
+        &g.bob,
+        "Alice",
+        kinds::GATHERING_RSVP,
+        serde_json::json!({
+            "v": 1, "uid": format!("{}@tend", g.gathering.id),
+            "start": "2026-12-05T18:00:00", "response": "going", "at": 1
+        }),
+    );
     assert!(
         open(&g.alice, &late).is_empty(),
         "no change, nothing to tell"
@@ -277,27 +283,21 @@ fn only_the_organiser_changes_it_and_only_invitees_answer() {
 
     // Carol, who knows the UID, forges a change for Bob: refused, nothing written.
     let uid = format!("{}@tend", g.gathering.id);
-    let forged = g
-        .carol
-        .envelopes()
-        .seal(&Outgoing {
-            kind: kinds::GATHERING_UPDATE,
-            body: serde_json::json!({
-                "v": 1, "uid": uid, "rev": 99, "cancelled": true, "title": "x",
-                "kind": "meeting", "starts_at": "2026-12-05T18:00:00",
-                "time_zone": "UTC", "duration_minutes": 60
-            })
-            .to_string()
-            .as_bytes(),
-            to: &to(&g.carol, &["Bob"]),
-            expires_at: None,
-        })
-        .unwrap();
+    let takeover = forged(
+        &g.carol,
+        "Bob",
+        kinds::GATHERING_UPDATE,
+        serde_json::json!({
+            "v": 1, "uid": uid, "rev": 99, "cancelled": true, "title": "x",
+            "kind": "meeting", "starts_at": "2026-12-05T18:00:00",
+            "time_zone": "UTC", "duration_minutes": 60
+        }),
+    );
     g.bob.lock();
     let before = snapshot(g.bob.files().dir());
     g.bob.unlock_with_key(&common::key(7)).unwrap();
     assert_eq!(
-        invite_error(g.bob.envelopes().open(&forged.bytes)),
+        invite_error(g.bob.envelopes().open(&takeover.bytes)),
         InviteError::NotOrganiser
     );
     g.bob.lock();
@@ -305,21 +305,15 @@ fn only_the_organiser_changes_it_and_only_invitees_answer() {
     g.bob.unlock_with_key(&common::key(7)).unwrap();
 
     // An answer from someone Alice did not invite.
-    let stray = g
-        .carol
-        .envelopes()
-        .seal(&Outgoing {
-            kind: kinds::GATHERING_RSVP,
-            body: serde_json::json!({
-                "v": 1, "uid": uid, "start": "2026-12-05T18:00:00",
-                "response": "going", "at": 1
-            })
-            .to_string()
-            .as_bytes(),
-            to: &to(&g.carol, &["Alice"]),
-            expires_at: None,
-        })
-        .unwrap();
+    let stray = forged(
+        &g.carol,
+        "Alice",
+        kinds::GATHERING_RSVP,
+        serde_json::json!({
+            "v": 1, "uid": uid, "start": "2026-12-05T18:00:00",
+            "response": "going", "at": 1
+        }),
+    );
     assert_eq!(
         invite_error(g.alice.envelopes().open(&stray.bytes)),
         InviteError::NotInvited

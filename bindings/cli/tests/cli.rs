@@ -467,6 +467,18 @@ fn a_member_keeps_the_monthly_gathering_and_answers_for_one_evening() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("occurrence not found"));
 }
 
+/// Alice's and Bob's vaults in `dir`, each with the other's card.
+fn comrades(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    ok(tend(&a, &["init", "--name", "Alice"]));
+    ok(tend(&b, &["init", "--name", "Bob"]));
+    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
+    let card_b = ok(tend(&b, &["card"])).trim().to_owned();
+    ok(tend(&a, &["comrades", "add", &card_b]));
+    ok(tend(&b, &["comrades", "add", &card_a]));
+    (a, b)
+}
+
 /// The armored envelopes a command wrote into `dir`, by file.
 fn written(out: Output) -> Vec<String> {
     json(out)
@@ -480,13 +492,7 @@ fn written(out: Output) -> Vec<String> {
 #[test]
 fn a_care_request_goes_from_post_to_thanks_on_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    ok(tend(&a, &["init", "--name", "Alice"]));
-    ok(tend(&b, &["init", "--name", "Bob"]));
-    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
-    let card_b = ok(tend(&b, &["card"])).trim().to_owned();
-    ok(tend(&a, &["comrades", "add", &card_b]));
-    ok(tend(&b, &["comrades", "add", &card_a]));
+    let (a, b) = comrades(tmp.path());
     let mail = tmp.path().join("mail");
     let mail = mail.to_str().unwrap();
     let open = |vault: &Path, files: &[String]| -> String {
@@ -601,13 +607,7 @@ fn a_care_request_goes_from_post_to_thanks_on_the_command_line() {
 #[test]
 fn an_invitee_answers_and_the_organiser_sees_who_is_coming() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    ok(tend(&a, &["init", "--name", "Alice"]));
-    ok(tend(&b, &["init", "--name", "Bob"]));
-    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
-    let card_b = ok(tend(&b, &["card"])).trim().to_owned();
-    ok(tend(&a, &["comrades", "add", &card_b]));
-    ok(tend(&b, &["comrades", "add", &card_a]));
+    let (a, b) = comrades(tmp.path());
     let mail = tmp.path().join("mail");
     let mail = mail.to_str().unwrap();
     let added = json(tend(

@@ -10,10 +10,10 @@ use super::model::{
     MAX_TITLE_CHARS, NewRequest, clean_optional, clean_text,
 };
 use super::store::{self, NewOffer, State, Stored};
-use super::wire::{self, AcceptBody, Change, OfferBody, RequestBody, ThanksBody, UpdateBody};
+use super::wire::{AcceptBody, Change, OfferBody, RequestBody, ThanksBody, UpdateBody};
 use super::{Action, Care, CareError, OfferId, Offered, Posted, RequestId, Status, retention};
 use crate::comrades::{self, IdentityKey};
-use crate::envelope::{self, Outgoing, Sealed, kinds};
+use crate::envelope::{self, Sealed, kinds};
 use crate::{Error, Result};
 
 impl Care<'_> {
@@ -159,15 +159,7 @@ impl Care<'_> {
         self.vault.with_tx(|tx| {
             let state = known(tx, request)?;
             let Some(requester) = state.requester else {
-                expect(
-                    &state,
-                    now,
-                    Action::Withdraw,
-                    &[Status::Open, Status::Matched],
-                )?;
-                let rev = state.rev + 1;
-                store::set_status(tx, state.seq, Stored::Withdrawn, rev, None, now)?;
-                return tell_audience(tx, &state, request, Change::Withdrawn, rev);
+                return close_mine(tx, &state, request, Change::Withdrawn, now);
             };
             let offers = store::my_live_offers(tx, state.seq)?;
             if offers.is_empty() {
@@ -207,10 +199,7 @@ impl Care<'_> {
         self.vault.with_tx(|tx| {
             let state = known(tx, request)?;
             let Some(requester) = state.requester else {
-                expect(&state, now, Action::Fulfil, &[Status::Matched])?;
-                let rev = state.rev + 1;
-                store::set_status(tx, state.seq, Stored::Fulfilled, rev, None, now)?;
-                return tell_audience(tx, &state, request, Change::Fulfilled, rev);
+                return close_mine(tx, &state, request, Change::Fulfilled, now);
             };
             let offer = my_accepted_offer(tx, &state)?.ok_or(CareError::NotTakingPart)?;
             expect(&state, now, Action::Fulfil, &[Status::Matched])?;
@@ -291,6 +280,29 @@ pub(super) fn my_accepted_offer(conn: &Connection, state: &State) -> Result<Opti
         .map(|_| offer))
 }
 
+/// Withdraws or fulfils my own request, and tells everyone I asked.
+fn close_mine(
+    conn: &Connection,
+    state: &State,
+    request: RequestId,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
+    let (action, allowed, stored): (_, &[Status], _) = match change {
+        Change::Withdrawn => (
+            Action::Withdraw,
+            &[Status::Open, Status::Matched],
+            Stored::Withdrawn,
+        ),
+        Change::Fulfilled => (Action::Fulfil, &[Status::Matched], Stored::Fulfilled),
+        _ => return Err(Error::invalid("change", "not one that closes a request")),
+    };
+    expect(state, now, action, allowed)?;
+    let rev = state.rev + 1;
+    store::set_status(conn, state.seq, stored, rev, None, now)?;
+    tell_audience(conn, state, request, change, rev)
+}
+
 /// Tells everyone I asked (who is still a comrade) about a change.
 pub(super) fn tell_audience(
     conn: &Connection,
@@ -351,18 +363,7 @@ fn seal<T: serde::Serialize>(
     request: RequestId,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<Sealed> {
-    let json = wire::encode(body)?;
-    envelope::seal_in(
-        conn,
-        peers,
-        &Outgoing {
-            kind,
-            body: &json,
-            to: &[],
-            expires_at,
-        },
-        Some(&request.to_string()),
-    )
+    envelope::seal_json_in(conn, peers, kind, body, &request.to_string(), expires_at)
 }
 
 /// A time that must be in the future and within a year.

@@ -2,15 +2,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use super::model::{
     Category, MAX_AHEAD_DAYS, MAX_DETAILS_CHARS, MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS, MAX_TITLE_CHARS, Urgency,
 };
 use super::{OfferId, RequestId};
+use crate::Result;
 use crate::envelope::{EnvelopeError, kinds};
-use crate::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,12 +102,6 @@ impl Message {
             Message::Thanks(b) => b.request,
         }
     }
-}
-
-pub(crate) fn encode<T: Serialize>(body: &T) -> Result<Zeroizing<Vec<u8>>> {
-    serde_json::to_vec(body)
-        .map(Zeroizing::new)
-        .map_err(|_| Error::Storage("encoding a care message".into()))
 }
 
 /// Checks a received body as strictly as the sender's vault would.

@@ -338,6 +338,32 @@ pub(crate) fn seal_in(
     })
 }
 
+/// Seals a JSON body filed in the outbox under `subject` (a care request,
+/// a gathering), inside the caller's transaction.
+pub(crate) fn seal_json_in<T: serde::Serialize>(
+    tx: &Connection,
+    peers: Vec<Peer>,
+    kind: &str,
+    body: &T,
+    subject: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<Sealed> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(body).map_err(|_| Error::Storage("encoding a message".into()))?,
+    );
+    seal_in(
+        tx,
+        peers,
+        &Outgoing {
+            kind,
+            body: &json,
+            to: &[],
+            expires_at,
+        },
+        Some(subject),
+    )
+}
+
 /// Bodies of the kinds Tend knows are checked before anything is stored.
 pub(crate) fn check_body(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
     match kind {

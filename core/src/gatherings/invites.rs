@@ -16,7 +16,7 @@ use super::recurrence::Schedule;
 use super::store::{self, Moved, local_from, local_text};
 use super::{GatheringId, Gatherings};
 use crate::comrades::{self, IdentityKey};
-use crate::envelope::{self, EnvelopeError, MessageId, Opened, Outgoing, Sealed, To, kinds};
+use crate::envelope::{self, EnvelopeError, MessageId, Opened, Sealed, To, kinds};
 use crate::redact::Text;
 use crate::{Error, Result};
 
@@ -262,19 +262,7 @@ fn seal<T: Serialize>(
     body: &T,
     about: GatheringId,
 ) -> Result<Sealed> {
-    let json =
-        serde_json::to_vec(body).map_err(|_| Error::Storage("encoding a gathering".into()))?;
-    envelope::seal_in(
-        conn,
-        peers,
-        &Outgoing {
-            kind,
-            body: &json,
-            to: &[],
-            expires_at: None,
-        },
-        Some(&about.to_string()),
-    )
+    envelope::seal_json_in(conn, peers, kind, body, &about.to_string(), None)
 }
 
 /// My gathering as invitees receive it.
