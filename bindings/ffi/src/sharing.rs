@@ -269,8 +269,8 @@ impl TendVault {
         self.after(sealed, &[Change::Outbox])
     }
 
-    /// Opens an envelope, binary or armored: into the inbox, or for care
-    /// kinds into the care requests (whose rules may refuse it).
+    /// Opens an envelope, binary or armored: into the inbox, or for care and
+    /// gathering kinds into those (whose rules may refuse it).
     pub async fn open_envelope(&self, envelope: Vec<u8>) -> Result<Opened, TendError> {
         let opened: Result<Opened, TendError> = self
             .with(move |v| Ok(v.envelopes().open(&envelope)?.into()))
@@ -279,6 +279,12 @@ impl TendVault {
             Ok(o) if o.kind.starts_with("care.") => {
                 &[Change::Care, Change::Outbox, Change::Comrades]
             }
+            Ok(o) if o.kind.starts_with("gathering.") => &[
+                Change::Gatherings,
+                Change::Reminders,
+                Change::Outbox,
+                Change::Comrades,
+            ],
             _ => &[Change::Inbox, Change::Comrades],
         };
         self.after(opened, changes)
