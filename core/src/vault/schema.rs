@@ -395,6 +395,40 @@ mod tests {
     }
 
     #[test]
+    fn from_4_to_6_keeps_gatherings_and_adds_care_and_invites() {
+        let mut conn = at_version(4);
+        conn.execute_batch(
+            "INSERT INTO gatherings (seq, id, uid, kind, title, description, location, starts_at,
+                 time_zone, duration_s, recurrence, reminders, created_at, updated_at)
+               VALUES (1, 'g', 'g@tend', 'meeting', 'Plenum', '', '', '2026-12-01T19:00:00',
+                 'Europe/Berlin', 5400, NULL, '[]', 0, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (organiser, rev): (Option<Vec<u8>>, i64) = conn
+            .query_row("SELECT organiser, rev FROM gatherings", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (organiser, rev),
+            (None, 0),
+            "an old gathering is mine, never sent"
+        );
+        for table in [
+            "care_requests",
+            "care_offers",
+            "care_parked",
+            "gathering_answers",
+        ] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+    }
+
+    #[test]
     fn a_failing_migration_leaves_the_previous_version() {
         let mut conn = at_version(1);
         conn.execute_batch("CREATE TABLE entries_fts (x)").unwrap();
