@@ -144,7 +144,7 @@ fn request_view(r: &CareRequest, offers: &[Offer]) -> RequestView {
         expires_at: r.expires_at.to_rfc3339(),
         location: r.location.clone(),
         on_behalf_of: r.on_behalf_of.clone(),
-        status: shown_status(r).to_owned(),
+        status: shown_status(r),
         role: format!("{:?}", r.role).to_lowercase(),
         helper: r.helper.as_ref().map(|p| p.name.clone()),
         thanks: r.thanks.clone(),
@@ -164,17 +164,11 @@ fn offer_view(o: &Offer) -> OfferView {
 }
 
 /// "covered" is all someone who was not chosen learns.
-fn shown_status(r: &CareRequest) -> &'static str {
+fn shown_status(r: &CareRequest) -> String {
     if r.is_covered() {
-        return "covered, thank you";
+        return "covered, thank you".into();
     }
-    match r.status {
-        Status::Open => "open",
-        Status::Matched => "matched",
-        Status::Fulfilled => "fulfilled",
-        Status::Withdrawn => "withdrawn",
-        Status::Expired => "expired",
-    }
+    r.status.to_string()
 }
 
 pub fn run(cmd: CareCommand, vault: &Vault, out: &Output) -> CliResult {

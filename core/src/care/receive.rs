@@ -30,16 +30,12 @@ pub fn request_of(opened: &Opened) -> Option<RequestId> {
         .map(|m| m.request_id())
 }
 
-/// Applies an opened care envelope; returns the envelopes sealed in answer.
+/// Applies a care envelope a comrade sent; returns the envelopes sealed in answer.
 pub(crate) fn receive(
     tx: &Transaction<'_>,
     opened: &Opened,
     now: DateTime<Utc>,
 ) -> Result<Vec<MessageId>> {
-    if opened.sender.comrade.is_none() {
-        // My own copy: my vault already did what it says.
-        return Ok(Vec::new());
-    }
     let message = wire::parse(&opened.kind, &opened.body)?;
     let from = Sender {
         key: opened.sender.identity_key,
@@ -273,7 +269,7 @@ fn replay_parked(
     let mut replies = Vec::new();
     for (seq, sender, kind, body) in parked {
         tx.execute("DELETE FROM care_parked WHERE seq = ?1", [seq])?;
-        let key = IdentityKey(sender.try_into().map_err(|_| Error::DatabaseDamaged)?);
+        let key = IdentityKey::from_stored(sender)?;
         let Some(name) = comrade_name(tx, &key)? else {
             continue;
         };

@@ -75,6 +75,17 @@ pub(crate) enum Stored {
 }
 
 impl Stored {
+    /// What members see: open past its expiry is expired.
+    fn status(self, expires_at: i64, now: DateTime<Utc>) -> Status {
+        match self {
+            Stored::Open if expires_at <= now.timestamp_millis() => Status::Expired,
+            Stored::Open => Status::Open,
+            Stored::Matched => Status::Matched,
+            Stored::Fulfilled => Status::Fulfilled,
+            Stored::Withdrawn => Status::Withdrawn,
+        }
+    }
+
     fn from_code(code: i64) -> Result<Stored> {
         Ok(match code {
             0 => Stored::Open,
@@ -99,13 +110,7 @@ pub(crate) struct State {
 
 impl State {
     pub fn status(&self, now: DateTime<Utc>) -> Status {
-        match self.stored {
-            Stored::Open if self.expires_at <= now.timestamp_millis() => Status::Expired,
-            Stored::Open => Status::Open,
-            Stored::Matched => Status::Matched,
-            Stored::Fulfilled => Status::Fulfilled,
-            Stored::Withdrawn => Status::Withdrawn,
-        }
+        self.stored.status(self.expires_at, now)
     }
 }
 
@@ -128,7 +133,7 @@ pub(crate) fn state(conn: &Connection, id: RequestId) -> Result<Option<State>> {
     .map(|(seq, requester, status, rev, expires_at, accepted)| {
         Ok(State {
             seq,
-            requester: requester.map(identity_key).transpose()?,
+            requester: requester.map(IdentityKey::from_stored).transpose()?,
             stored: Stored::from_code(status)?,
             rev,
             expires_at,
@@ -228,7 +233,7 @@ pub(crate) fn audience(conn: &Connection, seq: i64) -> Result<Vec<IdentityKey>> 
     let mut stmt =
         conn.prepare_cached("SELECT identity_key FROM care_audience WHERE request = ?1")?;
     let rows = stmt.query_map([seq], |r| r.get::<_, Vec<u8>>(0))?;
-    rows.map(|key| identity_key(key?)).collect()
+    rows.map(|key| IdentityKey::from_stored(key?)).collect()
 }
 
 /// An offer as the rules see it.
@@ -258,7 +263,7 @@ pub(crate) fn offer_row(conn: &Connection, id: OfferId) -> Result<Option<OfferRo
         Ok(OfferRow {
             request_seq,
             request_id: RequestId(uuid(&request)?),
-            helper: helper.map(identity_key).transpose()?,
+            helper: helper.map(IdentityKey::from_stored).transpose()?,
             withdrawn,
         })
     })
@@ -337,17 +342,8 @@ fn request_from_row(r: &Row<'_>, now: DateTime<Utc>) -> Result<CareRequest> {
         })
         .transpose()
     };
-    let stored = Stored::from_code(r.get(13)?)?;
     let expires_ms: i64 = r.get(9)?;
-    let status = State {
-        seq: 0,
-        requester: None,
-        stored,
-        rev: 0,
-        expires_at: expires_ms,
-        accepted_offer: None,
-    }
-    .status(now);
+    let status = Stored::from_code(r.get(13)?)?.status(expires_ms, now);
     Ok(CareRequest {
         id: RequestId(uuid(&r.get::<_, Vec<u8>>(0)?)?),
         requester: person(r.get(1)?, r.get(2)?, r.get(3)?)?,
@@ -561,10 +557,4 @@ impl Care<'_> {
 
 fn uuid(bytes: &[u8]) -> Result<uuid::Uuid> {
     uuid::Uuid::from_slice(bytes).map_err(|_| Error::DatabaseDamaged)
-}
-
-fn identity_key(bytes: Vec<u8>) -> Result<IdentityKey> {
-    Ok(IdentityKey(
-        bytes.try_into().map_err(|_| Error::DatabaseDamaged)?,
-    ))
 }

@@ -173,7 +173,5 @@ pub(crate) fn identity_key(conn: &Connection) -> Result<IdentityKey> {
         conn.query_row("SELECT public FROM my_identity WHERE id = 1", [], |r| {
             r.get(0)
         })?;
-    Ok(IdentityKey(
-        public.try_into().map_err(|_| Error::DatabaseDamaged)?,
-    ))
+    IdentityKey::from_stored(public)
 }

@@ -26,6 +26,13 @@ impl IdentityKey {
         &self.0
     }
 
+    /// A key as a vault column holds it; any other length is damage.
+    pub(crate) fn from_stored(bytes: Vec<u8>) -> Result<IdentityKey> {
+        Ok(IdentityKey(
+            bytes.try_into().map_err(|_| Error::DatabaseDamaged)?,
+        ))
+    }
+
     /// Refuses points that are not on the curve and the weak small-order ones.
     pub(crate) fn verifying_key(&self) -> Option<VerifyingKey> {
         VerifyingKey::from_bytes(&self.0)

@@ -348,7 +348,7 @@ pub(crate) fn peers(conn: &Connection, seqs: &[i64]) -> Result<Vec<Peer>> {
             .optional()?;
         if let Some((identity, name, encryption, pair)) = row {
             peers.push(Peer {
-                identity_key: IdentityKey(identity.try_into().map_err(|_| Error::DatabaseDamaged)?),
+                identity_key: IdentityKey::from_stored(identity)?,
                 name,
                 encryption_key: EncryptionKey(
                     encryption.try_into().map_err(|_| Error::DatabaseDamaged)?,
@@ -395,7 +395,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
             id: id.parse().map_err(|_| Error::DatabaseDamaged)?,
             name,
             card_name: card.name().to_owned(),
-            identity_key: IdentityKey(identity.try_into().map_err(|_| Error::DatabaseDamaged)?),
+            identity_key: IdentityKey::from_stored(identity)?,
             verified,
             blocked,
             added_at: from_ms(added)?,

@@ -147,14 +147,20 @@ impl Envelopes<'_> {
                 replies: Vec::new(),
             };
             // Kinds that become state elsewhere are not kept in the inbox.
+            // My own copy of those changes nothing: my vault did it already.
+            let from_comrade = opened.sender.comrade.is_some();
             let kept = match opened.kind.as_str() {
                 kinds::CARD_UPDATE => false,
                 kind if crate::care::handles(kind) => {
-                    opened.replies = crate::care::receive(tx, &opened, now)?;
+                    if from_comrade {
+                        opened.replies = crate::care::receive(tx, &opened, now)?;
+                    }
                     false
                 }
                 kind if crate::gatherings::handles(kind) => {
-                    opened.replies = crate::gatherings::receive(tx, &opened, now)?;
+                    if from_comrade {
+                        opened.replies = crate::gatherings::receive(tx, &opened, now)?;
+                    }
                     false
                 }
                 _ => true,
@@ -211,7 +217,7 @@ impl Envelopes<'_> {
                         sender: Sender {
                             comrade: comrade.map(|c| c.parse()).transpose()?,
                             name,
-                            identity_key: identity_key_from(sender)?,
+                            identity_key: IdentityKey::from_stored(sender)?,
                         },
                         kind,
                         body,
@@ -436,7 +442,7 @@ fn outbox_recipients(conn: &Connection, seq: i64) -> Result<Vec<Recipient>> {
     rows.map(|row| {
         let (key, name) = row?;
         Ok(Recipient {
-            identity_key: identity_key_from(key)?,
+            identity_key: IdentityKey::from_stored(key)?,
             name,
         })
     })
@@ -446,11 +452,5 @@ fn outbox_recipients(conn: &Connection, seq: i64) -> Result<Vec<Recipient>> {
 fn message_id_from(bytes: &[u8]) -> Result<MessageId> {
     Ok(MessageId(
         uuid::Uuid::from_slice(bytes).map_err(|_| Error::DatabaseDamaged)?,
-    ))
-}
-
-fn identity_key_from(bytes: Vec<u8>) -> Result<IdentityKey> {
-    Ok(IdentityKey(
-        bytes.try_into().map_err(|_| Error::DatabaseDamaged)?,
     ))
 }

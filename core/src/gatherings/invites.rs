@@ -15,10 +15,10 @@ use super::model::{GatheringKind, NewGathering, ReminderOffset, Rsvp, Totals};
 use super::recurrence::Schedule;
 use super::store::{self, Moved, local_from, local_text};
 use super::{GatheringId, Gatherings};
+use crate::Result;
 use crate::comrades::{self, IdentityKey};
 use crate::envelope::{self, EnvelopeError, MessageId, Opened, Sealed, To, kinds};
 use crate::redact::Text;
-use crate::{Error, Result};
 
 /// Why a gathering change, or a gathering envelope, was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -132,7 +132,7 @@ impl Gatherings<'_> {
             for p in &peers {
                 add.execute(params![seq, p.identity_key.as_bytes().as_slice()])?;
             }
-            let body = state(tx, seq, false)?;
+            let (_, body) = state(tx, seq, false)?;
             seal(tx, peers, kinds::GATHERING_INVITE, &body, id)
         })
     }
@@ -196,24 +196,14 @@ fn organiser(conn: &Connection, seq: i64) -> Result<Option<IdentityKey>> {
         [seq],
         |r| r.get(0),
     )?;
-    key.map(|k| {
-        Ok(IdentityKey(
-            k.try_into().map_err(|_| Error::DatabaseDamaged)?,
-        ))
-    })
-    .transpose()
+    key.map(IdentityKey::from_stored).transpose()
 }
 
 fn invitees(conn: &Connection, seq: i64) -> Result<Vec<IdentityKey>> {
     let mut stmt =
         conn.prepare_cached("SELECT identity_key FROM gathering_invitees WHERE gathering = ?1")?;
     let rows = stmt.query_map([seq], |r| r.get::<_, Vec<u8>>(0))?;
-    rows.map(|k| {
-        Ok(IdentityKey(
-            k?.try_into().map_err(|_| Error::DatabaseDamaged)?,
-        ))
-    })
-    .collect()
+    rows.map(|k| IdentityKey::from_stored(k?)).collect()
 }
 
 /// After a change to my gathering, every invitee who is still a comrade
@@ -224,8 +214,7 @@ pub(crate) fn announce(conn: &Connection, seq: i64, cancelled: bool) -> Result<V
         return Ok(Vec::new());
     }
     conn.execute("UPDATE gatherings SET rev = rev + 1 WHERE seq = ?1", [seq])?;
-    let body = state(conn, seq, cancelled)?;
-    let id = store::load(conn, seq)?.id;
+    let (id, body) = state(conn, seq, cancelled)?;
     Ok(vec![seal(conn, peers, kinds::GATHERING_UPDATE, &body, id)?])
 }
 
@@ -265,12 +254,14 @@ fn seal<T: Serialize>(
     envelope::seal_json_in(conn, peers, kind, body, &about.to_string(), None)
 }
 
-/// My gathering as invitees receive it.
-fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<StateBody> {
+/// My gathering as invitees receive it, and its id here.
+fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<(GatheringId, StateBody)> {
     let g = store::load(conn, seq)?;
-    let rev: u32 = conn.query_row("SELECT rev FROM gatherings WHERE seq = ?1", [seq], |r| {
-        r.get(0)
-    })?;
+    let (uid, rev): (String, u32) = conn.query_row(
+        "SELECT uid, rev FROM gatherings WHERE seq = ?1",
+        [seq],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut overrides = Vec::new();
     let mut stmt = conn.prepare_cached(
         "SELECT original_start, cancelled, moved_to, duration_s FROM gathering_overrides
@@ -293,9 +284,9 @@ fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<StateBody> {
             maybe: t.maybe,
         })
         .collect();
-    Ok(StateBody {
+    let body = StateBody {
         v: 1,
-        uid: store::uid_of(conn, seq)?,
+        uid,
         rev,
         cancelled,
         title: g.title,
@@ -309,7 +300,8 @@ fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<StateBody> {
         reminders: g.reminders,
         overrides,
         totals,
-    })
+    };
+    Ok((g.id, body))
 }
 
 /// Going and maybe per occurrence: invitees' answers and mine.
@@ -447,15 +439,12 @@ fn new_gathering(b: &StateBody) -> Result<(NewGathering, BTreeMap<NaiveDateTime,
     ))
 }
 
-/// Applies an opened gathering envelope; returns what was sealed in answer.
+/// Applies a gathering envelope a comrade sent; returns what was sealed in answer.
 pub(crate) fn receive(
     tx: &Transaction<'_>,
     opened: &Opened,
     now: DateTime<Utc>,
 ) -> Result<Vec<MessageId>> {
-    if opened.sender.comrade.is_none() {
-        return Ok(Vec::new());
-    }
     let from = opened.sender.identity_key;
     match parse(&opened.kind, &opened.body)? {
         Message::State(b) => {

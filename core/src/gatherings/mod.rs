@@ -182,7 +182,7 @@ impl Gatherings<'_> {
         if to < from {
             return Err(Error::invalid("range", "ends before it starts"));
         }
-        let loaded = self.vault.with_conn(store::load_all)?;
+        let loaded = self.vault.with_conn(store::load_all_with_totals)?;
         let mut all: Vec<Occurrence> = loaded
             .iter()
             .flat_map(|l| l.occurrences(from, to, MAX_EXPANSION))

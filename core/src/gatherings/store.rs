@@ -207,6 +207,22 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<(i64, Gathering)>> {
 
 /// Every gathering with its overrides and RSVPs.
 pub(crate) fn load_all(conn: &Connection) -> Result<Vec<Loaded>> {
+    Ok(load_by_seq(conn)?.into_values().collect())
+}
+
+/// The same, with the totals of shared gatherings: only occurrences show
+/// them, so reminders do not pay for counting.
+pub(crate) fn load_all_with_totals(conn: &Connection) -> Result<Vec<Loaded>> {
+    let mut loaded = load_by_seq(conn)?;
+    for (seq, totals) in super::invites::all_totals(conn)? {
+        if let Some(l) = loaded.get_mut(&seq) {
+            l.totals = Some(totals);
+        }
+    }
+    Ok(loaded.into_values().collect())
+}
+
+fn load_by_seq(conn: &Connection) -> Result<BTreeMap<i64, Loaded>> {
     let mut loaded: BTreeMap<i64, Loaded> = BTreeMap::new();
     for (seq, gathering) in list(conn)? {
         let schedule = Schedule::stored(
@@ -262,12 +278,7 @@ pub(crate) fn load_all(conn: &Connection) -> Result<Vec<Loaded>> {
         l.rsvps
             .insert(local_from(&r.get::<_, String>(1)?)?, (response, r.get(3)?));
     }
-    for (seq, totals) in super::invites::all_totals(conn)? {
-        if let Some(l) = loaded.get_mut(&seq) {
-            l.totals = Some(totals);
-        }
-    }
-    Ok(loaded.into_values().collect())
+    Ok(loaded)
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<Result<Gathering>> {
