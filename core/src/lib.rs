@@ -4,6 +4,7 @@
 
 pub mod care;
 pub mod comrades;
+pub mod delivery;
 pub mod envelope;
 mod error;
 pub mod gatherings;

@@ -71,6 +71,7 @@ impl FixedGroup {
             &SigningKey::from_bytes(&[1; 32]),
             sender.public(),
             "Alice",
+            None,
             issued,
         )
         .expect("a valid card");

@@ -8,6 +8,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use sha2::{Digest, Sha256};
 
 use super::keys::{EncryptionKey, IdentityKey};
+use crate::delivery::{Address, MAX_RELAY_HINTS, MailboxKey, RelayUrl};
 use crate::redact::Text;
 use crate::{Error, Result};
 
@@ -35,6 +36,8 @@ const FIXED: usize = 1 + 2 + 32 + 32 + 8; // version, length, keys, issued
 const SIGNATURE: usize = 64;
 const CHECKSUM: usize = 4;
 const FIELD_NAME: u8 = 1;
+const FIELD_MAILBOX: u8 = 2;
+const FIELD_RELAY: u8 = 3;
 /// Cards longer than this do not fit a QR code anyone would scan.
 pub const MAX_CARD_BYTES: usize = 1024;
 
@@ -45,6 +48,7 @@ pub struct Card {
     encryption_key: EncryptionKey,
     issued_at: DateTime<Utc>,
     name: String,
+    address: Option<Address>,
     bytes: Vec<u8>,
 }
 
@@ -53,21 +57,36 @@ impl Card {
         signing: &SigningKey,
         encryption_key: EncryptionKey,
         name: &str,
+        address: Option<&Address>,
         issued_at: DateTime<Utc>,
     ) -> Result<Card> {
         check_name(name).map_err(|_| Error::invalid("name", "1 to 64 printable characters"))?;
         let secs = u64::try_from(issued_at.timestamp())
             .map_err(|_| Error::invalid("card time", "before 1970"))?;
-        let total = FIXED + 2 + name.len() + SIGNATURE + CHECKSUM;
+        let mut fields = vec![(FIELD_NAME, name.as_bytes())];
+        if let Some(address) = address {
+            fields.push((FIELD_MAILBOX, address.mailbox.as_bytes().as_slice()));
+            fields.extend(
+                address
+                    .relays
+                    .iter()
+                    .take(MAX_RELAY_HINTS)
+                    .map(|r| (FIELD_RELAY, r.as_str().as_bytes())),
+            );
+        }
+        let total =
+            FIXED + fields.iter().map(|(_, v)| 2 + v.len()).sum::<usize>() + SIGNATURE + CHECKSUM;
         let mut bytes = Vec::with_capacity(total);
         bytes.push(VERSION);
         bytes.extend_from_slice(&(total as u16).to_be_bytes());
         bytes.extend_from_slice(signing.verifying_key().as_bytes());
         bytes.extend_from_slice(&encryption_key.0);
         bytes.extend_from_slice(&secs.to_be_bytes());
-        bytes.push(FIELD_NAME);
-        bytes.push(name.len() as u8);
-        bytes.extend_from_slice(name.as_bytes());
+        for (tag, value) in fields {
+            bytes.push(tag);
+            bytes.push(value.len() as u8);
+            bytes.extend_from_slice(value);
+        }
         let signature = signing.sign(&signed_message(&bytes));
         bytes.extend_from_slice(&signature.to_bytes());
         bytes.extend_from_slice(&checksum(&bytes));
@@ -127,12 +146,13 @@ impl Card {
             .ok()
             .and_then(|s| DateTime::from_timestamp(s, 0))
             .ok_or(CardError::Malformed)?;
-        let name = parse_fields(&signed[FIXED..])?;
+        let (name, address) = parse_fields(&signed[FIXED..])?;
         Ok(Card {
             identity_key,
             encryption_key,
             issued_at,
             name,
+            address,
             bytes: bytes.to_vec(),
         })
     }
@@ -161,6 +181,12 @@ impl Card {
         &self.name
     }
 
+    /// Where its owner receives envelopes through relays; `None` on cards
+    /// from before delivery existed.
+    pub fn address(&self) -> Option<&Address> {
+        self.address.as_ref()
+    }
+
     /// When it was issued; a later card replaces an earlier one.
     pub fn issued_at(&self) -> DateTime<Utc> {
         self.issued_at
@@ -180,24 +206,45 @@ impl fmt::Debug for Card {
 
 /// Fields are `tag, length, value`. The name is required; unknown tags are
 /// skipped, so later versions can add fields older apps still accept.
-fn parse_fields(mut fields: &[u8]) -> Result<String, CardError> {
+/// Relay hints count only with a mailbox.
+fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardError> {
     let mut name = None;
+    let mut mailbox = None;
+    let mut relays = Vec::new();
     while !fields.is_empty() {
         let [tag, len, rest @ ..] = fields else {
             return Err(CardError::Malformed);
         };
         let value = rest.get(..*len as usize).ok_or(CardError::Malformed)?;
-        if *tag == FIELD_NAME {
-            if name.is_some() {
-                return Err(CardError::Malformed);
+        match *tag {
+            FIELD_NAME => {
+                if name.is_some() {
+                    return Err(CardError::Malformed);
+                }
+                let text = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
+                check_name(text)?;
+                name = Some(text.to_owned());
             }
-            let text = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
-            check_name(text)?;
-            name = Some(text.to_owned());
+            FIELD_MAILBOX => {
+                if mailbox.is_some() {
+                    return Err(CardError::Malformed);
+                }
+                mailbox = Some(MailboxKey::from_slice(value).ok_or(CardError::BadKey)?);
+            }
+            FIELD_RELAY => {
+                let url = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
+                let url = RelayUrl::parse(url).map_err(|_| CardError::Malformed)?;
+                if relays.len() == MAX_RELAY_HINTS || relays.contains(&url) {
+                    return Err(CardError::Malformed);
+                }
+                relays.push(url);
+            }
+            _ => {}
         }
         fields = &rest[*len as usize..];
     }
-    name.ok_or(CardError::Malformed)
+    let address = mailbox.map(|mailbox| Address { mailbox, relays });
+    Ok((name.ok_or(CardError::Malformed)?, address))
 }
 
 fn check_name(name: &str) -> Result<(), CardError> {
@@ -228,6 +275,7 @@ mod tests {
             &signing,
             enc,
             "Alice",
+            None,
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
         )
         .unwrap()

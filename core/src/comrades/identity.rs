@@ -33,7 +33,10 @@ impl MyKeys {
 
 /// Makes my keys if this vault has none yet: new vaults, and vaults from
 /// before sharing existed.
+/// A mailbox too, for vaults from before delivery.
 pub(crate) fn ensure(conn: &Connection) -> Result<()> {
+    let now = Utc::now();
+    crate::delivery::mailbox::ensure(conn, now)?;
     let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM my_identity)", [], |r| {
         r.get(0)
     })?;
@@ -41,7 +44,6 @@ pub(crate) fn ensure(conn: &Connection) -> Result<()> {
         return Ok(());
     }
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-    let now = Utc::now();
     conn.execute(
         "INSERT INTO my_identity (id, signing_key, public, created_at) VALUES (1, ?1, ?2, ?3)",
         params![
@@ -104,7 +106,14 @@ pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(|s| DateTime::from_timestamp(s, 0))
         .ok_or(Error::DatabaseDamaged)?;
-    Card::issue(&keys.signing, keys.current.public(), &name, issued)
+    let address = crate::delivery::mailbox::my_address(conn)?;
+    Card::issue(
+        &keys.signing,
+        keys.current.public(),
+        &name,
+        Some(&address),
+        issued,
+    )
 }
 
 /// Records that my card changed, so comrades take the new one over the old.

@@ -234,23 +234,29 @@ impl Comrades<'_> {
         self.set_blocked(id, false)
     }
 
+    /// Blocking also moves me to a new mailbox the blocked comrade never
+    /// learns (`docs/delivery.md`).
     fn set_blocked(&self, id: ComradeId, blocked: bool) -> Result<Comrade> {
         self.update(id, |tx, seq| {
-            tx.execute(
-                "UPDATE comrades SET blocked = ?2 WHERE seq = ?1",
+            let changed = tx.execute(
+                "UPDATE comrades SET blocked = ?2 WHERE seq = ?1 AND blocked != ?2",
                 params![seq, blocked],
             )?;
+            if blocked && changed > 0 {
+                crate::delivery::rotate_mailbox_in(tx, Utc::now())?;
+            }
             Ok(())
         })
     }
 
     /// Forgets a comrade and takes them out of every circle. What they sent
-    /// stays in the inbox; what they send from now on is from a stranger.
+    /// stays in the inbox; what they send from now on is from a stranger,
+    /// and goes to a mailbox I no longer read.
     pub fn remove(&self, id: ComradeId) -> Result<()> {
         self.vault.with_tx(|tx| {
             let seq = seq_of(tx, id)?;
             tx.execute("DELETE FROM comrades WHERE seq = ?1", [seq])?;
-            Ok(())
+            crate::delivery::rotate_mailbox_in(tx, Utc::now())
         })
     }
 

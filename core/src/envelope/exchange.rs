@@ -63,19 +63,8 @@ impl Envelopes<'_> {
     /// Sends my current card to every comrade I have not blocked: after a
     /// key rotation or a change of name.
     pub fn seal_card_update(&self) -> Result<Sealed> {
-        let to: Vec<To> = self
-            .vault
-            .comrades()
-            .list()?
-            .into_iter()
-            .filter(|c| !c.blocked)
-            .map(|c| To::Comrade(c.id))
-            .collect();
-        self.seal(&Outgoing {
-            kind: kinds::CARD_UPDATE,
-            body: &[],
-            to: &to,
-            expires_at: None,
+        self.vault.with_tx(|tx| {
+            seal_card_update_in(tx)?.ok_or(Error::invalid("recipients", "no comrade to send to"))
         })
     }
 
@@ -344,6 +333,26 @@ pub(crate) fn seal_in(
     })
 }
 
+/// My current card for every comrade I have not blocked, inside the
+/// caller's transaction; `None` when there is nobody to tell.
+pub(crate) fn seal_card_update_in(tx: &Connection) -> Result<Option<Sealed>> {
+    let seqs: Vec<i64> = tx
+        .prepare_cached("SELECT seq FROM comrades WHERE NOT blocked ORDER BY seq")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if seqs.is_empty() {
+        return Ok(None);
+    }
+    let peers = comrades::peers(tx, &seqs)?;
+    let outgoing = Outgoing {
+        kind: kinds::CARD_UPDATE,
+        body: &[],
+        to: &[],
+        expires_at: None,
+    };
+    seal_in(tx, peers, &outgoing, None).map(Some)
+}
+
 /// Seals a JSON body filed in the outbox under `subject` (a care request,
 /// a gathering), inside the caller's transaction.
 pub(crate) fn seal_json_in<T: serde::Serialize>(
@@ -449,7 +458,7 @@ fn outbox_recipients(conn: &Connection, seq: i64) -> Result<Vec<Recipient>> {
     .collect()
 }
 
-fn message_id_from(bytes: &[u8]) -> Result<MessageId> {
+pub(crate) fn message_id_from(bytes: &[u8]) -> Result<MessageId> {
     Ok(MessageId(
         uuid::Uuid::from_slice(bytes).map_err(|_| Error::DatabaseDamaged)?,
     ))

@@ -16,7 +16,7 @@ use crate::redact::Text;
 #[cfg(feature = "testing")]
 pub(crate) use exchange::check_body;
 pub use exchange::{InboxItem, OutboxItem};
-pub(crate) use exchange::{resolve, seal_json_in};
+pub(crate) use exchange::{message_id_from, resolve, seal_card_update_in, seal_json_in};
 pub use wire::{MAX_ARMORED_BYTES, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
@@ -39,7 +39,7 @@ pub mod kinds {
 }
 
 /// Why an envelope could not be opened (or sealed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
 pub enum EnvelopeError {
     #[error("sent by someone who is not among your comrades")]
     UnknownSender,

@@ -124,25 +124,68 @@ pub fn seal(
     message: &Message<'_>,
 ) -> Result<Vec<u8>, EnvelopeError> {
     let inner = encode_inner(card, recipients, message)?;
-    let age_recipients = recipients
+    let keys: Vec<EncryptionKey> = recipients.iter().map(|r| r.key).collect();
+    encrypt(&inner, &keys)
+}
+
+/// The same message re-sealed for one recipient alone, from my own copy:
+/// what a relay carries, so no two recipients' copies share a byte. The
+/// inner layer, and so the sender's proof, is unchanged.
+/// One copy per key in `to`, in order.
+pub fn rewrap(
+    my_keys: &[&EncryptionSecret],
+    bytes: &[u8],
+    to: &[EncryptionKey],
+) -> Result<Vec<Vec<u8>>, EnvelopeError> {
+    let inner = decrypt(my_keys, bytes)?;
+    to.iter()
+        .map(|key| encrypt(&inner, std::slice::from_ref(key)))
+        .collect()
+}
+
+fn encrypt(inner: &[u8], keys: &[EncryptionKey]) -> Result<Vec<u8>, EnvelopeError> {
+    let age_recipients = keys
         .iter()
-        .map(|r| r.key.age_recipient())
+        .map(|k| k.age_recipient())
         .collect::<crate::Result<Vec<_>>>()
         .map_err(|_| EnvelopeError::Malformed)?;
     let encryptor =
         age::Encryptor::with_recipients(age_recipients.iter().map(|r| r as &dyn age::Recipient))
             .map_err(|_| EnvelopeError::Malformed)?;
     // age adds a 16-byte tag per 64 KiB chunk, a nonce, and ~100 bytes a stanza.
-    let mut sealed =
-        Vec::with_capacity(inner.len() + inner.len() / 4096 + 128 * recipients.len() + 512);
+    let mut sealed = Vec::with_capacity(inner.len() + inner.len() / 4096 + 128 * keys.len() + 512);
     let mut writer = encryptor
         .wrap_output(&mut sealed)
         .map_err(|_| EnvelopeError::Malformed)?;
     writer
-        .write_all(&inner)
+        .write_all(inner)
         .and_then(|()| writer.finish().map(|_| ()))
         .map_err(|_| EnvelopeError::Malformed)?;
     Ok(sealed)
+}
+
+/// The inner layer, for any of my keys; sizes and stanzas checked first.
+fn decrypt(
+    my_keys: &[&EncryptionSecret],
+    bytes: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    check_size(bytes.len(), MAX_ENVELOPE_BYTES)?;
+    check_stanza_count(bytes)?;
+    let identities = my_keys
+        .iter()
+        .map(|k| k.age_identity())
+        .collect::<crate::Result<Vec<_>>>()
+        .map_err(|_| EnvelopeError::Malformed)?;
+    let decryptor = age::Decryptor::new_buffered(bytes).map_err(age_error)?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(age_error)?;
+    let mut inner = Zeroizing::new(Vec::new());
+    (&mut reader)
+        .take(MAX_INNER_BYTES as u64 * 2)
+        .read_to_end(&mut inner)
+        .map_err(|_| EnvelopeError::Tampered)?;
+    Ok(inner)
 }
 
 /// The armored text form of a binary envelope.
@@ -179,22 +222,7 @@ pub fn dearmor(input: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
 
 /// Decrypts with any of my keys and authenticates the sender.
 pub fn open(my_keys: &[&EncryptionSecret], bytes: &[u8]) -> Result<Unsealed, EnvelopeError> {
-    check_size(bytes.len(), MAX_ENVELOPE_BYTES)?;
-    check_stanza_count(bytes)?;
-    let identities = my_keys
-        .iter()
-        .map(|k| k.age_identity())
-        .collect::<crate::Result<Vec<_>>>()
-        .map_err(|_| EnvelopeError::Malformed)?;
-    let decryptor = age::Decryptor::new_buffered(bytes).map_err(age_error)?;
-    let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(age_error)?;
-    let mut inner = Zeroizing::new(Vec::new());
-    (&mut reader)
-        .take(MAX_INNER_BYTES as u64 * 2)
-        .read_to_end(&mut inner)
-        .map_err(|_| EnvelopeError::Tampered)?;
+    let inner = decrypt(my_keys, bytes)?;
     let parsed = parse_inner(&inner)?;
     // Which of my keys it names; a copy re-sealed to someone else names none.
     let (mine, index) = my_keys
@@ -402,7 +430,7 @@ mod tests {
         let signing = SigningKey::from_bytes(&[seed; 32]);
         let secret = EncryptionSecret::from_bytes(&[seed.wrapping_add(100); 32]).unwrap();
         let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
-        let card = Card::issue(&signing, secret.public(), name, issued).unwrap();
+        let card = Card::issue(&signing, secret.public(), name, None, issued).unwrap();
         Member {
             signing,
             secret,

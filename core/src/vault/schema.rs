@@ -284,6 +284,46 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (gathering, original_start)
     ) WITHOUT ROWID;
     "#,
+    // 6 -> 7: delivery through relays (docs/delivery.md). Mailbox keys are
+    // made in Rust after migrating (delivery::mailbox::ensure).
+    r#"
+    CREATE TABLE mailboxes (
+        seq        INTEGER PRIMARY KEY,
+        secret     BLOB NOT NULL,
+        public     BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER                  -- NULL for the current one
+    );
+    CREATE UNIQUE INDEX mailboxes_one_current ON mailboxes (retired_at IS NULL)
+        WHERE retired_at IS NULL;
+    CREATE TABLE relays (
+        url      TEXT PRIMARY KEY,
+        added_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    -- Each outbox envelope, per recipient and relay, from its first try.
+    CREATE TABLE deliveries (
+        outbox      INTEGER NOT NULL REFERENCES outbox (seq) ON DELETE CASCADE,
+        recipient   BLOB NOT NULL,          -- identity key
+        relay       TEXT NOT NULL,
+        sent_at     INTEGER,
+        attempts    INTEGER NOT NULL,
+        next_try_at INTEGER NOT NULL,
+        last_error  TEXT,                   -- the relay's reason, shortened
+        PRIMARY KEY (outbox, recipient, relay)
+    ) WITHOUT ROWID;
+    CREATE TABLE relay_cursors (
+        mailbox       INTEGER NOT NULL REFERENCES mailboxes (seq) ON DELETE CASCADE,
+        relay         TEXT NOT NULL,
+        fetched_until INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, relay)
+    ) WITHOUT ROWID;
+    -- Transport items (Nostr event ids) already taken in.
+    CREATE TABLE delivery_seen (
+        id      TEXT PRIMARY KEY,
+        seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX delivery_seen_by_age ON delivery_seen (seen_at);
+    "#,
 ];
 
 /// The schema version this build writes and understands.
@@ -386,6 +426,7 @@ mod tests {
             .query_row("SELECT body FROM entries", [], |r| r.get(0))
             .unwrap();
         assert_eq!(body, "kept");
+        migrate(&mut conn).unwrap();
         crate::comrades::identity::ensure(&conn).unwrap();
         crate::comrades::identity::ensure(&conn).unwrap();
         let keys: i64 = conn

@@ -1,0 +1,162 @@
+//! Where a member receives: a mailbox key and the relays that serve it.
+//! Both travel in the comrade card (`docs/comrade-card.md`).
+
+use std::fmt;
+
+use crate::{Error, Result};
+
+/// Relays named in a card, at most; more would not fit a QR code.
+pub const MAX_RELAY_HINTS: usize = 4;
+/// Longest relay address accepted, in bytes.
+pub const MAX_RELAY_URL_BYTES: usize = 120;
+
+/// A mailbox's public key: a BIP-340 (x-only secp256k1) key that Nostr
+/// events are tagged with. Random, used only for addressing, never derived
+/// from an identity key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MailboxKey(pub(crate) [u8; 32]);
+
+impl MailboxKey {
+    /// `None` unless the bytes are a valid x-only point.
+    pub fn from_slice(bytes: &[u8]) -> Option<MailboxKey> {
+        let key = nostr::prelude::PublicKey::from_slice(bytes).ok()?;
+        key.xonly().ok()?;
+        Some(MailboxKey(key.to_bytes()))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lowercase hex, as Nostr writes keys in tags and filters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for MailboxKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MailboxKey({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// A relay's WebSocket address: `ws://` or `wss://`, a host, optionally a
+/// port and a path; lowercased scheme and host, no trailing slash.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RelayUrl(String);
+
+impl RelayUrl {
+    pub fn parse(text: &str) -> Result<RelayUrl> {
+        let bad = |why: &'static str| Error::invalid("relay address", why);
+        let text = text.trim();
+        if text.len() > MAX_RELAY_URL_BYTES {
+            return Err(bad("at most 120 characters"));
+        }
+        if !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad("letters, digits and punctuation only, no spaces"));
+        }
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or(bad("must start with wss:// or ws://"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "wss" && scheme != "ws" {
+            return Err(bad("must start with wss:// or ws://"));
+        }
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if authority.is_empty() || authority.contains('@') {
+            return Err(bad("needs a host, and no user name"));
+        }
+        if path.contains(['#', '?']) {
+            return Err(bad("no query or fragment"));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+                if port.parse::<u16>().map_or(true, |p| p == 0) {
+                    return Err(bad("the port must be a number from 1 to 65535"));
+                }
+                (host, Some(port))
+            }
+            _ => (authority, None),
+        };
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        {
+            return Err(bad("not a host name or address"));
+        }
+        let mut url = format!("{scheme}://{}", host.to_ascii_lowercase());
+        if let Some(port) = port {
+            url.push(':');
+            url.push_str(port);
+        }
+        url.push_str(path.trim_end_matches('/'));
+        Ok(RelayUrl(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn from_stored(text: String) -> Result<RelayUrl> {
+        RelayUrl::parse(&text).map_err(|_| Error::DatabaseDamaged)
+    }
+}
+
+impl fmt::Display for RelayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RelayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RelayUrl({})", self.0)
+    }
+}
+
+/// A mailbox and the relays it is served on.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Address {
+    pub mailbox: MailboxKey,
+    pub relays: Vec<RelayUrl>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_addresses_are_normalised_or_refused() {
+        let ok = |s: &str| RelayUrl::parse(s).unwrap().to_string();
+        assert_eq!(ok("wss://Relay.Example.org/"), "wss://relay.example.org");
+        assert_eq!(ok(" ws://127.0.0.1:7447 "), "ws://127.0.0.1:7447");
+        assert_eq!(ok("WSS://r.example/nostr/"), "wss://r.example/nostr");
+        assert_eq!(ok("ws://[::1]:8080"), "ws://[::1]:8080");
+        for bad in [
+            "",
+            "relay.example.org",
+            "https://relay.example.org",
+            "wss://",
+            "wss://user@relay.example",
+            "wss://relay.example:0",
+            "wss://relay.example:99999",
+            "wss://relay example",
+            "wss://relay.example/?q=1",
+            "wss://relay.example/#x",
+            "wss://réseau.example",
+        ] {
+            assert!(RelayUrl::parse(bad).is_err(), "{bad}");
+        }
+        assert!(RelayUrl::parse(&format!("wss://{}.org", "a".repeat(120))).is_err());
+    }
+
+    #[test]
+    fn mailbox_keys_must_be_curve_points() {
+        let keys = nostr::prelude::Keys::generate();
+        let good = keys.public_key().to_bytes();
+        assert_eq!(MailboxKey::from_slice(&good).unwrap().0, good);
+        assert!(MailboxKey::from_slice(&[0u8; 32]).is_none());
+        assert!(MailboxKey::from_slice(&good[..31]).is_none());
+    }
+}

@@ -1,0 +1,297 @@
+//! Parcels as Nostr events and back. Each event is kind 1059 (NIP-59's
+//! gift wrap), signed by a key made for it alone, tagged `p` with the
+//! recipient's mailbox and `expiration` (NIP-40), and dated up to
+//! [`BACKDATE_WINDOW`] in the past. Its content is Base64 of one
+//! *piece*: a whole envelope, or one chunk of a large one.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Utc};
+use nostr::prelude::{
+    Event, EventBuilder, FinalizeEvent, Keys, Kind, SingleLetterTag, Tag, Timestamp,
+};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::delivery::{Arrival, BACKDATE_WINDOW, MailboxKey, Parcel, RelayProblem};
+use crate::envelope::MAX_ENVELOPE_BYTES;
+
+/// Envelope bytes per event. In Base64 with the event around it this stays
+/// under 64 KiB of JSON, strfry's default limit and the strictest common one.
+pub const CHUNK_BYTES: usize = 46 * 1024;
+const WHOLE: u8 = 1;
+const CHUNK: u8 = 2;
+const CHUNK_HEADER: usize = 1 + 16 + 1 + 1 + 32;
+/// The most chunks an envelope within [`MAX_ENVELOPE_BYTES`] needs.
+pub const MAX_CHUNKS: usize = MAX_ENVELOPE_BYTES.div_ceil(CHUNK_BYTES);
+/// Event JSON longer than this is skipped unread.
+pub const MAX_EVENT_JSON: usize = 96 * 1024;
+/// Chunks held while waiting for the rest of their envelope, per fetch.
+const MAX_PENDING_BYTES: usize = 4 * MAX_ENVELOPE_BYTES;
+const MAX_PENDING_SETS: usize = 64;
+
+/// The events carrying one parcel: one, or a chunk each.
+pub(crate) fn events_for(parcel: &Parcel, now: DateTime<Utc>) -> Vec<Event> {
+    let mailbox = nostr::prelude::PublicKey::from_byte_array(*parcel.mailbox.as_bytes());
+    let expiration = Timestamp::from_secs(parcel.keep_until.timestamp().max(0) as u64);
+    let pieces = pieces_of(&parcel.envelope);
+    let mut rng = rand::thread_rng();
+    pieces
+        .into_iter()
+        .map(|piece| {
+            let backdate = rng.gen_range(0..BACKDATE_WINDOW.num_seconds());
+            let created = (now.timestamp() - backdate).max(0) as u64;
+            // A key for this event alone: nothing links two events by author.
+            let author = Keys::generate();
+            EventBuilder::new(Kind::GiftWrap, BASE64.encode(&piece))
+                .tag(Tag::public_key(mailbox))
+                .tag(Tag::expiration(expiration))
+                .custom_created_at(Timestamp::from_secs(created))
+                .finalize(&author)
+                .expect("signing with a fresh key cannot fail")
+        })
+        .collect()
+}
+
+/// A whole envelope when it fits, else chunks naming their set, place,
+/// count and the whole envelope's SHA-256.
+fn pieces_of(envelope: &[u8]) -> Vec<Vec<u8>> {
+    if envelope.len() <= CHUNK_BYTES {
+        return vec![[&[WHOLE][..], envelope].concat()];
+    }
+    let set: [u8; 16] = rand::random();
+    let digest = Sha256::digest(envelope);
+    let count = envelope.len().div_ceil(CHUNK_BYTES);
+    envelope
+        .chunks(CHUNK_BYTES)
+        .enumerate()
+        .map(|(index, data)| {
+            let mut piece = Vec::with_capacity(CHUNK_HEADER + data.len());
+            piece.push(CHUNK);
+            piece.extend_from_slice(&set);
+            piece.push(index as u8);
+            piece.push(count as u8);
+            piece.extend_from_slice(&digest);
+            piece.extend_from_slice(data);
+            piece
+        })
+        .collect()
+}
+
+/// Checks an event a relay served for `mailbox`: kind, address, size and
+/// signature, in that order (cheapest first).
+pub(crate) fn check(event: &Event, mailbox: &MailboxKey) -> Result<(), RelayProblem> {
+    if event.kind != Kind::GiftWrap {
+        return Err(RelayProblem::WrongKind);
+    }
+    let p = SingleLetterTag::LOWERCASE_P;
+    let mut addressed = event
+        .tags
+        .iter()
+        .filter(|t| t.single_letter_tag() == Some(p))
+        .map(|t| t.content());
+    if addressed.next() != Some(Some(mailbox.to_hex().as_str())) || addressed.next().is_some() {
+        return Err(RelayProblem::NotAddressed);
+    }
+    if event.content.len() > MAX_EVENT_JSON {
+        return Err(RelayProblem::Oversized);
+    }
+    event.verify().map_err(|_| RelayProblem::BadSignature)
+}
+
+/// Puts pieces back together. Bounded: a relay serving endless partial
+/// envelopes gets [`RelayProblem::Flood`], not our memory.
+#[derive(Default)]
+pub(crate) struct Assembler {
+    sets: HashMap<[u8; 16], Set>,
+    pending: usize,
+}
+
+struct Set {
+    digest: [u8; 32],
+    parts: Vec<Option<Vec<u8>>>,
+    ids: Vec<String>,
+}
+
+impl Assembler {
+    /// A whole envelope when this piece completes one.
+    pub fn add(&mut self, id: String, content: &str) -> Result<Option<Arrival>, RelayProblem> {
+        let piece = BASE64.decode(content).map_err(|_| RelayProblem::BadChunk)?;
+        match piece.split_first() {
+            Some((&WHOLE, envelope)) if envelope.len() <= CHUNK_BYTES => Ok(Some(Arrival {
+                ids: vec![id],
+                envelope: envelope.to_vec(),
+            })),
+            Some((&CHUNK, rest)) if rest.len() > CHUNK_HEADER - 1 => self.add_chunk(id, rest),
+            _ => Err(RelayProblem::BadChunk),
+        }
+    }
+
+    fn add_chunk(&mut self, id: String, rest: &[u8]) -> Result<Option<Arrival>, RelayProblem> {
+        let (header, data) = rest.split_at(CHUNK_HEADER - 1);
+        let set: [u8; 16] = header[..16].try_into().expect("fixed slice");
+        let (index, count) = (header[16] as usize, header[17] as usize);
+        let digest: [u8; 32] = header[18..].try_into().expect("fixed slice");
+        if !(2..=MAX_CHUNKS).contains(&count) || index >= count || data.len() > CHUNK_BYTES {
+            return Err(RelayProblem::BadChunk);
+        }
+        if !self.sets.contains_key(&set) && self.sets.len() >= MAX_PENDING_SETS {
+            return Err(RelayProblem::Flood);
+        }
+        if self.pending + data.len() > MAX_PENDING_BYTES {
+            return Err(RelayProblem::Flood);
+        }
+        let entry = self.sets.entry(set).or_insert_with(|| Set {
+            digest,
+            parts: vec![None; count],
+            ids: Vec::new(),
+        });
+        if entry.digest != digest || entry.parts.len() != count {
+            return Err(RelayProblem::BadChunk);
+        }
+        if entry.parts[index].is_some() {
+            return Ok(None); // the same chunk again, from a second relay or a retry
+        }
+        self.pending += data.len();
+        entry.parts[index] = Some(data.to_vec());
+        entry.ids.push(id);
+        if entry.parts.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let done = self.sets.remove(&set).expect("just seen");
+        let envelope: Vec<u8> = done.parts.into_iter().flatten().flatten().collect();
+        self.pending -= envelope.len();
+        if envelope.len() > MAX_ENVELOPE_BYTES || Sha256::digest(&envelope)[..] != done.digest {
+            return Err(RelayProblem::BadChunk);
+        }
+        Ok(Some(Arrival {
+            ids: done.ids,
+            envelope,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::ParcelId;
+
+    fn parcel(size: usize) -> Parcel {
+        let mailbox = Keys::generate().public_key().to_bytes();
+        Parcel {
+            id: ParcelId::for_tests(),
+            message_id: crate::envelope::MessageId::new(),
+            mailbox: MailboxKey::from_slice(&mailbox).unwrap(),
+            envelope: (0..size).map(|i| (i * 7 % 251) as u8).collect(),
+            keep_until: Utc::now() + chrono::Duration::days(14),
+            relays: vec![],
+        }
+    }
+
+    fn reassemble(events: &[Event], mailbox: &MailboxKey) -> Vec<Arrival> {
+        let mut assembler = Assembler::default();
+        events
+            .iter()
+            .filter_map(|e| {
+                check(e, mailbox).unwrap();
+                assembler.add(e.id.to_hex(), &e.content).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn small_envelopes_go_whole_and_large_ones_in_chunks_that_fit_64_kib() {
+        let now = Utc::now();
+        for size in [1, CHUNK_BYTES, CHUNK_BYTES + 1, MAX_ENVELOPE_BYTES] {
+            let p = parcel(size);
+            let events = events_for(&p, now);
+            assert_eq!(events.len(), size.div_ceil(CHUNK_BYTES));
+            for e in &events {
+                assert!(e.as_json().len() < 64 * 1024, "{}", e.as_json().len());
+                assert!(e.created_at.as_secs() <= now.timestamp() as u64);
+                assert!(e.created_at.as_secs() >= (now - BACKDATE_WINDOW).timestamp() as u64);
+                assert_eq!(
+                    e.tags.expiration().unwrap().as_secs(),
+                    p.keep_until.timestamp() as u64
+                );
+            }
+            let authors: std::collections::HashSet<_> = events.iter().map(|e| e.pubkey).collect();
+            assert_eq!(authors.len(), events.len(), "a fresh key per event");
+            let mut shuffled = events.clone();
+            shuffled.reverse();
+            let arrivals = reassemble(&shuffled, &p.mailbox);
+            assert_eq!(arrivals.len(), 1);
+            assert_eq!(arrivals[0].envelope, p.envelope);
+            assert_eq!(arrivals[0].ids.len(), events.len());
+        }
+    }
+
+    #[test]
+    fn events_for_another_mailbox_or_tampered_are_refused() {
+        let p = parcel(100);
+        let event = events_for(&p, Utc::now()).remove(0);
+        let other = MailboxKey::from_slice(&Keys::generate().public_key().to_bytes()).unwrap();
+        assert_eq!(check(&event, &other), Err(RelayProblem::NotAddressed));
+        let mut json: serde_json::Value = serde_json::from_str(&event.as_json()).unwrap();
+        json["content"] = "AQID".into();
+        let forged = Event::from_json(json.to_string()).unwrap();
+        assert_eq!(check(&forged, &p.mailbox), Err(RelayProblem::BadSignature));
+    }
+
+    #[test]
+    fn chunks_that_do_not_fit_together_are_bad_chunks() {
+        let p = parcel(CHUNK_BYTES * 2 + 10);
+        let events = events_for(&p, Utc::now());
+        let mut assembler = Assembler::default();
+        assert!(
+            assembler
+                .add("a".into(), &events[0].content)
+                .unwrap()
+                .is_none()
+        );
+        // Same set, but claiming another count.
+        let mut piece = BASE64.decode(&events[1].content).unwrap();
+        piece[18] = 9;
+        assert_eq!(
+            assembler.add("b".into(), &BASE64.encode(&piece)),
+            Err(RelayProblem::BadChunk)
+        );
+        // Right header, altered data: the digest catches it once complete.
+        let mut piece = BASE64.decode(&events[1].content).unwrap();
+        *piece.last_mut().unwrap() ^= 1;
+        assert!(
+            assembler
+                .add("c".into(), &BASE64.encode(&piece))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            assembler.add("d".into(), &events[2].content),
+            Err(RelayProblem::BadChunk)
+        );
+        for bad in ["", "!!", "AA==", &BASE64.encode([CHUNK, 1, 2])] {
+            assert_eq!(assembler.add("e".into(), bad), Err(RelayProblem::BadChunk));
+        }
+    }
+
+    #[test]
+    fn a_chunk_bomb_is_bounded() {
+        let mut assembler = Assembler::default();
+        let mut outcome = Ok(None);
+        for i in 0..10_000u32 {
+            let mut piece = vec![CHUNK];
+            piece.extend_from_slice(&i.to_be_bytes().repeat(4));
+            piece.extend_from_slice(&[0, MAX_CHUNKS as u8]);
+            piece.extend_from_slice(&[0; 32]);
+            piece.extend_from_slice(&vec![0; CHUNK_BYTES]);
+            outcome = assembler.add(i.to_string(), &BASE64.encode(&piece));
+            if outcome.is_err() {
+                break;
+            }
+        }
+        assert_eq!(outcome, Err(RelayProblem::Flood));
+        assert!(assembler.pending <= MAX_PENDING_BYTES);
+    }
+}

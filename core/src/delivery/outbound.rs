@@ -1,0 +1,315 @@
+//! What the outbox still owes each recipient on each relay, and what the
+//! relays answered. Rows are made on the first attempt; no row is "due".
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, params};
+
+use super::{EVENT_LIFETIME, MailboxKey, RelayUrl, relays};
+use crate::comrades::{Card, IdentityKey, identity};
+use crate::envelope::{MessageId, message_id_from, wire};
+use crate::time::from_ms;
+use crate::{Error, Result};
+
+/// Longest wait between two tries on one relay.
+pub const MAX_BACKOFF: Duration = Duration::hours(1);
+const FIRST_BACKOFF_SECS: i64 = 30;
+/// Relays' refusals are stored this short, so a hostile one cannot fill the vault.
+const MAX_REASON_CHARS: usize = 200;
+
+/// Names one recipient's copy of one outbox envelope.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ParcelId {
+    outbox: i64,
+    recipient: IdentityKey,
+}
+
+#[cfg(test)]
+impl ParcelId {
+    pub(crate) fn for_tests() -> ParcelId {
+        ParcelId {
+            outbox: 0,
+            recipient: IdentityKey([0; 32]),
+        }
+    }
+}
+
+/// One envelope for one recipient, sealed for them alone, and the relays
+/// it is still due on.
+#[derive(Clone)]
+pub struct Parcel {
+    pub id: ParcelId,
+    pub message_id: MessageId,
+    pub mailbox: MailboxKey,
+    pub envelope: Vec<u8>,
+    /// When relays may drop it (NIP-40): its expiry, at most [`EVENT_LIFETIME`] away.
+    pub keep_until: DateTime<Utc>,
+    pub relays: Vec<RelayUrl>,
+}
+
+impl std::fmt::Debug for Parcel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parcel")
+            .field("message_id", &self.message_id)
+            .field("mailbox", &self.mailbox)
+            .field("envelope", &self.envelope.len())
+            .field("relays", &self.relays)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one relay said about one parcel. A refusal carries its reason.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub parcel: ParcelId,
+    pub relay: RelayUrl,
+    pub result: std::result::Result<(), String>,
+}
+
+/// Where one recipient's copy stands on one relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteState {
+    Sent {
+        at: DateTime<Utc>,
+    },
+    Failed {
+        reason: String,
+        attempts: u32,
+        next_try_at: DateTime<Utc>,
+    },
+}
+
+/// Outbox envelopes younger than [`EVENT_LIFETIME`] and unexpired, for
+/// recipients still my comrades, on relays not yet done. A failed relay is
+/// due again after its backoff, or at once with `retry_now`.
+pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Result<Vec<Parcel>> {
+    let keys = identity::load(conn)?;
+    let secrets: Vec<_> = keys.all_secrets().collect();
+    let my_relays = relays::list(conn)?;
+    let states = states_since(conn, now)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.seq, o.message_id, o.expires_at, r.identity_key, c.card
+         FROM outbox o
+         JOIN outbox_recipients r ON r.message = o.seq
+         JOIN comrades c ON c.identity_key = r.identity_key AND NOT c.blocked
+         WHERE o.created_at >= ?1 AND (o.expires_at IS NULL OR o.expires_at > ?2)
+         ORDER BY o.seq",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            (now - EVENT_LIFETIME).timestamp_millis(),
+            now.timestamp_millis()
+        ],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+            ))
+        },
+    )?;
+    // Recipients due, by outbox envelope: each envelope is decrypted once.
+    let mut waiting: Vec<Waiting> = Vec::new();
+    for row in rows {
+        let (seq, message_id, expires, recipient, card) = row?;
+        let Ok(card) = Card::from_bytes(&card) else {
+            continue;
+        };
+        let Some(address) = card.address() else {
+            continue; // a card from before delivery: only manual exchange reaches them
+        };
+        let routes = if address.relays.is_empty() {
+            &my_relays
+        } else {
+            &address.relays
+        };
+        let id = ParcelId {
+            outbox: seq,
+            recipient: IdentityKey::from_stored(recipient)?,
+        };
+        let relays: Vec<RelayUrl> = routes
+            .iter()
+            .filter(|relay| match states.get(&(id, (*relay).clone())) {
+                None => true,
+                Some((sent, next_try)) => !sent && (retry_now || *next_try <= now),
+            })
+            .cloned()
+            .collect();
+        if relays.is_empty() {
+            continue;
+        }
+        let keep_until = expires
+            .map(from_ms)
+            .transpose()?
+            .map_or(now + EVENT_LIFETIME, |e| e.min(now + EVENT_LIFETIME));
+        match waiting.last_mut() {
+            Some(last) if last.seq == seq => last.recipients.push((id, card, relays)),
+            _ => waiting.push(Waiting {
+                seq,
+                message_id: message_id_from(&message_id)?,
+                keep_until,
+                recipients: vec![(id, card, relays)],
+            }),
+        }
+    }
+    drop(stmt);
+    let mut parcels = Vec::new();
+    for Waiting {
+        seq,
+        message_id,
+        keep_until,
+        recipients,
+    } in waiting
+    {
+        let envelope: Vec<u8> =
+            conn.query_row("SELECT envelope FROM outbox WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })?;
+        let keys: Vec<_> = recipients
+            .iter()
+            .map(|(_, c, _)| c.encryption_key())
+            .collect();
+        let copies = wire::rewrap(&secrets, &envelope, &keys)?;
+        for ((id, card, relays), envelope) in recipients.into_iter().zip(copies) {
+            let address = card.address().ok_or(Error::DatabaseDamaged)?;
+            parcels.push(Parcel {
+                id,
+                message_id,
+                mailbox: address.mailbox,
+                envelope,
+                keep_until,
+                relays,
+            });
+        }
+    }
+    Ok(parcels)
+}
+
+/// One outbox envelope's recipients still due, with their cards and relays.
+struct Waiting {
+    seq: i64,
+    message_id: MessageId,
+    keep_until: DateTime<Utc>,
+    recipients: Vec<(ParcelId, Card, Vec<RelayUrl>)>,
+}
+
+/// Whether each route tried was sent, and when to try it next.
+type Tried = HashMap<(ParcelId, RelayUrl), (bool, DateTime<Utc>)>;
+
+/// Every route tried, of envelopes still in the window.
+fn states_since(conn: &Connection, now: DateTime<Utc>) -> Result<Tried> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.outbox, d.recipient, d.relay, d.sent_at IS NOT NULL, d.next_try_at
+         FROM deliveries d JOIN outbox o ON o.seq = d.outbox
+         WHERE o.created_at >= ?1",
+    )?;
+    let rows = stmt.query_map([(now - EVENT_LIFETIME).timestamp_millis()], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (outbox, recipient, relay, sent, next_try) = row?;
+        let id = ParcelId {
+            outbox,
+            recipient: IdentityKey::from_stored(recipient)?,
+        };
+        Ok((
+            (id, RelayUrl::from_stored(relay)?),
+            (sent, from_ms(next_try)?),
+        ))
+    })
+    .collect()
+}
+
+/// Records what relays answered; a failure waits 30 s, doubling to an hour.
+pub(crate) fn record(conn: &Connection, outcomes: &[Sent], now: DateTime<Utc>) -> Result<()> {
+    let mut sent = conn.prepare_cached(
+        "INSERT INTO deliveries (outbox, recipient, relay, sent_at, attempts, next_try_at)
+         VALUES (?1, ?2, ?3, ?4, 1, ?4)
+         ON CONFLICT DO UPDATE SET sent_at = excluded.sent_at,
+             attempts = attempts + 1, last_error = NULL",
+    )?;
+    let mut failed = conn.prepare_cached(
+        "INSERT INTO deliveries (outbox, recipient, relay, attempts, next_try_at, last_error)
+         VALUES (?1, ?2, ?3, 1, ?4 + ?5, ?6)
+         ON CONFLICT DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error,
+             next_try_at = ?4 + min(?5 << min(attempts, 16), ?7)
+         WHERE sent_at IS NULL",
+    )?;
+    for outcome in outcomes {
+        let key = params![
+            outcome.parcel.outbox,
+            outcome.parcel.recipient.as_bytes().as_slice(),
+            outcome.relay.as_str()
+        ];
+        match &outcome.result {
+            Ok(()) => {
+                sent.execute(params![key[0], key[1], key[2], now.timestamp_millis()])?;
+            }
+            Err(reason) => {
+                let reason: String = reason
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_REASON_CHARS)
+                    .collect();
+                failed.execute(params![
+                    key[0],
+                    key[1],
+                    key[2],
+                    now.timestamp_millis(),
+                    FIRST_BACKOFF_SECS * 1000,
+                    reason,
+                    MAX_BACKOFF.num_milliseconds()
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every route of one envelope, by recipient identity key and relay.
+pub(crate) fn routes(
+    conn: &Connection,
+    message_id: MessageId,
+) -> Result<Vec<(IdentityKey, RelayUrl, RouteState)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.recipient, d.relay, d.sent_at, d.attempts, d.next_try_at, d.last_error
+         FROM deliveries d JOIN outbox o ON o.seq = d.outbox
+         WHERE o.message_id = ?1 ORDER BY d.relay, d.recipient",
+    )?;
+    let rows = stmt.query_map([message_id.0.as_bytes().as_slice()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+            r.get::<_, u32>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (recipient, relay, sent, attempts, next_try, reason) = row?;
+        let state = match sent {
+            Some(at) => RouteState::Sent { at: from_ms(at)? },
+            None => RouteState::Failed {
+                reason: reason.unwrap_or_default(),
+                attempts,
+                next_try_at: from_ms(next_try)?,
+            },
+        };
+        Ok((
+            IdentityKey::from_stored(recipient)?,
+            RelayUrl::from_stored(relay)?,
+            state,
+        ))
+    })
+    .collect()
+}

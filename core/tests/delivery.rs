@@ -1,0 +1,231 @@
+//! Delivery through relays: members' vaults exchange care requests through
+//! in-process relays speaking NIP-01, and survive hostile ones. The same
+//! journeys run against nostr-rs-relay in `real_relay.rs`.
+
+mod common;
+mod relays;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use relays::FakeRelay;
+use relays::journeys::{self, comrade, members_on, note, ride, sync};
+use serde_json::json;
+use tend_core::Error;
+use tend_core::delivery::{RelayProblem, RelayUrl, RouteState};
+
+#[test]
+fn three_members_carry_a_care_request_through_a_relay() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::care_among_three(dir.path(), &relay.url, &mut || {});
+
+    // What the relay was sent names no one and links no two recipients.
+    let events = relay.published();
+    assert!(events.len() >= 7, "{} events", events.len());
+    let authors: HashSet<_> = events.iter().map(|e| e.pubkey).collect();
+    assert_eq!(authors.len(), events.len(), "one throwaway key per event");
+    let contents: HashSet<_> = events.iter().map(|e| &e.content).collect();
+    assert_eq!(contents.len(), events.len());
+    for e in &events {
+        assert_eq!(e.kind.as_u16(), 1059);
+        assert!(e.created_at.as_secs() <= Utc::now().timestamp() as u64);
+        assert!(e.tags.expiration().is_some());
+        assert_eq!(e.tags.iter().filter(|t| t.kind() == "p").count(), 1);
+    }
+    // One mailbox per connection.
+    for asked in &relay.seen.lock().unwrap().requests {
+        assert_eq!(asked.len(), 1, "{asked:?}");
+    }
+    // Fetched events were asked to be deleted, and this relay lets recipients.
+    assert!(relay.events().is_empty(), "{} left", relay.events().len());
+}
+
+#[test]
+fn the_same_event_from_two_relays_is_taken_once() {
+    let (one, two) = (FakeRelay::honest(), FakeRelay::honest());
+    let dir = tempfile::tempdir().unwrap();
+    journeys::taken_once_from_two(dir.path(), &one.url, &two.url);
+    assert_eq!(
+        one.published()[0].id,
+        two.published()[0].id,
+        "the same event on both"
+    );
+}
+
+#[test]
+fn a_one_mebibyte_envelope_arrives_in_chunks_under_64_kib() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::large_in_chunks(dir.path(), &relay.url);
+    let events = relay.published();
+    assert!(events.len() >= 23, "{} events", events.len());
+    assert!(events.iter().all(|e| e.as_json().len() < 64 * 1024));
+}
+
+#[test]
+fn nothing_is_lost_while_the_relay_is_down() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::nothing_lost_while_down(dir.path(), &relay.url, &mut |down| relay.set_down(down));
+}
+
+#[test]
+fn a_removed_comrade_cannot_reach_my_new_mailbox() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::removed_comrade_goes_nowhere(dir.path(), &relay.url);
+}
+
+#[test]
+fn blocking_rotates_the_mailbox_and_relay_changes_reissue_the_card() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let card = v[0].comrades().my_card().unwrap();
+    let other = RelayUrl::parse("wss://relay.example.org").unwrap();
+    v[0].delivery().add_relay(&other).unwrap();
+    let newer = v[0].comrades().my_card().unwrap();
+    assert!(newer.issued_at() > card.issued_at());
+    assert_eq!(
+        newer.address().unwrap().relays,
+        [relay.url.clone(), other.clone()]
+    );
+    assert_eq!(v[0].envelopes().outbox().unwrap()[0].kind, "card.update");
+    // Adding it twice changes nothing; removing one I never had is an error.
+    v[0].delivery().add_relay(&other).unwrap();
+    assert_eq!(v[0].comrades().my_card().unwrap(), newer);
+    let never = RelayUrl::parse("wss://never.example").unwrap();
+    assert!(matches!(
+        v[0].delivery().remove_relay(&never),
+        Err(Error::NotFound { .. })
+    ));
+
+    let before = v[0].delivery().my_address().unwrap().mailbox;
+    let bob = v[0].comrades().find("Bob").unwrap().id;
+    v[0].comrades().block(bob).unwrap();
+    assert_ne!(v[0].delivery().my_address().unwrap().mailbox, before);
+    assert_eq!(
+        v[0].delivery().mailboxes().unwrap().len(),
+        2,
+        "the old one in its grace"
+    );
+}
+
+/// Serves `messages` for every REQ (with `SUB` replaced), then EOSE.
+fn serving(messages: Vec<String>) -> FakeRelay {
+    FakeRelay::hostile(move |sub| {
+        let mut out: Vec<String> = messages.iter().map(|m| m.replace("SUB", sub)).collect();
+        out.push(json!(["EOSE", sub]).to_string());
+        out
+    })
+}
+
+#[test]
+fn a_hostile_relay_gets_typed_problems_and_changes_nothing() {
+    let honest = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&honest.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    // Real events for Bob, three chunks, to tamper with.
+    note(alice, "Bob", &vec![7u8; 120 * 1024]);
+    sync(alice);
+    let real: Vec<serde_json::Value> = honest
+        .events()
+        .iter()
+        .map(|e| serde_json::from_str(&e.as_json()).unwrap())
+        .collect();
+    assert_eq!(real.len(), 3);
+    let event = |e: &serde_json::Value| json!(["EVENT", "SUB", e]).to_string();
+    let mut wrong_kind = real[0].clone();
+    wrong_kind["kind"] = 1.into();
+    let mut forged = real[0].clone();
+    forged["content"] = "AQID".into();
+    let mut huge = real[0].clone();
+    huge["content"] = "A".repeat(200 * 1024).into();
+    let hostile = serving(vec![
+        "not json".to_owned(),
+        r#"["EVENT","SUB",{"id":1}]"#.to_owned(),
+        event(&wrong_kind),
+        event(&forged),
+        event(&huge),
+        event(&real[1]), // a chunk whose siblings never come
+    ]);
+    bob.delivery().remove_relay(&honest.url).unwrap();
+    bob.delivery().add_relay(&hostile.url).unwrap();
+    let inbox_before = bob.envelopes().inbox(None).unwrap();
+    let report = sync(bob);
+    let problems = &report.relays[0].problems;
+    for p in [
+        RelayProblem::Garbage,
+        RelayProblem::WrongKind,
+        RelayProblem::BadSignature,
+        RelayProblem::Oversized,
+    ] {
+        assert!(problems.contains_key(&p), "{p:?} in {problems:?}");
+    }
+    assert!(report.opened.is_empty());
+    assert_eq!(bob.envelopes().inbox(None).unwrap(), inbox_before);
+    // Nothing refused was marked as taken: the honest copies still open.
+    bob.delivery().remove_relay(&hostile.url).unwrap();
+    bob.delivery().add_relay(&honest.url).unwrap();
+    assert_eq!(sync(bob).opened.len(), 1);
+}
+
+#[test]
+fn a_flooding_relay_is_cut_off() {
+    // Junk, and never an EOSE.
+    let flood = FakeRelay::hostile(|sub| {
+        (0..5_000)
+            .map(|i| json!(["EVENT", sub, { "junk": i }]).to_string())
+            .collect()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let bob = common::member(dir.path(), "Bob");
+    bob.delivery().add_relay(&flood.url).unwrap();
+    let started = Instant::now();
+    let report = sync(&bob);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        report.relays[0].problems.contains_key(&RelayProblem::Flood),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn a_relay_that_refuses_an_event_is_recorded_with_its_reason() {
+    let refusing = FakeRelay::refusing("blocked: not on the allow list");
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&refusing.url]);
+    let request = v[0]
+        .care()
+        .post(&ride(vec![comrade(&v[0], "Bob")]))
+        .unwrap();
+    let report = sync(&v[0]);
+    assert_eq!((report.relays[0].sent, report.relays[0].refused), (0, 1));
+    let routes = v[0].delivery().routes(request.sealed.message_id).unwrap();
+    match &routes[0].2 {
+        RouteState::Failed {
+            reason, attempts, ..
+        } => assert_eq!(
+            (reason.as_str(), *attempts),
+            ("blocked: not on the allow list", 1)
+        ),
+        other => panic!("{other:?}"),
+    }
+    sync(&v[0]);
+    let routes = v[0].delivery().routes(request.sealed.message_id).unwrap();
+    let RouteState::Failed {
+        attempts,
+        next_try_at,
+        ..
+    } = &routes[0].2
+    else {
+        panic!("{routes:?}")
+    };
+    assert_eq!(*attempts, 2);
+    // The second failure waits twice as long as the first: 60 s, not 30.
+    let wait = *next_try_at - Utc::now();
+    assert!(wait > chrono::Duration::seconds(50) && wait <= chrono::Duration::seconds(60));
+}

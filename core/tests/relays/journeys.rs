@@ -1,0 +1,205 @@
+//! Journeys through any relay: the in-process one (`delivery.rs`) and
+//! nostr-rs-relay (`real_relay.rs`) run the same ones.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tend_core::Vault;
+use tend_core::care::{Category, NewRequest, OfferState, Status, Urgency};
+use tend_core::delivery::nostr::{Limits, NostrTransport};
+use tend_core::delivery::{RelayUrl, RouteState, SyncOptions, SyncReport};
+use tend_core::envelope::{EnvelopeError, Outgoing, To};
+
+use crate::common::{befriend, member};
+
+/// Words the journeys send, which no relay may hold in the clear.
+pub const WORDS: &[&str] = &["clinic", "Appointment", "Riverside", "hello"];
+
+pub fn sync(vault: &Vault) -> SyncReport {
+    let limits = Limits {
+        timeout: Duration::from_secs(3),
+        session: Duration::from_secs(20),
+        ..Limits::default()
+    };
+    vault
+        .delivery()
+        .sync(
+            &mut NostrTransport::new(limits),
+            SyncOptions { retry_now: true },
+            &mut |_| {},
+        )
+        .unwrap()
+}
+
+pub fn received(report: &SyncReport) -> usize {
+    report.relays.iter().map(|r| r.received).sum()
+}
+
+/// Members who receive on `relays`, then exchanged cards.
+pub fn members_on(dir: &Path, names: &[&str], relays: &[&RelayUrl]) -> Vec<Vault> {
+    let vaults: Vec<Vault> = names.iter().map(|n| member(dir, n)).collect();
+    for v in &vaults {
+        for r in relays {
+            v.delivery().add_relay(r).unwrap();
+        }
+    }
+    for (i, a) in vaults.iter().enumerate() {
+        for b in &vaults[i + 1..] {
+            befriend(a, b);
+        }
+    }
+    vaults
+}
+
+pub fn ride(to: Vec<To>) -> NewRequest {
+    NewRequest {
+        details: "Appointment at ten, back by noon".into(),
+        location: Some("Riverside".into()),
+        ..NewRequest::new(Category::Ride, "A ride to the clinic", Urgency::Today, to)
+    }
+}
+
+pub fn comrade(vault: &Vault, name: &str) -> To {
+    To::Comrade(vault.comrades().find(name).unwrap().id)
+}
+
+pub fn note(from: &Vault, to: &str, body: &[u8]) -> tend_core::envelope::Sealed {
+    from.envelopes()
+        .seal(&Outgoing {
+            kind: "test.note",
+            body,
+            to: &[comrade(from, to)],
+            expires_at: None,
+        })
+        .unwrap()
+}
+
+/// Alice asks Bob and Carol, both offer, she accepts Bob. `restart` runs
+/// between her request reaching the relay and anyone fetching it.
+pub fn care_among_three(dir: &Path, relay: &RelayUrl, restart: &mut dyn FnMut()) {
+    let v = members_on(dir, &["Alice", "Bob", "Carol"], &[relay]);
+    let (alice, bob, carol) = (&v[0], &v[1], &v[2]);
+    let request = alice
+        .care()
+        .post(&ride(vec![comrade(alice, "Bob"), comrade(alice, "Carol")]))
+        .unwrap();
+    let sent = sync(alice);
+    assert_eq!(sent.relays[0].sent, 2, "{sent:?}");
+    restart();
+    assert_eq!(received(&sync(bob)), 1);
+    assert_eq!(received(&sync(carol)), 1);
+    bob.care()
+        .offer_help(request.request.id, "I can drive", None)
+        .unwrap();
+    let carols = carol
+        .care()
+        .offer_help(request.request.id, "Me too", None)
+        .unwrap();
+    sync(bob);
+    sync(carol);
+    assert_eq!(received(&sync(alice)), 2);
+    let mine = alice.care().mine().unwrap();
+    assert_eq!(mine[0].offers.len(), 2);
+    let bobs = mine[0]
+        .offers
+        .iter()
+        .find(|o| o.helper.as_ref().is_some_and(|h| h.name == "Bob"))
+        .unwrap()
+        .id;
+    alice.care().accept(bobs).unwrap();
+    sync(alice);
+    sync(bob);
+    sync(carol);
+    let for_bob = bob.care().commitments().unwrap();
+    assert_eq!(for_bob.len(), 1);
+    assert_eq!(for_bob[0].request.status, Status::Matched);
+    assert!(carol.care().get(request.request.id).unwrap().is_covered());
+    assert_eq!(
+        carol.care().offer(carols.offer.id).unwrap().state,
+        OfferState::Declined
+    );
+}
+
+/// Both relays carry the same event; Bob stores it once.
+pub fn taken_once_from_two(dir: &Path, one: &RelayUrl, two: &RelayUrl) {
+    let v = members_on(dir, &["Alice", "Bob"], &[one, two]);
+    let sealed = note(&v[0], "Bob", b"hello, once only");
+    let report = sync(&v[0]);
+    assert!(report.relays.iter().all(|r| r.sent == 1), "{report:?}");
+    let report = sync(&v[1]);
+    let duplicates: usize = report.relays.iter().map(|r| r.duplicates).sum();
+    assert_eq!((received(&report), duplicates), (1, 1), "{report:?}");
+    assert_eq!(report.opened[0].message_id, sealed.message_id);
+    assert_eq!(v[1].envelopes().inbox(Some("test.note")).unwrap().len(), 1);
+    assert!(sync(&v[1]).opened.is_empty(), "nothing new the second time");
+}
+
+/// A 1 MiB body crosses in chunks and arrives whole.
+pub fn large_in_chunks(dir: &Path, relay: &RelayUrl) {
+    let v = members_on(dir, &["Alice", "Bob"], &[relay]);
+    let body: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+    note(&v[0], "Bob", &body);
+    assert_eq!(sync(&v[0]).relays[0].sent, 1);
+    let report = sync(&v[1]);
+    assert_eq!(report.opened.len(), 1, "{report:?}");
+    assert_eq!(report.opened[0].body, body);
+}
+
+/// Posted while the relay is down: kept, retried, delivered.
+pub fn nothing_lost_while_down(dir: &Path, relay: &RelayUrl, set_down: &mut dyn FnMut(bool)) {
+    let v = members_on(dir, &["Alice", "Bob"], &[relay]);
+    let (alice, bob) = (&v[0], &v[1]);
+    set_down(true);
+    let request = alice
+        .care()
+        .post(&ride(vec![comrade(alice, "Bob")]))
+        .unwrap();
+    let report = sync(alice);
+    assert!(report.relays[0].unreachable.is_some(), "{report:?}");
+    let routes = alice.delivery().routes(request.sealed.message_id).unwrap();
+    assert!(
+        matches!(&routes[0].2, RouteState::Failed { attempts: 1, .. }),
+        "{routes:?}"
+    );
+    // A background sync waits out the backoff; one the member asks for does not.
+    assert!(alice.delivery().due(false).unwrap().is_empty());
+    assert_eq!(alice.delivery().due(true).unwrap().len(), 1);
+    set_down(false);
+    assert_eq!(sync(alice).relays[0].sent, 1);
+    let routes = alice.delivery().routes(request.sealed.message_id).unwrap();
+    assert!(matches!(routes[0].2, RouteState::Sent { .. }));
+    assert_eq!(received(&sync(bob)), 1);
+    assert_eq!(bob.care().could_help(50).unwrap().len(), 1);
+}
+
+/// Alice removes Bob: her mailbox moves, Carol learns the new one, and
+/// what Bob sends to the old one is never opened.
+pub fn removed_comrade_goes_nowhere(dir: &Path, relay: &RelayUrl) {
+    let v = members_on(dir, &["Alice", "Bob", "Carol"], &[relay]);
+    let (alice, bob, carol) = (&v[0], &v[1], &v[2]);
+    let old = alice.delivery().my_address().unwrap().mailbox;
+    alice
+        .comrades()
+        .remove(alice.comrades().find("Bob").unwrap().id)
+        .unwrap();
+    assert_ne!(alice.delivery().my_address().unwrap().mailbox, old);
+    sync(alice); // the new card goes to Carol, not to Bob
+    sync(carol);
+    note(bob, "Alice", b"hello from Bob");
+    note(carol, "Alice", b"hello from Carol");
+    sync(bob);
+    sync(carol);
+    let report = sync(alice);
+    let senders: Vec<&str> = report
+        .opened
+        .iter()
+        .map(|o| o.sender.name.as_str())
+        .collect();
+    assert_eq!(senders, ["Carol"]);
+    assert_eq!(
+        report.relays[0].rejected.get(&EnvelopeError::UnknownSender),
+        Some(&1),
+        "{report:?}"
+    );
+    assert!(sync(alice).opened.is_empty());
+}

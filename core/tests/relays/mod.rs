@@ -1,0 +1,277 @@
+//! Relays for the delivery tests: an honest in-process one, a hostile one
+//! that answers every request with a script, and the real nostr-rs-relay
+//! when `TEND_RELAY_BIN` names it (`.ci/run` builds it).
+
+#![allow(dead_code)]
+
+pub mod journeys;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nostr::prelude::Event;
+use serde_json::{Value, json};
+use tend_core::delivery::RelayUrl;
+use tungstenite::Message;
+
+/// What an in-process relay saw and holds.
+#[derive(Default)]
+pub struct Seen {
+    /// What it holds now.
+    pub events: Vec<Event>,
+    /// Every event it was ever sent.
+    pub published: Vec<Event>,
+    /// The `#p` values of every REQ, one list per connection.
+    pub requests: Vec<Vec<String>>,
+    pub deletions: usize,
+}
+
+type Script = dyn Fn(&str) -> Vec<String> + Send + Sync;
+
+/// An in-process relay: honest NIP-01 storage, or a script answering REQs.
+pub struct FakeRelay {
+    pub url: RelayUrl,
+    pub seen: Arc<Mutex<Seen>>,
+    down: Arc<AtomicBool>,
+}
+
+/// How an in-process relay misbehaves.
+#[derive(Clone, Default)]
+struct Quirks {
+    script: Option<Arc<Script>>,
+    refuse: Option<&'static str>,
+}
+
+impl FakeRelay {
+    pub fn honest() -> FakeRelay {
+        FakeRelay::start(Quirks::default())
+    }
+
+    /// Answers each REQ with `script(subscription id)`, sent as is.
+    pub fn hostile(script: impl Fn(&str) -> Vec<String> + Send + Sync + 'static) -> FakeRelay {
+        FakeRelay::start(Quirks {
+            script: Some(Arc::new(script)),
+            refuse: None,
+        })
+    }
+
+    /// Refuses every event with `reason`.
+    pub fn refusing(reason: &'static str) -> FakeRelay {
+        FakeRelay::start(Quirks {
+            script: None,
+            refuse: Some(reason),
+        })
+    }
+
+    fn start(quirks: Quirks) -> FakeRelay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = RelayUrl::parse(&format!("ws://{}", listener.local_addr().unwrap())).unwrap();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let down = Arc::new(AtomicBool::new(false));
+        let (s, d) = (seen.clone(), down.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if d.load(Ordering::SeqCst) {
+                    drop(stream); // refuses, as a relay that is down would
+                    continue;
+                }
+                let (s, quirks) = (s.clone(), quirks.clone());
+                std::thread::spawn(move || serve(stream, &s, &quirks));
+            }
+        });
+        FakeRelay { url, seen, down }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.seen.lock().unwrap().events.clone()
+    }
+
+    pub fn published(&self) -> Vec<Event> {
+        self.seen.lock().unwrap().published.clone()
+    }
+}
+
+fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
+    let Ok(mut ws) = tungstenite::accept(stream) else {
+        return;
+    };
+    let mut asked = Vec::new();
+    while let Ok(message) = ws.read() {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Ok(Value::Array(parts)) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        let replies = match parts.first().and_then(Value::as_str) {
+            Some("EVENT") => {
+                let event = Event::from_json(parts[1].to_string()).unwrap();
+                if let Some(reason) = quirks.refuse {
+                    let refusal = json!(["OK", event.id.to_hex(), false, reason]).to_string();
+                    let _ = ws.send(Message::text(refusal));
+                    continue;
+                }
+                let ok = event.verify().is_ok();
+                let mut seen = seen.lock().unwrap();
+                if ok && event.kind.as_u16() == 5 {
+                    seen.deletions += 1;
+                    let ids: Vec<String> = event.tags.event_ids().map(|e| e.to_hex()).collect();
+                    let who = event.pubkey.to_hex();
+                    // Lets a p-tagged recipient delete, as the issue hopes relays will.
+                    seen.events.retain(|e| {
+                        !(ids.contains(&e.id.to_hex())
+                            && (e.pubkey == event.pubkey || p_tags(e).contains(&who)))
+                    });
+                } else if ok && !seen.events.iter().any(|e| e.id == event.id) {
+                    seen.events.push(event.clone());
+                    seen.published.push(event.clone());
+                }
+                vec![
+                    json!([
+                        "OK",
+                        event.id.to_hex(),
+                        ok,
+                        if ok { "" } else { "invalid: bad signature" }
+                    ])
+                    .to_string(),
+                ]
+            }
+            Some("REQ") => {
+                let sub = parts[1].as_str().unwrap_or_default().to_owned();
+                let filter = &parts[2];
+                let wanted: Vec<String> = filter["#p"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                asked.extend(wanted.clone());
+                seen.lock().unwrap().requests.push(asked.clone());
+                match &quirks.script {
+                    Some(script) => script(&sub),
+                    None => {
+                        let since = filter["since"].as_u64().unwrap_or(0);
+                        let seen = seen.lock().unwrap();
+                        let mut out: Vec<String> = seen
+                            .events
+                            .iter()
+                            .filter(|e| e.kind.as_u16() == 1059 && e.created_at.as_secs() >= since)
+                            .filter(|e| p_tags(e).iter().any(|p| wanted.contains(p)))
+                            .map(|e| {
+                                json!([
+                                    "EVENT",
+                                    sub,
+                                    serde_json::from_str::<Value>(&e.as_json()).unwrap()
+                                ])
+                                .to_string()
+                            })
+                            .collect();
+                        out.push(json!(["EOSE", sub]).to_string());
+                        out
+                    }
+                }
+            }
+            _ => vec![],
+        };
+        for reply in replies {
+            if ws.send(Message::text(reply)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn p_tags(event: &Event) -> Vec<String> {
+    event
+        .tags
+        .iter()
+        .filter(|t| t.kind() == "p")
+        .filter_map(|t| t.content().map(str::to_owned))
+        .collect()
+}
+
+/// nostr-rs-relay on 127.0.0.1 with a database in `dir`; stopped on drop.
+pub struct RealRelay {
+    pub url: RelayUrl,
+    pub dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RealRelay {
+    /// `None` when `TEND_RELAY_BIN` is not set.
+    pub fn binary() -> Option<PathBuf> {
+        std::env::var_os("TEND_RELAY_BIN").map(PathBuf::from)
+    }
+
+    pub fn start(dir: &Path) -> RealRelay {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("config.toml"),
+            format!(
+                "[info]\nrelay_url = \"ws://127.0.0.1:{port}/\"\nname = \"tend tests\"\n\
+                 [network]\naddress = \"127.0.0.1\"\nport = {port}\n\
+                 [limits]\nmax_event_bytes = 131072\nmax_ws_message_bytes = 1048576\n\
+                 max_ws_frame_bytes = 1048576\n"
+            ),
+        )
+        .unwrap();
+        let mut relay = RealRelay {
+            url: RelayUrl::parse(&format!("ws://127.0.0.1:{port}")).unwrap(),
+            dir: dir.to_owned(),
+            port,
+            child: None,
+        };
+        relay.resume();
+        relay
+    }
+
+    /// Stops the process; the database stays.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and database.
+    pub fn resume(&mut self) {
+        let bin = RealRelay::binary().expect("TEND_RELAY_BIN names nostr-rs-relay");
+        let child = Command::new(bin)
+            .arg("--db")
+            .arg(&self.dir)
+            .arg("--config")
+            .arg(self.dir.join("config.toml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nostr-rs-relay starts");
+        self.child = Some(child);
+        let until = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < until, "nostr-rs-relay did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RealRelay {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
