@@ -4,23 +4,89 @@ use std::time::Instant;
 
 use chrono::{Days, FixedOffset, TimeZone};
 use tend_core::care::{Category, NewRequest, Status, Urgency};
-use tend_core::envelope::{EnvelopeError, To};
+use tend_core::delivery::RelayUrl;
+use tend_core::envelope::{EnvelopeError, Opened, Sealed, To};
 use tend_core::gatherings::{NewGathering, Rsvp};
 use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompts};
 use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
 
-use crate::care_cmd;
 use crate::journal_cmd::{describe_insights, highlight};
 use crate::{CliResult, fail};
+use crate::{care_cmd, delivery_cmd};
 
 struct Story {
     step: u32,
+    /// `None`: envelopes are carried by hand, as files or pasted text.
+    relay: Option<RelayUrl>,
 }
 
 impl Story {
     fn step(&mut self, title: &str) {
         self.step += 1;
         println!("\n── {}. {title} ──", self.step);
+    }
+
+    /// A new member's vault; with a relay, they receive on it.
+    fn member(&self, dir: &std::path::Path, name: &str) -> CliResult<Vault> {
+        let vault = Vault::create_with_key(dir.join(name.to_lowercase()), &DataKey::generate())
+            .map_err(fail)?;
+        vault.set_display_name(name).map_err(fail)?;
+        self.receive_on_relay(&vault)?;
+        Ok(vault)
+    }
+
+    fn receive_on_relay(&self, vault: &Vault) -> CliResult {
+        if let Some(relay) = &self.relay {
+            vault.delivery().add_relay(relay).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    /// Carries what `from` sealed to `to`: by hand (each opens the copies
+    /// addressed to them) or through the relay (each syncs). Returns what
+    /// they opened.
+    fn carry(&self, from: &Vault, sealed: &[Sealed], to: &[&Vault]) -> CliResult<Vec<Opened>> {
+        let mut opened = Vec::new();
+        if self.relay.is_some() {
+            self.sync(from)?;
+            for vault in to {
+                opened.extend(self.sync(vault)?);
+            }
+            return Ok(opened);
+        }
+        for vault in to {
+            let me = vault.comrades().my_identity_key().map_err(fail)?;
+            for s in sealed {
+                if s.recipients.iter().any(|r| r.identity_key == me) {
+                    opened.push(vault.envelopes().open(&s.bytes).map_err(fail)?);
+                }
+            }
+        }
+        Ok(opened)
+    }
+
+    /// Delivers replies `from`'s vault sealed while opening `opened`.
+    fn carry_replies(&self, from: &Vault, opened: &[Opened], to: &[&Vault]) -> CliResult {
+        let replies: Vec<Sealed> = from
+            .envelopes()
+            .outbox()
+            .map_err(fail)?
+            .into_iter()
+            .filter(|o| {
+                opened
+                    .iter()
+                    .any(|e| e.replies.contains(&o.sealed.message_id))
+            })
+            .map(|o| o.sealed)
+            .collect();
+        self.carry(from, &replies, to).map(|_| ())
+    }
+
+    fn sync(&self, vault: &Vault) -> CliResult<Vec<Opened>> {
+        let report = delivery_cmd::sync_now(vault)?;
+        let name = vault.display_name().map_err(fail)?.unwrap_or_default();
+        println!("  {name} syncs:\n  {}", delivery_cmd::describe(&report));
+        Ok(report.opened)
     }
 }
 
@@ -76,13 +142,14 @@ const DAYS: &[(u8, &[&str], &[&str], &str)] = &[
     ),
 ];
 
-pub fn run() -> CliResult {
+pub fn run(relay: Option<&str>) -> CliResult {
+    let relay = relay.map(RelayUrl::parse).transpose().map_err(fail)?;
     let tmp = tempfile::Builder::new()
         .prefix("tend-demo-")
         .tempdir()
         .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let dir = tmp.path().join("alice");
-    let mut story = Story { step: 0 };
+    let mut story = Story { step: 0, relay };
     println!("Tend demo, in {}", tmp.path().display());
 
     story.step("Alice makes her vault");
@@ -90,6 +157,7 @@ pub fn run() -> CliResult {
     let params = KdfParams::default();
     let vault = Vault::create_with_passphrase(&dir, passphrase, params).map_err(fail)?;
     vault.set_display_name("Alice").map_err(fail)?;
+    story.receive_on_relay(&vault)?;
     println!(
         "A SQLCipher database, its data key wrapped with Argon2id (m={} MiB, t={}, p={}).",
         params.memory_kib / 1024,
@@ -225,7 +293,14 @@ pub fn run() -> CliResult {
     let left = files.all().iter().filter(|p| p.exists()).count();
     println!("The wrapped key is overwritten and every vault file deleted ({left} left).");
 
-    println!("\nThe end, for now: delivery through relays comes next.");
+    match &story.relay {
+        Some(relay) => {
+            println!("\nThe end. Every care and gathering envelope went through {relay}.")
+        }
+        None => println!(
+            "\nThe end. Envelopes went by hand here; `tend demo --relay ws://…` carries them through a Nostr relay."
+        ),
+    }
     Ok(())
 }
 
@@ -237,13 +312,7 @@ fn share_with_bob(
     dir: &std::path::Path,
 ) -> CliResult<(Vault, Vault)> {
     story.step("Bob makes his vault, and they swap comrade cards");
-    let member = |name: &str| -> CliResult<Vault> {
-        let vault = Vault::create_with_key(dir.join(name.to_lowercase()), &DataKey::generate())
-            .map_err(fail)?;
-        vault.set_display_name(name).map_err(fail)?;
-        Ok(vault)
-    };
-    let bob = member("Bob")?;
+    let bob = story.member(dir, "Bob")?;
     let alice_card = alice.comrades().my_card().map_err(fail)?;
     let bob_card = bob.comrades().my_card().map_err(fail)?;
     println!(
@@ -311,7 +380,7 @@ fn share_with_bob(
         EnvelopeError::Tampered,
         "A flipped bit",
     )?;
-    let carol = member("Carol")?;
+    let carol = story.member(dir, "Carol")?;
     carol.comrades().add(&alice_card, None).map_err(fail)?;
     expect_refusal(
         carol.envelopes().open(&sealed.bytes),
@@ -382,10 +451,7 @@ fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> C
         (bob, "I can drive you, leaving at 9:15."),
         (carol, "I could take you by bus."),
     ] {
-        helper
-            .envelopes()
-            .open(&posted.sealed.bytes)
-            .map_err(fail)?;
+        story.carry(alice, std::slice::from_ref(&posted.sealed), &[helper])?;
         let offered = helper
             .care()
             .offer_help(
@@ -394,10 +460,7 @@ fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> C
                 Some(tomorrow_ten - chrono::Duration::minutes(45)),
             )
             .map_err(fail)?;
-        alice
-            .envelopes()
-            .open(&offered.sealed.bytes)
-            .map_err(fail)?;
+        story.carry(helper, &[offered.sealed], &[alice])?;
         offers.push(offered.offer.id);
     }
     for mine in alice.care().mine().map_err(fail)? {
@@ -412,10 +475,7 @@ fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> C
 
     story.step("Alice accepts Bob; Carol hears only “covered, thank you”");
     let sent = alice.care().accept(offers[0]).map_err(fail)?;
-    for sealed in &sent {
-        bob.envelopes().open(&sealed.bytes).map_err(fail)?;
-    }
-    carol.envelopes().open(&sent[1].bytes).map_err(fail)?;
+    story.carry(alice, &sent, &[bob, carol])?;
     let at_carol = carol.care().get(id).map_err(fail)?;
     if !at_carol.is_covered() || at_carol.helper.is_some() {
         return Err("Carol's copy should say covered, and no more".into());
@@ -437,14 +497,13 @@ fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> C
     }
 
     story.step("Bob marks it fulfilled, and Alice thanks him");
-    for sealed in bob.care().fulfil(id).map_err(fail)? {
-        alice.envelopes().open(&sealed.bytes).map_err(fail)?;
-    }
+    let fulfilled = bob.care().fulfil(id).map_err(fail)?;
+    story.carry(bob, &fulfilled, &[alice])?;
     let thanks = alice
         .care()
         .thank(id, "Thank you, Bob. It meant a lot.")
         .map_err(fail)?;
-    bob.envelopes().open(&thanks.bytes).map_err(fail)?;
+    story.carry(alice, &[thanks], &[bob])?;
     let (at_alice, at_bob) = (
         alice.care().get(id).map_err(fail)?,
         bob.care().get(id).map_err(fail)?,
@@ -551,7 +610,7 @@ fn monthly_gathering(
         .gatherings()
         .invite(gathering.id, &[To::Comrade(bob_id)])
         .map_err(fail)?;
-    bob.envelopes().open(&invite.bytes).map_err(fail)?;
+    story.carry(alice, &[invite], &[bob])?;
     let copy = bob
         .gatherings()
         .list()
@@ -579,7 +638,7 @@ fn monthly_gathering(
         .into_iter()
         .find(|o| o.kind == tend_core::envelope::kinds::GATHERING_RSVP)
         .ok_or("Bob's answer was not sealed")?;
-    let opened = alice.envelopes().open(&answer.sealed.bytes).map_err(fail)?;
+    let opened = story.carry(bob, &[answer.sealed], &[alice])?;
     let coming = alice
         .gatherings()
         .attendees(gathering.id, first.original_start)
@@ -592,11 +651,7 @@ fn monthly_gathering(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    for reply in alice.envelopes().outbox().map_err(fail)? {
-        if opened.replies.contains(&reply.sealed.message_id) {
-            bob.envelopes().open(&reply.sealed.bytes).map_err(fail)?;
-        }
-    }
+    story.carry_replies(alice, &opened, &[bob])?;
     let totals = bob
         .gatherings()
         .occurrences(first.starts_at, first.ends_at)

@@ -1,6 +1,7 @@
 //! `tend`: Tend's command line. The demo, scripting and inspection of a vault.
 
 mod care_cmd;
+mod delivery_cmd;
 mod demo;
 mod gatherings_cmd;
 mod journal_cmd;
@@ -89,8 +90,17 @@ enum Command {
     /// Gatherings, their occurrences, RSVPs and reminders
     #[command(subcommand)]
     Gatherings(gatherings_cmd::GatheringsCommand),
+    /// The Nostr relays you receive on
+    #[command(subcommand)]
+    Relays(delivery_cmd::RelaysCommand),
+    /// Send the outbox through relays and fetch what waits for you
+    Sync,
     /// Tell Tend's story in a temporary folder
-    Demo,
+    Demo {
+        /// Carry every envelope of the care story through this relay (ws://127.0.0.1:PORT)
+        #[arg(long)]
+        relay: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,7 +136,9 @@ fn run(cli: Cli) -> CliResult {
     };
     let out = output::Output { json: cli.json };
     match cli.command {
-        Command::Demo => demo::run(),
+        Command::Demo { relay } => demo::run(relay.as_deref()),
+        Command::Relays(cmd) => delivery_cmd::relays(cmd, &open(&dir)?, &out),
+        Command::Sync => delivery_cmd::sync(&open(&dir)?, &out),
         Command::Init { name } => {
             let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
             let vault = Vault::create_with_passphrase(&dir, &passphrase, KdfParams::default())

@@ -226,6 +226,7 @@ fn the_demo_tells_the_whole_story() {
         "Alice sees: Bob.",
         "1 going, 0 maybe",
         "Panic wipe",
+        "tend demo --relay",
     ] {
         assert!(out.contains(step), "missing step {step:?}");
     }
@@ -686,4 +687,37 @@ fn an_invitee_answers_and_the_organiser_sees_who_is_coming() {
         ],
     ));
     assert!(coming.contains("Bob"), "{coming}");
+}
+
+#[test]
+fn relays_are_added_listed_removed_and_a_sync_keeps_what_it_cannot_send() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, _) = comrades(tmp.path());
+    let err = tend(&a, &["sync"]);
+    assert!(!err.status.success());
+    assert!(String::from_utf8_lossy(&err.stderr).contains("tend relays add"));
+    let bad = tend(&a, &["relays", "add", "https://relay.example.org"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("wss://"));
+
+    // Nothing listens on port 9: the relay is down.
+    ok(tend(&a, &["relays", "add", "ws://127.0.0.1:9/"]));
+    let listed = json(tend(&a, &["--json", "relays", "list"]));
+    assert_eq!(listed["relays"], serde_json::json!(["ws://127.0.0.1:9"]));
+    assert_eq!(listed["mailbox"].as_str().unwrap().len(), 64);
+    let entry = json(tend(&a, &["--json", "journal", "add", "a quiet day"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(tend(&a, &["share", "entry", &entry, "--to", "Bob"]));
+    let out = ok(tend(&a, &["sync"]));
+    assert!(
+        out.contains("ws://127.0.0.1:9: could not reach the relay"),
+        "{out}"
+    );
+    assert!(out.contains("kept and tried again"), "{out}");
+    let report = json(tend(&a, &["--json", "sync"]));
+    assert!(report["relays"][0]["unreachable"].is_string());
+
+    ok(tend(&a, &["relays", "remove", "ws://127.0.0.1:9"]));
+    assert!(ok(tend(&a, &["relays", "list"])).contains("No relays"));
 }

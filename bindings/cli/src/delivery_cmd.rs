@@ -1,0 +1,161 @@
+//! `tend relays` and `tend sync`: delivery through Nostr relays.
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tend_core::Vault;
+use tend_core::delivery::nostr::{Limits, NostrTransport};
+use tend_core::delivery::{Progress, RelayReport, RelayUrl, SyncOptions, SyncReport};
+
+use crate::output::Output;
+use crate::{CliResult, fail};
+
+#[derive(Subcommand)]
+pub enum RelaysCommand {
+    /// Receive on a relay too (wss://…, or ws:// on a local network); comrades are sent your new card
+    Add { url: String },
+    /// The relays you receive on; the first four are in your card
+    List,
+    /// Stop receiving on a relay
+    Remove { url: String },
+}
+
+pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
+    let delivery = vault.delivery();
+    match cmd {
+        RelaysCommand::Add { url } => {
+            let url = RelayUrl::parse(&url).map_err(fail)?;
+            delivery.add_relay(&url).map_err(fail)?;
+            out.done(&format!(
+                "Receiving on {url}. Run `tend sync` to send comrades your new card."
+            ))
+        }
+        RelaysCommand::List => {
+            let relays = delivery.relays().map_err(fail)?;
+            let mailbox = delivery.my_address().map_err(fail)?.mailbox;
+            out.show(
+                &json!({
+                    "relays": relays.iter().map(RelayUrl::as_str).collect::<Vec<_>>(),
+                    "mailbox": mailbox.to_hex(),
+                }),
+                || {
+                    if relays.is_empty() {
+                        return "No relays: envelopes travel only as files or text. \
+                                Add one with `tend relays add wss://…`."
+                            .into();
+                    }
+                    let list: Vec<String> = relays.iter().map(|r| format!("  {r}")).collect();
+                    format!(
+                        "Receiving on:\n{}\nMailbox {}… (random, rotated when you remove or block a comrade)",
+                        list.join("\n"),
+                        &mailbox.to_hex()[..16]
+                    )
+                },
+            )
+        }
+        RelaysCommand::Remove { url } => {
+            let url = RelayUrl::parse(&url).map_err(fail)?;
+            delivery.remove_relay(&url).map_err(fail)?;
+            out.done(&format!("No longer receiving on {url}."))
+        }
+    }
+}
+
+/// `tend sync`: sends the outbox, fetches the mailboxes, prints a summary
+/// per relay.
+pub fn sync(vault: &Vault, out: &Output) -> CliResult {
+    if vault.delivery().relays().map_err(fail)?.is_empty() {
+        return Err("no relays yet: add one with `tend relays add wss://…`".into());
+    }
+    let report = sync_now(vault)?;
+    out.show(&report_json(&report), || describe(&report))
+}
+
+/// A sync the member asked for: failed relays are tried at once. Progress
+/// goes to stderr when it is a terminal.
+pub fn sync_now(vault: &Vault) -> CliResult<SyncReport> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+    let report = vault
+        .delivery()
+        .sync(
+            &mut NostrTransport::new(Limits::default()),
+            SyncOptions { retry_now: true },
+            &mut |p| {
+                bar.set_message(match p {
+                    Progress::Sending { relay, parcels } => format!("{relay}: sending {parcels}"),
+                    Progress::Fetching { relay, .. } => format!("{relay}: fetching"),
+                    Progress::Opening { done, of } => format!("opening {done}/{of}"),
+                });
+                bar.tick();
+            },
+        )
+        .map_err(fail)?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// One line per relay.
+pub fn describe(report: &SyncReport) -> String {
+    report
+        .relays
+        .iter()
+        .map(describe_relay)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn describe_relay(r: &RelayReport) -> String {
+    let url = r.relay.as_ref().map_or("?", RelayUrl::as_str);
+    let mut parts = vec![
+        format!("sent {}", r.sent),
+        format!("received {}", r.received),
+    ];
+    if r.refused > 0 {
+        parts.push(format!("refused by the relay {}", r.refused));
+    }
+    if r.duplicates > 0 {
+        parts.push(format!("already had {}", r.duplicates));
+    }
+    let rejected: usize = r.rejected.values().sum();
+    if rejected > 0 {
+        let why: Vec<String> = r.rejected.iter().map(|(e, n)| format!("{n} {e}")).collect();
+        parts.push(format!("would not open {rejected} ({})", why.join("; ")));
+    }
+    if r.from_strangers > 0 {
+        parts.push(format!("{} from people not yet comrades", r.from_strangers));
+    }
+    if !r.problems.is_empty() {
+        let what: Vec<String> = r
+            .problems
+            .iter()
+            .map(|(p, n)| format!("{n}× {p}"))
+            .collect();
+        parts.push(format!("bad answers: {}", what.join("; ")));
+    }
+    match &r.unreachable {
+        Some(e) => format!("  {url}: {e}; what waits is kept and tried again"),
+        None => format!("  {url}: {}", parts.join(", ")),
+    }
+}
+
+fn report_json(report: &SyncReport) -> serde_json::Value {
+    json!({
+        "relays": report.relays.iter().map(|r| json!({
+            "relay": r.relay.as_ref().map(RelayUrl::as_str),
+            "sent": r.sent,
+            "refused": r.refused,
+            "received": r.received,
+            "duplicates": r.duplicates,
+            "rejected": r.rejected.iter().map(|(e, n)| (format!("{e:?}"), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "from_strangers": r.from_strangers,
+            "problems": r.problems.iter().map(|(p, n)| (format!("{p:?}"), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "unreachable": r.unreachable.as_ref().map(ToString::to_string),
+        })).collect::<Vec<_>>(),
+        "opened": report.opened.iter().map(|o| json!({
+            "message_id": o.message_id.to_string(),
+            "from": o.sender.name,
+            "kind": o.kind,
+        })).collect::<Vec<_>>(),
+    })
+}
