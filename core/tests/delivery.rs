@@ -156,7 +156,13 @@ fn a_hostile_relay_gets_typed_problems_and_changes_nothing() {
     bob.delivery().add_relay(&hostile.url).unwrap();
     let inbox_before = bob.envelopes().inbox(None).unwrap();
     let report = sync(bob);
-    let problems = &report.relays[0].problems;
+    // Bob's new card also went to Alice's relay: find the hostile one.
+    let problems = &report
+        .relays
+        .iter()
+        .find(|r| r.relay.as_ref() == Some(&hostile.url))
+        .unwrap()
+        .problems;
     for p in [
         RelayProblem::Garbage,
         RelayProblem::WrongKind,

@@ -281,6 +281,82 @@ mod tests {
         .unwrap()
     }
 
+    fn address(relays: usize) -> Address {
+        let key = nostr::prelude::Keys::parse(&"11".repeat(32)).unwrap();
+        Address {
+            mailbox: MailboxKey::from_slice(&key.public_key().to_bytes()).unwrap(),
+            relays: (0..relays)
+                .map(|i| RelayUrl::parse(&format!("wss://relay{i}.example.org")).unwrap())
+                .collect(),
+        }
+    }
+
+    /// A card with these raw fields after the name, signed properly.
+    fn signed_with(extra: &[(u8, &[u8])]) -> Result<Card, CardError> {
+        let signing = SigningKey::from_bytes(&[7; 32]);
+        let mut bytes = card().as_bytes()[..FIXED + 2 + 5].to_vec();
+        for (tag, value) in extra {
+            bytes.push(*tag);
+            bytes.push(value.len() as u8);
+            bytes.extend_from_slice(value);
+        }
+        let total = (bytes.len() + SIGNATURE + CHECKSUM) as u16;
+        bytes[1..3].copy_from_slice(&total.to_be_bytes());
+        let signature = signing.sign(&signed_message(&bytes));
+        bytes.extend_from_slice(&signature.to_bytes());
+        bytes.extend_from_slice(&checksum(&bytes));
+        Card::from_bytes(&bytes)
+    }
+
+    #[test]
+    fn the_mailbox_and_up_to_four_relays_travel_in_the_card() {
+        let signing = SigningKey::from_bytes(&[7; 32]);
+        let full = Card::issue(
+            &signing,
+            card().encryption_key(),
+            "Alice",
+            Some(&address(6)),
+            DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+        )
+        .unwrap();
+        let parsed = Card::parse(&full.to_text()).unwrap();
+        assert_eq!(
+            parsed.address(),
+            Some(&address(4)),
+            "hints beyond four are left out"
+        );
+        assert!(full.to_text().len() < 1100, "{}", full.to_text().len());
+        assert_eq!(card().address(), None);
+
+        let mailbox = address(0).mailbox;
+        let relay = b"wss://relay.example.org";
+        assert!(signed_with(&[(2, mailbox.as_bytes()), (3, relay)]).is_ok());
+        let refused = |fields: &[(u8, &[u8])]| signed_with(fields).unwrap_err();
+        assert_eq!(refused(&[(2, &[0; 32])]), CardError::BadKey);
+        assert_eq!(
+            refused(&[(2, &mailbox.as_bytes()[..31])]),
+            CardError::BadKey
+        );
+        assert_eq!(
+            refused(&[(2, mailbox.as_bytes()), (2, mailbox.as_bytes())]),
+            CardError::Malformed
+        );
+        assert_eq!(
+            refused(&[(2, mailbox.as_bytes()), (3, b"https://x.org")]),
+            CardError::Malformed
+        );
+        assert_eq!(
+            refused(&[(2, mailbox.as_bytes()), (3, relay), (3, relay)]),
+            CardError::Malformed
+        );
+        let five: Vec<String> = (0..5).map(|i| format!("wss://r{i}.org")).collect();
+        let mut fields: Vec<(u8, &[u8])> = vec![(2, mailbox.as_bytes())];
+        fields.extend(five.iter().map(|r| (3u8, r.as_bytes())));
+        assert_eq!(refused(&fields), CardError::Malformed);
+        // Relay hints without a mailbox are ignored, not an error.
+        assert_eq!(signed_with(&[(3, relay)]).unwrap().address(), None);
+    }
+
     #[test]
     fn text_round_trip_forgives_case_and_spaces() {
         let card = card();

@@ -111,11 +111,17 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
             ))
         },
     )?;
-    // Recipients due, by outbox envelope: each envelope is decrypted once.
+    // Recipients due, by outbox envelope: each envelope is decrypted once,
+    // each card parsed (its signature checked) once.
     let mut waiting: Vec<Waiting> = Vec::new();
+    let mut cards: HashMap<Vec<u8>, Option<Card>> = HashMap::new();
     for row in rows {
         let (seq, message_id, expires, recipient, card) = row?;
-        let Ok(card) = Card::from_bytes(&card) else {
+        let Some(card) = cards
+            .entry(card)
+            .or_insert_with_key(|bytes| Card::from_bytes(bytes).ok())
+            .clone()
+        else {
             continue;
         };
         let Some(address) = card.address() else {

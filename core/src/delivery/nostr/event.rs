@@ -58,10 +58,13 @@ pub(crate) fn events_for(parcel: &Parcel, now: DateTime<Utc>) -> Vec<Event> {
 /// A whole envelope when it fits, else chunks naming their set, place,
 /// count and the whole envelope's SHA-256.
 fn pieces_of(envelope: &[u8]) -> Vec<Vec<u8>> {
+    pieces_in_set(envelope, rand::random())
+}
+
+fn pieces_in_set(envelope: &[u8], set: [u8; 16]) -> Vec<Vec<u8>> {
     if envelope.len() <= CHUNK_BYTES {
         return vec![[&[WHOLE][..], envelope].concat()];
     }
-    let set: [u8; 16] = rand::random();
     let digest = Sha256::digest(envelope);
     let count = envelope.len().div_ceil(CHUNK_BYTES);
     envelope
@@ -184,7 +187,7 @@ mod tests {
             id: ParcelId::for_tests(),
             message_id: crate::envelope::MessageId::new(),
             mailbox: MailboxKey::from_slice(&mailbox).unwrap(),
-            envelope: (0..size).map(|i| (i * 7 % 251) as u8).collect(),
+            envelope: pattern(size),
             keep_until: Utc::now() + chrono::Duration::days(14),
             relays: vec![],
         }
@@ -238,6 +241,74 @@ mod tests {
         json["content"] = "AQID".into();
         let forged = Event::from_json(json.to_string()).unwrap();
         assert_eq!(check(&forged, &p.mailbox), Err(RelayProblem::BadSignature));
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn the_checked_in_vectors_hold() {
+        let text = include_str!("../../../../docs/vectors/delivery-v1.json");
+        let vectors: serde_json::Value = serde_json::from_str(text).unwrap();
+        for v in vectors["pieces"].as_array().unwrap() {
+            let envelope = pattern(v["envelope_len"].as_u64().unwrap() as usize);
+            let set: [u8; 16] = hex::decode(v["set"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let pieces = pieces_in_set(&envelope, set);
+            let expected = v["pieces"].as_array().unwrap();
+            assert_eq!(pieces.len(), expected.len());
+            for (piece, e) in pieces.iter().zip(expected) {
+                let header = e["header"].as_str().unwrap();
+                assert_eq!(hex::encode(&piece[..header.len() / 2]), header);
+                assert_eq!(
+                    hex::encode(Sha256::digest(piece)),
+                    e["sha256"].as_str().unwrap()
+                );
+                assert_eq!(piece.len() as u64, e["len"].as_u64().unwrap());
+            }
+            let mut assembler = Assembler::default();
+            let whole = pieces
+                .iter()
+                .filter_map(|p| assembler.add(String::new(), &BASE64.encode(p)).unwrap())
+                .next()
+                .unwrap();
+            assert_eq!(whole.envelope, envelope);
+        }
+    }
+
+    #[test]
+    #[ignore = "prints docs/vectors/delivery-v1.json"]
+    fn print_vectors() {
+        let cases = [
+            (100usize, [0u8; 16]),
+            (2 * CHUNK_BYTES + 10, core::array::from_fn(|i| i as u8 + 1)),
+        ];
+        let pieces: Vec<_> = cases
+            .iter()
+            .map(|(len, set)| {
+                let pieces = pieces_in_set(&pattern(*len), *set);
+                serde_json::json!({
+                    "envelope_len": len,
+                    "set": hex::encode(set),
+                    "pieces": pieces.iter().map(|p| serde_json::json!({
+                        "header": hex::encode(&p[..if p[0] == WHOLE { p.len().min(16) } else { CHUNK_HEADER }]),
+                        "len": p.len(),
+                        "sha256": hex::encode(Sha256::digest(p)),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "about": "Delivery pieces (docs/delivery.md). The envelope is bytes i*7 mod 251 for i in 0..envelope_len; a whole piece's header is its first 16 bytes.",
+                "pieces": pieces,
+            }))
+            .unwrap()
+        );
     }
 
     #[test]
