@@ -235,3 +235,57 @@ fn a_relay_that_refuses_an_event_is_recorded_with_its_reason() {
     let wait = *next_try_at - Utc::now();
     assert!(wait > chrono::Duration::seconds(50) && wait <= chrono::Duration::seconds(60));
 }
+
+#[test]
+fn a_relay_that_caps_each_request_is_read_page_by_page() {
+    let relay = FakeRelay::capped(10);
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    for i in 0..35 {
+        note(&v[0], "Bob", format!("note {i}").as_bytes());
+    }
+    assert_eq!(sync(&v[0]).relays[0].sent, 35);
+    let report = sync(&v[1]);
+    assert_eq!(report.opened.len(), 35, "{report:?}");
+}
+
+#[test]
+fn a_chunk_bomb_served_by_a_relay_is_bounded() {
+    use base64::Engine;
+    use nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, PublicKey, Tag};
+    let dir = tempfile::tempdir().unwrap();
+    let bob = common::member(dir.path(), "Bob");
+    let mailbox = bob.delivery().my_address().unwrap().mailbox;
+    // Validly signed, addressed to Bob: first chunks of 2,000 envelopes
+    // that never complete, 46 KiB each.
+    let events: Vec<String> = (0..2_000u32)
+        .map(|i| {
+            let mut piece = vec![2u8];
+            piece.extend_from_slice(&[i.to_be_bytes(), [0; 4], [0; 4], [0; 4]].concat());
+            piece.extend_from_slice(&[0, 26]);
+            piece.extend_from_slice(&[0; 32]);
+            piece.extend_from_slice(&vec![0; 46 * 1024]);
+            let content = base64::engine::general_purpose::STANDARD.encode(&piece);
+            let event = EventBuilder::new(Kind::GiftWrap, content)
+                .tag(Tag::public_key(
+                    PublicKey::from_slice(mailbox.as_bytes()).unwrap(),
+                ))
+                .finalize(&Keys::generate())
+                .unwrap();
+            json!([
+                "EVENT",
+                "SUB",
+                serde_json::from_str::<serde_json::Value>(&event.as_json()).unwrap()
+            ])
+            .to_string()
+        })
+        .collect();
+    let bomb = serving(events);
+    bob.delivery().add_relay(&bomb.url).unwrap();
+    let report = sync(&bob);
+    assert!(
+        report.relays[0].problems.contains_key(&RelayProblem::Flood),
+        "{report:?}"
+    );
+    assert!(report.opened.is_empty());
+}

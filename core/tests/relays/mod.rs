@@ -44,6 +44,8 @@ pub struct FakeRelay {
 struct Quirks {
     script: Option<Arc<Script>>,
     refuse: Option<&'static str>,
+    /// The most events one REQ returns, as strfry's `maxFilterLimit`.
+    cap: Option<usize>,
 }
 
 impl FakeRelay {
@@ -55,15 +57,23 @@ impl FakeRelay {
     pub fn hostile(script: impl Fn(&str) -> Vec<String> + Send + Sync + 'static) -> FakeRelay {
         FakeRelay::start(Quirks {
             script: Some(Arc::new(script)),
-            refuse: None,
+            ..Quirks::default()
         })
     }
 
     /// Refuses every event with `reason`.
     pub fn refusing(reason: &'static str) -> FakeRelay {
         FakeRelay::start(Quirks {
-            script: None,
             refuse: Some(reason),
+            ..Quirks::default()
+        })
+    }
+
+    /// Honest, but returns at most `cap` events a REQ, newest first.
+    pub fn capped(cap: usize) -> FakeRelay {
+        FakeRelay::start(Quirks {
+            cap: Some(cap),
+            ..Quirks::default()
         })
     }
 
@@ -155,18 +165,30 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
                             .collect()
                     })
                     .unwrap_or_default();
-                asked.extend(wanted.clone());
+                for p in &wanted {
+                    if !asked.contains(p) {
+                        asked.push(p.clone());
+                    }
+                }
                 seen.lock().unwrap().requests.push(asked.clone());
                 match &quirks.script {
                     Some(script) => script(&sub),
                     None => {
                         let since = filter["since"].as_u64().unwrap_or(0);
+                        let until = filter["until"].as_u64().unwrap_or(u64::MAX);
+                        let limit = filter["limit"].as_u64().map_or(usize::MAX, |l| l as usize);
                         let seen = seen.lock().unwrap();
-                        let mut out: Vec<String> = seen
+                        let mut matching: Vec<&Event> = seen
                             .events
                             .iter()
-                            .filter(|e| e.kind.as_u16() == 1059 && e.created_at.as_secs() >= since)
+                            .filter(|e| e.kind.as_u16() == 1059)
+                            .filter(|e| (since..=until).contains(&e.created_at.as_secs()))
                             .filter(|e| p_tags(e).iter().any(|p| wanted.contains(p)))
+                            .collect();
+                        matching.sort_by_key(|e| std::cmp::Reverse(e.created_at));
+                        matching.truncate(limit.min(quirks.cap.unwrap_or(usize::MAX)));
+                        let mut out: Vec<String> = matching
+                            .into_iter()
                             .map(|e| {
                                 json!([
                                     "EVENT",

@@ -2,6 +2,7 @@
 //! NIP-59 with NIP-40 expiry, deletion requests per NIP-09. Event layout:
 //! [`event`]; the client: [`NostrTransport`] (cargo feature `network`).
 
+#[cfg(feature = "network")]
 pub mod event;
 #[cfg(feature = "network")]
 mod socket;

@@ -1,7 +1,7 @@
 //! A careful Nostr client: one short session per job, one mailbox per
 //! session, bounded reads, and every relay answer checked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -131,6 +131,8 @@ impl Transport for NostrTransport {
         Ok(results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
     }
 
+    /// Pages back in time with `until`, [`PAGE`] events a REQ, until a page
+    /// brings nothing new: relays cap what one REQ returns (strfry: 500).
     fn fetch(
         &mut self,
         relay: &RelayUrl,
@@ -138,77 +140,44 @@ impl Transport for NostrTransport {
         since: Option<DateTime<Utc>>,
         seen: &dyn Fn(&str) -> bool,
     ) -> Result<Fetched, TransportError> {
-        let mut filter = Filter::new()
+        let mut base = Filter::new()
             .kind(Kind::GiftWrap)
-            .custom_tag(SingleLetterTag::LOWERCASE_P, mailbox.key.to_hex());
+            .custom_tag(SingleLetterTag::LOWERCASE_P, mailbox.key.to_hex())
+            .limit(PAGE);
         if let Some(since) = since {
-            filter = filter.since(Timestamp::from_secs(since.timestamp().max(0) as u64));
+            base = base.since(Timestamp::from_secs(since.timestamp().max(0) as u64));
         }
-        let subscription = SubscriptionId::generate();
         let mut socket = self.open(relay)?;
-        socket.send(ClientMessage::req(subscription.clone(), vec![filter]).as_json())?;
-        let mut fetched = Fetched::default();
-        let mut assembler = Assembler::default();
-        let (mut events, mut junk) = (0, 0);
+        let mut read = Reading {
+            mailbox,
+            seen,
+            limits: self.limits,
+            fetched: Fetched::default(),
+            assembler: Assembler::default(),
+            ids: HashSet::new(),
+            junk: 0,
+        };
+        let mut until = None;
         loop {
-            if events >= self.limits.events_per_fetch || junk >= self.limits.junk_per_fetch {
-                fetched.problems.push(RelayProblem::Flood);
-                break;
-            }
-            let text = match socket.next() {
-                Ok(Said::Text(text)) => text,
-                Ok(Said::Unusable) => {
-                    junk += 1;
-                    fetched.problems.push(RelayProblem::Garbage);
-                    continue;
-                }
+            let filter = match until {
+                Some(t) => base.clone().until(t),
+                None => base.clone(),
+            };
+            let page = read.page(&mut socket, filter);
+            let page = match page {
+                Ok(page) => page,
                 Err(e) => {
                     socket.close();
                     return Err(e);
                 }
             };
-            if text.len() > MAX_EVENT_JSON {
-                junk += 1;
-                fetched.problems.push(RelayProblem::Oversized);
-                continue;
-            }
-            let event = match RelayMessage::from_json(&text) {
-                Ok(RelayMessage::Event {
-                    subscription_id,
-                    event,
-                }) if *subscription_id == subscription => event.into_owned(),
-                Ok(RelayMessage::EndOfStoredEvents(id)) if *id == subscription => break,
-                Ok(RelayMessage::Closed { message, .. }) => {
-                    socket.close();
-                    return Err(TransportError::Closed(message.into_owned()));
-                }
-                Ok(RelayMessage::Notice(_)) => continue,
-                Ok(_) | Err(_) => {
-                    junk += 1;
-                    fetched.problems.push(RelayProblem::Garbage);
-                    continue;
-                }
-            };
-            events += 1;
-            let id = event.id.to_hex();
-            if seen(&id) {
-                fetched.seen.push(id);
-                continue;
-            }
-            let piece =
-                check(&event, &mailbox.key).and_then(|()| assembler.add(id, &event.content));
-            match piece {
-                Ok(Some(arrival)) => fetched.arrivals.push(arrival),
-                Ok(None) => {}
-                Err(problem) => {
-                    junk += 1;
-                    fetched.problems.push(problem);
-                }
+            match page {
+                Page::More { oldest } if Some(oldest) != until => until = Some(oldest),
+                _ => break,
             }
         }
-        let _ = socket.send(ClientMessage::close(subscription).as_json());
         socket.close();
-        Ok(fetched)
+        Ok(read.fetched)
     }
 
     /// NIP-09 deletion requests, signed by the mailbox key. Relays honour
@@ -255,5 +224,101 @@ impl Transport for NostrTransport {
         }
         socket.close();
         Ok(())
+    }
+}
+
+/// Events a REQ asks for at once.
+const PAGE: usize = 500;
+
+/// One fetch's reading state, across its pages.
+struct Reading<'a> {
+    mailbox: &'a Mailbox,
+    seen: &'a dyn Fn(&str) -> bool,
+    limits: Limits,
+    fetched: Fetched,
+    assembler: Assembler,
+    /// Every event id read in this fetch: pages overlap at their edges.
+    ids: HashSet<EventId>,
+    junk: usize,
+}
+
+enum Page {
+    /// New events came, the oldest dated this: ask again up to there.
+    More {
+        oldest: Timestamp,
+    },
+    Done,
+}
+
+impl Reading<'_> {
+    fn page(&mut self, socket: &mut Socket, filter: Filter) -> Result<Page, TransportError> {
+        let subscription = SubscriptionId::generate();
+        socket.send(ClientMessage::req(subscription.clone(), vec![filter]).as_json())?;
+        let mut oldest: Option<Timestamp> = None;
+        loop {
+            if self.ids.len() >= self.limits.events_per_fetch
+                || self.junk >= self.limits.junk_per_fetch
+            {
+                self.fetched.problems.push(RelayProblem::Flood);
+                return Ok(Page::Done);
+            }
+            let text = match socket.next()? {
+                Said::Text(text) => text,
+                Said::Unusable => {
+                    self.problem(RelayProblem::Garbage);
+                    continue;
+                }
+            };
+            if text.len() > MAX_EVENT_JSON {
+                self.problem(RelayProblem::Oversized);
+                continue;
+            }
+            let event = match RelayMessage::from_json(&text) {
+                Ok(RelayMessage::Event {
+                    subscription_id,
+                    event,
+                }) if *subscription_id == subscription => event.into_owned(),
+                Ok(RelayMessage::EndOfStoredEvents(id)) if *id == subscription => break,
+                Ok(RelayMessage::Closed { message, .. }) => {
+                    return Err(TransportError::Closed(message.into_owned()));
+                }
+                Ok(RelayMessage::Notice(_)) => continue,
+                Ok(_) | Err(_) => {
+                    self.problem(RelayProblem::Garbage);
+                    continue;
+                }
+            };
+            if self.ids.contains(&event.id) {
+                continue;
+            }
+            oldest = Some(oldest.map_or(event.created_at, |o| o.min(event.created_at)));
+            self.take(event);
+        }
+        let _ = socket.send(ClientMessage::close(subscription).as_json());
+        Ok(oldest.map_or(Page::Done, |oldest| Page::More { oldest }))
+    }
+
+    /// Checks before remembering the id: a forged copy must not hide the real one.
+    fn take(&mut self, event: Event) {
+        let id = event.id.to_hex();
+        if (self.seen)(&id) {
+            self.ids.insert(event.id);
+            self.fetched.seen.push(id);
+            return;
+        }
+        if let Err(problem) = check(&event, &self.mailbox.key) {
+            return self.problem(problem);
+        }
+        self.ids.insert(event.id);
+        match self.assembler.add(id, &event.content) {
+            Ok(Some(arrival)) => self.fetched.arrivals.push(arrival),
+            Ok(None) => {}
+            Err(problem) => self.problem(problem),
+        }
+    }
+
+    fn problem(&mut self, problem: RelayProblem) {
+        self.junk += 1;
+        self.fetched.problems.push(problem);
     }
 }
