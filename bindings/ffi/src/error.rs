@@ -118,6 +118,10 @@ impl From<tend_core::Error> for TendError {
                 problem: "this backup needs one".into(),
             },
             E::Storage(_) | E::Io { .. } => TendError::Storage,
+            E::Invalid { field, problem } => TendError::Invalid {
+                field: field.into(),
+                problem: problem.into(),
+            },
             other => TendError::Invalid {
                 field: "input".into(),
                 problem: other.to_string(),

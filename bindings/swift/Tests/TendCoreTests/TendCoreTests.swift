@@ -31,6 +31,33 @@ func entry(_ body: String, mood: UInt8? = nil, feelings: [String] = []) -> NewEn
              activities: [], title: nil, body: body)
 }
 
+/// An app's own transport: a relay kept in memory, by mailbox.
+final class MemoryTransport: DeliveryTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiting: [String: [Arrival]] = [:]
+    private(set) var forgotten: [String] = []
+
+    func publish(relay: String, parcels: [Parcel]) throws -> [String?] {
+        lock.lock(); defer { lock.unlock() }
+        for p in parcels {
+            waiting[p.mailbox, default: []].append(
+                Arrival(ids: ["\(relay)/\(p.messageId)/\(p.mailbox)"], envelope: p.envelope))
+        }
+        return parcels.map { _ in nil }
+    }
+
+    func fetch(relay: String, mailbox: String, sinceMs: Int64?) throws -> [Arrival] {
+        lock.lock(); defer { lock.unlock() }
+        return waiting[mailbox] ?? []
+    }
+
+    func forget(relay: String, mailbox: String, ids: [String]) {
+        lock.lock(); defer { lock.unlock() }
+        forgotten += ids
+        waiting[mailbox]?.removeAll { $0.ids.contains(where: ids.contains) }
+    }
+}
+
 final class TendCoreTests: XCTestCase {
     var dir: URL!
 
@@ -147,6 +174,36 @@ final class TendCoreTests: XCTestCase {
         }
         let atAlice = try await alice.careRequest(requestId: posted.request.id)
         XCTAssertEqual(atAlice.status, .fulfilled)
+    }
+
+    func testACareRequestTravelsThroughTheAppsOwnTransport() async throws {
+        let alice = try await member("Alice")
+        let bob = try await member("Bob")
+        // Nothing listens on port 9: only the app's transport carries anything.
+        for v in [alice, bob] { try await v.addRelay(url: "ws://127.0.0.1:9/") }
+        let relays = try await alice.relays()
+        XCTAssertEqual(relays, ["ws://127.0.0.1:9"])
+        let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
+        _ = try await bob.addComrade(card: try await alice.myCard(), name: nil)
+        let transport = MemoryTransport()
+        let posted = try await alice.postCareRequest(request: NewCareRequest(
+            category: .food, title: "Soup on Thursday", details: "", urgency: .thisWeek,
+            neededByMs: nil, expiresAtMs: nil, location: nil, onBehalfOf: nil,
+            to: [.comrade(id: bobAtAlice.id)]))
+        let sent = try await alice.syncWith(transport: transport, retryNow: true)
+        XCTAssertEqual(sent.relays.first?.sent, 1)
+        let fetched = try await bob.syncWith(transport: transport, retryNow: false)
+        XCTAssertEqual(fetched.opened.map { $0.kind }, ["care.request"])
+        XCTAssertEqual(transport.forgotten.count, 1)
+        _ = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAtMs: nil)
+        _ = try await bob.syncWith(transport: transport, retryNow: false)
+        let back = try await alice.syncWith(transport: transport, retryNow: false)
+        XCTAssertEqual(back.relays.first?.received, 1)
+        let down = try await alice.sync(retryNow: true)
+        XCTAssertNotNil(down.relays.first?.unreachable)
+        await expectError({ try await alice.addRelay(url: "https://x.org") }) {
+            if case .Invalid(field: "relay address", problem: _) = $0 { return true } else { return false }
+        }
     }
 
     func testTheMonthlyGatheringAndItsReminders() async throws {

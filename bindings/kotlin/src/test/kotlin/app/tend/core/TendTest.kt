@@ -31,6 +31,26 @@ fun entry(body: String, mood: Int? = null, feelings: List<String> = listOf()) = 
     feelings = feelings, activities = listOf(), title = null, body = body,
 )
 
+/** An app's own transport: a relay kept in memory, by mailbox. */
+class MemoryTransport : DeliveryTransport {
+    val waiting = java.util.concurrent.ConcurrentHashMap<String, MutableList<Arrival>>()
+    val forgotten = CopyOnWriteArrayList<String>()
+
+    override fun publish(relay: String, parcels: List<Parcel>): List<String?> = parcels.map {
+        waiting.getOrPut(it.mailbox) { CopyOnWriteArrayList() }
+            .add(Arrival(listOf("${relay}/${it.messageId}/${it.mailbox}"), it.envelope))
+        null
+    }
+
+    override fun fetch(relay: String, mailbox: String, sinceMs: Long?): List<Arrival> =
+        waiting[mailbox].orEmpty().toList()
+
+    override fun forget(relay: String, mailbox: String, ids: List<String>) {
+        forgotten.addAll(ids)
+        waiting[mailbox]?.removeIf { it.ids.any(ids::contains) }
+    }
+}
+
 class TendTest {
     @TempDir
     lateinit var dir: Path
@@ -148,6 +168,41 @@ class TendTest {
         assertEquals(CareStatus.FULFILLED, alice.careRequest(posted.request.id).status)
         assertEquals("Thank you", bob.careRequest(posted.request.id).thanks)
         assertEquals(30u, alice.careRetentionDays())
+    }
+
+    @Test
+    fun `a care request and its offer travel through the app's own transport`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        // Nothing listens on port 9: only the app's transport below carries anything.
+        for (v in listOf(alice, bob)) v.addRelay("ws://127.0.0.1:9/")
+        assertEquals(listOf("ws://127.0.0.1:9"), alice.relays())
+        val bobAtAlice = alice.addComrade(bob.myCard(), null)
+        bob.addComrade(alice.myCard(), null)
+        val transport = MemoryTransport()
+        val posted = alice.postCareRequest(NewCareRequest(
+            category = CareCategory.FOOD, title = "Soup on Thursday", details = "",
+            urgency = CareUrgency.THIS_WEEK, neededByMs = null, expiresAtMs = null,
+            location = null, onBehalfOf = null, to = listOf(Recipient.Comrade(bobAtAlice.id)),
+        ))
+        val sent = alice.syncWith(transport, true)
+        assertEquals(1u, sent.relays.single().sent)
+        val fetched = bob.syncWith(transport, false)
+        assertEquals(listOf("care.request"), fetched.opened.map { it.kind })
+        assertEquals(1, transport.forgotten.size)
+        bob.offerHelp(posted.request.id, "I'll cook", null)
+        bob.syncWith(transport, false)
+        assertEquals(1u, alice.syncWith(transport, false).relays.single().received)
+        assertEquals(listOf("Bob"), alice.myCareRequests().single().offers.map { it.helperName })
+
+        // Tend's own client, with nothing listening: reported, not thrown.
+        val down = alice.sync(true)
+        assertTrue(down.relays.single().unreachable != null)
+        alice.addRelay("wss://relay.example.org")
+        alice.removeRelay("wss://relay.example.org")
+        assertEquals(listOf("ws://127.0.0.1:9"), alice.relays())
+        val bad = assertThrows<TendException.Invalid> { runBlocking { alice.addRelay("https://x.org") } }
+        assertEquals("relay address", bad.field)
     }
 
     @Test

@@ -1,0 +1,263 @@
+//! Delivery through relays: the relay list, syncing through Tend's Nostr
+//! client, or through a transport the app brings (`DeliveryTransport`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tend_core::delivery::{
+    self as core, Fetched, Mailbox, RelayReport, RelayUrl, SyncOptions, Transport, TransportError,
+};
+
+use crate::TendError;
+use crate::sharing::Opened;
+use crate::time::ms;
+use crate::vault::{Change, TendVault};
+
+/// One envelope sealed for one recipient alone, for an app's own transport.
+#[derive(uniffi::Record)]
+pub struct Parcel {
+    pub message_id: String,
+    /// The recipient's mailbox key, 64 hex digits.
+    pub mailbox: String,
+    pub envelope: Vec<u8>,
+    /// When the transport may drop it.
+    pub keep_until_ms: i64,
+}
+
+/// An envelope that arrived, and the transport's ids for what carried it.
+#[derive(uniffi::Record)]
+pub struct Arrival {
+    pub ids: Vec<String>,
+    pub envelope: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum TransportFailure {
+    #[error("unreachable: {reason}")]
+    Unreachable { reason: String },
+    #[error("timed out")]
+    TimedOut,
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportFailure {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TransportFailure::Unreachable { reason: e.reason }
+    }
+}
+
+/// A transport the app supplies (its own sockets, say). Called on a
+/// background thread; may block. The vault keeps all state.
+#[uniffi::export(with_foreign)]
+pub trait DeliveryTransport: Send + Sync {
+    /// One entry per parcel, in order: `None` when the relay took it, else
+    /// its reason.
+    fn publish(
+        &self,
+        relay: String,
+        parcels: Vec<Parcel>,
+    ) -> Result<Vec<Option<String>>, TransportFailure>;
+    /// What waits for `mailbox` (hex) on `relay`, dated `since_ms` or later.
+    fn fetch(
+        &self,
+        relay: String,
+        mailbox: String,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<Arrival>, TransportFailure>;
+    /// Taken in: the relay may delete these.
+    fn forget(&self, relay: String, mailbox: String, ids: Vec<String>);
+}
+
+/// What a sync did on one relay.
+#[derive(uniffi::Record)]
+pub struct RelaySummary {
+    pub relay: String,
+    pub sent: u32,
+    /// Parcels the relay refused; tried again after a backoff.
+    pub refused: u32,
+    pub received: u32,
+    pub duplicates: u32,
+    /// Envelopes that would not open.
+    pub rejected: u32,
+    /// Envelopes from people not (yet) comrades, left to try again.
+    pub from_strangers: u32,
+    /// The relay's bad answers (garbage, forgeries, floods), skipped.
+    pub bad_answers: u32,
+    /// Why the relay could not be used this time; what waits is kept.
+    pub unreachable: Option<String>,
+}
+
+#[derive(uniffi::Record)]
+pub struct SyncSummary {
+    pub relays: Vec<RelaySummary>,
+    /// Everything opened, in order: notify the member of these.
+    pub opened: Vec<Opened>,
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<RelayReport> for RelaySummary {
+    fn from(r: RelayReport) -> Self {
+        RelaySummary {
+            relay: r.relay.map(|u| u.to_string()).unwrap_or_default(),
+            sent: count(r.sent),
+            refused: count(r.refused),
+            received: count(r.received),
+            duplicates: count(r.duplicates),
+            rejected: count(r.rejected.values().sum()),
+            from_strangers: count(r.from_strangers),
+            bad_answers: count(r.problems.values().sum()),
+            unreachable: r.unreachable.map(|e| e.to_string()),
+        }
+    }
+}
+
+impl From<core::SyncReport> for SyncSummary {
+    fn from(r: core::SyncReport) -> Self {
+        SyncSummary {
+            relays: r.relays.into_iter().map(RelaySummary::from).collect(),
+            opened: r.opened.into_iter().map(Opened::from).collect(),
+        }
+    }
+}
+
+/// The app's transport seen as the core's.
+struct Foreign(Arc<dyn DeliveryTransport>);
+
+fn transport_error(e: TransportFailure) -> TransportError {
+    match e {
+        TransportFailure::Unreachable { reason } => TransportError::Unreachable(reason),
+        TransportFailure::TimedOut => TransportError::TimedOut,
+    }
+}
+
+impl Transport for Foreign {
+    fn publish(
+        &mut self,
+        relay: &RelayUrl,
+        parcels: &[&core::Parcel],
+    ) -> Result<Vec<Result<(), String>>, TransportError> {
+        let records = parcels
+            .iter()
+            .map(|p| Parcel {
+                message_id: p.message_id.to_string(),
+                mailbox: p.mailbox.to_hex(),
+                envelope: p.envelope.clone(),
+                keep_until_ms: ms(p.keep_until),
+            })
+            .collect();
+        let results = self
+            .0
+            .publish(relay.to_string(), records)
+            .map_err(transport_error)?;
+        Ok(results.into_iter().map(|r| r.map_or(Ok(()), Err)).collect())
+    }
+
+    fn fetch(
+        &mut self,
+        relay: &RelayUrl,
+        mailbox: &Mailbox,
+        since: Option<DateTime<Utc>>,
+        _seen: &dyn Fn(&str) -> bool,
+    ) -> Result<Fetched, TransportError> {
+        let arrivals = self
+            .0
+            .fetch(relay.to_string(), mailbox.key.to_hex(), since.map(ms))
+            .map_err(transport_error)?;
+        Ok(Fetched {
+            arrivals: arrivals
+                .into_iter()
+                .map(|a| core::Arrival {
+                    ids: a.ids,
+                    envelope: a.envelope,
+                })
+                .collect(),
+            ..Fetched::default()
+        })
+    }
+
+    fn forget(
+        &mut self,
+        relay: &RelayUrl,
+        mailbox: &Mailbox,
+        ids: &[String],
+    ) -> Result<(), TransportError> {
+        self.0
+            .forget(relay.to_string(), mailbox.key.to_hex(), ids.to_vec());
+        Ok(())
+    }
+}
+
+/// What a sync may have changed.
+const SYNCED: &[Change] = &[
+    Change::Outbox,
+    Change::Inbox,
+    Change::Comrades,
+    Change::Care,
+    Change::Gatherings,
+    Change::Reminders,
+];
+
+#[uniffi::export]
+impl TendVault {
+    /// The relays I receive on, oldest first; the first four are in my card.
+    pub async fn relays(&self) -> Result<Vec<String>, TendError> {
+        self.with(|v| {
+            Ok(v.delivery()
+                .relays()?
+                .iter()
+                .map(ToString::to_string)
+                .collect())
+        })
+        .await
+    }
+
+    /// Receive on a relay too (`wss://…`); comrades are sent my new card.
+    pub async fn add_relay(&self, url: String) -> Result<(), TendError> {
+        let done = self
+            .with(move |v| Ok(v.delivery().add_relay(&RelayUrl::parse(&url)?)?))
+            .await;
+        self.after(done, &[Change::Outbox])
+    }
+
+    pub async fn remove_relay(&self, url: String) -> Result<(), TendError> {
+        let done = self
+            .with(move |v| Ok(v.delivery().remove_relay(&RelayUrl::parse(&url)?)?))
+            .await;
+        self.after(done, &[Change::Outbox])
+    }
+
+    /// Sends the outbox and fetches what waits, through Tend's Nostr client.
+    /// `retry_now` for a sync the member asked for; background syncs leave
+    /// failed relays to their backoff. Relay failures are in the summary,
+    /// not thrown.
+    pub async fn sync(&self, retry_now: bool) -> Result<SyncSummary, TendError> {
+        let summary = self
+            .with(move |v| {
+                let mut transport = core::nostr::NostrTransport::default();
+                Ok(v.delivery()
+                    .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
+                    .into())
+            })
+            .await;
+        self.after(summary, SYNCED)
+    }
+
+    /// The same, through a transport the app brings.
+    pub async fn sync_with(
+        &self,
+        transport: Arc<dyn DeliveryTransport>,
+        retry_now: bool,
+    ) -> Result<SyncSummary, TendError> {
+        let summary = self
+            .with(move |v| {
+                let mut transport = Foreign(transport);
+                Ok(v.delivery()
+                    .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
+                    .into())
+            })
+            .await;
+        self.after(summary, SYNCED)
+    }
+}
