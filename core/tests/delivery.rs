@@ -101,6 +101,8 @@ fn blocking_rotates_the_mailbox_and_relay_changes_reissue_the_card() {
         v[0].delivery().remove_relay(&never),
         Err(Error::NotFound { .. })
     ));
+    // No test reaches out past this machine.
+    v[0].delivery().remove_relay(&other).unwrap();
 
     let before = v[0].delivery().my_address().unwrap().mailbox;
     let bob = v[0].comrades().find("Bob").unwrap().id;
@@ -111,6 +113,18 @@ fn blocking_rotates_the_mailbox_and_relay_changes_reissue_the_card() {
         2,
         "the old one in its grace"
     );
+
+    // Unblocked, Bob is sent the card with the new mailbox, and reaches it.
+    v[0].comrades().unblock(bob).unwrap();
+    let newest = &v[0].envelopes().outbox().unwrap()[0];
+    assert_eq!(newest.kind, "card.update");
+    assert_eq!(newest.sealed.recipients[0].name, "Bob");
+    sync(&v[0]);
+    sync(&v[1]);
+    note(&v[1], "Alice", b"hello again");
+    sync(&v[1]);
+    let report = sync(&v[0]);
+    assert_eq!(report.opened.len(), 1, "{report:?}");
 }
 
 /// Serves `messages` for every REQ (with `SUB` replaced), then EOSE.

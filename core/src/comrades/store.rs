@@ -235,17 +235,18 @@ impl Comrades<'_> {
     }
 
     /// Blocking also moves me to a new mailbox the blocked comrade never
-    /// learns (`docs/delivery.md`).
+    /// learns; unblocking sends them my card with it (`docs/delivery.md`).
     fn set_blocked(&self, id: ComradeId, blocked: bool) -> Result<Comrade> {
         self.update(id, |tx, seq| {
             let changed = tx.execute(
                 "UPDATE comrades SET blocked = ?2 WHERE seq = ?1 AND blocked != ?2",
                 params![seq, blocked],
             )?;
-            if blocked && changed > 0 {
-                crate::delivery::rotate_mailbox_in(tx, Utc::now())?;
+            match (changed > 0, blocked) {
+                (false, _) => Ok(()),
+                (true, true) => crate::delivery::rotate_mailbox_in(tx, Utc::now()),
+                (true, false) => crate::delivery::send_card_to(tx, seq),
             }
-            Ok(())
         })
     }
 

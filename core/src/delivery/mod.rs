@@ -425,6 +425,15 @@ fn card_changed(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
+/// My current card for one comrade (one I unblocked, say), when I receive
+/// through relays at all.
+pub(crate) fn send_card_to(tx: &Connection, comrade_seq: i64) -> Result<()> {
+    if !relays::list(tx)?.is_empty() {
+        crate::envelope::seal_card_update_to(tx, &[comrade_seq])?;
+    }
+    Ok(())
+}
+
 /// After a comrade is removed or blocked: a mailbox they do not know.
 pub(crate) fn rotate_mailbox_in(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
     mailbox::rotate(tx, now)?;

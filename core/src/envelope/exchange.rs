@@ -340,10 +340,15 @@ pub(crate) fn seal_card_update_in(tx: &Connection) -> Result<Option<Sealed>> {
         .prepare_cached("SELECT seq FROM comrades WHERE NOT blocked ORDER BY seq")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    if seqs.is_empty() {
+    seal_card_update_to(tx, &seqs)
+}
+
+/// My current card for these comrades (blocked ones left out).
+pub(crate) fn seal_card_update_to(tx: &Connection, seqs: &[i64]) -> Result<Option<Sealed>> {
+    let peers = comrades::peers(tx, seqs)?;
+    if peers.is_empty() {
         return Ok(None);
     }
-    let peers = comrades::peers(tx, &seqs)?;
     let outgoing = Outgoing {
         kind: kinds::CARD_UPDATE,
         body: &[],

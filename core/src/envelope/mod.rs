@@ -16,7 +16,9 @@ use crate::redact::Text;
 #[cfg(feature = "testing")]
 pub(crate) use exchange::check_body;
 pub use exchange::{InboxItem, OutboxItem};
-pub(crate) use exchange::{message_id_from, resolve, seal_card_update_in, seal_json_in};
+pub(crate) use exchange::{
+    message_id_from, resolve, seal_card_update_in, seal_card_update_to, seal_json_in,
+};
 pub use wire::{MAX_ARMORED_BYTES, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,

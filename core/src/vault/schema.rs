@@ -470,6 +470,28 @@ mod tests {
     }
 
     #[test]
+    fn from_6_to_7_gives_an_existing_member_a_mailbox_in_their_card() {
+        let mut conn = at_version(6);
+        crate::comrades::identity::ensure(&conn).unwrap_err(); // no mailbox table yet
+        migrate(&mut conn).unwrap();
+        crate::comrades::identity::ensure(&conn).unwrap();
+        crate::comrades::identity::ensure(&conn).unwrap();
+        let mailboxes: i64 = conn
+            .query_row("SELECT count(*) FROM mailboxes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mailboxes, 1, "made once");
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('display_name', 'Alice')",
+            [],
+        )
+        .unwrap();
+        let keys = crate::comrades::identity::load(&conn).unwrap();
+        let card = crate::comrades::identity::card(&conn, &keys).unwrap();
+        let address = card.address().unwrap();
+        assert!(address.relays.is_empty());
+    }
+
+    #[test]
     fn a_failing_migration_leaves_the_previous_version() {
         let mut conn = at_version(1);
         conn.execute_batch("CREATE TABLE entries_fts (x)").unwrap();
