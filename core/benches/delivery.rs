@@ -1,6 +1,8 @@
-//! Delivery speed against a local nostr-rs-relay (`TEND_RELAY_BIN`; `.ci/run`
-//! builds it into `~/.cache/tend/relay-0.8.12/bin`). Each figure has the
-//! relay's own time for the same raw events as its baseline:
+//! Delivery speed against a local nostr-rs-relay in a release build
+//! (`cargo install nostr-rs-relay --version 0.8.12 --root ~/.cache/tend/relay-0.8.12`,
+//! then `TEND_RELAY_BIN=~/.cache/tend/relay-0.8.12/bin/nostr-rs-relay`; the
+//! debug build `.ci/run` makes for tests would flatter the ratios). Each
+//! figure has the relay's own time for the same raw events as its baseline:
 //!
 //! - a sync that fetches and opens 1,000 waiting envelopes, against one raw
 //!   REQ that reads the same 1,000 events to EOSE;
