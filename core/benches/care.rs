@@ -5,9 +5,12 @@
 //!
 //! Run: `cargo bench -p tend-core --features plaintext-baseline --bench care`
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
+use common::befriend;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use tend_core::care::{Category, NewRequest, Urgency};
 use tend_core::envelope::{Outgoing, To};
@@ -24,18 +27,6 @@ fn member(dir: &Path, name: &str, plain: bool) -> Vault {
     };
     v.set_display_name(name).unwrap();
     v
-}
-
-/// Each adds the other; returns how `a` addresses `b`.
-fn befriend(a: &Vault, b: &Vault) -> To {
-    let added = a
-        .comrades()
-        .add(&b.comrades().my_card().unwrap(), None)
-        .unwrap();
-    b.comrades()
-        .add(&a.comrades().my_card().unwrap(), None)
-        .unwrap();
-    To::Comrade(added.comrade().id)
 }
 
 fn nth_request(i: usize, to: To) -> NewRequest {

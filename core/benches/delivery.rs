@@ -11,11 +11,14 @@
 //!
 //! Run: `TEND_RELAY_BIN=… cargo bench -p tend-core --bench delivery`
 
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::befriend;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use nostr::prelude::{ClientMessage, Event, EventBuilder, FinalizeEvent, Keys, Kind, Tag};
 use tend_core::care::{Category, NewRequest, Urgency};
@@ -81,17 +84,6 @@ fn member(dir: &Path, name: &str, key: &DataKey, relays: &[&Relay]) -> Vault {
         v.delivery().add_relay(&r.url).unwrap();
     }
     v
-}
-
-fn befriend(a: &Vault, b: &Vault) -> To {
-    let added = a
-        .comrades()
-        .add(&b.comrades().my_card().unwrap(), None)
-        .unwrap();
-    b.comrades()
-        .add(&a.comrades().my_card().unwrap(), None)
-        .unwrap();
-    To::Comrade(added.comrade().id)
 }
 
 fn sync(vault: &Vault) -> tend_core::delivery::SyncReport {
