@@ -7,6 +7,7 @@ mod invites;
 mod model;
 mod occurrences;
 pub mod recurrence;
+mod rule_text;
 mod store;
 mod vtimezone;
 

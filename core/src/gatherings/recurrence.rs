@@ -210,9 +210,10 @@ fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<(RRule<Unvalidate
     let mut until = None;
     let mut parts = Vec::new();
     for part in text.split(';').filter(|p| !p.is_empty()) {
-        match part.split_once('=') {
-            Some(("UNTIL", value)) => until = Some(parse_until(value, zone)?),
-            Some(("DTSTART" | "TZID", _)) => {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        match name.trim().to_ascii_uppercase().as_str() {
+            "UNTIL" => until = Some(parse_until(value.trim(), zone)?),
+            "DTSTART" | "TZID" => {
                 return Err(Error::invalid(
                     "recurrence",
                     "DTSTART belongs outside the rule",
@@ -221,8 +222,7 @@ fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<(RRule<Unvalidate
             _ => parts.push(part),
         }
     }
-    let mut rule: RRule<Unvalidated> = RRule::from_str(&parts.join(";"))
-        .map_err(|_| Error::invalid("recurrence", "not a valid RRULE"))?;
+    let mut rule = super::rule_text::parse_rule(parts)?;
     if matches!(
         rule.get_freq(),
         Frequency::Hourly | Frequency::Minutely | Frequency::Secondly
