@@ -228,23 +228,10 @@ impl TendVault {
         self.after(done, &[Change::Outbox])
     }
 
-    /// Sends the outbox and fetches what waits, through Tend's Nostr client.
-    /// `retry_now` for a sync the member asked for; background syncs leave
-    /// failed relays to their backoff. Relay failures are in the summary,
-    /// not thrown.
-    pub async fn sync(&self, retry_now: bool) -> Result<SyncSummary, TendError> {
-        let summary = self
-            .with(move |v| {
-                let mut transport = core::nostr::NostrTransport::default();
-                Ok(v.delivery()
-                    .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
-                    .into())
-            })
-            .await;
-        self.after(summary, SYNCED)
-    }
-
-    /// The same, through a transport the app brings.
+    /// Sends the outbox and fetches what waits, through a transport the
+    /// app brings. `retry_now` for a sync the member asked for; background
+    /// syncs leave failed relays to their backoff. Relay failures are in
+    /// the summary, not thrown.
     pub async fn sync_with(
         &self,
         transport: Arc<dyn DeliveryTransport>,
@@ -253,6 +240,26 @@ impl TendVault {
         let summary = self
             .with(move |v| {
                 let mut transport = Foreign(transport);
+                Ok(v.delivery()
+                    .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
+                    .into())
+            })
+            .await;
+        self.after(summary, SYNCED)
+    }
+}
+
+/// Tend's own relay client (cargo feature `network`, on by default): Nostr
+/// over WebSocket and rustls, in Rust.
+#[cfg(feature = "network")]
+#[uniffi::export]
+impl TendVault {
+    /// Sends the outbox and fetches what waits, through Tend's Nostr client.
+    /// As `sync_with` otherwise.
+    pub async fn sync(&self, retry_now: bool) -> Result<SyncSummary, TendError> {
+        let summary = self
+            .with(move |v| {
+                let mut transport = core::nostr::NostrTransport::default();
                 Ok(v.delivery()
                     .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
                     .into())

@@ -14,7 +14,7 @@ pub(crate) enum Create {
 /// Opens and keys the database, proves the key, and refuses newer schemas,
 /// all before anything is written.
 pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result<Connection> {
-    super::page_crypto::linked();
+    tend_page_crypto::linked();
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_PRIVATE_CACHE;
@@ -81,4 +81,19 @@ fn apply_key(conn: &Connection, key: &DataKey, call: KeyCall) -> Result<()> {
         return Err(Error::Storage(format!("keying failed (code {rc})")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Fails if SQLCipher was built without `.cargo/config.toml`'s flags.
+    #[test]
+    fn sqlcipher_uses_tends_page_crypto() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = crate::Vault::create_with_key(dir.path(), &crate::DataKey::from_bytes([1; 32]))
+            .unwrap();
+        let provider: String = vault
+            .with_conn(|c| Ok(c.query_row("PRAGMA cipher_provider", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(provider, "rustcrypto");
+    }
 }

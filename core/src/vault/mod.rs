@@ -8,7 +8,6 @@
 
 mod connection;
 mod header;
-mod page_crypto;
 mod schema;
 mod wrapped;
 
