@@ -237,9 +237,18 @@ impl TendVault {
         transport: Arc<dyn DeliveryTransport>,
         retry_now: bool,
     ) -> Result<SyncSummary, TendError> {
+        self.sync_through(Foreign(transport), retry_now).await
+    }
+}
+
+impl TendVault {
+    async fn sync_through(
+        &self,
+        mut transport: impl Transport + Send + 'static,
+        retry_now: bool,
+    ) -> Result<SyncSummary, TendError> {
         let summary = self
             .with(move |v| {
-                let mut transport = Foreign(transport);
                 Ok(v.delivery()
                     .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
                     .into())
@@ -257,14 +266,7 @@ impl TendVault {
     /// Sends the outbox and fetches what waits, through Tend's Nostr client.
     /// As `sync_with` otherwise.
     pub async fn sync(&self, retry_now: bool) -> Result<SyncSummary, TendError> {
-        let summary = self
-            .with(move |v| {
-                let mut transport = core::nostr::NostrTransport::default();
-                Ok(v.delivery()
-                    .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
-                    .into())
-            })
-            .await;
-        self.after(summary, SYNCED)
+        self.sync_through(core::nostr::NostrTransport::default(), retry_now)
+            .await
     }
 }

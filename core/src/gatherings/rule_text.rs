@@ -20,7 +20,6 @@ pub(super) fn parse_rule<'a>(
     parts: impl IntoIterator<Item = &'a str>,
 ) -> Result<RRule<Unvalidated>> {
     let mut seen: Vec<String> = Vec::new();
-    let mut freq = None;
     let mut rule = RRule::new(Frequency::Yearly);
     for part in parts {
         let (name, value) = part
@@ -33,10 +32,7 @@ pub(super) fn parse_rule<'a>(
         let value = value.trim();
         rule = match name.as_str() {
             "FREQ" => {
-                let parsed =
-                    Frequency::from_str(value).map_err(|_| bad("FREQ is not a frequency"))?;
-                freq = Some(parsed);
-                rule.freq(parsed)
+                rule.freq(Frequency::from_str(value).map_err(|_| bad("FREQ is not a frequency"))?)
             }
             "INTERVAL" => rule.interval(
                 value
@@ -94,7 +90,10 @@ pub(super) fn parse_rule<'a>(
         };
         seen.push(name);
     }
-    freq.map(|_| rule).ok_or_else(|| bad("FREQ is missing"))
+    if !seen.iter().any(|name| name == "FREQ") {
+        return Err(bad("FREQ is missing"));
+    }
+    Ok(rule)
 }
 
 fn bad(problem: &'static str) -> Error {
