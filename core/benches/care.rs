@@ -50,7 +50,7 @@ fn could_help(c: &mut Criterion) {
     let mut group = c.benchmark_group("could_help_10k");
     for (name, plain) in [("sqlcipher", false), ("plain", true)] {
         let bob = member(tmp.path(), &format!("Bob-{name}"), plain);
-        let to_bob = befriend(&alice, &bob);
+        let to_bob = To::Comrade(befriend(&alice, &bob));
         for i in 0..REQUESTS {
             let posted = alice.care().post(&nth_request(i, to_bob)).unwrap();
             bob.envelopes().open(&posted.sealed.bytes).unwrap();
@@ -70,7 +70,7 @@ fn incoming_offer(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
     let alice = member(tmp.path(), "Alice", false);
     let bob = member(tmp.path(), "Bob", false);
-    let to_bob = befriend(&alice, &bob);
+    let to_bob = To::Comrade(befriend(&alice, &bob));
     let to_alice = To::Comrade(bob.comrades().find("Alice").unwrap().id);
     let posted = alice.care().post(&nth_request(0, to_bob)).unwrap();
     bob.envelopes().open(&posted.sealed.bytes).unwrap();

@@ -151,7 +151,7 @@ fn fetch_1000(c: &mut Criterion, bin: &Path) {
     let key = DataKey::generate();
     let alice = member(tmp.path(), "Alice", &DataKey::generate(), &[&relay]);
     let bob = member(tmp.path(), "Bob", &key, &[&relay]);
-    let to = befriend(&alice, &bob);
+    let to = To::Comrade(befriend(&alice, &bob));
     for i in 0..WAITING {
         alice
             .envelopes()
@@ -205,9 +205,8 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
             &DataKey::generate(),
             &[&one, &two],
         );
-        if let To::Comrade(id) = befriend(&alice, &comrade) {
-            alice.comrades().add_to_circle(circle.id, id).unwrap();
-        }
+        let id = befriend(&alice, &comrade);
+        alice.comrades().add_to_circle(circle.id, id).unwrap();
     }
     sync(&alice);
     let request = NewRequest {

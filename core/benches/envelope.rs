@@ -4,9 +4,12 @@
 //!
 //! Run: `cargo bench -p tend-core --features testing --bench envelope`
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
+use common::befriend;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tend_core::envelope::{Outgoing, To};
 use tend_core::testing::FixedGroup;
@@ -80,18 +83,9 @@ fn in_a_vault(c: &mut Criterion) {
     };
     let alice = member("Alice");
     let bob = member("Bob");
-    let bob_id = alice
-        .comrades()
-        .add(&bob.comrades().my_card().unwrap(), None)
-        .unwrap();
-    bob.comrades()
-        .add(&alice.comrades().my_card().unwrap(), None)
-        .unwrap();
+    let bob_id = befriend(&alice, &bob);
     let circle = alice.comrades().create_circle("Fifty").unwrap();
-    alice
-        .comrades()
-        .add_to_circle(circle.id, bob_id.comrade().id)
-        .unwrap();
+    alice.comrades().add_to_circle(circle.id, bob_id).unwrap();
     for i in 1..50 {
         let other = member(&format!("M{i}"));
         let added = alice
@@ -110,7 +104,7 @@ fn in_a_vault(c: &mut Criterion) {
         to,
         expires_at: None,
     };
-    let to_bob = [To::Comrade(bob_id.comrade().id)];
+    let to_bob = [To::Comrade(bob_id)];
     let to_circle = [To::Circle(circle.id)];
     let mut group = c.benchmark_group("vault_1KiB");
     group.bench_function("seal/1", |b| {

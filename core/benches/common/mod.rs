@@ -1,10 +1,10 @@
 //! Helpers the benchmarks share.
 
 use tend_core::Vault;
-use tend_core::envelope::To;
+use tend_core::comrades::ComradeId;
 
-/// Each adds the other; returns how `a` addresses `b`.
-pub fn befriend(a: &Vault, b: &Vault) -> To {
+/// Each adds the other; returns `b` as `a`'s comrade.
+pub fn befriend(a: &Vault, b: &Vault) -> ComradeId {
     let added = a
         .comrades()
         .add(&b.comrades().my_card().unwrap(), None)
@@ -12,5 +12,5 @@ pub fn befriend(a: &Vault, b: &Vault) -> To {
     b.comrades()
         .add(&a.comrades().my_card().unwrap(), None)
         .unwrap();
-    To::Comrade(added.comrade().id)
+    added.comrade().id
 }
