@@ -1,17 +1,38 @@
-//! Tend's core: an encrypted vault per member and the mood journal inside it.
+//! Tend's core: an encrypted vault per member, the journal, comrades, care
+//! requests and gatherings inside it, and the envelopes that carry them.
 //!
 //! This crate knows nothing of FFI. Apps reach it through `bindings/`.
+//!
+//! # Module map
+//! Each module imports only modules on lower rows (`core/tests/module_graph.rs`
+//! checks it), and owns its tables.
+//!
+//! | Row | Module | Owns | May import |
+//! |---|---|---|---|
+//! | 6 | `registry`, `testing` | the lists that fill every seam below; the public vault constructors | everything |
+//! | 5 | `care`, `gatherings`, `journal` | requests and offers; gatherings, RSVPs, .ics; entries, search, backups | rows 0–4 |
+//! | 5 | `delivery` | relays' outbox state, cursors, the Nostr transport | rows 0–4 |
+//! | 4 | `envelope` | sealing and opening, inbox, outbox, replay records; the `KindHandler` seam | rows 0–3 |
+//! | 3 | `comrades` | comrades, circles, safety numbers; reports `ComradeChange` | rows 0–2 |
+//! | 2 | `identity` | my keys, mailboxes and relays, my card; the key, card and address types | rows 0–1 |
+//! | 1 | `vault` | the database, its header and migrations; the `Hooks` seam | row 0 |
+//! | 0 | `error`, `id`, `name`, `time`, `redact`, `secret`, `fts` | shared values and helpers | nothing above |
+//!
+//! The modules on row 5 do not import each other.
 
 pub mod care;
 pub mod comrades;
 pub mod delivery;
 pub mod envelope;
 mod error;
+mod fts;
 pub mod gatherings;
 mod id;
+pub mod identity;
 pub mod journal;
 pub mod name;
 mod redact;
+mod registry;
 mod secret;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -21,5 +42,6 @@ pub mod vault;
 /// Passphrases for sealed backups; zeroized on drop.
 pub use age::secrecy::SecretString;
 pub use error::{Error, Result};
+pub use registry::kinds;
 pub use secret::DataKey;
 pub use vault::{KdfParams, Vault, VaultFiles};

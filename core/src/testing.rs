@@ -6,8 +6,8 @@
 use chrono::DateTime;
 use ed25519_dalek::SigningKey;
 
-use crate::comrades::{Card, EncryptionSecret, PairKey};
 use crate::envelope::{EnvelopeError, wire};
+use crate::identity::{Card, EncryptionSecret, PairKey};
 
 /// The recipient of the seeds: "Bob" of `docs/vectors/envelope-v1.json`.
 pub const RECIPIENT_X25519_SECRET: [u8; 32] = [102; 32];
@@ -20,7 +20,9 @@ pub fn open_envelope(data: &[u8]) -> bool {
     };
     wire::dearmor(data)
         .and_then(|bytes| wire::open(&[&secret], &bytes))
-        .and_then(|unsealed| crate::envelope::check_body(&unsealed.kind, &unsealed.body))
+        .and_then(|unsealed| {
+            crate::envelope::check(crate::registry::KINDS, &unsealed.kind, &unsealed.body).map(drop)
+        })
         .is_ok()
 }
 

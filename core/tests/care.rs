@@ -8,7 +8,8 @@ use common::{befriend, member, snapshot};
 use tend_core::care::{
     Action, CareError, Category, NewRequest, OfferState, RequestId, Role, Status, Urgency,
 };
-use tend_core::envelope::{EnvelopeError, Outgoing, Sealed, To, kinds};
+use tend_core::envelope::{EnvelopeError, Outgoing, Sealed, To};
+use tend_core::kinds;
 use tend_core::{Error, Vault};
 
 /// Alice, with Bob and Carol in her circle "neighbours".

@@ -5,8 +5,9 @@ mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use common::{befriend, member, snapshot};
-use tend_core::envelope::{Outgoing, Sealed, To, kinds};
+use tend_core::envelope::{Outgoing, Sealed, To};
 use tend_core::gatherings::{Gathering, InviteError, NewGathering, Occurrence, Rsvp, Totals};
+use tend_core::kinds;
 use tend_core::{Error, Vault};
 
 struct Group {

@@ -7,7 +7,8 @@ use chrono::{Duration, Utc};
 use common::{befriend, entry, member, snapshot};
 use tend_core::Error;
 use tend_core::comrades::{Added, Card, CardError};
-use tend_core::envelope::{EnvelopeError, Outgoing, To, kinds};
+use tend_core::envelope::{EnvelopeError, Outgoing, To};
+use tend_core::kinds;
 
 fn note(to: &[To]) -> Outgoing<'_> {
     Outgoing {

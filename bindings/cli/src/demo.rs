@@ -636,7 +636,7 @@ fn monthly_gathering(
         .outbox()
         .map_err(fail)?
         .into_iter()
-        .find(|o| o.kind == tend_core::envelope::kinds::GATHERING_RSVP)
+        .find(|o| o.kind == tend_core::kinds::GATHERING_RSVP)
         .ok_or("Bob's answer was not sealed")?;
     let opened = story.carry(bob, &[answer.sealed], &[alice])?;
     let coming = alice

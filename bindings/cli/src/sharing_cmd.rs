@@ -8,8 +8,9 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::comrades::{Added, Card, Comrade};
-use tend_core::envelope::{InboxItem, Sealed, To, kinds};
+use tend_core::envelope::{InboxItem, Sealed, To};
 use tend_core::journal::EntryId;
+use tend_core::kinds;
 
 use crate::output::Output;
 use crate::{CliResult, fail};

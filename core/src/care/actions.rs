@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 
+use super::kinds;
 use super::model::{
     MAX_AHEAD_DAYS, MAX_DETAILS_CHARS, MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS,
     MAX_TITLE_CHARS, NewRequest, clean_optional, clean_text,
@@ -13,7 +14,7 @@ use super::store::{self, NewOffer, State, Stored};
 use super::wire::{AcceptBody, Change, OfferBody, RequestBody, ThanksBody, UpdateBody};
 use super::{Action, Care, CareError, OfferId, Offered, Posted, RequestId, Status, retention};
 use crate::comrades::{self, IdentityKey};
-use crate::envelope::{self, Sealed, kinds};
+use crate::envelope::{self, Sealed};
 use crate::{Error, Result};
 
 impl Care<'_> {

@@ -19,15 +19,23 @@ use std::fmt;
 pub use model::{
     Category, Commitment, MyRequest, NewRequest, Offer, OfferState, Person, Role, Status, Urgency,
 };
+pub(crate) use receive::CareKinds;
 pub use receive::request_of;
-pub(crate) use receive::{handles, receive};
 pub use retention::DEFAULT_RETENTION_DAYS;
 pub(crate) use retention::sweep;
 pub use store::CareRequest;
-pub(crate) use wire::check as check_body;
 
 use crate::Vault;
 use crate::envelope::Sealed;
+
+/// The envelope kinds of care requests and what answers them: `docs/care.md`.
+pub mod kinds {
+    pub const CARE_REQUEST: &str = "care.request";
+    pub const CARE_OFFER: &str = "care.offer";
+    pub const CARE_ACCEPT: &str = "care.accept";
+    pub const CARE_UPDATE: &str = "care.update";
+    pub const CARE_THANKS: &str = "care.thanks";
+}
 
 crate::id::uuid_id!(
     /// A care request: the same id in every vault that knows it.

@@ -6,21 +6,30 @@
 //! revision, so a late or repeated one never undoes a newer one.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
 use super::actions::{expect, my_accepted_offer, tell_audience};
 use super::store::{self, NewOffer, State, Stored};
 use super::wire::{self, Change, Message};
 use super::{Action, CareError, OfferId, RequestId, Status, retention};
-use crate::comrades::IdentityKey;
-use crate::envelope::{MessageId, Opened};
+use crate::comrades::{self, IdentityKey};
+use crate::envelope::{Checked, EnvelopeError, KindHandler, MessageId, Opened};
 use crate::{Error, Result};
 
 /// Parked messages one comrade may have waiting; bounds a flood.
 pub(crate) const MAX_PARKED_PER_SENDER: i64 = 64;
 
-pub(crate) fn handles(kind: &str) -> bool {
-    kind.starts_with("care.")
+/// The `care.*` kinds, as `crate::registry` lists them.
+pub(crate) struct CareKinds;
+
+impl KindHandler for CareKinds {
+    fn owns(&self, kind: &str) -> bool {
+        kind.starts_with("care.")
+    }
+
+    fn check(&self, kind: &str, body: &[u8]) -> Result<Box<dyn Checked>, EnvelopeError> {
+        Ok(Box::new(wire::parse(kind, body)?))
+    }
 }
 
 /// The request an opened care envelope is about, to show it.
@@ -30,20 +39,27 @@ pub fn request_of(opened: &Opened) -> Option<RequestId> {
         .map(|m| m.request_id())
 }
 
-/// Applies a care envelope a comrade sent; returns the envelopes sealed in answer.
-pub(crate) fn receive(
-    tx: &Transaction<'_>,
-    opened: &Opened,
-    now: DateTime<Utc>,
-) -> Result<Vec<MessageId>> {
-    let message = wire::parse(&opened.kind, &opened.body)?;
-    let from = Sender {
-        key: opened.sender.identity_key,
-        name: &opened.sender.name,
-    };
-    let replies = apply(tx, &from, &opened.kind, &opened.body, message, now)?;
-    retention::sweep(tx, now)?;
-    Ok(replies)
+impl Checked for Message {
+    /// Care envelopes become requests and offers, not inbox items.
+    fn kept(&self) -> bool {
+        false
+    }
+
+    /// Applies a care envelope a comrade sent; returns the envelopes sealed in answer.
+    fn receive(
+        self: Box<Self>,
+        tx: &Transaction<'_>,
+        opened: &Opened,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageId>> {
+        let from = Sender {
+            key: opened.sender.identity_key,
+            name: &opened.sender.name,
+        };
+        let replies = apply(tx, &from, &opened.kind, &opened.body, *self, now)?;
+        retention::sweep(tx, now)?;
+        Ok(replies)
+    }
 }
 
 struct Sender<'a> {
@@ -270,7 +286,7 @@ fn replay_parked(
     for (seq, sender, kind, body) in parked {
         tx.execute("DELETE FROM care_parked WHERE seq = ?1", [seq])?;
         let key = IdentityKey::from_stored(sender)?;
-        let Some(name) = comrade_name(tx, &key)? else {
+        let Some(name) = comrades::name_of(tx, &key)? else {
             continue;
         };
         let Ok(message) = wire::parse(&kind, &body) else {
@@ -290,15 +306,4 @@ fn replay_parked(
         }
     }
     Ok(replies)
-}
-
-/// A comrade I have not blocked.
-fn comrade_name(conn: &Connection, key: &IdentityKey) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT name FROM comrades WHERE identity_key = ?1 AND NOT blocked",
-            [key.as_bytes().as_slice()],
-            |r| r.get(0),
-        )
-        .optional()?)
 }

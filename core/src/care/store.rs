@@ -539,7 +539,7 @@ impl Care<'_> {
     /// Requests whose title, details or place mention all these words,
     /// newest first.
     pub fn search(&self, query: &str, limit: u32) -> Result<Vec<CareRequest>> {
-        let Some(query) = crate::journal::to_fts_query(query) else {
+        let Some(query) = crate::fts::query(query) else {
             return Ok(Vec::new());
         };
         let now = Utc::now();

@@ -3,13 +3,14 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::kinds;
 use super::model::{
     Category, MAX_AHEAD_DAYS, MAX_DETAILS_CHARS, MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS, MAX_TITLE_CHARS, Urgency,
 };
 use super::{OfferId, RequestId};
 use crate::Result;
-use crate::envelope::{EnvelopeError, kinds};
+use crate::envelope::EnvelopeError;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,11 +103,6 @@ impl Message {
             Message::Thanks(b) => b.request,
         }
     }
-}
-
-/// Checks a received body as strictly as the sender's vault would.
-pub(crate) fn check(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
-    parse(kind, body).map(|_| ())
 }
 
 pub(crate) fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {

@@ -1,33 +1,54 @@
 //! Comrades: my identity and card, the comrades I added from theirs, safety
 //! numbers, and circles of comrades.
 
-mod card;
 mod circles;
-pub(crate) mod identity;
-mod keys;
 mod safety_number;
 mod store;
 
-pub use card::{Card, CardError};
-pub(crate) use circles::member_seqs as circle_member_seqs;
+use rusqlite::Connection;
+
+pub use crate::identity::{
+    Card, CardError, EncryptionKey, IdentityKey, PairKey, RETIRED_KEY_LIFETIME,
+};
 pub use circles::{Circle, CircleId};
-pub use identity::RETIRED_KEY_LIFETIME;
-pub(crate) use keys::EncryptionSecret;
-pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use safety_number::SafetyNumber;
 pub use store::{Added, Comrade, ComradeId};
-pub(crate) use store::{Peer, peers, peers_for_keys, refresh_from_card, seq_and_blocked};
+pub(crate) use store::{
+    Peer, known_sender, name_of, peers_for_keys, refresh_from_card, resolve, unblocked,
+};
 
+use crate::identity;
 use crate::{Result, Vault};
+
+/// Whom to seal to. Circles are expanded to their members when sealing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To {
+    Comrade(ComradeId),
+    Circle(CircleId),
+}
+
+/// A change among my comrades that my card must answer. Comrades reports
+/// it inside the changing transaction; what the registry names (delivery)
+/// acts on it there, so both commit or neither does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ComradeChange {
+    /// Removed or blocked: they must not learn where I receive from now on.
+    Cut,
+    /// Unblocked: they should have my current card.
+    Restored(ComradeId),
+}
+
+pub(crate) type OnComradeChange = fn(&Connection, ComradeChange) -> Result<()>;
 
 /// My comrades and circles. Borrow it with [`Vault::comrades`].
 pub struct Comrades<'v> {
     vault: &'v Vault,
+    on_change: OnComradeChange,
 }
 
-impl Vault {
-    pub fn comrades(&self) -> Comrades<'_> {
-        Comrades { vault: self }
+impl<'v> Comrades<'v> {
+    pub(crate) fn new(vault: &'v Vault, on_change: OnComradeChange) -> Self {
+        Comrades { vault, on_change }
     }
 }
 
@@ -47,7 +68,8 @@ impl Comrades<'_> {
     /// was sealed to it for [`RETIRED_KEY_LIFETIME`].
     pub fn rotate_encryption_key(&self) -> Result<Card> {
         self.vault.with_tx(|tx| {
-            identity::rotate(tx)?;
+            let secret = identity::rotate(tx)?;
+            store::derive_pair_keys(tx, &secret)?;
             identity::card(tx, &identity::load(tx)?)
         })
     }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha512};
 
-use super::keys::IdentityKey;
+use crate::identity::IdentityKey;
 
 const ITERATIONS: usize = 5200;
 const VERSION: [u8; 2] = [0, 0];

@@ -5,10 +5,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::Comrades;
-use super::card::Card;
-use super::identity::{self, MyKeys};
-use super::keys::{EncryptionKey, IdentityKey, PairKey};
+use super::circles;
+use super::{ComradeChange, Comrades, To};
+use crate::identity::{self, Card, EncryptionKey, EncryptionSecret, IdentityKey, MyKeys, PairKey};
 use crate::redact::Text;
 use crate::time::from_ms;
 use crate::{Error, Result, name};
@@ -244,8 +243,8 @@ impl Comrades<'_> {
             )?;
             match (changed > 0, blocked) {
                 (false, _) => Ok(()),
-                (true, true) => crate::delivery::rotate_mailbox_in(tx, Utc::now()),
-                (true, false) => crate::delivery::send_card_to(tx, seq),
+                (true, true) => (self.on_change)(tx, ComradeChange::Cut),
+                (true, false) => (self.on_change)(tx, ComradeChange::Restored(id)),
             }
         })
     }
@@ -257,7 +256,7 @@ impl Comrades<'_> {
         self.vault.with_tx(|tx| {
             let seq = seq_of(tx, id)?;
             tx.execute("DELETE FROM comrades WHERE seq = ?1", [seq])?;
-            crate::delivery::rotate_mailbox_in(tx, Utc::now())
+            (self.on_change)(tx, ComradeChange::Cut)
         })
     }
 
@@ -300,7 +299,93 @@ pub(crate) fn seq_of(conn: &Connection, id: ComradeId) -> Result<i64> {
     .ok_or(Error::NotFound { what: "comrade" })
 }
 
-pub(crate) fn seq_and_blocked(conn: &Connection, id: ComradeId) -> Result<(i64, bool)> {
+/// After my encryption key changed: the pair key with every comrade.
+pub(crate) fn derive_pair_keys(conn: &Connection, mine: &EncryptionSecret) -> Result<()> {
+    let theirs: Vec<(i64, Vec<u8>)> = conn
+        .prepare("SELECT seq, encryption_key FROM comrades")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, key) in theirs {
+        let key = EncryptionKey(key.try_into().map_err(|_| Error::DatabaseDamaged)?);
+        conn.execute(
+            "UPDATE comrades SET pair_key = ?2 WHERE seq = ?1",
+            params![seq, mine.pair_key(&key)?.0.as_slice()],
+        )?;
+    }
+    Ok(())
+}
+
+/// A sender as my vault knows them.
+pub(crate) struct Known {
+    pub id: ComradeId,
+    pub name: String,
+    pub blocked: bool,
+}
+
+/// The comrade with this identity key, if I have them.
+pub(crate) fn known_sender(conn: &Connection, key: &IdentityKey) -> Result<Option<Known>> {
+    let row: Option<(String, String, bool)> = conn
+        .prepare_cached("SELECT id, name, blocked FROM comrades WHERE identity_key = ?1")?
+        .query_row([key.as_bytes().as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    row.map(|(id, name, blocked)| {
+        Ok(Known {
+            id: id.parse()?,
+            name,
+            blocked,
+        })
+    })
+    .transpose()
+}
+
+/// What I call the comrade with this identity key, unless blocked or unknown.
+pub(crate) fn name_of(conn: &Connection, key: &IdentityKey) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT name FROM comrades WHERE identity_key = ?1 AND NOT blocked",
+            [key.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Comrades and circle members, each once, ready to seal to; blocked ones
+/// only leave circles. Naming a blocked comrade is refused.
+pub(crate) fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
+    let mut seqs = std::collections::BTreeSet::new();
+    for target in to {
+        match target {
+            To::Comrade(id) => {
+                let (seq, blocked) = seq_and_blocked(conn, *id)?;
+                if blocked {
+                    return Err(Error::invalid("recipient", "that comrade is blocked"));
+                }
+                seqs.insert(seq);
+            }
+            To::Circle(id) => seqs.extend(circles::member_seqs(conn, *id)?),
+        }
+    }
+    peers(conn, &seqs.into_iter().collect::<Vec<_>>())
+}
+
+/// Every comrade I have not blocked, or only these, ready to seal to.
+pub(crate) fn unblocked(conn: &Connection, only: Option<&[ComradeId]>) -> Result<Vec<Peer>> {
+    let seqs: Vec<i64> = match only {
+        None => conn
+            .prepare_cached("SELECT seq FROM comrades WHERE NOT blocked ORDER BY seq")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+        Some(ids) => ids
+            .iter()
+            .map(|id| seq_of(conn, *id))
+            .collect::<Result<_>>()?,
+    };
+    peers(conn, &seqs)
+}
+
+fn seq_and_blocked(conn: &Connection, id: ComradeId) -> Result<(i64, bool)> {
     conn.query_row(
         "SELECT seq, blocked FROM comrades WHERE id = ?1",
         [id.to_string()],
@@ -336,7 +421,7 @@ pub(crate) fn peers_for_keys(conn: &Connection, keys: &[IdentityKey]) -> Result<
 }
 
 /// The comrades behind these row numbers, ready to seal to; blocked ones are left out.
-pub(crate) fn peers(conn: &Connection, seqs: &[i64]) -> Result<Vec<Peer>> {
+fn peers(conn: &Connection, seqs: &[i64]) -> Result<Vec<Peer>> {
     let mut stmt = conn.prepare_cached(
         "SELECT identity_key, name, encryption_key, pair_key FROM comrades
          WHERE seq = ?1 AND NOT blocked",

@@ -39,6 +39,15 @@ pub(crate) fn set_cursor(
     Ok(())
 }
 
+/// Where I had read up to on a relay I no longer receive on.
+pub(crate) fn forget_relay(conn: &Connection, relay: &RelayUrl) -> Result<()> {
+    conn.execute(
+        "DELETE FROM relay_cursors WHERE relay = ?1",
+        [relay.as_str()],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn is_seen(conn: &Connection, id: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM delivery_seen WHERE id = ?1)")?

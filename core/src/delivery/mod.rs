@@ -5,25 +5,24 @@
 //! ([`nostr`]); an app may bring another. Manual exchange (armored text,
 //! files) keeps working beside either. Spec: `docs/delivery.md`.
 
-mod address;
 mod inbound;
-pub(crate) mod mailbox;
 pub mod nostr;
 mod outbound;
-pub(crate) mod relays;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 
-pub use address::{Address, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, RelayUrl};
-pub use mailbox::{MAILBOX_GRACE, Mailbox};
+pub use crate::identity::{
+    Address, MAILBOX_GRACE, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MAX_RELAYS, Mailbox, MailboxKey,
+    RelayUrl,
+};
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
-pub use relays::MAX_RELAYS;
 
-use crate::comrades::{IdentityKey, identity};
-use crate::envelope::{EnvelopeError, MessageId, Opened, seal_card_update_in};
+use crate::comrades::ComradeChange;
+use crate::envelope::{self, EnvelopeError, KindHandler, MessageId, Opened, seal_card_update_in};
+use crate::identity::{self, IdentityKey, mailbox, relays};
 use crate::{Error, Result, Vault};
 
 /// How long relays are asked to keep an envelope (NIP-40), unless it
@@ -182,11 +181,13 @@ pub struct SyncReport {
 /// Relays, mailboxes and syncing. Borrow it with [`Vault::delivery`].
 pub struct Delivery<'v> {
     vault: &'v Vault,
+    kinds: &'static [&'static dyn KindHandler],
 }
 
-impl Vault {
-    pub fn delivery(&self) -> Delivery<'_> {
-        Delivery { vault: self }
+impl<'v> Delivery<'v> {
+    /// Opens what it fetches with the kinds the registry lists.
+    pub(crate) fn new(vault: &'v Vault, kinds: &'static [&'static dyn KindHandler]) -> Self {
+        Delivery { vault, kinds }
     }
 }
 
@@ -212,6 +213,7 @@ impl Delivery<'_> {
     pub fn remove_relay(&self, url: &RelayUrl) -> Result<()> {
         self.vault.with_tx(|tx| {
             relays::remove(tx, url)?;
+            inbound::forget_relay(tx, url)?;
             card_changed(tx, Utc::now())
         })
     }
@@ -380,7 +382,7 @@ impl Delivery<'_> {
                         report.duplicates += 1;
                         continue;
                     }
-                    match self.vault.envelopes().open(&arrival.envelope) {
+                    match envelope::open(self.vault, self.kinds, &arrival.envelope) {
                         Ok(envelope) => {
                             report.received += 1;
                             opened.push(envelope);
@@ -425,17 +427,23 @@ fn card_changed(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-/// My current card for one comrade (one I unblocked, say), when I receive
-/// through relays at all.
-pub(crate) fn send_card_to(tx: &Connection, comrade_seq: i64) -> Result<()> {
-    if !relays::list(tx)?.is_empty() {
-        crate::envelope::seal_card_update_to(tx, &[comrade_seq])?;
+/// What a change among my comrades asks of delivery, as the registry
+/// hands it to comrades. A removed or blocked comrade gets a mailbox they
+/// do not know; an unblocked one my current card, when I receive through
+/// relays at all.
+pub(crate) fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Result<()> {
+    match change {
+        ComradeChange::Cut => rotate_mailbox_in(tx, Utc::now()),
+        ComradeChange::Restored(id) => {
+            if !relays::list(tx)?.is_empty() {
+                envelope::seal_card_update_to(tx, &[id])?;
+            }
+            Ok(())
+        }
     }
-    Ok(())
 }
 
-/// After a comrade is removed or blocked: a mailbox they do not know.
-pub(crate) fn rotate_mailbox_in(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
+fn rotate_mailbox_in(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
     mailbox::rotate(tx, now)?;
     card_changed(tx, now)
 }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
 
-use super::{EVENT_LIFETIME, MailboxKey, RelayUrl, relays};
-use crate::comrades::{Card, IdentityKey, identity};
+use super::EVENT_LIFETIME;
 use crate::envelope::{MessageId, message_id_from, wire};
+use crate::identity::{self, Card, IdentityKey, MailboxKey, RelayUrl, relays};
 use crate::time::from_ms;
 use crate::{Error, Result};
 

@@ -1,19 +1,21 @@
 //! Sealing into the outbox and opening into the inbox: one transaction
 //! each, so a failure leaves the vault as it was.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
+use super::kind::{self, KindHandler};
 use super::wire::{self, Message};
 use super::{
-    EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient, Sealed, Sender, To, kinds,
+    CARD_UPDATE, EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient, Sealed, Sender,
+    To,
 };
-use crate::comrades::{self, IdentityKey, Peer, identity};
+use crate::comrades::{self, ComradeId, IdentityKey, Peer};
+use crate::identity;
 use crate::time::from_ms;
-use crate::{Error, Result};
+use crate::{Error, Result, Vault};
 
 /// An envelope I received and opened.
 #[derive(Clone, PartialEq, Eq)]
@@ -46,18 +48,7 @@ impl Envelopes<'_> {
     /// Seals to comrades and circles (blocked comrades are left out of
     /// circles) plus my own key, and keeps it in the outbox.
     pub fn seal(&self, outgoing: &Outgoing<'_>) -> Result<Sealed> {
-        self.seal_about(outgoing, None)
-    }
-
-    pub(crate) fn seal_about(
-        &self,
-        outgoing: &Outgoing<'_>,
-        subject: Option<&str>,
-    ) -> Result<Sealed> {
-        self.vault.with_tx(|tx| {
-            let peers = resolve(tx, outgoing.to)?;
-            seal_in(tx, peers, outgoing, subject)
-        })
+        seal_about(self.vault, outgoing, None)
     }
 
     /// Sends my current card to every comrade I have not blocked: after a
@@ -72,199 +63,207 @@ impl Envelopes<'_> {
     /// updates the sender's keys and name. Every refusal is an
     /// [`EnvelopeError`], and leaves the vault as it was.
     pub fn open(&self, envelope: &[u8]) -> Result<Opened> {
-        let bytes = wire::dearmor(envelope)?;
-        let now = Utc::now();
-        self.vault.with_tx(|tx| {
-            let keys = identity::load(tx)?;
-            let secrets: Vec<_> = keys.all_secrets().collect();
-            let unsealed = wire::open(&secrets, &bytes)?;
-            check_body(&unsealed.kind, &unsealed.body)?;
-            let sender_key = unsealed.card.identity_key();
-            let message_id = MessageId(uuid::Uuid::from_bytes(unsealed.id));
-            let sender = if sender_key == keys.identity_key() {
-                if in_outbox(tx, message_id)? {
-                    return Err(EnvelopeError::Replayed.into());
-                }
-                Sender {
-                    comrade: None,
-                    name: unsealed.card.name().to_owned(),
-                    identity_key: sender_key,
-                }
-            } else {
-                let (id, name, blocked) = known_sender(tx, &sender_key)?;
-                if blocked {
-                    return Err(EnvelopeError::BlockedSender.into());
-                }
-                Sender {
-                    comrade: Some(id),
-                    name,
-                    identity_key: sender_key,
-                }
-            };
-            let seen = tx.execute(
-                "INSERT OR IGNORE INTO seen_messages (sender_identity, message_id, expires_at)
-                 VALUES (?1, ?2, ?3)",
-                params![
-                    sender_key.as_bytes().as_slice(),
-                    unsealed.id.as_slice(),
-                    unsealed.expires_ms
-                ],
-            )?;
-            if seen == 0 {
-                return Err(EnvelopeError::Replayed.into());
-            }
-            if unsealed
-                .expires_ms
-                .is_some_and(|e| e <= now.timestamp_millis())
-            {
-                return Err(EnvelopeError::Expired.into());
-            }
-            if sender.comrade.is_some() {
-                comrades::refresh_from_card(tx, &keys, &unsealed.card)?;
-            }
-            let mut opened = Opened {
-                message_id,
-                sender,
-                kind: unsealed.kind,
-                body: unsealed.body,
-                created_at: from_ms(unsealed.created_ms).map_err(|_| EnvelopeError::Malformed)?,
-                expires_at: unsealed
-                    .expires_ms
-                    .map(from_ms)
-                    .transpose()
-                    .map_err(|_| EnvelopeError::Malformed)?,
-                replies: Vec::new(),
-            };
-            // Kinds that become state elsewhere are not kept in the inbox.
-            // My own copy of those changes nothing: my vault did it already.
-            let from_comrade = opened.sender.comrade.is_some();
-            let kept = match opened.kind.as_str() {
-                kinds::CARD_UPDATE => false,
-                kind if crate::care::handles(kind) => {
-                    if from_comrade {
-                        opened.replies = crate::care::receive(tx, &opened, now)?;
-                    }
-                    false
-                }
-                kind if crate::gatherings::handles(kind) => {
-                    if from_comrade {
-                        opened.replies = crate::gatherings::receive(tx, &opened, now)?;
-                    }
-                    false
-                }
-                _ => true,
-            };
-            if kept {
-                tx.execute(
-                    "INSERT INTO inbox (sender_identity, sender_name, message_id, kind,
-                         created_at, expires_at, received_at, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        sender_key.as_bytes().as_slice(),
-                        opened.sender.name,
-                        unsealed.id.as_slice(),
-                        opened.kind,
-                        unsealed.created_ms,
-                        unsealed.expires_ms,
-                        now.timestamp_millis(),
-                        opened.body
-                    ],
-                )?;
-            }
-            Ok(opened)
-        })
+        open(self.vault, self.kinds, envelope)
     }
 
     /// Newest first; only `kind` if given.
     pub fn inbox(&self, kind: Option<&str>) -> Result<Vec<InboxItem>> {
-        self.vault.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT i.sender_identity, i.sender_name, c.id, i.message_id, i.kind,
-                        i.created_at, i.expires_at, i.received_at, i.body
-                 FROM inbox i LEFT JOIN comrades c ON c.identity_key = i.sender_identity
-                 WHERE ?1 IS NULL OR i.kind = ?1
-                 ORDER BY i.seq DESC",
-            )?;
-            let rows = stmt.query_map([kind], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, Vec<u8>>(8)?,
-                ))
-            })?;
-            rows.map(|row| {
-                let (sender, name, comrade, id, kind, created, expires, received, body) = row?;
-                Ok(InboxItem {
-                    opened: Opened {
-                        message_id: message_id_from(&id)?,
-                        sender: Sender {
-                            comrade: comrade.map(|c| c.parse()).transpose()?,
-                            name,
-                            identity_key: IdentityKey::from_stored(sender)?,
-                        },
-                        kind,
-                        body,
-                        created_at: from_ms(created)?,
-                        expires_at: expires.map(from_ms).transpose()?,
-                        replies: Vec::new(),
-                    },
-                    received_at: from_ms(received)?,
-                })
-            })
-            .collect()
-        })
+        inbox(self.vault, kind)
     }
 
     /// Newest first.
     pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
-        self.outbox_where(None)
+        outbox_where(self.vault, None)
     }
+}
 
-    /// What I sealed about one thing, such as a journal entry.
-    pub(crate) fn outbox_about(&self, subject: &str) -> Result<Vec<OutboxItem>> {
-        self.outbox_where(Some(subject))
-    }
+/// [`Envelopes::seal`], filed in the outbox under `subject` (a journal entry's id).
+pub(crate) fn seal_about(
+    vault: &Vault,
+    outgoing: &Outgoing<'_>,
+    subject: Option<&str>,
+) -> Result<Sealed> {
+    vault.with_tx(|tx| {
+        let peers = resolve(tx, outgoing.to)?;
+        seal_in(tx, peers, outgoing, subject)
+    })
+}
 
-    fn outbox_where(&self, subject: Option<&str>) -> Result<Vec<OutboxItem>> {
-        self.vault.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, message_id, kind, subject, created_at, expires_at, envelope
-                 FROM outbox WHERE ?1 IS NULL OR subject = ?1 ORDER BY seq DESC",
+/// [`Envelopes::open`], handing each body to the handler of its kind.
+pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -> Result<Opened> {
+    let bytes = wire::dearmor(envelope)?;
+    let now = Utc::now();
+    vault.with_tx(|tx| {
+        let keys = identity::load(tx)?;
+        let secrets: Vec<_> = keys.all_secrets().collect();
+        let unsealed = wire::open(&secrets, &bytes)?;
+        let checked = kind::check(kinds, &unsealed.kind, &unsealed.body)?;
+        let sender_key = unsealed.card.identity_key();
+        let message_id = MessageId(uuid::Uuid::from_bytes(unsealed.id));
+        let sender = if sender_key == keys.identity_key() {
+            if in_outbox(tx, message_id)? {
+                return Err(EnvelopeError::Replayed.into());
+            }
+            Sender {
+                comrade: None,
+                name: unsealed.card.name().to_owned(),
+                identity_key: sender_key,
+            }
+        } else {
+            let known =
+                comrades::known_sender(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?;
+            if known.blocked {
+                return Err(EnvelopeError::BlockedSender.into());
+            }
+            Sender {
+                comrade: Some(known.id),
+                name: known.name,
+                identity_key: sender_key,
+            }
+        };
+        let seen = tx.execute(
+            "INSERT OR IGNORE INTO seen_messages (sender_identity, message_id, expires_at)
+             VALUES (?1, ?2, ?3)",
+            params![
+                sender_key.as_bytes().as_slice(),
+                unsealed.id.as_slice(),
+                unsealed.expires_ms
+            ],
+        )?;
+        if seen == 0 {
+            return Err(EnvelopeError::Replayed.into());
+        }
+        if unsealed
+            .expires_ms
+            .is_some_and(|e| e <= now.timestamp_millis())
+        {
+            return Err(EnvelopeError::Expired.into());
+        }
+        if sender.comrade.is_some() {
+            comrades::refresh_from_card(tx, &keys, &unsealed.card)?;
+        }
+        let mut opened = Opened {
+            message_id,
+            sender,
+            kind: unsealed.kind,
+            body: unsealed.body,
+            created_at: from_ms(unsealed.created_ms).map_err(|_| EnvelopeError::Malformed)?,
+            expires_at: unsealed
+                .expires_ms
+                .map(from_ms)
+                .transpose()
+                .map_err(|_| EnvelopeError::Malformed)?,
+            replies: Vec::new(),
+        };
+        let kept = checked.kept();
+        if opened.sender.comrade.is_some() {
+            opened.replies = checked.receive(tx, &opened, now)?;
+        }
+        if kept {
+            tx.execute(
+                "INSERT INTO inbox (sender_identity, sender_name, message_id, kind,
+                     created_at, expires_at, received_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    sender_key.as_bytes().as_slice(),
+                    opened.sender.name,
+                    unsealed.id.as_slice(),
+                    opened.kind,
+                    unsealed.created_ms,
+                    unsealed.expires_ms,
+                    now.timestamp_millis(),
+                    opened.body
+                ],
             )?;
-            let rows = stmt.query_map([subject], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                ))
-            })?;
-            rows.map(|row| {
-                let (seq, id, kind, subject, created, expires, bytes) = row?;
-                Ok(OutboxItem {
-                    sealed: Sealed {
-                        message_id: message_id_from(&id)?,
-                        bytes,
-                        recipients: outbox_recipients(conn, seq)?,
+        }
+        Ok(opened)
+    })
+}
+
+/// [`Envelopes::inbox`].
+pub(crate) fn inbox(vault: &Vault, kind: Option<&str>) -> Result<Vec<InboxItem>> {
+    vault.with_conn(|conn| {
+        let mut stmt = conn.prepare_cached(
+            "SELECT i.sender_identity, i.sender_name, c.id, i.message_id, i.kind,
+                    i.created_at, i.expires_at, i.received_at, i.body
+             FROM inbox i LEFT JOIN comrades c ON c.identity_key = i.sender_identity
+             WHERE ?1 IS NULL OR i.kind = ?1
+             ORDER BY i.seq DESC",
+        )?;
+        let rows = stmt.query_map([kind], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, Vec<u8>>(8)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (sender, name, comrade, id, kind, created, expires, received, body) = row?;
+            Ok(InboxItem {
+                opened: Opened {
+                    message_id: message_id_from(&id)?,
+                    sender: Sender {
+                        comrade: comrade.map(|c| c.parse()).transpose()?,
+                        name,
+                        identity_key: IdentityKey::from_stored(sender)?,
                     },
                     kind,
-                    subject,
+                    body,
                     created_at: from_ms(created)?,
                     expires_at: expires.map(from_ms).transpose()?,
-                })
+                    replies: Vec::new(),
+                },
+                received_at: from_ms(received)?,
             })
-            .collect()
         })
-    }
+        .collect()
+    })
+}
+
+/// What I sealed about one thing, such as a journal entry.
+pub(crate) fn outbox_about(vault: &Vault, subject: &str) -> Result<Vec<OutboxItem>> {
+    outbox_where(vault, Some(subject))
+}
+
+fn outbox_where(vault: &Vault, subject: Option<&str>) -> Result<Vec<OutboxItem>> {
+    vault.with_conn(|conn| {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, message_id, kind, subject, created_at, expires_at, envelope
+             FROM outbox WHERE ?1 IS NULL OR subject = ?1 ORDER BY seq DESC",
+        )?;
+        let rows = stmt.query_map([subject], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, id, kind, subject, created, expires, bytes) = row?;
+            Ok(OutboxItem {
+                sealed: Sealed {
+                    message_id: message_id_from(&id)?,
+                    bytes,
+                    recipients: outbox_recipients(conn, seq)?,
+                },
+                kind,
+                subject,
+                created_at: from_ms(created)?,
+                expires_at: expires.map(from_ms).transpose()?,
+            })
+        })
+        .collect()
+    })
 }
 
 /// Seals to resolved comrades plus my own key inside the caller's
@@ -336,21 +335,20 @@ pub(crate) fn seal_in(
 /// My current card for every comrade I have not blocked, inside the
 /// caller's transaction; `None` when there is nobody to tell.
 pub(crate) fn seal_card_update_in(tx: &Connection) -> Result<Option<Sealed>> {
-    let seqs: Vec<i64> = tx
-        .prepare_cached("SELECT seq FROM comrades WHERE NOT blocked ORDER BY seq")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    seal_card_update_to(tx, &seqs)
+    seal_card_update_for(tx, comrades::unblocked(tx, None)?)
 }
 
 /// My current card for these comrades (blocked ones left out).
-pub(crate) fn seal_card_update_to(tx: &Connection, seqs: &[i64]) -> Result<Option<Sealed>> {
-    let peers = comrades::peers(tx, seqs)?;
+pub(crate) fn seal_card_update_to(tx: &Connection, to: &[ComradeId]) -> Result<Option<Sealed>> {
+    seal_card_update_for(tx, comrades::unblocked(tx, Some(to))?)
+}
+
+fn seal_card_update_for(tx: &Connection, peers: Vec<Peer>) -> Result<Option<Sealed>> {
     if peers.is_empty() {
         return Ok(None);
     }
     let outgoing = Outgoing {
-        kind: kinds::CARD_UPDATE,
+        kind: CARD_UPDATE,
         body: &[],
         to: &[],
         expires_at: None,
@@ -384,33 +382,9 @@ pub(crate) fn seal_json_in<T: serde::Serialize>(
     )
 }
 
-/// Bodies of the kinds Tend knows are checked before anything is stored.
-pub(crate) fn check_body(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
-    match kind {
-        kinds::JOURNAL_ENTRY => crate::journal::check_shared_entry(body),
-        kinds::CARD_UPDATE if !body.is_empty() => Err(EnvelopeError::Malformed),
-        kind if crate::care::handles(kind) => crate::care::check_body(kind, body),
-        kind if crate::gatherings::handles(kind) => crate::gatherings::check_body(kind, body),
-        _ => Ok(()),
-    }
-}
-
-/// Comrades and circle members, each once; blocked ones only leave circles.
+/// Comrades and circle members, each once, within the envelope's limit.
 pub(crate) fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
-    let mut seqs = BTreeSet::new();
-    for target in to {
-        match target {
-            To::Comrade(id) => {
-                let (seq, blocked) = comrades::seq_and_blocked(conn, *id)?;
-                if blocked {
-                    return Err(Error::invalid("recipient", "that comrade is blocked"));
-                }
-                seqs.insert(seq);
-            }
-            To::Circle(id) => seqs.extend(comrades::circle_member_seqs(conn, *id)?),
-        }
-    }
-    let peers = comrades::peers(conn, &seqs.into_iter().collect::<Vec<_>>())?;
+    let peers = comrades::resolve(conn, to)?;
     if peers.is_empty() {
         return Err(Error::invalid("recipients", "no comrade to send to"));
     }
@@ -421,21 +395,6 @@ pub(crate) fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
         ));
     }
     Ok(peers)
-}
-
-fn known_sender(
-    conn: &Connection,
-    key: &IdentityKey,
-) -> Result<(crate::comrades::ComradeId, String, bool)> {
-    let row: Option<(String, String, bool)> = conn
-        .query_row(
-            "SELECT id, name, blocked FROM comrades WHERE identity_key = ?1",
-            [key.as_bytes().as_slice()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let (id, name, blocked) = row.ok_or(EnvelopeError::UnknownSender)?;
-    Ok((id.parse()?, name, blocked))
 }
 
 fn in_outbox(conn: &Connection, id: MessageId) -> Result<bool> {

@@ -2,7 +2,9 @@
 //! comrades and circles, kept in the outbox, and opened into the inbox of
 //! each recipient, who learns which comrade sent it. Format: `docs/envelope.md`.
 
+mod card_update;
 mod exchange;
+mod kind;
 pub(crate) mod wire;
 
 use std::fmt;
@@ -10,35 +12,21 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::Vault;
-use crate::comrades::{CircleId, ComradeId, IdentityKey};
+use crate::comrades::{ComradeId, IdentityKey};
 use crate::redact::Text;
 
-#[cfg(feature = "testing")]
-pub(crate) use exchange::check_body;
+pub use crate::comrades::To;
+pub(crate) use card_update::CardUpdates;
+pub use card_update::KIND as CARD_UPDATE;
 pub use exchange::{InboxItem, OutboxItem};
 pub(crate) use exchange::{
-    message_id_from, resolve, seal_card_update_in, seal_card_update_to, seal_json_in,
+    inbox, message_id_from, open, outbox_about, resolve, seal_about, seal_card_update_in,
+    seal_card_update_to, seal_json_in,
 };
+#[cfg(feature = "testing")]
+pub(crate) use kind::check;
+pub(crate) use kind::{Checked, KindHandler};
 pub use wire::{MAX_ARMORED_BYTES, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
-
-/// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
-/// at most 32 bytes.
-pub mod kinds {
-    /// A journal entry shared with comrades.
-    pub const JOURNAL_ENTRY: &str = "journal.entry";
-    /// Carries nothing but the sender's card, after a key rotation or a new name.
-    pub const CARD_UPDATE: &str = "card.update";
-    /// Care requests and what answers them: `docs/care.md`.
-    pub const CARE_REQUEST: &str = "care.request";
-    pub const CARE_OFFER: &str = "care.offer";
-    pub const CARE_ACCEPT: &str = "care.accept";
-    pub const CARE_UPDATE: &str = "care.update";
-    pub const CARE_THANKS: &str = "care.thanks";
-    /// Gatherings shared with invitees, and their answers: `docs/gatherings.md`.
-    pub const GATHERING_INVITE: &str = "gathering.invite";
-    pub const GATHERING_UPDATE: &str = "gathering.update";
-    pub const GATHERING_RSVP: &str = "gathering.rsvp";
-}
 
 /// Why an envelope could not be opened (or sealed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
@@ -68,13 +56,6 @@ crate::id::uuid_id!(
     MessageId,
     "message id"
 );
-
-/// Whom to seal to. Circles are expanded to their members when sealing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum To {
-    Comrade(ComradeId),
-    Circle(CircleId),
-}
 
 /// An envelope to seal.
 pub struct Outgoing<'a> {
@@ -184,10 +165,12 @@ impl fmt::Debug for Opened {
 /// Sealing, opening, inbox and outbox. Borrow it with [`Vault::envelopes`].
 pub struct Envelopes<'v> {
     vault: &'v Vault,
+    kinds: &'static [&'static dyn KindHandler],
 }
 
-impl Vault {
-    pub fn envelopes(&self) -> Envelopes<'_> {
-        Envelopes { vault: self }
+impl<'v> Envelopes<'v> {
+    /// With the kinds the registry lists, which opening hands their bodies to.
+    pub(crate) fn new(vault: &'v Vault, kinds: &'static [&'static dyn KindHandler]) -> Self {
+        Envelopes { vault, kinds }
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::EnvelopeError;
-use crate::comrades::{Card, CardError, EncryptionKey, EncryptionSecret, PairKey};
+use crate::identity::{Card, CardError, EncryptionKey, EncryptionSecret, PairKey};
 
 pub const VERSION: u8 = 1;
 /// The largest body an envelope carries.

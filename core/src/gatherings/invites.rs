@@ -11,13 +11,14 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use super::kinds;
 use super::model::{GatheringKind, NewGathering, ReminderOffset, Rsvp, Totals};
 use super::recurrence::Schedule;
 use super::store::{self, Moved, local_from, local_text};
 use super::{GatheringId, Gatherings};
 use crate::Result;
 use crate::comrades::{self, IdentityKey};
-use crate::envelope::{self, EnvelopeError, MessageId, Opened, Sealed, To, kinds};
+use crate::envelope::{self, Checked, EnvelopeError, KindHandler, MessageId, Opened, Sealed, To};
 use crate::redact::Text;
 
 /// Why a gathering change, or a gathering envelope, was refused.
@@ -363,17 +364,22 @@ pub(crate) fn all_totals(conn: &Connection) -> Result<Vec<(i64, HashMap<NaiveDat
     Ok(out)
 }
 
-pub(crate) fn handles(kind: &str) -> bool {
-    kind.starts_with("gathering.")
+/// The `gathering.*` kinds, as `crate::registry` lists them.
+pub(crate) struct GatheringKinds;
+
+impl KindHandler for GatheringKinds {
+    fn owns(&self, kind: &str) -> bool {
+        kind.starts_with("gathering.")
+    }
+
+    fn check(&self, kind: &str, body: &[u8]) -> Result<Box<dyn Checked>, EnvelopeError> {
+        Ok(Box::new(parse(kind, body)?))
+    }
 }
 
 enum Message {
     State(Box<StateBody>),
     Rsvp(RsvpBody),
-}
-
-pub(crate) fn check(kind: &str, body: &[u8]) -> Result<(), EnvelopeError> {
-    parse(kind, body).map(|_| ())
 }
 
 fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {
@@ -439,19 +445,27 @@ fn new_gathering(b: &StateBody) -> Result<(NewGathering, BTreeMap<NaiveDateTime,
     ))
 }
 
-/// Applies a gathering envelope a comrade sent; returns what was sealed in answer.
-pub(crate) fn receive(
-    tx: &Transaction<'_>,
-    opened: &Opened,
-    now: DateTime<Utc>,
-) -> Result<Vec<MessageId>> {
-    let from = opened.sender.identity_key;
-    match parse(&opened.kind, &opened.body)? {
-        Message::State(b) => {
-            receive_state(tx, &from, &opened.sender.name, &b, now)?;
-            Ok(Vec::new())
+impl Checked for Message {
+    /// Gathering envelopes become gatherings and RSVPs, not inbox items.
+    fn kept(&self) -> bool {
+        false
+    }
+
+    /// Applies a gathering envelope a comrade sent; returns what was sealed in answer.
+    fn receive(
+        self: Box<Self>,
+        tx: &Transaction<'_>,
+        opened: &Opened,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageId>> {
+        let from = opened.sender.identity_key;
+        match *self {
+            Message::State(b) => {
+                receive_state(tx, &from, &opened.sender.name, &b, now)?;
+                Ok(Vec::new())
+            }
+            Message::Rsvp(b) => receive_rsvp(tx, &from, &b),
         }
-        Message::Rsvp(b) => receive_rsvp(tx, &from, &b),
     }
 }
 
@@ -562,7 +576,7 @@ mod tests {
             let (kind, rest) = block.split_once('\n').unwrap();
             let body = rest.split("```").next().unwrap();
             let kind = format!("gathering.{}", kind.trim());
-            assert!(check(&kind, body.as_bytes()).is_ok(), "{kind}: {body}");
+            assert!(parse(&kind, body.as_bytes()).is_ok(), "{kind}: {body}");
             checked += 1;
         }
         assert_eq!(checked, 2);

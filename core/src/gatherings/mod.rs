@@ -16,8 +16,8 @@ use chrono_tz::Tz;
 use rusqlite::params;
 
 pub use ics::{IcsImport, MAX_ICS_BYTES, MAX_ICS_EVENTS};
+pub(crate) use invites::GatheringKinds;
 pub use invites::{Attendee, InviteError};
-pub(crate) use invites::{check as check_body, handles, receive};
 pub use model::{
     Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, RESTORATIVE_DESCRIPTION,
     Reminder, ReminderOffset, Rsvp, Totals,
@@ -26,6 +26,14 @@ pub use recurrence::{MAX_EXPANSION, Schedule};
 
 use crate::{Error, Result, Vault};
 use store::local_text;
+
+/// The envelope kinds of gatherings shared with invitees, and their answers:
+/// `docs/gatherings.md`.
+pub mod kinds {
+    pub const GATHERING_INVITE: &str = "gathering.invite";
+    pub const GATHERING_UPDATE: &str = "gathering.update";
+    pub const GATHERING_RSVP: &str = "gathering.rsvp";
+}
 
 /// Reminders one call returns at most; iOS keeps 64 pending.
 pub const MAX_REMINDERS: usize = 1000;

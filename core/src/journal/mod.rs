@@ -17,10 +17,10 @@ pub use daylio::{DaylioOptions, UnknownMoods};
 pub use entry::{Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
 pub use insights::{Counts, Insights, MoodCount, PeriodMood, TagMood};
 pub use mood::{MoodScale, MoodStep};
-pub(crate) use search::to_fts_query;
+pub(crate) use search::index_is_sound;
 pub use search::{SearchHit, SnippetPart};
-pub(crate) use share::check as check_shared_entry;
-pub use share::{Share, SharedEntry, SharedMood};
+pub(crate) use share::SharedEntries;
+pub use share::{JOURNAL_ENTRY, Share, SharedEntry, SharedMood};
 pub use tags::TagUse;
 
 use crate::Vault;

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::entry::{MAX_BODY_BYTES, MAX_TITLE_CHARS, clean_tags};
 use super::{EntryId, Journal};
-use crate::envelope::{EnvelopeError, MessageId, Outgoing, Recipient, Sealed, Sender, To, kinds};
+use crate::envelope::{
+    self, Checked, EnvelopeError, KindHandler, MessageId, Outgoing, Recipient, Sealed, Sender, To,
+};
 use crate::redact::{MaybeText, Text, Texts};
 use crate::{Error, Result};
 
@@ -112,9 +114,10 @@ impl Journal<'_> {
         let json = zeroize::Zeroizing::new(
             serde_json::to_vec(&body).map_err(|_| Error::Storage("encoding an entry".into()))?,
         );
-        self.vault.envelopes().seal_about(
+        envelope::seal_about(
+            self.vault,
             &Outgoing {
-                kind: kinds::JOURNAL_ENTRY,
+                kind: JOURNAL_ENTRY,
                 body: &json,
                 to,
                 expires_at: None,
@@ -125,7 +128,7 @@ impl Journal<'_> {
 
     /// Entries comrades shared with me, newest first.
     pub fn shared_with_me(&self) -> Result<Vec<SharedEntry>> {
-        let items = self.vault.envelopes().inbox(Some(kinds::JOURNAL_ENTRY))?;
+        let items = envelope::inbox(self.vault, Some(JOURNAL_ENTRY))?;
         items
             .into_iter()
             .map(|item| {
@@ -148,7 +151,7 @@ impl Journal<'_> {
 
     /// Whom I shared an entry with, newest first.
     pub fn shared_with(&self, id: EntryId) -> Result<Vec<Share>> {
-        let items = self.vault.envelopes().outbox_about(&id.to_string())?;
+        let items = envelope::outbox_about(self.vault, &id.to_string())?;
         Ok(items
             .into_iter()
             .map(|item| Share {
@@ -160,9 +163,30 @@ impl Journal<'_> {
     }
 }
 
-/// Checks a received body as strictly as the sender's journal would.
-pub(crate) fn check(body: &[u8]) -> Result<(), EnvelopeError> {
-    parse(body).map(|_| ())
+/// The envelope kind of a journal entry shared with comrades.
+pub const JOURNAL_ENTRY: &str = "journal.entry";
+
+/// Shared entries, as `crate::registry` lists them: checked as strictly as
+/// the sender's journal would, and kept in the inbox as "shared with me".
+pub(crate) struct SharedEntries;
+
+impl KindHandler for SharedEntries {
+    fn owns(&self, kind: &str) -> bool {
+        kind == JOURNAL_ENTRY
+    }
+
+    fn check(&self, _: &str, body: &[u8]) -> Result<Box<dyn Checked>, EnvelopeError> {
+        parse(body)?;
+        Ok(Box::new(Kept))
+    }
+}
+
+struct Kept;
+
+impl Checked for Kept {
+    fn kept(&self) -> bool {
+        true
+    }
 }
 
 fn parse(body: &[u8]) -> Result<Body, EnvelopeError> {

@@ -5,6 +5,11 @@
 //! wrapped by the Keystore or Keychain) or with a passphrase (Argon2id wraps
 //! the data key in the header). Lock it, change the passphrase, rotate the
 //! data key, or wipe it in a panic.
+//!
+//! The vault knows no domain. What the layers above need at every open
+//! (my keys made, expired care swept) and from an integrity check arrives
+//! as [`Hooks`], which `crate::registry` assembles; the public constructors
+//! live there too, so every vault is opened with them.
 
 mod connection;
 mod header;
@@ -17,14 +22,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use crate::{DataKey, Error, Result};
 use connection::Create;
 use header::Header;
 pub use header::KdfParams;
 pub use schema::CURRENT as SCHEMA_VERSION;
+#[cfg(test)]
+pub(crate) use schema::{at_version, migrate};
 pub use wrapped::KeyWrapper;
+pub(crate) use wrapped::{create_wrapped, open_wrapped};
 
 /// The files of one vault, all inside one folder.
 #[derive(Debug, Clone)]
@@ -93,6 +101,32 @@ impl VaultFiles {
     }
 }
 
+/// A step run at every open, after the migrations, in one transaction
+/// (application-services' `ConnectionInitializer::finish`).
+pub(crate) type OpenStep = fn(&Connection, chrono::DateTime<chrono::Utc>) -> Result<()>;
+
+/// Whether what a layer above keeps is sound (its search index, say).
+pub(crate) type IntegrityCheck = fn(&Connection) -> Result<bool>;
+
+/// What the layers above register with the vault.
+pub(crate) struct Hooks {
+    pub on_open: &'static [OpenStep],
+    pub integrity: &'static [IntegrityCheck],
+}
+
+impl Hooks {
+    fn open(&self, conn: &mut Connection) -> Result<()> {
+        schema::migrate(conn)?;
+        let tx = conn.transaction()?;
+        let now = chrono::Utc::now();
+        for step in self.on_open {
+            step(&tx, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 enum Unlock<'a> {
     AppKey(&'a DataKey),
     Passphrase(&'a str),
@@ -107,6 +141,7 @@ struct Unlocked {
 pub struct Vault {
     files: VaultFiles,
     state: Mutex<Option<Unlocked>>,
+    hooks: &'static Hooks,
 }
 
 impl std::fmt::Debug for Vault {
@@ -118,66 +153,87 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// Creates a vault whose data key the app keeps (wrapped by Keystore or Keychain).
+pub(crate) fn create_with_key(
+    dir: impl Into<PathBuf>,
+    key: &DataKey,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    Vault::create(
+        VaultFiles::new(dir),
+        key.clone(),
+        Header::for_app_key(key),
+        hooks,
+    )
+}
+
+/// Creates a vault with a fresh random data key, wrapped by the passphrase.
+pub(crate) fn create_with_passphrase(
+    dir: impl Into<PathBuf>,
+    passphrase: &str,
+    params: KdfParams,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    check_passphrase(passphrase)?;
+    let key = DataKey::generate();
+    let header = Header::for_passphrase(&key, passphrase, params)?;
+    Vault::create(VaultFiles::new(dir), key, header, hooks)
+}
+
+pub(crate) fn open_with_key(
+    dir: impl Into<PathBuf>,
+    key: &DataKey,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    let files = VaultFiles::new(dir);
+    let unlocked = unlock(&files, Unlock::AppKey(key), hooks)?;
+    Ok(Vault::from_parts(files, unlocked, hooks))
+}
+
+pub(crate) fn open_with_passphrase(
+    dir: impl Into<PathBuf>,
+    passphrase: &str,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    let files = VaultFiles::new(dir);
+    let unlocked = unlock(&files, Unlock::Passphrase(passphrase), hooks)?;
+    Ok(Vault::from_parts(files, unlocked, hooks))
+}
+
+/// An unencrypted vault with the same schema and pragmas, so benchmarks
+/// can show what encryption costs. Never used by the apps.
+#[cfg(feature = "plaintext-baseline")]
+pub(crate) fn plaintext_baseline(
+    dir: impl Into<PathBuf>,
+    create: bool,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    let files = VaultFiles::new(dir);
+    let create = if create {
+        fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
+        Create::Yes
+    } else {
+        Create::No
+    };
+    let mut conn = connection::open(&files.database(), None, create)?;
+    hooks.open(&mut conn)?;
+    let key = DataKey::from_bytes([0; 32]);
+    Ok(Vault::from_parts(files, Unlocked { conn, key }, hooks))
+}
+
 impl Vault {
-    /// Creates a vault whose data key the app keeps (wrapped by Keystore or Keychain).
-    pub fn create_with_key(dir: impl Into<PathBuf>, key: &DataKey) -> Result<Vault> {
-        Self::create(VaultFiles::new(dir), key.clone(), Header::for_app_key(key))
-    }
-
-    /// Creates a vault with a fresh random data key, wrapped by the passphrase.
-    pub fn create_with_passphrase(
-        dir: impl Into<PathBuf>,
-        passphrase: &str,
-        params: KdfParams,
-    ) -> Result<Vault> {
-        check_passphrase(passphrase)?;
-        let key = DataKey::generate();
-        let header = Header::for_passphrase(&key, passphrase, params)?;
-        Self::create(VaultFiles::new(dir), key, header)
-    }
-
-    pub fn open_with_key(dir: impl Into<PathBuf>, key: &DataKey) -> Result<Vault> {
-        let files = VaultFiles::new(dir);
-        let unlocked = unlock(&files, Unlock::AppKey(key))?;
-        Ok(Self::from_parts(files, unlocked))
-    }
-
-    pub fn open_with_passphrase(dir: impl Into<PathBuf>, passphrase: &str) -> Result<Vault> {
-        let files = VaultFiles::new(dir);
-        let unlocked = unlock(&files, Unlock::Passphrase(passphrase))?;
-        Ok(Self::from_parts(files, unlocked))
-    }
-
     /// Whether the header asks for a passphrase (`Some(true)`) or an app key.
     pub fn uses_passphrase(dir: impl Into<PathBuf>) -> Result<bool> {
         let files = VaultFiles::new(dir);
         Ok(read_header(&files)?.kdf_params().is_some())
     }
 
-    /// An unencrypted vault with the same schema and pragmas, so benchmarks
-    /// can show what encryption costs. Never used by the apps.
-    #[cfg(feature = "plaintext-baseline")]
-    pub fn create_plaintext_baseline(dir: impl Into<PathBuf>) -> Result<Vault> {
-        let files = VaultFiles::new(dir);
-        fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
-        Self::plaintext_baseline(files, Create::Yes)
-    }
-
-    #[cfg(feature = "plaintext-baseline")]
-    pub fn open_plaintext_baseline(dir: impl Into<PathBuf>) -> Result<Vault> {
-        Self::plaintext_baseline(VaultFiles::new(dir), Create::No)
-    }
-
-    #[cfg(feature = "plaintext-baseline")]
-    fn plaintext_baseline(files: VaultFiles, create: Create) -> Result<Vault> {
-        let mut conn = connection::open(&files.database(), None, create)?;
-        schema::migrate(&mut conn)?;
-        crate::comrades::identity::ensure(&conn)?;
-        let key = DataKey::from_bytes([0; 32]);
-        Ok(Self::from_parts(files, Unlocked { conn, key }))
-    }
-
-    fn create(files: VaultFiles, key: DataKey, header: Header) -> Result<Vault> {
+    fn create(
+        files: VaultFiles,
+        key: DataKey,
+        header: Header,
+        hooks: &'static Hooks,
+    ) -> Result<Vault> {
         if files.all().iter().any(|p| p.exists()) {
             return Err(Error::VaultExists);
         }
@@ -192,8 +248,7 @@ impl Vault {
         }
         let made = (|| {
             let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
-            schema::migrate(&mut conn)?;
-            crate::comrades::identity::ensure(&conn)?;
+            hooks.open(&mut conn)?;
             let vault_id = uuid::Uuid::now_v7().to_string();
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
@@ -204,7 +259,7 @@ impl Vault {
             Ok(conn)
         })();
         match made {
-            Ok(conn) => Ok(Self::from_parts(files, Unlocked { conn, key })),
+            Ok(conn) => Ok(Self::from_parts(files, Unlocked { conn, key }, hooks)),
             Err(e) => {
                 for path in files.all() {
                     let _ = fs::remove_file(path);
@@ -214,10 +269,11 @@ impl Vault {
         }
     }
 
-    fn from_parts(files: VaultFiles, unlocked: Unlocked) -> Vault {
+    fn from_parts(files: VaultFiles, unlocked: Unlocked, hooks: &'static Hooks) -> Vault {
         Vault {
             files,
             state: Mutex::new(Some(unlocked)),
+            hooks,
         }
     }
 
@@ -239,7 +295,7 @@ impl Vault {
     pub fn unlock_with_key(&self, key: &DataKey) -> Result<()> {
         let mut state = self.guard();
         if state.is_none() {
-            *state = Some(unlock(&self.files, Unlock::AppKey(key))?);
+            *state = Some(unlock(&self.files, Unlock::AppKey(key), self.hooks)?);
         }
         Ok(())
     }
@@ -247,7 +303,11 @@ impl Vault {
     pub fn unlock_with_passphrase(&self, passphrase: &str) -> Result<()> {
         let mut state = self.guard();
         if state.is_none() {
-            *state = Some(unlock(&self.files, Unlock::Passphrase(passphrase))?);
+            *state = Some(unlock(
+                &self.files,
+                Unlock::Passphrase(passphrase),
+                self.hooks,
+            )?);
         }
         Ok(())
     }
@@ -320,45 +380,19 @@ impl Vault {
         wipe_files(&VaultFiles::new(dir))
     }
 
-    /// The member's display name, as they introduced themselves.
-    pub fn display_name(&self) -> Result<Option<String>> {
-        self.with_conn(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'display_name'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })
-    }
-
-    pub fn set_display_name(&self, name: &str) -> Result<()> {
-        let name = crate::name::clean(name)?;
-        self.with_tx(|tx| {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('display_name', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [name],
-            )?;
-            crate::comrades::identity::bump_card(tx, chrono::Utc::now())
-        })
-    }
-
-    /// `PRAGMA integrity_check`, SQLCipher's page HMAC check, and that the
-    /// search index matches the entries it indexes.
+    /// `PRAGMA integrity_check`, SQLCipher's page HMAC check, and the
+    /// registered checks (that the search index matches the entries it
+    /// indexes).
     pub fn integrity_check(&self) -> Result<bool> {
         self.with_conn(|conn| {
             let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
             let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
             let cipher_problems = stmt.query_map([], |_| Ok(()))?.count();
-            let index_ok = conn
-                .execute(
-                    "INSERT INTO entries_fts (entries_fts, rank) VALUES ('integrity-check', 1)",
-                    [],
-                )
-                .is_ok();
-            Ok(ok == "ok" && cipher_problems == 0 && index_ok)
+            let mut sound = ok == "ok" && cipher_problems == 0;
+            for check in self.hooks.integrity {
+                sound &= check(conn)?;
+            }
+            Ok(sound)
         })
     }
 
@@ -413,7 +447,7 @@ enum KeySource {
     Pending,
 }
 
-fn unlock(files: &VaultFiles, how: Unlock<'_>) -> Result<Unlocked> {
+fn unlock(files: &VaultFiles, how: Unlock<'_>, hooks: &Hooks) -> Result<Unlocked> {
     let header = read_header(files)?;
     let pending = files
         .pending_header()
@@ -445,11 +479,7 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>) -> Result<Unlocked> {
         match connection::open(&files.database(), Some(&key), Create::No) {
             Ok(mut conn) => {
                 finish_interrupted_rotation(files, &source)?;
-                schema::migrate(&mut conn)?;
-                crate::comrades::identity::ensure(&conn)?;
-                let tx = conn.transaction()?;
-                crate::care::sweep(&tx, chrono::Utc::now())?;
-                tx.commit()?;
+                hooks.open(&mut conn)?;
                 return Ok(Unlocked { conn, key });
             }
             Err(e) => {

@@ -66,7 +66,7 @@ const MIGRATIONS: &[&str] = &[
         FROM entries e;
     "#,
     // 2 -> 3: my keys, comrades, circles, and the envelopes sent and received.
-    // Keys are generated in Rust after migrating (see comrades::identity::ensure).
+    // Keys are generated in Rust after migrating (see identity::ensure).
     r#"
     CREATE TABLE my_identity (
         id          INTEGER PRIMARY KEY CHECK (id = 1),
@@ -285,7 +285,7 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     "#,
     // 6 -> 7: delivery through relays (docs/delivery.md). Mailbox keys are
-    // made in Rust after migrating (delivery::mailbox::ensure).
+    // made in Rust after migrating (identity::mailbox::ensure).
     r#"
     CREATE TABLE mailboxes (
         seq        INTEGER PRIMARY KEY,
@@ -349,6 +349,16 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     migrate_to(conn, CURRENT)
 }
 
+/// An in-memory database migrated to schema `v`, for the tests of the
+/// modules that own its tables.
+#[cfg(test)]
+pub(crate) fn at_version(v: i64) -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate_to(&mut conn, v).unwrap();
+    assert_eq!(version(&conn).unwrap(), v);
+    conn
+}
+
 pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     check_not_newer(conn)?;
     let from = version(conn)?;
@@ -369,13 +379,6 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at_version(v: i64) -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate_to(&mut conn, v).unwrap();
-        assert_eq!(version(&conn).unwrap(), v);
-        conn
-    }
 
     #[test]
     fn from_empty_to_1_makes_the_journal_with_the_default_scale() {
@@ -426,13 +429,6 @@ mod tests {
             .query_row("SELECT body FROM entries", [], |r| r.get(0))
             .unwrap();
         assert_eq!(body, "kept");
-        migrate(&mut conn).unwrap();
-        crate::comrades::identity::ensure(&conn).unwrap();
-        crate::comrades::identity::ensure(&conn).unwrap();
-        let keys: i64 = conn
-            .query_row("SELECT count(*) FROM my_encryption_keys", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(keys, 1, "keys are made once");
     }
 
     #[test]
@@ -467,28 +463,6 @@ mod tests {
                 .unwrap();
             assert_eq!(n, 0, "{table}");
         }
-    }
-
-    #[test]
-    fn from_6_to_7_gives_an_existing_member_a_mailbox_in_their_card() {
-        let mut conn = at_version(6);
-        crate::comrades::identity::ensure(&conn).unwrap_err(); // no mailbox table yet
-        migrate(&mut conn).unwrap();
-        crate::comrades::identity::ensure(&conn).unwrap();
-        crate::comrades::identity::ensure(&conn).unwrap();
-        let mailboxes: i64 = conn
-            .query_row("SELECT count(*) FROM mailboxes", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mailboxes, 1, "made once");
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('display_name', 'Alice')",
-            [],
-        )
-        .unwrap();
-        let keys = crate::comrades::identity::load(&conn).unwrap();
-        let card = crate::comrades::identity::card(&conn, &keys).unwrap();
-        let address = card.address().unwrap();
-        assert!(address.relays.is_empty());
     }
 
     #[test]

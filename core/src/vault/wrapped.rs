@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use super::header::{sync_dir, write_atomically};
-use super::{Vault, VaultFiles};
+use super::{Hooks, Vault, VaultFiles};
 use crate::{DataKey, Error, Result};
 
 /// Larger wrapped keys are refused unread: a wrapped 32-byte key is small.
@@ -19,35 +19,42 @@ pub trait KeyWrapper {
     fn unwrap(&self, wrapped: &[u8]) -> Result<DataKey>;
 }
 
+/// A new vault with a fresh random data key that only `wrapper` can unwrap.
+pub(crate) fn create_wrapped(
+    dir: impl Into<PathBuf>,
+    wrapper: &dyn KeyWrapper,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    let files = VaultFiles::new(dir);
+    if files.all().iter().any(|p| p.exists()) {
+        return Err(Error::VaultExists);
+    }
+    let key = DataKey::generate();
+    let wrapped = wrapper.wrap(&key)?;
+    let vault = super::create_with_key(files.dir(), &key, hooks)?;
+    // Without its wrapped key a new vault cannot be opened: undo it.
+    if let Err(e) = write_atomically(&files.wrapped_key(), &wrapped, "writing the wrapped key") {
+        let _ = vault.wipe();
+        return Err(e);
+    }
+    Ok(vault)
+}
+
+pub(crate) fn open_wrapped(
+    dir: impl Into<PathBuf>,
+    wrapper: &dyn KeyWrapper,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    let vault = Vault {
+        files: VaultFiles::new(dir),
+        state: std::sync::Mutex::new(None),
+        hooks,
+    };
+    vault.unlock_wrapped(wrapper)?;
+    Ok(vault)
+}
+
 impl Vault {
-    /// A new vault with a fresh random data key that only `wrapper` can unwrap.
-    pub fn create_wrapped(dir: impl Into<PathBuf>, wrapper: &dyn KeyWrapper) -> Result<Vault> {
-        let files = VaultFiles::new(dir);
-        if files.all().iter().any(|p| p.exists()) {
-            return Err(Error::VaultExists);
-        }
-        let key = DataKey::generate();
-        let wrapped = wrapper.wrap(&key)?;
-        let vault = Vault::create_with_key(files.dir(), &key)?;
-        // Without its wrapped key a new vault cannot be opened: undo it.
-        if let Err(e) = write_atomically(&files.wrapped_key(), &wrapped, "writing the wrapped key")
-        {
-            let _ = vault.wipe();
-            return Err(e);
-        }
-        Ok(vault)
-    }
-
-    pub fn open_wrapped(dir: impl Into<PathBuf>, wrapper: &dyn KeyWrapper) -> Result<Vault> {
-        let files = VaultFiles::new(dir);
-        let vault = Vault {
-            files,
-            state: std::sync::Mutex::new(None),
-        };
-        vault.unlock_wrapped(wrapper)?;
-        Ok(vault)
-    }
-
     /// Unwraps the key and opens the database. After a crash mid-rekey the
     /// staged key is tried too, and kept if it is the one that opens it.
     pub fn unlock_wrapped(&self, wrapper: &dyn KeyWrapper) -> Result<()> {

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::card::Card;
-use super::keys::{self, EncryptionKey, EncryptionSecret, IdentityKey, PairKey};
-use crate::{Error, Result};
+use super::keys::{self, EncryptionSecret, IdentityKey, PairKey};
+use crate::{Error, Result, Vault};
 
 /// How long a retired encryption key still opens envelopes sealed to it
 /// before comrades learned the new one. After that it is deleted.
@@ -32,11 +32,10 @@ impl MyKeys {
 }
 
 /// Makes my keys if this vault has none yet: new vaults, and vaults from
-/// before sharing existed.
-/// A mailbox too, for vaults from before delivery.
-pub(crate) fn ensure(conn: &Connection) -> Result<()> {
-    let now = Utc::now();
-    crate::delivery::mailbox::ensure(conn, now)?;
+/// before sharing existed. A mailbox too, for vaults from before delivery.
+/// Run at every open.
+pub(crate) fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    super::mailbox::ensure(conn, now)?;
     let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM my_identity)", [], |r| {
         r.get(0)
     })?;
@@ -106,7 +105,7 @@ pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(|s| DateTime::from_timestamp(s, 0))
         .ok_or(Error::DatabaseDamaged)?;
-    let address = crate::delivery::mailbox::my_address(conn)?;
+    let address = super::mailbox::my_address(conn)?;
     Card::issue(
         &keys.signing,
         keys.current.public(),
@@ -129,8 +128,8 @@ pub(crate) fn bump_card(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 }
 
 /// A fresh encryption key; the old one is kept for [`RETIRED_KEY_LIFETIME`].
-/// Pair keys with every comrade are derived again.
-pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionKey> {
+/// The caller derives the pair keys with every comrade again.
+pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionSecret> {
     let now = Utc::now();
     conn.execute(
         "DELETE FROM my_encryption_keys WHERE retired_at < ?1",
@@ -142,19 +141,8 @@ pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionKey> {
     )?;
     let secret = EncryptionSecret::generate();
     insert_encryption_key(conn, &secret, now)?;
-    let theirs: Vec<(i64, Vec<u8>)> = conn
-        .prepare("SELECT seq, encryption_key FROM comrades")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (seq, key) in theirs {
-        let key = EncryptionKey(key.try_into().map_err(|_| Error::DatabaseDamaged)?);
-        conn.execute(
-            "UPDATE comrades SET pair_key = ?2 WHERE seq = ?1",
-            params![seq, secret.pair_key(&key)?.0.as_slice()],
-        )?;
-    }
     bump_card(conn, now)?;
-    Ok(secret.public())
+    Ok(secret)
 }
 
 fn insert_encryption_key(
@@ -183,4 +171,72 @@ pub(crate) fn identity_key(conn: &Connection) -> Result<IdentityKey> {
             r.get(0)
         })?;
     IdentityKey::from_stored(public)
+}
+
+impl Vault {
+    /// The member's display name, as they introduced themselves.
+    pub fn display_name(&self) -> Result<Option<String>> {
+        self.with_conn(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'display_name'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+
+    /// My card carries it, so the card is reissued.
+    pub fn set_display_name(&self, name: &str) -> Result<()> {
+        let name = crate::name::clean(name)?;
+        self.with_tx(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('display_name', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [name],
+            )?;
+            bump_card(tx, Utc::now())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::{at_version, migrate};
+
+    #[test]
+    fn a_vault_from_before_sharing_gets_its_keys_once() {
+        let mut conn = at_version(2);
+        migrate(&mut conn).unwrap();
+        ensure(&conn, Utc::now()).unwrap();
+        ensure(&conn, Utc::now()).unwrap();
+        let keys: i64 = conn
+            .query_row("SELECT count(*) FROM my_encryption_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(keys, 1, "keys are made once");
+    }
+
+    #[test]
+    fn from_6_to_7_gives_an_existing_member_a_mailbox_in_their_card() {
+        let mut conn = at_version(6);
+        ensure(&conn, Utc::now()).unwrap_err(); // no mailbox table yet
+        migrate(&mut conn).unwrap();
+        ensure(&conn, Utc::now()).unwrap();
+        ensure(&conn, Utc::now()).unwrap();
+        let mailboxes: i64 = conn
+            .query_row("SELECT count(*) FROM mailboxes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mailboxes, 1, "made once");
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('display_name', 'Alice')",
+            [],
+        )
+        .unwrap();
+        let keys = load(&conn).unwrap();
+        let card = card(&conn, &keys).unwrap();
+        let address = card.address().unwrap();
+        assert!(address.relays.is_empty());
+    }
 }

@@ -28,12 +28,11 @@ pub(crate) fn add(conn: &Connection, url: &RelayUrl, now: DateTime<Utc>) -> Resu
     Ok(added)
 }
 
-/// Forgets a relay and where I had read up to on it.
+/// Forgets a relay; delivery forgets where it had read up to on it.
 pub(crate) fn remove(conn: &Connection, url: &RelayUrl) -> Result<()> {
     let removed = conn.execute("DELETE FROM relays WHERE url = ?1", [url.as_str()])?;
     if removed == 0 {
         return Err(Error::NotFound { what: "relay" });
     }
-    conn.execute("DELETE FROM relay_cursors WHERE relay = ?1", [url.as_str()])?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::time::from_ms;
 use crate::{Error, Result};
 
 /// How long a retired mailbox is still fetched. Events live on relays about
-/// as long ([`super::EVENT_LIFETIME`]).
+/// as long (`delivery::EVENT_LIFETIME`).
 pub const MAILBOX_GRACE: Duration = Duration::days(14);
 
 /// One of my mailboxes, with the secret a transport signs requests with

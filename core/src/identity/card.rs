@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use sha2::{Digest, Sha256};
 
+use super::address::{Address, MAX_RELAY_HINTS, MailboxKey, RelayUrl};
 use super::keys::{EncryptionKey, IdentityKey};
-use crate::delivery::{Address, MAX_RELAY_HINTS, MailboxKey, RelayUrl};
 use crate::redact::Text;
 use crate::{Error, Result};
 

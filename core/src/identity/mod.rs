@@ -1,0 +1,20 @@
+//! Who I am and where I am reached: my keys, my mailboxes and relays, and
+//! the card that carries them; and the key, card and address types that
+//! comrades, envelopes and delivery share. It imports no module above the
+//! vault, so all of them can import it.
+
+mod address;
+mod card;
+mod keys;
+pub(crate) mod mailbox;
+mod mine;
+pub(crate) mod relays;
+
+pub use address::{Address, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, RelayUrl};
+pub use card::{Card, CardError};
+pub(crate) use keys::EncryptionSecret;
+pub use keys::{EncryptionKey, IdentityKey, PairKey};
+pub use mailbox::{MAILBOX_GRACE, Mailbox};
+pub use mine::RETIRED_KEY_LIFETIME;
+pub(crate) use mine::{MyKeys, bump_card, card, ensure, identity_key, load, rotate};
+pub use relays::MAX_RELAYS;

@@ -1,0 +1,148 @@
+//! The core's modules point one way: each imports only modules on lower
+//! rows of the map in `core/src/lib.rs`. Read from the source, so a new
+//! `use crate::…` that points up fails here.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The rows of the module map, lowest first.
+const ROWS: &[&[&str]] = &[
+    &["error", "id", "name", "time", "redact", "secret", "fts"],
+    &["vault"],
+    &["identity"],
+    &["comrades"],
+    &["envelope"],
+    &["care", "gatherings", "journal", "delivery"],
+    &["registry", "testing"],
+];
+
+/// What the crate root re-exports, by the module that defines it.
+const ROOT_ITEMS: &[(&str, &str)] = &[
+    ("Error", "error"),
+    ("Result", "error"),
+    ("DataKey", "secret"),
+    ("Vault", "vault"),
+    ("VaultFiles", "vault"),
+    ("KdfParams", "vault"),
+    ("kinds", "registry"),
+    ("SecretString", ""),
+];
+
+fn row_of(module: &str) -> usize {
+    ROWS.iter()
+        .position(|row| row.contains(&module))
+        .unwrap_or_else(|| panic!("module {module} is not on the map; add it to lib.rs and here"))
+}
+
+fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            source_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Each `crate::x` or `crate::{x, y::z}` in the text, as (x, the item after it).
+fn references(text: &str) -> Vec<(String, String)> {
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for item in group[..end].split(',') {
+                let mut parts = item.trim().split("::");
+                let first = parts.next().unwrap_or("").trim().to_owned();
+                let second = parts.next().unwrap_or("").trim().to_owned();
+                if !first.is_empty() {
+                    found.push((first, second));
+                }
+            }
+        } else {
+            let ident = |s: &str| -> String {
+                s.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
+            };
+            let first = ident(rest);
+            let second = rest[first.len()..]
+                .strip_prefix("::")
+                .map(ident)
+                .unwrap_or_default();
+            found.push((first, second));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_module_imports_one_above_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    let mut upward = BTreeSet::new();
+    let mut checked = 0;
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let module = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if module == "lib" {
+            continue;
+        }
+        let row = row_of(&module);
+        for (first, item) in references(&fs::read_to_string(&file).unwrap()) {
+            let target = ROOT_ITEMS
+                .iter()
+                .find(|(name, _)| *name == first)
+                .map_or(first.as_str(), |(_, owner)| owner);
+            if target.is_empty() || target == module {
+                continue;
+            }
+            checked += 1;
+            let target_row = row_of(target);
+            // The crate's error names each layer's own error kind, as
+            // application-services' rich internal error does.
+            let error_kind = module == "error" && item.ends_with("Error");
+            let allowed =
+                row == ROWS.len() - 1 || target_row < row || (row == 0 && target_row == 0);
+            if !allowed && !error_kind {
+                upward.insert(format!("{} -> crate::{first}::{item}", relative.display()));
+            }
+        }
+    }
+    assert!(checked > 100, "the scan found only {checked} references");
+    assert!(
+        upward.is_empty(),
+        "imports that point up the module map:\n{}",
+        upward.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn the_scan_sees_grouped_and_nested_paths() {
+    let found = references(
+        "use crate::{Error, comrades::{self, Peer}};\n// crate::care\nx(crate::vault::Vault)",
+    );
+    assert!(found.contains(&("Error".into(), "".into())));
+    assert!(found.contains(&("comrades".into(), "{self".into())));
+    assert!(found.contains(&("vault".into(), "Vault".into())));
+    assert!(
+        !found.iter().any(|(m, _)| m == "care"),
+        "comments are not code"
+    );
+}
