@@ -379,3 +379,42 @@ fn mutated_calendar_files_never_panic_or_half_import() {
         }
     }
 }
+
+/// Issue 14: 8,000 nested components overflowed the parser's stack and
+/// aborted the process; 10,000 events were refused only after quadratic work.
+#[test]
+fn hostile_nesting_and_event_counts_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = new_vault(dir.path());
+    let nested = format!(
+        "BEGIN:VCALENDAR\n{}{}END:VCALENDAR\n",
+        "BEGIN:VEVENT\n".repeat(8_000),
+        "END:VEVENT\n".repeat(8_000)
+    );
+    match vault.gatherings().import_ics(&nested, "UTC") {
+        Err(Error::ImportLine { line, problem }) => {
+            assert_eq!(line, 9, "the first line past the limit");
+            assert!(problem.contains("nested"), "{problem}");
+        }
+        other => panic!("expected the nesting refused: {other:?}"),
+    }
+    // Ten times past the limit on events, each a valid one.
+    let event = "BEGIN:VEVENT\nUID:x\nDTSTART:20261205T180000Z\nSUMMARY:x\nEND:VEVENT\n";
+    let many = format!(
+        "BEGIN:VCALENDAR\nVERSION:2.0\n{}END:VCALENDAR\n",
+        event.repeat(10 * tend_core::gatherings::MAX_ICS_EVENTS)
+    );
+    assert!(many.len() < tend_core::gatherings::MAX_ICS_BYTES);
+    assert!(matches!(
+        vault.gatherings().import_ics(&many, "UTC"),
+        Err(Error::Import(problem)) if problem.contains("5,000 events")
+    ));
+    assert!(vault.gatherings().list().unwrap().is_empty());
+    // Real depth still imports.
+    assert!(
+        vault
+            .gatherings()
+            .import_ics(&fixture("google.ics"), "America/Chicago")
+            .is_ok()
+    );
+}

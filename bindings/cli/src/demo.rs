@@ -254,15 +254,16 @@ pub fn run(relay: Option<&str>) -> CliResult {
     story.step("An encrypted backup, restored into a new vault");
     let backup_path = tmp.path().join("alice-backup.json.age");
     let backup_passphrase = SecretString::from("a different long backup passphrase".to_owned());
-    let file = std::fs::File::create(&backup_path).map_err(|e| e.to_string())?;
-    let n = journal
-        .export(
-            ExportFormat::Json,
-            ExportProtection::Passphrase(backup_passphrase.clone()),
-            file,
-            &mut |_, _| {},
-        )
-        .map_err(fail)?;
+    let n = crate::files::write_atomically(&backup_path, |file| {
+        journal
+            .export(
+                ExportFormat::Json,
+                ExportProtection::Passphrase(backup_passphrase.clone()),
+                file,
+                &mut |_, _| {},
+            )
+            .map_err(fail)
+    })?;
     let head = std::fs::read(&backup_path).map_err(|e| e.to_string())?;
     println!(
         "Exported {n} entries; the file starts “{}” and is sealed with age.",
@@ -591,7 +592,7 @@ fn monthly_gathering(
         .gatherings()
         .export_ics(Some(gathering.id))
         .map_err(fail)?;
-    std::fs::write(&ics_path, &ics).map_err(|e| e.to_string())?;
+    crate::files::write_bytes(&ics_path, ics.as_bytes())?;
     let shown: Vec<&str> = ics
         .lines()
         .filter(|l| {

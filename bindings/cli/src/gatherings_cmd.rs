@@ -367,8 +367,7 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
         GatheringsCommand::ExportIcs { id, out: path } => {
             let id = id.as_deref().map(gathering_id).transpose()?;
             let ics = g.export_ics(id).map_err(fail)?;
-            std::fs::write(&path, ics)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            crate::files::write_bytes(&path, ics.as_bytes())?;
             out.done(&format!("Wrote {}", path.display()))
         }
         GatheringsCommand::ImportIcs { file, tz } => {

@@ -3,6 +3,7 @@
 mod care_cmd;
 mod delivery_cmd;
 mod demo;
+mod files;
 mod gatherings_cmd;
 mod journal_cmd;
 mod output;
@@ -178,18 +179,13 @@ fn run(cli: Cli) -> CliResult {
                 Format::Json => ExportFormat::Json,
                 Format::Csv => ExportFormat::Csv,
             };
-            let file = std::fs::File::create(&path)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             let bar = output::progress("Exporting");
-            let n = vault
-                .journal()
-                .export(
-                    format,
-                    protection,
-                    std::io::BufWriter::new(file),
-                    &mut |d, t| bar.update(d, t),
-                )
-                .map_err(fail)?;
+            let n = files::write_atomically(&path, |file| {
+                vault
+                    .journal()
+                    .export(format, protection, file, &mut |d, t| bar.update(d, t))
+                    .map_err(fail)
+            })?;
             bar.finish();
             out.done(&format!("Exported {n} entries to {}", path.display()))
         }

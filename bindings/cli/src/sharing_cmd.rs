@@ -13,7 +13,7 @@ use tend_core::journal::EntryId;
 use tend_core::kinds;
 
 use crate::output::Output;
-use crate::{CliResult, fail};
+use crate::{CliResult, fail, files};
 
 #[derive(Subcommand)]
 pub enum CardCommand {
@@ -528,8 +528,7 @@ fn write_envelope(sealed: &Sealed, path: Option<PathBuf>, out: &Output) -> CliRe
     let names = recipient_names(sealed);
     match path {
         Some(path) => {
-            std::fs::write(&path, &armored)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            files::write_bytes(&path, armored.as_bytes())?;
             out.done(&format!("Sealed for {names} in {}", path.display()))
         }
         None => {
@@ -555,8 +554,7 @@ pub fn write_envelopes(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) ->
     let mut written = Vec::new();
     for s in sealed {
         let path = dir.join(format!("{}.tend", s.message_id));
-        std::fs::write(&path, s.armored())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        files::write_bytes(&path, s.armored().as_bytes())?;
         written.push((recipient_names(s), path));
     }
     let views: Vec<_> = written

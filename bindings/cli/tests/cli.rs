@@ -95,6 +95,32 @@ fn a_member_writes_searches_reflects_exports_and_wipes() {
             .unwrap()
             .contains("kingfisher")
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&plain).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a plaintext export is private");
+    }
+    // Exporting again replaces the file whole; an export that cannot be
+    // written leaves nothing behind.
+    ok(tend(&v, &["export", "--out", sealed.to_str().unwrap()]));
+    assert!(
+        std::fs::read(&sealed)
+            .unwrap()
+            .starts_with(b"age-encryption.org/v1")
+    );
+    let nowhere = tmp.path().join("no-such-folder").join("backup.age");
+    assert!(
+        !tend(&v, &["export", "--out", nowhere.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file is left");
 
     let other = tmp.path().join("other");
     ok(tend(&other, &["init", "--name", "Alice again"]));

@@ -20,6 +20,10 @@ use crate::{Error, Result};
 pub const MAX_ICS_BYTES: usize = 4 << 20;
 /// Events one import may bring.
 pub const MAX_ICS_EVENTS: usize = 5_000;
+/// Components nested deeper than this are refused before parsing: real
+/// calendars nest three deep (VCALENDAR, VEVENT, VALARM), and the parser
+/// recurses once per level.
+pub const MAX_ICS_DEPTH: usize = 8;
 const PRODID: &str = "-//Tend//Gatherings 1//EN";
 
 /// What an import did.
@@ -83,6 +87,7 @@ impl Gatherings<'_> {
         }
         let default_zone = recurrence::parse_zone(default_zone)?;
         let file = Unfolded::new(text);
+        file.check_shape()?;
         let parsed = icalendar::parser::read_calendar_simple(&file.text).map_err(|e| {
             let offset = file.text.len() - e.input.len();
             file.error_at(offset, "not valid iCalendar")
@@ -302,6 +307,34 @@ impl Unfolded {
         self.starts
             .get(i.saturating_sub(1))
             .map_or(1, |(_, line)| *line)
+    }
+
+    /// Nesting and the number of events, counted in one pass before the
+    /// parser sees the file, so hostile depth or size is refused in linear
+    /// time and never overflows the stack.
+    fn check_shape(&self) -> Result<()> {
+        let mut depth = 0usize;
+        let mut events = 0usize;
+        let mut offset = 0;
+        for line in self.text.split('\n') {
+            let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            if name.eq_ignore_ascii_case("BEGIN") {
+                depth += 1;
+                if depth > MAX_ICS_DEPTH {
+                    return Err(self.error_at(offset, "components nested more than 8 deep"));
+                }
+                if value.trim().eq_ignore_ascii_case("VEVENT") {
+                    events += 1;
+                    if events > MAX_ICS_EVENTS {
+                        return Err(Error::Import("more than 5,000 events in one file"));
+                    }
+                }
+            } else if name.eq_ignore_ascii_case("END") {
+                depth = depth.saturating_sub(1);
+            }
+            offset += line.len() + 1;
+        }
+        Ok(())
     }
 
     fn error_at(&self, offset: usize, problem: &str) -> Error {
