@@ -66,6 +66,12 @@ pub enum Error {
     Import(&'static str),
     #[error("the backup is encrypted; a passphrase is needed")]
     PassphraseNeeded,
+    #[error("another program is using the vault right now; try again in a moment")]
+    Busy,
+    #[error(
+        "the vault's folder cannot be written (a read-only disk, or no permission); the vault itself is not damaged"
+    )]
+    ReadOnly,
     #[error("storage error ({0})")]
     Storage(String),
     #[error("i/o error while {context}: {kind}")]
@@ -95,6 +101,10 @@ impl From<rusqlite::Error> for Error {
             Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
                 Error::DatabaseDamaged
             }
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => Error::Busy,
+            // SQLite opens a read-only file for reading, then cannot make the
+            // WAL's shared-memory file beside it.
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) => Error::ReadOnly,
             // Only the code: SQLite's message can quote a constraint's value.
             Some(code) => Error::Storage(format!("{code:?}")),
             None => match e {
@@ -111,5 +121,31 @@ impl From<rusqlite::Error> for Error {
 impl From<rusqlite::types::FromSqlError> for Error {
     fn from(_: rusqlite::types::FromSqlError) -> Self {
         Error::DatabaseDamaged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_read_only_storage_say_what_happened() {
+        let sqlite = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        assert!(matches!(
+            Error::from(sqlite(rusqlite::ffi::SQLITE_BUSY)),
+            Error::Busy
+        ));
+        assert!(matches!(
+            Error::from(sqlite(rusqlite::ffi::SQLITE_READONLY)),
+            Error::ReadOnly
+        ));
+        assert!(matches!(
+            Error::from(sqlite(rusqlite::ffi::SQLITE_CANTOPEN)),
+            Error::ReadOnly
+        ));
+        assert!(matches!(
+            Error::from(sqlite(rusqlite::ffi::SQLITE_NOTADB)),
+            Error::DatabaseDamaged
+        ));
     }
 }

@@ -408,7 +408,7 @@ fn sending(
     if sealed.is_empty() {
         return out.done(done);
     }
-    eprintln!("{done}");
+    eprintln!("{}", crate::output::for_terminal(done));
     write_envelopes(&sealed, dir, out)
 }
 

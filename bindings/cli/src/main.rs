@@ -120,7 +120,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("tend: {message}");
+            eprintln!("tend: {}", output::for_terminal(&message));
             ExitCode::FAILURE
         }
     }

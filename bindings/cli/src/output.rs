@@ -17,7 +17,7 @@ impl Output {
                 serde_json::to_string_pretty(value).map_err(|e| e.to_string())?
             );
         } else {
-            println!("{}", text());
+            println!("{}", for_terminal(&text()));
         }
         Ok(())
     }
@@ -28,6 +28,26 @@ impl Output {
             || message.to_owned(),
         )
     }
+}
+
+/// Text fit for a terminal: control characters (escape sequences that
+/// clear the screen or set the title, carried in what a comrade wrote) are
+/// shown as `\u{…}` instead of obeyed. Newlines and tabs stay.
+pub fn for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    let obeyed = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(obeyed) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if obeyed(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// A progress bar on stderr; silent when stderr is not a terminal.

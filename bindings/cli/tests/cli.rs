@@ -747,3 +747,49 @@ fn relays_are_added_listed_removed_and_a_sync_keeps_what_it_cannot_send() {
     ok(tend(&a, &["relays", "remove", "ws://127.0.0.1:9"]));
     assert!(ok(tend(&a, &["relays", "list"])).contains("No relays"));
 }
+
+/// Issue 14: a comrade's words carrying terminal escapes (clear the screen,
+/// set the window title) were printed raw by `inbox`, `care list` and
+/// `gatherings list`.
+#[test]
+fn what_a_comrade_wrote_cannot_drive_my_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = comrades(tmp.path());
+    let mail = tmp.path().join("mail");
+    let hostile = "Ride\u{1b}[2J\u{1b}]0;owned\u{7}";
+    let posted = written(tend(
+        &a,
+        &[
+            "--json",
+            "care",
+            "post",
+            "--category",
+            "ride",
+            "--title",
+            hostile,
+            "--urgency",
+            "today",
+            "--to",
+            "Bob",
+            "--out",
+            mail.to_str().unwrap(),
+        ],
+    ));
+    let opened = ok(tend(&b, &["inbox", "open", &posted[0]]));
+    let listed = ok(tend(&b, &["care", "list", "--for-me"]));
+    for shown in [&opened, &listed] {
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("Ride\\u{1b}[2J"),
+            "shown, not obeyed: {shown}"
+        );
+    }
+    let as_json = json(tend(&b, &["--json", "care", "list", "--for-me"]));
+    assert_eq!(
+        as_json["for_me"][0]["title"], hostile,
+        "--json keeps the text exact"
+    );
+}

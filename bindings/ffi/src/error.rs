@@ -41,6 +41,10 @@ pub enum TendError {
     /// The app's key store refused, or failed.
     #[error("the key provider failed: {reason}")]
     KeyProvider { reason: String },
+    #[error("another program is using the vault right now; try again in a moment")]
+    Busy,
+    #[error("the vault's folder cannot be written (a read-only disk, or no permission)")]
+    ReadOnly,
     #[error("storage failed")]
     Storage,
     /// A bug in Tend: a panic caught at the boundary.
@@ -117,6 +121,8 @@ impl From<tend_core::Error> for TendError {
                 field: "passphrase".into(),
                 problem: "this backup needs one".into(),
             },
+            E::Busy => TendError::Busy,
+            E::ReadOnly => TendError::ReadOnly,
             E::Storage(_) | E::Io { .. } => TendError::Storage,
             E::Invalid { field, problem } => TendError::Invalid {
                 field: field.into(),

@@ -83,6 +83,13 @@ fn apply_key(conn: &Connection, key: &DataKey, call: KeyCall) -> Result<()> {
     Ok(())
 }
 
+/// A transaction that takes the write lock at `BEGIN`, so another process
+/// holding it makes this one wait (the busy timeout) rather than fail: a
+/// deferred transaction that starts reading and then writes cannot wait.
+pub(crate) fn write_transaction(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+}
+
 #[cfg(test)]
 mod tests {
     /// Fails if SQLCipher was built without `.cargo/config.toml`'s flags.

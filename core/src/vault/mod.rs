@@ -117,7 +117,7 @@ pub(crate) struct Hooks {
 impl Hooks {
     fn open(&self, conn: &mut Connection) -> Result<()> {
         schema::migrate(conn)?;
-        let tx = conn.transaction()?;
+        let tx = connection::write_transaction(conn)?;
         let now = chrono::Utc::now();
         for step in self.on_open {
             step(&tx, now)?;
@@ -406,7 +406,7 @@ impl Vault {
     pub(crate) fn with_tx<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
-        let tx = unlocked.conn.transaction()?;
+        let tx = connection::write_transaction(&mut unlocked.conn)?;
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)

@@ -359,21 +359,20 @@ pub(crate) fn at_version(v: i64) -> Connection {
     conn
 }
 
+/// Each step in its own write transaction, reading the version inside it:
+/// another process opening the same vault waits, then finds it done.
 pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     check_not_newer(conn)?;
-    let from = version(conn)?;
-    for (step, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .take(target as usize)
-        .skip(from as usize)
-    {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", step as i64 + 1)?;
+    loop {
+        let tx = super::connection::write_transaction(conn)?;
+        let step = version(&tx)?;
+        if step >= target {
+            return Ok(());
+        }
+        tx.execute_batch(MIGRATIONS[step as usize])?;
+        tx.pragma_update(None, "user_version", step + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
