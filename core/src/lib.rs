@@ -30,7 +30,7 @@ pub mod gatherings;
 mod id;
 pub mod identity;
 pub mod journal;
-pub mod name;
+mod name;
 mod redact;
 mod registry;
 mod secret;

@@ -146,3 +146,50 @@ fn the_scan_sees_grouped_and_nested_paths() {
         "comments are not code"
     );
 }
+
+/// `tend`'s own modules (`bindings/cli/src`) import each other without a
+/// circle: shared helpers live in `args.rs`, `render.rs` and `output.rs`.
+#[test]
+fn the_command_lines_modules_form_no_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bindings/cli/src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    let module_of = |p: &Path| p.file_stem().unwrap().to_string_lossy().into_owned();
+    let modules: BTreeSet<String> = files.iter().map(|p| module_of(p)).collect();
+    let mut edges: Vec<(String, String)> = Vec::new();
+    for file in &files {
+        let from = module_of(file);
+        if from == "main" {
+            continue; // the root declares every module and dispatches to them
+        }
+        for (to, _) in references(&fs::read_to_string(file).unwrap()) {
+            if to != from && modules.contains(&to) && to != "main" {
+                edges.push((from.clone(), to));
+            }
+        }
+    }
+    assert!(
+        edges.len() > 10,
+        "the scan found only {} imports",
+        edges.len()
+    );
+    // Peel off modules that import nothing left; whatever stays is a circle.
+    let mut left = modules.clone();
+    left.remove("main");
+    loop {
+        let leaf = left
+            .iter()
+            .find(|m| !edges.iter().any(|(f, t)| f == *m && left.contains(t)))
+            .cloned();
+        match leaf {
+            Some(m) => {
+                left.remove(&m);
+            }
+            None => break,
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "these CLI modules import each other in a circle: {left:?}"
+    );
+}

@@ -12,10 +12,11 @@ use tend_core::care::{
 };
 use tend_core::envelope::Opened;
 
-use crate::gatherings_cmd::local_time;
-use crate::journal_cmd::system_time_zone;
+use crate::args::local_time;
+use crate::args::recipients;
+use crate::args::system_time_zone;
 use crate::output::Output;
-use crate::sharing_cmd::{recipients, write_envelopes};
+use crate::render::write_envelopes;
 use crate::{CliResult, fail};
 
 #[derive(Subcommand)]

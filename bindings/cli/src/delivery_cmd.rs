@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tend_core::Vault;
 use tend_core::delivery::nostr::{Limits, NostrTransport};
-use tend_core::delivery::{Progress, RelayReport, RelayUrl, SyncOptions, SyncReport};
+use tend_core::delivery::{RelayReport, RelayUrl, SyncOptions, SyncProgress, SyncReport};
 
 use crate::output::Output;
 use crate::{CliResult, fail};
@@ -83,9 +83,11 @@ pub fn sync_now(vault: &Vault) -> CliResult<SyncReport> {
             SyncOptions { retry_now: true },
             &mut |p| {
                 bar.set_message(match p {
-                    Progress::Sending { relay, parcels } => format!("{relay}: sending {parcels}"),
-                    Progress::Fetching { relay, .. } => format!("{relay}: fetching"),
-                    Progress::Opening { done, of } => format!("opening {done}/{of}"),
+                    SyncProgress::Sending { relay, parcels } => {
+                        format!("{relay}: sending {parcels}")
+                    }
+                    SyncProgress::Fetching { relay, .. } => format!("{relay}: fetching"),
+                    SyncProgress::Opening { done, of } => format!("opening {done}/{of}"),
                 });
                 bar.tick();
             },

@@ -7,7 +7,7 @@ use tend_core::care::{Category, NewRequest, Status, Urgency};
 use tend_core::delivery::RelayUrl;
 use tend_core::envelope::{EnvelopeError, Opened, Sealed, To};
 use tend_core::gatherings::{NewGathering, Rsvp};
-use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompts};
+use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompt_for_day};
 use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
 
 use crate::journal_cmd::{describe_insights, highlight};
@@ -185,7 +185,7 @@ pub fn run(relay: Option<&str>) -> CliResult {
             .map_err(fail)?;
         println!("  {}  mood {}  {}", entry.local_date(), mood, body);
     }
-    let prompt = prompts::for_day(start.date_naive());
+    let prompt = prompt_for_day(start.date_naive());
     println!("A gentle prompt she may skip: “{prompt}”");
 
     story.step("She searches for “heron”");

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use chrono::{Duration, Local, NaiveDateTime, Utc};
+use chrono::{Duration, Local, Utc};
 use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
@@ -13,9 +13,10 @@ use tend_core::gatherings::{
     Rsvp, Totals,
 };
 
-use crate::journal_cmd::system_time_zone;
+use crate::args::recipients;
+use crate::args::{local_time, system_time_zone};
 use crate::output::Output;
-use crate::sharing_cmd::{recipients, write_envelopes};
+use crate::render::write_envelopes;
 use crate::{CliResult, fail};
 
 #[derive(Subcommand)]
@@ -427,13 +428,6 @@ fn expand(dtstart: &str, tz: &str, rrule: Option<&str>, count: usize, out: &Outp
         tend_core::gatherings::expand(local_time(dtstart)?, tz, rrule, count).map_err(fail)?;
     let texts: Vec<String> = starts.iter().map(|t| t.to_rfc3339()).collect();
     out.show(&texts, || texts.join("\n"))
-}
-
-pub fn local_time(text: &str) -> CliResult<NaiveDateTime> {
-    let text = text.trim();
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| format!("{text:?} is not a local time like 2026-12-05T18:00"))
 }
 
 fn gathering_id(text: &str) -> CliResult<GatheringId> {

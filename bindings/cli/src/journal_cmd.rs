@@ -8,9 +8,10 @@ use serde::Serialize;
 use tend_core::Vault;
 use tend_core::journal::{
     DaylioOptions, Entry, EntryFilter, EntryId, Insights, NewEntry, PageCursor, UnknownMoods,
-    prompts,
+    prompt_for_day,
 };
 
+use crate::args::system_time_zone;
 use crate::output::{self, Output};
 use crate::{CliResult, fail};
 
@@ -218,7 +219,7 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
             out.done("Deleted, and gone from the search index too.")
         }
         JournalCommand::Prompt => {
-            let prompt = prompts::for_day(Local::now().date_naive());
+            let prompt = prompt_for_day(Local::now().date_naive());
             out.show(&serde_json::json!({ "prompt": prompt }), || {
                 prompt.to_owned()
             })
@@ -251,13 +252,6 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
             })
         }
     }
-}
-
-pub fn system_time_zone() -> chrono_tz::Tz {
-    iana_time_zone::get_timezone()
-        .ok()
-        .and_then(|name| name.parse().ok())
-        .unwrap_or(chrono_tz::UTC)
 }
 
 pub fn describe(e: &Entry, scale: &tend_core::journal::MoodScale) -> String {

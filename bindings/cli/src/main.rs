@@ -1,12 +1,15 @@
 //! `tend`: Tend's command line. The demo, scripting and inspection of a vault.
 
+mod args;
 mod care_cmd;
 mod delivery_cmd;
 mod demo;
 mod files;
 mod gatherings_cmd;
+mod inbox_cmd;
 mod journal_cmd;
 mod output;
+mod render;
 mod secrets;
 mod sharing_cmd;
 
@@ -84,7 +87,7 @@ enum Command {
     Share(sharing_cmd::ShareCommand),
     /// Open envelopes and see what comrades sent
     #[command(subcommand)]
-    Inbox(sharing_cmd::InboxCommand),
+    Inbox(inbox_cmd::InboxCommand),
     /// Care requests: ask comrades for help, offer, accept, fulfil, thank
     #[command(subcommand)]
     Care(care_cmd::CareCommand),
@@ -153,7 +156,7 @@ fn run(cli: Cli) -> CliResult {
         Command::SafetyNumber { name } => sharing_cmd::safety_number(&open(&dir)?, &name, &out),
         Command::Circles(cmd) => sharing_cmd::circles(cmd, &open(&dir)?, &out),
         Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),
-        Command::Inbox(cmd) => sharing_cmd::inbox(cmd, &open(&dir)?, &out),
+        Command::Inbox(cmd) => inbox_cmd::run(cmd, &open(&dir)?, &out),
         Command::Care(cmd) => care_cmd::run(cmd, &open(&dir)?, &out),
         Command::Gatherings(cmd) => {
             let vault = if gatherings_cmd::needs_vault(&cmd) {

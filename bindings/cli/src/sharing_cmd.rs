@@ -1,5 +1,5 @@
-//! `tend card`, `tend comrades`, `tend safety-number`, `tend circles`,
-//! `tend share` and `tend inbox`.
+//! `tend card`, `tend comrades`, `tend safety-number`, `tend circles` and
+//! `tend share`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -8,12 +8,12 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::comrades::{Added, Card, Comrade};
-use tend_core::envelope::{InboxItem, Sealed, To};
 use tend_core::journal::EntryId;
-use tend_core::kinds;
 
+use crate::args::{find, recipients};
 use crate::output::Output;
-use crate::{CliResult, fail, files};
+use crate::render::write_envelope;
+use crate::{CliResult, fail};
 
 #[derive(Subcommand)]
 pub enum CardCommand {
@@ -106,19 +106,6 @@ pub enum ShareCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-}
-
-#[derive(Subcommand)]
-pub enum InboxCommand {
-    /// Open an envelope (a file, or - for stdin) into the inbox
-    Open {
-        file: String,
-        /// Where to write envelopes my vault seals in answer [default: stdout]
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// What I received, newest first
-    List,
 }
 
 #[derive(Serialize)]
@@ -391,126 +378,6 @@ pub fn share(cmd: ShareCommand, vault: &Vault, out: &Output) -> CliResult {
     }
 }
 
-pub fn inbox(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
-    match cmd {
-        InboxCommand::Open { file, out: dir } => {
-            let bytes = if file == "-" {
-                let mut buf = vec![];
-                std::io::stdin()
-                    .take(tend_core::envelope::MAX_ARMORED_BYTES as u64 + 1)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| e.to_string())?;
-                buf
-            } else {
-                std::fs::read(&file).map_err(|e| format!("cannot read {file}: {e}"))?
-            };
-            let opened = vault.envelopes().open(&bytes).map_err(fail)?;
-            let about = crate::care_cmd::describe_opened(vault, &opened);
-            out.show(
-                &serde_json::json!({ "from": opened.sender.name, "kind": opened.kind, "message_id": opened.message_id.to_string() }),
-                || {
-                    let head = format!("Opened a {} from {}.", opened.kind, opened.sender.name);
-                    match &about {
-                        Some(about) => format!("{head}\n{about}"),
-                        None => head,
-                    }
-                },
-            )?;
-            if opened.replies.is_empty() {
-                return Ok(());
-            }
-            let replies: Vec<Sealed> = vault
-                .envelopes()
-                .outbox()
-                .map_err(fail)?
-                .into_iter()
-                .filter(|o| opened.replies.contains(&o.sealed.message_id))
-                .map(|o| o.sealed)
-                .collect();
-            eprintln!("Your vault sealed {} in answer:", replies.len());
-            write_envelopes(&replies, dir, out)
-        }
-        InboxCommand::List => {
-            let items = vault.envelopes().inbox(None).map_err(fail)?;
-            let shared = vault.journal().shared_with_me().map_err(fail)?;
-            let views: Vec<_> = items
-                .iter()
-                .map(|i| serde_json::json!({ "from": i.opened.sender.name, "kind": i.opened.kind, "received_at": i.received_at.to_rfc3339(), "message_id": i.opened.message_id.to_string() }))
-                .collect();
-            out.show(&views, || {
-                if items.is_empty() {
-                    return "The inbox is empty.".into();
-                }
-                items
-                    .iter()
-                    .map(|i| describe_item(i, &shared))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-        }
-    }
-}
-
-fn describe_item(item: &InboxItem, shared: &[tend_core::journal::SharedEntry]) -> String {
-    let head = format!(
-        "{}  from {}",
-        item.received_at.format("%Y-%m-%d %H:%M"),
-        item.opened.sender.name
-    );
-    match shared
-        .iter()
-        .find(|s| s.message_id == item.opened.message_id)
-    {
-        Some(s) if item.opened.kind == kinds::JOURNAL_ENTRY => {
-            let note = s
-                .note
-                .as_ref()
-                .map(|n| format!("\n  “{n}”"))
-                .unwrap_or_default();
-            format!(
-                "{head}: a journal entry of {}{note}\n  {}",
-                s.written_at.format("%Y-%m-%d"),
-                s.body
-            )
-        }
-        _ => format!(
-            "{head}: {} ({} bytes)",
-            item.opened.kind,
-            item.opened.body.len()
-        ),
-    }
-}
-
-/// Names of comrades or circles; a comrade wins when both have a name.
-pub fn recipients(vault: &Vault, names: &[String]) -> CliResult<Vec<To>> {
-    names
-        .iter()
-        .map(|name| {
-            let name = name.trim();
-            match vault.comrades().find(name) {
-                Ok(c) => Ok(To::Comrade(c.id)),
-                Err(tend_core::Error::NotFound { .. }) => {
-                    match vault.comrades().find_circle(name) {
-                        Ok(circle) => Ok(To::Circle(circle.id)),
-                        Err(tend_core::Error::NotFound { .. }) => {
-                            Err(format!("no comrade or circle called {name:?}"))
-                        }
-                        Err(e) => Err(fail(e)),
-                    }
-                }
-                Err(e) => Err(fail(e)),
-            }
-        })
-        .collect()
-}
-
-fn find(vault: &Vault, name: &str) -> CliResult<Comrade> {
-    match vault.comrades().find(name) {
-        Err(tend_core::Error::NotFound { .. }) => Err(format!("no comrade called {name:?}")),
-        other => other.map_err(fail),
-    }
-}
-
 fn read_arg(arg: &str) -> CliResult<String> {
     if arg != "-" {
         return Ok(arg.to_owned());
@@ -521,56 +388,4 @@ fn read_arg(arg: &str) -> CliResult<String> {
         .read_to_string(&mut text)
         .map_err(|e| e.to_string())?;
     Ok(text)
-}
-
-fn write_envelope(sealed: &Sealed, path: Option<PathBuf>, out: &Output) -> CliResult {
-    let armored = sealed.armored();
-    let names = recipient_names(sealed);
-    match path {
-        Some(path) => {
-            files::write_bytes(&path, armored.as_bytes())?;
-            out.done(&format!("Sealed for {names} in {}", path.display()))
-        }
-        None => {
-            eprintln!("Sealed for {names}:");
-            out.show(
-                &serde_json::json!({ "envelope": armored, "to": names }),
-                || armored.trim_end().to_owned(),
-            )
-        }
-    }
-}
-
-/// Several envelopes, each for its own recipients: into `dir` as
-/// `<message id>.tend`, or armored on stdout one after another.
-pub fn write_envelopes(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
-    let Some(dir) = dir else {
-        for s in sealed {
-            write_envelope(s, None, out)?;
-        }
-        return Ok(());
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-    let mut written = Vec::new();
-    for s in sealed {
-        let path = dir.join(format!("{}.tend", s.message_id));
-        files::write_bytes(&path, s.armored().as_bytes())?;
-        written.push((recipient_names(s), path));
-    }
-    let views: Vec<_> = written
-        .iter()
-        .map(|(to, path)| serde_json::json!({ "to": to, "file": path }))
-        .collect();
-    out.show(&views, || {
-        written
-            .iter()
-            .map(|(to, path)| format!("Sealed for {to} in {}", path.display()))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
-}
-
-fn recipient_names(sealed: &Sealed) -> String {
-    let names: Vec<&str> = sealed.recipients.iter().map(|r| r.name.as_str()).collect();
-    names.join(", ")
 }

@@ -173,6 +173,18 @@ impl TendVault {
         self.after(added, &[Change::Comrades])
     }
 
+    /// Whom a typed name means: a comrade, else a circle (the comrade wins
+    /// when both have it), ignoring case; `NotFound` if neither.
+    pub async fn recipient_named(&self, name: String) -> Result<Recipient, TendError> {
+        self.with(move |v| {
+            Ok(match v.comrades().recipient_named(&name)? {
+                To::Comrade(id) => Recipient::Comrade { id: id.to_string() },
+                To::Circle(id) => Recipient::Circle { id: id.to_string() },
+            })
+        })
+        .await
+    }
+
     pub async fn comrades(&self) -> Result<Vec<Comrade>, TendError> {
         self.with(|v| {
             Ok(v.comrades()

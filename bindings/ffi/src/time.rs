@@ -14,14 +14,10 @@ pub(crate) fn from_ms(ms: i64, field: &str) -> Result<DateTime<Utc>, TendError> 
     DateTime::from_timestamp_millis(ms).ok_or_else(|| invalid(field, "not a valid instant"))
 }
 
-pub(crate) fn local(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
-}
+pub(crate) use tend_core::gatherings::local_time_text as local;
 
 pub(crate) fn parse_local(text: &str, field: &str) -> Result<NaiveDateTime, TendError> {
-    let text = text.trim();
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+    tend_core::gatherings::parse_local_time(text)
         .map_err(|_| invalid(field, "not a local time like 2026-12-05T18:00"))
 }
 

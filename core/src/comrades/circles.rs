@@ -5,8 +5,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::Comrades;
 use super::store::{self, ComradeId};
+use super::{Comrades, To};
 use crate::redact::Text;
 use crate::time::from_ms;
 use crate::{Error, Result, name};
@@ -122,6 +122,22 @@ impl Comrades<'_> {
                 .ok_or(Error::NotFound { what: "circle" })?;
             load(conn, seq)
         })
+    }
+
+    /// Whom a name the member typed means: a comrade, else a circle (a
+    /// comrade wins when both have the name), ignoring case.
+    pub fn recipient_named(&self, name: &str) -> Result<To> {
+        match self.find(name) {
+            Ok(c) => Ok(To::Comrade(c.id)),
+            Err(Error::NotFound { .. }) => match self.find_circle(name) {
+                Ok(circle) => Ok(To::Circle(circle.id)),
+                Err(Error::NotFound { .. }) => Err(Error::NotFound {
+                    what: "comrade or circle",
+                }),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     fn change_circle(

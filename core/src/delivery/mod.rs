@@ -131,7 +131,7 @@ pub struct SyncOptions {
 
 /// Where a sync is, for a progress display.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
+pub enum SyncProgress {
     Sending {
         relay: RelayUrl,
         parcels: usize,
@@ -264,7 +264,7 @@ impl Delivery<'_> {
         &self,
         transport: &mut dyn Transport,
         options: SyncOptions,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
         let mut reports: BTreeMap<RelayUrl, RelayReport> = BTreeMap::new();
         let mut opened = Vec::new();
@@ -289,7 +289,7 @@ impl Delivery<'_> {
         &self,
         transport: &mut dyn Transport,
         options: SyncOptions,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut dyn FnMut(SyncProgress),
         reports: &mut BTreeMap<RelayUrl, RelayReport>,
     ) -> Result<()> {
         let parcels = self.due(options.retry_now)?;
@@ -300,7 +300,7 @@ impl Delivery<'_> {
             }
         }
         for (relay, parcels) in by_relay {
-            progress(Progress::Sending {
+            progress(SyncProgress::Sending {
                 relay: relay.clone(),
                 parcels: parcels.len(),
             });
@@ -338,7 +338,7 @@ impl Delivery<'_> {
     fn fetch_all(
         &self,
         transport: &mut dyn Transport,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut dyn FnMut(SyncProgress),
         reports: &mut BTreeMap<RelayUrl, RelayReport>,
         opened: &mut Vec<Opened>,
     ) -> Result<()> {
@@ -346,7 +346,7 @@ impl Delivery<'_> {
         for mailbox in self.mailboxes()? {
             // One mailbox per connection: a relay cannot tie my mailboxes together.
             for relay in &relays {
-                progress(Progress::Fetching {
+                progress(SyncProgress::Fetching {
                     relay: relay.clone(),
                     mailbox: mailbox.key,
                 });
@@ -376,7 +376,7 @@ impl Delivery<'_> {
                 let mut forget = fetched.seen;
                 for (done, arrival) in fetched.arrivals.into_iter().enumerate() {
                     if done % 100 == 0 {
-                        progress(Progress::Opening { done, of });
+                        progress(SyncProgress::Opening { done, of });
                     }
                     if arrival.ids.iter().all(|id| seen(id)) {
                         report.duplicates += 1;

@@ -6,7 +6,7 @@ mod ics;
 mod invites;
 mod model;
 mod occurrences;
-pub mod recurrence;
+mod recurrence;
 mod rule_text;
 mod store;
 mod vtimezone;
@@ -23,6 +23,7 @@ pub use model::{
     Reminder, ReminderOffset, Rsvp, Totals,
 };
 pub use recurrence::{MAX_EXPANSION, Schedule};
+pub use store::{local_text as local_time_text, parse_local_time};
 
 use crate::{Error, Result, Vault};
 use store::local_text;

@@ -1,9 +1,10 @@
 //! Tend's own transport: Nostr relays (NIP-01), events in the style of
 //! NIP-59 with NIP-40 expiry, deletion requests per NIP-09. Event layout:
-//! [`event`]; the client: [`NostrTransport`] (cargo feature `network`).
+//! `event.rs` and `docs/delivery.md`; the client: [`NostrTransport`] (cargo
+//! feature `network`).
 
 #[cfg(feature = "network")]
-pub mod event;
+mod event;
 #[cfg(feature = "network")]
 mod socket;
 #[cfg(feature = "network")]

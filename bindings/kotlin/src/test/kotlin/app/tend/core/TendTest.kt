@@ -137,6 +137,8 @@ class TendTest {
             helper.addComrade(alice.myCard(), null)
             alice.addToCircle(circle.id, added.id)
         }
+        assertEquals(Recipient.Circle(circle.id), alice.recipientNamed("eastside"))
+        assertThrows<TendException.NotFound> { runBlocking { alice.recipientNamed("Nobody") } }
         val posted = alice.postCareRequest(NewCareRequest(
             category = CareCategory.RIDE, title = "A ride to the clinic", details = "10:00",
             urgency = CareUrgency.TODAY, neededByMs = null, expiresAtMs = null,

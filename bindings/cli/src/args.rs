@@ -1,0 +1,45 @@
+//! Reading what people type: names of comrades and circles, local times,
+//! the zone this machine is in. Shared by the command modules.
+
+use chrono::NaiveDateTime;
+use tend_core::Vault;
+use tend_core::comrades::Comrade;
+use tend_core::envelope::To;
+
+use crate::{CliResult, fail};
+
+/// Names of comrades or circles; a comrade wins when both have a name.
+pub fn recipients(vault: &Vault, names: &[String]) -> CliResult<Vec<To>> {
+    names
+        .iter()
+        .map(|name| match vault.comrades().recipient_named(name) {
+            Err(tend_core::Error::NotFound { .. }) => {
+                Err(format!("no comrade or circle called {:?}", name.trim()))
+            }
+            other => other.map_err(fail),
+        })
+        .collect()
+}
+
+pub fn find(vault: &Vault, name: &str) -> CliResult<Comrade> {
+    match vault.comrades().find(name) {
+        Err(tend_core::Error::NotFound { .. }) => Err(format!("no comrade called {name:?}")),
+        other => other.map_err(fail),
+    }
+}
+
+pub fn local_time(text: &str) -> CliResult<NaiveDateTime> {
+    tend_core::gatherings::parse_local_time(text).map_err(|_| {
+        format!(
+            "{:?} is not a local time like 2026-12-05T18:00",
+            text.trim()
+        )
+    })
+}
+
+pub fn system_time_zone() -> chrono_tz::Tz {
+    iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}

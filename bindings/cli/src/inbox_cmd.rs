@@ -1,0 +1,116 @@
+//! `tend inbox`: opening envelopes of every kind, and what I received.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use tend_core::Vault;
+use tend_core::envelope::{InboxItem, Sealed};
+use tend_core::kinds;
+
+use crate::output::Output;
+use crate::render::write_envelopes;
+use crate::{CliResult, fail};
+
+#[derive(Subcommand)]
+pub enum InboxCommand {
+    /// Open an envelope (a file, or - for stdin) into the inbox
+    Open {
+        file: String,
+        /// Where to write envelopes my vault seals in answer [default: stdout]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// What I received, newest first
+    List,
+}
+
+pub fn run(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
+    match cmd {
+        InboxCommand::Open { file, out: dir } => {
+            let bytes = if file == "-" {
+                let mut buf = vec![];
+                std::io::stdin()
+                    .take(tend_core::envelope::MAX_ARMORED_BYTES as u64 + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| e.to_string())?;
+                buf
+            } else {
+                std::fs::read(&file).map_err(|e| format!("cannot read {file}: {e}"))?
+            };
+            let opened = vault.envelopes().open(&bytes).map_err(fail)?;
+            let about = crate::care_cmd::describe_opened(vault, &opened);
+            out.show(
+                &serde_json::json!({ "from": opened.sender.name, "kind": opened.kind, "message_id": opened.message_id.to_string() }),
+                || {
+                    let head = format!("Opened a {} from {}.", opened.kind, opened.sender.name);
+                    match &about {
+                        Some(about) => format!("{head}\n{about}"),
+                        None => head,
+                    }
+                },
+            )?;
+            if opened.replies.is_empty() {
+                return Ok(());
+            }
+            let replies: Vec<Sealed> = vault
+                .envelopes()
+                .outbox()
+                .map_err(fail)?
+                .into_iter()
+                .filter(|o| opened.replies.contains(&o.sealed.message_id))
+                .map(|o| o.sealed)
+                .collect();
+            eprintln!("Your vault sealed {} in answer:", replies.len());
+            write_envelopes(&replies, dir, out)
+        }
+        InboxCommand::List => {
+            let items = vault.envelopes().inbox(None).map_err(fail)?;
+            let shared = vault.journal().shared_with_me().map_err(fail)?;
+            let views: Vec<_> = items
+                .iter()
+                .map(|i| serde_json::json!({ "from": i.opened.sender.name, "kind": i.opened.kind, "received_at": i.received_at.to_rfc3339(), "message_id": i.opened.message_id.to_string() }))
+                .collect();
+            out.show(&views, || {
+                if items.is_empty() {
+                    return "The inbox is empty.".into();
+                }
+                items
+                    .iter()
+                    .map(|i| describe_item(i, &shared))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+    }
+}
+
+fn describe_item(item: &InboxItem, shared: &[tend_core::journal::SharedEntry]) -> String {
+    let head = format!(
+        "{}  from {}",
+        item.received_at.format("%Y-%m-%d %H:%M"),
+        item.opened.sender.name
+    );
+    match shared
+        .iter()
+        .find(|s| s.message_id == item.opened.message_id)
+    {
+        Some(s) if item.opened.kind == kinds::JOURNAL_ENTRY => {
+            let note = s
+                .note
+                .as_ref()
+                .map(|n| format!("\n  “{n}”"))
+                .unwrap_or_default();
+            format!(
+                "{head}: a journal entry of {}{note}\n  {}",
+                s.written_at.format("%Y-%m-%d"),
+                s.body
+            )
+        }
+        _ => format!(
+            "{head}: {} ({} bytes)",
+            item.opened.kind,
+            item.opened.body.len()
+        ),
+    }
+}
