@@ -42,6 +42,6 @@ pub mod vault;
 /// Passphrases for sealed backups; zeroized on drop.
 pub use age::secrecy::SecretString;
 pub use error::{Error, Result};
-pub use registry::kinds;
+pub use registry::{Change, kinds};
 pub use secret::DataKey;
 pub use vault::{KdfParams, Vault, VaultFiles};

@@ -4,7 +4,9 @@
 //! opened and borrowed through it. Adding a message kind touches its own
 //! module and [`KINDS`].
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -12,7 +14,7 @@ use rusqlite::Connection;
 use crate::comrades::Comrades;
 use crate::delivery::{self, Delivery};
 use crate::envelope::{CardUpdates, Envelopes, KindHandler};
-use crate::vault::{self, Hooks, KeyWrapper};
+use crate::vault::{self, Hooks, KeyWrapper, TableListener};
 use crate::{DataKey, KdfParams, Result, Vault, care, gatherings, identity, journal};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
@@ -31,6 +33,46 @@ pub(crate) static KINDS: &[&dyn KindHandler] = &[
     &care::CareKinds,
     &gatherings::GatheringKinds,
 ];
+
+/// What changed, so a screen can refresh. Reported after each commit, on
+/// the thread that made it, from the tables the commit touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Change {
+    Journal,
+    Comrades,
+    Inbox,
+    Outbox,
+    Gatherings,
+    Reminders,
+    Care,
+}
+
+/// The notices a write to `table` gives, by the module that owns it;
+/// `None` for a table this map does not know (a test keeps it complete).
+pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
+    use Change::*;
+    Some(match table {
+        // journal
+        "entries" | "tags" | "entry_tags" | "mood_scale" => &[Journal],
+        t if t.starts_with("entries_fts") => &[Journal],
+        // comrades
+        "comrades" | "circles" | "circle_members" => &[Comrades],
+        // envelope
+        "inbox" => &[Inbox],
+        "outbox" | "outbox_recipients" => &[Outbox],
+        "seen_messages" => &[],
+        // delivery
+        "deliveries" => &[Outbox],
+        "relay_cursors" | "delivery_seen" => &[],
+        // identity, and the vault's own
+        "my_identity" | "my_encryption_keys" | "mailboxes" | "relays" | "meta" => &[],
+        // gatherings
+        t if t.starts_with("gathering") => &[Gatherings, Reminders],
+        // care
+        t if t.starts_with("care_") => &[Care],
+        _ => return None,
+    })
+}
 
 static HOOKS: Hooks = Hooks {
     on_open: &[make_my_keys, sweep_care],
@@ -102,5 +144,44 @@ impl Vault {
     /// Relays, mailboxes and syncing.
     pub fn delivery(&self) -> Delivery<'_> {
         Delivery::new(self, KINDS)
+    }
+
+    /// Tells `listener` what each commit changed, once it has committed, on
+    /// the thread that made it (never under the vault's lock, so it may call
+    /// back in); each kind of change once a commit. `None` stops it.
+    pub fn set_change_listener(&self, listener: Option<Arc<dyn Fn(Change) + Send + Sync>>) {
+        self.set_table_listener(listener.map(|listener| {
+            Arc::new(move |tables: &BTreeSet<String>| {
+                let changes: BTreeSet<Change> = tables
+                    .iter()
+                    .filter_map(|t| changes_for(t))
+                    .flatten()
+                    .copied()
+                    .collect();
+                changes.into_iter().for_each(|c| listener(c));
+            }) as TableListener
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new table must say which notices its writes give.
+    #[test]
+    fn every_table_gives_known_notices() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::create_with_key(dir.path(), &DataKey::from_bytes([3; 32])).unwrap();
+        let tables: Vec<String> = vault
+            .with_conn(|c| {
+                let mut stmt = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+                let names = stmt.query_map([], |r| r.get(0))?;
+                Ok(names.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert!(tables.len() > 25, "{tables:?}");
+        let unknown: Vec<_> = tables.iter().filter(|t| changes_for(t).is_none()).collect();
+        assert!(unknown.is_empty(), "tables without notices: {unknown:?}");
     }
 }

@@ -7,7 +7,7 @@ use tend_core::care::{self as core, Action, Category, OfferState, Role, Status, 
 use crate::TendError;
 use crate::sharing::{Recipient, Sealed, targets};
 use crate::time::{from_ms, ms};
-use crate::vault::{Change, TendVault};
+use crate::vault::TendVault;
 
 // The core's own enums, exposed as they are.
 #[uniffi::remote(Enum)]
@@ -193,33 +193,31 @@ impl TendVault {
         &self,
         request: NewCareRequest,
     ) -> Result<PostedRequest, TendError> {
-        let posted = self
-            .with(move |v| {
-                let new = core::NewRequest {
-                    category: request.category,
-                    title: request.title,
-                    details: request.details,
-                    urgency: request.urgency,
-                    needed_by: request
-                        .needed_by_ms
-                        .map(|t| from_ms(t, "needed by"))
-                        .transpose()?,
-                    expires_at: request
-                        .expires_at_ms
-                        .map(|t| from_ms(t, "expiry"))
-                        .transpose()?,
-                    location: request.location,
-                    on_behalf_of: request.on_behalf_of,
-                    to: targets(request.to)?,
-                };
-                let posted = v.care().post(&new)?;
-                Ok(PostedRequest {
-                    request: posted.request.into(),
-                    sealed: posted.sealed.into(),
-                })
+        self.with(move |v| {
+            let new = core::NewRequest {
+                category: request.category,
+                title: request.title,
+                details: request.details,
+                urgency: request.urgency,
+                needed_by: request
+                    .needed_by_ms
+                    .map(|t| from_ms(t, "needed by"))
+                    .transpose()?,
+                expires_at: request
+                    .expires_at_ms
+                    .map(|t| from_ms(t, "expiry"))
+                    .transpose()?,
+                location: request.location,
+                on_behalf_of: request.on_behalf_of,
+                to: targets(request.to)?,
+            };
+            let posted = v.care().post(&new)?;
+            Ok(PostedRequest {
+                request: posted.request.into(),
+                sealed: posted.sealed.into(),
             })
-            .await;
-        self.after(posted, &[Change::Care, Change::Outbox])
+        })
+        .await
     }
 
     /// Offers help; only the member who asked is told.
@@ -229,44 +227,36 @@ impl TendVault {
         message: String,
         can_help_at_ms: Option<i64>,
     ) -> Result<OfferedHelp, TendError> {
-        let offered = self
-            .with(move |v| {
-                let when = can_help_at_ms
-                    .map(|t| from_ms(t, "when you can help"))
-                    .transpose()?;
-                let offered = v.care().offer_help(request_id.parse()?, &message, when)?;
-                Ok(OfferedHelp {
-                    offer: offered.offer.into(),
-                    sealed: offered.sealed.into(),
-                })
+        self.with(move |v| {
+            let when = can_help_at_ms
+                .map(|t| from_ms(t, "when you can help"))
+                .transpose()?;
+            let offered = v.care().offer_help(request_id.parse()?, &message, when)?;
+            Ok(OfferedHelp {
+                offer: offered.offer.into(),
+                sealed: offered.sealed.into(),
             })
-            .await;
-        self.after(offered, &[Change::Care, Change::Outbox])
+        })
+        .await
     }
 
     /// Accepts one offer on my request: the accept for the helper, and
     /// "covered" for everyone asked.
     pub async fn accept_offer(&self, offer_id: String) -> Result<Vec<Sealed>, TendError> {
-        let sealed = self
-            .with(move |v| Ok(sealed_all(v.care().accept(offer_id.parse()?)?)))
-            .await;
-        self.after(sealed, &[Change::Care, Change::Outbox])
+        self.with(move |v| Ok(sealed_all(v.care().accept(offer_id.parse()?)?)))
+            .await
     }
 
     /// My request: withdraws it. Someone else's: takes back my offer.
     pub async fn withdraw_care(&self, request_id: String) -> Result<Vec<Sealed>, TendError> {
-        let sealed = self
-            .with(move |v| Ok(sealed_all(v.care().withdraw(request_id.parse()?)?)))
-            .await;
-        self.after(sealed, &[Change::Care, Change::Outbox])
+        self.with(move |v| Ok(sealed_all(v.care().withdraw(request_id.parse()?)?)))
+            .await
     }
 
     /// Marks a matched request fulfilled: the member who asked, or the helper.
     pub async fn fulfil_care(&self, request_id: String) -> Result<Vec<Sealed>, TendError> {
-        let sealed = self
-            .with(move |v| Ok(sealed_all(v.care().fulfil(request_id.parse()?)?)))
-            .await;
-        self.after(sealed, &[Change::Care, Change::Outbox])
+        self.with(move |v| Ok(sealed_all(v.care().fulfil(request_id.parse()?)?)))
+            .await
     }
 
     pub async fn thank_helper(
@@ -274,10 +264,8 @@ impl TendVault {
         request_id: String,
         note: String,
     ) -> Result<Sealed, TendError> {
-        let sealed = self
-            .with(move |v| Ok(v.care().thank(request_id.parse()?, &note)?.into()))
-            .await;
-        self.after(sealed, &[Change::Care, Change::Outbox])
+        self.with(move |v| Ok(v.care().thank(request_id.parse()?, &note)?.into()))
+            .await
     }
 
     pub async fn care_request(&self, request_id: String) -> Result<CareRequest, TendError> {
@@ -351,9 +339,7 @@ impl TendVault {
 
     /// Returns how many closed requests were deleted at once.
     pub async fn set_care_retention_days(&self, days: u32) -> Result<u64, TendError> {
-        let deleted = self
-            .with(move |v| Ok(v.care().set_retention_days(days)?))
-            .await;
-        self.after(deleted, &[Change::Care])
+        self.with(move |v| Ok(v.care().set_retention_days(days)?))
+            .await
     }
 }

@@ -11,7 +11,7 @@ use tend_core::delivery::{
 use crate::TendError;
 use crate::sharing::Opened;
 use crate::time::ms;
-use crate::vault::{Change, TendVault};
+use crate::vault::TendVault;
 
 /// One envelope sealed for one recipient alone, for an app's own transport.
 #[derive(uniffi::Record)]
@@ -189,16 +189,6 @@ impl Transport for Foreign {
     }
 }
 
-/// What a sync may have changed.
-const SYNCED: &[Change] = &[
-    Change::Outbox,
-    Change::Inbox,
-    Change::Comrades,
-    Change::Care,
-    Change::Gatherings,
-    Change::Reminders,
-];
-
 #[uniffi::export]
 impl TendVault {
     /// The relays I receive on, oldest first; the first four are in my card.
@@ -215,17 +205,13 @@ impl TendVault {
 
     /// Receive on a relay too (`wss://…`); comrades are sent my new card.
     pub async fn add_relay(&self, url: String) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| Ok(v.delivery().add_relay(&RelayUrl::parse(&url)?)?))
-            .await;
-        self.after(done, &[Change::Outbox])
+        self.with(move |v| Ok(v.delivery().add_relay(&RelayUrl::parse(&url)?)?))
+            .await
     }
 
     pub async fn remove_relay(&self, url: String) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| Ok(v.delivery().remove_relay(&RelayUrl::parse(&url)?)?))
-            .await;
-        self.after(done, &[Change::Outbox])
+        self.with(move |v| Ok(v.delivery().remove_relay(&RelayUrl::parse(&url)?)?))
+            .await
     }
 
     /// Sends the outbox and fetches what waits, through a transport the
@@ -247,14 +233,12 @@ impl TendVault {
         mut transport: impl Transport + Send + 'static,
         retry_now: bool,
     ) -> Result<SyncSummary, TendError> {
-        let summary = self
-            .with(move |v| {
-                Ok(v.delivery()
-                    .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
-                    .into())
-            })
-            .await;
-        self.after(summary, SYNCED)
+        self.with(move |v| {
+            Ok(v.delivery()
+                .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
+                .into())
+        })
+        .await
     }
 }
 

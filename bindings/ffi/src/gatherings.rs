@@ -6,7 +6,7 @@ use tend_core::gatherings::{self as core, GatheringKind, Totals};
 use crate::TendError;
 use crate::sharing::{Recipient, Sealed, targets};
 use crate::time::{from_ms, invalid, local, ms, parse_local};
-use crate::vault::{Change, TendVault};
+use crate::vault::TendVault;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum Kind {
@@ -262,10 +262,8 @@ pub fn expand_recurrence(
 #[uniffi::export]
 impl TendVault {
     pub async fn add_gathering(&self, gathering: NewGathering) -> Result<Gathering, TendError> {
-        let g = self
-            .with(move |v| Ok(v.gatherings().add(gathering.try_into()?)?.into()))
-            .await;
-        self.after(g, &[Change::Gatherings, Change::Reminders])
+        self.with(move |v| Ok(v.gatherings().add(gathering.try_into()?)?.into()))
+            .await
     }
 
     pub async fn update_gathering(
@@ -273,24 +271,17 @@ impl TendVault {
         id: String,
         gathering: NewGathering,
     ) -> Result<Gathering, TendError> {
-        let g = self
-            .with(move |v| {
-                Ok(v.gatherings()
-                    .update(id.parse()?, gathering.try_into()?)?
-                    .into())
-            })
-            .await;
-        self.after(g, &[Change::Gatherings, Change::Reminders, Change::Outbox])
+        self.with(move |v| {
+            Ok(v.gatherings()
+                .update(id.parse()?, gathering.try_into()?)?
+                .into())
+        })
+        .await
     }
 
     pub async fn delete_gathering(&self, id: String) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| Ok(v.gatherings().delete(id.parse()?)?))
-            .await;
-        self.after(
-            done,
-            &[Change::Gatherings, Change::Reminders, Change::Outbox],
-        )
+        self.with(move |v| Ok(v.gatherings().delete(id.parse()?)?))
+            .await
     }
 
     pub async fn gatherings(&self) -> Result<Vec<Gathering>, TendError> {
@@ -349,16 +340,11 @@ impl TendVault {
         id: String,
         original_start: String,
     ) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| {
-                Ok(v.gatherings()
-                    .cancel_occurrence(id.parse()?, parse_local(&original_start, "occurrence")?)?)
-            })
-            .await;
-        self.after(
-            done,
-            &[Change::Gatherings, Change::Reminders, Change::Outbox],
-        )
+        self.with(move |v| {
+            Ok(v.gatherings()
+                .cancel_occurrence(id.parse()?, parse_local(&original_start, "occurrence")?)?)
+        })
+        .await
     }
 
     pub async fn move_occurrence(
@@ -368,20 +354,15 @@ impl TendVault {
         to: String,
         duration_minutes: Option<u32>,
     ) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| {
-                Ok(v.gatherings().move_occurrence(
-                    id.parse()?,
-                    parse_local(&original_start, "occurrence")?,
-                    parse_local(&to, "new start")?,
-                    duration_minutes.map(|m| Duration::minutes(m as i64)),
-                )?)
-            })
-            .await;
-        self.after(
-            done,
-            &[Change::Gatherings, Change::Reminders, Change::Outbox],
-        )
+        self.with(move |v| {
+            Ok(v.gatherings().move_occurrence(
+                id.parse()?,
+                parse_local(&original_start, "occurrence")?,
+                parse_local(&to, "new start")?,
+                duration_minutes.map(|m| Duration::minutes(m as i64)),
+            )?)
+        })
+        .await
     }
 
     pub async fn rsvp(
@@ -391,17 +372,15 @@ impl TendVault {
         response: Option<Rsvp>,
         note: Option<String>,
     ) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| {
-                Ok(v.gatherings().rsvp(
-                    id.parse()?,
-                    parse_local(&original_start, "occurrence")?,
-                    response.map(Into::into),
-                    note.as_deref(),
-                )?)
-            })
-            .await;
-        self.after(done, &[Change::Gatherings, Change::Outbox])
+        self.with(move |v| {
+            Ok(v.gatherings().rsvp(
+                id.parse()?,
+                parse_local(&original_start, "occurrence")?,
+                response.map(Into::into),
+                note.as_deref(),
+            )?)
+        })
+        .await
     }
 
     /// Invites comrades and circles to my gathering: they get all of it
@@ -411,10 +390,8 @@ impl TendVault {
         id: String,
         to: Vec<Recipient>,
     ) -> Result<Sealed, TendError> {
-        let sealed = self
-            .with(move |v| Ok(v.gatherings().invite(id.parse()?, &targets(to)?)?.into()))
-            .await;
-        self.after(sealed, &[Change::Outbox])
+        self.with(move |v| Ok(v.gatherings().invite(id.parse()?, &targets(to)?)?.into()))
+            .await
     }
 
     /// Who is going, or maybe, to one occurrence of my gathering; never who is not.
@@ -447,13 +424,11 @@ impl TendVault {
 
     /// All events of an `.ics` file, or none; floating times in `default_zone`.
     pub async fn import_ics(&self, text: String, default_zone: String) -> Result<u32, TendError> {
-        let n = self
-            .with(move |v| {
-                let s = v.gatherings().import_ics(&text, &default_zone)?;
-                Ok((s.added + s.updated) as u32)
-            })
-            .await;
-        self.after(n, &[Change::Gatherings, Change::Reminders])
+        self.with(move |v| {
+            let s = v.gatherings().import_ics(&text, &default_zone)?;
+            Ok((s.added + s.updated) as u32)
+        })
+        .await
     }
 }
 

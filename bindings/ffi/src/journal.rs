@@ -8,7 +8,7 @@ use tend_core::journal::{
 
 use crate::TendError;
 use crate::time::{from_ms, invalid, ms};
-use crate::vault::{Change, TendVault};
+use crate::vault::TendVault;
 
 /// What a member writes.
 #[derive(uniffi::Record)]
@@ -179,10 +179,8 @@ fn summary(s: core::ImportSummary) -> ImportSummary {
 #[uniffi::export]
 impl TendVault {
     pub async fn add_entry(&self, entry: NewEntry) -> Result<Entry, TendError> {
-        let entry = self
-            .with(move |v| Ok(v.journal().add(entry.try_into()?)?.into()))
-            .await;
-        self.after(entry, &[Change::Journal])
+        self.with(move |v| Ok(v.journal().add(entry.try_into()?)?.into()))
+            .await
     }
 
     pub async fn get_entry(&self, id: String) -> Result<Entry, TendError> {
@@ -192,17 +190,13 @@ impl TendVault {
 
     /// Replaces an entry's content; its id stays.
     pub async fn update_entry(&self, id: String, entry: NewEntry) -> Result<Entry, TendError> {
-        let entry = self
-            .with(move |v| Ok(v.journal().update(id.parse()?, entry.try_into()?)?.into()))
-            .await;
-        self.after(entry, &[Change::Journal])
+        self.with(move |v| Ok(v.journal().update(id.parse()?, entry.try_into()?)?.into()))
+            .await
     }
 
     pub async fn delete_entry(&self, id: String) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| Ok(v.journal().delete(id.parse()?)?))
-            .await;
-        self.after(done, &[Change::Journal])
+        self.with(move |v| Ok(v.journal().delete(id.parse()?)?))
+            .await
     }
 
     /// Newest first; `limit` at most 500. `from` and `to` are local dates.
@@ -329,17 +323,15 @@ impl TendVault {
         backup: Vec<u8>,
         passphrase: Option<String>,
     ) -> Result<ImportSummary, TendError> {
-        let result = self
-            .with(move |v| {
-                let passphrase = passphrase.map(SecretString::from);
-                Ok(summary(v.journal().import(
-                    backup.as_slice(),
-                    passphrase,
-                    &mut |_, _| {},
-                )?))
-            })
-            .await;
-        self.after(result, &[Change::Journal])
+        self.with(move |v| {
+            let passphrase = passphrase.map(SecretString::from);
+            Ok(summary(v.journal().import(
+                backup.as_slice(),
+                passphrase,
+                &mut |_, _| {},
+            )?))
+        })
+        .await
     }
 
     /// A Daylio CSV export, written in `time_zone` (IANA).
@@ -348,21 +340,19 @@ impl TendVault {
         csv: Vec<u8>,
         time_zone: String,
     ) -> Result<ImportSummary, TendError> {
-        let result = self
-            .with(move |v| {
-                let options = DaylioOptions {
-                    time_zone: time_zone
-                        .parse()
-                        .map_err(|_| invalid("time zone", "not an IANA zone name"))?,
-                    unknown_moods: UnknownMoods::Report,
-                };
-                Ok(summary(v.journal().import_daylio(
-                    csv.as_slice(),
-                    &options,
-                    &mut |_, _| {},
-                )?))
-            })
-            .await;
-        self.after(result, &[Change::Journal])
+        self.with(move |v| {
+            let options = DaylioOptions {
+                time_zone: time_zone
+                    .parse()
+                    .map_err(|_| invalid("time zone", "not an IANA zone name"))?,
+                unknown_moods: UnknownMoods::Report,
+            };
+            Ok(summary(v.journal().import_daylio(
+                csv.as_slice(),
+                &options,
+                &mut |_, _| {},
+            )?))
+        })
+        .await
     }
 }

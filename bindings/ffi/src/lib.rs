@@ -20,7 +20,8 @@ mod time;
 mod vault;
 
 pub use error::{CardProblem, CareProblem, EnvelopeProblem, TendError};
-pub use vault::{Change, ChangeListener, KeyProvider, TendVault};
+pub use tend_core::Change;
+pub use vault::{ChangeListener, KeyProvider, TendVault};
 
 uniffi::setup_scaffolding!();
 

@@ -6,7 +6,7 @@ use tend_core::envelope::{self as env, Outgoing, To};
 
 use crate::TendError;
 use crate::time::{from_ms, ms};
-use crate::vault::{Change, TendVault};
+use crate::vault::TendVault;
 
 #[derive(uniffi::Record)]
 pub struct Comrade {
@@ -160,17 +160,15 @@ impl TendVault {
         card: String,
         name: Option<String>,
     ) -> Result<Comrade, TendError> {
-        let added = self
-            .with(move |v| {
-                let card = Card::parse(&card)?;
-                Ok(v.comrades()
-                    .add(&card, name.as_deref())?
-                    .comrade()
-                    .clone()
-                    .into())
-            })
-            .await;
-        self.after(added, &[Change::Comrades])
+        self.with(move |v| {
+            let card = Card::parse(&card)?;
+            Ok(v.comrades()
+                .add(&card, name.as_deref())?
+                .comrade()
+                .clone()
+                .into())
+        })
+        .await
     }
 
     /// Whom a typed name means: a comrade, else a circle (the comrade wins
@@ -203,31 +201,23 @@ impl TendVault {
     }
 
     pub async fn mark_verified(&self, comrade_id: String) -> Result<Comrade, TendError> {
-        let c = self
-            .with(move |v| Ok(v.comrades().mark_verified(comrade_id.parse()?)?.into()))
-            .await;
-        self.after(c, &[Change::Comrades])
+        self.with(move |v| Ok(v.comrades().mark_verified(comrade_id.parse()?)?.into()))
+            .await
     }
 
     pub async fn block_comrade(&self, comrade_id: String) -> Result<Comrade, TendError> {
-        let c = self
-            .with(move |v| Ok(v.comrades().block(comrade_id.parse()?)?.into()))
-            .await;
-        self.after(c, &[Change::Comrades])
+        self.with(move |v| Ok(v.comrades().block(comrade_id.parse()?)?.into()))
+            .await
     }
 
     pub async fn remove_comrade(&self, comrade_id: String) -> Result<(), TendError> {
-        let done = self
-            .with(move |v| Ok(v.comrades().remove(comrade_id.parse()?)?))
-            .await;
-        self.after(done, &[Change::Comrades])
+        self.with(move |v| Ok(v.comrades().remove(comrade_id.parse()?)?))
+            .await
     }
 
     pub async fn create_circle(&self, name: String) -> Result<Circle, TendError> {
-        let c = self
-            .with(move |v| Ok(v.comrades().create_circle(&name)?.into()))
-            .await;
-        self.after(c, &[Change::Comrades])
+        self.with(move |v| Ok(v.comrades().create_circle(&name)?.into()))
+            .await
     }
 
     pub async fn add_to_circle(
@@ -235,14 +225,12 @@ impl TendVault {
         circle_id: String,
         comrade_id: String,
     ) -> Result<Circle, TendError> {
-        let c = self
-            .with(move |v| {
-                Ok(v.comrades()
-                    .add_to_circle(circle_id.parse()?, comrade_id.parse()?)?
-                    .into())
-            })
-            .await;
-        self.after(c, &[Change::Comrades])
+        self.with(move |v| {
+            Ok(v.comrades()
+                .add_to_circle(circle_id.parse()?, comrade_id.parse()?)?
+                .into())
+        })
+        .await
     }
 
     pub async fn circles(&self) -> Result<Vec<Circle>, TendError> {
@@ -264,42 +252,26 @@ impl TendVault {
         to: Vec<Recipient>,
         expires_at_ms: Option<i64>,
     ) -> Result<Sealed, TendError> {
-        let sealed = self
-            .with(move |v| {
-                let to = targets(to)?;
-                let expires_at = expires_at_ms.map(|t| from_ms(t, "expiry")).transpose()?;
-                Ok(v.envelopes()
-                    .seal(&Outgoing {
-                        kind: &kind,
-                        body: &body,
-                        to: &to,
-                        expires_at,
-                    })?
-                    .into())
-            })
-            .await;
-        self.after(sealed, &[Change::Outbox])
+        self.with(move |v| {
+            let to = targets(to)?;
+            let expires_at = expires_at_ms.map(|t| from_ms(t, "expiry")).transpose()?;
+            Ok(v.envelopes()
+                .seal(&Outgoing {
+                    kind: &kind,
+                    body: &body,
+                    to: &to,
+                    expires_at,
+                })?
+                .into())
+        })
+        .await
     }
 
     /// Opens an envelope, binary or armored: into the inbox, or for care and
     /// gathering kinds into those (whose rules may refuse it).
     pub async fn open_envelope(&self, envelope: Vec<u8>) -> Result<Opened, TendError> {
-        let opened: Result<Opened, TendError> = self
-            .with(move |v| Ok(v.envelopes().open(&envelope)?.into()))
-            .await;
-        let changes: &[Change] = match &opened {
-            Ok(o) if o.kind.starts_with("care.") => {
-                &[Change::Care, Change::Outbox, Change::Comrades]
-            }
-            Ok(o) if o.kind.starts_with("gathering.") => &[
-                Change::Gatherings,
-                Change::Reminders,
-                Change::Outbox,
-                Change::Comrades,
-            ],
-            _ => &[Change::Inbox, Change::Comrades],
-        };
-        self.after(opened, changes)
+        self.with(move |v| Ok(v.envelopes().open(&envelope)?.into()))
+            .await
     }
 
     pub async fn inbox(&self, kind: Option<String>) -> Result<Vec<InboxItem>, TendError> {
@@ -334,14 +306,12 @@ impl TendVault {
         to: Vec<Recipient>,
         note: Option<String>,
     ) -> Result<Sealed, TendError> {
-        let sealed = self
-            .with(move |v| {
-                Ok(v.journal()
-                    .share(entry_id.parse()?, &targets(to)?, note.as_deref())?
-                    .into())
-            })
-            .await;
-        self.after(sealed, &[Change::Outbox])
+        self.with(move |v| {
+            Ok(v.journal()
+                .share(entry_id.parse()?, &targets(to)?, note.as_deref())?
+                .into())
+        })
+        .await
     }
 
     /// Entries comrades shared with me, newest first; never in my journal.

@@ -2,10 +2,10 @@
 //! wipe; the app's key provider; and change notices.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use tend_core::vault::KeyWrapper;
-use tend_core::{DataKey, KdfParams, Vault};
+use tend_core::{Change, DataKey, KdfParams, Vault};
 
 use crate::{TendError, off_thread};
 
@@ -17,8 +17,9 @@ pub trait KeyProvider: Send + Sync {
     fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, TendError>;
 }
 
-/// What changed, so a screen can refresh.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+/// What changed, so a screen can refresh: the core's own notices, from the
+/// tables each commit touched.
+#[uniffi::remote(Enum)]
 pub enum Change {
     Journal,
     Comrades,
@@ -97,14 +98,12 @@ fn zeroize(bytes: &mut [u8]) {
 #[derive(uniffi::Object)]
 pub struct TendVault {
     pub(crate) vault: Arc<Vault>,
-    listener: RwLock<Option<Arc<dyn ChangeListener>>>,
 }
 
 impl TendVault {
     fn wrap(vault: Vault) -> Arc<TendVault> {
         Arc::new(TendVault {
             vault: Arc::new(vault),
-            listener: RwLock::new(None),
         })
     }
 
@@ -116,31 +115,6 @@ impl TendVault {
     {
         let vault = self.vault.clone();
         off_thread(move || work(&vault)).await
-    }
-
-    /// Passes `result` through, telling the listener of `changes` if it succeeded.
-    pub(crate) fn after<T>(
-        &self,
-        result: Result<T, TendError>,
-        changes: &[Change],
-    ) -> Result<T, TendError> {
-        if result.is_ok() {
-            self.notify(changes);
-        }
-        result
-    }
-
-    fn notify(&self, changes: &[Change]) {
-        let listener = self
-            .listener
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        if let Some(listener) = listener {
-            for change in changes {
-                listener.changed(*change);
-            }
-        }
     }
 }
 
@@ -209,10 +183,9 @@ pub async fn wipe_vault(dir: String) -> Result<(), TendError> {
 impl TendVault {
     /// Changes are reported to `listener` from now on; `None` stops that.
     pub fn set_listener(&self, listener: Option<Arc<dyn ChangeListener>>) {
-        *self
-            .listener
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = listener;
+        self.vault.set_change_listener(listener.map(|app| {
+            Arc::new(move |change| app.changed(change)) as Arc<dyn Fn(Change) + Send + Sync>
+        }));
     }
 
     /// Closes the database and forgets the key.

@@ -14,6 +14,7 @@
 mod connection;
 mod header;
 mod schema;
+mod watch;
 mod wrapped;
 
 use std::fs;
@@ -31,6 +32,7 @@ pub use header::KdfParams;
 pub use schema::CURRENT as SCHEMA_VERSION;
 #[cfg(test)]
 pub(crate) use schema::{at_version, migrate};
+pub(crate) use watch::TableListener;
 pub use wrapped::KeyWrapper;
 pub(crate) use wrapped::{create_wrapped, open_wrapped};
 
@@ -135,6 +137,8 @@ enum Unlock<'a> {
 struct Unlocked {
     conn: Connection,
     key: DataKey,
+    /// Dropped after `conn`, which writes into it.
+    touched: Option<watch::Touched>,
 }
 
 /// An open (or locked) vault. Safe to share between threads.
@@ -142,6 +146,7 @@ pub struct Vault {
     files: VaultFiles,
     state: Mutex<Option<Unlocked>>,
     hooks: &'static Hooks,
+    watch: watch::Watch,
 }
 
 impl std::fmt::Debug for Vault {
@@ -187,7 +192,7 @@ pub(crate) fn open_with_key(
 ) -> Result<Vault> {
     let files = VaultFiles::new(dir);
     let unlocked = unlock(&files, Unlock::AppKey(key), hooks)?;
-    Ok(Vault::from_parts(files, unlocked, hooks))
+    Vault::from_parts(files, unlocked, hooks)
 }
 
 pub(crate) fn open_with_passphrase(
@@ -197,7 +202,7 @@ pub(crate) fn open_with_passphrase(
 ) -> Result<Vault> {
     let files = VaultFiles::new(dir);
     let unlocked = unlock(&files, Unlock::Passphrase(passphrase), hooks)?;
-    Ok(Vault::from_parts(files, unlocked, hooks))
+    Vault::from_parts(files, unlocked, hooks)
 }
 
 /// An unencrypted vault with the same schema and pragmas, so benchmarks
@@ -218,7 +223,15 @@ pub(crate) fn plaintext_baseline(
     let mut conn = connection::open(&files.database(), None, create)?;
     hooks.open(&mut conn)?;
     let key = DataKey::from_bytes([0; 32]);
-    Ok(Vault::from_parts(files, Unlocked { conn, key }, hooks))
+    Vault::from_parts(
+        files,
+        Unlocked {
+            conn,
+            key,
+            touched: None,
+        },
+        hooks,
+    )
 }
 
 impl Vault {
@@ -259,7 +272,15 @@ impl Vault {
             Ok(conn)
         })();
         match made {
-            Ok(conn) => Ok(Self::from_parts(files, Unlocked { conn, key }, hooks)),
+            Ok(conn) => Self::from_parts(
+                files,
+                Unlocked {
+                    conn,
+                    key,
+                    touched: None,
+                },
+                hooks,
+            ),
             Err(e) => {
                 for path in files.all() {
                     let _ = fs::remove_file(path);
@@ -269,12 +290,30 @@ impl Vault {
         }
     }
 
-    fn from_parts(files: VaultFiles, unlocked: Unlocked, hooks: &'static Hooks) -> Vault {
+    fn from_parts(files: VaultFiles, unlocked: Unlocked, hooks: &'static Hooks) -> Result<Vault> {
+        let vault = Vault::locked(files, hooks);
+        *vault.guard() = Some(vault.watched(unlocked)?);
+        Ok(vault)
+    }
+
+    fn locked(files: VaultFiles, hooks: &'static Hooks) -> Vault {
         Vault {
             files,
-            state: Mutex::new(Some(unlocked)),
+            state: Mutex::new(None),
             hooks,
+            watch: watch::Watch::default(),
         }
+    }
+
+    /// Watches what the connection writes from now on (not what opening it did).
+    fn watched(&self, mut unlocked: Unlocked) -> Result<Unlocked> {
+        unlocked.touched = Some(self.watch.install(&unlocked.conn)?);
+        Ok(unlocked)
+    }
+
+    /// Told the tables each commit touched, after it commits; `None` stops it.
+    pub(crate) fn set_table_listener(&self, listener: Option<TableListener>) {
+        self.watch.set_listener(listener);
     }
 
     pub fn files(&self) -> &VaultFiles {
@@ -295,7 +334,7 @@ impl Vault {
     pub fn unlock_with_key(&self, key: &DataKey) -> Result<()> {
         let mut state = self.guard();
         if state.is_none() {
-            *state = Some(unlock(&self.files, Unlock::AppKey(key), self.hooks)?);
+            *state = Some(self.watched(unlock(&self.files, Unlock::AppKey(key), self.hooks)?)?);
         }
         Ok(())
     }
@@ -303,11 +342,8 @@ impl Vault {
     pub fn unlock_with_passphrase(&self, passphrase: &str) -> Result<()> {
         let mut state = self.guard();
         if state.is_none() {
-            *state = Some(unlock(
-                &self.files,
-                Unlock::Passphrase(passphrase),
-                self.hooks,
-            )?);
+            let unlocked = unlock(&self.files, Unlock::Passphrase(passphrase), self.hooks)?;
+            *state = Some(self.watched(unlocked)?);
         }
         Ok(())
     }
@@ -399,17 +435,29 @@ impl Vault {
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let state = self.guard();
         let unlocked = state.as_ref().ok_or(Error::Locked)?;
-        f(&unlocked.conn)
+        let value = f(&unlocked.conn);
+        let touched = self.watch.take();
+        drop(state);
+        self.watch.report(touched);
+        value
     }
 
-    /// Runs `f` in one transaction: all of it commits, or none of it.
+    /// Runs `f` in one transaction: all of it commits, or none of it. What
+    /// it touched is reported once it has committed.
     pub(crate) fn with_tx<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
-        let tx = connection::write_transaction(&mut unlocked.conn)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        let committed = connection::write_transaction(&mut unlocked.conn).and_then(|tx| {
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        });
+        let touched = self.watch.take();
+        drop(state);
+        if committed.is_ok() {
+            self.watch.report(touched);
+        }
+        committed
     }
 
     fn guard(&self) -> MutexGuard<'_, Option<Unlocked>> {
@@ -480,7 +528,11 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>, hooks: &Hooks) -> Result<Unlocked
             Ok(mut conn) => {
                 finish_interrupted_rotation(files, &source)?;
                 hooks.open(&mut conn)?;
-                return Ok(Unlocked { conn, key });
+                return Ok(Unlocked {
+                    conn,
+                    key,
+                    touched: None,
+                });
             }
             Err(e) => {
                 first_error.get_or_insert(e);

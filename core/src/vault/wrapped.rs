@@ -45,11 +45,7 @@ pub(crate) fn open_wrapped(
     wrapper: &dyn KeyWrapper,
     hooks: &'static Hooks,
 ) -> Result<Vault> {
-    let vault = Vault {
-        files: VaultFiles::new(dir),
-        state: std::sync::Mutex::new(None),
-        hooks,
-    };
+    let vault = Vault::locked(VaultFiles::new(dir), hooks);
     vault.unlock_wrapped(wrapper)?;
     Ok(vault)
 }
