@@ -48,8 +48,8 @@ pub enum CareCommand {
         /// Comrade or circle names, comma-separated
         #[arg(long, required = true, value_delimiter = ',')]
         to: Vec<String>,
-        /// Write the envelopes into this folder instead of stdout
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Offer help with a comrade's request; only they are told
@@ -60,25 +60,29 @@ pub enum CareCommand {
         /// Local time I can help, e.g. 2026-11-27T09:15
         #[arg(long)]
         when: Option<String>,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Accept one offer on my request; the others hear only "covered"
     Accept {
         offer_id: String,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Withdraw my request, or take back my offer on someone else's
     Withdraw {
         id: String,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Mark a matched request fulfilled (the member who asked, or the helper)
     Fulfil {
         id: String,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Thank the helper of my request
@@ -86,7 +90,8 @@ pub enum CareCommand {
         id: String,
         #[arg(long)]
         note: String,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// My requests, requests I could help with, and my commitments

@@ -71,8 +71,8 @@ pub enum GatheringsCommand {
         response: Response,
         #[arg(long)]
         note: Option<String>,
-        /// Where to write the answer for the organiser [default: stdout]
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Cancel one occurrence
@@ -80,8 +80,8 @@ pub enum GatheringsCommand {
         id: String,
         #[arg(long)]
         occurrence: String,
-        /// Where to write the update for invitees [default: stdout]
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Move one occurrence to a new local start
@@ -93,7 +93,8 @@ pub enum GatheringsCommand {
         to: String,
         #[arg(long)]
         minutes: Option<u32>,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Undo a skip or a move
@@ -101,13 +102,15 @@ pub enum GatheringsCommand {
         id: String,
         #[arg(long)]
         occurrence: String,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Delete a gathering (invitees are told it is called off), or my copy of one I was invited to
     Delete {
         id: String,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Invite comrades or circles: they get the gathering, and every change after
@@ -116,7 +119,8 @@ pub enum GatheringsCommand {
         /// Comrade or circle names, comma-separated
         #[arg(long, required = true, value_delimiter = ',')]
         to: Vec<String>,
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// Who is going, or maybe, to one occurrence of my gathering (never who is not)
@@ -128,7 +132,8 @@ pub enum GatheringsCommand {
     /// Write one gathering, or all, as an .ics calendar file
     ExportIcs {
         id: Option<String>,
-        #[arg(long)]
+        /// The file to write, replaced whole
+        #[arg(long, value_parser = crate::args::out_file)]
         out: std::path::PathBuf,
     },
     /// Add the events of an .ics file (from Google, Apple, Outlook...) as gatherings

@@ -17,8 +17,8 @@ pub enum InboxCommand {
     /// Open an envelope (a file, or - for stdin) into the inbox
     Open {
         file: String,
-        /// Where to write envelopes my vault seals in answer [default: stdout]
-        #[arg(long)]
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
     /// What I received, newest first

@@ -49,7 +49,8 @@ enum Command {
     Journal(journal_cmd::JournalCommand),
     /// Export the whole journal (sealed with a passphrase unless --plaintext)
     Export {
-        #[arg(long)]
+        /// The file to write, replaced whole
+        #[arg(long, value_parser = crate::args::out_file)]
         out: PathBuf,
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
@@ -147,7 +148,11 @@ fn run(cli: Cli) -> CliResult {
             let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
             let vault = Vault::create_with_passphrase(&dir, &passphrase, KdfParams::default())
                 .map_err(fail)?;
-            vault.set_display_name(&name).map_err(fail)?;
+            // All or nothing: a vault without a name is no use and would block a second init.
+            if let Err(e) = vault.set_display_name(&name) {
+                let _ = vault.wipe();
+                return Err(fail(e));
+            }
             out.done(&format!("Created a vault for {name} in {}", dir.display()))
         }
         Command::Journal(cmd) => journal_cmd::run(cmd, &open(&dir)?, &out),
@@ -232,6 +237,12 @@ fn run(cli: Cli) -> CliResult {
         Command::Wipe { yes } => {
             if !yes {
                 return Err("wipe destroys the vault for good; add --yes".into());
+            }
+            if !tend_core::VaultFiles::new(&dir).exists() {
+                return Err(format!(
+                    "there is no vault in {}; nothing was wiped",
+                    dir.display()
+                ));
             }
             Vault::wipe_at(&dir).map_err(fail)?;
             out.done("Wiped. Nothing of the vault is left in that folder.")

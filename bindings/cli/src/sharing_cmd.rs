@@ -19,7 +19,8 @@ use crate::{CliResult, fail};
 pub enum CardCommand {
     /// Rotate my encryption key and write a card update for every comrade
     Rotate {
-        #[arg(long)]
+        /// Write the armored envelope into this file [default: stdout]
+        #[arg(long, value_parser = crate::args::out_file)]
         out: Option<PathBuf>,
     },
 }
@@ -102,8 +103,8 @@ pub enum ShareCommand {
         /// A few words to go with it
         #[arg(long)]
         note: Option<String>,
-        /// Write the armored envelope here instead of stdout
-        #[arg(long)]
+        /// Write the armored envelope into this file [default: stdout]
+        #[arg(long, value_parser = crate::args::out_file)]
         out: Option<PathBuf>,
     },
 }
@@ -290,13 +291,12 @@ pub fn circles(cmd: CirclesCommand, vault: &Vault, out: &Output) -> CliResult {
             circle: name,
             comrades,
         } => {
-            let mut circle = circle(&name)?;
-            for member in comrades {
-                circle = c
-                    .add_to_circle(circle.id, comrade(&member)?)
-                    .map_err(fail)?;
-            }
-            circle
+            let circle = circle(&name)?;
+            let members = comrades
+                .iter()
+                .map(|m| comrade(m))
+                .collect::<CliResult<Vec<_>>>()?;
+            c.add_all_to_circle(circle.id, &members).map_err(fail)?
         }
         CirclesCommand::Remove {
             circle: name,

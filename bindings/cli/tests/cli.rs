@@ -793,3 +793,66 @@ fn what_a_comrade_wrote_cannot_drive_my_terminal() {
         "--json keeps the text exact"
     );
 }
+
+/// Issue 14: failures that still changed the vault. Each now fails before
+/// anything is written, and the vault is as it was.
+#[test]
+fn a_command_that_fails_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nameless = tmp.path().join("nameless");
+    assert!(!tend(&nameless, &["init", "--name", ""]).status.success());
+    ok(tend(&nameless, &["init", "--name", "Alice"]));
+
+    let (a, _b) = comrades(tmp.path());
+    ok(tend(&a, &["circles", "create", "Eastside"]));
+    assert!(
+        !tend(&a, &["circles", "add", "Eastside", "Bob", "Nobody"])
+            .status
+            .success()
+    );
+    let circles = json(tend(&a, &["--json", "circles", "list"]));
+    assert_eq!(
+        circles[0]["members"].as_array().unwrap().len(),
+        0,
+        "Bob was not added alone"
+    );
+
+    let a_file = tmp.path().join("a-file");
+    std::fs::write(&a_file, "x").unwrap();
+    let posted = tend(
+        &a,
+        &[
+            "care",
+            "post",
+            "--category",
+            "ride",
+            "--title",
+            "A ride",
+            "--urgency",
+            "today",
+            "--to",
+            "Bob",
+            "--out",
+            a_file.to_str().unwrap(),
+        ],
+    );
+    assert!(!posted.status.success());
+    assert!(String::from_utf8_lossy(&posted.stderr).contains("takes a folder"));
+    let mine = json(tend(&a, &["--json", "care", "list", "--mine"]));
+    assert_eq!(
+        mine["mine"].as_array().unwrap().len(),
+        0,
+        "nothing was posted"
+    );
+
+    let card = ok(tend(&a, &["card"]));
+    let nowhere = tmp.path().join("no-such-folder").join("update.age");
+    let rotated = tend(&a, &["card", "rotate", "--out", nowhere.to_str().unwrap()]);
+    assert!(!rotated.status.success());
+    assert_eq!(ok(tend(&a, &["card"])), card, "the key was not rotated");
+
+    let typo = tmp.path().join("typo");
+    let wiped = tend(&typo, &["wipe", "--yes"]);
+    assert!(!wiped.status.success());
+    assert!(String::from_utf8_lossy(&wiped.stderr).contains("no vault"));
+}

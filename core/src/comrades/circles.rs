@@ -73,12 +73,19 @@ impl Comrades<'_> {
 
     /// Adding someone already in the circle changes nothing.
     pub fn add_to_circle(&self, circle: CircleId, comrade: ComradeId) -> Result<Circle> {
+        self.add_all_to_circle(circle, &[comrade])
+    }
+
+    /// All of them, or none if any is not a comrade.
+    pub fn add_all_to_circle(&self, circle: CircleId, comrades: &[ComradeId]) -> Result<Circle> {
         self.change_circle(circle, |tx, seq| {
-            let member = store::seq_of(tx, comrade)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO circle_members (circle, comrade) VALUES (?1, ?2)",
-                [seq, member],
-            )?;
+            for comrade in comrades {
+                let member = store::seq_of(tx, *comrade)?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO circle_members (circle, comrade) VALUES (?1, ?2)",
+                    [seq, member],
+                )?;
+            }
             Ok(())
         })
     }
