@@ -271,6 +271,14 @@ fn malformed_rules_and_zones_are_typed_errors() {
         ("Europe/Berlin", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"),
         ("Europe/Berlin", "DTSTART=20260101T000000;FREQ=DAILY"),
         ("Mars/Olympus_Mons", "FREQ=DAILY"),
+        // Issue 14: every five minutes, spelled with lists instead of FREQ.
+        (
+            "Europe/Berlin",
+            "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;\
+             BYMINUTE=0,5,10,15,20,25,30,35,40,45,50,55",
+        ),
+        ("Europe/Berlin", "FREQ=WEEKLY;BYHOUR=9,17"),
+        ("Europe/Berlin", "FREQ=MONTHLY;BYDAY=1SA;BYMINUTE=0,30"),
     ] {
         let result = expand(local("2026-01-01T18:00"), zone, Some(rule), 5);
         assert!(

@@ -296,6 +296,14 @@ fn broken_files_name_the_line_and_import_nothing() {
             "RDATE",
         ),
         (
+            good.replace(
+                "RRULE:FREQ=MONTHLY;BYDAY=1SA",
+                "RRULE:FREQ=DAILY;BYHOUR=18,19;BYMINUTE=0,5",
+            ),
+            29,
+            "daily at most",
+        ),
+        (
             good.replace("TRIGGER:-P1D", "TRIGGER:-P1Q"),
             51,
             "not a duration",

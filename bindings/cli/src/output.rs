@@ -12,14 +12,10 @@ pub struct Output {
 impl Output {
     pub fn show<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> CliResult {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).map_err(|e| e.to_string())?
-            );
+            print_line(&serde_json::to_string_pretty(value).map_err(|e| e.to_string())?)
         } else {
-            println!("{}", for_terminal(&text()));
+            print_line(&for_terminal(&text()))
         }
-        Ok(())
     }
 
     pub fn done(&self, message: &str) -> CliResult {
@@ -27,6 +23,18 @@ impl Output {
             &serde_json::json!({ "ok": true, "message": message }),
             || message.to_owned(),
         )
+    }
+}
+
+/// One line on stdout. A reader that stopped reading (`tend journal list |
+/// head -1`) is not an error: the rest is simply not wanted.
+pub fn print_line(text: &str) -> CliResult {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -165,7 +165,7 @@ pub fn card(vault: &Vault, qr: bool, action: Option<CardCommand>, out: &Output) 
             let card = vault.comrades().my_card().map_err(fail)?;
             let text = card.to_text();
             if qr {
-                println!("{}", qr_code(&text)?);
+                crate::output::print_line(&qr_code(&text)?)?;
             }
             out.show(&serde_json::json!({ "card": text }), || text.clone())
         }
@@ -211,10 +211,10 @@ pub fn comrades(cmd: ComradesCommand, vault: &Vault, out: &Output) -> CliResult 
             };
             show(added.comrade(), verb)?;
             if matches!(added, Added::New(_)) && !out.json {
-                println!(
+                crate::output::print_line(&format!(
                     "Compare safety numbers in person: tend safety-number {:?}",
                     added.comrade().name
-                );
+                ))?;
             }
             Ok(())
         }

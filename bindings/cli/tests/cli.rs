@@ -856,3 +856,24 @@ fn a_command_that_fails_changes_nothing() {
     assert!(!wiped.status.success());
     assert!(String::from_utf8_lossy(&wiped.stderr).contains("no vault"));
 }
+
+/// Issue 14: `tend journal list | head -1` panicked on the closed pipe.
+#[test]
+fn a_reader_that_stops_reading_is_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("v");
+    ok(tend(&v, &["init", "--name", "Alice"]));
+    ok(tend(&v, &["journal", "add", "one"]));
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // closed before tend writes a byte
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tend"))
+        .args(["--vault", v.to_str().unwrap(), "journal", "list"])
+        .env("TEND_PASSPHRASE", PASS)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{stderr}");
+}

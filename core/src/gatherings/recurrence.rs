@@ -232,6 +232,16 @@ fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<(RRule<Unvalidate
             "gatherings repeat daily at most",
         ));
     }
+    // Each value of these multiplies the occurrences within one day.
+    if rule.get_by_hour().len() > 1
+        || rule.get_by_minute().len() > 1
+        || rule.get_by_second().len() > 1
+    {
+        return Err(Error::invalid(
+            "recurrence",
+            "gatherings repeat daily at most: BYHOUR, BYMINUTE and BYSECOND take one value each",
+        ));
+    }
     if let Some(until) = until {
         rule = rule.until(floating(until));
     }
