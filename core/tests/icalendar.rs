@@ -426,3 +426,52 @@ fn hostile_nesting_and_event_counts_are_refused_before_parsing() {
             .is_ok()
     );
 }
+
+/// Issue 14: a 0m reminder was exported as TRIGGER:PT0M and dropped on
+/// import; a second RRULE and alarms past ten were dropped in silence.
+#[test]
+fn nothing_in_a_calendar_is_dropped_in_silence() {
+    let good = fixture("google.ics");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = new_vault(dir.path());
+    let at_start = good.replace("TRIGGER:-P1D", "TRIGGER:PT0M");
+    vault
+        .gatherings()
+        .import_ics(&at_start, "America/Chicago")
+        .unwrap();
+    let reminders = &vault.gatherings().list().unwrap()[0].reminders;
+    assert!(
+        reminders.contains(&tend_core::gatherings::ReminderOffset::minutes(0)),
+        "{reminders:?}"
+    );
+    let refusals = [
+        (
+            good.replace(
+                "RRULE:FREQ=MONTHLY;BYDAY=1SA",
+                "RRULE:FREQ=MONTHLY;BYDAY=1SA\nRRULE:FREQ=MONTHLY;BYDAY=3SA",
+            ),
+            "more than one RRULE",
+        ),
+        (
+            good.replace(
+                "TRIGGER:-P1D\nEND:VALARM",
+                &((1..=10)
+                    .map(|d| format!("TRIGGER:-P{d}D\nEND:VALARM\nBEGIN:VALARM\nACTION:DISPLAY\n"))
+                    .collect::<String>()
+                    + "TRIGGER:-PT5M\nEND:VALARM"),
+            ),
+            "more than 10 reminders",
+        ),
+    ];
+    for (text, words) in refusals {
+        let fresh = tempfile::tempdir().unwrap();
+        let vault = new_vault(fresh.path());
+        match vault.gatherings().import_ics(&text, "America/Chicago") {
+            Err(Error::ImportLine { problem, .. }) => {
+                assert!(problem.contains(words), "{problem}")
+            }
+            other => panic!("expected {words:?} refused: {other:?}"),
+        }
+        assert!(vault.gatherings().list().unwrap().is_empty());
+    }
+}

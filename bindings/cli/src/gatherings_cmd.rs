@@ -22,22 +22,25 @@ use crate::{CliResult, fail};
 #[derive(Subcommand)]
 pub enum GatheringsCommand {
     /// Add a gathering, or the monthly restorative gathering with --preset
+    /// (whose title, kind, length, rule, reminders and description any of
+    /// these options replace)
     Add {
         #[arg(long, value_enum)]
         preset: Option<Preset>,
         #[arg(long, required_unless_present = "preset")]
         title: Option<String>,
-        #[arg(long, value_enum, default_value = "meeting")]
-        kind: Kind,
+        /// [default: meeting; preset: restorative]
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
         /// Local start of the first one, e.g. 2026-12-05T18:00 [preset: the next first Saturday]
         #[arg(long, required_unless_present = "preset")]
         start: Option<String>,
         /// IANA time zone [default: this computer's]
         #[arg(long)]
         tz: Option<String>,
-        /// Length in minutes
-        #[arg(long, default_value_t = 120)]
-        minutes: u32,
+        /// Length in minutes [default: 120]
+        #[arg(long)]
+        minutes: Option<u32>,
         /// An RFC 5545 RRULE, e.g. 'FREQ=MONTHLY;BYDAY=1SA'
         #[arg(long)]
         rrule: Option<String>,
@@ -208,7 +211,19 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             location,
         } => {
             let tz = tz.unwrap_or_else(|| system_time_zone().name().to_owned());
+            let kind = kind.map(|kind| match kind {
+                Kind::Restorative => GatheringKind::RestorativeGathering,
+                Kind::Meeting => GatheringKind::Meeting,
+                Kind::Action => GatheringKind::Action,
+                Kind::Social => GatheringKind::Social,
+                Kind::Other => GatheringKind::Other,
+            });
+            let reminders = reminders
+                .iter()
+                .map(|r| offset(r))
+                .collect::<CliResult<Vec<_>>>()?;
             let new = match preset {
+                // What the member gave replaces the preset's; nothing is ignored.
                 Some(Preset::MonthlyRestorative) => {
                     let mut new = NewGathering::monthly_restorative(
                         Local::now().date_naive(),
@@ -218,27 +233,30 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
                     if let Some(start) = start {
                         new.starts_at = local_time(&start)?;
                     }
+                    new.title = title.unwrap_or(new.title);
+                    new.kind = kind.unwrap_or(new.kind);
+                    if let Some(minutes) = minutes {
+                        new.duration = Duration::minutes(minutes.into());
+                    }
+                    new.recurrence = rrule.or(new.recurrence);
+                    if !reminders.is_empty() {
+                        new.reminders = reminders;
+                    }
+                    if !description.is_empty() {
+                        new.description = description;
+                    }
                     new
                 }
                 None => NewGathering {
                     title: title.unwrap_or_default(),
-                    kind: match kind {
-                        Kind::Restorative => GatheringKind::RestorativeGathering,
-                        Kind::Meeting => GatheringKind::Meeting,
-                        Kind::Action => GatheringKind::Action,
-                        Kind::Social => GatheringKind::Social,
-                        Kind::Other => GatheringKind::Other,
-                    },
+                    kind: kind.unwrap_or(GatheringKind::Meeting),
                     description,
                     location,
                     starts_at: local_time(start.as_deref().unwrap_or_default())?,
                     time_zone: tz,
-                    duration: Duration::minutes(minutes as i64),
+                    duration: Duration::minutes(minutes.unwrap_or(120).into()),
                     recurrence: rrule,
-                    reminders: reminders
-                        .iter()
-                        .map(|r| offset(r))
-                        .collect::<CliResult<_>>()?,
+                    reminders,
                 },
             };
             let added = g.add(new).map_err(fail)?;

@@ -152,7 +152,10 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
                         text = "No entries.".into();
                     }
                     if let Some(next) = next {
-                        text.push_str(&format!("\n\nMore: tend journal list --after {next}"));
+                        text.push_str(&format!(
+                            "\n\nMore: tend journal list{} --after {next}",
+                            same_page(limit, &filter)
+                        ));
                     }
                     text
                 },
@@ -252,6 +255,27 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
             })
         }
     }
+}
+
+/// The options that gave this page, so the next one is of the same list.
+fn same_page(limit: u32, filter: &EntryFilter) -> String {
+    let mut args = String::new();
+    if limit != 20 {
+        args.push_str(&format!(" --limit {limit}"));
+    }
+    let options = [
+        ("--from", filter.from.map(|d| d.to_string())),
+        ("--to", filter.to.map(|d| d.to_string())),
+        ("--mood-min", filter.mood_min.map(|m| m.to_string())),
+        ("--mood-max", filter.mood_max.map(|m| m.to_string())),
+        ("--tag", filter.tag.as_ref().map(|t| format!("{t:?}"))),
+    ];
+    for (flag, value) in options {
+        if let Some(value) = value {
+            args.push_str(&format!(" {flag} {value}"));
+        }
+    }
+    args
 }
 
 pub fn describe(e: &Entry, scale: &tend_core::journal::MoodScale) -> String {

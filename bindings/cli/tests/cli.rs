@@ -877,3 +877,67 @@ fn a_reader_that_stops_reading_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{stderr}");
 }
+
+/// Issue 14: the "More:" hint dropped the filters, and --limit 0 or 100000
+/// became 1 or 500 in silence.
+#[test]
+fn the_next_page_is_of_the_same_list_and_limits_are_not_changed_in_silence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("v");
+    ok(tend(&v, &["init", "--name", "Alice"]));
+    for text in ["one", "two", "three"] {
+        ok(tend(&v, &["journal", "add", "--mood", "5", text]));
+    }
+    let page = ok(tend(
+        &v,
+        &["journal", "list", "--mood-min", "5", "--limit", "1"],
+    ));
+    let hint = page.lines().last().unwrap();
+    assert!(
+        hint.starts_with("More: tend journal list --limit 1 --mood-min 5 --after "),
+        "{hint}"
+    );
+    let next: Vec<&str> = hint.trim_start_matches("More: tend ").split(' ').collect();
+    assert!(ok(tend(&v, &next)).contains("two"));
+    for limit in ["0", "100000"] {
+        let refused = tend(&v, &["journal", "list", "--limit", limit]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("from 1 to 500"));
+    }
+}
+
+/// Issue 14: --preset ignored --title, --rrule and the rest in silence.
+#[test]
+fn a_preset_takes_what_the_member_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("v");
+    ok(tend(&v, &["init", "--name", "Alice"]));
+    let added = json(tend(
+        &v,
+        &[
+            "--json",
+            "gatherings",
+            "add",
+            "--preset",
+            "monthly-restorative",
+            "--tz",
+            "Europe/Berlin",
+            "--title",
+            "Quiet evening",
+            "--rrule",
+            "FREQ=MONTHLY;BYDAY=3SA",
+            "--minutes",
+            "90",
+            "--remind",
+            "2h",
+        ],
+    ));
+    assert_eq!(added["title"], "Quiet evening");
+    assert_eq!(added["recurrence"], "FREQ=MONTHLY;BYDAY=3SA");
+    assert_eq!(added["minutes"], 90);
+    assert_eq!(added["reminders"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        added["kind"], "restorative_gathering",
+        "what was not given stays the preset's"
+    );
+}

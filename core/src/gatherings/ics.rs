@@ -409,7 +409,13 @@ impl<'f> Reader<'f> {
         if let Some(rdate) = event.find_prop("RDATE") {
             return Err(self.error(rdate, "RDATE is not supported"));
         }
-        let rrule = event.find_prop("RRULE");
+        let mut rrules = event.properties.iter().filter(|p| p.name == "RRULE");
+        let rrule = rrules.next();
+        if let Some(second) = rrules.next() {
+            // RFC 5545 allows several; Tend keeps one rule per gathering and
+            // will not drop the others in silence.
+            return Err(self.error(second, "more than one RRULE"));
+        }
         let mut series = Series {
             gathering: NewGathering {
                 title: text("SUMMARY")
@@ -544,13 +550,21 @@ impl<'f> Reader<'f> {
                         .is_some_and(|v| v.as_str().eq_ignore_ascii_case("END"))
             });
             let value = trigger.val.as_str().trim();
-            let Some(before) = value.strip_prefix('-') else {
-                continue;
-            };
             if related_end || value.len() <= 1 {
                 continue;
             }
-            let d = parse_duration(before).ok_or_else(|| self.error(trigger, "not a duration"))?;
+            let (before, unsigned) = match value.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, value),
+            };
+            let d = parse_duration(unsigned);
+            // At the start (`PT0M`, as Tend writes a 0m reminder) counts as before.
+            let d = match d {
+                Some(d) if before || d.is_zero() => d,
+                Some(_) => continue,
+                None if !before && !unsigned.starts_with(['P', '+']) => continue,
+                None => return Err(self.error(trigger, "not a duration")),
+            };
             let days = d.num_days();
             let minutes = (d - Duration::days(days)).num_minutes();
             if days <= 28 {
@@ -559,10 +573,12 @@ impl<'f> Reader<'f> {
                     minutes: minutes as u16,
                 });
             }
+            if out.len() > 10 {
+                return Err(self.error(trigger, "more than 10 reminders on one event"));
+            }
         }
         out.sort_by(|a, b| b.cmp(a));
         out.dedup();
-        out.truncate(10);
         Ok(out)
     }
 }

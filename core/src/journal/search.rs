@@ -42,7 +42,7 @@ impl Journal<'_> {
         let Some(fts_query) = crate::fts::query(query) else {
             return Ok(Vec::new());
         };
-        let limit = limit.clamp(1, store::MAX_PAGE);
+        let limit = store::page_limit(limit)?;
         self.vault.with_conn(|conn| run(conn, &fts_query, limit))
     }
 }

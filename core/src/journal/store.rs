@@ -69,7 +69,7 @@ impl Journal<'_> {
         })
     }
 
-    /// Newest first, `limit` (at most 500) a page.
+    /// Newest first, `limit` (1 to 500) a page.
     pub fn list(
         &self,
         filter: &EntryFilter,
@@ -79,7 +79,7 @@ impl Journal<'_> {
         if filter.from.zip(filter.to).is_some_and(|(f, t)| f > t) {
             return Err(Error::invalid("date range", "starts after it ends"));
         }
-        let limit = limit.clamp(1, MAX_PAGE);
+        let limit = page_limit(limit)?;
         self.vault.with_conn(|conn| {
             let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e WHERE 1");
             let mut args: Vec<rusqlite::types::Value> = Vec::new();
@@ -365,4 +365,13 @@ pub(crate) fn upsert_all<'e>(
     }
     progress(total, total);
     Ok(summary)
+}
+
+/// A page of 1 to [`MAX_PAGE`]; anything else is refused, never changed in silence.
+pub(crate) fn page_limit(limit: u32) -> Result<u32> {
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Error::invalid("limit", "from 1 to 500"))
+    }
 }
