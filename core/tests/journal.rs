@@ -511,6 +511,43 @@ fn hostile_daylio_files_give_typed_errors() {
     assert_eq!(vault.journal().count().unwrap(), 0);
 }
 
+/// Issue 14: messages that say what happened and what to do, and an
+/// unterminated quote that swallowed the next row into a note.
+#[test]
+fn daylio_refusals_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = new_vault(tmp.path());
+    let options = DaylioOptions {
+        time_zone: chrono_tz::UTC,
+        unknown_moods: UnknownMoods::Report,
+    };
+    let header = "full_date,date,weekday,time,mood,activities,note_title,note\n";
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(header.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let semicolons = header.replace(',', ";") + "2024-01-02;2 Jan;Tuesday;10:00;good;;;x\n";
+    let unclosed = format!(
+        "{header}2024-01-02,2 Jan,Tuesday,10:00,good,,,\"a note never closed\n\
+         2024-01-01,1 Jan,Monday,09:00,meh,,,kept apart\n"
+    );
+    let year_one = format!("{header}0001-01-01,1 Jan,Monday,09:00,good,,,old\n");
+    let cases: [(&[u8], &str); 4] = [
+        (&utf16, "UTF-16"),
+        (semicolons.as_bytes(), "semicolons"),
+        (unclosed.as_bytes(), "never closed"),
+        (year_one.as_bytes(), "between the years 1900 and 9999"),
+    ];
+    for (bytes, words) in cases {
+        let result = vault
+            .journal()
+            .import_daylio(bytes, &options, &mut |_, _| {});
+        let message = result.expect_err(words).to_string();
+        assert!(message.contains(words), "{message}");
+    }
+    assert_eq!(vault.journal().count().unwrap(), 0);
+}
+
 fn many_entries(vault: &tend_core::Vault, n: usize) {
     let start = Utc.with_ymd_and_hms(2016, 1, 1, 18, 0, 0).unwrap();
     for i in 0..n {

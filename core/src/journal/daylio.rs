@@ -140,6 +140,8 @@ impl Columns {
 }
 
 fn parse(input: impl Read, moods: &MoodMap, tz: Tz) -> Result<Vec<(EntryId, CleanEntry)>> {
+    let mut input = std::io::BufReader::new(input);
+    check_encoding(std::io::BufRead::fill_buf(&mut input).map_err(Error::io("reading the file"))?)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(input);
@@ -147,6 +149,11 @@ fn parse(input: impl Read, moods: &MoodMap, tz: Tz) -> Result<Vec<(EntryId, Clea
         .headers()
         .map_err(|e| line_error(&e, "unreadable header"))?
         .clone();
+    if header.len() == 1 && header[0].contains(';') {
+        return Err(Error::Import(
+            "the fields are separated by semicolons; Daylio's own export uses commas, so export it again from Daylio",
+        ));
+    }
     let columns = Columns::find(&header)?;
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -157,20 +164,30 @@ fn parse(input: impl Read, moods: &MoodMap, tz: Tz) -> Result<Vec<(EntryId, Clea
             Err(e) => return Err(line_error(&e, csv_problem(&e))),
         }
         let line = record.position().map_or(0, |p| p.line());
-        rows.push(parse_row(&record, &columns, moods, tz).map_err(|problem| {
-            Error::ImportLine {
-                line,
-                problem: problem.to_owned(),
-            }
-        })?);
+        rows.push(
+            parse_row(&record, &columns, moods, tz)
+                .map_err(|problem| Error::ImportLine { line, problem })?,
+        );
     }
     Ok(rows)
+}
+
+/// A spreadsheet that saved the export again may have changed its encoding.
+fn check_encoding(start: &[u8]) -> Result<()> {
+    if start.starts_with(&[0xFF, 0xFE]) || start.starts_with(&[0xFE, 0xFF]) {
+        return Err(Error::Import(
+            "the file is UTF-16 text; save it as UTF-8 (or export it again from Daylio)",
+        ));
+    }
+    Ok(())
 }
 
 fn csv_problem(e: &csv::Error) -> &'static str {
     match e.kind() {
         csv::ErrorKind::UnequalLengths { .. } => "wrong number of fields",
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8",
+        csv::ErrorKind::Utf8 { .. } => {
+            "not UTF-8 text; save the file as UTF-8 (or export it again from Daylio)"
+        }
         _ => "unreadable CSV",
     }
 }
@@ -188,16 +205,22 @@ fn parse_row(
     columns: &Columns,
     moods: &MoodMap,
     tz: Tz,
-) -> Result<(EntryId, CleanEntry), &'static str> {
+) -> Result<(EntryId, CleanEntry), String> {
     let field = |i: usize| record.get(i).unwrap_or("").trim();
     let optional = |i: Option<usize>| i.map(field).unwrap_or("");
     let date = NaiveDate::parse_from_str(field(columns.full_date), "%Y-%m-%d")
-        .map_err(|_| "date is not a real YYYY-MM-DD date")?;
-    let time = parse_time(field(columns.time)).ok_or("time is not like 21:05 or 9:05 pm")?;
+        .map_err(|_| "the date is not a real YYYY-MM-DD date")?;
+    let time = parse_time(field(columns.time)).ok_or("the time is not like 21:05 or 9:05 pm")?;
     let mood_label = field(columns.mood);
-    let mood = moods
-        .value(mood_label)
-        .ok_or("mood label is not on the scale; map the member's Daylio moods by position")?;
+    let mood = moods.value(mood_label).ok_or(
+        "the mood is not one Tend knows: list the export's own moods from best to worst \
+         (the command line's --moods)",
+    )?;
+    if swallows_rows(optional(columns.note)) || swallows_rows(optional(columns.note_title)) {
+        return Err(
+            "a quote in this row is never closed, so the rows after it run into its note".into(),
+        );
+    }
     let activities: Vec<String> = optional(columns.activities)
         .split(" | ")
         .map(str::to_owned)
@@ -229,8 +252,19 @@ fn parse_row(
         body,
     }
     .clean(chrono::Utc::now())
-    .map_err(|_| "entry is too long or has an invalid activity")?;
+    .map_err(|e| e.to_string())?;
     Ok((id, entry))
+}
+
+/// Whether a field holds what looks like further rows of the export: a
+/// line that starts with a date and a comma.
+fn swallows_rows(text: &str) -> bool {
+    text.lines().skip(1).any(|line| {
+        let bytes = line.as_bytes();
+        bytes.len() > 11
+            && bytes[10] == b','
+            && NaiveDate::parse_from_str(&line[..10], "%Y-%m-%d").is_ok()
+    })
 }
 
 fn parse_time(text: &str) -> Option<NaiveTime> {
