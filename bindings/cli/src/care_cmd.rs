@@ -267,13 +267,17 @@ pub fn run(cmd: CareCommand, vault: &Vault, out: &Output) -> CliResult {
         CareCommand::Retention { days: None } => {
             let days = care.retention_days().map_err(fail)?;
             out.show(&serde_json::json!({ "days": days }), || {
-                format!("Closed requests are deleted {days} days after they close.")
+                format!(
+                    "Closed requests are deleted {} after they close.",
+                    crate::output::count(days, "day", "days")
+                )
             })
         }
         CareCommand::Retention { days: Some(days) } => {
             let deleted = care.set_retention_days(days).map_err(fail)?;
             out.done(&format!(
-                "Closed requests are now kept {days} days; {deleted} deleted now."
+                "Closed requests are now kept {}; {deleted} deleted now.",
+                crate::output::count(days, "day", "days")
             ))
         }
     }

@@ -282,7 +282,10 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             let views: Vec<_> = list.iter().map(OccurrenceView::from).collect();
             out.show(&views, || {
                 if list.is_empty() {
-                    return format!("Nothing in the next {days} days.");
+                    return format!(
+                        "Nothing in the next {}.",
+                        crate::output::count(days, "day", "days")
+                    );
                 }
                 list.iter()
                     .map(describe_occurrence)

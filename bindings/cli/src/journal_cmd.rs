@@ -320,9 +320,9 @@ pub fn highlight(parts: &[tend_core::journal::SnippetPart]) -> String {
 
 pub fn describe_insights(i: &Insights) -> String {
     let mut out = vec![format!(
-        "{} entries on {} days{}",
-        i.counts.entries,
-        i.counts.days_written,
+        "{} on {}{}",
+        output::count(i.counts.entries, "entry", "entries"),
+        output::count(i.counts.days_written, "day", "days"),
         match (i.counts.first_day, i.counts.last_day) {
             (Some(a), Some(b)) => format!(", {a} to {b}"),
             _ => String::new(),
@@ -345,24 +345,28 @@ pub fn describe_insights(i: &Insights) -> String {
     }
     if let Some(last) = i.by_month.last() {
         out.push(format!(
-            "Average mood in the month from {}: {:.1} over {} entries",
-            last.start, last.average, last.entries
+            "Average mood in the month from {}: {:.1} over {}",
+            last.start,
+            last.average,
+            output::count(last.entries, "entry", "entries")
         ));
     }
     if let Some(last) = i.by_week.last() {
         out.push(format!(
-            "Average mood in the week from {}: {:.1} over {} entries",
-            last.start, last.average, last.entries
+            "Average mood in the week from {}: {:.1} over {}",
+            last.start,
+            last.average,
+            output::count(last.entries, "entry", "entries")
         ));
     }
     if !i.tags.is_empty() {
         out.push("Days with these tags felt different:".into());
         for t in &i.tags {
             out.push(format!(
-                "  {:<16} {:+.1} ({} days with: {:.1}, {} without: {:.1})",
+                "  {:<16} {} ({} with: {:.1}, {} without: {:.1})",
                 t.name,
-                t.difference(),
-                t.days_with,
+                output::signed(t.difference()),
+                output::count(t.days_with, "day", "days"),
                 t.average_with,
                 t.days_without,
                 t.average_without

@@ -38,6 +38,23 @@ pub fn print_line(text: &str) -> CliResult {
     }
 }
 
+/// `1 day`, `3 days`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A signed difference to one decimal, where a rounded zero is `±0.0`
+/// rather than `-0.0`.
+pub fn signed(x: f64) -> String {
+    let shown = format!("{x:+.1}");
+    if shown == "-0.0" || shown == "+0.0" {
+        "±0.0".into()
+    } else {
+        shown
+    }
+}
+
 /// Text fit for a terminal: control characters (escape sequences that
 /// clear the screen or set the title, carried in what a comrade wrote) are
 /// shown as `\u{…}` instead of obeyed. Newlines and tabs stay.
@@ -79,5 +96,19 @@ impl Progress {
 
     pub fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_differences_read_as_words() {
+        assert_eq!(count(1u32, "day", "days"), "1 day");
+        assert_eq!(count(0u32, "member", "members"), "0 members");
+        assert_eq!(signed(-0.04), "±0.0");
+        assert_eq!(signed(0.26), "+0.3");
+        assert_eq!(for_terminal("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\n");
     }
 }

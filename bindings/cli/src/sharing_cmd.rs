@@ -353,9 +353,9 @@ pub fn circles(cmd: CirclesCommand, vault: &Vault, out: &Output) -> CliResult {
         }
     };
     out.done(&format!(
-        "{}: {} members",
+        "{}: {}",
         changed.name,
-        changed.members.len()
+        crate::output::count(changed.members.len() as u64, "member", "members")
     ))
 }
 
