@@ -25,6 +25,13 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
     match cmd {
         RelaysCommand::Add { url } => {
             let url = RelayUrl::parse(&url).map_err(fail)?;
+            if unencrypted_off_this_machine(&url) {
+                eprintln!(
+                    "Warning: {url} is not encrypted (ws://): anyone on the network between \
+                     you and it sees which relay you use and when. Use wss:// unless it is \
+                     on a network you trust."
+                );
+            }
             delivery.add_relay(&url).map_err(fail)?;
             out.done(&format!(
                 "Receiving on {url}. Run `tend sync` to send comrades your new card."
@@ -61,6 +68,23 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
     }
 }
 
+/// Plain `ws://` to anything but this machine.
+fn unencrypted_off_this_machine(url: &RelayUrl) -> bool {
+    let Some(rest) = url.as_str().strip_prefix("ws://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    !(host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()))
+}
+
 /// `tend sync`: sends the outbox, fetches the mailboxes, prints a summary
 /// per relay.
 pub fn sync(vault: &Vault, out: &Output) -> CliResult {
@@ -68,7 +92,11 @@ pub fn sync(vault: &Vault, out: &Output) -> CliResult {
         return Err("no relays yet: add one with `tend relays add wss://…`".into());
     }
     let report = sync_now(vault)?;
-    out.show(&report_json(&report), || describe(&report))
+    out.show(&report_json(&report), || describe(&report))?;
+    if report.relays.iter().all(|r| r.unreachable.is_some()) {
+        return Err("no relay could be reached; what waits is kept and sent next time".into());
+    }
+    Ok(())
 }
 
 /// A sync the member asked for: failed relays are tried at once. Progress

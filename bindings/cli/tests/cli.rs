@@ -735,14 +735,26 @@ fn relays_are_added_listed_removed_and_a_sync_keeps_what_it_cannot_send() {
         .unwrap()
         .to_owned();
     ok(tend(&a, &["share", "entry", &entry, "--to", "Bob"]));
-    let out = ok(tend(&a, &["sync"]));
+    // Issue 14: a sync that reached no relay fails, after its report.
+    let synced = tend(&a, &["sync"]);
+    assert!(!synced.status.success());
+    let out = String::from_utf8_lossy(&synced.stdout);
     assert!(
         out.contains("ws://127.0.0.1:9: could not reach the relay"),
         "{out}"
     );
     assert!(out.contains("kept and tried again"), "{out}");
-    let report = json(tend(&a, &["--json", "sync"]));
+    assert!(String::from_utf8_lossy(&synced.stderr).contains("no relay could be reached"));
+    let synced = tend(&a, &["--json", "sync"]);
+    assert!(!synced.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&synced.stdout).unwrap();
     assert!(report["relays"][0]["unreachable"].is_string());
+    let added = tend(&a, &["relays", "add", "ws://relay.example.org"]);
+    assert!(String::from_utf8_lossy(&added.stderr).contains("not encrypted"));
+    let local = tend(&a, &["relays", "add", "ws://localhost:7"]);
+    assert!(!String::from_utf8_lossy(&local.stderr).contains("not encrypted"));
+    ok(tend(&a, &["relays", "remove", "ws://relay.example.org"]));
+    ok(tend(&a, &["relays", "remove", "ws://localhost:7"]));
 
     ok(tend(&a, &["relays", "remove", "ws://127.0.0.1:9"]));
     assert!(ok(tend(&a, &["relays", "list"])).contains("No relays"));
