@@ -202,6 +202,41 @@ pub fn comrades(cmd: ComradesCommand, vault: &Vault, out: &Output) -> CliResult 
     match cmd {
         ComradesCommand::Add { card, name } => {
             let card = Card::parse(&read_arg(&card)?).map_err(fail)?;
+            let known = c.list().map_err(fail)?;
+            let stranger = !known.iter().any(|k| k.identity_key == card.identity_key());
+            let same_name = |n: &str| n.eq_ignore_ascii_case(card.name().trim());
+            if stranger {
+                // Someone new who carries a name I already know may be posing as them.
+                if let Some(namesake) = known
+                    .iter()
+                    .find(|k| same_name(&k.name) || same_name(&k.card_name))
+                {
+                    if name.is_none() {
+                        return Err(format!(
+                            "this card is not {0:?}'s, though it carries that name: it may be \
+                             someone posing as them. If {0} has a new phone, compare safety \
+                             numbers in person and use `tend comrades replace {0:?} CARD`; if it \
+                             is someone else, add it with --name",
+                            namesake.name
+                        ));
+                    }
+                    eprintln!(
+                        "Warning: this card carries the name of your comrade {:?} but is not \
+                         theirs. Compare safety numbers in person before sharing anything.",
+                        namesake.name
+                    );
+                }
+                if vault
+                    .display_name()
+                    .map_err(fail)?
+                    .is_some_and(|me| same_name(&me))
+                {
+                    eprintln!(
+                        "Warning: this card carries your own name. Someone may be posing as \
+                         you; compare safety numbers in person before sharing anything."
+                    );
+                }
+            }
             let added = c.add(&card, name.as_deref()).map_err(fail)?;
             let verb = match &added {
                 Added::New(_) => "Added",

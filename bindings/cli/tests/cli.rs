@@ -953,3 +953,29 @@ fn a_preset_takes_what_the_member_gives() {
         "what was not given stays the preset's"
     );
 }
+
+/// Issue 14: a stranger's card carrying a comrade's name (or mine) is added
+/// only with a warning that names the risk and `comrades replace`.
+#[test]
+fn a_card_that_borrows_a_known_name_is_not_taken_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, _b) = comrades(tmp.path());
+    let (mallory, carol) = (tmp.path().join("m"), tmp.path().join("c"));
+    ok(tend(&mallory, &["init", "--name", "Bob"]));
+    ok(tend(&carol, &["init", "--name", "Alice"]));
+    let fake_bob = ok(tend(&mallory, &["card"])).trim().to_owned();
+    let refused = tend(&a, &["comrades", "add", &fake_bob]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("posing") && why.contains("comrades replace"),
+        "{why}"
+    );
+    let added = tend(&a, &["comrades", "add", &fake_bob, "--name", "Not Bob"]);
+    assert!(added.status.success());
+    assert!(String::from_utf8_lossy(&added.stderr).contains("Warning"));
+    let fake_me = ok(tend(&carol, &["card"])).trim().to_owned();
+    let added = tend(&a, &["comrades", "add", &fake_me, "--name", "Carol"]);
+    assert!(added.status.success());
+    assert!(String::from_utf8_lossy(&added.stderr).contains("your own name"));
+}
