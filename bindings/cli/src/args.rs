@@ -83,3 +83,64 @@ pub fn out_folder(text: &str) -> Result<PathBuf, String> {
     }
     Ok(path)
 }
+
+/// Longest text read from standard input or an editor: the journal's own limit.
+const MAX_TEXT_BYTES: u64 = 256 * 1024;
+
+/// What standard input holds, up to the journal's limit.
+pub fn text_from_stdin() -> CliResult<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::io::stdin()
+        .take(MAX_TEXT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read standard input as text: {e}"))?;
+    Ok(text)
+}
+
+/// What the member writes in `$EDITOR` (or `vi`), in a file only they can
+/// read, in memory where the system has `/dev/shm`; the file is
+/// overwritten and deleted afterwards. The editor may keep its own swap or
+/// backup files: that is beyond what Tend can see.
+pub fn text_from_editor() -> CliResult<String> {
+    use std::io::Write;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let shm = std::path::Path::new("/dev/shm");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tend-entry-").suffix(".txt");
+    let file = if shm.is_dir() {
+        builder.tempfile_in(shm)
+    } else {
+        builder.tempfile()
+    }
+    .map_err(|e| format!("cannot make a file for the editor: {e}"))?;
+    let mut words = editor.split_whitespace();
+    let program = words.next().ok_or("$EDITOR is empty")?;
+    let status = std::process::Command::new(program)
+        .args(words)
+        .arg(file.path())
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let text = std::fs::read_to_string(file.path())
+        .map_err(|e| format!("cannot read what was written: {e}"));
+    // Overwrite before deleting: on disk-backed temp folders the words would linger.
+    if let Ok(len) = std::fs::metadata(file.path()).map(|m| m.len()) {
+        let _ = file
+            .as_file()
+            .write_all(&vec![0; len as usize])
+            .and_then(|()| file.as_file().sync_all());
+    }
+    drop(file);
+    if !status.success() {
+        return Err(format!(
+            "{program} did not finish cleanly; nothing was saved"
+        ));
+    }
+    let text = text?;
+    if text.trim().is_empty() {
+        return Err("nothing was written; nothing was saved".into());
+    }
+    Ok(text)
+}

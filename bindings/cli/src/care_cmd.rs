@@ -26,8 +26,10 @@ pub enum CareCommand {
         /// ride, food, groceries, childcare, talk, housing, money, errand or other
         #[arg(long)]
         category: String,
+        /// What is needed, in a few words (comrades see it)
         #[arg(long)]
         title: String,
+        /// More about it, if you want
         #[arg(long, default_value = "")]
         details: String,
         /// now, today, this-week or flexible
@@ -55,6 +57,7 @@ pub enum CareCommand {
     /// Offer help with a comrade's request; only they are told
     Offer {
         id: String,
+        /// What you can offer, such as "I can drive"
         #[arg(long)]
         message: String,
         /// Local time I can help, e.g. 2026-11-27T09:15
@@ -88,6 +91,7 @@ pub enum CareCommand {
     /// Thank the helper of my request
     Thank {
         id: String,
+        /// A few words of thanks
         #[arg(long)]
         note: String,
         /// Write the envelopes into this folder, made if missing [default: stdout]
@@ -96,10 +100,13 @@ pub enum CareCommand {
     },
     /// My requests, requests I could help with, and my commitments
     List {
+        /// Only my own requests, with their offers
         #[arg(long, conflicts_with_all = ["for_me", "commitments"])]
         mine: bool,
+        /// Only requests I could help with
         #[arg(long, conflicts_with = "commitments")]
         for_me: bool,
+        /// Only what I offered and was accepted for
         #[arg(long)]
         commitments: bool,
     },

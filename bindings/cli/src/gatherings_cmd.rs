@@ -25,8 +25,10 @@ pub enum GatheringsCommand {
     /// (whose title, kind, length, rule, reminders and description any of
     /// these options replace)
     Add {
+        /// Start from a preset
         #[arg(long, value_enum)]
         preset: Option<Preset>,
+        /// What it is called
         #[arg(long, required_unless_present = "preset")]
         title: Option<String>,
         /// [default: meeting; preset: restorative]
@@ -47,8 +49,10 @@ pub enum GatheringsCommand {
         /// Reminders before the start: 7d, 1d, 90m
         #[arg(long = "remind")]
         reminders: Vec<String>,
+        /// What happens there and how it goes
         #[arg(long, default_value = "")]
         description: String,
+        /// Where it is
         #[arg(long, default_value = "")]
         location: String,
     },
@@ -56,11 +60,13 @@ pub enum GatheringsCommand {
     List,
     /// What is coming, across all gatherings
     Upcoming {
+        /// How many days ahead
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
     /// The next reminders to schedule
     Reminders {
+        /// How many reminders
         #[arg(long, default_value_t = 10)]
         next: usize,
     },
@@ -70,8 +76,10 @@ pub enum GatheringsCommand {
         /// The occurrence's local start, as listed by `upcoming`
         #[arg(long)]
         occurrence: String,
+        /// Going, maybe or not going
         #[arg(value_enum)]
         response: Response,
+        /// A private note for yourself (never sent)
         #[arg(long)]
         note: Option<String>,
         /// Write the envelopes into this folder, made if missing [default: stdout]
@@ -81,6 +89,7 @@ pub enum GatheringsCommand {
     /// Cancel one occurrence
     Skip {
         id: String,
+        /// Which occurrence: its local start, e.g. 2026-12-05T18:00
         #[arg(long)]
         occurrence: String,
         /// Write the envelopes into this folder, made if missing [default: stdout]
@@ -90,10 +99,13 @@ pub enum GatheringsCommand {
     /// Move one occurrence to a new local start
     Move {
         id: String,
+        /// Which occurrence: its local start, e.g. 2026-12-05T18:00
         #[arg(long)]
         occurrence: String,
+        /// The new local start, e.g. 2027-02-07T17:00
         #[arg(long)]
         to: String,
+        /// Its new length in minutes [default: unchanged]
         #[arg(long)]
         minutes: Option<u32>,
         /// Write the envelopes into this folder, made if missing [default: stdout]
@@ -103,6 +115,7 @@ pub enum GatheringsCommand {
     /// Undo a skip or a move
     Restore {
         id: String,
+        /// Which occurrence: its local start, e.g. 2026-12-05T18:00
         #[arg(long)]
         occurrence: String,
         /// Write the envelopes into this folder, made if missing [default: stdout]
@@ -129,6 +142,7 @@ pub enum GatheringsCommand {
     /// Who is going, or maybe, to one occurrence of my gathering (never who is not)
     Attendees {
         id: String,
+        /// Which occurrence: its local start, e.g. 2026-12-05T18:00
         #[arg(long)]
         occurrence: String,
     },
@@ -148,12 +162,16 @@ pub enum GatheringsCommand {
     },
     /// Print a rule's occurrences, to check it before saving (no vault needed)
     Expand {
+        /// The local start of the first, e.g. 2026-12-05T18:00
         #[arg(long)]
         dtstart: String,
+        /// IANA time zone, e.g. America/Chicago
         #[arg(long)]
         tz: String,
+        /// An RFC 5545 RRULE, e.g. 'FREQ=MONTHLY;BYDAY=1SA'
         #[arg(long)]
         rrule: Option<String>,
+        /// How many occurrences
         #[arg(long, default_value_t = 10)]
         count: usize,
     },

@@ -18,52 +18,71 @@ use crate::{CliResult, fail};
 /// What an entry says, besides its text.
 #[derive(clap::Args)]
 pub struct EntryFields {
+    /// How the day felt, on the vault's mood scale (1 is the lowest)
     #[arg(long)]
     mood: Option<u8>,
+    /// A feeling, such as calm (repeat for more)
     #[arg(long = "feeling")]
     feelings: Vec<String>,
+    /// Something done, such as walk (repeat for more)
     #[arg(long = "activity")]
     activities: Vec<String>,
+    /// A short title
     #[arg(long)]
     title: Option<String>,
 }
 
 #[derive(Subcommand)]
 pub enum JournalCommand {
-    /// Write an entry
+    /// Write an entry. Give the text, - to read it from standard input, or
+    /// --edit: then it stays out of the shell's history and `ps`
     Add {
         #[command(flatten)]
         fields: EntryFields,
-        text: String,
+        /// Write it in $EDITOR (a private file in memory where the system has one, deleted after)
+        #[arg(long, conflicts_with = "text")]
+        edit: bool,
+        /// The text; - reads it from standard input
+        #[arg(required_unless_present = "edit")]
+        text: Option<String>,
     },
     /// Entries, newest first
     List {
+        /// How many a page (1 to 500)
         #[arg(long, default_value_t = 20)]
         limit: u32,
         /// Continue after this cursor (printed at the end of a page)
         #[arg(long)]
         after: Option<String>,
+        /// From this day on (YYYY-MM-DD)
         #[arg(long)]
         from: Option<NaiveDate>,
+        /// Up to and including this day (YYYY-MM-DD)
         #[arg(long)]
         to: Option<NaiveDate>,
+        /// Only entries with at least this mood
         #[arg(long)]
         mood_min: Option<u8>,
+        /// Only entries with at most this mood
         #[arg(long)]
         mood_max: Option<u8>,
+        /// Only entries with this feeling or activity
         #[arg(long)]
         tag: Option<String>,
     },
     /// Full-text search
     Search {
         query: String,
+        /// How many a page (1 to 500)
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
     /// Average moods, how they spread, and which tags go with better days
     Insights {
+        /// From this day on (YYYY-MM-DD)
         #[arg(long)]
         from: Option<NaiveDate>,
+        /// Up to and including this day (YYYY-MM-DD)
         #[arg(long)]
         to: Option<NaiveDate>,
     },
@@ -73,6 +92,7 @@ pub enum JournalCommand {
         id: String,
         #[command(flatten)]
         fields: EntryFields,
+        /// The text; - reads it from standard input
         #[arg(long)]
         text: Option<String>,
     },
@@ -95,7 +115,12 @@ pub enum JournalCommand {
 pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
     let journal = vault.journal();
     match cmd {
-        JournalCommand::Add { fields, text } => {
+        JournalCommand::Add { fields, edit, text } => {
+            let text = match (edit, text.as_deref()) {
+                (true, _) => crate::args::text_from_editor()?,
+                (false, Some("-")) => crate::args::text_from_stdin()?,
+                (false, text) => text.unwrap_or_default().to_owned(),
+            };
             let entry = journal
                 .add(NewEntry {
                     written_at: Some(Local::now().fixed_offset()),

@@ -24,7 +24,10 @@ use tend_core::{KdfParams, Vault};
 #[command(
     name = "tend",
     version,
-    about = "Tend: a private journal and care for your comrades"
+    about = "Tend: a private journal and care for your comrades",
+    after_help = "Passphrases come from a prompt without echo, or for scripts from \
+                  TEND_PASSPHRASE (the vault's, also for init), TEND_NEW_PASSPHRASE (the new one, \
+                  for passphrase change) and TEND_BACKUP_PASSPHRASE (export and import)."
 )]
 struct Cli {
     /// The vault folder [default: the platform data folder, e.g. ~/.local/share/tend]
@@ -41,6 +44,7 @@ struct Cli {
 enum Command {
     /// Create a vault, sealed by a passphrase
     Init {
+        /// Your name, as comrades will see it on your card
         #[arg(long)]
         name: String,
     },
@@ -52,6 +56,7 @@ enum Command {
         /// The file to write, replaced whole
         #[arg(long, value_parser = crate::args::out_file)]
         out: PathBuf,
+        /// json keeps everything; csv is for spreadsheets
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
         /// Write it readable by anyone who gets the file
@@ -65,11 +70,13 @@ enum Command {
     Passphrase(PassphraseCommand),
     /// Panic wipe: destroy the key and delete every vault file
     Wipe {
+        /// Yes, destroy it: there is no undo
         #[arg(long)]
         yes: bool,
     },
     /// My comrade card, to show or send (--qr draws it)
     Card {
+        /// Also draw it as a QR code to scan
         #[arg(long)]
         qr: bool,
         #[command(subcommand)]
@@ -110,6 +117,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PassphraseCommand {
+    /// A new passphrase (TEND_NEW_PASSPHRASE, or a prompt) for the old one
+    /// (TEND_PASSPHRASE, or a prompt); the key is rewrapped, the database
+    /// is not rewritten
     Change,
 }
 
@@ -263,4 +273,30 @@ fn open(dir: &std::path::Path) -> CliResult<Vault> {
 
 pub fn fail(e: tend_core::Error) -> String {
     e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Issue 14: every option of every command says what it is (positional
+    /// arguments are named in the usage line).
+    #[test]
+    fn every_option_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                let option = !arg.is_positional() && !["help", "version"].contains(&id);
+                if option && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "tend", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:#?}");
+    }
 }

@@ -74,6 +74,7 @@ pub enum CirclesCommand {
     /// Add comrades to a circle
     Add {
         circle: String,
+        /// Comrades to add, by the names you gave them
         #[arg(required = true)]
         comrades: Vec<String>,
     },

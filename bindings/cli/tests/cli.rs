@@ -979,3 +979,61 @@ fn a_card_that_borrows_a_known_name_is_not_taken_quietly() {
     assert!(added.status.success());
     assert!(String::from_utf8_lossy(&added.stderr).contains("your own name"));
 }
+
+/// Issue 14: journal text from standard input or $EDITOR, so private words
+/// stay out of shell history and `ps`.
+#[test]
+fn journal_text_comes_from_stdin_or_the_editor() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("v");
+    ok(tend(&v, &["init", "--name", "Alice"]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tend"))
+        .args(["--vault", v.to_str().unwrap(), "journal", "add", "-"])
+        .env("TEND_PASSPHRASE", PASS)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"words from a pipe\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let editor = tmp.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\necho 'words from the editor' > \"$1\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let edited = tend_with(
+        &v,
+        &["journal", "add", "--edit", "--mood", "4"],
+        &[
+            ("TEND_PASSPHRASE", PASS),
+            ("VISUAL", editor.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        edited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edited.stderr)
+    );
+    let listed = ok(tend(&v, &["journal", "list"]));
+    assert!(listed.contains("words from a pipe") && listed.contains("words from the editor"));
+    let left: Vec<_> = std::fs::read_dir("/dev/shm")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tend-entry-"))
+        .collect();
+    assert!(left.is_empty(), "the editor's file is deleted");
+}
