@@ -612,3 +612,35 @@ fn occurrences_years_later_match_a_full_expansion() {
         assert_eq!(found, walked, "{rule}");
     }
 }
+
+/// Issue 14: seconds in a start vanished from every view, so the time shown
+/// could not name the occurrence again. Starts are on the minute.
+#[test]
+fn a_start_with_seconds_is_refused_not_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = new_vault(dir.path());
+    let mut new = NewGathering::monthly_restorative(
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        "America/Chicago",
+        "Community room",
+    );
+    new.starts_at = local("2026-12-05T18:00") + Duration::seconds(30);
+    assert!(matches!(
+        vault.gatherings().add(new.clone()),
+        Err(Error::Invalid { field: "start", .. })
+    ));
+    new.starts_at = local("2026-12-05T18:00");
+    let g = vault.gatherings().add(new).unwrap();
+    assert!(matches!(
+        vault.gatherings().move_occurrence(
+            g.id,
+            local("2026-12-05T18:00"),
+            local("2026-12-06T17:00") + Duration::seconds(1),
+            None
+        ),
+        Err(Error::Invalid {
+            field: "new start",
+            ..
+        })
+    ));
+}

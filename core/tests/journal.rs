@@ -866,3 +866,41 @@ fn debug_output_shows_no_words_the_member_wrote() {
     assert!(shown.contains("Entry"), "{shown}");
     assert!(!shown.contains("quill"), "{shown}");
 }
+
+/// Issue 14: a backup with one id twice kept the first copy in silence; a
+/// deeply nested one must be a typed error, never a stack overflow.
+#[test]
+fn ambiguous_or_nested_backups_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = new_vault(tmp.path());
+    vault.journal().add(entry("the only one")).unwrap();
+    let mut doc = export_json(&vault);
+    let first = doc["entries"][0].clone();
+    let mut changed = first.clone();
+    changed["body"] = "a different text under the same id".into();
+    doc["entries"] = serde_json::json!([first, changed]);
+    doc["exported_at"] = "2026-11-30T10:00:00Z".into();
+    let other = tempfile::tempdir().unwrap();
+    let fresh = new_vault(other.path());
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    match fresh
+        .journal()
+        .import(bytes.as_slice(), None, &mut |_, _| {})
+    {
+        Err(Error::ImportLine { line: 2, problem }) => assert!(problem.contains("came before")),
+        other => panic!("expected the second copy refused: {other:?}"),
+    }
+    assert_eq!(fresh.journal().count().unwrap(), 0);
+
+    let nested = format!(
+        r#"{{"format":"tend-journal","version":1,"x":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(matches!(
+        fresh
+            .journal()
+            .import(nested.as_bytes(), None, &mut |_, _| {}),
+        Err(Error::Import(_) | Error::ImportLine { .. })
+    ));
+}

@@ -143,6 +143,7 @@ impl Gatherings<'_> {
         if duration.is_some_and(|d| d < Duration::minutes(1) || d > Duration::days(7)) {
             return Err(Error::invalid("duration", "1 minute to 7 days"));
         }
+        model::on_the_minute(to, "new start")?;
         self.set_override(id, original_start, false, Some(to), duration)
     }
 

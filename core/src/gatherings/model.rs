@@ -161,6 +161,7 @@ impl NewGathering {
         {
             return Err(Error::invalid("reminders", "at most 28 days before"));
         }
+        on_the_minute(self.starts_at, "start")?;
         Schedule::new(self.starts_at, &self.time_zone, self.recurrence.as_deref())
     }
 }
@@ -293,4 +294,13 @@ impl fmt::Debug for Reminder {
             .field("offset", &self.offset)
             .finish()
     }
+}
+
+/// Gatherings start on the minute: every view shows minutes, and the time a
+/// member types back to name an occurrence must match what they were shown.
+pub(crate) fn on_the_minute(t: NaiveDateTime, field: &'static str) -> Result<()> {
+    if chrono::Timelike::second(&t) != 0 || chrono::Timelike::nanosecond(&t) != 0 {
+        return Err(Error::invalid(field, "on the minute, without seconds"));
+    }
+    Ok(())
 }

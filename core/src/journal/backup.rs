@@ -218,6 +218,7 @@ impl Journal<'_> {
         }
         let backup = parse_backup(&bytes)?;
         drop(bytes);
+        let mut ids = std::collections::HashSet::with_capacity(backup.entries.len());
         let cleaned = backup
             .entries
             .into_iter()
@@ -225,6 +226,14 @@ impl Journal<'_> {
             .map(|(i, e)| {
                 let updated_at = e.updated_at.timestamp_millis();
                 let id = e.id;
+                if !ids.insert(id) {
+                    // Which copy is right cannot be told; keeping either would be a guess.
+                    return Err(Error::ImportLine {
+                        line: i as u64 + 1,
+                        problem: "an entry with this id came before (entries counted from 1)"
+                            .into(),
+                    });
+                }
                 NewEntry {
                     written_at: Some(e.written_at),
                     mood: e.mood,
@@ -235,9 +244,9 @@ impl Journal<'_> {
                 }
                 .clean(Utc::now())
                 .map(|c| (id, c, updated_at))
-                .map_err(|_| Error::ImportLine {
+                .map_err(|e| Error::ImportLine {
                     line: i as u64 + 1,
-                    problem: "entry is invalid (counted from 1 in the entries list)".into(),
+                    problem: format!("{e} (entries counted from 1)"),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
