@@ -434,11 +434,7 @@ fn local_to_utc(text: &str) -> CliResult<DateTime<Utc>> {
         .ok_or_else(|| format!("{text} does not exist in this time zone (a clock change)"))
 }
 
-fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&system_time_zone())
-        .format("%a %Y-%m-%d %H:%M")
-        .to_string()
-}
+use crate::render::local;
 
 /// `12h`, `3d`, `90m`.
 fn duration(text: &str) -> CliResult<Duration> {

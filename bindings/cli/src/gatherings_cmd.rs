@@ -529,7 +529,7 @@ impl From<&Gathering> for GatheringView {
     }
 }
 
-fn describe(g: &Gathering) -> String {
+pub fn describe(g: &Gathering) -> String {
     format!(
         "{}  {}{}  from {} {} for {} min{}{}",
         g.id,
@@ -594,7 +594,6 @@ impl From<&Occurrence> for OccurrenceView {
 }
 
 fn describe_occurrence(o: &Occurrence) -> String {
-    let here = o.starts_at.with_timezone(&Local);
     let rsvp = match o.rsvp {
         Some(Rsvp::Going) => "  [going]",
         Some(Rsvp::Maybe) => "  [maybe]",
@@ -607,7 +606,7 @@ fn describe_occurrence(o: &Occurrence) -> String {
         .unwrap_or_default();
     format!(
         "{}  {}{}{}{}{}  (occurrence {}, gathering {})",
-        here.format("%a %Y-%m-%d %H:%M"),
+        crate::render::local(o.starts_at),
         o.title,
         if o.moved { "  (moved)" } else { "" },
         rsvp,
@@ -645,11 +644,9 @@ impl From<&Reminder> for ReminderView {
 pub fn describe_reminder(r: &Reminder) -> String {
     format!(
         "{}  {} before {} ({})",
-        r.fires_at.with_timezone(&Local).format("%a %Y-%m-%d %H:%M"),
+        crate::render::local(r.fires_at),
         offset_text(&r.offset),
         r.title,
-        r.starts_at
-            .with_timezone(&Local)
-            .format("%a %Y-%m-%d %H:%M")
+        crate::render::local(r.starts_at)
     )
 }

@@ -39,9 +39,16 @@ pub fn run(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
                 std::fs::read(&file).map_err(|e| format!("cannot read {file}: {e}"))?
             };
             let opened = vault.envelopes().open(&bytes).map_err(fail)?;
-            let about = crate::care_cmd::describe_opened(vault, &opened);
+            let gathering = vault.gatherings().about(&opened).map_err(fail)?;
+            let about = crate::care_cmd::describe_opened(vault, &opened)
+                .or_else(|| gathering.as_ref().map(crate::gatherings_cmd::describe));
             out.show(
-                &serde_json::json!({ "from": opened.sender.name, "kind": opened.kind, "message_id": opened.message_id.to_string() }),
+                &serde_json::json!({
+                    "from": opened.sender.name,
+                    "kind": opened.kind,
+                    "message_id": opened.message_id.to_string(),
+                    "gathering": gathering.as_ref().map(|g| g.id.to_string()),
+                }),
                 || {
                     let head = format!("Opened a {} from {}.", opened.kind, opened.sender.name);
                     match &about {
@@ -88,7 +95,7 @@ pub fn run(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
 fn describe_item(item: &InboxItem, shared: &[tend_core::journal::SharedEntry]) -> String {
     let head = format!(
         "{}  from {}",
-        item.received_at.format("%Y-%m-%d %H:%M"),
+        crate::render::local(item.received_at),
         item.opened.sender.name
     );
     match shared

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use tend_core::envelope::Sealed;
 
 use crate::CliResult;
@@ -59,4 +60,12 @@ pub fn write_envelopes(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) ->
 fn recipient_names(sealed: &Sealed) -> String {
     let names: Vec<&str> = sealed.recipients.iter().map(|r| r.name.as_str()).collect();
     names.join(", ")
+}
+
+/// An instant as this machine's clock shows it, with the zone, so a time
+/// read on a laptop that travelled is not mistaken: `Sat 2026-12-05 18:00 CST`.
+pub fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&crate::args::system_time_zone())
+        .format("%a %Y-%m-%d %H:%M %Z")
+        .to_string()
 }

@@ -665,13 +665,15 @@ fn an_invitee_answers_and_the_organiser_sees_who_is_coming() {
             mail,
         ],
     ));
-    ok(tend(&b, &["inbox", "open", &invite[0]]));
+    let opened = ok(tend(&b, &["inbox", "open", &invite[0]]));
     let list = ok(tend(&b, &["gatherings", "list"]));
     assert!(list.contains("(organised by Alice)"), "{list}");
     let copy = json(tend(&b, &["--json", "gatherings", "list"]))[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Issue 14: the invitee sees the id to answer with as the invite opens.
+    assert!(opened.contains(&copy), "{opened}");
     let refused = tend(
         &b,
         &[
@@ -951,6 +953,17 @@ fn a_preset_takes_what_the_member_gives() {
     assert_eq!(
         added["kind"], "restorative_gathering",
         "what was not given stays the preset's"
+    );
+    // Issue 14: times are shown with their zone.
+    let upcoming = ok(tend(&v, &["gatherings", "upcoming", "--days", "62"]));
+    let first = upcoming.lines().next().unwrap();
+    let zone = first.split_whitespace().nth(3).unwrap_or("");
+    assert!(
+        !zone.is_empty()
+            && zone
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-".contains(c)),
+        "no zone after the time: {first}"
     );
 }
 

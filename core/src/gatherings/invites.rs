@@ -382,6 +382,30 @@ enum Message {
     Rsvp(RsvpBody),
 }
 
+impl Message {
+    fn uid(&self) -> &str {
+        match self {
+            Message::State(b) => &b.uid,
+            Message::Rsvp(b) => &b.uid,
+        }
+    }
+}
+
+impl Gatherings<'_> {
+    /// The gathering an opened `gathering.*` envelope is about, as my vault
+    /// now holds it: for showing it, with the id to answer with.
+    pub fn about(&self, opened: &Opened) -> Result<Option<super::Gathering>> {
+        let Ok(message) = parse(&opened.kind, &opened.body) else {
+            return Ok(None);
+        };
+        self.vault.with_conn(|conn| {
+            store::seq_by_uid(conn, message.uid())?
+                .map(|seq| store::load(conn, seq))
+                .transpose()
+        })
+    }
+}
+
 fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {
     let malformed = |_| EnvelopeError::Malformed;
     let message = match kind {
