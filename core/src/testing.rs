@@ -157,3 +157,54 @@ pub fn sweep_care_at(
 ) -> crate::Result<u64> {
     vault.with_tx(|tx| crate::care::sweep(tx, now))
 }
+
+/// Reads hostile bytes as an `.ics` import would, every check made, nothing
+/// stored. Whether it was accepted. Must never panic.
+pub fn import_ics(data: &[u8]) -> bool {
+    std::str::from_utf8(data).is_ok_and(|text| crate::gatherings::check_ics(text).is_ok())
+}
+
+/// Reads hostile bytes as an RRULE and expands what it accepts. Whether it
+/// was accepted. Must never panic or run unbounded.
+pub fn parse_rrule(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+        .and_then(|d| d.and_hms_opt(18, 0, 0))
+        .expect("a real time");
+    match crate::gatherings::Schedule::new(start, "Europe/Berlin", Some(text)) {
+        Ok(schedule) => {
+            let _ = schedule.local_starts_from(start).take(64).count();
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Reads hostile bytes as a Daylio CSV export, nothing stored. Whether it
+/// was accepted. Must never panic.
+pub fn import_daylio(data: &[u8]) -> bool {
+    crate::journal::check_daylio(data).is_ok()
+}
+
+/// Reads hostile bytes as a JSON journal backup, nothing stored. Whether it
+/// was accepted. Must never panic.
+pub fn import_backup(data: &[u8]) -> bool {
+    crate::journal::check_backup(data).is_ok()
+}
+
+/// Reads hostile bytes as what a relay says (NIP-01), checks an event
+/// against a fixed mailbox, and takes its content as a piece. Must never
+/// panic.
+#[cfg(feature = "network")]
+pub fn relay_message(data: &[u8]) {
+    crate::delivery::nostr::check_relay_message(data);
+}
+
+/// Feeds hostile lines to the piece assembler as event contents, as a
+/// relay could in any order. Must never panic or grow unbounded.
+#[cfg(feature = "network")]
+pub fn relay_pieces(data: &[u8]) {
+    crate::delivery::nostr::assemble_lines(data);
+}

@@ -46,3 +46,37 @@ fn the_seeds_reach_past_decryption() {
 fn the_card_corpus_parses_without_panics() {
     replay("parse_card", tend_core::testing::parse_card);
 }
+
+#[test]
+fn the_import_corpora_read_without_panics() {
+    replay("import_ics", tend_core::testing::import_ics);
+    replay("parse_rrule", tend_core::testing::parse_rrule);
+    replay("import_daylio", tend_core::testing::import_daylio);
+    replay("import_backup", tend_core::testing::import_backup);
+}
+
+#[test]
+fn the_seeds_are_accepted_where_they_should_be() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let read = |path: &str| std::fs::read(seeds.join(path)).unwrap();
+    assert!(tend_core::testing::import_ics(&read(
+        "import_ics/google.ics"
+    )));
+    assert!(tend_core::testing::parse_rrule(&read("parse_rrule/rule-1")));
+    assert!(tend_core::testing::import_daylio(&read(
+        "import_daylio/quoted.csv"
+    )));
+    assert!(tend_core::testing::import_backup(&read(
+        "import_backup/two-entries.json"
+    )));
+    assert!(!tend_core::testing::import_backup(&read(
+        "import_backup/duplicate-id.json"
+    )));
+}
+
+#[cfg(feature = "network")]
+#[test]
+fn the_relay_corpora_read_without_panics() {
+    replay("relay_message", tend_core::testing::relay_message);
+    replay("relay_pieces", tend_core::testing::relay_pieces);
+}

@@ -82,80 +82,103 @@ impl Gatherings<'_> {
     /// Adds the events of an `.ics` file as gatherings, all or none.
     /// Floating times, and all-day events, are taken to be in `default_zone`.
     pub fn import_ics(&self, text: &str, default_zone: &str) -> Result<IcsImport> {
-        if text.len() > MAX_ICS_BYTES {
-            return Err(Error::Import("the calendar file is larger than 4 MiB"));
-        }
         let default_zone = recurrence::parse_zone(default_zone)?;
-        let file = Unfolded::new(text);
-        file.check_shape()?;
-        let parsed = icalendar::parser::read_calendar_simple(&file.text).map_err(|e| {
-            let offset = file.text.len() - e.input.len();
-            file.error_at(offset, "not valid iCalendar")
-        })?;
-        let calendar = parsed
-            .iter()
-            .find(|c| c.name.as_str() == "VCALENDAR")
-            .ok_or(Error::Import("no VCALENDAR in the file"))?;
-        let events: Vec<&Component> = calendar
-            .components
-            .iter()
-            .filter(|c| c.name.as_str() == "VEVENT")
-            .collect();
-        if events.len() > MAX_ICS_EVENTS {
-            return Err(Error::Import("more than 5,000 events in one file"));
-        }
-        let reader = Reader {
-            file: &file,
-            default_zone,
-        };
-        let mut series: BTreeMap<String, Series> = BTreeMap::new();
-        let mut changes = vec![];
-        for event in &events {
-            let uid_prop = reader.required(event, "UID")?;
-            let uid = uid_prop.val.as_str().trim().to_owned();
-            match event.find_prop("RECURRENCE-ID") {
-                None => {
-                    let s = reader.series(event)?;
-                    if series.insert(uid, s).is_some() {
-                        return Err(reader.error(uid_prop, "two events share this UID"));
+        read(text, default_zone, |reader, series| {
+            self.vault.with_tx(|tx| {
+                let mut summary = IcsImport::default();
+                let now = Utc::now().timestamp_millis();
+                for (uid, s) in series {
+                    let schedule = s.gathering.check().map_err(|e| reader.explain(e, s))?;
+                    if let Some(seq) = store::seq_by_uid(tx, uid)? {
+                        super::invites::ensure_mine(tx, seq)?;
+                    }
+                    let (seq, added) = store::put(
+                        tx,
+                        uid,
+                        &s.gathering,
+                        &schedule,
+                        &s.cancelled,
+                        &s.moved,
+                        now,
+                    )?;
+                    if added {
+                        summary.added += 1;
+                    } else {
+                        summary.updated += 1;
+                        super::invites::announce(tx, seq, false)?;
                     }
                 }
-                Some(id) => changes.push((uid, *event, id)),
-            }
-        }
-        for (uid, event, id) in changes {
-            let s = series.get_mut(&uid).ok_or_else(|| {
-                reader.error(id, "a change to an occurrence whose series is missing")
-            })?;
-            reader.change(event, id, s)?;
-        }
-        self.vault.with_tx(|tx| {
-            let mut summary = IcsImport::default();
-            let now = Utc::now().timestamp_millis();
-            for (uid, s) in &series {
-                let schedule = s.gathering.check().map_err(|e| reader.explain(e, s))?;
-                if let Some(seq) = store::seq_by_uid(tx, uid)? {
-                    super::invites::ensure_mine(tx, seq)?;
-                }
-                let (seq, added) = store::put(
-                    tx,
-                    uid,
-                    &s.gathering,
-                    &schedule,
-                    &s.cancelled,
-                    &s.moved,
-                    now,
-                )?;
-                if added {
-                    summary.added += 1;
-                } else {
-                    summary.updated += 1;
-                    super::invites::announce(tx, seq, false)?;
-                }
-            }
-            Ok(summary)
+                Ok(summary)
+            })
         })
     }
+}
+
+/// Every check an import makes, without storing anything: for the fuzzer.
+#[cfg(feature = "testing")]
+pub(crate) fn check_ics(text: &str) -> Result<()> {
+    read(text, chrono_tz::UTC, |reader, series| {
+        for s in series.values() {
+            s.gathering.check().map_err(|e| reader.explain(e, s))?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads a calendar into its series, all checks but the gatherings' own
+/// made, and hands them to `then`.
+fn read<T>(
+    text: &str,
+    default_zone: Tz,
+    then: impl FnOnce(&Reader<'_>, &BTreeMap<String, Series<'_>>) -> Result<T>,
+) -> Result<T> {
+    if text.len() > MAX_ICS_BYTES {
+        return Err(Error::Import("the calendar file is larger than 4 MiB"));
+    }
+    let file = Unfolded::new(text);
+    file.check_shape()?;
+    let parsed = icalendar::parser::read_calendar_simple(&file.text).map_err(|e| {
+        let offset = file.text.len() - e.input.len();
+        file.error_at(offset, "not valid iCalendar")
+    })?;
+    let calendar = parsed
+        .iter()
+        .find(|c| c.name.as_str() == "VCALENDAR")
+        .ok_or(Error::Import("no VCALENDAR in the file"))?;
+    let events: Vec<&Component> = calendar
+        .components
+        .iter()
+        .filter(|c| c.name.as_str() == "VEVENT")
+        .collect();
+    if events.len() > MAX_ICS_EVENTS {
+        return Err(Error::Import("more than 5,000 events in one file"));
+    }
+    let reader = Reader {
+        file: &file,
+        default_zone,
+    };
+    let mut series: BTreeMap<String, Series> = BTreeMap::new();
+    let mut changes = vec![];
+    for event in &events {
+        let uid_prop = reader.required(event, "UID")?;
+        let uid = uid_prop.val.as_str().trim().to_owned();
+        match event.find_prop("RECURRENCE-ID") {
+            None => {
+                let s = reader.series(event)?;
+                if series.insert(uid, s).is_some() {
+                    return Err(reader.error(uid_prop, "two events share this UID"));
+                }
+            }
+            Some(id) => changes.push((uid, *event, id)),
+        }
+    }
+    for (uid, event, id) in changes {
+        let s = series
+            .get_mut(&uid)
+            .ok_or_else(|| reader.error(id, "a change to an occurrence whose series is missing"))?;
+        reader.change(event, id, s)?;
+    }
+    then(&reader, &series)
 }
 
 fn write_event(

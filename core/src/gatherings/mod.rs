@@ -15,6 +15,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use rusqlite::params;
 
+#[cfg(feature = "testing")]
+pub(crate) use ics::check_ics;
 pub use ics::{IcsImport, MAX_ICS_BYTES, MAX_ICS_EVENTS};
 pub(crate) use invites::GatheringKinds;
 pub use invites::{Attendee, InviteError};

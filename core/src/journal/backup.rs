@@ -10,7 +10,7 @@ use age::secrecy::SecretString;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::entry::{Entry, NewEntry};
+use super::entry::{CleanEntry, Entry, EntryId, NewEntry};
 use super::mood::{self, MoodStep};
 use super::store;
 use super::{Journal, Progress};
@@ -218,38 +218,7 @@ impl Journal<'_> {
         }
         let backup = parse_backup(&bytes)?;
         drop(bytes);
-        let mut ids = std::collections::HashSet::with_capacity(backup.entries.len());
-        let cleaned = backup
-            .entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let updated_at = e.updated_at.timestamp_millis();
-                let id = e.id;
-                if !ids.insert(id) {
-                    // Which copy is right cannot be told; keeping either would be a guess.
-                    return Err(Error::ImportLine {
-                        line: i as u64 + 1,
-                        problem: "an entry with this id came before (entries counted from 1)"
-                            .into(),
-                    });
-                }
-                NewEntry {
-                    written_at: Some(e.written_at),
-                    mood: e.mood,
-                    feelings: e.feelings,
-                    activities: e.activities,
-                    title: e.title,
-                    body: e.body,
-                }
-                .clean(Utc::now())
-                .map(|c| (id, c, updated_at))
-                .map_err(|e| Error::ImportLine {
-                    line: i as u64 + 1,
-                    problem: format!("{e} (entries counted from 1)"),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let cleaned = clean_all(backup.entries)?;
         let total = cleaned.len() as u64;
         self.vault.with_tx(|tx| {
             let scale = mood::scale_from_steps(backup.head.mood_scale)?;
@@ -291,6 +260,46 @@ fn age_error(e: age::DecryptError) -> Error {
         }
         _ => Error::Import("the backup is damaged or not an age file"),
     }
+}
+
+/// Every entry cleaned as the journal would, refusing ids seen twice.
+fn clean_all(entries: Vec<Entry>) -> Result<Vec<(EntryId, CleanEntry, i64)>> {
+    let mut ids = std::collections::HashSet::with_capacity(entries.len());
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let updated_at = e.updated_at.timestamp_millis();
+            let id = e.id;
+            if !ids.insert(id) {
+                // Which copy is right cannot be told; keeping either would be a guess.
+                return Err(Error::ImportLine {
+                    line: i as u64 + 1,
+                    problem: "an entry with this id came before (entries counted from 1)".into(),
+                });
+            }
+            NewEntry {
+                written_at: Some(e.written_at),
+                mood: e.mood,
+                feelings: e.feelings,
+                activities: e.activities,
+                title: e.title,
+                body: e.body,
+            }
+            .clean(Utc::now())
+            .map(|c| (id, c, updated_at))
+            .map_err(|e| Error::ImportLine {
+                line: i as u64 + 1,
+                problem: format!("{e} (entries counted from 1)"),
+            })
+        })
+        .collect()
+}
+
+/// Every check an import makes, without storing anything: for the fuzzer.
+#[cfg(feature = "testing")]
+pub(crate) fn check(bytes: &[u8]) -> Result<()> {
+    clean_all(parse_backup(bytes)?.entries).map(drop)
 }
 
 fn parse_backup(bytes: &[u8]) -> Result<Backup> {

@@ -182,6 +182,22 @@ fn check_encoding(start: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Every check an import makes, without storing anything: for the fuzzer.
+#[cfg(feature = "testing")]
+pub(crate) fn check(bytes: &[u8]) -> Result<()> {
+    // A new vault's scale.
+    let steps = ["awful", "bad", "okay", "good", "great"]
+        .iter()
+        .zip(1..)
+        .map(|(label, value)| super::MoodStep {
+            value,
+            label: (*label).to_owned(),
+        })
+        .collect();
+    let moods = MoodMap::new(&MoodScale { steps }, &UnknownMoods::Report);
+    parse(bytes, &moods, chrono_tz::UTC).map(drop)
+}
+
 fn csv_problem(e: &csv::Error) -> &'static str {
     match e.kind() {
         csv::ErrorKind::UnequalLengths { .. } => "wrong number of fields",

@@ -12,7 +12,11 @@ mod share;
 mod store;
 mod tags;
 
+#[cfg(feature = "testing")]
+pub(crate) use backup::check as check_backup;
 pub use backup::{ExportFormat, ExportProtection, ImportSummary};
+#[cfg(feature = "testing")]
+pub(crate) use daylio::check as check_daylio;
 pub use daylio::{DaylioOptions, UnknownMoods};
 pub use entry::{Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
 pub use insights::{Counts, Insights, MoodCount, PeriodMood, TagMood};

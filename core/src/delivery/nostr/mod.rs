@@ -12,3 +12,29 @@ mod transport;
 
 #[cfg(feature = "network")]
 pub use transport::{Limits, NostrTransport};
+
+/// What a relay says, read as a fetch reads it: for the fuzzer.
+#[cfg(all(feature = "network", feature = "testing"))]
+pub(crate) fn check_relay_message(data: &[u8]) {
+    use nostr::prelude::RelayMessage;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(RelayMessage::Event { event, .. }) = RelayMessage::from_json(text) {
+        let mailbox = crate::identity::MailboxKey::from_slice(&event.pubkey.to_bytes());
+        if let Some(mailbox) = mailbox
+            && event::check(&event, &mailbox).is_ok()
+        {
+            let _ = event::Assembler::default().add(event.id.to_hex(), &event.content);
+        }
+    }
+}
+
+/// Each line of `data` as an event's content, into one assembler.
+#[cfg(all(feature = "network", feature = "testing"))]
+pub(crate) fn assemble_lines(data: &[u8]) {
+    let mut assembler = event::Assembler::default();
+    for (i, line) in data.split(|b| *b == b'\n').enumerate() {
+        let _ = assembler.add(i.to_string(), &String::from_utf8_lossy(line));
+    }
+}
