@@ -16,6 +16,6 @@ for target in "${targets[@]}"; do
   echo "== $target for ${seconds}s"
   # -rss_limit_mb bounds memory; -max_len lets inputs reach the parsers' own limits.
   cargo +nightly fuzz run "$target" "corpus/$target" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=262144 \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="artifacts/$target-" 2>&1 | tee "logs/$target.log" | tail -3
 done

@@ -197,6 +197,7 @@ fn run(cli: Cli) -> CliResult {
                 Format::Json => ExportFormat::Json,
                 Format::Csv => ExportFormat::Csv,
             };
+            let replacing = path.exists();
             let bar = output::progress("Exporting");
             let n = files::write_atomically(&path, |file| {
                 vault
@@ -205,7 +206,16 @@ fn run(cli: Cli) -> CliResult {
                     .map_err(fail)
             })?;
             bar.finish();
-            out.done(&format!("Exported {n} entries to {}", path.display()))
+            let replaced = if replacing {
+                " (it replaced the file that was there)"
+            } else {
+                ""
+            };
+            out.done(&format!(
+                "Exported {} to {}{replaced}",
+                output::count(n, "entry", "entries"),
+                path.display()
+            ))
         }
         Command::Import { file } => {
             let vault = open(&dir)?;

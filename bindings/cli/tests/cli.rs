@@ -103,7 +103,11 @@ fn a_member_writes_searches_reflects_exports_and_wipes() {
     }
     // Exporting again replaces the file whole; an export that cannot be
     // written leaves nothing behind.
-    ok(tend(&v, &["export", "--out", sealed.to_str().unwrap()]));
+    let again = ok(tend(&v, &["export", "--out", sealed.to_str().unwrap()]));
+    assert!(
+        again.contains("replaced the file that was there"),
+        "{again}"
+    );
     assert!(
         std::fs::read(&sealed)
             .unwrap()
