@@ -294,7 +294,11 @@ fn list(vault: &Vault, mine: bool, for_me: bool, commitments: bool, out: &Output
     let all = !(mine || for_me || commitments);
     let care = vault.care();
     let mut sections = Vec::new();
+    // The same keys whatever was asked: a section not listed is null.
     let mut json = serde_json::Map::new();
+    for key in ["mine", "for_me", "commitments"] {
+        json.insert(key.into(), serde_json::Value::Null);
+    }
     if all || mine {
         let requests = care.mine().map_err(fail)?;
         let views: Vec<_> = requests

@@ -422,10 +422,15 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
                 .map_err(|_| format!("{} is not UTF-8 text", file.display()))?;
             let tz = tz.unwrap_or_else(|| system_time_zone().name().to_owned());
             let summary = g.import_ics(&text, &tz).map_err(fail)?;
-            out.done(&format!(
-                "Imported: {} added, {} updated",
-                summary.added, summary.updated
-            ))
+            out.show(
+                &serde_json::json!({ "added": summary.added, "updated": summary.updated }),
+                || {
+                    format!(
+                        "Imported: {} added, {} updated",
+                        summary.added, summary.updated
+                    )
+                },
+            )
         }
         GatheringsCommand::Expand { .. } => unreachable!("handled above"),
     }

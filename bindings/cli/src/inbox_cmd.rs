@@ -3,6 +3,8 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::Subcommand;
 use tend_core::Vault;
 use tend_core::envelope::{InboxItem, Sealed};
@@ -76,7 +78,18 @@ pub fn run(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
             let shared = vault.journal().shared_with_me().map_err(fail)?;
             let views: Vec<_> = items
                 .iter()
-                .map(|i| serde_json::json!({ "from": i.opened.sender.name, "kind": i.opened.kind, "received_at": i.received_at.to_rfc3339(), "message_id": i.opened.message_id.to_string() }))
+                .map(|i| {
+                    let text = std::str::from_utf8(&i.opened.body).ok();
+                    serde_json::json!({
+                        "from": i.opened.sender.name,
+                        "kind": i.opened.kind,
+                        "received_at": i.received_at.to_rfc3339(),
+                        "message_id": i.opened.message_id.to_string(),
+                        // Tend's kinds are JSON text; an app's own kind may be bytes.
+                        "body": text,
+                        "body_base64": text.is_none().then(|| BASE64.encode(&i.opened.body)),
+                    })
+                })
                 .collect();
             out.show(&views, || {
                 if items.is_empty() {

@@ -211,11 +211,16 @@ fn run(cli: Cli) -> CliResult {
             } else {
                 ""
             };
-            out.done(&format!(
-                "Exported {} to {}{replaced}",
-                output::count(n, "entry", "entries"),
-                path.display()
-            ))
+            out.show(
+                &serde_json::json!({ "entries": n, "file": path, "replaced": replacing }),
+                || {
+                    format!(
+                        "Exported {} to {}{replaced}",
+                        output::count(n, "entry", "entries"),
+                        path.display()
+                    )
+                },
+            )
         }
         Command::Import { file } => {
             let vault = open(&dir)?;

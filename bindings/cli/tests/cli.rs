@@ -1054,3 +1054,181 @@ fn journal_text_comes_from_stdin_or_the_editor() {
         .collect();
     assert!(left.is_empty(), "the editor's file is deleted");
 }
+
+/// Issue 14: `--json` shapes are documented in one place (docs/cli-json.md)
+/// and each command prints exactly the keys shown there, at every level.
+#[test]
+fn every_documented_json_shape_is_what_tend_prints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = comrades(tmp.path());
+    let mail = tmp.path().join("mail");
+    let mail = mail.to_str().unwrap();
+    let run = |vault: &Path, args: &[&str]| json(tend(vault, args));
+    let mut real: Vec<(&str, serde_json::Value)> = Vec::new();
+    let added = run(&a, &["--json", "journal", "add", "--mood", "4", "a heron"]);
+    let entry = added["id"].as_str().unwrap().to_owned();
+    real.push(("tend --json journal add", added));
+    real.push((
+        "tend --json journal list",
+        run(&a, &["--json", "journal", "list"]),
+    ));
+    real.push((
+        "tend --json journal search",
+        run(&a, &["--json", "journal", "search", "heron"]),
+    ));
+    let backup = tmp.path().join("backup.age");
+    real.push((
+        "tend --json export",
+        run(&a, &["--json", "export", "--out", backup.to_str().unwrap()]),
+    ));
+    let shared = tmp.path().join("entry.tend");
+    ok(tend(
+        &a,
+        &[
+            "share",
+            "entry",
+            &entry,
+            "--to",
+            "Bob",
+            "--out",
+            shared.to_str().unwrap(),
+        ],
+    ));
+    real.push((
+        "tend --json inbox open",
+        run(&b, &["--json", "inbox", "open", shared.to_str().unwrap()]),
+    ));
+    real.push((
+        "tend --json inbox list",
+        run(&b, &["--json", "inbox", "list"]),
+    ));
+    let posted = written(tend(
+        &a,
+        &[
+            "--json",
+            "care",
+            "post",
+            "--category",
+            "ride",
+            "--title",
+            "A ride",
+            "--urgency",
+            "today",
+            "--to",
+            "Bob",
+            "--out",
+            mail,
+        ],
+    ));
+    ok(tend(&b, &["inbox", "open", &posted[0]]));
+    let request = run(&b, &["--json", "care", "list", "--for-me"])["for_me"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offer = written(tend(
+        &b,
+        &[
+            "--json",
+            "care",
+            "offer",
+            &request,
+            "--message",
+            "I can drive",
+            "--out",
+            mail,
+        ],
+    ));
+    ok(tend(&a, &["inbox", "open", &offer[0]]));
+    real.push((
+        "tend --json care list",
+        run(&a, &["--json", "care", "list", "--mine"]),
+    ));
+    real.push((
+        "tend --json gatherings add",
+        run(
+            &a,
+            &[
+                "--json",
+                "gatherings",
+                "add",
+                "--preset",
+                "monthly-restorative",
+                "--tz",
+                "UTC",
+            ],
+        ),
+    ));
+    let ics = tmp.path().join("g.ics");
+    ok(tend(
+        &a,
+        &["gatherings", "export-ics", "--out", ics.to_str().unwrap()],
+    ));
+    real.push((
+        "tend --json gatherings import-ics",
+        run(
+            &b,
+            &["--json", "gatherings", "import-ics", ics.to_str().unwrap()],
+        ),
+    ));
+    ok(tend(&a, &["relays", "add", "wss://relay.example.org"]));
+    real.push((
+        "tend --json relays list",
+        run(&a, &["--json", "relays", "list"]),
+    ));
+
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/cli-json.md"
+    ))
+    .unwrap();
+    let mut documented = std::collections::BTreeMap::new();
+    for block in doc.split("```json ").skip(1) {
+        let (command, rest) = block.split_once('\n').unwrap();
+        let example: serde_json::Value =
+            serde_json::from_str(rest.split("```").next().unwrap()).unwrap();
+        documented.insert(command.trim().to_owned(), example);
+    }
+    fn differences(
+        doc: &serde_json::Value,
+        real: &serde_json::Value,
+        at: &str,
+        out: &mut Vec<String>,
+    ) {
+        use serde_json::Value;
+        match (doc, real) {
+            (Value::Object(d), Value::Object(r)) => {
+                let mut dk: Vec<_> = d.keys().collect();
+                let mut rk: Vec<_> = r.keys().collect();
+                dk.sort();
+                rk.sort();
+                if dk != rk {
+                    out.push(format!("{at}: documented {dk:?}, printed {rk:?}"));
+                }
+                for (k, v) in d {
+                    if let Some(r) = r.get(k) {
+                        differences(v, r, &format!("{at}.{k}"), out);
+                    }
+                }
+            }
+            (Value::Array(d), Value::Array(r)) => {
+                if let (Some(d), Some(r)) = (d.first(), r.first()) {
+                    differences(d, r, &format!("{at}[0]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut problems = Vec::new();
+    for (command, printed) in &real {
+        match documented.remove(*command) {
+            Some(example) => differences(&example, printed, command, &mut problems),
+            None => problems.push(format!("{command}: not in docs/cli-json.md")),
+        }
+    }
+    problems.extend(
+        documented
+            .keys()
+            .map(|c| format!("{c}: documented but not tested")),
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+}
