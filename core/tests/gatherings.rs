@@ -278,6 +278,9 @@ fn malformed_rules_and_zones_are_typed_errors() {
              BYMINUTE=0,5,10,15,20,25,30,35,40,45,50,55",
         ),
         ("Europe/Berlin", "FREQ=WEEKLY;BYHOUR=9,17"),
+        // Found by fuzz/import_ics: rrule's weekday parser sliced inside a
+        // multi-byte character and panicked.
+        ("Europe/Berlin", "FREQ=MONTHLY;BYDAY=\u{3eb}A"),
         ("Europe/Berlin", "FREQ=MONTHLY;BYDAY=1SA;BYMINUTE=0,30"),
     ] {
         let result = expand(local("2026-01-01T18:00"), zone, Some(rule), 5);

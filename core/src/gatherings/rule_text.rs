@@ -22,6 +22,11 @@ pub(super) fn parse_rule<'a>(
     let mut seen: Vec<String> = Vec::new();
     let mut rule = RRule::new(Frequency::Yearly);
     for part in parts {
+        // RFC 5545 rules are ASCII; rrule's value parsers slice by byte and
+        // panic inside a multi-byte character (found by fuzz/import_ics).
+        if !part.is_ascii() {
+            return Err(bad("a rule is plain ASCII text"));
+        }
         let (name, value) = part
             .split_once('=')
             .ok_or_else(|| bad("each part is NAME=VALUE"))?;
