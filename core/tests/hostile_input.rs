@@ -154,3 +154,77 @@ fn random_bytes_as_vault_headers_are_typed_errors() {
         }
     }
 }
+
+/// Issue 14: every parser meets input ten times past each of its limits and
+/// answers with a typed error (how the refusal's time grows with size is in
+/// `cargo bench --bench hostile`, not here).
+#[test]
+fn every_parser_refuses_ten_times_its_limits() {
+    use tend_core::envelope::{EnvelopeError, MAX_ARMORED_BYTES, MAX_ENVELOPE_BYTES};
+    use tend_core::gatherings::{MAX_ICS_BYTES, MAX_RULE_BYTES, Schedule};
+    let dir = tempfile::tempdir().unwrap();
+    let vault = common::new_vault(dir.path());
+
+    let ics = "X".repeat(10 * MAX_ICS_BYTES);
+    assert!(matches!(
+        vault.gatherings().import_ics(&ics, "UTC"),
+        Err(Error::Import(_))
+    ));
+    let rule = format!("FREQ=DAILY{}", ";COUNT=1".repeat(10 * MAX_RULE_BYTES / 8));
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+        .unwrap()
+        .and_hms_opt(18, 0, 0)
+        .unwrap();
+    assert!(matches!(
+        Schedule::new(start, "UTC", Some(&rule)),
+        Err(Error::Invalid {
+            field: "recurrence",
+            ..
+        })
+    ));
+    let envelope = vec![0u8; 10 * MAX_ENVELOPE_BYTES];
+    assert!(matches!(
+        vault.envelopes().open(&envelope),
+        Err(Error::Envelope(EnvelopeError::TooLarge { .. }))
+    ));
+    let armored = "A".repeat(10 * MAX_ARMORED_BYTES);
+    assert!(matches!(
+        vault.envelopes().open(armored.as_bytes()),
+        Err(Error::Envelope(EnvelopeError::TooLarge { .. }))
+    ));
+    let card = format!(
+        "TEND:{}",
+        "A".repeat(10 * tend_core::comrades::MAX_CARD_BYTES)
+    );
+    assert!(matches!(
+        tend_core::comrades::Card::parse(&card),
+        Err(Error::Card(_))
+    ));
+    // serde_json stops at 128 levels; ten times that is a typed error.
+    let nested = format!(
+        r#"{{"format":"tend-journal","version":1,"x":{}{}}}"#,
+        "[".repeat(1280),
+        "]".repeat(1280)
+    );
+    assert!(matches!(
+        vault
+            .journal()
+            .import(nested.as_bytes(), None, &mut |_, _| {}),
+        Err(Error::Import(_) | Error::ImportLine { .. })
+    ));
+    let options = DaylioOptions {
+        time_zone: chrono_tz::UTC,
+        unknown_moods: UnknownMoods::Report,
+    };
+    let wide = format!(
+        "full_date,time,mood\n2024-01-01,10:00,{}\n",
+        "x".repeat(10 << 20)
+    );
+    assert!(matches!(
+        vault
+            .journal()
+            .import_daylio(wide.as_bytes(), &options, &mut |_, _| {}),
+        Err(Error::ImportLine { .. })
+    ));
+    assert_eq!(vault.journal().count().unwrap(), 0);
+}

@@ -24,7 +24,7 @@ pub use model::{
     Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, RESTORATIVE_DESCRIPTION,
     Reminder, ReminderOffset, Rsvp, Totals,
 };
-pub use recurrence::{MAX_EXPANSION, Schedule};
+pub use recurrence::{MAX_EXPANSION, MAX_RULE_BYTES, Schedule};
 pub use store::{local_text as local_time_text, parse_local_time};
 
 use crate::{Error, Result, Vault};

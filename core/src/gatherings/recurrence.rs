@@ -204,7 +204,13 @@ fn floating(local: NaiveDateTime) -> DateTime<rrule::Tz> {
     rrule::Tz::UTC.from_utc_datetime(&local)
 }
 
+/// Rules longer than this are refused unread: real ones are a few dozen bytes.
+pub const MAX_RULE_BYTES: usize = 1024;
+
 fn build(text: &str, start: NaiveDateTime, zone: Tz) -> Result<(RRule<Unvalidated>, RRuleSet)> {
+    if text.len() > MAX_RULE_BYTES {
+        return Err(Error::invalid("recurrence", "longer than 1 KiB"));
+    }
     // UNTIL is an instant (or a local date) in the gathering's zone; the
     // floating expansion needs it as local wall-clock time.
     let mut until = None;

@@ -11,7 +11,7 @@ mod mine;
 pub(crate) mod relays;
 
 pub use address::{Address, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, RelayUrl};
-pub use card::{Card, CardError};
+pub use card::{Card, CardError, MAX_CARD_BYTES};
 pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use mailbox::{MAILBOX_GRACE, Mailbox};
