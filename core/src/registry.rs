@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use crate::comrades::Comrades;
 use crate::delivery::{self, Delivery};
 use crate::envelope::{CardUpdates, Envelopes, KindHandler};
-use crate::vault::{self, Hooks, KeyWrapper, TableListener};
+use crate::vault::{self, Hooks, KeyWrapper, TableListener, Unlock};
 use crate::{DataKey, KdfParams, Result, Vault, care, gatherings, identity, journal};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
@@ -103,11 +103,11 @@ impl Vault {
     }
 
     pub fn open_with_key(dir: impl Into<PathBuf>, key: &DataKey) -> Result<Vault> {
-        vault::open_with_key(dir, key, &HOOKS)
+        vault::open(dir, Unlock::AppKey(key), &HOOKS)
     }
 
     pub fn open_with_passphrase(dir: impl Into<PathBuf>, passphrase: &str) -> Result<Vault> {
-        vault::open_with_passphrase(dir, passphrase, &HOOKS)
+        vault::open(dir, Unlock::Passphrase(passphrase), &HOOKS)
     }
 
     /// A new vault with a fresh random data key that only `wrapper` can unwrap.

@@ -40,11 +40,6 @@ pub fn request_of(opened: &Opened) -> Option<RequestId> {
 }
 
 impl Checked for Message {
-    /// Care envelopes become requests and offers, not inbox items.
-    fn kept(&self) -> bool {
-        false
-    }
-
     /// Applies a care envelope a comrade sent; returns the envelopes sealed in answer.
     fn receive(
         self: Box<Self>,

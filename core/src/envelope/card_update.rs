@@ -25,8 +25,5 @@ impl KindHandler for CardUpdates {
 
 struct CardUpdate;
 
-impl Checked for CardUpdate {
-    fn kept(&self) -> bool {
-        false
-    }
-}
+/// The card inside was taken already; nothing is kept.
+impl Checked for CardUpdate {}

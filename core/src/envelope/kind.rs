@@ -22,7 +22,9 @@ pub(crate) trait KindHandler: Sync {
 pub(crate) trait Checked {
     /// Whether the inbox keeps the envelope. Kinds that become state
     /// elsewhere (a care request, a gathering) are not kept.
-    fn kept(&self) -> bool;
+    fn kept(&self) -> bool {
+        false
+    }
 
     /// Applies a comrade's envelope inside the opening transaction; returns
     /// the envelopes sealed in answer. My own copy is never applied: my

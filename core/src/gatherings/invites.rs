@@ -470,11 +470,6 @@ fn new_gathering(b: &StateBody) -> Result<(NewGathering, BTreeMap<NaiveDateTime,
 }
 
 impl Checked for Message {
-    /// Gathering envelopes become gatherings and RSVPs, not inbox items.
-    fn kept(&self) -> bool {
-        false
-    }
-
     /// Applies a gathering envelope a comrade sent; returns what was sealed in answer.
     fn receive(
         self: Box<Self>,

@@ -129,7 +129,8 @@ impl Hooks {
     }
 }
 
-enum Unlock<'a> {
+/// How the data key is supplied.
+pub(crate) enum Unlock<'a> {
     AppKey(&'a DataKey),
     Passphrase(&'a str),
 }
@@ -139,6 +140,16 @@ struct Unlocked {
     key: DataKey,
     /// Dropped after `conn`, which writes into it.
     touched: Option<watch::Touched>,
+}
+
+impl Unlocked {
+    fn new(conn: Connection, key: DataKey) -> Unlocked {
+        Unlocked {
+            conn,
+            key,
+            touched: None,
+        }
+    }
 }
 
 /// An open (or locked) vault. Safe to share between threads.
@@ -185,23 +196,13 @@ pub(crate) fn create_with_passphrase(
     Vault::create(VaultFiles::new(dir), key, header, hooks)
 }
 
-pub(crate) fn open_with_key(
+pub(crate) fn open(
     dir: impl Into<PathBuf>,
-    key: &DataKey,
+    how: Unlock<'_>,
     hooks: &'static Hooks,
 ) -> Result<Vault> {
     let files = VaultFiles::new(dir);
-    let unlocked = unlock(&files, Unlock::AppKey(key), hooks)?;
-    Vault::from_parts(files, unlocked, hooks)
-}
-
-pub(crate) fn open_with_passphrase(
-    dir: impl Into<PathBuf>,
-    passphrase: &str,
-    hooks: &'static Hooks,
-) -> Result<Vault> {
-    let files = VaultFiles::new(dir);
-    let unlocked = unlock(&files, Unlock::Passphrase(passphrase), hooks)?;
+    let unlocked = unlock(&files, how, hooks)?;
     Vault::from_parts(files, unlocked, hooks)
 }
 
@@ -223,15 +224,7 @@ pub(crate) fn plaintext_baseline(
     let mut conn = connection::open(&files.database(), None, create)?;
     hooks.open(&mut conn)?;
     let key = DataKey::from_bytes([0; 32]);
-    Vault::from_parts(
-        files,
-        Unlocked {
-            conn,
-            key,
-            touched: None,
-        },
-        hooks,
-    )
+    Vault::from_parts(files, Unlocked::new(conn, key), hooks)
 }
 
 impl Vault {
@@ -272,15 +265,7 @@ impl Vault {
             Ok(conn)
         })();
         match made {
-            Ok(conn) => Self::from_parts(
-                files,
-                Unlocked {
-                    conn,
-                    key,
-                    touched: None,
-                },
-                hooks,
-            ),
+            Ok(conn) => Self::from_parts(files, Unlocked::new(conn, key), hooks),
             Err(e) => {
                 for path in files.all() {
                     let _ = fs::remove_file(path);
@@ -528,11 +513,7 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>, hooks: &Hooks) -> Result<Unlocked
             Ok(mut conn) => {
                 finish_interrupted_rotation(files, &source)?;
                 hooks.open(&mut conn)?;
-                return Ok(Unlocked {
-                    conn,
-                    key,
-                    touched: None,
-                });
+                return Ok(Unlocked::new(conn, key));
             }
             Err(e) => {
                 first_error.get_or_insert(e);
