@@ -623,10 +623,13 @@ fn a_vault_on_a_read_only_mount_is_not_called_damaged() {
         eprintln!("not run: mounting needs root");
         return;
     }
-    let remounted = mount(&["-o".as_ref(), "remount,bind,ro".as_ref(), ro.as_os_str()]);
+    if !mount(&["-o".as_ref(), "remount,bind,ro".as_ref(), ro.as_os_str()]) {
+        let _ = Command::new("umount").arg(&ro).status();
+        eprintln!("not run: this machine lets us bind-mount but not remount read-only");
+        return;
+    }
     let opened = Vault::open_with_key(ro.join("v"), &key(7));
     let _ = Command::new("umount").arg(&ro).status();
-    assert!(remounted, "remounting read-only failed");
     assert!(matches!(opened, Err(Error::ReadOnly)), "{opened:?}");
     let vault = Vault::open_with_key(real.join("v"), &key(7)).unwrap();
     assert!(vault.integrity_check().unwrap());

@@ -25,7 +25,7 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
     match cmd {
         RelaysCommand::Add { url } => {
             let url = RelayUrl::parse(&url).map_err(fail)?;
-            if unencrypted_off_this_machine(&url) {
+            if url.is_unencrypted_off_this_machine() {
                 eprintln!(
                     "Warning: {url} is not encrypted (ws://): anyone on the network between \
                      you and it sees which relay you use and when. Use wss:// unless it is \
@@ -66,23 +66,6 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
             out.done(&format!("No longer receiving on {url}."))
         }
     }
-}
-
-/// Plain `ws://` to anything but this machine.
-fn unencrypted_off_this_machine(url: &RelayUrl) -> bool {
-    let Some(rest) = url.as_str().strip_prefix("ws://") else {
-        return false;
-    };
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = match host.rsplit_once(':') {
-        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    !(host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()))
 }
 
 /// `tend sync`: sends the outbox, fetches the mailboxes, prints a summary

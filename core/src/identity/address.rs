@@ -98,6 +98,24 @@ impl RelayUrl {
         &self.0
     }
 
+    /// Plain `ws://` to anything but this machine: whoever is on the network
+    /// between sees which relay a member uses, and when. Apps warn on it.
+    pub fn is_unencrypted_off_this_machine(&self) -> bool {
+        let Some(rest) = self.0.strip_prefix("ws://") else {
+            return false;
+        };
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => authority,
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host != "localhost"
+            && !host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     pub(crate) fn from_stored(text: String) -> Result<RelayUrl> {
         RelayUrl::parse(&text).map_err(|_| Error::DatabaseDamaged)
     }
@@ -125,6 +143,21 @@ pub struct Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_ws_is_flagged_only_off_this_machine() {
+        for (url, flagged) in [
+            ("ws://relay.example.org", true),
+            ("ws://192.168.1.5:7447", true),
+            ("wss://relay.example.org", false),
+            ("ws://localhost:7447", false),
+            ("ws://127.0.0.1:9/", false),
+            ("ws://[::1]:7447", false),
+        ] {
+            let url = RelayUrl::parse(url).unwrap();
+            assert_eq!(url.is_unencrypted_off_this_machine(), flagged, "{url}");
+        }
+    }
 
     #[test]
     fn relay_addresses_are_normalised_or_refused() {
