@@ -17,12 +17,13 @@ done
 # Bindings come from a host build (library mode reads its metadata).
 cargo build --release -p tend-ffi
 "$root/bindings/ffi/generate.sh" swift "$build/generated" release
-cp "$build/generated/TendCore.swift" "$build/Sources/TendCore/"
+cp "$build/generated/TendCore.swift" "$build/generated/TendCoreModel.swift" "$build/Sources/TendCore/"
 cp "$root"/bindings/swift/Sources/TendCore/*.swift "$build/Sources/TendCore/"
-cp "$build/generated/TendCoreFFI.h" "$build/headers/"
+cp "$build/generated/TendCoreFFI.h" "$build/generated/TendCoreModelFFI.h" "$build/headers/"
 cat > "$build/headers/module.modulemap" <<'MAP'
 module TendCoreFFI {
     header "TendCoreFFI.h"
+    header "TendCoreModelFFI.h"
     export *
 }
 MAP

@@ -12,8 +12,9 @@ build_for_tests
 generated="$(mktemp -d)"
 trap 'rm -rf "$generated"' EXIT
 "$root/bindings/ffi/generate.sh" swift "$generated"
-cp "$generated/TendCore.swift" "$here/Sources/TendCore/TendCore.swift"
-cp "$generated/TendCoreFFI.h" "$here/Sources/TendCoreFFI/TendCoreFFI.h"
+# One Swift file and one C header per crate (tend-ffi's and the core's types).
+cp "$generated/TendCore.swift" "$generated/TendCoreModel.swift" "$here/Sources/TendCore/"
+cp "$generated/TendCoreFFI.h" "$generated/TendCoreModelFFI.h" "$here/Sources/TendCoreFFI/"
 
 if command -v swift >/dev/null; then
   cd "$here"

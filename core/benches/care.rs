@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::befriend;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use tend_core::care::{Category, NewRequest, Urgency};
+use tend_core::care::{CareCategory, CareUrgency, NewRequest};
 use tend_core::envelope::{Outgoing, To};
 use tend_core::{DataKey, Vault};
 
@@ -30,8 +30,8 @@ fn member(dir: &Path, name: &str, plain: bool) -> Vault {
 }
 
 fn nth_request(i: usize, to: To) -> NewRequest {
-    let categories = Category::ALL;
-    let urgencies = Urgency::ALL;
+    let categories = CareCategory::ALL;
+    let urgencies = CareUrgency::ALL;
     NewRequest {
         details: format!("Request number {i}; details a few words long, as most are."),
         location: Some("Eastside".into()),

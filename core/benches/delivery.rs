@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::befriend;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use nostr::prelude::{ClientMessage, Event, EventBuilder, FinalizeEvent, Keys, Kind, Tag};
-use tend_core::care::{Category, NewRequest, Urgency};
+use tend_core::care::{CareCategory, CareUrgency, NewRequest};
 use tend_core::delivery::nostr::{Limits, NostrTransport};
 use tend_core::delivery::{RelayUrl, SyncOptions};
 use tend_core::envelope::{Outgoing, To};
@@ -212,9 +212,9 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
     let request = NewRequest {
         details: "Appointment at ten, back by noon".into(),
         ..NewRequest::new(
-            Category::Ride,
+            CareCategory::Ride,
             "A ride to the clinic",
-            Urgency::Today,
+            CareUrgency::Today,
             vec![To::Circle(circle.id)],
         )
     };

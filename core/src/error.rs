@@ -8,7 +8,6 @@ use std::io;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     #[error("wrong key or passphrase")]
     WrongKey,
@@ -59,7 +58,7 @@ pub enum Error {
     #[error("care request: {0}")]
     Care(#[from] crate::care::CareError),
     #[error("gathering: {0}")]
-    Invite(#[from] crate::gatherings::InviteError),
+    Gathering(#[from] crate::gatherings::GatheringError),
     #[error("import, line {line}: {problem}")]
     ImportLine { line: u64, problem: String },
     #[error("import: {0}")]

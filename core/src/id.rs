@@ -24,6 +24,12 @@ macro_rules! uuid_id {
             }
         }
 
+        #[cfg(feature = "uniffi")]
+        uniffi::custom_type!($name, String, {
+            lower: |id| id.to_string(),
+            try_lift: |text| text.parse().map_err(|e: crate::Error| uniffi::deps::anyhow::anyhow!("{e}")),
+        });
+
         impl std::str::FromStr for $name {
             type Err = crate::Error;
             fn from_str(s: &str) -> crate::Result<Self> {

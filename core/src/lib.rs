@@ -1,7 +1,10 @@
 //! Tend's core: an encrypted vault per member, the journal, comrades, care
 //! requests and gatherings inside it, and the envelopes that carry them.
 //!
-//! This crate knows nothing of FFI. Apps reach it through `bindings/`.
+//! This crate knows nothing of FFI. Apps reach it through `bindings/`; the
+//! `uniffi` feature, which only `tend-ffi` turns on, derives uniffi on the
+//! types apps see so they are written once (`uniffi_types` says how times
+//! and ids cross).
 //!
 //! # Module map
 //! Each module imports only modules on lower rows (`core/tests/module_graph.rs`
@@ -16,7 +19,7 @@
 //! | 3 | `comrades` | comrades, circles, safety numbers; reports `ComradeChange` | rows 0–2 |
 //! | 2 | `identity` | my keys, mailboxes and relays, my card; the key, card and address types | rows 0–1 |
 //! | 1 | `vault` | the database, its header and migrations; the `Hooks` seam | row 0 |
-//! | 0 | `error`, `id`, `name`, `time`, `redact`, `secret`, `fts` | shared values and helpers | nothing above |
+//! | 0 | `error`, `id`, `name`, `time`, `redact`, `secret`, `fts`, `uniffi_types` | shared values and helpers | nothing above |
 //!
 //! The modules on row 5 do not import each other.
 
@@ -37,7 +40,12 @@ mod secret;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time;
+#[cfg(feature = "uniffi")]
+mod uniffi_types;
 pub mod vault;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("tend_core");
 
 /// Passphrases for sealed backups; zeroized on drop.
 pub use age::secrecy::SecretString;

@@ -6,7 +6,8 @@ mod common;
 use chrono::{Duration, Utc};
 use common::{befriend, member, snapshot};
 use tend_core::care::{
-    Action, CareError, Category, NewRequest, OfferState, RequestId, Role, Status, Urgency,
+    CareAction, CareCategory, CareError, CareRole, CareStatus, CareUrgency, NewRequest, OfferState,
+    RequestId,
 };
 use tend_core::envelope::{EnvelopeError, Outgoing, Sealed, To};
 use tend_core::kinds;
@@ -49,9 +50,9 @@ fn ride(to: To) -> NewRequest {
         needed_by: Some(Utc::now() + Duration::hours(20)),
         location: Some("Eastside".into()),
         ..NewRequest::new(
-            Category::Ride,
+            CareCategory::Ride,
             "A ride to the clinic tomorrow",
-            Urgency::Today,
+            CareUrgency::Today,
             vec![to],
         )
     }
@@ -96,7 +97,7 @@ fn comrade(vault: &Vault, name: &str) -> To {
     To::Comrade(vault.comrades().find(name).unwrap().id)
 }
 
-fn status(vault: &Vault, id: RequestId) -> Status {
+fn status(vault: &Vault, id: RequestId) -> CareStatus {
     vault.care().get(id).unwrap().status
 }
 
@@ -105,7 +106,7 @@ fn the_whole_lifecycle_across_three_vaults() {
     let g = group();
     let posted = g.alice.care().post(&ride(g.circle)).unwrap();
     let id = posted.request.id;
-    assert_eq!(posted.request.role, Role::Requester);
+    assert_eq!(posted.request.role, CareRole::Requester);
     assert_eq!(posted.sealed.recipients.len(), 2);
 
     for helper in [&g.bob, &g.carol] {
@@ -114,7 +115,7 @@ fn the_whole_lifecycle_across_three_vaults() {
         assert_eq!(could.len(), 1);
         assert_eq!(could[0].title, "A ride to the clinic tomorrow");
         assert_eq!(could[0].requester.as_ref().unwrap().name, "Alice");
-        assert_eq!(could[0].role, Role::Asked);
+        assert_eq!(could[0].role, CareRole::Asked);
     }
 
     let bob_offer = g
@@ -132,7 +133,7 @@ fn the_whole_lifecycle_across_three_vaults() {
         1,
         "offers go to Alice only"
     );
-    assert_eq!(g.bob.care().get(id).unwrap().role, Role::Offered);
+    assert_eq!(g.bob.care().get(id).unwrap().role, CareRole::Offered);
     open(&g.alice, &bob_offer.sealed);
     open(&g.alice, &carol_offer.sealed);
     let mine = g.alice.care().mine().unwrap();
@@ -167,12 +168,12 @@ fn the_whole_lifecycle_across_three_vaults() {
     open(&g.carol, &sent[1]);
 
     let at_alice = g.alice.care().get(id).unwrap();
-    assert_eq!(at_alice.status, Status::Matched);
+    assert_eq!(at_alice.status, CareStatus::Matched);
     assert_eq!(at_alice.helper.as_ref().unwrap().name, "Bob");
     let at_bob = g.bob.care().get(id).unwrap();
     assert_eq!(
         (at_bob.status, at_bob.role),
-        (Status::Matched, Role::Helper)
+        (CareStatus::Matched, CareRole::Helper)
     );
     let at_carol = g.carol.care().get(id).unwrap();
     assert!(at_carol.is_covered());
@@ -194,8 +195,8 @@ fn the_whole_lifecycle_across_three_vaults() {
     let done = g.bob.care().fulfil(id).unwrap();
     assert_eq!(done.len(), 1);
     open(&g.alice, &done[0]);
-    assert_eq!(status(&g.alice, id), Status::Fulfilled);
-    assert_eq!(status(&g.bob, id), Status::Fulfilled);
+    assert_eq!(status(&g.alice, id), CareStatus::Fulfilled);
+    assert_eq!(status(&g.bob, id), CareStatus::Fulfilled);
     assert!(g.bob.care().commitments().unwrap().is_empty());
 
     let thanks = g.alice.care().thank(id, "Thank you, Bob!").unwrap();
@@ -225,21 +226,23 @@ fn each_refused_transition_has_its_typed_error() {
     assert_eq!(
         care_error(g.alice.care().fulfil(id)),
         CareError::InvalidTransition {
-            action: Action::Fulfil,
-            status: Status::Open
+            action: CareAction::Fulfil,
+            status: CareStatus::Open
         }
     );
     assert_eq!(
         care_error(g.alice.care().thank(id, "thanks")),
         CareError::InvalidTransition {
-            action: Action::Thank,
-            status: Status::Open
+            action: CareAction::Thank,
+            status: CareStatus::Open
         }
     );
     // An accept by anyone but the requester, locally and by envelope.
     assert_eq!(
         care_error(g.bob.care().accept(offer.offer.id)),
-        CareError::NotRequester(Action::Accept)
+        CareError::NotRequester {
+            action: CareAction::Accept
+        }
     );
     let forged_accept = forged(
         &g.carol,
@@ -250,7 +253,9 @@ fn each_refused_transition_has_its_typed_error() {
     refused_unchanged(
         &g.bob,
         &forged_accept,
-        CareError::NotRequester(Action::Accept),
+        CareError::NotRequester {
+            action: CareAction::Accept,
+        },
     );
     // Only the accepted helper or the requester can say it is done.
     assert_eq!(
@@ -259,7 +264,9 @@ fn each_refused_transition_has_its_typed_error() {
     );
     assert_eq!(
         care_error(g.carol.care().thank(id, "x")),
-        CareError::NotRequester(Action::Thank)
+        CareError::NotRequester {
+            action: CareAction::Thank
+        }
     );
 
     for s in g.alice.care().accept(offer.offer.id).unwrap() {
@@ -289,23 +296,23 @@ fn each_refused_transition_has_its_typed_error() {
     assert_eq!(
         care_error(g.bob.care().offer_help(id, "again?", None)),
         CareError::InvalidTransition {
-            action: Action::Offer,
-            status: Status::Fulfilled
+            action: CareAction::Offer,
+            status: CareStatus::Fulfilled
         }
     );
     refused_unchanged(
         &g.alice,
         &late_offer.sealed,
         CareError::InvalidTransition {
-            action: Action::Offer,
-            status: Status::Fulfilled,
+            action: CareAction::Offer,
+            status: CareStatus::Fulfilled,
         },
     );
     assert_eq!(
         care_error(g.alice.care().withdraw(id)),
         CareError::InvalidTransition {
-            action: Action::Withdraw,
-            status: Status::Fulfilled
+            action: CareAction::Withdraw,
+            status: CareStatus::Fulfilled
         }
     );
     // Nothing of mine to take back.
@@ -350,8 +357,8 @@ fn two_accepts_racing_and_a_helper_backing_out_converge_in_any_order() {
     assert_eq!(
         care_error(g.alice.care().accept(carol_offer.offer.id)),
         CareError::InvalidTransition {
-            action: Action::Accept,
-            status: Status::Matched
+            action: CareAction::Accept,
+            status: CareStatus::Matched
         }
     );
     for s in &first {
@@ -361,7 +368,7 @@ fn two_accepts_racing_and_a_helper_backing_out_converge_in_any_order() {
     let backing_out = g.bob.care().withdraw(id).unwrap();
     let opened = open(&g.alice, &backing_out[0]);
     assert_eq!(opened.replies.len(), 1);
-    assert_eq!(status(&g.alice, id), Status::Open);
+    assert_eq!(status(&g.alice, id), CareStatus::Open);
     let reopened = g
         .alice
         .envelopes()
@@ -380,7 +387,7 @@ fn two_accepts_racing_and_a_helper_backing_out_converge_in_any_order() {
     let at_carol = g.carol.care().get(id).unwrap();
     assert_eq!(
         (at_carol.status, at_carol.role),
-        (Status::Matched, Role::Helper)
+        (CareStatus::Matched, CareRole::Helper)
     );
     // Bob, in order: covered by someone else now; his offer withdrawn.
     open(&g.bob, &reopened);
@@ -446,7 +453,7 @@ fn an_offer_before_its_request_waits_and_is_judged_when_the_request_arrives() {
     let at_carol = g.carol.care().get(id).unwrap();
     assert_eq!(
         (at_carol.status, at_carol.role),
-        (Status::Open, Role::Asked)
+        (CareStatus::Open, CareRole::Asked)
     );
     assert!(g.carol.care().commitments().unwrap().is_empty());
 }
@@ -557,10 +564,10 @@ fn late_messages_after_expiry_have_defined_outcomes() {
     for s in &accepted {
         open(&g.bob, s);
     }
-    assert_eq!(status(&g.bob, m), Status::Matched);
-    assert_eq!(status(&g.alice, m), Status::Matched);
+    assert_eq!(status(&g.bob, m), CareStatus::Matched);
+    assert_eq!(status(&g.alice, m), CareStatus::Matched);
     // The update after expiry: covered replaces expired at Carol.
-    assert_eq!(status(&g.carol, m), Status::Expired);
+    assert_eq!(status(&g.carol, m), CareStatus::Expired);
     open(&g.carol, &accepted[1]);
     assert!(g.carol.care().get(m).unwrap().is_covered());
     // An offer arriving after expiry is refused, and so is withdrawing.
@@ -568,15 +575,15 @@ fn late_messages_after_expiry_have_defined_outcomes() {
         &g.alice,
         &late_offer.sealed,
         CareError::InvalidTransition {
-            action: Action::Offer,
-            status: Status::Expired,
+            action: CareAction::Offer,
+            status: CareStatus::Expired,
         },
     );
     assert_eq!(
         care_error(g.alice.care().withdraw(u)),
         CareError::InvalidTransition {
-            action: Action::Withdraw,
-            status: Status::Expired
+            action: CareAction::Withdraw,
+            status: CareStatus::Expired
         }
     );
     assert!(
@@ -598,9 +605,9 @@ fn retention_deletes_closed_requests_from_the_database_and_the_index() {
         .alice
         .care()
         .post(&NewRequest::new(
-            Category::Food,
+            CareCategory::Food,
             "Soup for the weekend",
-            Urgency::Flexible,
+            CareUrgency::Flexible,
             vec![g.circle],
         ))
         .unwrap();
@@ -626,7 +633,7 @@ fn retention_deletes_closed_requests_from_the_database_and_the_index() {
     assert!(g.alice.care().search("marblecrane", 5).unwrap().is_empty());
     assert_eq!(
         g.alice.care().get(kept.request.id).unwrap().status,
-        Status::Open
+        CareStatus::Open
     );
     assert!(
         g.alice
@@ -661,9 +668,9 @@ fn a_deleted_request_leaves_no_bytes_behind() {
         alice
             .care()
             .post(&NewRequest::new(
-                Category::Errand,
+                CareCategory::Errand,
                 &format!("filler errand {i} cobaltheron"),
-                Urgency::Flexible,
+                CareUrgency::Flexible,
                 to.clone(),
             ))
             .unwrap();
@@ -673,7 +680,7 @@ fn a_deleted_request_leaves_no_bytes_behind() {
         .post(&NewRequest {
             details: "obsidianfalcon street".into(),
             location: Some("marblewren park".into()),
-            ..NewRequest::new(Category::Ride, "zephyrquill ride", Urgency::Now, to)
+            ..NewRequest::new(CareCategory::Ride, "zephyrquill ride", CareUrgency::Now, to)
         })
         .unwrap();
     open(&bob, &gone.sealed);

@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::{befriend, entry, member, new_vault};
-use tend_core::care::{Category, NewRequest, Urgency};
+use tend_core::care::{CareCategory, CareUrgency, NewRequest};
 use tend_core::envelope::To;
 use tend_core::gatherings::{NewGathering, Rsvp};
 use tend_core::{Change, Vault};
@@ -91,9 +91,9 @@ fn posting_care_changes_care_and_the_outbox_and_a_listener_may_call_back() {
     vault
         .care()
         .post(&NewRequest::new(
-            Category::Ride,
+            CareCategory::Ride,
             "A ride",
-            Urgency::Today,
+            CareUrgency::Today,
             vec![To::Comrade(bob_at_alice)],
         ))
         .unwrap();

@@ -6,7 +6,9 @@ mod common;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use common::{befriend, member, snapshot};
 use tend_core::envelope::{Outgoing, Sealed, To};
-use tend_core::gatherings::{Gathering, InviteError, NewGathering, Occurrence, Rsvp, Totals};
+use tend_core::gatherings::{
+    AttendanceTotals, Gathering, GatheringError, NewGathering, Occurrence, Rsvp,
+};
 use tend_core::kinds;
 use tend_core::{Error, Vault};
 
@@ -102,9 +104,9 @@ fn when(vault: &Vault) -> Vec<(NaiveDateTime, DateTime<Utc>, DateTime<Utc>, bool
         .collect()
 }
 
-fn invite_error<T: std::fmt::Debug>(result: tend_core::Result<T>) -> InviteError {
+fn invite_error<T: std::fmt::Debug>(result: tend_core::Result<T>) -> GatheringError {
     match result {
-        Err(Error::Invite(e)) => e,
+        Err(Error::Gathering(e)) => e,
         other => panic!("expected an invite error, got {other:?}"),
     }
 }
@@ -218,10 +220,10 @@ fn rsvps_go_to_the_organiser_and_others_see_only_totals() {
     let at_carol = winter(&g.carol);
     assert_eq!(
         at_carol[0].totals,
-        Some(Totals { going: 1, maybe: 0 }),
+        Some(AttendanceTotals { going: 1, maybe: 0 }),
         "Carol sees a count, not a name"
     );
-    assert_eq!(at_carol[1].totals, Some(Totals::default()));
+    assert_eq!(at_carol[1].totals, Some(AttendanceTotals::default()));
 
     // Bob changes his mind: not going is counted nowhere and named to nobody.
     g.bob
@@ -238,7 +240,10 @@ fn rsvps_go_to_the_organiser_and_others_see_only_totals() {
             .is_empty()
     );
     open(&g.carol, &latest(&g.alice, kinds::GATHERING_UPDATE, 1)[0]);
-    assert_eq!(winter(&g.carol)[0].totals, Some(Totals::default()));
+    assert_eq!(
+        winter(&g.carol)[0].totals,
+        Some(AttendanceTotals::default())
+    );
     // An older answer arriving late does not undo the newer one.
     let late = forged(
         &g.bob,
@@ -275,11 +280,11 @@ fn only_the_organiser_changes_it_and_only_invitees_answer() {
     let first = local("2026-12-05T18:00");
     assert_eq!(
         invite_error(g.bob.gatherings().cancel_occurrence(copy, first)),
-        InviteError::NotOrganiser
+        GatheringError::NotOrganiser
     );
     assert_eq!(
         invite_error(g.bob.gatherings().invite(copy, &to(&g.bob, &["Carol"]))),
-        InviteError::NotOrganiser
+        GatheringError::NotOrganiser
     );
 
     // Carol, who knows the UID, forges a change for Bob: refused, nothing written.
@@ -299,7 +304,7 @@ fn only_the_organiser_changes_it_and_only_invitees_answer() {
     g.bob.unlock_with_key(&common::key(7)).unwrap();
     assert_eq!(
         invite_error(g.bob.envelopes().open(&takeover.bytes)),
-        InviteError::NotOrganiser
+        GatheringError::NotOrganiser
     );
     g.bob.lock();
     assert!(snapshot(g.bob.files().dir()) == before);
@@ -317,7 +322,7 @@ fn only_the_organiser_changes_it_and_only_invitees_answer() {
     );
     assert_eq!(
         invite_error(g.alice.envelopes().open(&stray.bytes)),
-        InviteError::NotInvited
+        GatheringError::NotInvited
     );
 
     // Alice calls it off; Bob's copy goes.

@@ -8,7 +8,16 @@ use std::path::{Path, PathBuf};
 
 /// The rows of the module map, lowest first.
 const ROWS: &[&[&str]] = &[
-    &["error", "id", "name", "time", "redact", "secret", "fts"],
+    &[
+        "error",
+        "id",
+        "name",
+        "time",
+        "redact",
+        "secret",
+        "fts",
+        "uniffi_types",
+    ],
     &["vault"],
     &["identity"],
     &["comrades"],

@@ -8,7 +8,8 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::care::{
-    CareRequest, Category, NewRequest, Offer, OfferId, OfferState, RequestId, Role, Status, Urgency,
+    CareCategory, CareRequest, CareRole, CareStatus, CareUrgency, NewRequest, Offer, OfferId,
+    OfferState, RequestId,
 };
 use tend_core::envelope::Opened;
 
@@ -120,10 +121,10 @@ pub enum CareCommand {
 struct RequestView {
     id: String,
     from: Option<String>,
-    category: Category,
+    category: CareCategory,
     title: String,
     details: String,
-    urgency: Urgency,
+    urgency: CareUrgency,
     needed_by: Option<String>,
     expires_at: String,
     location: Option<String>,
@@ -215,9 +216,9 @@ pub fn run(cmd: CareCommand, vault: &Vault, out: &Output) -> CliResult {
                 location,
                 on_behalf_of,
                 ..NewRequest::new(
-                    Category::from_str(&category).map_err(fail)?,
+                    CareCategory::from_str(&category).map_err(fail)?,
                     &title,
-                    Urgency::from_str(&urgency).map_err(fail)?,
+                    CareUrgency::from_str(&urgency).map_err(fail)?,
                     recipients(vault, &to)?,
                 )
             };
@@ -382,7 +383,7 @@ pub fn describe(r: &CareRequest) -> String {
     if let Some(n) = r.needed_by {
         facts.push(format!("needed by {}", local(n)));
     }
-    if r.status == Status::Open {
+    if r.status == CareStatus::Open {
         facts.push(format!("open until {}", local(r.expires_at)));
     }
     if let Some(l) = &r.location {
@@ -391,7 +392,7 @@ pub fn describe(r: &CareRequest) -> String {
     if let Some(h) = &r.helper {
         facts.push(format!("{} is helping", h.name));
     }
-    if r.role == Role::Helper {
+    if r.role == CareRole::Helper {
         facts.push("you are helping".into());
     }
     if let Some(t) = &r.thanks {

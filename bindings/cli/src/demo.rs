@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use chrono::{Days, FixedOffset, TimeZone};
-use tend_core::care::{Category, NewRequest, Status, Urgency};
+use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewRequest};
 use tend_core::delivery::RelayUrl;
 use tend_core::envelope::{EnvelopeError, Opened, Sealed, To};
 use tend_core::gatherings::{NewGathering, Rsvp};
@@ -432,9 +432,9 @@ fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> C
             needed_by: Some(tomorrow_ten),
             location: Some("Eastside".into()),
             ..NewRequest::new(
-                Category::Ride,
+                CareCategory::Ride,
                 "A ride to the clinic tomorrow",
-                Urgency::Today,
+                CareUrgency::Today,
                 vec![To::Circle(circle.id)],
             )
         })
@@ -509,7 +509,7 @@ fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> C
         alice.care().get(id).map_err(fail)?,
         bob.care().get(id).map_err(fail)?,
     );
-    if at_alice.status != Status::Fulfilled || at_bob.status != Status::Fulfilled {
+    if at_alice.status != CareStatus::Fulfilled || at_bob.status != CareStatus::Fulfilled {
         return Err("Alice's and Bob's copies should both say fulfilled".into());
     }
     println!(

@@ -9,8 +9,8 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::gatherings::{
-    Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, Reminder, ReminderOffset,
-    Rsvp, Totals,
+    AttendanceTotals, Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, Reminder,
+    ReminderOffset, Rsvp,
 };
 
 use crate::args::recipients;
@@ -577,7 +577,7 @@ struct OccurrenceView {
     moved: bool,
     rsvp: Option<Rsvp>,
     note: Option<String>,
-    totals: Option<Totals>,
+    totals: Option<AttendanceTotals>,
 }
 
 impl From<&Occurrence> for OccurrenceView {

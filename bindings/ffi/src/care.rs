@@ -2,75 +2,19 @@
 //! three views. Envelopes come back as [`Sealed`] for the app to deliver;
 //! arriving ones go through `open_envelope`.
 
-use tend_core::care::{self as core, Action, Category, OfferState, Role, Status, Urgency};
+use tend_core::care::{self as core, CareCategory, CareRole, CareStatus, CareUrgency, OfferState};
 
 use crate::TendError;
 use crate::sharing::{Recipient, Sealed, targets};
 use crate::time::{from_ms, ms};
 use crate::vault::TendVault;
 
-// The core's own enums, exposed as they are.
-#[uniffi::remote(Enum)]
-pub enum Category {
-    Ride,
-    Food,
-    Groceries,
-    Childcare,
-    Talk,
-    Housing,
-    Money,
-    Errand,
-    Other,
-}
-
-#[uniffi::remote(Enum)]
-pub enum Urgency {
-    Now,
-    Today,
-    ThisWeek,
-    Flexible,
-}
-
-#[uniffi::remote(Enum)]
-pub enum Status {
-    Open,
-    Matched,
-    Fulfilled,
-    Withdrawn,
-    Expired,
-}
-
-#[uniffi::remote(Enum)]
-pub enum Role {
-    Requester,
-    Helper,
-    Offered,
-    Asked,
-}
-
-#[uniffi::remote(Enum)]
-pub enum OfferState {
-    Pending,
-    Accepted,
-    Declined,
-    Withdrawn,
-}
-
-#[uniffi::remote(Enum)]
-pub enum Action {
-    Offer,
-    Accept,
-    Withdraw,
-    Fulfil,
-    Thank,
-}
-
 #[derive(uniffi::Record)]
 pub struct NewCareRequest {
-    pub category: Category,
+    pub category: CareCategory,
     pub title: String,
     pub details: String,
-    pub urgency: Urgency,
+    pub urgency: CareUrgency,
     pub needed_by_ms: Option<i64>,
     /// Defaults to the urgency's lifetime, or `needed_by_ms` if sooner.
     pub expires_at_ms: Option<i64>,
@@ -87,17 +31,17 @@ pub struct CareRequest {
     /// `None` when I asked.
     pub requester_name: Option<String>,
     pub requester_id: Option<String>,
-    pub category: Category,
+    pub category: CareCategory,
     pub title: String,
     pub details: String,
-    pub urgency: Urgency,
+    pub urgency: CareUrgency,
     pub needed_by_ms: Option<i64>,
     pub expires_at_ms: i64,
     pub location: Option<String>,
     pub on_behalf_of: Option<String>,
     pub posted_at_ms: i64,
-    pub status: Status,
-    pub role: Role,
+    pub status: CareStatus,
+    pub role: CareRole,
     /// Someone else's offer was accepted: show "covered, thank you".
     pub covered: bool,
     /// The helper I accepted; only on my own requests.

@@ -1,16 +1,19 @@
-//! The one error apps see: small and stable. Kotlin gets exceptions, Swift
-//! `throws`. It maps the core's richer errors and carries no secrets or
-//! member content: only fixed words, field names and line numbers.
+//! The one error apps see. Kotlin gets exceptions, Swift `throws`. Each of
+//! the core's errors keeps its own kind; the core's envelope, card, care and
+//! gathering errors cross as they are. No variant carries secrets or member
+//! content: only fixed words, field names, numbers and line numbers.
 
-use tend_core::care::{Action, CareError, Status};
+use tend_core::care::CareError;
 use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
-use tend_core::gatherings::InviteError;
+use tend_core::gatherings::GatheringError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum TendError {
     #[error("wrong key or passphrase")]
     WrongKey,
+    #[error("this vault is unlocked with {expected}, not {given}")]
+    WrongUnlockMethod { expected: String, given: String },
     #[error("no vault there")]
     VaultNotFound,
     #[error("a vault already exists there")]
@@ -25,19 +28,28 @@ pub enum TendError {
     NotFound { what: String },
     #[error("invalid {field}: {problem}")]
     Invalid { field: String, problem: String },
+    #[error("mood {value} is not on the scale of {steps} steps")]
+    MoodOutOfScale { value: u8, steps: u8 },
+    /// A scale has 3 to 10 steps.
+    #[error("a mood scale has 3 to 10 steps, not {steps}")]
+    MoodScaleSize { steps: u64 },
+    #[error("{entries} entries use moods above {steps}")]
+    MoodScaleShrink { steps: u8, entries: u64 },
     #[error("another {what} already has that name")]
     NameTaken { what: String },
-    #[error("envelope refused: {problem:?}")]
-    Envelope { problem: EnvelopeProblem },
-    #[error("comrade card refused: {problem:?}")]
-    Card { problem: CardProblem },
-    #[error("care request: {problem:?}")]
-    Care { problem: CareProblem },
-    #[error("gathering: {problem:?}")]
-    Invite { problem: InviteError },
+    #[error("envelope refused: {problem}")]
+    Envelope { problem: EnvelopeError },
+    #[error("comrade card refused: {problem}")]
+    Card { problem: CardError },
+    #[error("care request: {problem}")]
+    Care { problem: CareError },
+    #[error("gathering: {problem}")]
+    Gathering { problem: GatheringError },
     /// `line` is the file's line, where one is known.
     #[error("import failed: {problem}")]
     Import { line: Option<u64>, problem: String },
+    #[error("this backup needs a passphrase")]
+    PassphraseNeeded,
     /// The app's key store refused, or failed.
     #[error("the key provider failed: {reason}")]
     KeyProvider { reason: String },
@@ -52,63 +64,37 @@ pub enum TendError {
     Internal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum EnvelopeProblem {
-    UnknownSender,
-    BlockedSender,
-    NotForMe,
-    Tampered,
-    Replayed,
-    Expired,
-    TooLarge,
-    Malformed,
-    UnsupportedVersion,
-}
-
-/// The core's own enum: why a gathering change or envelope was refused.
-#[uniffi::remote(Enum)]
-pub enum InviteError {
-    NotOrganiser,
-    NotInvited,
-    UnknownGathering,
-}
-
-/// Why a care action, or a care envelope, was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum CareProblem {
-    InvalidTransition { action: Action, status: Status },
-    NotRequester { action: Action },
-    NotTakingPart,
-    TooManyParked,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum CardProblem {
-    Malformed,
-    Truncated,
-    Checksum,
-    UnsupportedVersion,
-    BadKey,
-    BadProof,
-}
-
+/// Every core error by name, so a new one does not compile until it has a kind here.
 impl From<tend_core::Error> for TendError {
     fn from(e: tend_core::Error) -> Self {
         use tend_core::Error as E;
         match e {
             E::WrongKey => TendError::WrongKey,
+            E::WrongUnlockMethod { expected, given } => TendError::WrongUnlockMethod {
+                expected: expected.into(),
+                given: given.into(),
+            },
             E::VaultNotFound => TendError::VaultNotFound,
             E::VaultExists => TendError::VaultExists,
             E::Locked => TendError::Locked,
             E::HeaderDamaged(_) | E::DatabaseDamaged => TendError::Damaged,
             E::UnsupportedHeaderVersion(_) | E::SchemaTooNew { .. } => TendError::NewerVersion,
             E::NotFound { what } => TendError::NotFound { what: what.into() },
+            E::Invalid { field, problem } => TendError::Invalid {
+                field: field.into(),
+                problem: problem.into(),
+            },
+            E::MoodOutOfScale { value, steps } => TendError::MoodOutOfScale { value, steps },
+            E::MoodScaleSize(steps) => TendError::MoodScaleSize {
+                steps: steps as u64,
+            },
+            E::MoodScaleShrink { steps, entries } => TendError::MoodScaleShrink { steps, entries },
             E::NameTaken { what } => TendError::NameTaken { what: what.into() },
             E::TagExists => TendError::NameTaken { what: "tag".into() },
-            E::Envelope(e) => TendError::Envelope { problem: e.into() },
-            E::Card(e) => TendError::Card { problem: e.into() },
-            E::Care(e) => TendError::Care { problem: e.into() },
-            E::Invite(problem) => TendError::Invite { problem },
+            E::Envelope(problem) => TendError::Envelope { problem },
+            E::Card(problem) => TendError::Card { problem },
+            E::Care(problem) => TendError::Care { problem },
+            E::Gathering(problem) => TendError::Gathering { problem },
             E::ImportLine { line, problem } => TendError::Import {
                 line: Some(line),
                 problem,
@@ -117,63 +103,10 @@ impl From<tend_core::Error> for TendError {
                 line: None,
                 problem: problem.into(),
             },
-            E::PassphraseNeeded => TendError::Invalid {
-                field: "passphrase".into(),
-                problem: "this backup needs one".into(),
-            },
+            E::PassphraseNeeded => TendError::PassphraseNeeded,
             E::Busy => TendError::Busy,
             E::ReadOnly => TendError::ReadOnly,
             E::Storage(_) | E::Io { .. } => TendError::Storage,
-            E::Invalid { field, problem } => TendError::Invalid {
-                field: field.into(),
-                problem: problem.into(),
-            },
-            other => TendError::Invalid {
-                field: "input".into(),
-                problem: other.to_string(),
-            },
-        }
-    }
-}
-
-impl From<EnvelopeError> for EnvelopeProblem {
-    fn from(e: EnvelopeError) -> Self {
-        match e {
-            EnvelopeError::UnknownSender => EnvelopeProblem::UnknownSender,
-            EnvelopeError::BlockedSender => EnvelopeProblem::BlockedSender,
-            EnvelopeError::NotForMe => EnvelopeProblem::NotForMe,
-            EnvelopeError::Tampered => EnvelopeProblem::Tampered,
-            EnvelopeError::Replayed => EnvelopeProblem::Replayed,
-            EnvelopeError::Expired => EnvelopeProblem::Expired,
-            EnvelopeError::TooLarge { .. } => EnvelopeProblem::TooLarge,
-            EnvelopeError::Malformed => EnvelopeProblem::Malformed,
-            EnvelopeError::UnsupportedVersion(_) => EnvelopeProblem::UnsupportedVersion,
-        }
-    }
-}
-
-impl From<CareError> for CareProblem {
-    fn from(e: CareError) -> Self {
-        match e {
-            CareError::InvalidTransition { action, status } => {
-                CareProblem::InvalidTransition { action, status }
-            }
-            CareError::NotRequester(action) => CareProblem::NotRequester { action },
-            CareError::NotTakingPart => CareProblem::NotTakingPart,
-            CareError::TooManyParked => CareProblem::TooManyParked,
-        }
-    }
-}
-
-impl From<CardError> for CardProblem {
-    fn from(e: CardError) -> Self {
-        match e {
-            CardError::Malformed => CardProblem::Malformed,
-            CardError::Truncated => CardProblem::Truncated,
-            CardError::Checksum => CardProblem::Checksum,
-            CardError::UnsupportedVersion(_) => CardProblem::UnsupportedVersion,
-            CardError::BadKey => CardProblem::BadKey,
-            CardError::BadProof => CardProblem::BadProof,
         }
     }
 }

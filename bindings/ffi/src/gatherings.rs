@@ -1,40 +1,17 @@
 //! Gatherings, occurrences, RSVPs, reminders and iCalendar.
 
 use chrono::{Duration, NaiveDate};
-use tend_core::gatherings::{self as core, GatheringKind, Totals};
+use tend_core::gatherings::{self as core, AttendanceTotals, GatheringKind, ReminderOffset, Rsvp};
 
 use crate::TendError;
 use crate::sharing::{Recipient, Sealed, targets};
 use crate::time::{from_ms, invalid, local, ms, parse_local};
 use crate::vault::TendVault;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Kind {
-    RestorativeGathering,
-    Meeting,
-    Action,
-    Social,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Rsvp {
-    Going,
-    Maybe,
-    NotGoing,
-}
-
-/// Whole days count on the gathering's calendar; minutes are exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
-pub struct ReminderOffset {
-    pub days: u16,
-    pub minutes: u16,
-}
-
 #[derive(uniffi::Record)]
 pub struct NewGathering {
     pub title: String,
-    pub kind: Kind,
+    pub kind: GatheringKind,
     pub description: String,
     pub location: String,
     /// Local wall-clock start, `2026-12-05T18:00`, in `time_zone`.
@@ -51,7 +28,7 @@ pub struct NewGathering {
 pub struct Gathering {
     pub id: String,
     pub title: String,
-    pub kind: Kind,
+    pub kind: GatheringKind,
     pub description: String,
     pub location: String,
     pub starts_at: String,
@@ -77,14 +54,7 @@ pub struct Occurrence {
     pub rsvp: Option<Rsvp>,
     pub note: Option<String>,
     /// For shared gatherings: how many are going, and maybe.
-    pub totals: Option<Totals>,
-}
-
-/// The core's own record, exposed as it is.
-#[uniffi::remote(Record)]
-pub struct Totals {
-    pub going: u32,
-    pub maybe: u32,
+    pub totals: Option<AttendanceTotals>,
 }
 
 /// Someone going, or maybe, to an occurrence of my gathering.
@@ -105,78 +75,20 @@ pub struct Reminder {
     pub offset: ReminderOffset,
 }
 
-impl From<Kind> for GatheringKind {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::RestorativeGathering => GatheringKind::RestorativeGathering,
-            Kind::Meeting => GatheringKind::Meeting,
-            Kind::Action => GatheringKind::Action,
-            Kind::Social => GatheringKind::Social,
-            Kind::Other => GatheringKind::Other,
-        }
-    }
-}
-
-impl From<GatheringKind> for Kind {
-    fn from(k: GatheringKind) -> Self {
-        match k {
-            GatheringKind::RestorativeGathering => Kind::RestorativeGathering,
-            GatheringKind::Meeting => Kind::Meeting,
-            GatheringKind::Action => Kind::Action,
-            GatheringKind::Social => Kind::Social,
-            GatheringKind::Other => Kind::Other,
-        }
-    }
-}
-
-impl From<Rsvp> for core::Rsvp {
-    fn from(r: Rsvp) -> Self {
-        match r {
-            Rsvp::Going => core::Rsvp::Going,
-            Rsvp::Maybe => core::Rsvp::Maybe,
-            Rsvp::NotGoing => core::Rsvp::NotGoing,
-        }
-    }
-}
-
-impl From<core::Rsvp> for Rsvp {
-    fn from(r: core::Rsvp) -> Self {
-        match r {
-            core::Rsvp::Going => Rsvp::Going,
-            core::Rsvp::Maybe => Rsvp::Maybe,
-            core::Rsvp::NotGoing => Rsvp::NotGoing,
-        }
-    }
-}
-
-fn offset(o: core::ReminderOffset) -> ReminderOffset {
-    ReminderOffset {
-        days: o.days,
-        minutes: o.minutes,
-    }
-}
-
 impl TryFrom<NewGathering> for core::NewGathering {
     type Error = TendError;
 
     fn try_from(g: NewGathering) -> Result<Self, TendError> {
         Ok(core::NewGathering {
             title: g.title,
-            kind: g.kind.into(),
+            kind: g.kind,
             description: g.description,
             location: g.location,
             starts_at: parse_local(&g.starts_at, "start")?,
             time_zone: g.time_zone,
             duration: Duration::minutes(g.duration_minutes as i64),
             recurrence: g.recurrence,
-            reminders: g
-                .reminders
-                .into_iter()
-                .map(|r| core::ReminderOffset {
-                    days: r.days,
-                    minutes: r.minutes,
-                })
-                .collect(),
+            reminders: g.reminders,
         })
     }
 }
@@ -186,14 +98,14 @@ impl From<core::Gathering> for Gathering {
         Gathering {
             id: g.id.to_string(),
             title: g.title,
-            kind: g.kind.into(),
+            kind: g.kind,
             description: g.description,
             location: g.location,
             starts_at: local(g.starts_at),
             time_zone: g.time_zone,
             duration_minutes: g.duration.num_minutes() as u32,
             recurrence: g.recurrence,
-            reminders: g.reminders.into_iter().map(offset).collect(),
+            reminders: g.reminders,
             organiser_name: g.organiser,
         }
     }
@@ -210,7 +122,7 @@ impl From<core::Occurrence> for Occurrence {
             local_start: local(o.local_start),
             time_zone: o.time_zone,
             moved: o.moved,
-            rsvp: o.rsvp.map(Rsvp::from),
+            rsvp: o.rsvp,
             note: o.note,
             totals: o.totals,
         }
@@ -230,14 +142,14 @@ pub fn monthly_restorative_gathering(
     let g = core::NewGathering::monthly_restorative(from, &time_zone, &location);
     Ok(NewGathering {
         title: g.title,
-        kind: g.kind.into(),
+        kind: g.kind,
         description: g.description,
         location: g.location,
         starts_at: local(g.starts_at),
         time_zone: g.time_zone,
         duration_minutes: g.duration.num_minutes() as u32,
         recurrence: g.recurrence,
-        reminders: g.reminders.into_iter().map(offset).collect(),
+        reminders: g.reminders,
     })
 }
 
@@ -328,7 +240,7 @@ impl TendVault {
                     title: r.title,
                     original_start: local(r.original_start),
                     starts_at_ms: ms(r.starts_at),
-                    offset: offset(r.offset),
+                    offset: r.offset,
                 })
                 .collect())
         })
@@ -376,7 +288,7 @@ impl TendVault {
             Ok(v.gatherings().rsvp(
                 id.parse()?,
                 parse_local(&original_start, "occurrence")?,
-                response.map(Into::into),
+                response,
                 note.as_deref(),
             )?)
         })
@@ -406,7 +318,7 @@ impl TendVault {
                 .into_iter()
                 .map(|a| Attendee {
                     name: a.name,
-                    rsvp: a.rsvp.into(),
+                    rsvp: a.rsvp,
                 })
                 .collect())
         })

@@ -19,7 +19,7 @@ mod sharing;
 mod time;
 mod vault;
 
-pub use error::{CardProblem, CareProblem, EnvelopeProblem, TendError};
+pub use error::TendError;
 pub use tend_core::Change;
 pub use vault::{ChangeListener, KeyProvider, TendVault};
 

@@ -12,7 +12,9 @@ use super::model::{
 };
 use super::store::{self, NewOffer, State, Stored};
 use super::wire::{AcceptBody, Change, OfferBody, RequestBody, ThanksBody, UpdateBody};
-use super::{Action, Care, CareError, OfferId, Offered, Posted, RequestId, Status, retention};
+use super::{
+    Care, CareAction, CareError, CareStatus, OfferId, Offered, Posted, RequestId, retention,
+};
 use crate::comrades::{self, IdentityKey};
 use crate::envelope::{self, Sealed};
 use crate::{Error, Result};
@@ -80,7 +82,7 @@ impl Care<'_> {
             let Some(requester) = state.requester else {
                 return Err(Error::invalid("request", "you asked for this yourself"));
             };
-            expect(&state, now, Action::Offer, &[Status::Open])?;
+            expect(&state, now, CareAction::Offer, &[CareStatus::Open])?;
             let body = OfferBody {
                 v: 1,
                 request,
@@ -116,9 +118,12 @@ impl Care<'_> {
             let row = store::offer_row(tx, offer)?.ok_or(Error::NotFound { what: "offer" })?;
             let state = known(tx, row.request_id)?;
             if state.requester.is_some() {
-                return Err(CareError::NotRequester(Action::Accept).into());
+                return Err(CareError::NotRequester {
+                    action: CareAction::Accept,
+                }
+                .into());
             }
-            expect(&state, now, Action::Accept, &[Status::Open])?;
+            expect(&state, now, CareAction::Accept, &[CareStatus::Open])?;
             let helper = row
                 .helper
                 .ok_or(Error::invalid("offer", "that offer is your own"))?;
@@ -169,8 +174,8 @@ impl Care<'_> {
             expect(
                 &state,
                 now,
-                Action::Withdraw,
-                &[Status::Open, Status::Matched],
+                CareAction::Withdraw,
+                &[CareStatus::Open, CareStatus::Matched],
             )?;
             let to = peer(tx, requester, "the member who asked")?;
             let mut sealed = Vec::new();
@@ -203,7 +208,7 @@ impl Care<'_> {
                 return close_mine(tx, &state, request, Change::Fulfilled, now);
             };
             let offer = my_accepted_offer(tx, &state)?.ok_or(CareError::NotTakingPart)?;
-            expect(&state, now, Action::Fulfil, &[Status::Matched])?;
+            expect(&state, now, CareAction::Fulfil, &[CareStatus::Matched])?;
             store::set_status(tx, state.seq, Stored::Fulfilled, state.rev, None, now)?;
             let to = peer(tx, requester, "the member who asked")?;
             let body = from_helper(request, Change::Fulfilled, offer);
@@ -225,13 +230,16 @@ impl Care<'_> {
         self.vault.with_tx(|tx| {
             let state = known(tx, request)?;
             if state.requester.is_some() {
-                return Err(CareError::NotRequester(Action::Thank).into());
+                return Err(CareError::NotRequester {
+                    action: CareAction::Thank,
+                }
+                .into());
             }
             expect(
                 &state,
                 now,
-                Action::Thank,
-                &[Status::Matched, Status::Fulfilled],
+                CareAction::Thank,
+                &[CareStatus::Matched, CareStatus::Fulfilled],
             )?;
             let offer = state
                 .accepted_offer
@@ -261,8 +269,8 @@ pub(super) fn known(conn: &Connection, id: RequestId) -> Result<State> {
 pub(super) fn expect(
     state: &State,
     now: DateTime<Utc>,
-    action: Action,
-    allowed: &[Status],
+    action: CareAction,
+    allowed: &[CareStatus],
 ) -> Result<()> {
     let status = state.status(now);
     if !allowed.contains(&status) {
@@ -289,13 +297,17 @@ fn close_mine(
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
-    let (action, allowed, stored): (_, &[Status], _) = match change {
+    let (action, allowed, stored): (_, &[CareStatus], _) = match change {
         Change::Withdrawn => (
-            Action::Withdraw,
-            &[Status::Open, Status::Matched],
+            CareAction::Withdraw,
+            &[CareStatus::Open, CareStatus::Matched],
             Stored::Withdrawn,
         ),
-        Change::Fulfilled => (Action::Fulfil, &[Status::Matched], Stored::Fulfilled),
+        Change::Fulfilled => (
+            CareAction::Fulfil,
+            &[CareStatus::Matched],
+            Stored::Fulfilled,
+        ),
         _ => return Err(Error::invalid("change", "not one that closes a request")),
     };
     expect(state, now, action, allowed)?;

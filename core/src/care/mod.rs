@@ -17,7 +17,8 @@ mod wire;
 use std::fmt;
 
 pub use model::{
-    Category, Commitment, MyRequest, NewRequest, Offer, OfferState, Person, Role, Status, Urgency,
+    CareCategory, CareRole, CareStatus, CareUrgency, Commitment, MyRequest, NewRequest, Offer,
+    OfferState, Person,
 };
 pub(crate) use receive::CareKinds;
 pub use receive::request_of;
@@ -51,7 +52,8 @@ crate::id::uuid_id!(
 
 /// What someone can do to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum CareAction {
     Offer,
     Accept,
     Withdraw,
@@ -59,25 +61,29 @@ pub enum Action {
     Thank,
 }
 
-impl fmt::Display for Action {
+impl fmt::Display for CareAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Action::Offer => "offer help on",
-            Action::Accept => "accept an offer on",
-            Action::Withdraw => "withdraw from",
-            Action::Fulfil => "mark fulfilled",
-            Action::Thank => "send thanks for",
+            CareAction::Offer => "offer help on",
+            CareAction::Accept => "accept an offer on",
+            CareAction::Withdraw => "withdraw from",
+            CareAction::Fulfil => "mark fulfilled",
+            CareAction::Thank => "send thanks for",
         })
     }
 }
 
 /// Why a care action, local or arriving in an envelope, was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CareError {
     #[error("cannot {action} a request that is {status}")]
-    InvalidTransition { action: Action, status: Status },
-    #[error("only the member who asked can {0} it")]
-    NotRequester(Action),
+    InvalidTransition {
+        action: CareAction,
+        status: CareStatus,
+    },
+    #[error("only the member who asked can {action} it")]
+    NotRequester { action: CareAction },
     #[error("from someone not taking part in this request")]
     NotTakingPart,
     #[error("too many messages are waiting for requests that have not arrived")]

@@ -25,6 +25,7 @@ macro_rules! coded_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident = $code:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
         pub enum $name {
             $(#[serde(rename = $code)] $variant),+
         }
@@ -58,7 +59,7 @@ macro_rules! coded_enum {
 
 coded_enum!(
     /// What kind of help is asked for.
-    Category, "category" {
+    CareCategory, "category" {
         Ride = "ride",
         Food = "food",
         Groceries = "groceries",
@@ -71,26 +72,26 @@ coded_enum!(
     }
 );
 
-impl Category {
+impl CareCategory {
     /// How to say it in a sentence: "asks for {label}".
     pub fn label(self) -> &'static str {
         match self {
-            Category::Ride => "a ride",
-            Category::Food => "food or a meal",
-            Category::Groceries => "groceries",
-            Category::Childcare => "childcare",
-            Category::Talk => "someone to talk to",
-            Category::Housing => "housing",
-            Category::Money => "money",
-            Category::Errand => "an errand",
-            Category::Other => "help",
+            CareCategory::Ride => "a ride",
+            CareCategory::Food => "food or a meal",
+            CareCategory::Groceries => "groceries",
+            CareCategory::Childcare => "childcare",
+            CareCategory::Talk => "someone to talk to",
+            CareCategory::Housing => "housing",
+            CareCategory::Money => "money",
+            CareCategory::Errand => "an errand",
+            CareCategory::Other => "help",
         }
     }
 }
 
 coded_enum!(
     /// How soon help is needed; "requests I could help with" sort by it.
-    Urgency, "urgency" {
+    CareUrgency, "urgency" {
         Now = "now",
         Today = "today",
         ThisWeek = "this-week",
@@ -98,28 +99,28 @@ coded_enum!(
     }
 );
 
-impl Urgency {
+impl CareUrgency {
     /// How long a request stays open unless the member says otherwise.
     pub fn default_lifetime(self) -> Duration {
         match self {
-            Urgency::Now => Duration::hours(6),
-            Urgency::Today => Duration::hours(24),
-            Urgency::ThisWeek => Duration::days(7),
-            Urgency::Flexible => Duration::days(30),
+            CareUrgency::Now => Duration::hours(6),
+            CareUrgency::Today => Duration::hours(24),
+            CareUrgency::ThisWeek => Duration::days(7),
+            CareUrgency::Flexible => Duration::days(30),
         }
     }
 
     pub(crate) fn rank(self) -> i64 {
         match self {
-            Urgency::Now => 0,
-            Urgency::Today => 1,
-            Urgency::ThisWeek => 2,
-            Urgency::Flexible => 3,
+            CareUrgency::Now => 0,
+            CareUrgency::Today => 1,
+            CareUrgency::ThisWeek => 2,
+            CareUrgency::Flexible => 3,
         }
     }
 
-    pub(crate) fn from_rank(rank: i64) -> Result<Urgency> {
-        Urgency::ALL
+    pub(crate) fn from_rank(rank: i64) -> Result<CareUrgency> {
+        CareUrgency::ALL
             .iter()
             .copied()
             .find(|u| u.rank() == rank)
@@ -129,7 +130,8 @@ impl Urgency {
 
 /// Where a request is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum CareStatus {
     Open,
     /// An offer was accepted. Those not chosen see it as covered.
     Matched,
@@ -139,30 +141,31 @@ pub enum Status {
     Expired,
 }
 
-impl Status {
+impl CareStatus {
     pub fn is_closed(self) -> bool {
         matches!(
             self,
-            Status::Fulfilled | Status::Withdrawn | Status::Expired
+            CareStatus::Fulfilled | CareStatus::Withdrawn | CareStatus::Expired
         )
     }
 }
 
-impl fmt::Display for Status {
+impl fmt::Display for CareStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Status::Open => "open",
-            Status::Matched => "matched",
-            Status::Fulfilled => "fulfilled",
-            Status::Withdrawn => "withdrawn",
-            Status::Expired => "expired",
+            CareStatus::Open => "open",
+            CareStatus::Matched => "matched",
+            CareStatus::Fulfilled => "fulfilled",
+            CareStatus::Withdrawn => "withdrawn",
+            CareStatus::Expired => "expired",
         })
     }
 }
 
 /// My part in a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum CareRole {
     /// I asked.
     Requester,
     /// My offer was accepted.
@@ -193,10 +196,10 @@ impl fmt::Debug for Person {
 /// A request to post.
 #[derive(Clone)]
 pub struct NewRequest {
-    pub category: Category,
+    pub category: CareCategory,
     pub title: String,
     pub details: String,
-    pub urgency: Urgency,
+    pub urgency: CareUrgency,
     pub needed_by: Option<DateTime<Utc>>,
     /// Defaults to the urgency's lifetime, or `needed_by` if that is sooner.
     pub expires_at: Option<DateTime<Utc>>,
@@ -209,7 +212,12 @@ pub struct NewRequest {
 }
 
 impl NewRequest {
-    pub fn new(category: Category, title: &str, urgency: Urgency, to: Vec<To>) -> NewRequest {
+    pub fn new(
+        category: CareCategory,
+        title: &str,
+        urgency: CareUrgency,
+        to: Vec<To>,
+    ) -> NewRequest {
         NewRequest {
             category,
             title: title.to_owned(),
@@ -249,6 +257,7 @@ impl fmt::Debug for NewRequest {
 
 /// Where an offer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum OfferState {
     Pending,
     Accepted,

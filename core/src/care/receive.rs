@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, params};
 use super::actions::{expect, my_accepted_offer, tell_audience};
 use super::store::{self, NewOffer, State, Stored};
 use super::wire::{self, Change, Message};
-use super::{Action, CareError, OfferId, RequestId, Status, retention};
+use super::{CareAction, CareError, CareStatus, OfferId, RequestId, retention};
 use crate::comrades::{self, IdentityKey};
 use crate::envelope::{Checked, EnvelopeError, KindHandler, MessageId, Opened};
 use crate::{Error, Result};
@@ -94,7 +94,7 @@ fn apply(
             if !i_asked || !store::audience(tx, state.seq)?.contains(&from.key) {
                 return Err(CareError::NotTakingPart.into());
             }
-            expect(&state, now, Action::Offer, &[Status::Open])?;
+            expect(&state, now, CareAction::Offer, &[CareStatus::Open])?;
             if let Some(row) = store::offer_row(tx, b.offer)? {
                 return match row.helper {
                     Some(k) if k == from.key => Ok(Vec::new()),
@@ -116,7 +116,10 @@ fn apply(
         }
         Message::Accept(b) => {
             if !from_requester {
-                return Err(CareError::NotRequester(Action::Accept).into());
+                return Err(CareError::NotRequester {
+                    action: CareAction::Accept,
+                }
+                .into());
             }
             let row = store::offer_row(tx, b.offer)?
                 .filter(|row| row.helper.is_none() && row.request_seq == state.seq)
@@ -224,7 +227,7 @@ fn from_a_helper(
         Change::Fulfilled if !accepted => Err(CareError::NotTakingPart.into()),
         Change::Fulfilled if state.stored == Stored::Fulfilled => Ok(Vec::new()),
         Change::Fulfilled => {
-            expect(state, now, Action::Fulfil, &[Status::Matched])?;
+            expect(state, now, CareAction::Fulfil, &[CareStatus::Matched])?;
             store::set_status(tx, state.seq, Stored::Fulfilled, state.rev + 1, None, now)?;
             Ok(Vec::new())
         }

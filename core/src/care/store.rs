@@ -5,9 +5,11 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::model::{Category, Commitment, MyRequest, Offer, OfferState, Person, Role, Status};
+use super::model::{
+    CareCategory, CareRole, CareStatus, Commitment, MyRequest, Offer, OfferState, Person,
+};
 use super::wire::RequestBody;
-use super::{Care, OfferId, RequestId, Urgency};
+use super::{Care, CareUrgency, OfferId, RequestId};
 use crate::comrades::IdentityKey;
 use crate::redact::{MaybeText, Text};
 use crate::time::from_ms;
@@ -19,17 +21,17 @@ pub struct CareRequest {
     pub id: RequestId,
     /// `None` when I asked.
     pub requester: Option<Person>,
-    pub category: Category,
+    pub category: CareCategory,
     pub title: String,
     pub details: String,
-    pub urgency: Urgency,
+    pub urgency: CareUrgency,
     pub needed_by: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
     pub location: Option<String>,
     pub on_behalf_of: Option<String>,
     pub posted_at: DateTime<Utc>,
-    pub status: Status,
-    pub role: Role,
+    pub status: CareStatus,
+    pub role: CareRole,
     /// Whose offer I accepted; only the requester knows.
     pub helper: Option<Person>,
     /// The thank-you note, sent or received.
@@ -41,8 +43,8 @@ pub struct CareRequest {
 impl CareRequest {
     /// Someone else's offer was accepted: all I learn is "covered, thank you".
     pub fn is_covered(&self) -> bool {
-        matches!(self.status, Status::Matched | Status::Fulfilled)
-            && matches!(self.role, Role::Offered | Role::Asked)
+        matches!(self.status, CareStatus::Matched | CareStatus::Fulfilled)
+            && matches!(self.role, CareRole::Offered | CareRole::Asked)
     }
 }
 
@@ -76,13 +78,13 @@ pub(crate) enum Stored {
 
 impl Stored {
     /// What members see: open past its expiry is expired.
-    fn status(self, expires_at: i64, now: DateTime<Utc>) -> Status {
+    fn status(self, expires_at: i64, now: DateTime<Utc>) -> CareStatus {
         match self {
-            Stored::Open if expires_at <= now.timestamp_millis() => Status::Expired,
-            Stored::Open => Status::Open,
-            Stored::Matched => Status::Matched,
-            Stored::Fulfilled => Status::Fulfilled,
-            Stored::Withdrawn => Status::Withdrawn,
+            Stored::Open if expires_at <= now.timestamp_millis() => CareStatus::Expired,
+            Stored::Open => CareStatus::Open,
+            Stored::Matched => CareStatus::Matched,
+            Stored::Fulfilled => CareStatus::Fulfilled,
+            Stored::Withdrawn => CareStatus::Withdrawn,
         }
     }
 
@@ -109,7 +111,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn status(&self, now: DateTime<Utc>) -> Status {
+    pub fn status(&self, now: DateTime<Utc>) -> CareStatus {
         self.stored.status(self.expires_at, now)
     }
 }
@@ -350,7 +352,7 @@ fn request_from_row(r: &Row<'_>, now: DateTime<Utc>) -> Result<CareRequest> {
         category: r.get::<_, String>(4)?.parse()?,
         title: r.get(5)?,
         details: r.get(6)?,
-        urgency: Urgency::from_rank(r.get(7)?)?,
+        urgency: CareUrgency::from_rank(r.get(7)?)?,
         needed_by: r.get::<_, Option<i64>>(8)?.map(from_ms).transpose()?,
         expires_at: from_ms(expires_ms)?,
         location: r.get(10)?,
@@ -360,10 +362,10 @@ fn request_from_row(r: &Row<'_>, now: DateTime<Utc>) -> Result<CareRequest> {
         changed_at: from_ms(r.get(14)?)?,
         thanks: r.get(15)?,
         role: match r.get::<_, i64>(16)? {
-            0 => Role::Requester,
-            1 => Role::Helper,
-            2 => Role::Offered,
-            _ => Role::Asked,
+            0 => CareRole::Requester,
+            1 => CareRole::Helper,
+            2 => CareRole::Offered,
+            _ => CareRole::Asked,
         },
         helper: person(r.get(17)?, r.get(18)?, r.get(19)?)?,
     })

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::kinds;
 use super::model::{
-    Category, MAX_AHEAD_DAYS, MAX_DETAILS_CHARS, MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS,
-    MAX_NAME_CHARS, MAX_TITLE_CHARS, Urgency,
+    CareCategory, CareUrgency, MAX_AHEAD_DAYS, MAX_DETAILS_CHARS, MAX_LOCATION_CHARS,
+    MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_TITLE_CHARS,
 };
 use super::{OfferId, RequestId};
 use crate::Result;
@@ -17,11 +17,11 @@ use crate::envelope::EnvelopeError;
 pub(crate) struct RequestBody {
     pub v: u8,
     pub id: RequestId,
-    pub category: Category,
+    pub category: CareCategory,
     pub title: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub details: String,
-    pub urgency: Urgency,
+    pub urgency: CareUrgency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needed_by: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,

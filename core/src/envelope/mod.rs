@@ -30,6 +30,7 @@ pub use wire::{MAX_ARMORED_BYTES, MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_RECIPI
 
 /// Why an envelope could not be opened (or sealed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum EnvelopeError {
     #[error("sent by someone who is not among your comrades")]
     UnknownSender,

@@ -12,18 +12,20 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::kinds;
-use super::model::{GatheringKind, NewGathering, ReminderOffset, Rsvp, Totals};
+use super::model::{AttendanceTotals, GatheringKind, NewGathering, ReminderOffset, Rsvp};
 use super::recurrence::Schedule;
-use super::store::{self, Moved, local_from, local_text};
+use super::store::{self, Moved, local_from};
 use super::{GatheringId, Gatherings};
 use crate::Result;
 use crate::comrades::{self, IdentityKey};
 use crate::envelope::{self, Checked, EnvelopeError, KindHandler, MessageId, Opened, Sealed, To};
 use crate::redact::Text;
+use crate::time::local_text;
 
 /// Why a gathering change, or a gathering envelope, was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum InviteError {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum GatheringError {
     #[error("only the organiser can change this gathering")]
     NotOrganiser,
     #[error("from someone who was not invited")]
@@ -187,7 +189,7 @@ impl Gatherings<'_> {
 pub(crate) fn ensure_mine(conn: &Connection, seq: i64) -> Result<()> {
     match organiser(conn, seq)? {
         None => Ok(()),
-        Some(_) => Err(InviteError::NotOrganiser.into()),
+        Some(_) => Err(GatheringError::NotOrganiser.into()),
     }
 }
 
@@ -306,8 +308,11 @@ fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<(GatheringId, S
 }
 
 /// Going and maybe per occurrence: invitees' answers and mine.
-fn totals_at_organiser(conn: &Connection, seq: i64) -> Result<BTreeMap<NaiveDateTime, Totals>> {
-    let mut out: BTreeMap<NaiveDateTime, Totals> = BTreeMap::new();
+fn totals_at_organiser(
+    conn: &Connection,
+    seq: i64,
+) -> Result<BTreeMap<NaiveDateTime, AttendanceTotals>> {
+    let mut out: BTreeMap<NaiveDateTime, AttendanceTotals> = BTreeMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT original_start, response FROM gathering_answers
          WHERE gathering = ?1 AND response IS NOT NULL
@@ -329,7 +334,9 @@ fn totals_at_organiser(conn: &Connection, seq: i64) -> Result<BTreeMap<NaiveDate
 
 /// Totals for every shared gathering: counted where I organise, as told
 /// where I was invited.
-pub(crate) fn all_totals(conn: &Connection) -> Result<Vec<(i64, HashMap<NaiveDateTime, Totals>)>> {
+pub(crate) fn all_totals(
+    conn: &Connection,
+) -> Result<Vec<(i64, HashMap<NaiveDateTime, AttendanceTotals>)>> {
     let mut out = Vec::new();
     let mut shared = conn.prepare_cached(
         "SELECT seq, organiser IS NOT NULL FROM gatherings g
@@ -349,7 +356,7 @@ pub(crate) fn all_totals(conn: &Connection) -> Result<Vec<(i64, HashMap<NaiveDat
             while let Some(r) = rows.next()? {
                 map.insert(
                     local_from(&r.get::<_, String>(0)?)?,
-                    Totals {
+                    AttendanceTotals {
                         going: r.get(1)?,
                         maybe: r.get(2)?,
                     },
@@ -498,7 +505,7 @@ fn receive_state(
     let existing = store::seq_by_uid(tx, &b.uid)?;
     if let Some(seq) = existing {
         if organiser(tx, seq)? != Some(*from) {
-            return Err(InviteError::NotOrganiser.into());
+            return Err(GatheringError::NotOrganiser.into());
         }
         let rev: u32 = tx.query_row("SELECT rev FROM gatherings WHERE seq = ?1", [seq], |r| {
             r.get(0)
@@ -548,10 +555,10 @@ fn receive_state(
 /// At the organiser: an invitee's answer. Totals that change reach every
 /// invitee.
 fn receive_rsvp(tx: &Connection, from: &IdentityKey, b: &RsvpBody) -> Result<Vec<MessageId>> {
-    let seq = store::seq_by_uid(tx, &b.uid)?.ok_or(InviteError::UnknownGathering)?;
+    let seq = store::seq_by_uid(tx, &b.uid)?.ok_or(GatheringError::UnknownGathering)?;
     ensure_mine(tx, seq)?;
     if !invitees(tx, seq)?.contains(from) {
-        return Err(InviteError::NotInvited.into());
+        return Err(GatheringError::NotInvited.into());
     }
     let start = local_from(&b.start)?;
     let g = store::load(tx, seq)?;

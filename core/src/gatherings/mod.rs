@@ -15,20 +15,20 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use rusqlite::params;
 
+pub use crate::time::{local_text as local_time_text, parse_local_time};
 #[cfg(feature = "testing")]
 pub(crate) use ics::check_ics;
 pub use ics::{IcsImport, MAX_ICS_BYTES, MAX_ICS_EVENTS};
 pub(crate) use invites::GatheringKinds;
-pub use invites::{Attendee, InviteError};
+pub use invites::{Attendee, GatheringError};
 pub use model::{
-    Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, RESTORATIVE_DESCRIPTION,
-    Reminder, ReminderOffset, Rsvp, Totals,
+    AttendanceTotals, Gathering, GatheringId, GatheringKind, NewGathering, Occurrence,
+    RESTORATIVE_DESCRIPTION, Reminder, ReminderOffset, Rsvp,
 };
 pub use recurrence::{MAX_EXPANSION, MAX_RULE_BYTES, Schedule};
-pub use store::{local_text as local_time_text, parse_local_time};
 
+use crate::time::local_text;
 use crate::{Error, Result, Vault};
-use store::local_text;
 
 /// The envelope kinds of gatherings shared with invitees, and their answers:
 /// `docs/gatherings.md`.

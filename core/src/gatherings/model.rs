@@ -13,6 +13,7 @@ crate::id::uuid_id!(GatheringId, "gathering id");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum GatheringKind {
     RestorativeGathering,
     Meeting,
@@ -48,6 +49,7 @@ impl GatheringKind {
 /// gathering's calendar (a day before 18:00 is 18:00 the day before, even
 /// across a daylight-saving change); minutes are exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReminderOffset {
     pub days: u16,
     pub minutes: u16,
@@ -203,6 +205,7 @@ impl fmt::Debug for Gathering {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Rsvp {
     Going,
     Maybe,
@@ -249,12 +252,13 @@ pub struct Occurrence {
     pub note: Option<String>,
     /// For shared gatherings: how many are going, and maybe. Never who is
     /// not coming.
-    pub totals: Option<Totals>,
+    pub totals: Option<AttendanceTotals>,
 }
 
 /// Answers to one occurrence of a shared gathering, counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Totals {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AttendanceTotals {
     pub going: u32,
     pub maybe: u32,
 }

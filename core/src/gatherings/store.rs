@@ -7,30 +7,14 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::model::{
-    Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp, Totals,
+    AttendanceTotals, Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp,
 };
 use super::recurrence::Schedule;
-use crate::time::from_ms;
+use crate::time::{from_ms, local_text};
 use crate::{Error, Result};
 
-const LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
-
-/// A local wall-clock time as Tend writes it: `2026-12-05T18:00:00`.
-pub fn local_text(t: NaiveDateTime) -> String {
-    t.format(LOCAL).to_string()
-}
-
-/// A local wall-clock time as people type it, `2026-12-05T18:00` (seconds
-/// allowed): for the command line and the apps alike.
-pub fn parse_local_time(text: &str) -> Result<NaiveDateTime> {
-    let text = text.trim();
-    NaiveDateTime::parse_from_str(text, LOCAL)
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| Error::invalid("local time", "not a local time like 2026-12-05T18:00"))
-}
-
 pub(crate) fn local_from(text: &str) -> Result<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, LOCAL).map_err(|_| Error::DatabaseDamaged)
+    NaiveDateTime::parse_from_str(text, crate::time::LOCAL).map_err(|_| Error::DatabaseDamaged)
 }
 
 /// A moved occurrence: its new local start and, if changed, its length.
@@ -48,7 +32,7 @@ pub(crate) struct Loaded {
     pub moved: BTreeMap<NaiveDateTime, Moved>,
     pub rsvps: HashMap<NaiveDateTime, (Option<Rsvp>, Option<String>)>,
     /// `Some` for a gathering shared with invitees, or by an organiser.
-    pub totals: Option<HashMap<NaiveDateTime, Totals>>,
+    pub totals: Option<HashMap<NaiveDateTime, AttendanceTotals>>,
 }
 
 const COLUMNS: &str = "id, kind, title, description, location, starts_at, time_zone, duration_s, \

@@ -14,6 +14,7 @@ use crate::{Error, Result};
 
 /// Why a card was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CardError {
     #[error("not a Tend comrade card")]
     Malformed,

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tend_core::Vault;
-use tend_core::care::{Category, NewRequest, OfferState, Status, Urgency};
+use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewRequest, OfferState};
 use tend_core::delivery::nostr::{Limits, NostrTransport};
 use tend_core::delivery::{RelayUrl, RouteState, SyncOptions, SyncReport};
 use tend_core::envelope::{EnvelopeError, Outgoing, To};
@@ -55,7 +55,12 @@ pub fn ride(to: Vec<To>) -> NewRequest {
     NewRequest {
         details: "Appointment at ten, back by noon".into(),
         location: Some("Riverside".into()),
-        ..NewRequest::new(Category::Ride, "A ride to the clinic", Urgency::Today, to)
+        ..NewRequest::new(
+            CareCategory::Ride,
+            "A ride to the clinic",
+            CareUrgency::Today,
+            to,
+        )
     }
 }
 
@@ -112,7 +117,7 @@ pub fn care_among_three(dir: &Path, relay: &RelayUrl, restart: &mut dyn FnMut())
     sync(carol);
     let for_bob = bob.care().commitments().unwrap();
     assert_eq!(for_bob.len(), 1);
-    assert_eq!(for_bob[0].request.status, Status::Matched);
+    assert_eq!(for_bob[0].request.status, CareStatus::Matched);
     assert!(carol.care().get(request.request.id).unwrap().is_covered());
     assert_eq!(
         carol.care().offer(carols.offer.id).unwrap().state,

@@ -1,5 +1,6 @@
 package app.tend.core
 
+import app.tend.core.model.*
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.CopyOnWriteArrayList
@@ -120,10 +121,10 @@ class TendTest {
         assertEquals(0, bob.listEntries(10u, null, null, null, null).entries.size)
 
         val replay = assertThrows<TendException.Envelope> { runBlocking { bob.openEnvelope(sealed.bytes) } }
-        assertEquals(EnvelopeProblem.REPLAYED, replay.problem)
+        assertEquals(EnvelopeError.Replayed, replay.problem)
         val tampered = sealed.bytes.copyOf().also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() }
         val refused = assertThrows<TendException.Envelope> { runBlocking { bob.openEnvelope(tampered) } }
-        assertEquals(EnvelopeProblem.TAMPERED, refused.problem)
+        assertEquals(EnvelopeError.Tampered, refused.problem)
     }
 
     @Test
@@ -163,7 +164,7 @@ class TendTest {
         assertEquals(OfferState.ACCEPTED, bob.myCommitments().single().offer.state)
 
         val twice = assertThrows<TendException.Care> { runBlocking { alice.acceptOffer(offers[1].id) } }
-        assertEquals(CareProblem.InvalidTransition(CareAction.ACCEPT, CareStatus.MATCHED), twice.problem)
+        assertEquals(CareError.InvalidTransition(CareAction.ACCEPT, CareStatus.MATCHED), twice.problem)
 
         bob.fulfilCare(posted.request.id).forEach { alice.openEnvelope(it.bytes) }
         bob.openEnvelope(alice.thankHelper(posted.request.id, "Thank you").bytes)
@@ -238,8 +239,8 @@ class TendTest {
         bob.openEnvelope(invite.bytes)
         val copy = bob.gatherings().single()
         assertEquals("Alice", copy.organiserName)
-        val refused = assertThrows<TendException.Invite> { runBlocking { bob.cancelOccurrence(copy.id, "2026-12-05T18:00") } }
-        assertEquals(InviteProblem.NOT_ORGANISER, refused.problem)
+        val refused = assertThrows<TendException.Gathering> { runBlocking { bob.cancelOccurrence(copy.id, "2026-12-05T18:00") } }
+        assertEquals(GatheringError.NOT_ORGANISER, refused.problem)
 
         bob.rsvp(copy.id, "2026-12-05T18:00", Rsvp.GOING, "bringing: wool")
         val opened = alice.openEnvelope(bob.outbox().first().bytes)
