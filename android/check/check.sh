@@ -6,6 +6,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../../bindings/paths.sh"
 build_for_tests
 "$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi"
+# Classes compiled from an older generation would shadow the new ones.
+rm -rf "$here/target/classes" "$here/target/test-classes"
 # Robolectric's runner needs androidx.test:monitor, an AAR; the JDK's jar
 # tool takes its classes.jar out.
 aar="$here/target/aar"

@@ -10,5 +10,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 cache="${TEND_CACHE:-$HOME/.cache/tend}"
 cargo build -q --release -p tend-ffi --features bench
 "$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi" release
+# Classes compiled from an older generation would shadow the new ones.
+rm -rf "$here/target/classes" "$here/target/test-classes"
 mvn -B -q -f "$here/pom.xml" -Pbench -Dmaven.repo.local="$cache/m2" -Dtend.lib.dir="$target/release" \
   compile exec:exec

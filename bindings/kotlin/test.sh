@@ -7,6 +7,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 build_for_tests
 "$root/bindings/ffi/generate.sh" kotlin "$here/target/generated-sources/uniffi"
+# Classes compiled from an older generation would shadow the new ones.
+rm -rf "$here/target/classes" "$here/target/test-classes"
 mvn -B -q -f "$here/pom.xml" \
   -Dmaven.repo.local="$cache/m2" \
   -Dtend.lib.dir="$target/debug" \

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use common::befriend;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use tend_core::care::{CareCategory, CareUrgency, NewRequest};
-use tend_core::envelope::{Outgoing, To};
+use tend_core::care::{CareCategory, CareUrgency, NewCareRequest};
+use tend_core::envelope::{Outgoing, Recipient};
 use tend_core::{DataKey, Vault};
 
 const REQUESTS: usize = 10_000;
@@ -29,13 +29,13 @@ fn member(dir: &Path, name: &str, plain: bool) -> Vault {
     v
 }
 
-fn nth_request(i: usize, to: To) -> NewRequest {
+fn nth_request(i: usize, to: Recipient) -> NewCareRequest {
     let categories = CareCategory::ALL;
     let urgencies = CareUrgency::ALL;
-    NewRequest {
+    NewCareRequest {
         details: format!("Request number {i}; details a few words long, as most are."),
         location: Some("Eastside".into()),
-        ..NewRequest::new(
+        ..NewCareRequest::new(
             categories[i % categories.len()],
             &format!("Help with something, {i}"),
             urgencies[i % urgencies.len()],
@@ -50,7 +50,7 @@ fn could_help(c: &mut Criterion) {
     let mut group = c.benchmark_group("could_help_10k");
     for (name, plain) in [("sqlcipher", false), ("plain", true)] {
         let bob = member(tmp.path(), &format!("Bob-{name}"), plain);
-        let to_bob = To::Comrade(befriend(&alice, &bob));
+        let to_bob = Recipient::Comrade(befriend(&alice, &bob));
         for i in 0..REQUESTS {
             let posted = alice.care().post(&nth_request(i, to_bob)).unwrap();
             bob.envelopes().open(&posted.sealed.bytes).unwrap();
@@ -70,8 +70,8 @@ fn incoming_offer(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
     let alice = member(tmp.path(), "Alice", false);
     let bob = member(tmp.path(), "Bob", false);
-    let to_bob = To::Comrade(befriend(&alice, &bob));
-    let to_alice = To::Comrade(bob.comrades().find("Alice").unwrap().id);
+    let to_bob = Recipient::Comrade(befriend(&alice, &bob));
+    let to_alice = Recipient::Comrade(bob.comrades().find("Alice").unwrap().id);
     let posted = alice.care().post(&nth_request(0, to_bob)).unwrap();
     bob.envelopes().open(&posted.sealed.bytes).unwrap();
     let id = posted.request.id;

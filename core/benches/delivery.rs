@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 use common::befriend;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use nostr::prelude::{ClientMessage, Event, EventBuilder, FinalizeEvent, Keys, Kind, Tag};
-use tend_core::care::{CareCategory, CareUrgency, NewRequest};
+use tend_core::care::{CareCategory, CareUrgency, NewCareRequest};
 use tend_core::delivery::nostr::{Limits, NostrTransport};
 use tend_core::delivery::{RelayUrl, SyncOptions};
-use tend_core::envelope::{Outgoing, To};
+use tend_core::envelope::{Outgoing, Recipient};
 use tend_core::{DataKey, Vault};
 use tungstenite::Message;
 
@@ -151,7 +151,7 @@ fn fetch_1000(c: &mut Criterion, bin: &Path) {
     let key = DataKey::generate();
     let alice = member(tmp.path(), "Alice", &DataKey::generate(), &[&relay]);
     let bob = member(tmp.path(), "Bob", &key, &[&relay]);
-    let to = To::Comrade(befriend(&alice, &bob));
+    let to = Recipient::Comrade(befriend(&alice, &bob));
     for i in 0..WAITING {
         alice
             .envelopes()
@@ -209,13 +209,13 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
         alice.comrades().add_to_circle(circle.id, id).unwrap();
     }
     sync(&alice);
-    let request = NewRequest {
+    let request = NewCareRequest {
         details: "Appointment at ten, back by noon".into(),
-        ..NewRequest::new(
+        ..NewCareRequest::new(
             CareCategory::Ride,
             "A ride to the clinic",
             CareUrgency::Today,
-            vec![To::Circle(circle.id)],
+            vec![Recipient::Circle(circle.id)],
         )
     };
     // The size of one recipient's copy, as a piece in Base64.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::befriend;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use tend_core::envelope::{Outgoing, To};
+use tend_core::envelope::{Outgoing, Recipient};
 use tend_core::testing::FixedGroup;
 use tend_core::{DataKey, Vault};
 
@@ -104,8 +104,8 @@ fn in_a_vault(c: &mut Criterion) {
         to,
         expires_at: None,
     };
-    let to_bob = [To::Comrade(bob_id)];
-    let to_circle = [To::Circle(circle.id)];
+    let to_bob = [Recipient::Comrade(bob_id)];
+    let to_circle = [Recipient::Circle(circle.id)];
     let mut group = c.benchmark_group("vault_1KiB");
     group.bench_function("seal/1", |b| {
         b.iter(|| alice.envelopes().seal(&outgoing(&to_bob)).unwrap())

@@ -37,6 +37,7 @@ pub(crate) static KINDS: &[&dyn KindHandler] = &[
 /// What changed, so a screen can refresh. Reported after each commit, on
 /// the thread that made it, from the tables the commit touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Change {
     Journal,
     Comrades,

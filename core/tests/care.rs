@@ -6,10 +6,10 @@ mod common;
 use chrono::{Duration, Utc};
 use common::{befriend, member, snapshot};
 use tend_core::care::{
-    CareAction, CareCategory, CareError, CareRole, CareStatus, CareUrgency, NewRequest, OfferState,
-    RequestId,
+    CareAction, CareCategory, CareError, CareRole, CareStatus, CareUrgency, NewCareRequest,
+    OfferState, RequestId,
 };
-use tend_core::envelope::{EnvelopeError, Outgoing, Sealed, To};
+use tend_core::envelope::{EnvelopeError, Outgoing, Recipient, Sealed};
 use tend_core::kinds;
 use tend_core::{Error, Vault};
 
@@ -19,7 +19,7 @@ struct Group {
     alice: Vault,
     bob: Vault,
     carol: Vault,
-    circle: To,
+    circle: Recipient,
 }
 
 fn group() -> Group {
@@ -40,16 +40,16 @@ fn group() -> Group {
         alice,
         bob,
         carol,
-        circle: To::Circle(circle.id),
+        circle: Recipient::Circle(circle.id),
     }
 }
 
-fn ride(to: To) -> NewRequest {
-    NewRequest {
+fn ride(to: Recipient) -> NewCareRequest {
+    NewCareRequest {
         details: "Appointment at 10:00, back by noon".into(),
         needed_by: Some(Utc::now() + Duration::hours(20)),
         location: Some("Eastside".into()),
-        ..NewRequest::new(
+        ..NewCareRequest::new(
             CareCategory::Ride,
             "A ride to the clinic tomorrow",
             CareUrgency::Today,
@@ -82,7 +82,7 @@ fn refused_unchanged(vault: &Vault, sealed: &Sealed, expected: CareError) {
 }
 
 /// A hand-made care envelope, as a buggy or hostile app could seal.
-fn forged(from: &Vault, to: To, kind: &str, body: serde_json::Value) -> Sealed {
+fn forged(from: &Vault, to: Recipient, kind: &str, body: serde_json::Value) -> Sealed {
     from.envelopes()
         .seal(&Outgoing {
             kind,
@@ -93,8 +93,8 @@ fn forged(from: &Vault, to: To, kind: &str, body: serde_json::Value) -> Sealed {
         .unwrap()
 }
 
-fn comrade(vault: &Vault, name: &str) -> To {
-    To::Comrade(vault.comrades().find(name).unwrap().id)
+fn comrade(vault: &Vault, name: &str) -> Recipient {
+    Recipient::Comrade(vault.comrades().find(name).unwrap().id)
 }
 
 fn status(vault: &Vault, id: RequestId) -> CareStatus {
@@ -133,7 +133,7 @@ fn the_whole_lifecycle_across_three_vaults() {
         1,
         "offers go to Alice only"
     );
-    assert_eq!(g.bob.care().get(id).unwrap().role, CareRole::Offered);
+    assert_eq!(g.bob.care().get(id).unwrap().role, CareRole::OfferedHelp);
     open(&g.alice, &bob_offer.sealed);
     open(&g.alice, &carol_offer.sealed);
     let mine = g.alice.care().mine().unwrap();
@@ -532,7 +532,7 @@ fn late_messages_after_expiry_have_defined_outcomes() {
     let dir = tempfile::tempdir().unwrap();
     let dave = member(dir.path(), "Dave");
     befriend(&g.alice, &dave);
-    let soon = |to: To| NewRequest {
+    let soon = |to: Recipient| NewCareRequest {
         needed_by: None,
         expires_at: Some(Utc::now() + Duration::milliseconds(1500)),
         ..ride(to)
@@ -604,7 +604,7 @@ fn retention_deletes_closed_requests_from_the_database_and_the_index() {
     let kept = g
         .alice
         .care()
-        .post(&NewRequest::new(
+        .post(&NewCareRequest::new(
             CareCategory::Food,
             "Soup for the weekend",
             CareUrgency::Flexible,
@@ -663,11 +663,11 @@ fn a_deleted_request_leaves_no_bytes_behind() {
     alice.set_display_name("Alice").unwrap();
     let bob = member(tmp.path(), "Bob");
     let (bob_id, _) = befriend(&alice, &bob);
-    let to = vec![To::Comrade(bob_id)];
+    let to = vec![Recipient::Comrade(bob_id)];
     for i in 0..100 {
         alice
             .care()
-            .post(&NewRequest::new(
+            .post(&NewCareRequest::new(
                 CareCategory::Errand,
                 &format!("filler errand {i} cobaltheron"),
                 CareUrgency::Flexible,
@@ -677,10 +677,10 @@ fn a_deleted_request_leaves_no_bytes_behind() {
     }
     let gone = alice
         .care()
-        .post(&NewRequest {
+        .post(&NewCareRequest {
             details: "obsidianfalcon street".into(),
             location: Some("marblewren park".into()),
-            ..NewRequest::new(CareCategory::Ride, "zephyrquill ride", CareUrgency::Now, to)
+            ..NewCareRequest::new(CareCategory::Ride, "zephyrquill ride", CareUrgency::Now, to)
         })
         .unwrap();
     open(&bob, &gone.sealed);

@@ -6,8 +6,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::{befriend, entry, member, new_vault};
-use tend_core::care::{CareCategory, CareUrgency, NewRequest};
-use tend_core::envelope::To;
+use tend_core::care::{CareCategory, CareUrgency, NewCareRequest};
+use tend_core::envelope::Recipient;
 use tend_core::gatherings::{NewGathering, Rsvp};
 use tend_core::{Change, Vault};
 
@@ -90,11 +90,11 @@ fn posting_care_changes_care_and_the_outbox_and_a_listener_may_call_back() {
     })));
     vault
         .care()
-        .post(&NewRequest::new(
+        .post(&NewCareRequest::new(
             CareCategory::Ride,
             "A ride",
             CareUrgency::Today,
-            vec![To::Comrade(bob_at_alice)],
+            vec![Recipient::Comrade(bob_at_alice)],
         ))
         .unwrap();
     let heard: Vec<_> = take_pairs(&heard);

@@ -5,7 +5,7 @@ mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use common::{befriend, member, snapshot};
-use tend_core::envelope::{Outgoing, Sealed, To};
+use tend_core::envelope::{Outgoing, Recipient, Sealed};
 use tend_core::gatherings::{
     AttendanceTotals, Gathering, GatheringError, NewGathering, Occurrence, Rsvp,
 };
@@ -52,10 +52,10 @@ fn local(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
 }
 
-fn to(vault: &Vault, names: &[&str]) -> Vec<To> {
+fn to(vault: &Vault, names: &[&str]) -> Vec<Recipient> {
     names
         .iter()
-        .map(|n| To::Comrade(vault.comrades().find(n).unwrap().id))
+        .map(|n| Recipient::Comrade(vault.comrades().find(n).unwrap().id))
         .collect()
 }
 

@@ -7,10 +7,10 @@ use chrono::{Duration, Utc};
 use common::{befriend, entry, member, snapshot};
 use tend_core::Error;
 use tend_core::comrades::{Added, Card, CardError};
-use tend_core::envelope::{EnvelopeError, Outgoing, To};
+use tend_core::envelope::{EnvelopeError, Outgoing, Recipient};
 use tend_core::kinds;
 
-fn note(to: &[To]) -> Outgoing<'_> {
+fn note(to: &[Recipient]) -> Outgoing<'_> {
     Outgoing {
         kind: "test.note",
         body: b"see you saturday",
@@ -39,7 +39,7 @@ fn two_vaults_exchange_envelopes_both_ways_and_a_third_cannot_open_them() {
 
     let to_bob = alice
         .envelopes()
-        .seal(&note(&[To::Comrade(bob_id)]))
+        .seal(&note(&[Recipient::Comrade(bob_id)]))
         .unwrap();
     let opened = bob.envelopes().open(to_bob.armored().as_bytes()).unwrap();
     assert_eq!(opened.sender.comrade, Some(alice_id));
@@ -52,7 +52,7 @@ fn two_vaults_exchange_envelopes_both_ways_and_a_third_cannot_open_them() {
         .envelopes()
         .seal(&Outgoing {
             body: b"me too",
-            ..note(&[To::Comrade(alice_id)])
+            ..note(&[Recipient::Comrade(alice_id)])
         })
         .unwrap();
     let opened = alice.envelopes().open(&reply.bytes).unwrap();
@@ -74,7 +74,7 @@ fn a_replay_changes_nothing_and_says_so() {
     let (bob_id, _) = befriend(&alice, &bob);
     let sealed = alice
         .envelopes()
-        .seal(&note(&[To::Comrade(bob_id)]))
+        .seal(&note(&[Recipient::Comrade(bob_id)]))
         .unwrap();
     bob.envelopes().open(&sealed.bytes).unwrap();
     bob.lock();
@@ -103,7 +103,7 @@ fn the_sender_keeps_a_readable_copy_in_the_outbox() {
     let (bob_id, _) = befriend(&alice, &bob);
     let sealed = alice
         .envelopes()
-        .seal(&note(&[To::Comrade(bob_id)]))
+        .seal(&note(&[Recipient::Comrade(bob_id)]))
         .unwrap();
     let outbox = alice.envelopes().outbox().unwrap();
     assert_eq!(outbox.len(), 1);
@@ -128,7 +128,7 @@ fn unknown_blocked_and_removed_senders_are_refused() {
         .unwrap();
     let from_stranger = stranger
         .envelopes()
-        .seal(&note(&[To::Comrade(bob_in_m.comrade().id)]))
+        .seal(&note(&[Recipient::Comrade(bob_in_m.comrade().id)]))
         .unwrap();
     assert_eq!(
         envelope_error(bob.envelopes().open(&from_stranger.bytes)),
@@ -139,7 +139,7 @@ fn unknown_blocked_and_removed_senders_are_refused() {
     bob.comrades().block(alice_id).unwrap();
     let blocked = alice
         .envelopes()
-        .seal(&note(&[To::Comrade(bob_id)]))
+        .seal(&note(&[Recipient::Comrade(bob_id)]))
         .unwrap();
     assert_eq!(
         envelope_error(bob.envelopes().open(&blocked.bytes)),
@@ -173,7 +173,7 @@ fn blocked_and_removed_comrades_receive_nothing_new() {
     c.block(bob_id).unwrap();
     let sealed = alice
         .envelopes()
-        .seal(&note(&[To::Circle(circle.id)]))
+        .seal(&note(&[Recipient::Circle(circle.id)]))
         .unwrap();
     assert_eq!(sealed.recipients.len(), 1);
     assert_eq!(sealed.recipients[0].name, "Carol");
@@ -183,7 +183,7 @@ fn blocked_and_removed_comrades_receive_nothing_new() {
     );
     carol.envelopes().open(&sealed.bytes).unwrap();
     assert!(matches!(
-        alice.envelopes().seal(&note(&[To::Comrade(bob_id)])),
+        alice.envelopes().seal(&note(&[Recipient::Comrade(bob_id)])),
         Err(Error::Invalid {
             field: "recipient",
             ..
@@ -193,7 +193,9 @@ fn blocked_and_removed_comrades_receive_nothing_new() {
     c.remove(carol_id).unwrap();
     assert!(c.circle(circle.id).unwrap().members == vec![bob_id]);
     assert!(matches!(
-        alice.envelopes().seal(&note(&[To::Circle(circle.id)])),
+        alice
+            .envelopes()
+            .seal(&note(&[Recipient::Circle(circle.id)])),
         Err(Error::Invalid {
             field: "recipients",
             ..
@@ -206,7 +208,7 @@ fn expired_envelopes_are_refused_and_expiry_in_the_past_cannot_be_sealed() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
     let (bob_id, _) = befriend(&alice, &bob);
-    let to = [To::Comrade(bob_id)];
+    let to = [Recipient::Comrade(bob_id)];
     let soon = alice
         .envelopes()
         .seal(&Outgoing {
@@ -237,7 +239,7 @@ fn oversized_bodies_and_envelopes_are_refused_before_any_work() {
     let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
     let (bob_id, _) = befriend(&alice, &bob);
     let big = vec![0u8; tend_core::envelope::MAX_BODY_BYTES + 1];
-    let to = [To::Comrade(bob_id)];
+    let to = [Recipient::Comrade(bob_id)];
     assert!(matches!(
         envelope_error(alice.envelopes().seal(&Outgoing {
             body: &big,
@@ -277,7 +279,7 @@ fn tampering_anywhere_is_refused() {
     let (bob_id, _) = befriend(&alice, &bob);
     let sealed = alice
         .envelopes()
-        .seal(&note(&[To::Comrade(bob_id)]))
+        .seal(&note(&[Recipient::Comrade(bob_id)]))
         .unwrap();
     let before = {
         bob.lock();
@@ -376,7 +378,7 @@ fn safety_numbers_match_on_both_phones_and_verification_survives_only_the_same_k
     // Envelopes from the old key are now from a stranger.
     let old = bob
         .envelopes()
-        .seal(&note(&[To::Comrade(alice_id)]))
+        .seal(&note(&[Recipient::Comrade(alice_id)]))
         .unwrap();
     assert_eq!(
         envelope_error(alice.envelopes().open(&old.bytes)),
@@ -435,7 +437,7 @@ fn a_rotated_key_reaches_comrades_in_a_card_update_and_old_envelopes_still_open(
     // Bob seals to Alice's old key; it arrives after she rotates.
     let in_flight = bob
         .envelopes()
-        .seal(&note(&[To::Comrade(alice_id)]))
+        .seal(&note(&[Recipient::Comrade(alice_id)]))
         .unwrap();
     let new_card = alice.comrades().rotate_encryption_key().unwrap();
     assert_ne!(new_card.encryption_key(), old_card.encryption_key());
@@ -452,7 +454,7 @@ fn a_rotated_key_reaches_comrades_in_a_card_update_and_old_envelopes_still_open(
     ));
     let after = bob
         .envelopes()
-        .seal(&note(&[To::Comrade(alice_id)]))
+        .seal(&note(&[Recipient::Comrade(alice_id)]))
         .unwrap();
     alice.envelopes().open(&after.bytes).unwrap();
     assert_eq!(
@@ -514,7 +516,11 @@ fn a_shared_entry_reaches_shared_with_me_and_never_the_journal() {
         .unwrap();
     let sealed = alice
         .journal()
-        .share(written.id, &[To::Comrade(bob_id)], Some("thought of you"))
+        .share(
+            written.id,
+            &[Recipient::Comrade(bob_id)],
+            Some("thought of you"),
+        )
         .unwrap();
     bob.envelopes().open(&sealed.bytes).unwrap();
 
@@ -546,7 +552,7 @@ fn an_unknown_kind_with_a_hostile_body_of_a_known_kind_is_refused() {
         .seal(&Outgoing {
             kind: kinds::JOURNAL_ENTRY,
             body: b"{\"v\":1,\"entry\":{\"written_at\":\"yesterday\",\"body\":\"\"}}",
-            to: &[To::Comrade(bob_id)],
+            to: &[Recipient::Comrade(bob_id)],
             expires_at: None,
         })
         .unwrap();
@@ -558,7 +564,7 @@ fn an_unknown_kind_with_a_hostile_body_of_a_known_kind_is_refused() {
     assert!(matches!(
         alice.envelopes().seal(&Outgoing {
             kind: "Not A Kind",
-            ..note(&[To::Comrade(bob_id)])
+            ..note(&[Recipient::Comrade(bob_id)])
         }),
         Err(Error::Envelope(EnvelopeError::Malformed))
     ));
@@ -572,7 +578,7 @@ fn nothing_shared_is_readable_on_disk() {
     let e = alice.journal().add(entry("the heron came back")).unwrap();
     let sealed = alice
         .journal()
-        .share(e.id, &[To::Comrade(bob_id)], None)
+        .share(e.id, &[Recipient::Comrade(bob_id)], None)
         .unwrap();
     bob.envelopes().open(&sealed.bytes).unwrap();
     drop((alice, bob));
@@ -591,7 +597,7 @@ fn debug_output_shows_no_names_keys_or_words() {
     let e = alice.journal().add(entry("the heron came back")).unwrap();
     let sealed = alice
         .journal()
-        .share(e.id, &[To::Comrade(bob_id)], Some("kingfisher note"))
+        .share(e.id, &[Recipient::Comrade(bob_id)], Some("kingfisher note"))
         .unwrap();
     let opened = bob.envelopes().open(&sealed.bytes).unwrap();
     let shown = format!(

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use chrono::NaiveDateTime;
 use tend_core::Vault;
 use tend_core::comrades::Comrade;
-use tend_core::envelope::To;
+use tend_core::envelope::Recipient;
 
 use crate::{CliResult, fail};
 
 /// Names of comrades or circles; a comrade wins when both have a name.
-pub fn recipients(vault: &Vault, names: &[String]) -> CliResult<Vec<To>> {
+pub fn recipients(vault: &Vault, names: &[String]) -> CliResult<Vec<Recipient>> {
     names
         .iter()
         .map(|name| match vault.comrades().recipient_named(name) {

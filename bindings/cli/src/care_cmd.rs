@@ -8,7 +8,7 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::care::{
-    CareCategory, CareRequest, CareRole, CareStatus, CareUrgency, NewRequest, Offer, OfferId,
+    CareCategory, CareRequest, CareRole, CareStatus, CareUrgency, NewCareRequest, Offer, OfferId,
     OfferState, RequestId,
 };
 use tend_core::envelope::Opened;
@@ -201,7 +201,7 @@ pub fn run(cmd: CareCommand, vault: &Vault, out: &Output) -> CliResult {
             out: dir,
         } => {
             let now = Utc::now();
-            let request = NewRequest {
+            let request = NewCareRequest {
                 details,
                 needed_by: needed_by.as_deref().map(local_to_utc).transpose()?,
                 expires_at: expires_in
@@ -215,7 +215,7 @@ pub fn run(cmd: CareCommand, vault: &Vault, out: &Output) -> CliResult {
                     .transpose()?,
                 location,
                 on_behalf_of,
-                ..NewRequest::new(
+                ..NewCareRequest::new(
                     CareCategory::from_str(&category).map_err(fail)?,
                     &title,
                     CareUrgency::from_str(&urgency).map_err(fail)?,

@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use chrono::{Days, FixedOffset, TimeZone};
-use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewRequest};
+use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest};
 use tend_core::delivery::RelayUrl;
-use tend_core::envelope::{EnvelopeError, Opened, Sealed, To};
+use tend_core::envelope::{EnvelopeError, Opened, Recipient, Sealed};
 use tend_core::gatherings::{NewGathering, Rsvp};
 use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompt_for_day};
 use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
@@ -343,7 +343,7 @@ fn share_with_bob(
         .journal()
         .share(
             entry.entry.id,
-            &[To::Comrade(bob_id)],
+            &[Recipient::Comrade(bob_id)],
             Some("Thought you'd like this"),
         )
         .map_err(fail)?;
@@ -427,15 +427,15 @@ fn care_story(story: &mut Story, alice: &Vault, bob: &Vault, carol: &Vault) -> C
         .and_utc();
     let posted = alice
         .care()
-        .post(&NewRequest {
+        .post(&NewCareRequest {
             details: "Appointment at 10:00; I can't drive after it.".into(),
             needed_by: Some(tomorrow_ten),
             location: Some("Eastside".into()),
-            ..NewRequest::new(
+            ..NewCareRequest::new(
                 CareCategory::Ride,
                 "A ride to the clinic tomorrow",
                 CareUrgency::Today,
-                vec![To::Circle(circle.id)],
+                vec![Recipient::Circle(circle.id)],
             )
         })
         .map_err(fail)?;
@@ -609,7 +609,7 @@ fn monthly_gathering(
     let bob_id = alice.comrades().find("Bob").map_err(fail)?.id;
     let invite = alice
         .gatherings()
-        .invite(gathering.id, &[To::Comrade(bob_id)])
+        .invite(gathering.id, &[Recipient::Comrade(bob_id)])
         .map_err(fail)?;
     story.carry(alice, &[invite], &[bob])?;
     let copy = bob

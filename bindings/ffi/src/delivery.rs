@@ -8,9 +8,9 @@ use tend_core::delivery::{
     self as core, Fetched, Mailbox, RelayReport, RelayUrl, SyncOptions, Transport, TransportError,
 };
 
+use tend_core::envelope::Opened;
+
 use crate::TendError;
-use crate::sharing::Opened;
-use crate::time::ms;
 use crate::vault::TendVault;
 
 /// One envelope sealed for one recipient alone, for an app's own transport.
@@ -21,7 +21,7 @@ pub struct Parcel {
     pub mailbox: String,
     pub envelope: Vec<u8>,
     /// When the transport may drop it.
-    pub keep_until_ms: i64,
+    pub keep_until: DateTime<Utc>,
 }
 
 /// An envelope that arrived, and the transport's ids for what carried it.
@@ -56,12 +56,12 @@ pub trait DeliveryTransport: Send + Sync {
         relay: String,
         parcels: Vec<Parcel>,
     ) -> Result<Vec<Option<String>>, TransportFailure>;
-    /// What waits for `mailbox` (hex) on `relay`, dated `since_ms` or later.
+    /// What waits for `mailbox` (hex) on `relay`, dated `since` or later.
     fn fetch(
         &self,
         relay: String,
         mailbox: String,
-        since_ms: Option<i64>,
+        since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Arrival>, TransportFailure>;
     /// Taken in: the relay may delete these.
     fn forget(&self, relay: String, mailbox: String, ids: Vec<String>);
@@ -117,7 +117,7 @@ impl From<core::SyncReport> for SyncSummary {
     fn from(r: core::SyncReport) -> Self {
         SyncSummary {
             relays: r.relays.into_iter().map(RelaySummary::from).collect(),
-            opened: r.opened.into_iter().map(Opened::from).collect(),
+            opened: r.opened,
         }
     }
 }
@@ -144,7 +144,7 @@ impl Transport for Foreign {
                 message_id: p.message_id.to_string(),
                 mailbox: p.mailbox.to_hex(),
                 envelope: p.envelope.clone(),
-                keep_until_ms: ms(p.keep_until),
+                keep_until: p.keep_until,
             })
             .collect();
         let results = self
@@ -163,7 +163,7 @@ impl Transport for Foreign {
     ) -> Result<Fetched, TransportError> {
         let arrivals = self
             .0
-            .fetch(relay.to_string(), mailbox.key.to_hex(), since.map(ms))
+            .fetch(relay.to_string(), mailbox.key.to_hex(), since)
             .map_err(transport_error)?;
         Ok(Fetched {
             arrivals: arrivals

@@ -1,10 +1,10 @@
 //! `tend-ffi`: Tend's core for Kotlin and Swift, through uniffi.
 //!
-//! The core knows nothing of this crate. Types apps see are mirrored here as
-//! uniffi records (the core stays free of uniffi, so each is written once
-//! per side of the boundary), errors collapse into [`TendError`], and every
-//! call that touches storage or crypto is `async`: Kotlin `suspend`, Swift
-//! `async`. The work runs on a small thread pool (the `blocking` crate), so
+//! The core knows nothing of this crate. The types apps see are the core's
+//! own, derived for uniffi by its `uniffi` feature (written once); this
+//! crate adds the vault object, the app's callbacks, [`TendError`] (which
+//! names every core error), and runs every call that touches storage or
+//! crypto as `async`: Kotlin `suspend`, Swift `async`. The work runs on a small thread pool (the `blocking` crate), so
 //! no caller's thread, and never the UI thread, waits on disk or crypto.
 //! Panics are caught here and become [`TendError::Internal`].
 

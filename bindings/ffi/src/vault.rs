@@ -17,19 +17,6 @@ pub trait KeyProvider: Send + Sync {
     fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, TendError>;
 }
 
-/// What changed, so a screen can refresh: the core's own notices, from the
-/// tables each commit touched.
-#[uniffi::remote(Enum)]
-pub enum Change {
-    Journal,
-    Comrades,
-    Inbox,
-    Outbox,
-    Gatherings,
-    Reminders,
-    Care,
-}
-
 /// Told of changes after they are saved, on a background thread.
 #[uniffi::export(with_foreign)]
 pub trait ChangeListener: Send + Sync {

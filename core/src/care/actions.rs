@@ -8,12 +8,13 @@ use rusqlite::Connection;
 use super::kinds;
 use super::model::{
     MAX_AHEAD_DAYS, MAX_DETAILS_CHARS, MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS,
-    MAX_TITLE_CHARS, NewRequest, clean_optional, clean_text,
+    MAX_TITLE_CHARS, NewCareRequest, clean_optional, clean_text,
 };
 use super::store::{self, NewOffer, State, Stored};
 use super::wire::{AcceptBody, Change, OfferBody, RequestBody, ThanksBody, UpdateBody};
 use super::{
-    Care, CareAction, CareError, CareStatus, OfferId, Offered, Posted, RequestId, retention,
+    Care, CareAction, CareError, CareStatus, OfferId, OfferedHelp, PostedRequest, RequestId,
+    retention,
 };
 use crate::comrades::{self, IdentityKey};
 use crate::envelope::{self, Sealed};
@@ -21,7 +22,7 @@ use crate::{Error, Result};
 
 impl Care<'_> {
     /// Asks comrades and circles for help.
-    pub fn post(&self, new: &NewRequest) -> Result<Posted> {
+    pub fn post(&self, new: &NewCareRequest) -> Result<PostedRequest> {
         let now = Utc::now();
         let body = RequestBody {
             v: 1,
@@ -58,7 +59,7 @@ impl Care<'_> {
                 Some(body.expires_at),
             )?;
             retention::sweep(tx, now)?;
-            Ok(Posted {
+            Ok(PostedRequest {
                 request: store::get(tx, body.id, now)?,
                 sealed,
             })
@@ -71,7 +72,7 @@ impl Care<'_> {
         request: RequestId,
         message: &str,
         can_help_at: Option<DateTime<Utc>>,
-    ) -> Result<Offered> {
+    ) -> Result<OfferedHelp> {
         let now = Utc::now();
         let message = clean_text(message, "message", MAX_MESSAGE_CHARS)?;
         let can_help_at = can_help_at
@@ -103,7 +104,7 @@ impl Care<'_> {
                 },
             )?;
             let sealed = seal(tx, to, kinds::CARE_OFFER, &body, request, None)?;
-            Ok(Offered {
+            Ok(OfferedHelp {
                 offer: store::get_offer(tx, body.offer)?,
                 sealed,
             })

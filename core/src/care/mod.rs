@@ -17,7 +17,7 @@ mod wire;
 use std::fmt;
 
 pub use model::{
-    CareCategory, CareRole, CareStatus, CareUrgency, Commitment, MyRequest, NewRequest, Offer,
+    CareCategory, CareRole, CareStatus, CareUrgency, Commitment, MyRequest, NewCareRequest, Offer,
     OfferState, Person,
 };
 pub(crate) use receive::CareKinds;
@@ -92,14 +92,16 @@ pub enum CareError {
 
 /// A request I posted, and the envelope that carries it to my comrades.
 #[derive(Debug, Clone)]
-pub struct Posted {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PostedRequest {
     pub request: CareRequest,
     pub sealed: Sealed,
 }
 
 /// An offer I made, and the envelope that carries it to the requester.
 #[derive(Debug, Clone)]
-pub struct Offered {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct OfferedHelp {
     pub offer: Offer,
     pub sealed: Sealed,
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{OfferId, RequestId};
 use crate::comrades::ComradeId;
-use crate::envelope::To;
+use crate::envelope::Recipient;
 use crate::redact::{MaybeText, Text};
 use crate::{Error, Result};
 
@@ -171,13 +171,14 @@ pub enum CareRole {
     /// My offer was accepted.
     Helper,
     /// I offered; it was not (or not yet) accepted.
-    Offered,
+    OfferedHelp,
     /// I was asked and have not offered.
     Asked,
 }
 
 /// Someone taking part, as I call them.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Person {
     /// `None` once they are no longer among my comrades.
     pub comrade: Option<ComradeId>,
@@ -195,7 +196,8 @@ impl fmt::Debug for Person {
 
 /// A request to post.
 #[derive(Clone)]
-pub struct NewRequest {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NewCareRequest {
     pub category: CareCategory,
     pub title: String,
     pub details: String,
@@ -208,17 +210,17 @@ pub struct NewRequest {
     /// The name of someone without a phone I am asking for.
     pub on_behalf_of: Option<String>,
     /// Comrades and circles to ask.
-    pub to: Vec<To>,
+    pub to: Vec<Recipient>,
 }
 
-impl NewRequest {
+impl NewCareRequest {
     pub fn new(
         category: CareCategory,
         title: &str,
         urgency: CareUrgency,
-        to: Vec<To>,
-    ) -> NewRequest {
-        NewRequest {
+        to: Vec<Recipient>,
+    ) -> NewCareRequest {
+        NewCareRequest {
             category,
             title: title.to_owned(),
             details: String::new(),
@@ -239,9 +241,9 @@ impl NewRequest {
     }
 }
 
-impl fmt::Debug for NewRequest {
+impl fmt::Debug for NewCareRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewRequest")
+        f.debug_struct("NewCareRequest")
             .field("category", &self.category)
             .field("title", &Text(&self.title))
             .field("details", &Text(&self.details))
@@ -269,6 +271,7 @@ pub enum OfferState {
 
 /// An offer of help.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Offer {
     pub id: OfferId,
     pub request: RequestId,
@@ -296,6 +299,7 @@ impl fmt::Debug for Offer {
 
 /// A request I posted, with every offer on it.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MyRequest {
     pub request: super::CareRequest,
     pub offers: Vec<Offer>,
@@ -303,6 +307,7 @@ pub struct MyRequest {
 
 /// Something I offered to do, or was accepted for.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Commitment {
     pub request: super::CareRequest,
     pub offer: Offer,

@@ -17,6 +17,7 @@ use crate::{Error, Result};
 
 /// A care request, as this vault knows it.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CareRequest {
     pub id: RequestId,
     /// `None` when I asked.
@@ -40,11 +41,12 @@ pub struct CareRequest {
     pub changed_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export)]
 impl CareRequest {
     /// Someone else's offer was accepted: all I learn is "covered, thank you".
     pub fn is_covered(&self) -> bool {
         matches!(self.status, CareStatus::Matched | CareStatus::Fulfilled)
-            && matches!(self.role, CareRole::Offered | CareRole::Asked)
+            && matches!(self.role, CareRole::OfferedHelp | CareRole::Asked)
     }
 }
 
@@ -364,7 +366,7 @@ fn request_from_row(r: &Row<'_>, now: DateTime<Utc>) -> Result<CareRequest> {
         role: match r.get::<_, i64>(16)? {
             0 => CareRole::Requester,
             1 => CareRole::Helper,
-            2 => CareRole::Offered,
+            2 => CareRole::OfferedHelp,
             _ => CareRole::Asked,
         },
         helper: person(r.get(17)?, r.get(18)?, r.get(19)?)?,

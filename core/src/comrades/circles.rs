@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::store::{self, ComradeId};
-use super::{Comrades, To};
+use super::{Comrades, Recipient};
 use crate::redact::Text;
 use crate::time::from_ms;
 use crate::{Error, Result, name};
@@ -14,6 +14,7 @@ use crate::{Error, Result, name};
 crate::id::uuid_id!(CircleId, "circle id");
 
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Circle {
     pub id: CircleId,
     pub name: String,
@@ -133,11 +134,11 @@ impl Comrades<'_> {
 
     /// Whom a name the member typed means: a comrade, else a circle (a
     /// comrade wins when both have the name), ignoring case.
-    pub fn recipient_named(&self, name: &str) -> Result<To> {
+    pub fn recipient_named(&self, name: &str) -> Result<Recipient> {
         match self.find(name) {
-            Ok(c) => Ok(To::Comrade(c.id)),
+            Ok(c) => Ok(Recipient::Comrade(c.id)),
             Err(Error::NotFound { .. }) => match self.find_circle(name) {
-                Ok(circle) => Ok(To::Circle(circle.id)),
+                Ok(circle) => Ok(Recipient::Circle(circle.id)),
                 Err(Error::NotFound { .. }) => Err(Error::NotFound {
                     what: "comrade or circle",
                 }),

@@ -22,7 +22,8 @@ use crate::{Result, Vault};
 
 /// Whom to seal to. Circles are expanded to their members when sealing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum To {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum Recipient {
     Comrade(ComradeId),
     Circle(CircleId),
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::circles;
-use super::{ComradeChange, Comrades, To};
+use super::{ComradeChange, Comrades, Recipient};
 use crate::identity::{self, Card, EncryptionKey, EncryptionSecret, IdentityKey, MyKeys, PairKey};
 use crate::redact::Text;
 use crate::time::from_ms;
@@ -20,6 +20,7 @@ crate::id::uuid_id!(
 
 /// Someone I added from their card.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Comrade {
     pub id: ComradeId,
     /// What I call them; unique among my comrades.
@@ -353,18 +354,18 @@ pub(crate) fn name_of(conn: &Connection, key: &IdentityKey) -> Result<Option<Str
 
 /// Comrades and circle members, each once, ready to seal to; blocked ones
 /// only leave circles. Naming a blocked comrade is refused.
-pub(crate) fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
+pub(crate) fn resolve(conn: &Connection, to: &[Recipient]) -> Result<Vec<Peer>> {
     let mut seqs = std::collections::BTreeSet::new();
     for target in to {
         match target {
-            To::Comrade(id) => {
+            Recipient::Comrade(id) => {
                 let (seq, blocked) = seq_and_blocked(conn, *id)?;
                 if blocked {
                     return Err(Error::invalid("recipient", "that comrade is blocked"));
                 }
                 seqs.insert(seq);
             }
-            To::Circle(id) => seqs.extend(circles::member_seqs(conn, *id)?),
+            Recipient::Circle(id) => seqs.extend(circles::member_seqs(conn, *id)?),
         }
     }
     peers(conn, &seqs.into_iter().collect::<Vec<_>>())

@@ -9,8 +9,8 @@ use rusqlite::{Connection, params};
 use super::kind::{self, KindHandler};
 use super::wire::{self, Message};
 use super::{
-    CARD_UPDATE, EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient, Sealed, Sender,
-    To,
+    Addressee, CARD_UPDATE, EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient,
+    Sealed, Sender,
 };
 use crate::comrades::{self, ComradeId, IdentityKey, Peer};
 use crate::identity;
@@ -19,6 +19,7 @@ use crate::{Error, Result, Vault};
 
 /// An envelope I received and opened.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InboxItem {
     pub opened: Opened,
     pub received_at: DateTime<Utc>,
@@ -324,7 +325,7 @@ pub(crate) fn seal_in(
         bytes,
         recipients: peers
             .into_iter()
-            .map(|p| Recipient {
+            .map(|p| Addressee {
                 identity_key: p.identity_key,
                 name: p.name,
             })
@@ -383,7 +384,7 @@ pub(crate) fn seal_json_in<T: serde::Serialize>(
 }
 
 /// Comrades and circle members, each once, within the envelope's limit.
-pub(crate) fn resolve(conn: &Connection, to: &[To]) -> Result<Vec<Peer>> {
+pub(crate) fn resolve(conn: &Connection, to: &[Recipient]) -> Result<Vec<Peer>> {
     let peers = comrades::resolve(conn, to)?;
     if peers.is_empty() {
         return Err(Error::invalid("recipients", "no comrade to send to"));
@@ -405,7 +406,7 @@ fn in_outbox(conn: &Connection, id: MessageId) -> Result<bool> {
     )?)
 }
 
-fn outbox_recipients(conn: &Connection, seq: i64) -> Result<Vec<Recipient>> {
+fn outbox_recipients(conn: &Connection, seq: i64) -> Result<Vec<Addressee>> {
     let mut stmt = conn.prepare_cached(
         "SELECT identity_key, name FROM outbox_recipients WHERE message = ?1 ORDER BY name",
     )?;
@@ -414,7 +415,7 @@ fn outbox_recipients(conn: &Connection, seq: i64) -> Result<Vec<Recipient>> {
     })?;
     rows.map(|row| {
         let (key, name) = row?;
-        Ok(Recipient {
+        Ok(Addressee {
             identity_key: IdentityKey::from_stored(key)?,
             name,
         })

@@ -15,7 +15,7 @@ use crate::Vault;
 use crate::comrades::{ComradeId, IdentityKey};
 use crate::redact::Text;
 
-pub use crate::comrades::To;
+pub use crate::comrades::Recipient;
 pub(crate) use card_update::CardUpdates;
 pub use card_update::KIND as CARD_UPDATE;
 pub use exchange::{InboxItem, OutboxItem};
@@ -62,7 +62,7 @@ crate::id::uuid_id!(
 pub struct Outgoing<'a> {
     pub kind: &'a str,
     pub body: &'a [u8],
-    pub to: &'a [To],
+    pub to: &'a [Recipient],
     /// Recipients refuse it after this.
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -80,14 +80,15 @@ impl fmt::Debug for Outgoing<'_> {
 
 /// A comrade an envelope went to, named as they were then.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Recipient {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Addressee {
     pub identity_key: IdentityKey,
     pub name: String,
 }
 
-impl fmt::Debug for Recipient {
+impl fmt::Debug for Addressee {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recipient")
+        f.debug_struct("Addressee")
             .field("identity_key", &self.identity_key)
             .field("name", &Text(&self.name))
             .finish()
@@ -96,12 +97,14 @@ impl fmt::Debug for Recipient {
 
 /// A sealed envelope, also kept in the outbox.
 #[derive(Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Sealed {
     pub message_id: MessageId,
     pub bytes: Vec<u8>,
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<Addressee>,
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export)]
 impl Sealed {
     /// For share sheets, chat apps and files.
     pub fn armored(&self) -> String {
@@ -121,6 +124,7 @@ impl fmt::Debug for Sealed {
 
 /// Who sealed an envelope.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Sender {
     /// `None` when it was me, opening my own copy.
     pub comrade: Option<ComradeId>,
@@ -140,6 +144,7 @@ impl fmt::Debug for Sender {
 
 /// An envelope I opened. It is in my inbox now.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Opened {
     pub message_id: MessageId,
     pub sender: Sender,

@@ -18,7 +18,9 @@ use super::store::{self, Moved, local_from};
 use super::{GatheringId, Gatherings};
 use crate::Result;
 use crate::comrades::{self, IdentityKey};
-use crate::envelope::{self, Checked, EnvelopeError, KindHandler, MessageId, Opened, Sealed, To};
+use crate::envelope::{
+    self, Checked, EnvelopeError, KindHandler, MessageId, Opened, Recipient, Sealed,
+};
 use crate::redact::Text;
 use crate::time::local_text;
 
@@ -36,6 +38,7 @@ pub enum GatheringError {
 
 /// Someone going (or maybe) to an occurrence of my gathering.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Attendee {
     /// `None` for me.
     pub name: Option<String>,
@@ -124,7 +127,7 @@ const MAX_LISTED: usize = 1_000;
 impl Gatherings<'_> {
     /// Invites comrades and circles to my gathering: they get all of it now,
     /// and every change after.
-    pub fn invite(&self, id: GatheringId, to: &[To]) -> Result<Sealed> {
+    pub fn invite(&self, id: GatheringId, to: &[Recipient]) -> Result<Sealed> {
         self.vault.with_tx(|tx| {
             let seq = store::seq_of(tx, id)?;
             ensure_mine(tx, seq)?;

@@ -74,6 +74,7 @@ impl ReminderOffset {
 
 /// A gathering to add, or the new content when editing one.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewGathering {
     pub title: String,
     pub kind: GatheringKind,
@@ -170,6 +171,7 @@ impl NewGathering {
 
 /// A gathering, as stored.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Gathering {
     pub id: GatheringId,
     pub title: String,
@@ -233,6 +235,7 @@ impl Rsvp {
 
 /// One occurrence of a gathering.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Occurrence {
     pub gathering: GatheringId,
     pub title: String,
@@ -279,6 +282,7 @@ impl fmt::Debug for Occurrence {
 
 /// A notification to schedule.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Reminder {
     pub fires_at: DateTime<Utc>,
     pub gathering: GatheringId,

@@ -21,6 +21,18 @@ pub struct IdentityKey(pub(crate) [u8; 32]);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EncryptionKey(pub(crate) [u8; 32]);
 
+// Apps see it as 64 hex digits.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(IdentityKey, String, {
+    lower: |key| hex::encode(key.0),
+    try_lift: |text| {
+        let bytes: [u8; 32] = hex::decode(text)?
+            .try_into()
+            .map_err(|_| uniffi::deps::anyhow::anyhow!("not 32 bytes"))?;
+        Ok(IdentityKey(bytes))
+    },
+});
+
 impl IdentityKey {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

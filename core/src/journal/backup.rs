@@ -44,6 +44,7 @@ impl std::fmt::Debug for ExportProtection {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ImportSummary {
     pub added: u64,
     /// Entries the import had a newer copy of.

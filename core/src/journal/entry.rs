@@ -24,6 +24,7 @@ impl EntryId {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TagKind {
     Feeling,
     Activity,
@@ -48,6 +49,7 @@ impl TagKind {
 
 /// One journal entry. Several a day are fine.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Entry {
     pub id: EntryId,
     /// When it was written, with the writer's UTC offset then, so its local day is right.
@@ -61,6 +63,7 @@ pub struct Entry {
     pub body: String,
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export)]
 impl Entry {
     /// The calendar day where the writer was.
     pub fn local_date(&self) -> NaiveDate {
@@ -70,6 +73,7 @@ impl Entry {
 
 /// What a member writes; also the full new content when editing.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewEntry {
     /// `None` means now, in UTC; apps pass the device's local time and offset.
     pub written_at: Option<DateTime<FixedOffset>>,
@@ -190,6 +194,12 @@ impl fmt::Display for PageCursor {
     }
 }
 
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(PageCursor, String, {
+    lower: |cursor| cursor.to_string(),
+    try_lift: |text| text.parse().map_err(|e: Error| uniffi::deps::anyhow::anyhow!("{e}")),
+});
+
 impl FromStr for PageCursor {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -203,7 +213,8 @@ impl FromStr for PageCursor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct EntryPage {
     pub entries: Vec<Entry>,
     /// `None` on the last page.
     pub next: Option<PageCursor>,

@@ -15,6 +15,7 @@ use crate::{Error, Result};
 pub const MIN_DAYS_EACH_SIDE: u64 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Insights {
     pub counts: Counts,
     pub distribution: Vec<MoodCount>,
@@ -27,6 +28,7 @@ pub struct Insights {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Counts {
     pub entries: u64,
     pub entries_with_mood: u64,
@@ -36,6 +38,7 @@ pub struct Counts {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MoodCount {
     pub value: u8,
     pub label: String,
@@ -44,6 +47,7 @@ pub struct MoodCount {
 
 /// Mean mood of the entries in a period that starts on `start`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PeriodMood {
     pub start: NaiveDate,
     pub average: f64,
@@ -52,6 +56,7 @@ pub struct PeriodMood {
 
 /// Mean daily mood on days with the tag against days without it.
 #[derive(Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TagMood {
     pub kind: TagKind,
     pub name: String,

@@ -18,7 +18,7 @@ pub use backup::{ExportFormat, ExportProtection, ImportSummary};
 #[cfg(feature = "testing")]
 pub(crate) use daylio::check as check_daylio;
 pub use daylio::{DaylioOptions, UnknownMoods};
-pub use entry::{Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
+pub use entry::{Entry, EntryFilter, EntryId, EntryPage, NewEntry, PageCursor, TagKind};
 pub use insights::{Counts, Insights, MoodCount, PeriodMood, TagMood};
 pub use mood::{MoodScale, MoodStep};
 pub use prompts::{PROMPTS, for_day as prompt_for_day};

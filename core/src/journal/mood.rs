@@ -11,6 +11,7 @@ pub const MIN_STEPS: usize = 3;
 pub const MAX_STEPS: usize = 10;
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MoodStep {
     pub value: u8,
     pub label: String,
@@ -27,6 +28,7 @@ impl std::fmt::Debug for MoodStep {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MoodScale {
     pub steps: Vec<MoodStep>,
 }

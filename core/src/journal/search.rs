@@ -12,6 +12,7 @@ const OPEN: char = '\u{2}';
 const CLOSE: char = '\u{3}';
 
 #[derive(Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SnippetPart {
     pub text: String,
     /// Whether this part matched the query.
@@ -28,6 +29,7 @@ impl std::fmt::Debug for SnippetPart {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SearchHit {
     pub entry: Entry,
     /// A few words around the match, split so a UI can highlight.

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::entry::{MAX_BODY_BYTES, MAX_TITLE_CHARS, clean_tags};
 use super::{EntryId, Journal};
 use crate::envelope::{
-    self, Checked, EnvelopeError, KindHandler, MessageId, Outgoing, Recipient, Sealed, Sender, To,
+    self, Addressee, Checked, EnvelopeError, KindHandler, MessageId, Outgoing, Recipient, Sealed,
+    Sender,
 };
 use crate::redact::{MaybeText, Text, Texts};
 use crate::{Error, Result};
@@ -18,6 +19,7 @@ const MAX_NOTE_CHARS: usize = 500;
 
 /// A mood as the sender's scale had it: scales differ between members.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SharedMood {
     pub value: u8,
     pub steps: u8,
@@ -26,6 +28,7 @@ pub struct SharedMood {
 
 /// An entry a comrade shared with me.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SharedEntry {
     pub message_id: MessageId,
     pub from: Sender,
@@ -58,7 +61,7 @@ impl fmt::Debug for SharedEntry {
 pub struct Share {
     pub message_id: MessageId,
     pub shared_at: DateTime<Utc>,
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<Addressee>,
 }
 
 /// The body of a `journal.entry` envelope.
@@ -88,7 +91,7 @@ struct BodyEntry {
 
 impl Journal<'_> {
     /// Seals an entry to comrades and circles, with an optional note.
-    pub fn share(&self, id: EntryId, to: &[To], note: Option<&str>) -> Result<Sealed> {
+    pub fn share(&self, id: EntryId, to: &[Recipient], note: Option<&str>) -> Result<Sealed> {
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
             return Err(Error::invalid("note", "at most 500 characters"));

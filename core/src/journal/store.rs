@@ -3,7 +3,9 @@
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::entry::{CleanEntry, Entry, EntryFilter, EntryId, NewEntry, Page, PageCursor, TagKind};
+use super::entry::{
+    CleanEntry, Entry, EntryFilter, EntryId, EntryPage, NewEntry, PageCursor, TagKind,
+};
 use super::tags::TagIds;
 use super::{ImportSummary, Journal, Progress, mood, tags};
 use crate::{Error, Result};
@@ -75,7 +77,7 @@ impl Journal<'_> {
         filter: &EntryFilter,
         limit: u32,
         after: Option<PageCursor>,
-    ) -> Result<Page> {
+    ) -> Result<EntryPage> {
         if filter.from.zip(filter.to).is_some_and(|(f, t)| f > t) {
             return Err(Error::invalid("date range", "starts after it ends"));
         }
@@ -128,7 +130,7 @@ impl Journal<'_> {
                 .map(|(seq, written_at_ms, _)| PageCursor { written_at_ms: *written_at_ms, seq: *seq });
             fill_page_tags(conn, &mut rows)?;
             let entries = rows.into_iter().map(|(_, _, entry)| entry).collect();
-            Ok(Page {
+            Ok(EntryPage {
                 entries,
                 next: if more { next } else { None },
             })

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use tend_core::Vault;
-use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewRequest, OfferState};
+use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest, OfferState};
 use tend_core::delivery::nostr::{Limits, NostrTransport};
 use tend_core::delivery::{RelayUrl, RouteState, SyncOptions, SyncReport};
-use tend_core::envelope::{EnvelopeError, Outgoing, To};
+use tend_core::envelope::{EnvelopeError, Outgoing, Recipient};
 
 use crate::common::{befriend, member};
 
@@ -51,11 +51,11 @@ pub fn members_on(dir: &Path, names: &[&str], relays: &[&RelayUrl]) -> Vec<Vault
     vaults
 }
 
-pub fn ride(to: Vec<To>) -> NewRequest {
-    NewRequest {
+pub fn ride(to: Vec<Recipient>) -> NewCareRequest {
+    NewCareRequest {
         details: "Appointment at ten, back by noon".into(),
         location: Some("Riverside".into()),
-        ..NewRequest::new(
+        ..NewCareRequest::new(
             CareCategory::Ride,
             "A ride to the clinic",
             CareUrgency::Today,
@@ -64,8 +64,8 @@ pub fn ride(to: Vec<To>) -> NewRequest {
     }
 }
 
-pub fn comrade(vault: &Vault, name: &str) -> To {
-    To::Comrade(vault.comrades().find(name).unwrap().id)
+pub fn comrade(vault: &Vault, name: &str) -> Recipient {
+    Recipient::Comrade(vault.comrades().find(name).unwrap().id)
 }
 
 pub fn note(from: &Vault, to: &str, body: &[u8]) -> tend_core::envelope::Sealed {

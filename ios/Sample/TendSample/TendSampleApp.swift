@@ -34,7 +34,7 @@ struct RemindersView: View {
                     from: String(today), timeZone: TimeZone.current.identifier, location: ""))
             }
             try await NotificationScheduler().reschedule(vault: vault)
-            let next = try await vault.nextReminders(nowMs: Date().tendMilliseconds, count: 5)
+            let next = try await vault.nextReminders(now: Date().tendMilliseconds, count: 5)
             lines = next.map { "\($0.fires.formatted()) — \($0.title)" }
         } catch {
             lines = ["Could not open the vault: \(error)"]

@@ -16,7 +16,7 @@ public final class NotificationScheduler {
     public func reschedule(vault: TendVault, now: Date = Date()) async throws {
         let pending = await center.pendingNotificationRequests()
         let ours = Set(pending.map(\.identifier).filter { $0.hasPrefix("tend.") })
-        let reminders = try await vault.nextReminders(nowMs: now.tendMilliseconds,
+        let reminders = try await vault.nextReminders(now: now.tendMilliseconds,
                                                      count: UInt32(NotificationPlan.systemLimit))
         let plan = NotificationPlan(reminders: reminders, pending: ours,
                                     othersPending: pending.count - ours.count)

@@ -15,10 +15,10 @@ extension Date {
 }
 
 extension Occurrence {
-    public var starts: Date { Date(tendMilliseconds: startsAtMs) }
-    public var ends: Date { Date(tendMilliseconds: endsAtMs) }
+    public var starts: Date { Date(tendMilliseconds: startsAt) }
+    public var ends: Date { Date(tendMilliseconds: endsAt) }
 }
 
 extension Reminder {
-    public var fires: Date { Date(tendMilliseconds: firesAtMs) }
+    public var fires: Date { Date(tendMilliseconds: firesAt) }
 }

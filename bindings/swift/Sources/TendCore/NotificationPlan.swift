@@ -18,7 +18,7 @@ public struct NotificationPlan: Equatable {
 
     /// A stable identifier for one reminder of one occurrence.
     public static func identifier(for reminder: Reminder) -> String {
-        "tend.\(reminder.gatheringId).\(reminder.originalStart).\(reminder.offset.days)d\(reminder.offset.minutes)m"
+        "tend.\(reminder.gathering).\(reminder.originalStart).\(reminder.offset.days)d\(reminder.offset.minutes)m"
     }
 
     /// - Parameters:
@@ -28,7 +28,7 @@ public struct NotificationPlan: Equatable {
     public init(reminders: [Reminder], pending: Set<String>, othersPending: Int = 0) {
         let room = max(0, Self.systemLimit - othersPending)
         let wanted = reminders.prefix(room).map {
-            Add(identifier: Self.identifier(for: $0), fireAtMs: $0.firesAtMs)
+            Add(identifier: Self.identifier(for: $0), fireAtMs: $0.firesAt)
         }
         let wantedIds = Set(wanted.map(\.identifier))
         add = wanted.filter { !pending.contains($0.identifier) }

@@ -27,7 +27,7 @@ final class Listener: ChangeListener, @unchecked Sendable {
 }
 
 func entry(_ body: String, mood: UInt8? = nil, feelings: [String] = []) -> NewEntry {
-    NewEntry(writtenAtMs: nil, utcOffsetSeconds: nil, mood: mood, feelings: feelings,
+    NewEntry(writtenAt: nil, mood: mood, feelings: feelings,
              activities: [], title: nil, body: body)
 }
 
@@ -46,7 +46,7 @@ final class MemoryTransport: DeliveryTransport, @unchecked Sendable {
         return parcels.map { _ in nil }
     }
 
-    func fetch(relay: String, mailbox: String, sinceMs: Int64?) throws -> [Arrival] {
+    func fetch(relay: String, mailbox: String, since: Int64?) throws -> [Arrival] {
         lock.lock(); defer { lock.unlock() }
         return waiting[mailbox] ?? []
     }
@@ -119,8 +119,8 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(hits.count, 1)
         XCTAssertTrue(hits[0].snippet.contains { $0.matched && $0.text.lowercased() == "heron" })
         let insights = try await vault.insights(from: nil, to: nil)
-        XCTAssertEqual(insights.entries, 2)
-        XCTAssertEqual(insights.entriesWithMood, 2)
+        XCTAssertEqual(insights.counts.entries, 2)
+        XCTAssertEqual(insights.counts.entriesWithMood, 2)
     }
 
     func testTwoMembersSwapCardsAndShareAnEntry() async throws {
@@ -132,9 +132,9 @@ final class TendCoreTests: XCTestCase {
         let b = try await bob.safetyNumber(comradeId: aliceAtBob.id)
         XCTAssertEqual(a, b)
         let written = try await alice.addEntry(entry: entry("The heron came back"))
-        let sealed = try await alice.shareEntry(entryId: written.id, to: [.comrade(id: bobAtAlice.id)], note: "for you")
-        let opened = try await bob.openEnvelope(envelope: Data(sealed.armored.utf8))
-        XCTAssertEqual(opened.senderName, "Alice")
+        let sealed = try await alice.shareEntry(entryId: written.id, to: [.comrade(bobAtAlice.id)], note: "for you")
+        let opened = try await bob.openEnvelope(envelope: Data(sealed.armored().utf8))
+        XCTAssertEqual(opened.sender.name, "Alice")
         let shared = try await bob.sharedWithMe()
         XCTAssertEqual(shared.first?.body, "The heron came back")
         await expectError({ try await bob.openEnvelope(envelope: sealed.bytes) }) {
@@ -154,12 +154,12 @@ final class TendCoreTests: XCTestCase {
         _ = try await bob.addComrade(card: try await alice.myCard(), name: nil)
         let posted = try await alice.postCareRequest(request: NewCareRequest(
             category: .food, title: "Soup for the weekend", details: "", urgency: .thisWeek,
-            neededByMs: nil, expiresAtMs: nil, location: nil, onBehalfOf: "Noor",
-            to: [.comrade(id: bobAtAlice.id)]))
+            neededBy: nil, expiresAt: nil, location: nil, onBehalfOf: "Noor",
+            to: [.comrade(bobAtAlice.id)]))
         _ = try await bob.openEnvelope(envelope: posted.sealed.bytes)
         let asked = try await bob.requestsICouldHelpWith(limit: 10)
         XCTAssertEqual(asked.first?.onBehalfOf, "Noor")
-        let offered = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAtMs: nil)
+        let offered = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAt: nil)
         _ = try await alice.openEnvelope(envelope: offered.sealed.bytes)
         for sealed in try await alice.acceptOffer(offerId: offered.offer.id) {
             _ = try await bob.openEnvelope(envelope: sealed.bytes)
@@ -188,14 +188,14 @@ final class TendCoreTests: XCTestCase {
         let transport = MemoryTransport()
         let posted = try await alice.postCareRequest(request: NewCareRequest(
             category: .food, title: "Soup on Thursday", details: "", urgency: .thisWeek,
-            neededByMs: nil, expiresAtMs: nil, location: nil, onBehalfOf: nil,
-            to: [.comrade(id: bobAtAlice.id)]))
+            neededBy: nil, expiresAt: nil, location: nil, onBehalfOf: nil,
+            to: [.comrade(bobAtAlice.id)]))
         let sent = try await alice.syncWith(transport: transport, retryNow: true)
         XCTAssertEqual(sent.relays.first?.sent, 1)
         let fetched = try await bob.syncWith(transport: transport, retryNow: false)
         XCTAssertEqual(fetched.opened.map { $0.kind }, ["care.request"])
         XCTAssertEqual(transport.forgotten.count, 1)
-        _ = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAtMs: nil)
+        _ = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAt: nil)
         _ = try await bob.syncWith(transport: transport, retryNow: false)
         let back = try await alice.syncWith(transport: transport, retryNow: false)
         XCTAssertEqual(back.relays.first?.received, 1)
@@ -211,9 +211,9 @@ final class TendCoreTests: XCTestCase {
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")
         let gathering = try await vault.addGathering(gathering: preset)
         XCTAssertEqual(gathering.startsAt, "2026-12-05T18:00:00")
-        let reminders = try await vault.nextReminders(nowMs: 1_795_694_400_000, count: 4)
+        let reminders = try await vault.nextReminders(now: 1_795_694_400_000, count: 4)
         XCTAssertEqual(reminders.count, 4)
-        XCTAssertEqual(reminders[0].firesAtMs, 1_795_910_400_000)
+        XCTAssertEqual(reminders[0].firesAt, 1_795_910_400_000)
         XCTAssertEqual(reminders[0].fires, Date(timeIntervalSince1970: 1_795_910_400))
         XCTAssertEqual(Date(tendMilliseconds: 1_234).tendMilliseconds, 1_234)
         let starts = try expandRecurrence(startsAt: "2026-03-07T02:30", timeZone: "America/Chicago", rule: "FREQ=DAILY", count: 2)
@@ -228,7 +228,7 @@ final class TendCoreTests: XCTestCase {
             _ = try await vault.addGathering(gathering: weekly)
         }
         let now: Int64 = 1_795_694_400_000
-        let reminders = try await vault.nextReminders(nowMs: now, count: 100)
+        let reminders = try await vault.nextReminders(now: now, count: 100)
         let first = NotificationPlan(reminders: reminders, pending: [], othersPending: 4)
         XCTAssertEqual(first.add.count, 60, "64 less the app's other 4")
         XCTAssertTrue(first.remove.isEmpty)
@@ -236,7 +236,7 @@ final class TendCoreTests: XCTestCase {
 
         // A week later: passed ones go, new ones come, the rest stay.
         let pending = Set(first.add.map(\.identifier))
-        let later = try await vault.nextReminders(nowMs: now + 7 * 86_400_000, count: 100)
+        let later = try await vault.nextReminders(now: now + 7 * 86_400_000, count: 100)
         let second = NotificationPlan(reminders: later, pending: pending, othersPending: 4)
         XCTAssertFalse(second.remove.isEmpty)
         XCTAssertEqual(second.add.count, second.remove.count)

@@ -38,7 +38,7 @@ class MainActivity : Activity(), CoroutineScope by MainScope() {
             }
             ReminderScheduler(this@MainActivity).reschedule(vault)
             val next = vault.nextReminders(System.currentTimeMillis(), 1u).firstOrNull()
-            text.text = next?.let { "Next reminder: ${java.util.Date(it.firesAtMs)} for ${it.title}" }
+            text.text = next?.let { "Next reminder: ${java.util.Date(it.firesAt)} for ${it.title}" }
                 ?: "No reminders ahead."
         }
     }

@@ -19,7 +19,7 @@ class ReminderScheduler(private val context: Context) {
 
     /** Asks the vault for the next reminders and replaces the scheduled set. */
     suspend fun reschedule(vault: TendVault, now: Long = System.currentTimeMillis()) {
-        val fireTimes = vault.nextReminders(now, MAX_ALARMS.toUInt()).map { it.firesAtMs }
+        val fireTimes = vault.nextReminders(now, MAX_ALARMS.toUInt()).map { it.firesAt }
         schedule(fireTimes)
     }
 

@@ -1,5 +1,6 @@
 package app.tend.core
 
+import app.tend.core.model.*
 import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
 
@@ -34,7 +35,7 @@ fun main() = runBlocking {
     bob.setDisplayName("Bob")
     val bobId = alice.addComrade(bob.myCard(), null).id
     bob.addComrade(alice.myCard(), null)
-    repeat(200) { alice.addEntry(NewEntry(null, null, 3u, listOf("calm"), listOf("walk"), null, "entry $it by the canal")) }
+    repeat(200) { alice.addEntry(NewEntry(null, 3u, listOf("calm"), listOf("walk"), null, "entry $it by the canal")) }
     val body = ByteArray(1024) { 'x'.code.toByte() }
     fun sealMany(n: Int) = runBlocking {
         (1..n).map { alice.seal("bench.note", body, listOf(Recipient.Comrade(bobId)), null).bytes }
