@@ -133,7 +133,7 @@ fn the_whole_lifecycle_across_three_vaults() {
         1,
         "offers go to Alice only"
     );
-    assert_eq!(g.bob.care().get(id).unwrap().role, CareRole::OfferedHelp);
+    assert_eq!(g.bob.care().get(id).unwrap().role, CareRole::Offered);
     open(&g.alice, &bob_offer.sealed);
     open(&g.alice, &carol_offer.sealed);
     let mine = g.alice.care().mine().unwrap();

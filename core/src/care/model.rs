@@ -171,7 +171,7 @@ pub enum CareRole {
     /// My offer was accepted.
     Helper,
     /// I offered; it was not (or not yet) accepted.
-    OfferedHelp,
+    Offered,
     /// I was asked and have not offered.
     Asked,
 }

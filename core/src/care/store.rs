@@ -46,7 +46,7 @@ impl CareRequest {
     /// Someone else's offer was accepted: all I learn is "covered, thank you".
     pub fn is_covered(&self) -> bool {
         matches!(self.status, CareStatus::Matched | CareStatus::Fulfilled)
-            && matches!(self.role, CareRole::OfferedHelp | CareRole::Asked)
+            && matches!(self.role, CareRole::Offered | CareRole::Asked)
     }
 }
 
@@ -366,7 +366,7 @@ fn request_from_row(r: &Row<'_>, now: DateTime<Utc>) -> Result<CareRequest> {
         role: match r.get::<_, i64>(16)? {
             0 => CareRole::Requester,
             1 => CareRole::Helper,
-            2 => CareRole::OfferedHelp,
+            2 => CareRole::Offered,
             _ => CareRole::Asked,
         },
         helper: person(r.get(17)?, r.get(18)?, r.get(19)?)?,
