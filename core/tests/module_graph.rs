@@ -156,6 +156,100 @@ fn the_scan_sees_grouped_and_nested_paths() {
     );
 }
 
+/// Which module owns each table. Only its owner reads or writes it (the
+/// vault's numbered migrations aside, which make and change every table);
+/// others go through the owner's typed functions.
+const TABLES: &[(&str, &str)] = &[
+    ("meta", "vault"),
+    ("my_identity", "identity"),
+    ("my_encryption_keys", "identity"),
+    ("mailboxes", "identity"),
+    ("relays", "identity"),
+    ("comrades", "comrades"),
+    ("circles", "comrades"),
+    ("circle_members", "comrades"),
+    ("inbox", "envelope"),
+    ("outbox", "envelope"),
+    ("outbox_recipients", "envelope"),
+    ("seen_messages", "envelope"),
+    ("entries", "journal"),
+    ("entries_fts", "journal"),
+    ("entry_tags", "journal"),
+    ("tags", "journal"),
+    ("mood_scale", "journal"),
+    ("care_requests", "care"),
+    ("care_offers", "care"),
+    ("care_audience", "care"),
+    ("care_parked", "care"),
+    ("care_fts", "care"),
+    ("gatherings", "gatherings"),
+    ("gathering_overrides", "gatherings"),
+    ("gathering_rsvps", "gatherings"),
+    ("gathering_invitees", "gatherings"),
+    ("gathering_answers", "gatherings"),
+    ("gathering_totals", "gatherings"),
+    ("deliveries", "delivery"),
+    ("delivery_seen", "delivery"),
+    ("relay_cursors", "delivery"),
+];
+
+/// Each `FROM t`, `JOIN t`, `INTO t`, `UPDATE t` or `TABLE t` in the text,
+/// with `t` a literal name (not `{table}` filled in by code).
+fn tables_named(text: &str) -> BTreeSet<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || "_{}".contains(c)))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| ["FROM", "JOIN", "INTO", "UPDATE", "TABLE"].contains(&w[0]))
+        .filter(|w| w[1].chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .map(|w| w[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn each_table_is_touched_only_by_its_owner() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let schema = fs::read_to_string(src.join("vault/schema.rs")).unwrap();
+    for table in tables_named(&schema) {
+        assert!(
+            TABLES.iter().any(|(t, _)| *t == table) || table.starts_with("sqlite"),
+            "table {table} has no owner here"
+        );
+    }
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    let mut leaks = BTreeSet::new();
+    let mut checked = 0;
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let module = relative.components().next().unwrap().as_os_str();
+        let module = module.to_string_lossy().trim_end_matches(".rs").to_owned();
+        if module == "vault" && relative.ends_with("schema.rs") {
+            continue; // the migrations
+        }
+        for table in tables_named(&fs::read_to_string(&file).unwrap()) {
+            let Some((_, owner)) = TABLES.iter().find(|(t, _)| *t == table) else {
+                continue;
+            };
+            checked += 1;
+            if *owner != module {
+                leaks.insert(format!(
+                    "{} touches {table}, which {owner} owns",
+                    relative.display()
+                ));
+            }
+        }
+    }
+    assert!(checked > 50, "the scan found only {checked} table uses");
+    assert!(
+        leaks.is_empty(),
+        "tables reached around their owner:\n{}",
+        leaks.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
 /// `tend`'s own modules (`bindings/cli/src`) import each other without a
 /// circle: shared helpers live in `args.rs`, `render.rs` and `output.rs`.
 #[test]

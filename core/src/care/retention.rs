@@ -4,10 +4,14 @@
 //! their words in the search index.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::{Care, RequestId};
+use crate::envelope;
+use crate::vault::settings;
 use crate::{Error, Result};
+
+const RETENTION_SETTING: &str = "care_retention_days";
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 const MAX_RETENTION_DAYS: u32 = 3_650;
@@ -25,11 +29,7 @@ impl Care<'_> {
             return Err(Error::invalid("retention", "1 to 3,650 days"));
         }
         self.vault.with_tx(|tx| {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('care_retention_days', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [days.to_string()],
-            )?;
+            settings::set(tx, RETENTION_SETTING, &days.to_string())?;
             sweep(tx, Utc::now())
         })
     }
@@ -42,14 +42,7 @@ impl Care<'_> {
 }
 
 fn retention_days(conn: &Connection) -> Result<u32> {
-    let stored: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'care_retention_days'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match stored {
+    match settings::get(conn, RETENTION_SETTING)? {
         Some(v) => v.parse().map_err(|_| Error::DatabaseDamaged),
         None => Ok(DEFAULT_RETENTION_DAYS),
     }
@@ -80,7 +73,7 @@ pub(crate) fn sweep(conn: &Connection, now: DateTime<Utc>) -> Result<u64> {
              FROM care_requests WHERE seq = ?1",
             [seq],
         )?;
-        conn.execute("DELETE FROM outbox WHERE subject = ?1", [id.to_string()])?;
+        envelope::forget_outbox_about(conn, &id.to_string())?;
         conn.execute("DELETE FROM care_requests WHERE seq = ?1", [seq])?;
     }
     conn.execute(

@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::wire::RequestBody;
 use super::{Care, CareUrgency, OfferId, RequestId};
-use crate::comrades::IdentityKey;
+use crate::comrades::{self, IdentityKey};
 use crate::redact::{MaybeText, Text};
 use crate::time::from_ms;
 use crate::{Error, Result};
@@ -321,7 +321,7 @@ pub(crate) fn my_live_offers(conn: &Connection, request_seq: i64) -> Result<Vec<
 /// Columns for [`request_from_row`]: the request, its requester as I call
 /// them, my role, and (for my own) the helper I accepted.
 const REQUEST_SELECT: &str = "
-    SELECT r.id, r.requester, coalesce(c.name, r.requester_name), c.id, r.category, r.title,
+    SELECT r.id, r.requester, r.requester_name, r.category, r.title,
            r.details, r.urgency, r.needed_by, r.expires_at, r.location, r.on_behalf_of,
            r.posted_at, r.status, r.changed_at, r.thanks,
            CASE WHEN r.requester IS NULL THEN 0
@@ -330,46 +330,54 @@ const REQUEST_SELECT: &str = "
                              WHERE m.request = r.seq AND m.helper IS NULL AND NOT m.withdrawn)
                     THEN 2
                 ELSE 3 END,
-           a.helper, coalesce(hc.name, a.helper_name), hc.id
+           a.helper, a.helper_name
     FROM care_requests r
-    LEFT JOIN comrades c ON c.identity_key = r.requester
-    LEFT JOIN care_offers a ON a.id = r.accepted_offer
-    LEFT JOIN comrades hc ON hc.identity_key = a.helper";
+    LEFT JOIN care_offers a ON a.id = r.accepted_offer";
 
-fn request_from_row(r: &Row<'_>, now: DateTime<Utc>) -> Result<CareRequest> {
-    let person = |key: Option<Vec<u8>>, name: Option<String>, comrade: Option<String>| {
-        key.map(|_| -> Result<Person> {
-            Ok(Person {
-                comrade: comrade.map(|c| c.parse()).transpose()?,
+/// Someone taking part: as I call them now if they are my comrade, else
+/// by the name they had when their message came.
+fn person(conn: &Connection, key: Option<Vec<u8>>, name: Option<String>) -> Result<Option<Person>> {
+    key.map(|key| {
+        let known = comrades::known(conn, &IdentityKey::from_stored(key)?)?;
+        Ok(match known {
+            Some(k) => Person {
+                comrade: Some(k.id),
+                name: k.name,
+            },
+            None => Person {
+                comrade: None,
                 name: name.unwrap_or_default(),
-            })
+            },
         })
-        .transpose()
-    };
-    let expires_ms: i64 = r.get(9)?;
-    let status = Stored::from_code(r.get(13)?)?.status(expires_ms, now);
+    })
+    .transpose()
+}
+
+fn request_from_row(conn: &Connection, r: &Row<'_>, now: DateTime<Utc>) -> Result<CareRequest> {
+    let expires_ms: i64 = r.get(8)?;
+    let status = Stored::from_code(r.get(12)?)?.status(expires_ms, now);
     Ok(CareRequest {
         id: RequestId(uuid(&r.get::<_, Vec<u8>>(0)?)?),
-        requester: person(r.get(1)?, r.get(2)?, r.get(3)?)?,
-        category: r.get::<_, String>(4)?.parse()?,
-        title: r.get(5)?,
-        details: r.get(6)?,
-        urgency: CareUrgency::from_rank(r.get(7)?)?,
-        needed_by: r.get::<_, Option<i64>>(8)?.map(from_ms).transpose()?,
+        requester: person(conn, r.get(1)?, r.get(2)?)?,
+        category: r.get::<_, String>(3)?.parse()?,
+        title: r.get(4)?,
+        details: r.get(5)?,
+        urgency: CareUrgency::from_rank(r.get(6)?)?,
+        needed_by: r.get::<_, Option<i64>>(7)?.map(from_ms).transpose()?,
         expires_at: from_ms(expires_ms)?,
-        location: r.get(10)?,
-        on_behalf_of: r.get(11)?,
-        posted_at: from_ms(r.get(12)?)?,
+        location: r.get(9)?,
+        on_behalf_of: r.get(10)?,
+        posted_at: from_ms(r.get(11)?)?,
         status,
-        changed_at: from_ms(r.get(14)?)?,
-        thanks: r.get(15)?,
-        role: match r.get::<_, i64>(16)? {
+        changed_at: from_ms(r.get(13)?)?,
+        thanks: r.get(14)?,
+        role: match r.get::<_, i64>(15)? {
             0 => CareRole::Requester,
             1 => CareRole::Helper,
             2 => CareRole::Offered,
             _ => CareRole::Asked,
         },
-        helper: person(r.get(17)?, r.get(18)?, r.get(19)?)?,
+        helper: person(conn, r.get(16)?, r.get(17)?)?,
     })
 }
 
@@ -384,7 +392,7 @@ fn requests(
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(request_from_row(row, now)?);
+        out.push(request_from_row(conn, row, now)?);
     }
     Ok(out)
 }
@@ -398,38 +406,25 @@ pub(crate) fn get(conn: &Connection, id: RequestId, now: DateTime<Utc>) -> Resul
 }
 
 const OFFER_SELECT: &str = "
-    SELECT o.id, r.id, o.helper, coalesce(c.name, o.helper_name), c.id, o.message,
+    SELECT o.id, r.id, o.helper, o.helper_name, o.message,
            o.can_help_at, o.made_at, o.withdrawn, o.id = r.accepted_offer, r.status
     FROM care_offers o
-    JOIN care_requests r ON r.seq = o.request
-    LEFT JOIN comrades c ON c.identity_key = o.helper";
+    JOIN care_requests r ON r.seq = o.request";
 
-fn offer_from_row(r: &Row<'_>) -> Result<Offer> {
-    let helper = r
-        .get::<_, Option<Vec<u8>>>(2)?
-        .map(|_| -> Result<Person> {
-            Ok(Person {
-                name: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                comrade: r
-                    .get::<_, Option<String>>(4)?
-                    .map(|c| c.parse())
-                    .transpose()?,
-            })
-        })
-        .transpose()?;
-    let accepted = r.get::<_, Option<bool>>(9)?.unwrap_or(false);
+fn offer_from_row(conn: &Connection, r: &Row<'_>) -> Result<Offer> {
+    let accepted = r.get::<_, Option<bool>>(8)?.unwrap_or(false);
     let matched = matches!(
-        Stored::from_code(r.get(10)?)?,
+        Stored::from_code(r.get(9)?)?,
         Stored::Matched | Stored::Fulfilled
     );
     Ok(Offer {
         id: OfferId(uuid(&r.get::<_, Vec<u8>>(0)?)?),
         request: RequestId(uuid(&r.get::<_, Vec<u8>>(1)?)?),
-        helper,
-        message: r.get(5)?,
-        can_help_at: r.get::<_, Option<i64>>(6)?.map(from_ms).transpose()?,
-        made_at: from_ms(r.get(7)?)?,
-        state: if r.get::<_, bool>(8)? {
+        helper: person(conn, r.get(2)?, r.get(3)?)?,
+        message: r.get(4)?,
+        can_help_at: r.get::<_, Option<i64>>(5)?.map(from_ms).transpose()?,
+        made_at: from_ms(r.get(6)?)?,
+        state: if r.get::<_, bool>(7)? {
             OfferState::Withdrawn
         } else if accepted {
             OfferState::Accepted
@@ -451,7 +446,7 @@ fn offers(
     let mut rows = stmt.query(p)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(offer_from_row(row)?);
+        out.push(offer_from_row(conn, row)?);
     }
     Ok(out)
 }

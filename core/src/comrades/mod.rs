@@ -14,7 +14,7 @@ pub use circles::{Circle, CircleId};
 pub use safety_number::SafetyNumber;
 pub use store::{Added, Comrade, ComradeId};
 pub(crate) use store::{
-    Peer, known_sender, name_of, peers_for_keys, refresh_from_card, resolve, unblocked,
+    Peer, card_of_unblocked, known, name_of, peers_for_keys, refresh_from_card, resolve, unblocked,
 };
 
 use crate::identity;

@@ -324,7 +324,7 @@ pub(crate) struct Known {
 }
 
 /// The comrade with this identity key, if I have them.
-pub(crate) fn known_sender(conn: &Connection, key: &IdentityKey) -> Result<Option<Known>> {
+pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known>> {
     let row: Option<(String, String, bool)> = conn
         .prepare_cached("SELECT id, name, blocked FROM comrades WHERE identity_key = ?1")?
         .query_row([key.as_bytes().as_slice()], |r| {
@@ -339,6 +339,14 @@ pub(crate) fn known_sender(conn: &Connection, key: &IdentityKey) -> Result<Optio
         })
     })
     .transpose()
+}
+
+/// The card of the comrade with this identity key, unless blocked or unknown.
+pub(crate) fn card_of_unblocked(conn: &Connection, key: &IdentityKey) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT card FROM comrades WHERE identity_key = ?1 AND NOT blocked")?
+        .query_row([key.as_bytes().as_slice()], |r| r.get(0))
+        .optional()?)
 }
 
 /// What I call the comrade with this identity key, unless blocked or unknown.

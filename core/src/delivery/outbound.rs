@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
 
 use super::EVENT_LIFETIME;
-use crate::envelope::{MessageId, message_id_from, wire};
+use crate::comrades;
+use crate::envelope::{self, MessageId, OutboxCopy, wire};
 use crate::identity::{self, Card, IdentityKey, MailboxKey, RelayUrl, relays};
 use crate::time::from_ms;
 use crate::{Error, Result};
@@ -88,40 +89,28 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
     let secrets: Vec<_> = keys.all_secrets().collect();
     let my_relays = relays::list(conn)?;
     let states = states_since(conn, now)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.seq, o.message_id, o.expires_at, r.identity_key, c.card
-         FROM outbox o
-         JOIN outbox_recipients r ON r.message = o.seq
-         JOIN comrades c ON c.identity_key = r.identity_key AND NOT c.blocked
-         WHERE o.created_at >= ?1 AND (o.expires_at IS NULL OR o.expires_at > ?2)
-         ORDER BY o.seq",
-    )?;
-    let rows = stmt.query_map(
-        params![
-            (now - EVENT_LIFETIME).timestamp_millis(),
-            now.timestamp_millis()
-        ],
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
-            ))
-        },
-    )?;
     // Recipients due, by outbox envelope: each envelope is decrypted once,
-    // each card parsed (its signature checked) once.
+    // each card parsed (its signature checked) once. Removed and blocked
+    // comrades have no card here.
     let mut waiting: Vec<Waiting> = Vec::new();
-    let mut cards: HashMap<Vec<u8>, Option<Card>> = HashMap::new();
-    for row in rows {
-        let (seq, message_id, expires, recipient, card) = row?;
-        let Some(card) = cards
-            .entry(card)
-            .or_insert_with_key(|bytes| Card::from_bytes(bytes).ok())
-            .clone()
-        else {
+    let mut cards: HashMap<IdentityKey, Option<Card>> = HashMap::new();
+    for copy in envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)? {
+        let OutboxCopy {
+            outbox: seq,
+            message_id,
+            expires_at,
+            recipient,
+        } = copy;
+        let card = match cards.get(&recipient) {
+            Some(card) => card.clone(),
+            None => {
+                let card = comrades::card_of_unblocked(conn, &recipient)?
+                    .and_then(|bytes: Vec<u8>| Card::from_bytes(&bytes).ok());
+                cards.insert(recipient, card.clone());
+                card
+            }
+        };
+        let Some(card) = card else {
             continue;
         };
         let Some(address) = card.address() else {
@@ -134,7 +123,7 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
         };
         let id = ParcelId {
             outbox: seq,
-            recipient: IdentityKey::from_stored(recipient)?,
+            recipient,
         };
         let relays: Vec<RelayUrl> = routes
             .iter()
@@ -147,21 +136,17 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
         if relays.is_empty() {
             continue;
         }
-        let keep_until = expires
-            .map(from_ms)
-            .transpose()?
-            .map_or(now + EVENT_LIFETIME, |e| e.min(now + EVENT_LIFETIME));
+        let keep_until = expires_at.map_or(now + EVENT_LIFETIME, |e| e.min(now + EVENT_LIFETIME));
         match waiting.last_mut() {
             Some(last) if last.seq == seq => last.recipients.push((id, card, relays)),
             _ => waiting.push(Waiting {
                 seq,
-                message_id: message_id_from(&message_id)?,
+                message_id,
                 keep_until,
                 recipients: vec![(id, card, relays)],
             }),
         }
     }
-    drop(stmt);
     let mut parcels = Vec::new();
     for Waiting {
         seq,
@@ -170,10 +155,7 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
         recipients,
     } in waiting
     {
-        let envelope: Vec<u8> =
-            conn.query_row("SELECT envelope FROM outbox WHERE seq = ?1", [seq], |r| {
-                r.get(0)
-            })?;
+        let envelope = envelope::outbox_envelope(conn, seq)?;
         let keys: Vec<_> = recipients
             .iter()
             .map(|(_, c, _)| c.encryption_key())
@@ -208,31 +190,32 @@ type Tried = HashMap<(ParcelId, RelayUrl), (bool, DateTime<Utc>)>;
 /// Every route tried, of envelopes still in the window.
 fn states_since(conn: &Connection, now: DateTime<Utc>) -> Result<Tried> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.outbox, d.recipient, d.relay, d.sent_at IS NOT NULL, d.next_try_at
-         FROM deliveries d JOIN outbox o ON o.seq = d.outbox
-         WHERE o.created_at >= ?1",
+        "SELECT recipient, relay, sent_at IS NOT NULL, next_try_at FROM deliveries
+         WHERE outbox = ?1",
     )?;
-    let rows = stmt.query_map([(now - EVENT_LIFETIME).timestamp_millis()], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Vec<u8>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (outbox, recipient, relay, sent, next_try) = row?;
-        let id = ParcelId {
-            outbox,
-            recipient: IdentityKey::from_stored(recipient)?,
-        };
-        Ok((
-            (id, RelayUrl::from_stored(relay)?),
-            (sent, from_ms(next_try)?),
-        ))
-    })
-    .collect()
+    let mut tried = Tried::new();
+    for outbox in envelope::outbox_since(conn, now - EVENT_LIFETIME)? {
+        let rows = stmt.query_map([outbox], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (recipient, relay, sent, next_try) = row?;
+            let id = ParcelId {
+                outbox,
+                recipient: IdentityKey::from_stored(recipient)?,
+            };
+            tried.insert(
+                (id, RelayUrl::from_stored(relay)?),
+                (sent, from_ms(next_try)?),
+            );
+        }
+    }
+    Ok(tried)
 }
 
 /// Records what relays answered; a failure waits 30 s, doubling to an hour.
@@ -286,12 +269,14 @@ pub(crate) fn routes(
     conn: &Connection,
     message_id: MessageId,
 ) -> Result<Vec<(IdentityKey, RelayUrl, RouteState)>> {
+    let Some(outbox) = envelope::outbox_row(conn, message_id)? else {
+        return Ok(Vec::new());
+    };
     let mut stmt = conn.prepare_cached(
-        "SELECT d.recipient, d.relay, d.sent_at, d.attempts, d.next_try_at, d.last_error
-         FROM deliveries d JOIN outbox o ON o.seq = d.outbox
-         WHERE o.message_id = ?1 ORDER BY d.relay, d.recipient",
+        "SELECT recipient, relay, sent_at, attempts, next_try_at, last_error FROM deliveries
+         WHERE outbox = ?1 ORDER BY relay, recipient",
     )?;
-    let rows = stmt.query_map([message_id.0.as_bytes().as_slice()], |r| {
+    let rows = stmt.query_map([outbox], |r| {
         Ok((
             r.get::<_, Vec<u8>>(0)?,
             r.get::<_, String>(1)?,

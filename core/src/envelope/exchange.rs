@@ -1,10 +1,11 @@
 //! Sealing into the outbox and opening into the inbox: one transaction
 //! each, so a failure leaves the vault as it was.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::kind::{self, KindHandler};
 use super::wire::{self, Message};
@@ -111,8 +112,7 @@ pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -
                 identity_key: sender_key,
             }
         } else {
-            let known =
-                comrades::known_sender(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?;
+            let known = comrades::known(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?;
             if known.blocked {
                 return Err(EnvelopeError::BlockedSender.into());
             }
@@ -185,34 +185,34 @@ pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -
 pub(crate) fn inbox(vault: &Vault, kind: Option<&str>) -> Result<Vec<InboxItem>> {
     vault.with_conn(|conn| {
         let mut stmt = conn.prepare_cached(
-            "SELECT i.sender_identity, i.sender_name, c.id, i.message_id, i.kind,
-                    i.created_at, i.expires_at, i.received_at, i.body
-             FROM inbox i LEFT JOIN comrades c ON c.identity_key = i.sender_identity
-             WHERE ?1 IS NULL OR i.kind = ?1
-             ORDER BY i.seq DESC",
+            "SELECT sender_identity, sender_name, message_id, kind,
+                    created_at, expires_at, received_at, body
+             FROM inbox
+             WHERE ?1 IS NULL OR kind = ?1
+             ORDER BY seq DESC",
         )?;
         let rows = stmt.query_map([kind], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, Vec<u8>>(8)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, Vec<u8>>(7)?,
             ))
         })?;
         rows.map(|row| {
-            let (sender, name, comrade, id, kind, created, expires, received, body) = row?;
+            let (sender, name, id, kind, created, expires, received, body) = row?;
+            let identity_key = IdentityKey::from_stored(sender)?;
             Ok(InboxItem {
                 opened: Opened {
                     message_id: message_id_from(&id)?,
                     sender: Sender {
-                        comrade: comrade.map(|c| c.parse()).transpose()?,
+                        comrade: comrades::known(conn, &identity_key)?.map(|k| k.id),
                         name,
-                        identity_key: IdentityKey::from_stored(sender)?,
+                        identity_key,
                     },
                     kind,
                     body,
@@ -228,6 +228,80 @@ pub(crate) fn inbox(vault: &Vault, kind: Option<&str>) -> Result<Vec<InboxItem>>
 }
 
 /// What I sealed about one thing, such as a journal entry.
+/// One recipient's share of an outbox envelope. `outbox` is the envelope's
+/// row: delivery's routes refer to it, and go when it goes.
+pub(crate) struct OutboxCopy {
+    pub outbox: i64,
+    pub message_id: MessageId,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub recipient: IdentityKey,
+}
+
+/// Each recipient of each outbox envelope made since `from` and not
+/// expired at `now`, in outbox order.
+pub(crate) fn outbox_copies(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<OutboxCopy>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.seq, o.message_id, o.expires_at, r.identity_key
+         FROM outbox o JOIN outbox_recipients r ON r.message = o.seq
+         WHERE o.created_at >= ?1 AND (o.expires_at IS NULL OR o.expires_at > ?2)
+         ORDER BY o.seq",
+    )?;
+    let rows = stmt.query_map(
+        params![from.timestamp_millis(), now.timestamp_millis()],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        },
+    )?;
+    rows.map(|row| {
+        let (outbox, message_id, expires, recipient) = row?;
+        Ok(OutboxCopy {
+            outbox,
+            message_id: message_id_from(&message_id)?,
+            expires_at: expires.map(from_ms).transpose()?,
+            recipient: IdentityKey::from_stored(recipient)?,
+        })
+    })
+    .collect()
+}
+
+/// The sealed bytes of one outbox envelope.
+pub(crate) fn outbox_envelope(conn: &Connection, outbox: i64) -> Result<Vec<u8>> {
+    Ok(conn
+        .prepare_cached("SELECT envelope FROM outbox WHERE seq = ?1")?
+        .query_row([outbox], |r| r.get(0))?)
+}
+
+/// The rows of outbox envelopes made since `from`.
+pub(crate) fn outbox_since(conn: &Connection, from: DateTime<Utc>) -> Result<HashSet<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM outbox WHERE created_at >= ?1")?
+        .query_map([from.timestamp_millis()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The row of the outbox envelope with this message id.
+pub(crate) fn outbox_row(conn: &Connection, message_id: MessageId) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM outbox WHERE message_id = ?1")?
+        .query_row([message_id.0.as_bytes().as_slice()], |r| r.get(0))
+        .optional()?)
+}
+
+/// Deletes the outbox envelopes about one subject (a care request, say).
+pub(crate) fn forget_outbox_about(conn: &Connection, subject: &str) -> Result<()> {
+    conn.execute("DELETE FROM outbox WHERE subject = ?1", [subject])?;
+    Ok(())
+}
+
 pub(crate) fn outbox_about(vault: &Vault, subject: &str) -> Result<Vec<OutboxItem>> {
     outbox_where(vault, Some(subject))
 }

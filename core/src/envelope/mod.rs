@@ -20,8 +20,9 @@ pub(crate) use card_update::CardUpdates;
 pub use card_update::KIND as CARD_UPDATE;
 pub use exchange::{InboxItem, OutboxItem};
 pub(crate) use exchange::{
-    inbox, message_id_from, open, outbox_about, resolve, seal_about, seal_card_update_in,
-    seal_card_update_to, seal_json_in,
+    OutboxCopy, forget_outbox_about, inbox, open, outbox_about, outbox_copies, outbox_envelope,
+    outbox_row, outbox_since, resolve, seal_about, seal_card_update_in, seal_card_update_to,
+    seal_json_in,
 };
 #[cfg(feature = "testing")]
 pub(crate) use kind::check;

@@ -168,18 +168,23 @@ impl Gatherings<'_> {
                 out.push(Attendee { name: None, rsvp });
             }
             let mut stmt = conn.prepare_cached(
-                "SELECT coalesce(c.name, '?'), a.response FROM gathering_answers a
-                 LEFT JOIN comrades c ON c.identity_key = a.identity_key
-                 WHERE a.gathering = ?1 AND a.original_start = ?2 AND a.response IS NOT NULL
-                 ORDER BY a.response, c.name",
+                "SELECT identity_key, response FROM gathering_answers
+                 WHERE gathering = ?1 AND original_start = ?2 AND response IS NOT NULL",
             )?;
             let rows = stmt.query_map(params![seq, start], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
             })?;
+            let mut answers = Vec::new();
             for row in rows {
-                let (name, code) = row?;
+                let (key, code) = row?;
+                let name = comrades::known(conn, &IdentityKey::from_stored(key)?)?.map(|k| k.name);
+                answers.push((code, name));
+            }
+            // Going before maybe, then by name; someone no longer a comrade first, as "?".
+            answers.sort();
+            for (code, name) in answers {
                 out.push(Attendee {
-                    name: Some(name),
+                    name: Some(name.unwrap_or_else(|| "?".into())),
                     rsvp: Rsvp::from_code(code)?,
                 });
             }

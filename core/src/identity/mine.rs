@@ -2,11 +2,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::card::Card;
 use super::keys::{self, EncryptionSecret, IdentityKey, PairKey};
+use crate::vault::settings;
 use crate::{Error, Result, Vault};
+
+const DISPLAY_NAME: &str = "display_name";
+const CARD_ISSUED_AT: &str = "card_issued_at";
 
 /// How long a retired encryption key still opens envelopes sealed to it
 /// before comrades learned the new one. After that it is deleted.
@@ -91,17 +95,11 @@ pub(crate) fn load(conn: &Connection) -> Result<MyKeys> {
 
 /// My card as it stands: my name and current keys, signed.
 pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
-    let (name, issued): (Option<String>, Option<String>) = conn.query_row(
-        "SELECT (SELECT value FROM meta WHERE key = 'display_name'),
-                (SELECT value FROM meta WHERE key = 'card_issued_at')",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let name = name.ok_or(Error::invalid(
+    let name = settings::get(conn, DISPLAY_NAME)?.ok_or(Error::invalid(
         "display name",
         "not set; a card needs the name comrades will see",
     ))?;
-    let issued = issued
+    let issued = settings::get(conn, CARD_ISSUED_AT)?
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(|s| DateTime::from_timestamp(s, 0))
         .ok_or(Error::DatabaseDamaged)?;
@@ -118,13 +116,9 @@ pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
 /// Records that my card changed, so comrades take the new one over the old.
 /// Card times are whole seconds; two changes in one second still order.
 pub(crate) fn bump_card(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('card_issued_at', ?1)
-         ON CONFLICT (key) DO UPDATE
-         SET value = max(CAST(excluded.value AS INTEGER), CAST(value AS INTEGER) + 1)",
-        [now.timestamp().to_string()],
-    )?;
-    Ok(())
+    let last = settings::get(conn, CARD_ISSUED_AT)?.and_then(|s| s.parse::<i64>().ok());
+    let issued = last.map_or(now.timestamp(), |last| now.timestamp().max(last + 1));
+    settings::set(conn, CARD_ISSUED_AT, &issued.to_string())
 }
 
 /// A fresh encryption key; the old one is kept for [`RETIRED_KEY_LIFETIME`].
@@ -176,26 +170,14 @@ pub(crate) fn identity_key(conn: &Connection) -> Result<IdentityKey> {
 impl Vault {
     /// The member's display name, as they introduced themselves.
     pub fn display_name(&self) -> Result<Option<String>> {
-        self.with_conn(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'display_name'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })
+        self.with_conn(|conn| settings::get(conn, DISPLAY_NAME))
     }
 
     /// My card carries it, so the card is reissued.
     pub fn set_display_name(&self, name: &str) -> Result<()> {
         let name = crate::name::clean(name)?;
         self.with_tx(|tx| {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('display_name', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [name],
-            )?;
+            settings::set(tx, DISPLAY_NAME, &name)?;
             bump_card(tx, Utc::now())
         })
     }
@@ -229,11 +211,7 @@ mod tests {
             .query_row("SELECT count(*) FROM mailboxes", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mailboxes, 1, "made once");
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('display_name', 'Alice')",
-            [],
-        )
-        .unwrap();
+        settings::set(&conn, DISPLAY_NAME, "Alice").unwrap();
         let keys = load(&conn).unwrap();
         let card = card(&conn, &keys).unwrap();
         let address = card.address().unwrap();

@@ -14,6 +14,7 @@
 mod connection;
 mod header;
 mod schema;
+pub(crate) mod settings;
 mod watch;
 mod wrapped;
 

@@ -1,0 +1,23 @@
+//! The vault's small named settings (the `meta` table), for the modules
+//! that keep a value or two: my display name, my card's date, care's
+//! retention. Each module names its own keys.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::Result;
+
+pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
