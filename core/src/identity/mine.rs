@@ -177,7 +177,7 @@ impl Vault {
     pub fn set_display_name(&self, name: &str) -> Result<()> {
         let name = crate::name::clean(name)?;
         self.with_tx(|tx| {
-            settings::set(tx, DISPLAY_NAME, &name)?;
+            settings::set(tx, DISPLAY_NAME, name)?;
             bump_card(tx, Utc::now())
         })
     }
