@@ -55,6 +55,23 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every source file of the core: its path below `src`, its top module and its text.
+fn core_files() -> Vec<(PathBuf, String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let relative = file.strip_prefix(&src).unwrap().to_path_buf();
+            let top = relative.components().next().unwrap().as_os_str();
+            let module = top.to_string_lossy().trim_end_matches(".rs").to_owned();
+            let text = fs::read_to_string(&file).unwrap();
+            (relative, module, text)
+        })
+        .collect()
+}
+
 /// Each `crate::x` or `crate::{x, y::z}` in the text, as (x, the item after it).
 fn references(text: &str) -> Vec<(String, String)> {
     let code: String = text
@@ -95,26 +112,14 @@ fn references(text: &str) -> Vec<(String, String)> {
 
 #[test]
 fn no_module_imports_one_above_it() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    source_files(&src, &mut files);
     let mut upward = BTreeSet::new();
     let mut checked = 0;
-    for file in files {
-        let relative = file.strip_prefix(&src).unwrap();
-        let module = relative
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_owned();
+    for (relative, module, text) in core_files() {
         if module == "lib" {
             continue;
         }
         let row = row_of(&module);
-        for (first, item) in references(&fs::read_to_string(&file).unwrap()) {
+        for (first, item) in references(&text) {
             let target = ROOT_ITEMS
                 .iter()
                 .find(|(name, _)| *name == first)
@@ -218,18 +223,13 @@ fn each_table_is_touched_only_by_its_owner() {
             "table {table} has no owner here"
         );
     }
-    let mut files = Vec::new();
-    source_files(&src, &mut files);
     let mut leaks = BTreeSet::new();
     let mut checked = 0;
-    for file in files {
-        let relative = file.strip_prefix(&src).unwrap();
-        let module = relative.components().next().unwrap().as_os_str();
-        let module = module.to_string_lossy().trim_end_matches(".rs").to_owned();
+    for (relative, module, text) in core_files() {
         if module == "vault" && relative.ends_with("schema.rs") {
             continue; // the migrations
         }
-        for table in tables_named(&fs::read_to_string(&file).unwrap()) {
+        for table in tables_named(&text) {
             let Some((_, owner)) = TABLES.iter().find(|(t, _)| *t == table) else {
                 continue;
             };
