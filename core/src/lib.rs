@@ -7,8 +7,10 @@
 //! and ids cross).
 //!
 //! # Module map
-//! Each module imports only modules on lower rows (`core/tests/module_graph.rs`
-//! checks it), and owns its tables.
+//! Each module imports only modules on lower rows, and owns its tables:
+//! others reach them through its typed functions, never by SQL
+//! (`core/tests/module_graph.rs` checks both; only the vault's numbered
+//! migrations touch every table).
 //!
 //! | Row | Module | Owns | May import |
 //! |---|---|---|---|
@@ -18,10 +20,16 @@
 //! | 4 | `envelope` | sealing and opening, inbox, outbox, replay records; the `KindHandler` seam | rows 0–3 |
 //! | 3 | `comrades` | comrades, circles, safety numbers; reports `ComradeChange` | rows 0–2 |
 //! | 2 | `identity` | my keys, mailboxes and relays, my card; the key, card and address types | rows 0–1 |
-//! | 1 | `vault` | the database, its header and migrations; the `Hooks` seam | row 0 |
+//! | 1 | `vault` | the database, its header and migrations, named settings; the `Hooks` seam | row 0 |
 //! | 0 | `error`, `id`, `name`, `time`, `redact`, `secret`, `fts`, `uniffi_types` | shared values and helpers | nothing above |
 //!
 //! The modules on row 5 do not import each other.
+//!
+//! `Vault`, as the registry builds it, is the one session both the command
+//! line and `tend-ffi` drive: it holds the open database and the lists of
+//! handlers, parses what people type (`gatherings::parse_local_time`,
+//! `Comrades::recipient_named`) and reports each commit's [`Change`]s to
+//! the listener the app sets, so neither binding lists them by hand.
 
 pub mod care;
 pub mod comrades;
