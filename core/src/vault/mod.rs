@@ -8,7 +8,7 @@
 //!
 //! The vault knows no domain. What the layers above need at every open
 //! (my keys made, expired care swept) and from an integrity check arrives
-//! as [`Hooks`], which `crate::registry` assembles; the public constructors
+//! as `Hooks`, which `crate::registry` assembles; the public constructors
 //! live there too, so every vault is opened with them.
 
 mod connection;
