@@ -9,8 +9,17 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 ///
 /// Apps wrap it with the Android Keystore or iOS Keychain; passphrase
 /// vaults wrap it with an Argon2id-derived key in the vault header.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct DataKey([u8; 32]);
+
+/// In constant time: how long a comparison takes says nothing of the key.
+impl PartialEq for DataKey {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+    }
+}
+
+impl Eq for DataKey {}
 
 impl DataKey {
     pub const LEN: usize = 32;
@@ -50,5 +59,18 @@ impl DataKey {
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DataKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DataKey;
+
+    #[test]
+    fn data_keys_compare_by_value() {
+        let mut other = [7; 32];
+        other[31] = 8;
+        assert!(DataKey::from_bytes([7; 32]) == DataKey::from_bytes([7; 32]));
+        assert!(DataKey::from_bytes([7; 32]) != DataKey::from_bytes(other));
     }
 }

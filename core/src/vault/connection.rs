@@ -24,6 +24,10 @@ pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher logs "hmac check failed" and the like to stderr by default.
     conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
+    // Not `cipher_memory_security`: wiping every allocation made a search
+    // 585 times slower (docs/performance.md, issue 18). SQLCipher keeps its
+    // keys in a private heap it overwrites on free regardless, and the page
+    // cipher (ours) wipes its AES keys (the `zeroize` features).
     if let Some(key) = key {
         apply_key(&conn, key, KeyCall::Key)?;
         // Page HMACs with SHA-256: phones' ARMv8 crypto extensions accelerate
