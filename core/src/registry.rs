@@ -13,7 +13,7 @@ use rusqlite::Connection;
 
 use crate::comrades::Comrades;
 use crate::delivery::{self, Delivery};
-use crate::envelope::{CardUpdates, Envelopes, KindHandler};
+use crate::envelope::{self, CardUpdates, Envelopes, KindHandler};
 use crate::vault::{self, Hooks, KeyWrapper, TableListener, Unlock};
 use crate::{DataKey, KdfParams, Result, Vault, care, gatherings, identity, journal};
 
@@ -76,7 +76,7 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
 }
 
 static HOOKS: Hooks = Hooks {
-    on_open: &[make_my_keys, sweep_care],
+    on_open: &[make_my_keys, sweep_care, prune_replay_records],
     integrity: &[journal::index_is_sound],
 };
 
@@ -86,6 +86,10 @@ fn make_my_keys(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 fn sweep_care(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     care::sweep(conn, now).map(drop)
+}
+
+fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    envelope::prune_replay_records(conn, now).map(drop)
 }
 
 impl Vault {

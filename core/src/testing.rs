@@ -158,6 +158,27 @@ pub fn sweep_care_at(
     vault.with_tx(|tx| crate::care::sweep(tx, now))
 }
 
+/// Seals as [`crate::envelope::Envelopes::seal`] does, dated `created`: an
+/// envelope of long ago, without waiting for it.
+pub fn seal_made_at(
+    vault: &crate::Vault,
+    outgoing: &crate::envelope::Outgoing<'_>,
+    created: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<crate::envelope::Sealed> {
+    vault.with_tx(|tx| {
+        let peers = crate::envelope::resolve(tx, outgoing.to)?;
+        crate::envelope::seal_made_at(tx, peers, outgoing, None, created)
+    })
+}
+
+/// Prunes replay records as if it were `now`.
+pub fn prune_replay_records_at(
+    vault: &crate::Vault,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<u64> {
+    vault.with_tx(|tx| crate::envelope::prune_replay_records(tx, now))
+}
+
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing
 /// stored. Whether it was accepted. Must never panic.
 pub fn import_ics(data: &[u8]) -> bool {

@@ -614,3 +614,74 @@ fn debug_output_shows_no_names_keys_or_words() {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 }
+
+/// Replay records go once their envelope can no longer be opened, and a
+/// replay after that is refused as expired: never opened twice.
+#[cfg(feature = "testing")]
+#[test]
+fn replay_records_are_pruned_and_replays_stay_refused() {
+    use tend_core::envelope::MAX_UNEXPIRING_AGE;
+    use tend_core::testing::{prune_replay_records_at, seal_made_at};
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    let (bob_id, _) = befriend(&alice, &bob);
+    let to_bob = [Recipient::Comrade(bob_id)];
+    let now = Utc::now();
+
+    // An envelope that expires in 1.5 s: its record goes a day after that.
+    let brief = alice
+        .envelopes()
+        .seal(&Outgoing {
+            expires_at: Some(now + Duration::milliseconds(1500)),
+            ..note(&to_bob)
+        })
+        .unwrap();
+    // One without an expiry, made a year and a day ago: too old to open.
+    let ancient = seal_made_at(
+        &alice,
+        &note(&to_bob),
+        now - MAX_UNEXPIRING_AGE - Duration::days(1),
+    )
+    .unwrap();
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&ancient.bytes)),
+        EnvelopeError::Expired
+    );
+    // One without an expiry, made now: kept for a year.
+    let lasting = alice.envelopes().seal(&note(&to_bob)).unwrap();
+    bob.envelopes().open(&brief.bytes).unwrap();
+    bob.envelopes().open(&lasting.bytes).unwrap();
+
+    assert_eq!(prune_replay_records_at(&bob, now).unwrap(), 0);
+    for sealed in [&brief, &lasting] {
+        assert_eq!(
+            envelope_error(bob.envelopes().open(&sealed.bytes)),
+            EnvelopeError::Replayed
+        );
+    }
+    assert_eq!(
+        prune_replay_records_at(&bob, now + Duration::days(2)).unwrap(),
+        1,
+        "only the brief one's record goes"
+    );
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&lasting.bytes)),
+        EnvelopeError::Replayed
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&brief.bytes)),
+        EnvelopeError::Expired,
+        "its record is gone, and it is refused all the same"
+    );
+    assert_eq!(
+        prune_replay_records_at(&bob, now + MAX_UNEXPIRING_AGE + Duration::days(2)).unwrap(),
+        1,
+        "the lasting one's record goes when it could no longer be opened"
+    );
+    assert_eq!(
+        bob.envelopes().inbox(None).unwrap().len(),
+        2,
+        "each opened once"
+    );
+}

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::kind::{self, KindHandler};
@@ -128,16 +128,13 @@ pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -
             params![
                 sender_key.as_bytes().as_slice(),
                 unsealed.id.as_slice(),
-                unsealed.expires_ms
+                replay_record_until(unsealed.created_ms, unsealed.expires_ms)
             ],
         )?;
         if seen == 0 {
             return Err(EnvelopeError::Replayed.into());
         }
-        if unsealed
-            .expires_ms
-            .is_some_and(|e| e <= now.timestamp_millis())
-        {
+        if replay_record_until(unsealed.created_ms, unsealed.expires_ms) <= now.timestamp_millis() {
             return Err(EnvelopeError::Expired.into());
         }
         if sender.comrade.is_some() {
@@ -228,6 +225,27 @@ pub(crate) fn inbox(vault: &Vault, kind: Option<&str>) -> Result<Vec<InboxItem>>
 }
 
 /// What I sealed about one thing, such as a journal entry.
+/// How long an envelope without an expiry stays openable: older ones are
+/// refused as expired, so their replay records can go.
+pub const MAX_UNEXPIRING_AGE: Duration = Duration::days(365);
+
+/// Replay records outlive the envelope by this much, for clocks that step back.
+const REPLAY_RECORD_SLACK: Duration = Duration::days(1);
+
+/// Until when an envelope can be opened, in Unix ms: its own expiry, or
+/// [`MAX_UNEXPIRING_AGE`] after it was made. Its replay record is kept as
+/// long (plus a day), and not longer.
+fn replay_record_until(created_ms: i64, expires_ms: Option<i64>) -> i64 {
+    expires_ms.unwrap_or_else(|| created_ms.saturating_add(MAX_UNEXPIRING_AGE.num_milliseconds()))
+}
+
+/// Deletes the replay records of envelopes that can no longer be opened
+/// (an expired envelope is refused before its record is looked at).
+pub(crate) fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<u64> {
+    let before = (now - REPLAY_RECORD_SLACK).timestamp_millis();
+    Ok(conn.execute("DELETE FROM seen_messages WHERE expires_at <= ?1", [before])? as u64)
+}
+
 /// One recipient's share of an outbox envelope. `outbox` is the envelope's
 /// row: delivery's routes refer to it, and go when it goes.
 pub(crate) struct OutboxCopy {
@@ -349,7 +367,17 @@ pub(crate) fn seal_in(
     outgoing: &Outgoing<'_>,
     subject: Option<&str>,
 ) -> Result<Sealed> {
-    let now = Utc::now();
+    seal_made_at(tx, peers, outgoing, subject, Utc::now())
+}
+
+/// [`seal_in`], dated `now`: the tests make envelopes of long ago with it.
+pub(crate) fn seal_made_at(
+    tx: &Connection,
+    peers: Vec<Peer>,
+    outgoing: &Outgoing<'_>,
+    subject: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Sealed> {
     if outgoing.expires_at.is_some_and(|e| e <= now) {
         return Err(Error::invalid("expiry", "already past"));
     }

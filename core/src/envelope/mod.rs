@@ -18,11 +18,11 @@ use crate::redact::Text;
 pub use crate::comrades::Recipient;
 pub(crate) use card_update::CardUpdates;
 pub use card_update::KIND as CARD_UPDATE;
-pub use exchange::{InboxItem, OutboxItem};
+pub use exchange::{InboxItem, MAX_UNEXPIRING_AGE, OutboxItem};
 pub(crate) use exchange::{
     OutboxCopy, forget_outbox_about, inbox, open, outbox_about, outbox_copies, outbox_envelope,
-    outbox_row, outbox_since, resolve, seal_about, seal_card_update_in, seal_card_update_to,
-    seal_json_in,
+    outbox_row, outbox_since, prune_replay_records, resolve, seal_about, seal_card_update_in,
+    seal_card_update_to, seal_json_in, seal_made_at,
 };
 #[cfg(feature = "testing")]
 pub(crate) use kind::check;

@@ -324,6 +324,15 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX delivery_seen_by_age ON delivery_seen (seen_at);
     "#,
+    // Replay records are kept until their envelope can no longer be opened
+    // (envelope::prune_replay_records); one without an expiry is kept a
+    // year, counted from this upgrade for those already here.
+    r#"
+    UPDATE seen_messages
+       SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 365 * 86400000
+     WHERE expires_at IS NULL;
+    CREATE INDEX seen_messages_by_expiry ON seen_messages (expires_at);
+    "#,
 ];
 
 /// The schema version this build writes and understands.
@@ -462,6 +471,27 @@ mod tests {
                 .unwrap();
             assert_eq!(n, 0, "{table}");
         }
+    }
+
+    #[test]
+    fn replay_records_without_an_expiry_are_kept_a_year_from_the_upgrade() {
+        let mut conn = at_version(CURRENT - 1);
+        conn.execute_batch(
+            "INSERT INTO seen_messages (sender_identity, message_id, expires_at)
+               VALUES (x'01', x'0a', NULL), (x'01', x'0b', 5);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let kept: Vec<i64> = conn
+            .prepare("SELECT expires_at FROM seen_messages ORDER BY message_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let year_from_now = chrono::Utc::now().timestamp_millis() + 365 * 86_400_000;
+        assert!((kept[0] - year_from_now).abs() < 60_000, "{kept:?}");
+        assert_eq!(kept[1], 5);
     }
 
     #[test]
