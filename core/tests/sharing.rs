@@ -685,3 +685,110 @@ fn replay_records_are_pruned_and_replays_stay_refused() {
         "each opened once"
     );
 }
+
+/// On unencrypted twins, so encryption cannot hide a leftover: after each
+/// kind of deletion nothing of what went is left in any byte of the files:
+/// a deleted entry's sealed copies in the outbox, an inbox item deleted by
+/// hand, shared entries cleared by age, replay records once pruned.
+#[cfg(all(feature = "plaintext-baseline", feature = "testing"))]
+#[test]
+fn every_kind_of_deletion_leaves_no_bytes_behind() {
+    use tend_core::Vault;
+    use tend_core::envelope::MAX_UNEXPIRING_AGE;
+    let has = |dir: &std::path::Path, needle: &[u8]| {
+        snapshot(dir)
+            .into_iter()
+            .any(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    let alice = Vault::create_plaintext_baseline(&alice_dir).unwrap();
+    let bob = Vault::create_plaintext_baseline(&bob_dir).unwrap();
+    alice.set_display_name("Alice").unwrap();
+    bob.set_display_name("Bob").unwrap();
+    let (bob_id, _) = befriend(&alice, &bob);
+    let to_bob = [Recipient::Comrade(bob_id)];
+    let journal = alice.journal();
+    for i in 0..50 {
+        journal
+            .add(entry(&format!("filler {i} cobaltheron")))
+            .unwrap();
+    }
+
+    let gone = journal.add(entry("obsidianfalcon flew")).unwrap();
+    let first = journal
+        .share(gone.id, &to_bob, Some("zephyrquill"))
+        .unwrap();
+    let second = journal.share(gone.id, &to_bob, None).unwrap();
+    let other = journal.add(entry("marblewren sang")).unwrap();
+    let third = journal.share(other.id, &to_bob, None).unwrap();
+    for sealed in [&first, &second, &third] {
+        bob.envelopes().open(&sealed.bytes).unwrap();
+    }
+
+    // The entry and its two sealed copies go; the third share stays.
+    assert_eq!(journal.delete(gone.id).unwrap(), 2);
+    let outbox: Vec<_> = alice.envelopes().outbox().unwrap();
+    assert!(
+        outbox
+            .iter()
+            .all(|o| o.sealed.message_id != first.message_id)
+    );
+    assert!(
+        outbox
+            .iter()
+            .any(|o| o.sealed.message_id == third.message_id)
+    );
+    // Closed, so the write-ahead log is checkpointed and gone: what a
+    // seized phone's files hold once the app is stopped.
+    drop(alice);
+    assert!(
+        has(&alice_dir, &third.bytes[100..164]),
+        "the scan sees envelopes"
+    );
+    for sealed in [&first, &second] {
+        assert!(
+            !has(&alice_dir, &sealed.bytes[100..164]),
+            "a sealed copy is left"
+        );
+    }
+    assert!(has(&alice_dir, b"cobaltheron"), "the scan sees words");
+    common::assert_no_plaintext(&alice_dir, &["obsidianfalcon"]);
+
+    // Bob deletes one item by hand, then clears what was shared by age.
+    bob.envelopes().delete_from_inbox(first.message_id).unwrap();
+    assert!(matches!(
+        bob.envelopes().delete_from_inbox(first.message_id),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        envelope_error(bob.envelopes().open(&first.bytes)),
+        EnvelopeError::Replayed,
+        "deleted is not forgotten: the same envelope is refused"
+    );
+    drop(bob);
+    common::assert_no_plaintext(&bob_dir, &["zephyrquill"]);
+    assert!(has(&bob_dir, b"marblewren"), "the scan sees what stays");
+    let bob = Vault::open_plaintext_baseline(&bob_dir).unwrap();
+    let cleared = bob
+        .journal()
+        .clear_shared_before(Utc::now() + Duration::seconds(1))
+        .unwrap();
+    assert_eq!(cleared, 2);
+    assert!(bob.journal().shared_with_me().unwrap().is_empty());
+    drop(bob);
+    common::assert_no_plaintext(&bob_dir, &["obsidianfalcon", "marblewren"]);
+
+    // Replay records: kept while the envelopes could be opened, then gone.
+    let id = first.message_id.to_string().replace('-', "");
+    let id = hex::decode(id).unwrap();
+    assert!(has(&bob_dir, &id));
+    let bob = Vault::open_plaintext_baseline(&bob_dir).unwrap();
+    let later = Utc::now() + MAX_UNEXPIRING_AGE + Duration::days(2);
+    assert_eq!(
+        tend_core::testing::prune_replay_records_at(&bob, later).unwrap(),
+        3
+    );
+    drop(bob);
+    assert!(!has(&bob_dir, &id), "a pruned replay record is left");
+}

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDateTime;
+use chrono::{Duration, NaiveDateTime};
 use tend_core::Vault;
 use tend_core::comrades::Comrade;
 use tend_core::envelope::Recipient;
@@ -143,4 +143,19 @@ pub fn text_from_editor() -> CliResult<String> {
         return Err("nothing was written; nothing was saved".into());
     }
     Ok(text)
+}
+
+/// `12h`, `3d`, `90m`.
+pub fn duration(text: &str) -> CliResult<Duration> {
+    let bad = || format!("{text:?} is not a duration like 90m, 12h or 3d");
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    match unit {
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        _ => None,
+    }
+    .ok_or_else(bad)
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
@@ -207,7 +207,7 @@ pub fn run(cmd: CareCommand, vault: &Vault, out: &Output) -> CliResult {
                 expires_at: expires_in
                     .as_deref()
                     .map(|e| {
-                        duration(e).and_then(|d| {
+                        crate::args::duration(e).and_then(|d| {
                             now.checked_add_signed(d)
                                 .ok_or_else(|| format!("{e:?} is too far ahead"))
                         })
@@ -440,18 +440,3 @@ fn local_to_utc(text: &str) -> CliResult<DateTime<Utc>> {
 }
 
 use crate::render::local;
-
-/// `12h`, `3d`, `90m`.
-fn duration(text: &str) -> CliResult<Duration> {
-    let bad = || format!("{text:?} is not a duration like 90m, 12h or 3d");
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    match unit {
-        "m" => Duration::try_minutes(n),
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        _ => None,
-    }
-    .ok_or_else(bad)
-}

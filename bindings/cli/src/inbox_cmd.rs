@@ -25,6 +25,14 @@ pub enum InboxCommand {
     },
     /// What I received, newest first
     List,
+    /// Delete one item for good: MESSAGE_ID as `tend --json inbox list` shows it
+    Delete { message_id: String },
+    /// Delete the journal entries comrades shared with me that arrived longer ago than --older-than
+    ClearShared {
+        /// How long ago: 90m, 12h, 30d
+        #[arg(long, value_name = "DURATION")]
+        older_than: String,
+    },
 }
 
 pub fn run(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
@@ -72,6 +80,22 @@ pub fn run(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
                 .collect();
             eprintln!("Your vault sealed {} in answer:", replies.len());
             write_envelopes(&replies, dir, out)
+        }
+        InboxCommand::Delete { message_id } => {
+            let id = message_id.parse().map_err(fail)?;
+            vault.envelopes().delete_from_inbox(id).map_err(fail)?;
+            out.done("Deleted from the inbox. If the same envelope comes again, it is refused.")
+        }
+        InboxCommand::ClearShared { older_than } => {
+            let age = crate::args::duration(&older_than)?;
+            let gone = vault
+                .journal()
+                .clear_shared_before(chrono::Utc::now() - age)
+                .map_err(fail)?;
+            out.done(&format!(
+                "Deleted {} shared with you before then.",
+                crate::output::count(gone, "entry", "entries")
+            ))
         }
         InboxCommand::List => {
             let items = vault.envelopes().inbox(None).map_err(fail)?;

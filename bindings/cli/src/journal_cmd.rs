@@ -243,8 +243,15 @@ pub fn run(cmd: JournalCommand, vault: &Vault, out: &Output) -> CliResult {
         }
         JournalCommand::Delete { id } => {
             let id: EntryId = id.parse().map_err(fail)?;
-            journal.delete(id).map_err(fail)?;
-            out.done("Deleted, and gone from the search index too.")
+            let copies = journal.delete(id).map_err(fail)?;
+            if copies == 0 {
+                return out.done("Deleted, and gone from the search index too.");
+            }
+            out.done(&format!(
+                "Deleted, and gone from the search index too, with {} of it waiting in your outbox. \
+                 Copies already delivered stay with those who received them.",
+                crate::output::count(copies, "shared copy", "shared copies")
+            ))
         }
         JournalCommand::Prompt => {
             let prompt = prompt_for_day(Local::now().date_naive());

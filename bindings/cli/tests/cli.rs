@@ -332,6 +332,47 @@ fn two_members_swap_cards_share_an_entry_and_refuse_a_replay() {
 }
 
 #[test]
+fn deleting_an_entry_takes_its_copies_and_the_inbox_deletes_and_clears() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = comrades(tmp.path());
+    let share = |text: &str, file: &str| {
+        let id = json(tend(&a, &["--json", "journal", "add", text]))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = tmp.path().join(file);
+        let path = path.to_str().unwrap();
+        ok(tend(
+            &a,
+            &["share", "entry", &id, "--to", "Bob", "--out", path],
+        ));
+        ok(tend(&b, &["inbox", "open", path]));
+        id
+    };
+    let first = share("a heron by the lock", "one.age");
+    let deleted = ok(tend(&a, &["journal", "delete", &first]));
+    assert!(
+        deleted.contains("with 1 shared copy of it waiting in your outbox"),
+        "{deleted}"
+    );
+
+    let listed = json(tend(&b, &["--json", "inbox", "list"]));
+    let message = listed[0]["message_id"].as_str().unwrap().to_owned();
+    ok(tend(&b, &["inbox", "delete", &message]));
+    assert!(ok(tend(&b, &["inbox", "list"])).contains("The inbox is empty."));
+    let again = tend(&b, &["inbox", "delete", &message]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("inbox item not found"));
+
+    share("a kingfisher at dusk", "two.age");
+    let cleared = ok(tend(&b, &["inbox", "clear-shared", "--older-than", "0m"]));
+    assert!(
+        cleared.contains("Deleted 1 entry shared with you"),
+        "{cleared}"
+    );
+    assert!(ok(tend(&b, &["inbox", "list"])).contains("The inbox is empty."));
+}
+
+#[test]
 fn expand_needs_no_vault_and_prints_offsets_or_json() {
     let tmp = tempfile::tempdir().unwrap();
     let nowhere = tmp.path().join("no-vault-here");

@@ -1,6 +1,6 @@
 //! The journal: entries, search, insights, mood scale, backups and Daylio.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use tend_core::SecretString;
 use tend_core::journal::{
     self as core, DaylioOptions, Entry, EntryPage, ExportFormat, ExportProtection, ImportSummary,
@@ -35,8 +35,16 @@ impl TendVault {
             .await
     }
 
-    pub async fn delete_entry(&self, id: String) -> Result<(), TendError> {
+    /// Deletes an entry with its sealed copies still in the outbox; returns
+    /// how many copies went. Delivered copies stay with their recipients.
+    pub async fn delete_entry(&self, id: String) -> Result<u64, TendError> {
         self.with(move |v| Ok(v.journal().delete(id.parse()?)?))
+            .await
+    }
+
+    /// Deletes the entries comrades shared with me that arrived before `before`.
+    pub async fn clear_shared_before(&self, before: DateTime<Utc>) -> Result<u64, TendError> {
+        self.with(move |v| Ok(v.journal().clear_shared_before(before)?))
             .await
     }
 

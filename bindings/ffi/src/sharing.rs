@@ -118,6 +118,12 @@ impl TendVault {
             .await
     }
 
+    /// Deletes one inbox item for good; the same envelope arriving again is refused.
+    pub async fn delete_from_inbox(&self, message_id: String) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.envelopes().delete_from_inbox(message_id.parse()?)?))
+            .await
+    }
+
     pub async fn outbox(&self) -> Result<Vec<Sealed>, TendError> {
         self.with(|v| {
             Ok(v.envelopes()

@@ -47,6 +47,12 @@ pub struct OutboxItem {
 }
 
 impl Envelopes<'_> {
+    /// Deletes one item from the inbox, for good. The replay record stays,
+    /// so the same envelope arriving again is refused.
+    pub fn delete_from_inbox(&self, id: MessageId) -> Result<()> {
+        self.vault.with_tx(|tx| delete_from_inbox(tx, id))
+    }
+
     /// Seals to comrades and circles (blocked comrades are left out of
     /// circles) plus my own key, and keeps it in the outbox.
     pub fn seal(&self, outgoing: &Outgoing<'_>) -> Result<Sealed> {
@@ -314,10 +320,29 @@ pub(crate) fn outbox_row(conn: &Connection, message_id: MessageId) -> Result<Opt
         .optional()?)
 }
 
-/// Deletes the outbox envelopes about one subject (a care request, say).
-pub(crate) fn forget_outbox_about(conn: &Connection, subject: &str) -> Result<()> {
-    conn.execute("DELETE FROM outbox WHERE subject = ?1", [subject])?;
-    Ok(())
+/// Deletes the outbox envelopes about one subject (a care request, a
+/// journal entry); how many went.
+pub(crate) fn forget_outbox_about(conn: &Connection, subject: &str) -> Result<u64> {
+    Ok(conn.execute("DELETE FROM outbox WHERE subject = ?1", [subject])? as u64)
+}
+
+/// [`Envelopes::delete_from_inbox`].
+pub(crate) fn delete_from_inbox(conn: &Connection, id: MessageId) -> Result<()> {
+    match conn.execute(
+        "DELETE FROM inbox WHERE message_id = ?1",
+        [id.0.as_bytes().as_slice()],
+    )? {
+        0 => Err(Error::NotFound { what: "inbox item" }),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes inbox items of one kind received before `before`; how many went.
+pub(crate) fn clear_inbox(conn: &Connection, kind: &str, before: DateTime<Utc>) -> Result<u64> {
+    Ok(conn.execute(
+        "DELETE FROM inbox WHERE kind = ?1 AND received_at < ?2",
+        params![kind, before.timestamp_millis()],
+    )? as u64)
 }
 
 pub(crate) fn outbox_about(vault: &Vault, subject: &str) -> Result<Vec<OutboxItem>> {

@@ -18,11 +18,13 @@ use crate::redact::Text;
 pub use crate::comrades::Recipient;
 pub(crate) use card_update::CardUpdates;
 pub use card_update::KIND as CARD_UPDATE;
+#[cfg(feature = "testing")]
+pub(crate) use exchange::seal_made_at;
 pub use exchange::{InboxItem, MAX_UNEXPIRING_AGE, OutboxItem};
 pub(crate) use exchange::{
-    OutboxCopy, forget_outbox_about, inbox, open, outbox_about, outbox_copies, outbox_envelope,
-    outbox_row, outbox_since, prune_replay_records, resolve, seal_about, seal_card_update_in,
-    seal_card_update_to, seal_json_in, seal_made_at,
+    OutboxCopy, clear_inbox, forget_outbox_about, inbox, open, outbox_about, outbox_copies,
+    outbox_envelope, outbox_row, outbox_since, prune_replay_records, resolve, seal_about,
+    seal_card_update_in, seal_card_update_to, seal_json_in,
 };
 #[cfg(feature = "testing")]
 pub(crate) use kind::check;

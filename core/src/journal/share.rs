@@ -129,6 +129,13 @@ impl Journal<'_> {
         )
     }
 
+    /// Deletes the entries comrades shared with me that arrived before
+    /// `before`; how many went.
+    pub fn clear_shared_before(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.vault
+            .with_tx(|tx| envelope::clear_inbox(tx, JOURNAL_ENTRY, before))
+    }
+
     /// Entries comrades shared with me, newest first.
     pub fn shared_with_me(&self) -> Result<Vec<SharedEntry>> {
         let items = envelope::inbox(self.vault, Some(JOURNAL_ENTRY))?;

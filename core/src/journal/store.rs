@@ -8,6 +8,7 @@ use super::entry::{
 };
 use super::tags::TagIds;
 use super::{ImportSummary, Journal, Progress, mood, tags};
+use crate::envelope;
 use crate::{Error, Result};
 
 pub(crate) const MAX_PAGE: u32 = 500;
@@ -61,13 +62,16 @@ impl Journal<'_> {
     }
 
     /// Deletes an entry for good: its row, its tags' links and its search-index row.
-    pub fn delete(&self, id: EntryId) -> Result<()> {
+    /// Deletes an entry, its words in the search index and the sealed
+    /// copies of it waiting in my outbox; returns how many copies went.
+    /// Copies already delivered stay with those who received them.
+    pub fn delete(&self, id: EntryId) -> Result<u64> {
         self.vault.with_tx(|tx| {
             let seq = seq_of(tx, id)?;
             tx.execute("DELETE FROM entries_fts WHERE rowid = ?1", [seq])?;
             tx.execute("DELETE FROM entries WHERE seq = ?1", [seq])?;
             tags::prune_unused(tx)?;
-            Ok(())
+            envelope::forget_outbox_about(tx, &id.to_string())
         })
     }
 

@@ -128,6 +128,26 @@ class TendTest {
     }
 
     @Test
+    fun `deleting an entry takes its outbox copies, and the inbox deletes and clears`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        val bobAtAlice = alice.addComrade(bob.myCard(), null)
+        bob.addComrade(alice.myCard(), null)
+        val to = listOf(Recipient.Comrade(bobAtAlice.id))
+        val first = alice.addEntry(entry("The heron came back"))
+        val opened = bob.openEnvelope(alice.shareEntry(first.id, to, null).bytes)
+        assertEquals(1uL, alice.deleteEntry(first.id))
+        assertTrue(alice.outbox().none { it.messageId == opened.messageId })
+        bob.deleteFromInbox(opened.messageId)
+        assertTrue(bob.inbox(null).isEmpty())
+        assertThrows<TendException.NotFound> { runBlocking { bob.deleteFromInbox(opened.messageId) } }
+        val second = alice.addEntry(entry("A kingfisher at dusk"))
+        bob.openEnvelope(alice.shareEntry(second.id, to, null).bytes)
+        assertEquals(1uL, bob.clearSharedBefore(System.currentTimeMillis() + 1_000))
+        assertTrue(bob.sharedWithMe().isEmpty())
+    }
+
+    @Test
     fun `a care request goes from post to thanks, and Carol sees only covered`() = runBlocking<Unit> {
         val alice = member("Alice")
         val bob = member("Bob")
