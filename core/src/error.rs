@@ -65,6 +65,9 @@ pub enum Error {
     Import(&'static str),
     #[error("the backup is encrypted; a passphrase is needed")]
     PassphraseNeeded,
+    /// zxcvbn's fixed words only: never the passphrase.
+    #[error("that passphrase is too easy to guess. {reason} {suggestion}")]
+    WeakPassphrase { reason: String, suggestion: String },
     #[error("another program is using the vault right now; try again in a moment")]
     Busy,
     #[error(

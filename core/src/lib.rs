@@ -21,7 +21,7 @@
 //! | 3 | `comrades` | comrades, circles, safety numbers; reports `ComradeChange` | rows 0–2 |
 //! | 2 | `identity` | my keys, mailboxes and relays, my card; the key, card and address types | rows 0–1 |
 //! | 1 | `vault` | the database, its header and migrations, named settings; the `Hooks` seam | row 0 |
-//! | 0 | `error`, `id`, `name`, `time`, `redact`, `secret`, `fts`, `uniffi_types` | shared values and helpers | nothing above |
+//! | 0 | `error`, `id`, `name`, `passphrase`, `time`, `redact`, `secret`, `fts`, `uniffi_types` | shared values and helpers | nothing above |
 //!
 //! The modules on row 5 do not import each other.
 //!
@@ -42,6 +42,7 @@ mod id;
 pub mod identity;
 pub mod journal;
 mod name;
+pub mod passphrase;
 mod redact;
 mod registry;
 mod secret;
@@ -56,7 +57,7 @@ pub mod vault;
 uniffi::setup_scaffolding!("tend_core");
 
 /// Passphrases for sealed backups; zeroized on drop.
-pub use age::secrecy::SecretString;
+pub use age::secrecy::{ExposeSecret, SecretString};
 pub use error::{Error, Result};
 pub use registry::{Change, kinds};
 pub use secret::DataKey;

@@ -12,6 +12,7 @@ const ROWS: &[&[&str]] = &[
         "error",
         "id",
         "name",
+        "passphrase",
         "time",
         "redact",
         "secret",
@@ -36,6 +37,7 @@ const ROOT_ITEMS: &[(&str, &str)] = &[
     ("KdfParams", "vault"),
     ("kinds", "registry"),
     ("SecretString", ""),
+    ("ExposeSecret", ""),
 ];
 
 fn row_of(module: &str) -> usize {

@@ -42,7 +42,7 @@ fn wrong_keys_are_typed_and_touch_nothing() {
     let v = Vault::create_with_key(&a, &key(1)).unwrap();
     v.journal().add(entry("x")).unwrap();
     drop(v);
-    let v = Vault::create_with_passphrase(&b, "right", TEST_KDF).unwrap();
+    let v = Vault::create_with_passphrase(&b, "right heron lantern", TEST_KDF).unwrap();
     v.journal().add(entry("x")).unwrap();
     drop(v);
     let (before_a, before_b) = (snapshot(&a), snapshot(&b));
@@ -56,7 +56,7 @@ fn wrong_keys_are_typed_and_touch_nothing() {
         Err(Error::WrongKey)
     ));
     assert!(matches!(
-        Vault::open_with_passphrase(&a, "right"),
+        Vault::open_with_passphrase(&a, "right heron lantern"),
         Err(Error::WrongUnlockMethod { .. })
     ));
     assert!(matches!(
@@ -143,7 +143,7 @@ fn creating_over_an_existing_vault_is_refused() {
         Err(Error::VaultExists)
     ));
     assert!(matches!(
-        Vault::create_with_passphrase(tmp.path(), "p", TEST_KDF),
+        Vault::create_with_passphrase(tmp.path(), "p heron lantern", TEST_KDF),
         Err(Error::VaultExists)
     ));
     assert_eq!(snapshot(tmp.path()), before);
@@ -152,7 +152,7 @@ fn creating_over_an_existing_vault_is_refused() {
 #[test]
 fn lock_refuses_work_until_unlocked() {
     let tmp = tempfile::tempdir().unwrap();
-    let vault = Vault::create_with_passphrase(tmp.path(), "pass", TEST_KDF).unwrap();
+    let vault = Vault::create_with_passphrase(tmp.path(), "pass heron lantern", TEST_KDF).unwrap();
     vault.journal().add(entry("kept")).unwrap();
     vault.lock();
     assert!(vault.is_locked());
@@ -161,7 +161,7 @@ fn lock_refuses_work_until_unlocked() {
         vault.unlock_with_passphrase("nope"),
         Err(Error::WrongKey)
     ));
-    vault.unlock_with_passphrase("pass").unwrap();
+    vault.unlock_with_passphrase("pass heron lantern").unwrap();
     assert_eq!(vault.journal().count().unwrap(), 1);
 }
 
@@ -169,23 +169,25 @@ fn lock_refuses_work_until_unlocked() {
 fn changing_the_passphrase_rewraps_without_rewriting_the_database() {
     let tmp = tempfile::tempdir().unwrap();
     let files = VaultFiles::new(tmp.path());
-    let vault = Vault::create_with_passphrase(tmp.path(), "old", TEST_KDF).unwrap();
+    let vault = Vault::create_with_passphrase(tmp.path(), "old heron lantern", TEST_KDF).unwrap();
     vault.journal().add(entry("kept")).unwrap();
     vault.lock();
-    vault.unlock_with_passphrase("old").unwrap();
+    vault.unlock_with_passphrase("old heron lantern").unwrap();
     let db_before = fs::read(files.database()).unwrap();
     assert!(matches!(
-        vault.change_passphrase("not it", "new", None),
+        vault.change_passphrase("not it", "new kingfisher morning", None),
         Err(Error::WrongKey)
     ));
-    vault.change_passphrase("old", "new", None).unwrap();
+    vault
+        .change_passphrase("old heron lantern", "new kingfisher morning", None)
+        .unwrap();
     assert_eq!(fs::read(files.database()).unwrap(), db_before);
     drop(vault);
     assert!(matches!(
-        Vault::open_with_passphrase(tmp.path(), "old"),
+        Vault::open_with_passphrase(tmp.path(), "old heron lantern"),
         Err(Error::WrongKey)
     ));
-    let vault = Vault::open_with_passphrase(tmp.path(), "new").unwrap();
+    let vault = Vault::open_with_passphrase(tmp.path(), "new kingfisher morning").unwrap();
     assert_eq!(vault.journal().count().unwrap(), 1);
 }
 
@@ -217,16 +219,16 @@ fn rekey_with_an_app_key_reencrypts_the_database() {
 fn rotating_a_passphrase_vaults_data_key_keeps_the_passphrase() {
     let tmp = tempfile::tempdir().unwrap();
     let files = VaultFiles::new(tmp.path());
-    let vault = Vault::create_with_passphrase(tmp.path(), "pass", TEST_KDF).unwrap();
+    let vault = Vault::create_with_passphrase(tmp.path(), "pass heron lantern", TEST_KDF).unwrap();
     vault.journal().add(entry("kept")).unwrap();
     vault.lock();
     let db_before = fs::read(files.database()).unwrap();
-    vault.unlock_with_passphrase("pass").unwrap();
+    vault.unlock_with_passphrase("pass heron lantern").unwrap();
     assert!(matches!(
         vault.rotate_data_key("wrong"),
         Err(Error::WrongKey)
     ));
-    vault.rotate_data_key("pass").unwrap();
+    vault.rotate_data_key("pass heron lantern").unwrap();
     vault.lock();
     let db_after = fs::read(files.database()).unwrap();
     // Every page was re-encrypted: no 4 KiB page survives unchanged.
@@ -236,7 +238,7 @@ fn rotating_a_passphrase_vaults_data_key_keeps_the_passphrase() {
         .filter(|(a, b)| a == b)
         .count();
     assert_eq!(same_pages, 0);
-    vault.unlock_with_passphrase("pass").unwrap();
+    vault.unlock_with_passphrase("pass heron lantern").unwrap();
     assert_eq!(vault.journal().count().unwrap(), 1);
 }
 
@@ -284,14 +286,14 @@ fn an_interrupted_rotation_opens_with_whichever_key_the_database_has() {
 #[test]
 fn panic_wipe_removes_every_file_even_while_open() {
     let tmp = tempfile::tempdir().unwrap();
-    let vault = Vault::create_with_passphrase(tmp.path(), "pass", TEST_KDF).unwrap();
+    let vault = Vault::create_with_passphrase(tmp.path(), "pass heron lantern", TEST_KDF).unwrap();
     vault.journal().add(entry("gone soon")).unwrap();
     assert!(!snapshot(tmp.path()).is_empty());
     vault.wipe().unwrap();
     assert!(snapshot(tmp.path()).is_empty());
     assert!(matches!(vault.journal().count(), Err(Error::Locked)));
     assert!(matches!(
-        Vault::open_with_passphrase(tmp.path(), "pass"),
+        Vault::open_with_passphrase(tmp.path(), "pass heron lantern"),
         Err(Error::VaultNotFound)
     ));
 }
@@ -299,7 +301,7 @@ fn panic_wipe_removes_every_file_even_while_open() {
 #[test]
 fn panic_wipe_works_without_the_passphrase() {
     let tmp = tempfile::tempdir().unwrap();
-    drop(Vault::create_with_passphrase(tmp.path(), "pass", TEST_KDF).unwrap());
+    drop(Vault::create_with_passphrase(tmp.path(), "pass heron lantern", TEST_KDF).unwrap());
     Vault::wipe_at(tmp.path()).unwrap();
     assert!(snapshot(tmp.path()).is_empty());
 }
@@ -361,7 +363,7 @@ fn four_threads_write_and_read_without_losing_anything() {
 #[test]
 fn nothing_written_is_readable_in_the_vault_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let vault = Vault::create_with_passphrase(tmp.path(), "pass", TEST_KDF).unwrap();
+    let vault = Vault::create_with_passphrase(tmp.path(), "pass heron lantern", TEST_KDF).unwrap();
     let j = vault.journal();
     let mut words = Vec::new();
     for i in 0..200 {

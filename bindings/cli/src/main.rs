@@ -121,6 +121,9 @@ enum PassphraseCommand {
     /// (TEND_PASSPHRASE, or a prompt); the key is rewrapped, the database
     /// is not rewritten
     Change,
+    /// Print a new passphrase of six random words (about 77 bits), to use
+    /// with init or change
+    Generate,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -259,6 +262,16 @@ fn run(cli: Cli) -> CliResult {
             vault.change_passphrase(&old, &new, None).map_err(fail)?;
             out.done("Passphrase changed. The database was not rewritten.")
         }
+        Command::Passphrase(PassphraseCommand::Generate) => {
+            use tend_core::ExposeSecret;
+            let generated = tend_core::passphrase::generate();
+            let words = generated.expose_secret();
+            out.show(&serde_json::json!({ "passphrase": words }), || {
+                format!(
+                    "{words}\nWrite it down and keep it apart from the phone; Tend keeps no copy."
+                )
+            })
+        }
         Command::Wipe { yes } => {
             if !yes {
                 return Err("wipe destroys the vault for good; add --yes".into());
@@ -287,7 +300,12 @@ fn open(dir: &std::path::Path) -> CliResult<Vault> {
 }
 
 pub fn fail(e: tend_core::Error) -> String {
-    e.to_string()
+    match e {
+        tend_core::Error::WeakPassphrase { .. } => {
+            format!("{e} `tend passphrase generate` makes a strong one.")
+        }
+        e => e.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -229,6 +229,46 @@ fn passphrase_change_takes_effect() {
 }
 
 #[test]
+fn a_weak_passphrase_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("vault");
+    for weak in ["123456", "sunshine", "Maria"] {
+        let refused = tend_with(&v, &["init", "--name", "A"], &[("TEND_PASSPHRASE", weak)]);
+        let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+        assert!(!refused.status.success());
+        assert!(said.contains("too easy to guess"), "{said}");
+        assert!(said.contains("tend passphrase generate"), "{said}");
+        assert!(
+            !said.contains(weak),
+            "the passphrase is never echoed: {said}"
+        );
+        assert!(!v.exists() || std::fs::read_dir(&v).unwrap().next().is_none());
+    }
+    let generated = json(tend(&v, &["--json", "passphrase", "generate"]));
+    let words = generated["passphrase"].as_str().unwrap().to_owned();
+    assert_eq!(words.split(' ').count(), 6);
+    ok(tend_with(
+        &v,
+        &["init", "--name", "A"],
+        &[("TEND_PASSPHRASE", &words)],
+    ));
+    let weaker = tend_with(
+        &v,
+        &["passphrase", "change"],
+        &[
+            ("TEND_PASSPHRASE", &words),
+            ("TEND_NEW_PASSPHRASE", "letmein"),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&weaker.stderr).contains("too easy to guess"));
+    ok(tend_with(
+        &v,
+        &["journal", "list"],
+        &[("TEND_PASSPHRASE", &words)],
+    ));
+}
+
+#[test]
 fn the_demo_tells_the_whole_story() {
     let out = ok(Command::new(env!("CARGO_BIN_EXE_tend"))
         .arg("demo")

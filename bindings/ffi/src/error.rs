@@ -50,6 +50,9 @@ pub enum TendError {
     Import { line: Option<u64>, problem: String },
     #[error("this backup needs a passphrase")]
     PassphraseNeeded,
+    /// zxcvbn's words: why, and what would help. Never the passphrase.
+    #[error("that passphrase is too easy to guess. {reason} {suggestion}")]
+    WeakPassphrase { reason: String, suggestion: String },
     /// The app's key store refused, or failed.
     #[error("the key provider failed: {reason}")]
     KeyProvider { reason: String },
@@ -104,6 +107,9 @@ impl From<tend_core::Error> for TendError {
                 problem: problem.into(),
             },
             E::PassphraseNeeded => TendError::PassphraseNeeded,
+            E::WeakPassphrase { reason, suggestion } => {
+                TendError::WeakPassphrase { reason, suggestion }
+            }
             E::Busy => TendError::Busy,
             E::ReadOnly => TendError::ReadOnly,
             E::Storage(_) | E::Io { .. } => TendError::Storage,

@@ -17,6 +17,14 @@ pub trait KeyProvider: Send + Sync {
     fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, TendError>;
 }
 
+/// Six random words from EFF's list (about 77 bits): to offer a member
+/// who is choosing a passphrase.
+#[uniffi::export]
+pub fn generate_passphrase() -> String {
+    use tend_core::ExposeSecret;
+    tend_core::passphrase::generate().expose_secret().to_owned()
+}
+
 /// Told of changes after they are saved, on a background thread.
 #[uniffi::export(with_foreign)]
 pub trait ChangeListener: Send + Sync {

@@ -454,11 +454,13 @@ impl Vault {
     }
 }
 
+/// Before anything is written: a passphrase a guesser would find soon is
+/// refused (`passphrase::check`).
 fn check_passphrase(passphrase: &str) -> Result<()> {
     if passphrase.is_empty() {
         return Err(Error::invalid("passphrase", "must not be empty"));
     }
-    Ok(())
+    crate::passphrase::check(passphrase, &[])
 }
 
 fn read_header(files: &VaultFiles) -> Result<Header> {

@@ -295,6 +295,18 @@ class TendTest {
     }
 
     @Test
+    fun `a weak passphrase is refused, a generated one is taken`() = runBlocking<Unit> {
+        val path = dir.resolve("p").toString()
+        val weak = assertThrows<TendException.WeakPassphrase> { runBlocking { createVaultWithPassphrase(path, "123456") } }
+        assertTrue(weak.suggestion.isNotEmpty())
+        assertFalse(Files.exists(dir.resolve("p/vault.db")), "nothing written")
+        val words = generatePassphrase()
+        assertEquals(6, words.split(" ").size)
+        createVaultWithPassphrase(path, words).lock()
+        openVaultWithPassphrase(path, words)
+    }
+
+    @Test
     fun `many coroutines at once, and the listener hears each change`() = runBlocking<Unit> {
         val vault = member("Alice")
         val heard = CopyOnWriteArrayList<Change>()
