@@ -225,12 +225,47 @@ fn unlock_with_passphrase(c: &mut Criterion) {
     group.finish();
 }
 
+/// Issue 18: a new passphrase and a new data key, every page re-encrypted.
+/// Each run swaps between two passphrases; both Argon2id runs (checking the
+/// old, wrapping under the new) are in the figure.
+fn change_passphrase_and_rekey(c: &mut Criterion) {
+    let mut group = c.benchmark_group("passphrase_change_rekey");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
+    let opts = DaylioOptions {
+        time_zone: chrono_tz::Europe::Berlin,
+        unknown_moods: UnknownMoods::Report,
+    };
+    let passphrases = ["heron lock canal winter", "kingfisher dusk lantern tea"];
+    for n in [10_000, 100_000] {
+        let tmp = tempfile::tempdir().unwrap();
+        let vault =
+            Vault::create_with_passphrase(tmp.path(), passphrases[0], KdfParams::default())
+                .unwrap();
+        vault
+            .journal()
+            .import_daylio(daylio_csv(n, 3).as_slice(), &opts, &mut |_, _| {})
+            .unwrap();
+        let mut turn = 0;
+        group.bench_function(BenchmarkId::new("entries", n), |b| {
+            b.iter(|| {
+                let (old, new) = (passphrases[turn % 2], passphrases[(turn + 1) % 2]);
+                vault.change_passphrase_and_rekey(old, new).unwrap();
+                turn += 1;
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     open,
     add_one,
     bulk_import,
     search_and_insights,
-    unlock_with_passphrase
+    unlock_with_passphrase,
+    change_passphrase_and_rekey
 );
 criterion_main!(benches);

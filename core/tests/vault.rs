@@ -191,6 +191,49 @@ fn changing_the_passphrase_rewraps_without_rewriting_the_database() {
     assert_eq!(vault.journal().count().unwrap(), 1);
 }
 
+/// An attacker who copied the header before a change keeps the old
+/// passphrase's key: a plain change leaves it opening the database; a
+/// change with a new data key leaves it opening nothing.
+#[test]
+fn changing_the_passphrase_with_a_new_key_makes_an_old_header_useless() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = VaultFiles::new(tmp.path());
+    let old = "old heron lantern";
+    let vault = Vault::create_with_passphrase(tmp.path(), old, TEST_KDF).unwrap();
+    vault.journal().add(entry("kept")).unwrap();
+    let copied = fs::read(files.header()).unwrap();
+    assert!(matches!(
+        vault.change_passphrase_and_rekey("not it", "new kingfisher morning"),
+        Err(Error::WrongKey)
+    ));
+    assert!(matches!(
+        vault.change_passphrase_and_rekey(old, "123456"),
+        Err(Error::WeakPassphrase { .. })
+    ));
+    vault
+        .change_passphrase_and_rekey(old, "new kingfisher morning")
+        .unwrap();
+    drop(vault);
+    let current = fs::read(files.header()).unwrap();
+    fs::write(files.header(), &copied).unwrap();
+    assert!(
+        Vault::open_with_passphrase(tmp.path(), old).is_err(),
+        "the old header's key opens nothing"
+    );
+    fs::write(files.header(), &current).unwrap();
+    let vault = Vault::open_with_passphrase(tmp.path(), "new kingfisher morning").unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 1);
+
+    // The plain change, for contrast: the copied header still opens it.
+    let copied = fs::read(files.header()).unwrap();
+    vault
+        .change_passphrase("new kingfisher morning", "third heron lantern", None)
+        .unwrap();
+    drop(vault);
+    fs::write(files.header(), &copied).unwrap();
+    assert!(Vault::open_with_passphrase(tmp.path(), "new kingfisher morning").is_ok());
+}
+
 #[test]
 fn rekey_with_an_app_key_reencrypts_the_database() {
     let tmp = tempfile::tempdir().unwrap();

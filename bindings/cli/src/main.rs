@@ -119,8 +119,13 @@ enum Command {
 enum PassphraseCommand {
     /// A new passphrase (TEND_NEW_PASSPHRASE, or a prompt) for the old one
     /// (TEND_PASSPHRASE, or a prompt); the key is rewrapped, the database
-    /// is not rewritten
-    Change,
+    /// is not rewritten unless --rekey
+    Change {
+        /// Also replace the data key and re-encrypt every page, for when an
+        /// old copy of the header may have been taken
+        #[arg(long)]
+        rekey: bool,
+    },
     /// Print a new passphrase of six random words (about 77 bits), to use
     /// with init or change
     Generate,
@@ -255,10 +260,19 @@ fn run(cli: Cli) -> CliResult {
                 )
             })
         }
-        Command::Passphrase(PassphraseCommand::Change) => {
+        Command::Passphrase(PassphraseCommand::Change { rekey }) => {
             let old = secrets::ask(secrets::VAULT_ENV, "Current passphrase")?;
             let vault = Vault::open_with_passphrase(&dir, &old).map_err(fail)?;
             let new = secrets::ask_new(secrets::NEW_ENV, "New passphrase")?;
+            if rekey {
+                vault
+                    .change_passphrase_and_rekey(&old, &new)
+                    .map_err(fail)?;
+                return out.done(
+                    "Passphrase changed, and the database re-encrypted under a new key: \
+                     an old copy of the header opens nothing now.",
+                );
+            }
             vault.change_passphrase(&old, &new, None).map_err(fail)?;
             out.done("Passphrase changed. The database was not rewritten.")
         }

@@ -208,6 +208,17 @@ impl TendVault {
             .await
     }
 
+    /// Changes the passphrase and re-encrypts the database under a new data
+    /// key, so an old copy of the header opens nothing.
+    pub async fn change_passphrase_and_rekey(
+        &self,
+        old: String,
+        new: String,
+    ) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.change_passphrase_and_rekey(&old, &new)?))
+            .await
+    }
+
     /// Re-encrypts the database under a fresh key the provider wraps.
     pub async fn rekey(&self, provider: Arc<dyn KeyProvider>) -> Result<(), TendError> {
         self.with(move |v| Provider::run(provider, |p| v.rekey_wrapped(p)))

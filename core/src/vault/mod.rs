@@ -362,15 +362,28 @@ impl Vault {
     /// Re-encrypts the database under a fresh random data key, wrapped by the
     /// same passphrase.
     pub fn rotate_data_key(&self, passphrase: &str) -> Result<()> {
+        self.rotate_under_passphrase(passphrase, passphrase)
+    }
+
+    /// Changes the passphrase and replaces the data key, re-encrypting every
+    /// page: for when an old copy of the header may have been taken. With
+    /// the old passphrase it still yields the old key, which then opens
+    /// nothing.
+    pub fn change_passphrase_and_rekey(&self, old: &str, new: &str) -> Result<()> {
+        check_passphrase(new)?;
+        self.rotate_under_passphrase(old, new)
+    }
+
+    fn rotate_under_passphrase(&self, old: &str, new: &str) -> Result<()> {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
         let header = read_header(&self.files)?;
-        if header.unwrap_with_passphrase(passphrase)? != unlocked.key {
+        if header.unwrap_with_passphrase(old)? != unlocked.key {
             return Err(Error::WrongKey);
         }
         let new_key = DataKey::generate();
         let params = header.kdf_params().unwrap_or_default();
-        let new_header = Header::for_passphrase(&new_key, passphrase, params)?;
+        let new_header = Header::for_passphrase(&new_key, new, params)?;
         self.rotate(unlocked, new_key, new_header)
     }
 
