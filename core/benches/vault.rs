@@ -240,9 +240,8 @@ fn change_passphrase_and_rekey(c: &mut Criterion) {
     let passphrases = ["heron lock canal winter", "kingfisher dusk lantern tea"];
     for n in [10_000, 100_000] {
         let tmp = tempfile::tempdir().unwrap();
-        let vault =
-            Vault::create_with_passphrase(tmp.path(), passphrases[0], KdfParams::default())
-                .unwrap();
+        let vault = Vault::create_with_passphrase(tmp.path(), passphrases[0], KdfParams::default())
+            .unwrap();
         vault
             .journal()
             .import_daylio(daylio_csv(n, 3).as_slice(), &opts, &mut |_, _| {})

@@ -5,6 +5,7 @@ import android.os.Bundle
 import android.widget.TextView
 import app.tend.android.KeystoreKeyProvider
 import app.tend.android.ReminderScheduler
+import app.tend.android.VaultAutoLock
 import app.tend.core.TendException
 import app.tend.core.createVault
 import app.tend.core.monthlyRestorativeGathering
@@ -36,6 +37,8 @@ class MainActivity : Activity(), CoroutineScope by MainScope() {
                     it.addGathering(monthlyRestorativeGathering(LocalDate.now().toString(), zone, ""))
                 }
             }
+            // A minute in the background and the vault locks (its key dropped).
+            VaultAutoLock(application, delayMillis = 60_000) { vault.lock() }.install()
             ReminderScheduler(this@MainActivity).reschedule(vault)
             val next = vault.nextReminders(System.currentTimeMillis(), 1u).firstOrNull()
             text.text = next?.let { "Next reminder: ${java.util.Date(it.firesAt)} for ${it.title}" }
