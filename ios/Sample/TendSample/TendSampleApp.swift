@@ -13,6 +13,8 @@ struct TendSampleApp: App {
 
 struct RemindersView: View {
     @State private var lines: [String] = ["Opening the vault…"]
+    /// A minute in the background and the vault locks (its key dropped).
+    @State private var backgroundLock: BackgroundLock?
 
     var body: some View {
         List(lines, id: \.self) { Text($0) }
@@ -33,6 +35,7 @@ struct RemindersView: View {
                 _ = try await vault.addGathering(gathering: try monthlyRestorativeGathering(
                     from: String(today), timeZone: TimeZone.current.identifier, location: ""))
             }
+            backgroundLock = BackgroundLock(vault: vault, delay: 60)
             try await NotificationScheduler().reschedule(vault: vault)
             let next = try await vault.nextReminders(now: Date().tendMilliseconds, count: 5)
             lines = next.map { "\($0.fires.formatted()) — \($0.title)" }

@@ -243,6 +243,31 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(pending.subtracting(second.remove).union(second.add.map(\.identifier)).count, 60)
     }
 
+    func testTheVaultLocksAfterTheDelayInTheBackgroundNotIfTheMemberComesBack() async throws {
+        let vault = try await member("Alice")
+        var scheduled: [(TimeInterval, @Sendable () -> Void, Bool)] = []
+        let autoLock = AutoLock(delay: 30, schedule: { seconds, work in
+            scheduled.append((seconds, work, false))
+            let index = scheduled.count - 1
+            return { scheduled[index].2 = true }
+        }, lock: { vault.lock() })
+
+        autoLock.enteredBackground()
+        autoLock.enteredForeground()
+        XCTAssertEqual(scheduled.count, 1)
+        XCTAssertEqual(scheduled[0].0, 30)
+        XCTAssertTrue(scheduled[0].2, "coming back cancels the lock")
+        XCTAssertFalse(vault.isLocked())
+
+        autoLock.enteredBackground()
+        XCTAssertFalse(scheduled[1].2)
+        scheduled[1].1() // the delay passes
+        XCTAssertTrue(vault.isLocked())
+        await expectError({ try await vault.search(query: "anything", limit: 1) }) {
+            if case .Locked = $0 { return true } else { return false }
+        }
+    }
+
     func testPublicErrorsAreTyped() async throws {
         let vault = try await member("Alice")
         await expectError({ try await vault.getEntry(id: "not an id") }) {
