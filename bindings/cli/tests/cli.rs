@@ -1251,6 +1251,10 @@ fn every_documented_json_shape_is_what_tend_prints() {
             &["--json", "gatherings", "import-ics", ics.to_str().unwrap()],
         ),
     ));
+    real.push((
+        "tend --json passphrase generate",
+        run(&a, &["--json", "passphrase", "generate"]),
+    ));
     ok(tend(&a, &["relays", "add", "wss://relay.example.org"]));
     real.push((
         "tend --json relays list",
