@@ -189,6 +189,14 @@ impl Transport for Foreign {
     }
 }
 
+/// Whether a relay address is plain `ws://` to another machine: whoever is
+/// on the network between sees which relay a member uses, and when. Warn
+/// before adding one, as the command line does.
+#[uniffi::export]
+pub fn relay_is_unencrypted_off_this_machine(url: String) -> Result<bool, TendError> {
+    Ok(RelayUrl::parse(&url)?.is_unencrypted_off_this_machine())
+}
+
 #[uniffi::export]
 impl TendVault {
     /// The relays I receive on, oldest first; the first four are in my card.

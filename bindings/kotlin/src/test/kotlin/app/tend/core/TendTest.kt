@@ -226,6 +226,9 @@ class TendTest {
         assertEquals(listOf("ws://127.0.0.1:9"), alice.relays())
         val bad = assertThrows<TendException.Invalid> { runBlocking { alice.addRelay("https://x.org") } }
         assertEquals("relay address", bad.field)
+        assertTrue(relayIsUnencryptedOffThisMachine("ws://relay.example.org"))
+        assertFalse(relayIsUnencryptedOffThisMachine("ws://127.0.0.1:9"))
+        assertFalse(relayIsUnencryptedOffThisMachine("wss://relay.example.org"))
     }
 
     @Test
