@@ -128,19 +128,20 @@ pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -
                 identity_key: sender_key,
             }
         };
+        let openable_until = replay_record_until(unsealed.created_ms, unsealed.expires_ms);
         let seen = tx.execute(
             "INSERT OR IGNORE INTO seen_messages (sender_identity, message_id, expires_at)
              VALUES (?1, ?2, ?3)",
             params![
                 sender_key.as_bytes().as_slice(),
                 unsealed.id.as_slice(),
-                replay_record_until(unsealed.created_ms, unsealed.expires_ms)
+                openable_until
             ],
         )?;
         if seen == 0 {
             return Err(EnvelopeError::Replayed.into());
         }
-        if replay_record_until(unsealed.created_ms, unsealed.expires_ms) <= now.timestamp_millis() {
+        if openable_until <= now.timestamp_millis() {
             return Err(EnvelopeError::Expired.into());
         }
         if sender.comrade.is_some() {
