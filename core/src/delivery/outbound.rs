@@ -1,7 +1,7 @@
 //! What the outbox still owes each recipient on each relay, and what the
 //! relays answered. Rows are made on the first attempt; no row is "due".
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
@@ -88,13 +88,15 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
     let keys = identity::load(conn)?;
     let secrets: Vec<_> = keys.all_secrets().collect();
     let my_relays = relays::list(conn)?;
-    let states = states_since(conn, now)?;
+    let copies = envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)?;
+    let outboxes: BTreeSet<i64> = copies.iter().map(|c| c.outbox).collect();
+    let states = tried_routes(conn, outboxes)?;
     // Recipients due, by outbox envelope: each envelope is decrypted once,
     // each card parsed (its signature checked) once. Removed and blocked
     // comrades have no card here.
     let mut waiting: Vec<Waiting> = Vec::new();
     let mut cards: HashMap<IdentityKey, Option<Card>> = HashMap::new();
-    for copy in envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)? {
+    for copy in copies {
         let OutboxCopy {
             outbox: seq,
             message_id,
@@ -187,14 +189,14 @@ struct Waiting {
 /// Whether each route tried was sent, and when to try it next.
 type Tried = HashMap<(ParcelId, RelayUrl), (bool, DateTime<Utc>)>;
 
-/// Every route tried, of envelopes still in the window.
-fn states_since(conn: &Connection, now: DateTime<Utc>) -> Result<Tried> {
+/// Every route tried of these outbox envelopes.
+fn tried_routes(conn: &Connection, outboxes: BTreeSet<i64>) -> Result<Tried> {
     let mut stmt = conn.prepare_cached(
         "SELECT recipient, relay, sent_at IS NOT NULL, next_try_at FROM deliveries
          WHERE outbox = ?1",
     )?;
     let mut tried = Tried::new();
-    for outbox in envelope::outbox_since(conn, now - EVENT_LIFETIME)? {
+    for outbox in outboxes {
         let rows = stmt.query_map([outbox], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,

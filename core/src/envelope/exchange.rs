@@ -1,7 +1,6 @@
 //! Sealing into the outbox and opening into the inbox: one transaction
 //! each, so a failure leaves the vault as it was.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
@@ -303,14 +302,6 @@ pub(crate) fn outbox_envelope(conn: &Connection, outbox: i64) -> Result<Vec<u8>>
     Ok(conn
         .prepare_cached("SELECT envelope FROM outbox WHERE seq = ?1")?
         .query_row([outbox], |r| r.get(0))?)
-}
-
-/// The rows of outbox envelopes made since `from`.
-pub(crate) fn outbox_since(conn: &Connection, from: DateTime<Utc>) -> Result<HashSet<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT seq FROM outbox WHERE created_at >= ?1")?
-        .query_map([from.timestamp_millis()], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// The row of the outbox envelope with this message id.
