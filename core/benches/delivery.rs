@@ -91,7 +91,10 @@ fn sync(vault: &Vault) -> tend_core::delivery::SyncReport {
         .delivery()
         .sync(
             &mut NostrTransport::new(Limits::default()),
-            SyncOptions { retry_now: true },
+            SyncOptions {
+                retry_now: true,
+                delay_budget: std::time::Duration::ZERO,
+            },
             &mut |_| {},
         )
         .unwrap()

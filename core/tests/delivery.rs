@@ -38,8 +38,9 @@ fn three_members_carry_a_care_request_through_a_relay() {
     for asked in &relay.seen.lock().unwrap().requests {
         assert_eq!(asked.len(), 1, "{asked:?}");
     }
-    // Fetched events were asked to be deleted, and this relay lets recipients.
-    assert!(relay.events().is_empty(), "{} left", relay.events().len());
+    // No NIP-09 deletion requests: the events expire instead.
+    assert_eq!(relay.seen.lock().unwrap().deletions, 0);
+    assert_eq!(relay.events().len(), events.len());
 }
 
 #[test]
@@ -302,4 +303,54 @@ fn a_chunk_bomb_served_by_a_relay_is_bounded() {
         "{report:?}"
     );
     assert!(report.opened.is_empty());
+}
+
+#[test]
+fn a_flood_of_500_cannot_hide_a_real_envelope() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::flood_cannot_hide(dir.path(), &relay.url, 500, &mut |e| relay.hold(e));
+}
+
+#[test]
+fn a_flood_of_5000_cannot_hide_a_real_envelope() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::flood_cannot_hide(dir.path(), &relay.url, 5_000, &mut |e| relay.hold(e));
+}
+
+#[test]
+fn a_fetch_cut_short_goes_on_next_time_and_loses_nothing() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    for i in 0..100 {
+        note(alice, "Bob", format!("note {i}").as_bytes());
+    }
+    sync(alice);
+    // A fetch may read 10 new events; a sync fetches again while each round
+    // brings something, 8 rounds at most: 80 now, the rest next time.
+    let tight = tend_core::delivery::nostr::Limits {
+        events_per_fetch: 10,
+        ..tend_core::delivery::nostr::Limits::default()
+    };
+    let opened: Vec<usize> = (0..2)
+        .map(|_| {
+            bob.delivery()
+                .sync(
+                    &mut tend_core::delivery::nostr::NostrTransport::new(tight),
+                    tend_core::delivery::SyncOptions {
+                        retry_now: true,
+                        delay_budget: Duration::ZERO,
+                    },
+                    &mut |_| {},
+                )
+                .unwrap()
+                .opened
+                .len()
+        })
+        .collect();
+    assert_eq!(opened, [80, 20]);
+    assert!(sync(bob).opened.is_empty());
 }

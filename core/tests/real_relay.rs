@@ -64,3 +64,14 @@ fn a_removed_comrade_cannot_reach_my_new_mailbox() {
     let relay = relay(dir.path(), "relay");
     journeys::removed_comrade_goes_nowhere(&dir.path().join("members"), &relay.url);
 }
+
+#[test]
+#[ignore = "needs nostr-rs-relay in TEND_RELAY_BIN; .ci/run builds it"]
+fn a_flood_sharing_one_date_cannot_hide_a_real_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(dir.path(), "relay");
+    let url = relay.url.clone();
+    journeys::flood_cannot_hide(dir.path(), &relay.url, 500, &mut |events| {
+        relays::publish_raw(&url, &events)
+    });
+}

@@ -1,5 +1,7 @@
 //! `tend relays` and `tend sync`: delivery through Nostr relays.
 
+use std::time::Duration;
+
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -70,11 +72,11 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
 
 /// `tend sync`: sends the outbox, fetches the mailboxes, prints a summary
 /// per relay.
-pub fn sync(vault: &Vault, out: &Output) -> CliResult {
+pub fn sync(vault: &Vault, spread: Duration, out: &Output) -> CliResult {
     if vault.delivery().relays().map_err(fail)?.is_empty() {
         return Err("no relays yet: add one with `tend relays add wss://…`".into());
     }
-    let report = sync_now(vault)?;
+    let report = sync_now(vault, spread)?;
     out.show(&report_json(&report), || describe(&report))?;
     if report.relays.iter().all(|r| r.unreachable.is_some()) {
         return Err("no relay could be reached; what waits is kept and sent next time".into());
@@ -82,16 +84,20 @@ pub fn sync(vault: &Vault, out: &Output) -> CliResult {
     Ok(())
 }
 
-/// A sync the member asked for: failed relays are tried at once. Progress
-/// goes to stderr when it is a terminal.
-pub fn sync_now(vault: &Vault) -> CliResult<SyncReport> {
+/// A sync the member asked for: failed relays are tried at once, its
+/// connections spread over `spread`. Progress goes to stderr when it is a
+/// terminal.
+pub fn sync_now(vault: &Vault, spread: Duration) -> CliResult<SyncReport> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
     let report = vault
         .delivery()
         .sync(
             &mut NostrTransport::new(Limits::default()),
-            SyncOptions { retry_now: true },
+            SyncOptions {
+                retry_now: true,
+                delay_budget: spread,
+            },
             &mut |p| {
                 bar.set_message(match p {
                     SyncProgress::Sending { relay, parcels } => {

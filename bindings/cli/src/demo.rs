@@ -1,6 +1,6 @@
 //! `tend demo`: Tend's story, one titled step at a time, in a temporary folder.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{Days, FixedOffset, TimeZone};
 use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest};
@@ -83,7 +83,8 @@ impl Story {
     }
 
     fn sync(&self, vault: &Vault) -> CliResult<Vec<Opened>> {
-        let report = delivery_cmd::sync_now(vault)?;
+        // The story's syncs run at once; a member's spread their connections.
+        let report = delivery_cmd::sync_now(vault, Duration::ZERO)?;
         let name = vault.display_name().map_err(fail)?.unwrap_or_default();
         println!("  {name} syncs:\n  {}", delivery_cmd::describe(&report));
         Ok(report.opened)

@@ -15,6 +15,7 @@ mod sharing_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tend_core::journal::{ExportFormat, ExportProtection};
@@ -106,7 +107,12 @@ enum Command {
     #[command(subcommand)]
     Relays(delivery_cmd::RelaysCommand),
     /// Send the outbox through relays and fetch what waits for you
-    Sync,
+    Sync {
+        /// Seconds to spread the sync's connections over, at random moments,
+        /// so their timing ties nothing together (0: all at once)
+        #[arg(long, default_value_t = tend_core::delivery::DEFAULT_DELAY_BUDGET.as_secs())]
+        spread: u64,
+    },
     /// Tell Tend's story in a temporary folder
     Demo {
         /// Carry every envelope of the care story through this relay (ws://127.0.0.1:PORT)
@@ -161,7 +167,9 @@ fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Demo { relay } => demo::run(relay.as_deref()),
         Command::Relays(cmd) => delivery_cmd::relays(cmd, &open(&dir)?, &out),
-        Command::Sync => delivery_cmd::sync(&open(&dir)?, &out),
+        Command::Sync { spread } => {
+            delivery_cmd::sync(&open(&dir)?, Duration::from_secs(spread), &out)
+        }
         Command::Init { name } => {
             let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
             let vault = Vault::create_with_passphrase(&dir, &passphrase, KdfParams::default())

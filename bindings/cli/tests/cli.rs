@@ -823,7 +823,7 @@ fn relays_are_added_listed_removed_and_a_sync_keeps_what_it_cannot_send() {
         .to_owned();
     ok(tend(&a, &["share", "entry", &entry, "--to", "Bob"]));
     // Issue 14: a sync that reached no relay fails, after its report.
-    let synced = tend(&a, &["sync"]);
+    let synced = tend(&a, &["sync", "--spread", "1"]);
     assert!(!synced.status.success());
     let out = String::from_utf8_lossy(&synced.stdout);
     assert!(
@@ -832,7 +832,7 @@ fn relays_are_added_listed_removed_and_a_sync_keeps_what_it_cannot_send() {
     );
     assert!(out.contains("kept and tried again"), "{out}");
     assert!(String::from_utf8_lossy(&synced.stderr).contains("no relay could be reached"));
-    let synced = tend(&a, &["--json", "sync"]);
+    let synced = tend(&a, &["--json", "sync", "--spread", "0"]);
     assert!(!synced.status.success());
     let report: serde_json::Value = serde_json::from_slice(&synced.stdout).unwrap();
     assert!(report["relays"][0]["unreachable"].is_string());

@@ -49,13 +49,9 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TransportFailure {
 /// background thread; may block. The vault keeps all state.
 #[uniffi::export(with_foreign)]
 pub trait DeliveryTransport: Send + Sync {
-    /// One entry per parcel, in order: `None` when the relay took it, else
-    /// its reason.
-    fn publish(
-        &self,
-        relay: String,
-        parcels: Vec<Parcel>,
-    ) -> Result<Vec<Option<String>>, TransportFailure>;
+    /// One recipient's parcel, on a connection of its own: `None` when the
+    /// relay took it, else its reason.
+    fn publish(&self, relay: String, parcel: Parcel) -> Result<Option<String>, TransportFailure>;
     /// What waits for `mailbox` (hex) on `relay`, dated `since` or later.
     fn fetch(
         &self,
@@ -136,22 +132,19 @@ impl Transport for Foreign {
     fn publish(
         &mut self,
         relay: &RelayUrl,
-        parcels: &[&core::Parcel],
-    ) -> Result<Vec<Result<(), String>>, TransportError> {
-        let records = parcels
-            .iter()
-            .map(|p| Parcel {
-                message_id: p.message_id.to_string(),
-                mailbox: p.mailbox.to_hex(),
-                envelope: p.envelope.clone(),
-                keep_until: p.keep_until,
-            })
-            .collect();
-        let results = self
+        parcel: &core::Parcel,
+    ) -> Result<Result<(), String>, TransportError> {
+        let record = Parcel {
+            message_id: parcel.message_id.to_string(),
+            mailbox: parcel.mailbox.to_hex(),
+            envelope: parcel.envelope.clone(),
+            keep_until: parcel.keep_until,
+        };
+        let refusal = self
             .0
-            .publish(relay.to_string(), records)
+            .publish(relay.to_string(), record)
             .map_err(transport_error)?;
-        Ok(results.into_iter().map(|r| r.map_or(Ok(()), Err)).collect())
+        Ok(refusal.map_or(Ok(()), Err))
     }
 
     fn fetch(
@@ -189,6 +182,14 @@ impl Transport for Foreign {
     }
 }
 
+/// The options of a background sync: failed relays wait out their backoff,
+/// and connections are spread over the default delay budget (10 s). Set
+/// `retry_now` for a sync the member asked for.
+#[uniffi::export]
+pub fn default_sync_options() -> SyncOptions {
+    SyncOptions::default()
+}
+
 /// Whether a relay address is plain `ws://` to another machine: whoever is
 /// on the network between sees which relay a member uses, and when. Warn
 /// before adding one, as the command line does.
@@ -224,14 +225,15 @@ impl TendVault {
 
     /// Sends the outbox and fetches what waits, through a transport the
     /// app brings. `retry_now` for a sync the member asked for; background
-    /// syncs leave failed relays to their backoff. Relay failures are in
-    /// the summary, not thrown.
+    /// syncs leave failed relays to their backoff. Connections are spread
+    /// over `delay_budget` (give a background sync less than the time the
+    /// OS grants it). Relay failures are in the summary, not thrown.
     pub async fn sync_with(
         &self,
         transport: Arc<dyn DeliveryTransport>,
-        retry_now: bool,
+        options: SyncOptions,
     ) -> Result<SyncSummary, TendError> {
-        self.sync_through(Foreign(transport), retry_now).await
+        self.sync_through(Foreign(transport), options).await
     }
 }
 
@@ -239,11 +241,11 @@ impl TendVault {
     async fn sync_through(
         &self,
         mut transport: impl Transport + Send + 'static,
-        retry_now: bool,
+        options: SyncOptions,
     ) -> Result<SyncSummary, TendError> {
         self.with(move |v| {
             Ok(v.delivery()
-                .sync(&mut transport, SyncOptions { retry_now }, &mut |_| {})?
+                .sync(&mut transport, options, &mut |_| {})?
                 .into())
         })
         .await
@@ -257,8 +259,8 @@ impl TendVault {
 impl TendVault {
     /// Sends the outbox and fetches what waits, through Tend's Nostr client.
     /// As `sync_with` otherwise.
-    pub async fn sync(&self, retry_now: bool) -> Result<SyncSummary, TendError> {
-        self.sync_through(core::nostr::NostrTransport::default(), retry_now)
+    pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, TendError> {
+        self.sync_through(core::nostr::NostrTransport::default(), options)
             .await
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{BACKDATE_WINDOW, EVENT_LIFETIME, Mailbox, RelayUrl};
+use super::{LONGEST_STAY, Mailbox, RelayUrl};
 use crate::Result;
 use crate::time::from_ms;
 
@@ -54,6 +54,16 @@ pub(crate) fn is_seen(conn: &Connection, id: &str) -> Result<bool> {
         .query_row([id], |r| r.get(0))?)
 }
 
+/// Whether every item that carried an envelope was taken in already.
+pub(crate) fn all_seen(conn: &Connection, ids: &[String]) -> Result<bool> {
+    for id in ids {
+        if !is_seen(conn, id)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub(crate) fn mark_seen(conn: &Connection, ids: &[String], now: DateTime<Utc>) -> Result<()> {
     let mut insert =
         conn.prepare_cached("INSERT OR IGNORE INTO delivery_seen (id, seen_at) VALUES (?1, ?2)")?;
@@ -67,7 +77,7 @@ pub(crate) fn mark_seen(conn: &Connection, ids: &[String], now: DateTime<Utc>) -
 pub(crate) fn prune_seen(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "DELETE FROM delivery_seen WHERE seen_at < ?1",
-        [(now - EVENT_LIFETIME - BACKDATE_WINDOW).timestamp_millis()],
+        [(now - LONGEST_STAY).timestamp_millis()],
     )?;
     Ok(())
 }

@@ -8,11 +8,14 @@
 mod inbound;
 pub mod nostr;
 mod outbound;
+mod schedule;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
+
+use schedule::Job;
 
 pub use crate::identity::{
     Address, MAILBOX_GRACE, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MAX_RELAYS, Mailbox, MailboxKey,
@@ -25,12 +28,14 @@ use crate::envelope::{self, EnvelopeError, KindHandler, MessageId, Opened, seal_
 use crate::identity::{self, IdentityKey, mailbox, relays};
 use crate::{Error, Result, Vault};
 
-/// How long relays are asked to keep an envelope (NIP-40), unless it
-/// expires sooner; outbox envelopes older than this are no longer sent.
+/// How long past its date an event is kept at least (NIP-40), unless its
+/// envelope expires sooner; outbox envelopes older than this are no longer sent.
 pub const EVENT_LIFETIME: Duration = Duration::days(14);
 /// Events are dated up to this far in the past (as NIP-59 does), so fetches
 /// ask for this much before the cursor.
 pub const BACKDATE_WINDOW: Duration = Duration::days(2);
+/// No event stays on a relay longer than this after it was published.
+pub const LONGEST_STAY: Duration = Duration::days(16);
 
 /// Why a relay's answer was not used. Each is skipped; none stops a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
@@ -70,7 +75,14 @@ pub struct Fetched {
     /// Items skipped because `seen` said they were taken in already; the
     /// relay is asked to forget them too.
     pub seen: Vec<String>,
+    /// Items that are sound (their ids say so) but carry nothing usable:
+    /// remembered like those taken in, so a flood of them is read once.
+    pub unusable: Vec<String>,
     pub problems: Vec<RelayProblem>,
+    /// Everything dated `since` or later was read. When not, the cursor
+    /// stays, and the next fetch reads the same span again, skipping what
+    /// it has seen.
+    pub complete: bool,
 }
 
 /// One envelope as it arrived: its bytes and the transport items (Nostr
@@ -93,14 +105,14 @@ impl std::fmt::Debug for Arrival {
 /// Moves parcels to relays and envelopes back. Implementations hold no
 /// state the vault needs: everything lasting is recorded by [`Delivery::sync`].
 pub trait Transport {
-    /// Publishes parcels to one relay: one result per parcel, in order, an
-    /// `Err` carrying the relay's reason. `Err` for the call when the relay
-    /// cannot be used at all.
+    /// Publishes one recipient's parcel to one relay, on a connection of
+    /// its own: `Err` inside carries the relay's refusal, `Err` outside
+    /// says the relay could not be used at all.
     fn publish(
         &mut self,
         relay: &RelayUrl,
-        parcels: &[&Parcel],
-    ) -> std::result::Result<Vec<std::result::Result<(), String>>, TransportError>;
+        parcel: &Parcel,
+    ) -> std::result::Result<std::result::Result<(), String>, TransportError>;
 
     /// What waits for one mailbox on one relay, dated `since` or later.
     /// Items for which `seen` is true may be skipped unread.
@@ -112,21 +124,45 @@ pub trait Transport {
         seen: &dyn Fn(&str) -> bool,
     ) -> std::result::Result<Fetched, TransportError>;
 
-    /// Asks the relay to delete items taken in, where it supports that.
+    /// Asks the relay to delete items taken in, where that is its way.
+    /// Nostr's is not: a NIP-09 request, signed by the mailbox, would say
+    /// when a member read what, so Tend's Nostr transport lets events expire.
     fn forget(
         &mut self,
-        relay: &RelayUrl,
-        mailbox: &Mailbox,
-        ids: &[String],
-    ) -> std::result::Result<(), TransportError>;
+        _relay: &RelayUrl,
+        _mailbox: &Mailbox,
+        _ids: &[String],
+    ) -> std::result::Result<(), TransportError> {
+        Ok(())
+    }
 }
 
 /// How a sync runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncOptions {
     /// Try failed relays now instead of after their backoff: for a sync the
     /// member asked for.
+    #[cfg_attr(feature = "uniffi", uniffi(default = false))]
     pub retry_now: bool,
+    /// How long the sync may spend between connections, at random moments,
+    /// so that when they come ties nothing together. Zero runs every
+    /// connection at once. [`DEFAULT_DELAY_BUDGET`] unless set.
+    pub delay_budget: std::time::Duration,
+}
+
+/// The delay budget unless the caller sets one: short enough for a phone's
+/// background run (iOS gives about 30 s), long enough to spread a sync's
+/// connections apart.
+pub const DEFAULT_DELAY_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Default for SyncOptions {
+    fn default() -> SyncOptions {
+        SyncOptions {
+            retry_now: false,
+            delay_budget: DEFAULT_DELAY_BUDGET,
+        }
+    }
 }
 
 /// Where a sync is, for a progress display.
@@ -257,8 +293,11 @@ impl Delivery<'_> {
             .with_tx(|tx| outbound::record(tx, outcomes, Utc::now()))
     }
 
-    /// Sends what the outbox owes, then fetches and opens what waits in my
-    /// mailboxes, relay by relay. A relay that fails is reported and tried
+    /// Sends what the outbox owes and fetches and opens what waits in my
+    /// mailboxes: one connection per recipient's copy per relay, and per
+    /// mailbox per relay, in a shuffled order spread over the delay budget
+    /// (`schedule`). Replies sealed while opening (care, gatherings) go out
+    /// in the last quarter of it. A relay that fails is reported and tried
     /// again later; only a vault error stops the sync.
     pub fn sync(
         &self,
@@ -266,154 +305,198 @@ impl Delivery<'_> {
         options: SyncOptions,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
-        let mut reports: BTreeMap<RelayUrl, RelayReport> = BTreeMap::new();
-        let mut opened = Vec::new();
-        self.send_due(transport, options, progress, &mut reports)?;
-        // Replies sealed while opening (care, gatherings) go out in the same sync.
-        self.fetch_all(transport, progress, &mut reports, &mut opened)?;
-        if opened.iter().any(|o| !o.replies.is_empty()) {
-            self.send_due(transport, options, progress, &mut reports)?;
+        let mut sync = Syncing {
+            delivery: self,
+            transport,
+            progress,
+            reports: BTreeMap::new(),
+            opened: Vec::new(),
+        };
+        let budget = options.delay_budget;
+        let parcels = self.due(options.retry_now)?;
+        let mailboxes = self.mailboxes()?;
+        let relays = self.relays()?;
+        sync.run(&parcels, &mailboxes, &relays, budget.mul_f64(0.75))?;
+        if sync.opened.iter().any(|o| !o.replies.is_empty()) {
+            let replies = self.due(options.retry_now)?;
+            sync.run(&replies, &[], &[], budget.mul_f64(0.25))?;
         }
-        let mut relays: Vec<RelayReport> = reports
+        self.vault
+            .with_tx(|tx| inbound::prune_seen(tx, Utc::now()))?;
+        let relays = sync
+            .reports
             .into_iter()
             .map(|(url, mut report)| {
                 report.relay = Some(url);
                 report
             })
             .collect();
-        relays.sort_by(|a, b| a.relay.cmp(&b.relay));
-        Ok(SyncReport { relays, opened })
+        Ok(SyncReport {
+            relays,
+            opened: sync.opened,
+        })
     }
+}
 
-    fn send_due(
-        &self,
-        transport: &mut dyn Transport,
-        options: SyncOptions,
-        progress: &mut dyn FnMut(SyncProgress),
-        reports: &mut BTreeMap<RelayUrl, RelayReport>,
+/// Fetch rounds for one mailbox on one relay in one sync, while each
+/// brings something new but cannot read everything at once.
+const FETCH_ROUNDS: usize = 8;
+
+/// One sync's state while its jobs run.
+struct Syncing<'s, 'v> {
+    delivery: &'s Delivery<'v>,
+    transport: &'s mut dyn Transport,
+    progress: &'s mut dyn FnMut(SyncProgress),
+    reports: BTreeMap<RelayUrl, RelayReport>,
+    opened: Vec<Opened>,
+}
+
+impl Syncing<'_, '_> {
+    fn run(
+        &mut self,
+        parcels: &[Parcel],
+        mailboxes: &[Mailbox],
+        relays: &[RelayUrl],
+        budget: std::time::Duration,
     ) -> Result<()> {
-        let parcels = self.due(options.retry_now)?;
-        let mut by_relay: BTreeMap<&RelayUrl, Vec<&Parcel>> = BTreeMap::new();
-        for parcel in &parcels {
-            for relay in &parcel.relays {
-                by_relay.entry(relay).or_default().push(parcel);
+        let publishes: Vec<Vec<&RelayUrl>> =
+            parcels.iter().map(|p| p.relays.iter().collect()).collect();
+        let indices: Vec<Vec<usize>> = publishes.iter().map(|r| (0..r.len()).collect()).collect();
+        let plan = schedule::plan(
+            &mut rand::thread_rng(),
+            budget,
+            &indices,
+            mailboxes.len(),
+            relays.len(),
+        );
+        let start = std::time::Instant::now();
+        for (offset, job) in plan {
+            if let Some(wait) = offset.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
             }
-        }
-        for (relay, parcels) in by_relay {
-            progress(SyncProgress::Sending {
-                relay: relay.clone(),
-                parcels: parcels.len(),
-            });
-            let report = reports.entry(relay.clone()).or_default();
-            let results = match transport.publish(relay, &parcels) {
-                Ok(results) if results.len() == parcels.len() => results,
-                Ok(_) => vec![Err("the transport lost count".into()); parcels.len()],
-                Err(e) => {
-                    let reason = e.to_string();
-                    report.unreachable = Some(e);
-                    vec![Err(reason); parcels.len()]
+            match job {
+                Job::Publish { parcel, relay } => {
+                    self.publish(&parcels[parcel], publishes[parcel][relay])?
                 }
-            };
-            let outcomes: Vec<Sent> = parcels
-                .iter()
-                .zip(results)
-                .map(|(parcel, result)| {
-                    match &result {
-                        Ok(()) => report.sent += 1,
-                        Err(_) if report.unreachable.is_none() => report.refused += 1,
-                        Err(_) => {}
-                    }
-                    Sent {
-                        parcel: parcel.id,
-                        relay: relay.clone(),
-                        result,
-                    }
-                })
-                .collect();
-            self.record(&outcomes)?;
+                Job::Fetch { mailbox, relay } => self.fetch(&mailboxes[mailbox], &relays[relay])?,
+            }
         }
         Ok(())
     }
 
-    fn fetch_all(
-        &self,
-        transport: &mut dyn Transport,
-        progress: &mut dyn FnMut(SyncProgress),
-        reports: &mut BTreeMap<RelayUrl, RelayReport>,
-        opened: &mut Vec<Opened>,
-    ) -> Result<()> {
-        let relays = self.relays()?;
-        for mailbox in self.mailboxes()? {
-            // One mailbox per connection: a relay cannot tie my mailboxes together.
-            for relay in &relays {
-                progress(SyncProgress::Fetching {
-                    relay: relay.clone(),
-                    mailbox: mailbox.key,
-                });
-                let report = reports.entry(relay.clone()).or_default();
-                let started = Utc::now();
-                let cursor = self
-                    .vault
-                    .with_conn(|conn| inbound::cursor(conn, &mailbox, relay))?;
-                let since = cursor.map(|c| c - BACKDATE_WINDOW);
-                let seen = |id: &str| {
-                    self.vault
-                        .with_conn(|conn| inbound::is_seen(conn, id))
-                        .unwrap_or(false)
-                };
-                let fetched = match transport.fetch(relay, &mailbox, since, &seen) {
-                    Ok(fetched) => fetched,
-                    Err(e) => {
-                        report.unreachable = Some(e);
-                        continue;
-                    }
-                };
-                for problem in fetched.problems {
-                    *report.problems.entry(problem).or_default() += 1;
+    fn publish(&mut self, parcel: &Parcel, relay: &RelayUrl) -> Result<()> {
+        (self.progress)(SyncProgress::Sending {
+            relay: relay.clone(),
+            parcels: 1,
+        });
+        let report = self.reports.entry(relay.clone()).or_default();
+        let result = match self.transport.publish(relay, parcel) {
+            Ok(Ok(())) => {
+                report.sent += 1;
+                Ok(())
+            }
+            Ok(Err(reason)) => {
+                report.refused += 1;
+                Err(reason)
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                report.unreachable = Some(e);
+                Err(reason)
+            }
+        };
+        self.delivery.record(&[Sent {
+            parcel: parcel.id,
+            relay: relay.clone(),
+            result,
+        }])
+    }
+
+    /// Fetches and opens, in rounds while a round was cut short but
+    /// brought something new; the cursor moves only once all was read.
+    fn fetch(&mut self, mailbox: &Mailbox, relay: &RelayUrl) -> Result<()> {
+        let vault = self.delivery.vault;
+        (self.progress)(SyncProgress::Fetching {
+            relay: relay.clone(),
+            mailbox: mailbox.key,
+        });
+        let started = Utc::now();
+        let cursor = vault.with_conn(|conn| inbound::cursor(conn, mailbox, relay))?;
+        let since = cursor.map(|c| c - BACKDATE_WINDOW);
+        let seen = |id: &str| {
+            vault
+                .with_conn(|conn| inbound::is_seen(conn, id))
+                .unwrap_or(false)
+        };
+        for _ in 0..FETCH_ROUNDS {
+            let fetched = match self.transport.fetch(relay, mailbox, since, &seen) {
+                Ok(fetched) => fetched,
+                Err(e) => {
+                    self.reports.entry(relay.clone()).or_default().unreachable = Some(e);
+                    return Ok(());
                 }
-                let of = fetched.arrivals.len();
-                report.duplicates += fetched.seen.len();
-                let mut forget = fetched.seen;
-                for (done, arrival) in fetched.arrivals.into_iter().enumerate() {
-                    if done % 100 == 0 {
-                        progress(SyncProgress::Opening { done, of });
-                    }
-                    if arrival.ids.iter().all(|id| seen(id)) {
-                        report.duplicates += 1;
-                        continue;
-                    }
-                    match envelope::open(self.vault, self.kinds, &arrival.envelope) {
-                        Ok(envelope) => {
-                            report.received += 1;
-                            opened.push(envelope);
-                        }
-                        Err(Error::Envelope(EnvelopeError::Replayed)) => report.duplicates += 1,
-                        // Perhaps a comrade I have not added yet: left for a later
-                        // sync. Not on a retired mailbox: new comrades have my new one.
-                        Err(Error::Envelope(EnvelopeError::UnknownSender))
-                            if mailbox.retired_at.is_none() =>
-                        {
-                            report.from_strangers += 1;
-                            continue;
-                        }
-                        Err(Error::Envelope(why)) => {
-                            *report.rejected.entry(why).or_default() += 1;
-                        }
-                        Err(other) => return Err(other),
-                    }
-                    self.vault
-                        .with_tx(|tx| inbound::mark_seen(tx, &arrival.ids, Utc::now()))?;
-                    forget.extend(arrival.ids);
-                }
-                self.vault
-                    .with_tx(|tx| inbound::set_cursor(tx, &mailbox, relay, started))?;
-                if !forget.is_empty() {
-                    // Best effort: the events expire on their own.
-                    let _ = transport.forget(relay, &mailbox, &forget);
-                }
+            };
+            let complete = fetched.complete;
+            let progressed = self.open(mailbox, relay, fetched)?;
+            if complete {
+                return vault.with_tx(|tx| inbound::set_cursor(tx, mailbox, relay, started));
+            }
+            if !progressed {
+                break;
             }
         }
-        self.vault.with_tx(|tx| inbound::prune_seen(tx, Utc::now()))
+        Ok(())
+    }
+
+    /// Opens what one fetch brought; whether anything was new.
+    fn open(&mut self, mailbox: &Mailbox, relay: &RelayUrl, fetched: Fetched) -> Result<bool> {
+        let vault = self.delivery.vault;
+        let report = self.reports.entry(relay.clone()).or_default();
+        for problem in fetched.problems {
+            *report.problems.entry(problem).or_default() += 1;
+        }
+        let of = fetched.arrivals.len();
+        report.duplicates += fetched.seen.len();
+        let mut progressed = !fetched.unusable.is_empty();
+        vault.with_tx(|tx| inbound::mark_seen(tx, &fetched.unusable, Utc::now()))?;
+        let mut forget = fetched.seen;
+        for (done, arrival) in fetched.arrivals.into_iter().enumerate() {
+            if done % 100 == 0 {
+                (self.progress)(SyncProgress::Opening { done, of });
+            }
+            let seen = vault.with_conn(|conn| inbound::all_seen(conn, &arrival.ids))?;
+            if seen {
+                report.duplicates += 1;
+                continue;
+            }
+            match envelope::open(vault, self.delivery.kinds, &arrival.envelope) {
+                Ok(envelope) => {
+                    report.received += 1;
+                    self.opened.push(envelope);
+                }
+                Err(Error::Envelope(EnvelopeError::Replayed)) => report.duplicates += 1,
+                // Perhaps a comrade I have not added yet: left for a later
+                // sync. Not on a retired mailbox: new comrades have my new one.
+                Err(Error::Envelope(EnvelopeError::UnknownSender))
+                    if mailbox.retired_at.is_none() =>
+                {
+                    report.from_strangers += 1;
+                    continue;
+                }
+                Err(Error::Envelope(why)) => {
+                    *report.rejected.entry(why).or_default() += 1;
+                }
+                Err(other) => return Err(other),
+            }
+            vault.with_tx(|tx| inbound::mark_seen(tx, &arrival.ids, Utc::now()))?;
+            progressed = true;
+            forget.extend(arrival.ids);
+        }
+        if !forget.is_empty() {
+            // Best effort: the events expire on their own.
+            let _ = self.transport.forget(relay, mailbox, &forget);
+        }
+        Ok(progressed)
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
 
-use super::EVENT_LIFETIME;
+use super::{EVENT_LIFETIME, LONGEST_STAY};
 use crate::comrades;
 use crate::envelope::{self, MessageId, OutboxCopy, wire};
 use crate::identity::{self, Card, IdentityKey, MailboxKey, RelayUrl, relays};
@@ -44,7 +44,8 @@ pub struct Parcel {
     pub message_id: MessageId,
     pub mailbox: MailboxKey,
     pub envelope: Vec<u8>,
-    /// When relays may drop it (NIP-40): its expiry, at most [`EVENT_LIFETIME`] away.
+    /// The latest relays may keep it (NIP-40): its expiry, at most
+    /// [`LONGEST_STAY`] away. Each event draws its own expiry before this.
     pub keep_until: DateTime<Utc>,
     pub relays: Vec<RelayUrl>,
 }
@@ -138,7 +139,7 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
         if relays.is_empty() {
             continue;
         }
-        let keep_until = expires_at.map_or(now + EVENT_LIFETIME, |e| e.min(now + EVENT_LIFETIME));
+        let keep_until = expires_at.map_or(now + LONGEST_STAY, |e| e.min(now + LONGEST_STAY));
         match waiting.last_mut() {
             Some(last) if last.seq == seq => last.recipients.push((id, card, relays)),
             _ => waiting.push(Waiting {

@@ -25,7 +25,10 @@ pub fn sync(vault: &Vault) -> SyncReport {
         .delivery()
         .sync(
             &mut NostrTransport::new(limits),
-            SyncOptions { retry_now: true },
+            SyncOptions {
+                retry_now: true,
+                delay_budget: std::time::Duration::ZERO,
+            },
             &mut |_| {},
         )
         .unwrap()
@@ -207,4 +210,78 @@ pub fn removed_comrade_goes_nowhere(dir: &Path, relay: &RelayUrl) {
         "{report:?}"
     );
     assert!(sync(alice).opened.is_empty());
+}
+
+/// Junk for `mailbox`: validly signed by many keys, all dated `at`, half
+/// of it unreadable content, half whole pieces that are no envelope.
+pub fn junk(
+    mailbox: &tend_core::delivery::MailboxKey,
+    n: usize,
+    at: u64,
+) -> Vec<nostr::prelude::Event> {
+    use base64::Engine;
+    use nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, PublicKey, Tag, Timestamp};
+    let keys: Vec<Keys> = (0..50).map(|_| Keys::generate()).collect();
+    let to = PublicKey::from_slice(mailbox.as_bytes()).unwrap();
+    (0..n)
+        .map(|i| {
+            let content = if i % 2 == 0 {
+                format!("not a piece {i}")
+            } else {
+                let piece = [&[1u8][..], format!("no envelope {i}").as_bytes()].concat();
+                base64::engine::general_purpose::STANDARD.encode(piece)
+            };
+            EventBuilder::new(Kind::GiftWrap, content)
+                .tag(Tag::public_key(to))
+                .custom_created_at(Timestamp::from_secs(at))
+                .finalize(&keys[i % keys.len()])
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Issue 16: junk sharing one `created_at`, newer than anything real, once
+/// stalled paging while the cursor moved on. Now each page steps past it,
+/// the real note arrives in the first sync, the junk is read once, and the
+/// cursor moves only after a complete read.
+pub fn flood_cannot_hide(
+    dir: &Path,
+    relay: &RelayUrl,
+    n: usize,
+    inject: &mut dyn FnMut(Vec<nostr::prelude::Event>),
+) {
+    let v = members_on(dir, &["Alice", "Bob"], &[relay]);
+    let (alice, bob) = (&v[0], &v[1]);
+    let mailbox = bob.delivery().my_address().unwrap().mailbox;
+    sync(bob); // a cursor, as a member who synced before has
+    let sealed = note(alice, "Bob", b"hello under the flood");
+    sync(alice);
+    inject(junk(&mailbox, n, chrono::Utc::now().timestamp() as u64));
+    let started = std::time::Instant::now();
+    let report = sync(bob);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(report.opened.len(), 1, "{:?}", report.relays);
+    assert_eq!(report.opened[0].message_id, sealed.message_id);
+    let rejected: usize = report.relays[0].rejected.values().sum();
+    let bad = report.relays[0]
+        .problems
+        .get(&tend_core::delivery::RelayProblem::BadChunk);
+    // Each page holds 500 junk events of that one second; a page past them finds the note.
+    assert!(
+        rejected + bad.copied().unwrap_or(0) >= 500.min(n),
+        "{report:?}"
+    );
+    // The junk was remembered: the next sync reads it as seen and opens nothing.
+    let again = sync(bob);
+    assert!(again.opened.is_empty());
+    assert_eq!(
+        again.relays[0].rejected.values().sum::<usize>(),
+        0,
+        "{again:?}"
+    );
+    assert!(
+        !again.relays[0]
+            .problems
+            .contains_key(&tend_core::delivery::RelayProblem::BadChunk)
+    );
 }

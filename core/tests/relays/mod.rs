@@ -28,6 +28,39 @@ pub struct Seen {
     /// The `#p` values of every REQ, one list per connection.
     pub requests: Vec<Vec<String>>,
     pub deletions: usize,
+    /// Every frame a client sent, in order: what a relay that records
+    /// everything would keep.
+    pub frames: Vec<Frame>,
+    connections: usize,
+}
+
+/// One frame a client sent, with its connection and when it came.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub connection: usize,
+    pub at: Instant,
+    pub said: Said,
+}
+
+#[derive(Clone, Debug)]
+pub enum Said {
+    Event(Event),
+    /// A REQ's `#p` values.
+    Req(Vec<String>),
+    Other(String),
+}
+
+impl Seen {
+    /// The `p` tags of every event each connection published, by connection.
+    pub fn published_by_connection(&self) -> std::collections::BTreeMap<usize, Vec<String>> {
+        let mut by = std::collections::BTreeMap::<usize, Vec<String>>::new();
+        for f in &self.frames {
+            if let Said::Event(e) = &f.said {
+                by.entry(f.connection).or_default().extend(p_tags(e));
+            }
+        }
+        by
+    }
 }
 
 type Script = dyn Fn(&str) -> Vec<String> + Send + Sync;
@@ -104,6 +137,11 @@ impl FakeRelay {
         self.seen.lock().unwrap().events.clone()
     }
 
+    /// Stores events as if others had published them.
+    pub fn hold(&self, events: Vec<Event>) {
+        self.seen.lock().unwrap().events.extend(events);
+    }
+
     pub fn published(&self) -> Vec<Event> {
         self.seen.lock().unwrap().published.clone()
     }
@@ -113,6 +151,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
     let Ok(mut ws) = tungstenite::accept(stream) else {
         return;
     };
+    let connection = {
+        let mut seen = seen.lock().unwrap();
+        seen.connections += 1;
+        seen.connections
+    };
     let mut asked = Vec::new();
     while let Ok(message) = ws.read() {
         let Message::Text(text) = message else {
@@ -121,6 +164,23 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
         let Ok(Value::Array(parts)) = serde_json::from_str::<Value>(text.as_str()) else {
             continue;
         };
+        let said = match parts.first().and_then(Value::as_str) {
+            Some("EVENT") => Said::Event(Event::from_json(parts[1].to_string()).unwrap()),
+            Some("REQ") => Said::Req(
+                parts[2]["#p"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            _ => Said::Other(text.to_string()),
+        };
+        seen.lock().unwrap().frames.push(Frame {
+            connection,
+            at: Instant::now(),
+            said,
+        });
         let replies = match parts.first().and_then(Value::as_str) {
             Some("EVENT") => {
                 let event = Event::from_json(parts[1].to_string()).unwrap();
@@ -213,13 +273,36 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
     }
 }
 
-fn p_tags(event: &Event) -> Vec<String> {
+pub fn p_tags(event: &Event) -> Vec<String> {
     event
         .tags
         .iter()
         .filter(|t| t.kind() == "p")
         .filter_map(|t| t.content().map(str::to_owned))
         .collect()
+}
+
+/// Publishes events as anyone may, on one connection, waiting for each OK.
+pub fn publish_raw(relay: &RelayUrl, events: &[Event]) {
+    let (mut ws, _) = tungstenite::connect(relay.as_str()).unwrap();
+    for e in events {
+        let frame = json!([
+            "EVENT",
+            serde_json::from_str::<Value>(&e.as_json()).unwrap()
+        ]);
+        ws.write(Message::text(frame.to_string())).unwrap();
+    }
+    ws.flush().unwrap();
+    let mut answered = 0;
+    while answered < events.len() {
+        if let Message::Text(text) = ws.read().unwrap()
+            && text.as_str().starts_with("[\"OK\"")
+        {
+            assert!(text.as_str().contains("true"), "{text}");
+            answered += 1;
+        }
+    }
+    let _ = ws.close(None);
 }
 
 /// nostr-rs-relay on 127.0.0.1 with a database in `dir`; stopped on drop.

@@ -37,13 +37,11 @@ final class MemoryTransport: DeliveryTransport, @unchecked Sendable {
     private var waiting: [String: [Arrival]] = [:]
     private(set) var forgotten: [String] = []
 
-    func publish(relay: String, parcels: [Parcel]) throws -> [String?] {
+    func publish(relay: String, parcel: Parcel) throws -> String? {
         lock.lock(); defer { lock.unlock() }
-        for p in parcels {
-            waiting[p.mailbox, default: []].append(
-                Arrival(ids: ["\(relay)/\(p.messageId)/\(p.mailbox)"], envelope: p.envelope))
-        }
-        return parcels.map { _ in nil }
+        waiting[parcel.mailbox, default: []].append(
+            Arrival(ids: ["\(relay)/\(parcel.messageId)/\(parcel.mailbox)"], envelope: parcel.envelope))
+        return nil
     }
 
     func fetch(relay: String, mailbox: String, since: Int64?) throws -> [Arrival] {
@@ -190,16 +188,20 @@ final class TendCoreTests: XCTestCase {
             category: .food, title: "Soup on Thursday", details: "", urgency: .thisWeek,
             neededBy: nil, expiresAt: nil, location: nil, onBehalfOf: nil,
             to: [.comrade(bobAtAlice.id)]))
-        let sent = try await alice.syncWith(transport: transport, retryNow: true)
+        XCTAssertEqual(defaultSyncOptions().delayBudget, 10)
+        let asked = SyncOptions(retryNow: true, delayBudget: 0)
+        var background = defaultSyncOptions()
+        background.delayBudget = 0.2
+        let sent = try await alice.syncWith(transport: transport, options: asked)
         XCTAssertEqual(sent.relays.first?.sent, 1)
-        let fetched = try await bob.syncWith(transport: transport, retryNow: false)
+        let fetched = try await bob.syncWith(transport: transport, options: background)
         XCTAssertEqual(fetched.opened.map { $0.kind }, ["care.request"])
         XCTAssertEqual(transport.forgotten.count, 1)
         _ = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAt: nil)
-        _ = try await bob.syncWith(transport: transport, retryNow: false)
-        let back = try await alice.syncWith(transport: transport, retryNow: false)
+        _ = try await bob.syncWith(transport: transport, options: background)
+        let back = try await alice.syncWith(transport: transport, options: background)
         XCTAssertEqual(back.relays.first?.received, 1)
-        let down = try await alice.sync(retryNow: true)
+        let down = try await alice.sync(options: asked)
         XCTAssertNotNil(down.relays.first?.unreachable)
         await expectError({ try await alice.addRelay(url: "https://x.org") }) {
             if case .Invalid(field: "relay address", problem: _) = $0 { return true } else { return false }

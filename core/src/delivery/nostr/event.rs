@@ -4,7 +4,7 @@
 //! [`BACKDATE_WINDOW`] in the past. Its content is Base64 of one
 //! *piece*: a whole envelope, or one chunk of a large one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -15,7 +15,7 @@ use nostr::prelude::{
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::delivery::{Arrival, BACKDATE_WINDOW, MailboxKey, Parcel, RelayProblem};
+use crate::delivery::{Arrival, BACKDATE_WINDOW, EVENT_LIFETIME, MailboxKey, Parcel, RelayProblem};
 use crate::envelope::MAX_ENVELOPE_BYTES;
 
 /// Envelope bytes per event. In Base64 with the event around it this stays
@@ -32,27 +32,57 @@ pub const MAX_EVENT_JSON: usize = 96 * 1024;
 const MAX_PENDING_BYTES: usize = 4 * MAX_ENVELOPE_BYTES;
 const MAX_PENDING_SETS: usize = 64;
 
-/// The events carrying one parcel: one, or a chunk each.
-pub(crate) fn events_for(parcel: &Parcel, now: DateTime<Utc>) -> Vec<Event> {
+/// The events carrying one parcel: one, or a chunk each. Each event draws
+/// its own date and expiry, none in `used` (the values already given out),
+/// so no two events share one and neither tells when it was published.
+pub(crate) fn events_for(
+    parcel: &Parcel,
+    now: DateTime<Utc>,
+    used: &mut HashSet<u64>,
+) -> Vec<Event> {
     let mailbox = nostr::prelude::PublicKey::from_byte_array(*parcel.mailbox.as_bytes());
-    let expiration = Timestamp::from_secs(parcel.keep_until.timestamp().max(0) as u64);
     let pieces = pieces_of(&parcel.envelope);
     let mut rng = rand::thread_rng();
     pieces
         .into_iter()
         .map(|piece| {
-            let backdate = rng.gen_range(0..BACKDATE_WINDOW.num_seconds());
-            let created = (now.timestamp() - backdate).max(0) as u64;
+            let mut draw = dates(&mut rng, now, parcel.keep_until);
+            // A few seconds of choice suffice; past that, sharing is allowed.
+            for _ in 0..16 {
+                if !used.contains(&draw.0) && !used.contains(&draw.1) {
+                    break;
+                }
+                draw = dates(&mut rng, now, parcel.keep_until);
+            }
+            let (created, expiration) = draw;
+            used.extend([created, expiration]);
             // A key for this event alone: nothing links two events by author.
             let author = Keys::generate();
             EventBuilder::new(Kind::GiftWrap, BASE64.encode(&piece))
                 .tag(Tag::public_key(mailbox))
-                .tag(Tag::expiration(expiration))
+                .tag(Tag::expiration(Timestamp::from_secs(expiration)))
                 .custom_created_at(Timestamp::from_secs(created))
                 .finalize(&author)
                 .expect("signing with a fresh key cannot fail")
         })
         .collect()
+}
+
+/// `created_at`: now minus up to [`BACKDATE_WINDOW`]. `expiration`: that
+/// plus [`EVENT_LIFETIME`] and up to another window, so their difference is
+/// the same draw whenever the event is published; drawn again in the later
+/// half of what is left when that would outlive `keep_until`.
+fn dates(rng: &mut impl Rng, now: DateTime<Utc>, keep_until: DateTime<Utc>) -> (u64, u64) {
+    let window = BACKDATE_WINDOW.num_seconds();
+    let now_s = now.timestamp();
+    let created = now_s - rng.gen_range(0..window);
+    let mut expiration = created + EVENT_LIFETIME.num_seconds() + rng.gen_range(0..window);
+    let last = keep_until.timestamp();
+    if expiration > last {
+        let left = (last - now_s).max(2);
+        expiration = rng.gen_range(now_s + left / 2..=now_s + left);
+    }
+    (created.max(0) as u64, expiration.max(0) as u64)
 }
 
 /// A whole envelope when it fits, else chunks naming their set, place,
@@ -104,8 +134,29 @@ pub(crate) fn check(event: &Event, mailbox: &MailboxKey) -> Result<(), RelayProb
     event.verify().map_err(|_| RelayProblem::BadSignature)
 }
 
+/// Why a piece was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unfit {
+    /// The piece itself is broken: its event is never worth reading again.
+    Malformed,
+    /// It does not fit the others of its set, or the set does not add up:
+    /// which piece is false is unknown, so none is blamed.
+    Conflict,
+    /// Too much is pending already.
+    Full,
+}
+
+impl Unfit {
+    pub fn problem(self) -> RelayProblem {
+        match self {
+            Unfit::Malformed | Unfit::Conflict => RelayProblem::BadChunk,
+            Unfit::Full => RelayProblem::Flood,
+        }
+    }
+}
+
 /// Puts pieces back together. Bounded: a relay serving endless partial
-/// envelopes gets [`RelayProblem::Flood`], not our memory.
+/// envelopes gets [`Unfit::Full`], not our memory.
 #[derive(Default)]
 pub(crate) struct Assembler {
     sets: HashMap<[u8; 16], Set>,
@@ -120,31 +171,31 @@ struct Set {
 
 impl Assembler {
     /// A whole envelope when this piece completes one.
-    pub fn add(&mut self, id: String, content: &str) -> Result<Option<Arrival>, RelayProblem> {
-        let piece = BASE64.decode(content).map_err(|_| RelayProblem::BadChunk)?;
+    pub fn add(&mut self, id: String, content: &str) -> Result<Option<Arrival>, Unfit> {
+        let piece = BASE64.decode(content).map_err(|_| Unfit::Malformed)?;
         match piece.split_first() {
             Some((&WHOLE, envelope)) if envelope.len() <= CHUNK_BYTES => Ok(Some(Arrival {
                 ids: vec![id],
                 envelope: envelope.to_vec(),
             })),
             Some((&CHUNK, rest)) if rest.len() > CHUNK_HEADER - 1 => self.add_chunk(id, rest),
-            _ => Err(RelayProblem::BadChunk),
+            _ => Err(Unfit::Malformed),
         }
     }
 
-    fn add_chunk(&mut self, id: String, rest: &[u8]) -> Result<Option<Arrival>, RelayProblem> {
+    fn add_chunk(&mut self, id: String, rest: &[u8]) -> Result<Option<Arrival>, Unfit> {
         let (header, data) = rest.split_at(CHUNK_HEADER - 1);
         let set: [u8; 16] = header[..16].try_into().expect("fixed slice");
         let (index, count) = (header[16] as usize, header[17] as usize);
         let digest: [u8; 32] = header[18..].try_into().expect("fixed slice");
         if !(2..=MAX_CHUNKS).contains(&count) || index >= count || data.len() > CHUNK_BYTES {
-            return Err(RelayProblem::BadChunk);
+            return Err(Unfit::Malformed);
         }
         if !self.sets.contains_key(&set) && self.sets.len() >= MAX_PENDING_SETS {
-            return Err(RelayProblem::Flood);
+            return Err(Unfit::Full);
         }
         if self.pending + data.len() > MAX_PENDING_BYTES {
-            return Err(RelayProblem::Flood);
+            return Err(Unfit::Full);
         }
         let entry = self.sets.entry(set).or_insert_with(|| Set {
             digest,
@@ -152,7 +203,7 @@ impl Assembler {
             ids: Vec::new(),
         });
         if entry.digest != digest || entry.parts.len() != count {
-            return Err(RelayProblem::BadChunk);
+            return Err(Unfit::Conflict);
         }
         if entry.parts[index].is_some() {
             return Ok(None); // the same chunk again, from a second relay or a retry
@@ -167,7 +218,7 @@ impl Assembler {
         let envelope: Vec<u8> = done.parts.into_iter().flatten().flatten().collect();
         self.pending -= envelope.len();
         if envelope.len() > MAX_ENVELOPE_BYTES || Sha256::digest(&envelope)[..] != done.digest {
-            return Err(RelayProblem::BadChunk);
+            return Err(Unfit::Conflict);
         }
         Ok(Some(Arrival {
             ids: done.ids,
@@ -188,7 +239,7 @@ mod tests {
             message_id: crate::envelope::MessageId::new(),
             mailbox: MailboxKey::from_slice(&mailbox).unwrap(),
             envelope: pattern(size),
-            keep_until: Utc::now() + chrono::Duration::days(14),
+            keep_until: Utc::now() + EVENT_LIFETIME + BACKDATE_WINDOW,
             relays: vec![],
         }
     }
@@ -209,16 +260,13 @@ mod tests {
         let now = Utc::now();
         for size in [1, CHUNK_BYTES, CHUNK_BYTES + 1, MAX_ENVELOPE_BYTES] {
             let p = parcel(size);
-            let events = events_for(&p, now);
+            let events = events_for(&p, now, &mut HashSet::new());
             assert_eq!(events.len(), size.div_ceil(CHUNK_BYTES));
             for e in &events {
                 assert!(e.as_json().len() < 64 * 1024, "{}", e.as_json().len());
                 assert!(e.created_at.as_secs() <= now.timestamp() as u64);
                 assert!(e.created_at.as_secs() >= (now - BACKDATE_WINDOW).timestamp() as u64);
-                assert_eq!(
-                    e.tags.expiration().unwrap().as_secs(),
-                    p.keep_until.timestamp() as u64
-                );
+                assert!(e.tags.expiration().unwrap().as_secs() <= p.keep_until.timestamp() as u64);
             }
             let authors: std::collections::HashSet<_> = events.iter().map(|e| e.pubkey).collect();
             assert_eq!(authors.len(), events.len(), "a fresh key per event");
@@ -232,9 +280,36 @@ mod tests {
     }
 
     #[test]
+    fn dates_tell_nothing_of_the_publish_time_and_respect_the_expiry() {
+        let mut rng = rand::thread_rng();
+        let now = Utc::now();
+        let far = now + crate::delivery::LONGEST_STAY;
+        for _ in 0..1000 {
+            let (created, expiration) = dates(&mut rng, now, far);
+            let lifetime = (expiration - created) as i64;
+            assert!((EVENT_LIFETIME.num_seconds()..LONGEST_SECS).contains(&lifetime));
+            assert!(expiration as i64 <= far.timestamp());
+            assert!(created as i64 <= now.timestamp());
+        }
+        // An envelope expiring in an hour: every event expires in its later half.
+        let soon = now + chrono::Duration::hours(1);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100 {
+            let (_, expiration) = dates(&mut rng, now, soon);
+            let expiration = expiration as i64;
+            assert!(expiration <= soon.timestamp());
+            assert!(expiration >= now.timestamp() + 1800);
+            seen.insert(expiration);
+        }
+        assert!(seen.len() > 50, "copies do not share one expiry");
+    }
+
+    const LONGEST_SECS: i64 = 16 * 86_400;
+
+    #[test]
     fn events_for_another_mailbox_or_tampered_are_refused() {
         let p = parcel(100);
-        let event = events_for(&p, Utc::now()).remove(0);
+        let event = events_for(&p, Utc::now(), &mut HashSet::new()).remove(0);
         let other = MailboxKey::from_slice(&Keys::generate().public_key().to_bytes()).unwrap();
         assert_eq!(check(&event, &other), Err(RelayProblem::NotAddressed));
         let mut json: serde_json::Value = serde_json::from_str(&event.as_json()).unwrap();
@@ -314,7 +389,7 @@ mod tests {
     #[test]
     fn chunks_that_do_not_fit_together_are_bad_chunks() {
         let p = parcel(CHUNK_BYTES * 2 + 10);
-        let events = events_for(&p, Utc::now());
+        let events = events_for(&p, Utc::now(), &mut HashSet::new());
         let mut assembler = Assembler::default();
         assert!(
             assembler
@@ -327,7 +402,7 @@ mod tests {
         piece[18] = 9;
         assert_eq!(
             assembler.add("b".into(), &BASE64.encode(&piece)),
-            Err(RelayProblem::BadChunk)
+            Err(Unfit::Conflict)
         );
         // Right header, altered data: the digest catches it once complete.
         let mut piece = BASE64.decode(&events[1].content).unwrap();
@@ -340,10 +415,10 @@ mod tests {
         );
         assert_eq!(
             assembler.add("d".into(), &events[2].content),
-            Err(RelayProblem::BadChunk)
+            Err(Unfit::Conflict)
         );
         for bad in ["", "!!", "AA==", &BASE64.encode([CHUNK, 1, 2])] {
-            assert_eq!(assembler.add("e".into(), bad), Err(RelayProblem::BadChunk));
+            assert_eq!(assembler.add("e".into(), bad), Err(Unfit::Malformed));
         }
     }
 
@@ -362,7 +437,7 @@ mod tests {
                 break;
             }
         }
-        assert_eq!(outcome, Err(RelayProblem::Flood));
+        assert_eq!(outcome, Err(Unfit::Full));
         assert!(assembler.pending <= MAX_PENDING_BYTES);
     }
 }

@@ -1,5 +1,5 @@
 //! Tend's own transport: Nostr relays (NIP-01), events in the style of
-//! NIP-59 with NIP-40 expiry, deletion requests per NIP-09. Event layout:
+//! NIP-59 with NIP-40 expiry (no NIP-09 deletion requests). Event layout:
 //! `event.rs` and `docs/delivery.md`; the client: [`NostrTransport`] (cargo
 //! feature `network`).
 

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nostr::prelude::{
-    ClientMessage, Event, EventBuilder, EventId, Filter, FinalizeEvent, Keys, Kind, RelayMessage,
-    SecretKey, SingleLetterTag, SubscriptionId, Tag, Timestamp,
+    ClientMessage, Event, EventId, Filter, Kind, RelayMessage, SingleLetterTag, SubscriptionId,
+    Timestamp,
 };
 
-use super::event::{Assembler, MAX_EVENT_JSON, check, events_for};
+use super::event::{Assembler, MAX_EVENT_JSON, Unfit, check, events_for};
 use super::socket::{Said, Socket};
 use crate::delivery::{
     Fetched, Mailbox, Parcel, ParcelId, RelayProblem, RelayUrl, Transport, TransportError,
@@ -23,7 +23,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// For a whole session.
     pub session: Duration,
-    /// Events one fetch reads; past that it stops and reports a flood.
+    /// Events not seen before that one fetch reads; past that it stops and
+    /// reports a flood, and the sync fetches again.
     pub events_per_fetch: usize,
     /// Messages that are not usable events, before the session is ended.
     pub junk_per_fetch: usize,
@@ -46,6 +47,8 @@ impl Default for Limits {
 pub struct NostrTransport {
     limits: Limits,
     built: HashMap<ParcelId, Vec<Event>>,
+    /// Every `created_at` and `expiration` given out, so no two events share one.
+    dates: HashSet<u64>,
 }
 
 impl NostrTransport {
@@ -53,6 +56,7 @@ impl NostrTransport {
         NostrTransport {
             limits,
             built: HashMap::new(),
+            dates: HashSet::new(),
         }
     }
 
@@ -69,41 +73,28 @@ impl Transport for NostrTransport {
     fn publish(
         &mut self,
         relay: &RelayUrl,
-        parcels: &[&Parcel],
-    ) -> Result<Vec<Result<(), String>>, TransportError> {
-        let now = Utc::now();
-        let mut owner: HashMap<EventId, usize> = HashMap::new();
-        let mut messages = Vec::new();
-        for (i, parcel) in parcels.iter().enumerate() {
-            let events = self
-                .built
-                .entry(parcel.id)
-                .or_insert_with(|| events_for(parcel, now));
-            for event in events.iter() {
-                owner.insert(event.id, i);
-                messages.push(ClientMessage::event(event.clone()).as_json());
-            }
-        }
-        let mut results: Vec<Option<Result<(), String>>> = vec![None; parcels.len()];
-        let mut waiting: HashMap<usize, usize> = HashMap::new();
-        for i in owner.values() {
-            *waiting.entry(*i).or_default() += 1;
-        }
+        parcel: &Parcel,
+    ) -> Result<Result<(), String>, TransportError> {
+        let events = self
+            .built
+            .entry(parcel.id)
+            .or_insert_with(|| events_for(parcel, Utc::now(), &mut self.dates));
+        let mut waiting: HashSet<EventId> = events.iter().map(|e| e.id).collect();
+        let messages: Vec<String> = events
+            .iter()
+            .map(|e| ClientMessage::event(e.clone()).as_json())
+            .collect();
         let mut socket = self.open(relay)?;
         socket.send_all(messages)?;
-        let mut answered = 0;
-        while answered < owner.len() {
+        let mut refusal = None;
+        while !waiting.is_empty() {
             let text = match socket.next() {
                 Ok(Said::Text(text)) => text,
                 Ok(Said::Unusable) => continue,
+                // Tried again later: not every event was answered.
                 Err(e) => {
                     socket.close();
-                    let reason = e.to_string();
-                    // Parcels without every answer are tried again later.
-                    return Ok(results
-                        .into_iter()
-                        .map(|r| r.unwrap_or_else(|| Err(reason.clone())))
-                        .collect());
+                    return Ok(Err(e.to_string()));
                 }
             };
             let Ok(RelayMessage::Ok {
@@ -114,25 +105,18 @@ impl Transport for NostrTransport {
             else {
                 continue; // notices, and anything else, change nothing
             };
-            let Some(&i) = owner.get(&event_id) else {
-                continue;
-            };
-            answered += 1;
-            if !status {
-                results[i] = Some(Err(message.into_owned()));
-            }
-            let left = waiting.entry(i).or_default();
-            *left = left.saturating_sub(1);
-            if *left == 0 && results[i].is_none() {
-                results[i] = Some(Ok(()));
+            if waiting.remove(&event_id) && !status {
+                refusal = Some(message.into_owned());
             }
         }
         socket.close();
-        Ok(results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+        Ok(refusal.map_or(Ok(()), Err))
     }
 
-    /// Pages back in time with `until`, [`PAGE`] events a REQ, until a page
-    /// brings nothing new: relays cap what one REQ returns (strfry: 500).
+    /// Pages back in time with `until`, [`PAGE`] events a REQ, until a
+    /// page comes back empty: relays cap what one REQ returns (strfry: 500).
+    /// `until` falls with every page, so none is asked for twice, and a
+    /// flood sharing one `created_at` is stepped past, not read again.
     fn fetch(
         &mut self,
         relay: &RelayUrl,
@@ -140,12 +124,13 @@ impl Transport for NostrTransport {
         since: Option<DateTime<Utc>>,
         seen: &dyn Fn(&str) -> bool,
     ) -> Result<Fetched, TransportError> {
+        let since = since.map(|s| Timestamp::from_secs(s.timestamp().max(0) as u64));
         let mut base = Filter::new()
             .kind(Kind::GiftWrap)
             .custom_tag(SingleLetterTag::LOWERCASE_P, mailbox.key.to_hex())
             .limit(PAGE);
         if let Some(since) = since {
-            base = base.since(Timestamp::from_secs(since.timestamp().max(0) as u64));
+            base = base.since(since);
         }
         let mut socket = self.open(relay)?;
         let mut read = Reading {
@@ -156,76 +141,50 @@ impl Transport for NostrTransport {
             assembler: Assembler::default(),
             ids: HashSet::new(),
             junk: 0,
+            bytes: 0,
+            read: 0,
         };
-        let mut until = None;
+        let mut until: Option<Timestamp> = None;
         loop {
             let filter = match until {
                 Some(t) => base.clone().until(t),
                 None => base.clone(),
             };
-            let page = read.page(&mut socket, filter);
-            let page = match page {
+            let page = match read.page(&mut socket, filter, since, until) {
                 Ok(page) => page,
                 Err(e) => {
                     socket.close();
                     return Err(e);
                 }
             };
-            match page {
-                Page::More { oldest } if Some(oldest) != until => until = Some(oldest),
-                _ => break,
+            let Page::Read { oldest, newest } = page else {
+                read.fetched.complete = page == Page::Empty;
+                break;
+            };
+            // Siblings of the oldest may lie past the relay's cap: ask down
+            // to it again, unless the whole page was that one second.
+            let mut next = if newest > oldest {
+                oldest.as_secs()
+            } else {
+                oldest.as_secs().saturating_sub(1)
+            };
+            if let Some(u) = until {
+                next = next.min(u.as_secs().saturating_sub(1));
             }
+            if next == 0 || since.is_some_and(|s| next < s.as_secs()) {
+                read.fetched.complete = true;
+                break;
+            }
+            until = Some(Timestamp::from_secs(next));
         }
         socket.close();
         Ok(read.fetched)
     }
-
-    /// NIP-09 deletion requests, signed by the mailbox key. Relays honour
-    /// them only where they let a `p`-tagged recipient delete; elsewhere the
-    /// events expire (`docs/delivery.md`).
-    fn forget(
-        &mut self,
-        relay: &RelayUrl,
-        mailbox: &Mailbox,
-        ids: &[String],
-    ) -> Result<(), TransportError> {
-        let secret = SecretKey::from_slice(mailbox.secret())
-            .map_err(|_| TransportError::Unreachable("a damaged mailbox key".into()))?;
-        let keys = Keys::new(secret);
-        let requests: Vec<String> = ids
-            .chunks(200)
-            .filter_map(|chunk| {
-                let tags = chunk
-                    .iter()
-                    .filter_map(|id| EventId::from_hex(id).ok())
-                    .map(Tag::event)
-                    .chain(Tag::parse(["k", "1059"]));
-                EventBuilder::new(Kind::EventDeletion, "")
-                    .tags(tags)
-                    .finalize(&keys)
-                    .ok()
-                    .map(|e| ClientMessage::event(e).as_json())
-            })
-            .collect();
-        let expected = requests.len();
-        let mut socket = self.open(relay)?;
-        socket.send_all(requests)?;
-        let mut answered = 0;
-        while answered < expected {
-            match socket.next() {
-                Ok(Said::Text(text)) => {
-                    if matches!(RelayMessage::from_json(&text), Ok(RelayMessage::Ok { .. })) {
-                        answered += 1;
-                    }
-                }
-                Ok(Said::Unusable) => {}
-                Err(_) => break,
-            }
-        }
-        socket.close();
-        Ok(())
-    }
 }
+
+/// Events one fetch passes over as seen before it stops: they cost a parse
+/// and a lookup each, not a signature check.
+const SEEN_PER_FETCH: usize = 200_000;
 
 /// Events a REQ asks for at once.
 const PAGE: usize = 500;
@@ -240,27 +199,54 @@ struct Reading<'a> {
     /// Every event id read in this fetch: pages overlap at their edges.
     ids: HashSet<EventId>,
     junk: usize,
+    /// Envelope bytes held in `fetched`.
+    bytes: usize,
+    /// Events read that were not seen before.
+    read: usize,
 }
 
+#[derive(PartialEq, Eq)]
 enum Page {
-    /// New events came, the oldest dated this: ask again up to there.
-    More {
+    /// Events came, dated from `oldest` to `newest`.
+    Read {
         oldest: Timestamp,
+        newest: Timestamp,
     },
-    Done,
+    /// Nothing more is dated in the span asked for.
+    Empty,
+    /// A limit was reached: the rest waits for another fetch.
+    Stopped,
 }
+
+/// Envelope bytes one fetch holds before it stops, to be opened and
+/// fetched again: a mailbox full of large envelopes cannot fill memory.
+const MAX_FETCH_BYTES: usize = 16 << 20;
 
 impl Reading<'_> {
-    fn page(&mut self, socket: &mut Socket, filter: Filter) -> Result<Page, TransportError> {
+    /// One REQ. Events dated outside `since..=until` are read as any other,
+    /// but a page of nothing else ends the fetch: that relay ignores the
+    /// filter, and paging it would never end.
+    fn page(
+        &mut self,
+        socket: &mut Socket,
+        filter: Filter,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<Page, TransportError> {
         let subscription = SubscriptionId::generate();
         socket.send(ClientMessage::req(subscription.clone(), vec![filter]).as_json())?;
-        let mut oldest: Option<Timestamp> = None;
+        let mut dates: Option<(Timestamp, Timestamp)> = None;
+        let mut outside = false;
         loop {
-            if self.ids.len() >= self.limits.events_per_fetch
+            if self.read >= self.limits.events_per_fetch
+                || self.ids.len() >= SEEN_PER_FETCH
                 || self.junk >= self.limits.junk_per_fetch
             {
                 self.fetched.problems.push(RelayProblem::Flood);
-                return Ok(Page::Done);
+                return Ok(Page::Stopped);
+            }
+            if self.bytes >= MAX_FETCH_BYTES {
+                return Ok(Page::Stopped);
             }
             let text = match socket.next()? {
                 Said::Text(text) => text,
@@ -288,17 +274,27 @@ impl Reading<'_> {
                     continue;
                 }
             };
-            if self.ids.contains(&event.id) {
-                continue;
+            let at = event.created_at;
+            if since.is_some_and(|s| at < s) || until.is_some_and(|u| at > u) {
+                outside = true;
+            } else {
+                dates = Some(dates.map_or((at, at), |(old, new)| (old.min(at), new.max(at))));
             }
-            oldest = Some(oldest.map_or(event.created_at, |o| o.min(event.created_at)));
-            self.take(event);
+            if !self.ids.contains(&event.id) {
+                self.take(event);
+            }
         }
         let _ = socket.send(ClientMessage::close(subscription).as_json());
-        Ok(oldest.map_or(Page::Done, |oldest| Page::More { oldest }))
+        Ok(match dates {
+            Some((oldest, newest)) => Page::Read { oldest, newest },
+            None if outside => Page::Stopped,
+            None => Page::Empty,
+        })
     }
 
-    /// Checks before remembering the id: a forged copy must not hide the real one.
+    /// Checks before remembering the id: a forged copy must not hide the
+    /// real one. A sound event whose content is unusable is remembered as
+    /// such, so a flood of them is read once.
     fn take(&mut self, event: Event) {
         let id = event.id.to_hex();
         if (self.seen)(&id) {
@@ -310,13 +306,24 @@ impl Reading<'_> {
             return self.problem(problem);
         }
         self.ids.insert(event.id);
-        match self.assembler.add(id, &event.content) {
-            Ok(Some(arrival)) => self.fetched.arrivals.push(arrival),
+        self.read += 1;
+        match self.assembler.add(id.clone(), &event.content) {
+            Ok(Some(arrival)) => {
+                self.bytes += arrival.envelope.len();
+                self.fetched.arrivals.push(arrival);
+            }
             Ok(None) => {}
-            Err(problem) => self.problem(problem),
+            Err(Unfit::Malformed) => {
+                self.fetched.problems.push(RelayProblem::BadChunk);
+                self.fetched.unusable.push(id);
+            }
+            // Sound events: counted, but they do not end the session, so a
+            // chunk bomb cannot keep what lies past it from being read.
+            Err(unfit) => self.fetched.problems.push(unfit.problem()),
         }
     }
 
+    /// An answer that is not a sound event: enough of them end the session.
     fn problem(&mut self, problem: RelayProblem) {
         self.junk += 1;
         self.fetched.problems.push(problem);

@@ -37,10 +37,10 @@ class MemoryTransport : DeliveryTransport {
     val waiting = java.util.concurrent.ConcurrentHashMap<String, MutableList<Arrival>>()
     val forgotten = CopyOnWriteArrayList<String>()
 
-    override fun publish(relay: String, parcels: List<Parcel>): List<String?> = parcels.map {
-        waiting.getOrPut(it.mailbox) { CopyOnWriteArrayList() }
-            .add(Arrival(listOf("${relay}/${it.messageId}/${it.mailbox}"), it.envelope))
-        null
+    override fun publish(relay: String, parcel: Parcel): String? {
+        waiting.getOrPut(parcel.mailbox) { CopyOnWriteArrayList() }
+            .add(Arrival(listOf("${relay}/${parcel.messageId}/${parcel.mailbox}"), parcel.envelope))
+        return null
     }
 
     override fun fetch(relay: String, mailbox: String, since: Long?): List<Arrival> =
@@ -208,18 +208,22 @@ class TendTest {
             urgency = CareUrgency.THIS_WEEK, neededBy = null, expiresAt = null,
             location = null, onBehalfOf = null, to = listOf(Recipient.Comrade(bobAtAlice.id)),
         ))
-        val sent = alice.syncWith(transport, true)
+        assertEquals(java.time.Duration.ofSeconds(10), defaultSyncOptions().delayBudget)
+        assertFalse(defaultSyncOptions().retryNow)
+        val asked = SyncOptions(retryNow = true, delayBudget = java.time.Duration.ZERO)
+        val background = defaultSyncOptions().copy(delayBudget = java.time.Duration.ofMillis(200))
+        val sent = alice.syncWith(transport, asked)
         assertEquals(1u, sent.relays.single().sent)
-        val fetched = bob.syncWith(transport, false)
+        val fetched = bob.syncWith(transport, background)
         assertEquals(listOf("care.request"), fetched.opened.map { it.kind })
         assertEquals(1, transport.forgotten.size)
         bob.offerHelp(posted.request.id, "I'll cook", null)
-        bob.syncWith(transport, false)
-        assertEquals(1u, alice.syncWith(transport, false).relays.single().received)
+        bob.syncWith(transport, background)
+        assertEquals(1u, alice.syncWith(transport, background).relays.single().received)
         assertEquals(listOf("Bob"), alice.myCareRequests().single().offers.map { it.helper?.name })
 
         // Tend's own client, with nothing listening: reported, not thrown.
-        val down = alice.sync(true)
+        val down = alice.sync(asked)
         assertTrue(down.relays.single().unreachable != null)
         alice.addRelay("wss://relay.example.org")
         alice.removeRelay("wss://relay.example.org")

@@ -1,0 +1,239 @@
+//! The attacker is the relay: it records every connection, frame and event,
+//! and these tests read only that log. Each claim in `docs/delivery.md`
+//! under "What a relay can and cannot learn" names the test here that
+//! backs it.
+
+mod common;
+mod relays;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use nostr::prelude::Event;
+use relays::journeys::{comrade, members_on, ride, sync};
+use relays::{FakeRelay, Said};
+use tend_core::Vault;
+use tend_core::delivery::nostr::{Limits, NostrTransport};
+use tend_core::delivery::{SyncOptions, SyncReport};
+use tend_core::envelope::Outgoing;
+
+const DAY: u64 = 86_400;
+
+fn spread_sync(vault: &Vault, budget: Duration) -> SyncReport {
+    vault
+        .delivery()
+        .sync(
+            &mut NostrTransport::new(Limits::default()),
+            SyncOptions {
+                retry_now: true,
+                delay_budget: budget,
+            },
+            &mut |_| {},
+        )
+        .unwrap()
+}
+
+fn expiration(e: &Event) -> u64 {
+    e.tags.expiration().unwrap().as_secs()
+}
+
+/// Three members share a circle message, a care request with two offers,
+/// then Alice blocks Carol. Returns the events each sync published.
+fn three_members(relay: &FakeRelay, dir: &std::path::Path) -> (Vec<Vault>, Vec<Vec<Event>>) {
+    let v = members_on(dir, &["Alice", "Bob", "Carol"], &[&relay.url]);
+    let mut batches = Vec::new();
+    let mut synced = |vault: &Vault| {
+        let before = relay.published().len();
+        let report = sync(vault);
+        batches.push(relay.published()[before..].to_vec());
+        report
+    };
+    let (alice, bob, carol) = (&v[0], &v[1], &v[2]);
+    alice
+        .envelopes()
+        .seal(&Outgoing {
+            kind: "test.note",
+            body: b"the circle meets on Sunday",
+            to: &[comrade(alice, "Bob"), comrade(alice, "Carol")],
+            expires_at: None,
+        })
+        .unwrap();
+    let request = alice
+        .care()
+        .post(&ride(vec![comrade(alice, "Bob"), comrade(alice, "Carol")]))
+        .unwrap();
+    synced(alice);
+    synced(bob);
+    synced(carol);
+    bob.care()
+        .offer_help(request.request.id, "I can drive", None)
+        .unwrap();
+    carol
+        .care()
+        .offer_help(request.request.id, "Me too", None)
+        .unwrap();
+    synced(bob);
+    synced(carol);
+    assert_eq!(synced(alice).opened.len(), 2);
+    alice
+        .comrades()
+        .block(alice.comrades().find("Carol").unwrap().id)
+        .unwrap();
+    synced(alice);
+    synced(bob);
+    (v, batches)
+}
+
+#[test]
+fn copies_share_no_field_and_each_connection_carries_one_thing() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, batches) = three_members(&relay, dir.path());
+    let seen = relay.seen.lock().unwrap();
+    let events: Vec<&Event> = batches.iter().flatten().collect();
+    assert!(events.len() >= 7, "{} events", events.len());
+
+    // Unique by construction: ids, authors, contents, on every event.
+    for field in [
+        events.iter().map(|e| e.id.to_hex()).collect::<HashSet<_>>(),
+        events.iter().map(|e| e.pubkey.to_hex()).collect(),
+        events.iter().map(|e| e.content.clone()).collect(),
+    ] {
+        assert_eq!(field.len(), events.len());
+    }
+    // Dates are drawn afresh, and within a sync never repeat.
+    for batch in &batches {
+        let created: HashSet<u64> = batch.iter().map(|e| e.created_at.as_secs()).collect();
+        let expires: HashSet<u64> = batch.iter().map(expiration).collect();
+        assert_eq!(created.len(), batch.len());
+        assert_eq!(expires.len(), batch.len());
+    }
+
+    // One recipient per publishing connection, and it never fetches.
+    let publishers = seen.published_by_connection();
+    for (connection, p) in &publishers {
+        let recipients: HashSet<_> = p.iter().collect();
+        assert_eq!(recipients.len(), 1, "connection {connection}: {p:?}");
+    }
+    for f in &seen.frames {
+        if let Said::Req(p) = &f.said {
+            assert!(
+                !publishers.contains_key(&f.connection),
+                "fetched where it published"
+            );
+            assert_eq!(p.len(), 1, "one mailbox per request");
+        }
+    }
+    // Each connection asks for one mailbox only.
+    for asked in &seen.requests {
+        assert_eq!(asked.len(), 1, "{asked:?}");
+    }
+    // No deletion requests: the events expire.
+    assert_eq!(seen.deletions, 0);
+    assert!(
+        seen.frames
+            .iter()
+            .all(|f| !matches!(&f.said, Said::Event(e) if e.kind.as_u16() != 1059))
+    );
+}
+
+#[test]
+fn dates_say_nothing_of_when_or_in_what_order_events_were_published() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    for i in 0..100 {
+        let body = format!("note {i}");
+        v[0].envelopes()
+            .seal(&Outgoing {
+                kind: "test.note",
+                body: body.as_bytes(),
+                to: &[comrade(&v[0], "Bob")],
+                expires_at: None,
+            })
+            .unwrap();
+    }
+    assert_eq!(sync(&v[0]).relays[0].sent, 100);
+    // In the order the relay received them.
+    let seen = relay.seen.lock().unwrap();
+    let events: Vec<&Event> = seen
+        .frames
+        .iter()
+        .filter_map(|f| match &f.said {
+            Said::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events.len(), 100);
+    let now = chrono::Utc::now().timestamp() as u64;
+    let lifetimes: Vec<f64> = events
+        .iter()
+        .map(|e| (expiration(e) - e.created_at.as_secs()) as f64)
+        .collect();
+    for (e, life) in events.iter().zip(&lifetimes) {
+        assert!(
+            (14.0 * DAY as f64..16.0 * DAY as f64).contains(life),
+            "{life}"
+        );
+        assert!(expiration(e) <= now + 16 * DAY, "never kept past 16 days");
+        assert!(e.created_at.as_secs() <= now && e.created_at.as_secs() >= now - 2 * DAY);
+    }
+    let order: Vec<f64> = (0..100).map(f64::from).collect();
+    let created: Vec<f64> = events
+        .iter()
+        .map(|e| e.created_at.as_secs() as f64)
+        .collect();
+    for (what, values) in [("lifetime", &lifetimes), ("created_at", &created)] {
+        let r = correlation(&order, values);
+        assert!(r.abs() < 0.4, "{what} follows the publish order: r = {r}");
+        let distinct: HashSet<u64> = values.iter().map(|v| *v as u64).collect();
+        assert!(distinct.len() > 95, "{what} repeats");
+    }
+}
+
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
+}
+
+#[test]
+fn my_mailboxes_are_never_fetched_in_one_burst() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _) = three_members(&relay, dir.path());
+    let alice = &v[0];
+    let mine: Vec<String> = alice
+        .delivery()
+        .mailboxes()
+        .unwrap()
+        .iter()
+        .map(|m| m.key.to_hex())
+        .collect();
+    assert_eq!(
+        mine.len(),
+        2,
+        "the current mailbox and the one retired by the block"
+    );
+    let from = relay.seen.lock().unwrap().frames.len();
+    spread_sync(alice, Duration::from_secs(2));
+    let seen = relay.seen.lock().unwrap();
+    let mut asked: BTreeMap<&str, Vec<std::time::Instant>> = BTreeMap::new();
+    for f in &seen.frames[from..] {
+        if let Said::Req(p) = &f.said {
+            asked.entry(p[0].as_str()).or_default().push(f.at);
+        }
+    }
+    assert_eq!(asked.len(), 2, "both mailboxes fetched");
+    let (a, b) = (&asked[mine[0].as_str()], &asked[mine[1].as_str()]);
+    for x in a {
+        for y in b {
+            // Slices of 0.75 s each, fetched in their middle half.
+            let gap = if x > y { *x - *y } else { *y - *x };
+            assert!(gap >= Duration::from_millis(300), "{gap:?} apart");
+        }
+    }
+}
