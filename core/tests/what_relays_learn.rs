@@ -237,3 +237,41 @@ fn my_mailboxes_are_never_fetched_in_one_burst() {
         }
     }
 }
+
+#[test]
+fn a_proxy_carries_every_connection_each_as_a_user_of_its_own() {
+    let relay = FakeRelay::honest();
+    let proxy = relays::SocksProxy::start();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let socks = tend_core::delivery::ProxyUrl::parse(&proxy.url).unwrap();
+    for member in &v {
+        member.delivery().set_proxy(Some(&socks)).unwrap();
+        assert_eq!(member.delivery().proxy().unwrap(), Some(socks.clone()));
+    }
+    let (alice, bob) = (&v[0], &v[1]);
+    alice
+        .care()
+        .post(&ride(vec![comrade(alice, "Bob")]))
+        .unwrap();
+    assert_eq!(sync(alice).relays[0].sent, 1);
+    assert_eq!(sync(bob).opened.len(), 1);
+    let log = proxy.log.lock().unwrap().clone();
+    let connections = relay.seen.lock().unwrap().connections;
+    assert_eq!(
+        log.len(),
+        connections,
+        "every relay connection went through the proxy"
+    );
+    assert!(connections >= 3, "{connections}");
+    let users: HashSet<&String> = log.iter().map(|(user, _)| user).collect();
+    assert_eq!(users.len(), log.len(), "a SOCKS user name per connection");
+    let target = relay.url.as_str().trim_start_matches("ws://");
+    assert!(log.iter().all(|(_, t)| t == target), "{log:?}");
+
+    // Switched off, connections go straight to the relay again.
+    alice.delivery().set_proxy(None).unwrap();
+    sync(alice);
+    assert_eq!(proxy.log.lock().unwrap().len(), log.len());
+    assert!(relay.seen.lock().unwrap().connections > connections);
+}

@@ -6,8 +6,8 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tend_core::Vault;
-use tend_core::delivery::nostr::{Limits, NostrTransport};
-use tend_core::delivery::{RelayReport, RelayUrl, SyncOptions, SyncProgress, SyncReport};
+use tend_core::delivery::nostr::Limits;
+use tend_core::delivery::{ProxyUrl, RelayReport, RelayUrl, SyncOptions, SyncProgress, SyncReport};
 
 use crate::output::Output;
 use crate::{CliResult, fail};
@@ -20,6 +20,14 @@ pub enum RelaysCommand {
     List,
     /// Stop receiving on a relay
     Remove { url: String },
+    /// Send every relay connection through a SOCKS5 proxy (Tor or Orbot:
+    /// socks5://127.0.0.1:9050), each on a circuit of its own; no URL shows the one set
+    Proxy {
+        url: Option<String>,
+        /// Connect to relays directly again
+        #[arg(long, conflicts_with = "url")]
+        off: bool,
+    },
 }
 
 pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
@@ -62,6 +70,24 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
                 },
             )
         }
+        RelaysCommand::Proxy { url, off } => {
+            if off {
+                delivery.set_proxy(None).map_err(fail)?;
+            } else if let Some(url) = url {
+                let proxy = ProxyUrl::parse(&url).map_err(fail)?;
+                delivery.set_proxy(Some(&proxy)).map_err(fail)?;
+            }
+            let proxy = delivery.proxy().map_err(fail)?;
+            out.show(
+                &json!({ "proxy": proxy.as_ref().map(ToString::to_string) }),
+                || match &proxy {
+                    Some(p) => format!(
+                        "Every relay connection goes through {p}, each as a SOCKS user of its own."
+                    ),
+                    None => "No proxy: relays see this device's IP address.".into(),
+                },
+            )
+        }
         RelaysCommand::Remove { url } => {
             let url = RelayUrl::parse(&url).map_err(fail)?;
             delivery.remove_relay(&url).map_err(fail)?;
@@ -92,8 +118,8 @@ pub fn sync_now(vault: &Vault, spread: Duration) -> CliResult<SyncReport> {
     bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
     let report = vault
         .delivery()
-        .sync(
-            &mut NostrTransport::new(Limits::default()),
+        .sync_through_relays(
+            Limits::default(),
             SyncOptions {
                 retry_now: true,
                 delay_budget: spread,

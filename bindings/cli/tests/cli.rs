@@ -840,6 +840,19 @@ fn relays_are_added_listed_removed_and_a_sync_keeps_what_it_cannot_send() {
     assert!(String::from_utf8_lossy(&added.stderr).contains("not encrypted"));
     let local = tend(&a, &["relays", "add", "ws://localhost:7"]);
     assert!(!String::from_utf8_lossy(&local.stderr).contains("not encrypted"));
+    // Issue 16: a SOCKS5 proxy for every relay connection, per vault.
+    let none = json(tend(&a, &["--json", "relays", "proxy"]));
+    assert!(none["proxy"].is_null());
+    let bad = tend(&a, &["relays", "proxy", "http://127.0.0.1:9050"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("socks5://"));
+    let set = json(tend(
+        &a,
+        &["--json", "relays", "proxy", "socks5h://127.0.0.1:9050"],
+    ));
+    assert_eq!(set["proxy"], "socks5://127.0.0.1:9050");
+    let shown = String::from_utf8_lossy(&tend(&a, &["relays", "proxy"]).stdout).into_owned();
+    assert!(shown.contains("through socks5://127.0.0.1:9050"), "{shown}");
+    assert!(json(tend(&a, &["--json", "relays", "proxy", "--off"]))["proxy"].is_null());
     ok(tend(&a, &["relays", "remove", "ws://relay.example.org"]));
     ok(tend(&a, &["relays", "remove", "ws://localhost:7"]));
 

@@ -218,6 +218,23 @@ impl TendVault {
             .await
     }
 
+    /// The SOCKS5 proxy every relay connection goes through, if set.
+    pub async fn relay_proxy(&self) -> Result<Option<String>, TendError> {
+        self.with(|v| Ok(v.delivery().proxy()?.map(|p| p.to_string())))
+            .await
+    }
+
+    /// Sends every relay connection through a SOCKS5 proxy (Orbot listens
+    /// on `socks5://127.0.0.1:9050`), each as a SOCKS user of its own so
+    /// Tor gives it a circuit of its own; `None` connects directly again.
+    pub async fn set_relay_proxy(&self, url: Option<String>) -> Result<(), TendError> {
+        self.with(move |v| {
+            let proxy = url.as_deref().map(core::ProxyUrl::parse).transpose()?;
+            Ok(v.delivery().set_proxy(proxy.as_ref())?)
+        })
+        .await
+    }
+
     pub async fn remove_relay(&self, url: String) -> Result<(), TendError> {
         self.with(move |v| Ok(v.delivery().remove_relay(&RelayUrl::parse(&url)?)?))
             .await
@@ -260,7 +277,12 @@ impl TendVault {
     /// Sends the outbox and fetches what waits, through Tend's Nostr client.
     /// As `sync_with` otherwise.
     pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, TendError> {
-        self.sync_through(core::nostr::NostrTransport::default(), options)
-            .await
+        self.with(move |v| {
+            let limits = core::nostr::Limits::default();
+            Ok(v.delivery()
+                .sync_through_relays(limits, options, &mut |_| {})?
+                .into())
+        })
+        .await
     }
 }

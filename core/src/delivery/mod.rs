@@ -8,6 +8,7 @@
 mod inbound;
 pub mod nostr;
 mod outbound;
+mod proxy;
 mod schedule;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub use crate::identity::{
     RelayUrl,
 };
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
+pub use proxy::ProxyUrl;
 
 use crate::comrades::ComradeChange;
 use crate::envelope::{self, EnvelopeError, KindHandler, MessageId, Opened, seal_card_update_in};
@@ -252,6 +254,30 @@ impl Delivery<'_> {
             inbound::forget_relay(tx, url)?;
             card_changed(tx, Utc::now())
         })
+    }
+
+    /// The SOCKS5 proxy every relay connection goes through, if one is set.
+    pub fn proxy(&self) -> Result<Option<ProxyUrl>> {
+        self.vault.with_conn(proxy::get)
+    }
+
+    /// Sends every relay connection through a SOCKS5 proxy (Tor, Orbot), or
+    /// straight to the relays again with `None`.
+    pub fn set_proxy(&self, url: Option<&ProxyUrl>) -> Result<()> {
+        self.vault.with_tx(|tx| proxy::set(tx, url))
+    }
+
+    /// [`Delivery::sync`] through Tend's own Nostr client, and the proxy
+    /// when one is set.
+    #[cfg(feature = "network")]
+    pub fn sync_through_relays(
+        &self,
+        limits: nostr::Limits,
+        options: SyncOptions,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<SyncReport> {
+        let mut transport = nostr::NostrTransport::new(limits).through(self.proxy()?);
+        self.sync(&mut transport, options, progress)
     }
 
     /// Where I receive: what my card carries.

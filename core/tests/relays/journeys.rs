@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tend_core::Vault;
 use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest, OfferState};
-use tend_core::delivery::nostr::{Limits, NostrTransport};
+use tend_core::delivery::nostr::Limits;
 use tend_core::delivery::{RelayUrl, RouteState, SyncOptions, SyncReport};
 use tend_core::envelope::{EnvelopeError, Outgoing, Recipient};
 
@@ -23,8 +23,8 @@ pub fn sync(vault: &Vault) -> SyncReport {
     };
     vault
         .delivery()
-        .sync(
-            &mut NostrTransport::new(limits),
+        .sync_through_relays(
+            limits,
             SyncOptions {
                 retry_now: true,
                 delay_budget: std::time::Duration::ZERO,

@@ -31,7 +31,8 @@ pub struct Seen {
     /// Every frame a client sent, in order: what a relay that records
     /// everything would keep.
     pub frames: Vec<Frame>,
-    connections: usize,
+    /// Connections accepted.
+    pub connections: usize,
 }
 
 /// One frame a client sent, with its connection and when it came.
@@ -280,6 +281,79 @@ pub fn p_tags(event: &Event) -> Vec<String> {
         .filter(|t| t.kind() == "p")
         .filter_map(|t| t.content().map(str::to_owned))
         .collect()
+}
+
+/// A SOCKS5 proxy on loopback (user name and password required, as Tor
+/// takes them for isolation) that records each connection's user name and
+/// target, then relays bytes both ways.
+pub struct SocksProxy {
+    pub url: String,
+    /// (user name, target host:port), one per connection.
+    pub log: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl SocksProxy {
+    pub fn start() -> SocksProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("socks5://{}", listener.local_addr().unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let l = l.clone();
+                std::thread::spawn(move || {
+                    let _ = socks_serve(stream, &l);
+                });
+            }
+        });
+        SocksProxy { url, log }
+    }
+}
+
+fn socks_serve(mut client: TcpStream, log: &Mutex<Vec<(String, String)>>) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let read = |n: usize, c: &mut TcpStream| -> std::io::Result<Vec<u8>> {
+        let mut buf = vec![0; n];
+        c.read_exact(&mut buf)?;
+        Ok(buf)
+    };
+    let head = read(2, &mut client)?;
+    assert_eq!(head[0], 5);
+    let methods = read(head[1] as usize, &mut client)?;
+    if !methods.contains(&2) {
+        return client.write_all(&[5, 0xff]);
+    }
+    client.write_all(&[5, 2])?;
+    let ulen = read(2, &mut client)?[1] as usize;
+    let user = String::from_utf8(read(ulen, &mut client)?).unwrap();
+    let plen = read(1, &mut client)?[0] as usize;
+    read(plen, &mut client)?;
+    client.write_all(&[1, 0])?;
+    let request = read(4, &mut client)?;
+    assert_eq!(&request[..3], &[5, 1, 0]);
+    let host = match request[3] {
+        1 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(read(4, &mut client)?).unwrap())
+            .to_string(),
+        3 => {
+            let len = read(1, &mut client)?[0] as usize;
+            String::from_utf8(read(len, &mut client)?).unwrap()
+        }
+        other => panic!("address type {other}"),
+    };
+    let port = u16::from_be_bytes(read(2, &mut client)?.try_into().unwrap());
+    let target = format!("{host}:{port}");
+    log.lock().unwrap().push((user, target.clone()));
+    let upstream = TcpStream::connect(&target)?;
+    client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
+    let (mut a, mut b) = (client.try_clone()?, upstream.try_clone()?);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a, &mut b);
+        let _ = b.shutdown(std::net::Shutdown::Both);
+    });
+    let (mut up, mut down) = (upstream, client);
+    let _ = std::io::copy(&mut up, &mut down);
+    let _ = down.shutdown(std::net::Shutdown::Both);
+    Ok(())
 }
 
 /// Publishes events as anyone may, on one connection, waiting for each OK.

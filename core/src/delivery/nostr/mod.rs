@@ -8,6 +8,8 @@ mod event;
 #[cfg(feature = "network")]
 mod socket;
 #[cfg(feature = "network")]
+mod socks;
+#[cfg(feature = "network")]
 mod transport;
 
 #[cfg(feature = "network")]

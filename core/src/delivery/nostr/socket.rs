@@ -12,7 +12,8 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Connector, Message, WebSocket};
 
-use crate::delivery::{RelayUrl, TransportError};
+use super::socks;
+use crate::delivery::{ProxyUrl, RelayUrl, TransportError};
 
 /// Frames larger than this end the session: no event Tend reads is near it.
 const MAX_MESSAGE_BYTES: usize = 1 << 20;
@@ -30,11 +31,13 @@ pub(crate) enum Said {
 }
 
 impl Socket {
-    /// Connects within `timeout`; every later read must finish by `deadline`.
+    /// Connects within `timeout`, through `proxy` when one is set; every
+    /// later read must finish by `deadline`.
     pub fn open(
         relay: &RelayUrl,
         timeout: Duration,
         deadline: Instant,
+        proxy: Option<&ProxyUrl>,
     ) -> Result<Socket, TransportError> {
         let unreachable = |e: &dyn std::fmt::Display| TransportError::Unreachable(e.to_string());
         let request = relay
@@ -45,7 +48,8 @@ impl Socket {
             .uri()
             .host()
             .unwrap_or_default()
-            .trim_matches(['[', ']']);
+            .trim_matches(['[', ']'])
+            .to_owned();
         let port = request
             .uri()
             .port_u16()
@@ -54,19 +58,26 @@ impl Socket {
             } else {
                 80
             });
-        let addr = (host, port)
+        let (dial_host, dial_port) = match proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (host.as_str(), port),
+        };
+        let addr = (dial_host, dial_port)
             .to_socket_addrs()
             .map_err(|e| unreachable(&e))?
             .next()
             .ok_or(TransportError::Unreachable(
                 "no address for that host".into(),
             ))?;
-        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| unreachable(&e))?;
+        let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| unreachable(&e))?;
         stream
             .set_read_timeout(Some(timeout))
             .and_then(|()| stream.set_write_timeout(Some(timeout)))
             .and_then(|()| stream.set_nodelay(true))
             .map_err(|e| unreachable(&e))?;
+        if proxy.is_some() {
+            socks::connect(&mut stream, &host, port)?;
+        }
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));

@@ -13,7 +13,7 @@ use nostr::prelude::{
 use super::event::{Assembler, MAX_EVENT_JSON, Unfit, check, events_for};
 use super::socket::{Said, Socket};
 use crate::delivery::{
-    Fetched, Mailbox, Parcel, ParcelId, RelayProblem, RelayUrl, Transport, TransportError,
+    Fetched, Mailbox, Parcel, ParcelId, ProxyUrl, RelayProblem, RelayUrl, Transport, TransportError,
 };
 
 /// How much one session may take from a relay.
@@ -49,6 +49,7 @@ pub struct NostrTransport {
     built: HashMap<ParcelId, Vec<Event>>,
     /// Every `created_at` and `expiration` given out, so no two events share one.
     dates: HashSet<u64>,
+    proxy: Option<ProxyUrl>,
 }
 
 impl NostrTransport {
@@ -57,7 +58,15 @@ impl NostrTransport {
             limits,
             built: HashMap::new(),
             dates: HashSet::new(),
+            proxy: None,
         }
+    }
+
+    /// Every connection through this SOCKS5 proxy, each as a SOCKS user of
+    /// its own (a circuit of its own, with Tor).
+    pub fn through(mut self, proxy: Option<ProxyUrl>) -> NostrTransport {
+        self.proxy = proxy;
+        self
     }
 
     fn open(&self, relay: &RelayUrl) -> Result<Socket, TransportError> {
@@ -65,6 +74,7 @@ impl NostrTransport {
             relay,
             self.limits.timeout,
             Instant::now() + self.limits.session,
+            self.proxy.as_ref(),
         )
     }
 }

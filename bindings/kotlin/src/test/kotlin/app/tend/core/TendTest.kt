@@ -11,6 +11,7 @@ import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotEquals
+import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
@@ -228,6 +229,13 @@ class TendTest {
         alice.addRelay("wss://relay.example.org")
         alice.removeRelay("wss://relay.example.org")
         assertEquals(listOf("ws://127.0.0.1:9"), alice.relays())
+        assertNull(alice.relayProxy())
+        alice.setRelayProxy("socks5://127.0.0.1:9050")
+        assertEquals("socks5://127.0.0.1:9050", alice.relayProxy())
+        val noProxy = assertThrows<TendException.Invalid> { runBlocking { alice.setRelayProxy("127.0.0.1:9050") } }
+        assertEquals("proxy address", noProxy.field)
+        alice.setRelayProxy(null)
+        assertNull(alice.relayProxy())
         val bad = assertThrows<TendException.Invalid> { runBlocking { alice.addRelay("https://x.org") } }
         assertEquals("relay address", bad.field)
         assertTrue(relayIsUnencryptedOffThisMachine("ws://relay.example.org"))
