@@ -22,7 +22,7 @@ use common::befriend;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use nostr::prelude::{ClientMessage, Event, EventBuilder, FinalizeEvent, Keys, Kind, Tag};
 use tend_core::care::{CareCategory, CareUrgency, NewCareRequest};
-use tend_core::delivery::nostr::{Limits, NostrTransport};
+use tend_core::delivery::nostr::Limits;
 use tend_core::delivery::{RelayUrl, SyncOptions};
 use tend_core::envelope::{Outgoing, Recipient};
 use tend_core::{DataKey, Vault};
@@ -89,8 +89,8 @@ fn member(dir: &Path, name: &str, key: &DataKey, relays: &[&Relay]) -> Vault {
 fn sync(vault: &Vault) -> tend_core::delivery::SyncReport {
     vault
         .delivery()
-        .sync(
-            &mut NostrTransport::new(Limits::default()),
+        .sync_through_relays(
+            Limits::default(),
             SyncOptions {
                 retry_now: true,
                 delay_budget: std::time::Duration::ZERO,
@@ -258,6 +258,53 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
             |events| {
                 raw_publish(&one.url, &events);
                 raw_publish(&two.url, &events);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // As Tend now publishes: a connection of its own for each event.
+    group.bench_function("relay_raw_publish_connection_each", |b| {
+        b.iter_batched(
+            || {
+                (0..50)
+                    .map(|_| {
+                        EventBuilder::new(Kind::GiftWrap, &content)
+                            .tag(Tag::public_key(Keys::generate().public_key()))
+                            .finalize(&Keys::generate())
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |events| {
+                for e in &events {
+                    raw_publish(&one.url, std::slice::from_ref(e));
+                    raw_publish(&two.url, std::slice::from_ref(e));
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+    // With the default delay budget: what spreading costs in wall time.
+    let mut group = c.benchmark_group("publish_care_to_50_on_2_relays_spread");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(90));
+    group.bench_function("tend_sync_default_budget", |b| {
+        b.iter_batched(
+            || {
+                alice.care().post(&request).unwrap();
+            },
+            |()| {
+                let options = SyncOptions {
+                    retry_now: true,
+                    ..SyncOptions::default()
+                };
+                let report = alice
+                    .delivery()
+                    .sync_through_relays(Limits::default(), options, &mut |_| {})
+                    .unwrap();
+                assert!(report.relays.iter().all(|r| r.sent == 50), "{report:?}");
             },
             BatchSize::PerIteration,
         )

@@ -474,49 +474,71 @@ impl Syncing<'_, '_> {
         Ok(())
     }
 
-    /// Opens what one fetch brought; whether anything was new.
+    /// Opens what one fetch brought, [`OPEN_BATCH`] envelopes a
+    /// transaction; whether anything was new.
     fn open(&mut self, mailbox: &Mailbox, relay: &RelayUrl, fetched: Fetched) -> Result<bool> {
         let vault = self.delivery.vault;
         let report = self.reports.entry(relay.clone()).or_default();
         for problem in fetched.problems {
             *report.problems.entry(problem).or_default() += 1;
         }
-        let of = fetched.arrivals.len();
         report.duplicates += fetched.seen.len();
         let mut progressed = !fetched.unusable.is_empty();
         vault.with_tx(|tx| inbound::mark_seen(tx, &fetched.unusable, Utc::now()))?;
         let mut forget = fetched.seen;
-        for (done, arrival) in fetched.arrivals.into_iter().enumerate() {
-            if done % 100 == 0 {
-                (self.progress)(SyncProgress::Opening { done, of });
-            }
-            let seen = vault.with_conn(|conn| inbound::all_seen(conn, &arrival.ids))?;
-            if seen {
-                report.duplicates += 1;
-                continue;
-            }
-            match envelope::open(vault, self.delivery.kinds, &arrival.envelope) {
-                Ok(envelope) => {
-                    report.received += 1;
-                    self.opened.push(envelope);
+        let fresh: Vec<Arrival> = vault.with_conn(|conn| {
+            let mut fresh = Vec::new();
+            for arrival in fetched.arrivals {
+                if inbound::all_seen(conn, &arrival.ids)? {
+                    report.duplicates += 1;
+                } else {
+                    fresh.push(arrival);
                 }
-                Err(Error::Envelope(EnvelopeError::Replayed)) => report.duplicates += 1,
-                // Perhaps a comrade I have not added yet: left for a later
-                // sync. Not on a retired mailbox: new comrades have my new one.
-                Err(Error::Envelope(EnvelopeError::UnknownSender))
-                    if mailbox.retired_at.is_none() =>
-                {
-                    report.from_strangers += 1;
-                    continue;
-                }
-                Err(Error::Envelope(why)) => {
-                    *report.rejected.entry(why).or_default() += 1;
-                }
-                Err(other) => return Err(other),
             }
-            vault.with_tx(|tx| inbound::mark_seen(tx, &arrival.ids, Utc::now()))?;
-            progressed = true;
-            forget.extend(arrival.ids);
+            Ok(fresh)
+        })?;
+        let of = fresh.len();
+        for (batch, arrivals) in fresh.chunks(OPEN_BATCH).enumerate() {
+            (self.progress)(SyncProgress::Opening {
+                done: batch * OPEN_BATCH,
+                of,
+            });
+            let envelopes: Vec<&[u8]> = arrivals.iter().map(|a| a.envelope.as_slice()).collect();
+            let mut opened = Vec::new();
+            let mut taken = Vec::new();
+            let retired = mailbox.retired_at.is_some();
+            let mut counts = RelayReport::default();
+            envelope::open_each(vault, self.delivery.kinds, &envelopes, |tx, i, result| {
+                match result {
+                    Ok(envelope) => {
+                        counts.received += 1;
+                        opened.push(envelope);
+                    }
+                    Err(Error::Envelope(EnvelopeError::Replayed)) => counts.duplicates += 1,
+                    // Perhaps a comrade I have not added yet: left for a later
+                    // sync. Not on a retired mailbox: new comrades have my new one.
+                    Err(Error::Envelope(EnvelopeError::UnknownSender)) if !retired => {
+                        counts.from_strangers += 1;
+                        return Ok(());
+                    }
+                    Err(Error::Envelope(why)) => {
+                        *counts.rejected.entry(why).or_default() += 1;
+                    }
+                    Err(other) => return Err(other),
+                }
+                inbound::mark_seen(tx, &arrivals[i].ids, Utc::now())?;
+                taken.push(i);
+                Ok(())
+            })?;
+            report.received += counts.received;
+            report.duplicates += counts.duplicates;
+            report.from_strangers += counts.from_strangers;
+            for (why, n) in counts.rejected {
+                *report.rejected.entry(why).or_default() += n;
+            }
+            progressed |= !taken.is_empty();
+            forget.extend(taken.into_iter().flat_map(|i| arrivals[i].ids.clone()));
+            self.opened.extend(opened);
         }
         if !forget.is_empty() {
             // Best effort: the events expire on their own.
@@ -525,6 +547,10 @@ impl Syncing<'_, '_> {
         Ok(progressed)
     }
 }
+
+/// Envelopes opened in one transaction: one commit for many, and the vault
+/// is not held for long.
+const OPEN_BATCH: usize = 100;
 
 /// My card now names other relays or another mailbox: it is reissued and,
 /// when I receive through relays at all, sent to every comrade.

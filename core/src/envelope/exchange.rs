@@ -99,89 +99,123 @@ pub(crate) fn seal_about(
 /// [`Envelopes::open`], handing each body to the handler of its kind.
 pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -> Result<Opened> {
     let bytes = wire::dearmor(envelope)?;
+    vault.with_tx(|tx| open_in(tx, kinds, &identity::load(tx)?, &bytes, Utc::now()))
+}
+
+/// Opens many envelopes in one transaction, each all-or-nothing in a
+/// savepoint of its own: one commit for a whole fetch, not one each.
+/// `after` sees each outcome, inside the transaction; an `Err` from it
+/// undoes the lot.
+pub(crate) fn open_each(
+    vault: &Vault,
+    kinds: &[&dyn KindHandler],
+    envelopes: &[&[u8]],
+    mut after: impl FnMut(&Connection, usize, Result<Opened>) -> Result<()>,
+) -> Result<()> {
     let now = Utc::now();
     vault.with_tx(|tx| {
         let keys = identity::load(tx)?;
-        let secrets: Vec<_> = keys.all_secrets().collect();
-        let unsealed = wire::open(&secrets, &bytes)?;
-        let checked = kind::check(kinds, &unsealed.kind, &unsealed.body)?;
-        let sender_key = unsealed.card.identity_key();
-        let message_id = MessageId(uuid::Uuid::from_bytes(unsealed.id));
-        let sender = if sender_key == keys.identity_key() {
-            if in_outbox(tx, message_id)? {
-                return Err(EnvelopeError::Replayed.into());
+        for (i, envelope) in envelopes.iter().enumerate() {
+            tx.execute_batch("SAVEPOINT opening")?;
+            let opened = wire::dearmor(envelope)
+                .map_err(Error::from)
+                .and_then(|bytes| open_in(tx, kinds, &keys, &bytes, now));
+            if opened.is_err() {
+                tx.execute_batch("ROLLBACK TO opening")?;
             }
-            Sender {
-                comrade: None,
-                name: unsealed.card.name().to_owned(),
-                identity_key: sender_key,
-            }
-        } else {
-            let known = comrades::known(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?;
-            if known.blocked {
-                return Err(EnvelopeError::BlockedSender.into());
-            }
-            Sender {
-                comrade: Some(known.id),
-                name: known.name,
-                identity_key: sender_key,
-            }
-        };
-        let openable_until = replay_record_until(unsealed.created_ms, unsealed.expires_ms);
-        let seen = tx.execute(
-            "INSERT OR IGNORE INTO seen_messages (sender_identity, message_id, expires_at)
-             VALUES (?1, ?2, ?3)",
-            params![
-                sender_key.as_bytes().as_slice(),
-                unsealed.id.as_slice(),
-                openable_until
-            ],
-        )?;
-        if seen == 0 {
+            tx.execute_batch("RELEASE opening")?;
+            after(tx, i, opened)?;
+        }
+        Ok(())
+    })
+}
+
+fn open_in(
+    tx: &rusqlite::Transaction,
+    kinds: &[&dyn KindHandler],
+    keys: &identity::MyKeys,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Opened> {
+    let secrets: Vec<_> = keys.all_secrets().collect();
+    let unsealed = wire::open(&secrets, bytes)?;
+    let checked = kind::check(kinds, &unsealed.kind, &unsealed.body)?;
+    let sender_key = unsealed.card.identity_key();
+    let message_id = MessageId(uuid::Uuid::from_bytes(unsealed.id));
+    let sender = if sender_key == keys.identity_key() {
+        if in_outbox(tx, message_id)? {
             return Err(EnvelopeError::Replayed.into());
         }
-        if openable_until <= now.timestamp_millis() {
-            return Err(EnvelopeError::Expired.into());
+        Sender {
+            comrade: None,
+            name: unsealed.card.name().to_owned(),
+            identity_key: sender_key,
         }
-        if sender.comrade.is_some() {
-            comrades::refresh_from_card(tx, &keys, &unsealed.card)?;
+    } else {
+        let known = comrades::known(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?;
+        if known.blocked {
+            return Err(EnvelopeError::BlockedSender.into());
         }
-        let mut opened = Opened {
-            message_id,
-            sender,
-            kind: unsealed.kind,
-            body: unsealed.body,
-            created_at: from_ms(unsealed.created_ms).map_err(|_| EnvelopeError::Malformed)?,
-            expires_at: unsealed
-                .expires_ms
-                .map(from_ms)
-                .transpose()
-                .map_err(|_| EnvelopeError::Malformed)?,
-            replies: Vec::new(),
-        };
-        let kept = checked.kept();
-        if opened.sender.comrade.is_some() {
-            opened.replies = checked.receive(tx, &opened, now)?;
+        Sender {
+            comrade: Some(known.id),
+            name: known.name,
+            identity_key: sender_key,
         }
-        if kept {
-            tx.execute(
-                "INSERT INTO inbox (sender_identity, sender_name, message_id, kind,
-                     created_at, expires_at, received_at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    sender_key.as_bytes().as_slice(),
-                    opened.sender.name,
-                    unsealed.id.as_slice(),
-                    opened.kind,
-                    unsealed.created_ms,
-                    unsealed.expires_ms,
-                    now.timestamp_millis(),
-                    opened.body
-                ],
-            )?;
-        }
-        Ok(opened)
-    })
+    };
+    let openable_until = replay_record_until(unsealed.created_ms, unsealed.expires_ms);
+    let seen = tx.execute(
+        "INSERT OR IGNORE INTO seen_messages (sender_identity, message_id, expires_at)
+         VALUES (?1, ?2, ?3)",
+        params![
+            sender_key.as_bytes().as_slice(),
+            unsealed.id.as_slice(),
+            openable_until
+        ],
+    )?;
+    if seen == 0 {
+        return Err(EnvelopeError::Replayed.into());
+    }
+    if openable_until <= now.timestamp_millis() {
+        return Err(EnvelopeError::Expired.into());
+    }
+    if sender.comrade.is_some() {
+        comrades::refresh_from_card(tx, keys, &unsealed.card)?;
+    }
+    let mut opened = Opened {
+        message_id,
+        sender,
+        kind: unsealed.kind,
+        body: unsealed.body,
+        created_at: from_ms(unsealed.created_ms).map_err(|_| EnvelopeError::Malformed)?,
+        expires_at: unsealed
+            .expires_ms
+            .map(from_ms)
+            .transpose()
+            .map_err(|_| EnvelopeError::Malformed)?,
+        replies: Vec::new(),
+    };
+    let kept = checked.kept();
+    if opened.sender.comrade.is_some() {
+        opened.replies = checked.receive(tx, &opened, now)?;
+    }
+    if kept {
+        tx.execute(
+            "INSERT INTO inbox (sender_identity, sender_name, message_id, kind,
+                 created_at, expires_at, received_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                sender_key.as_bytes().as_slice(),
+                opened.sender.name,
+                unsealed.id.as_slice(),
+                opened.kind,
+                unsealed.created_ms,
+                unsealed.expires_ms,
+                now.timestamp_millis(),
+                opened.body
+            ],
+        )?;
+    }
+    Ok(opened)
 }
 
 /// [`Envelopes::inbox`].

@@ -22,7 +22,7 @@ pub use card_update::KIND as CARD_UPDATE;
 pub(crate) use exchange::seal_made_at;
 pub use exchange::{InboxItem, MAX_UNEXPIRING_AGE, OutboxItem};
 pub(crate) use exchange::{
-    OutboxCopy, clear_inbox, forget_outbox_about, inbox, open, outbox_about, outbox_copies,
+    OutboxCopy, clear_inbox, forget_outbox_about, inbox, open_each, outbox_about, outbox_copies,
     outbox_envelope, outbox_row, prune_replay_records, resolve, seal_about, seal_card_update_in,
     seal_card_update_to, seal_json_in,
 };
