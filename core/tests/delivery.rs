@@ -354,3 +354,51 @@ fn a_fetch_cut_short_goes_on_next_time_and_loses_nothing() {
     assert_eq!(opened, [80, 20]);
     assert!(sync(bob).opened.is_empty());
 }
+
+#[test]
+fn a_relay_that_wants_authentication_and_work_is_given_both() {
+    let relay = FakeRelay::guarded(Some(8));
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    let sealed = note(alice, "Bob", b"hello past the gate");
+    let sent = sync(alice);
+    assert_eq!(
+        (sent.relays[0].sent, sent.relays[0].refused),
+        (1, 0),
+        "{sent:?}"
+    );
+    let stored = relay.events();
+    assert!(!stored.is_empty());
+    assert!(
+        stored.iter().all(|e| e.id.check_pow(8)),
+        "every event carries 8 bits of work"
+    );
+    let report = sync(bob);
+    assert_eq!(report.opened.len(), 1, "{report:?}");
+    assert_eq!(report.opened[0].message_id, sealed.message_id);
+    // Readers authenticated as their mailbox; publishers as keys of no one.
+    let mailboxes: Vec<String> = v
+        .iter()
+        .map(|m| m.delivery().my_address().unwrap().mailbox.to_hex())
+        .collect();
+    let seen = relay.seen.lock().unwrap();
+    let publishers = seen.published_by_connection();
+    assert!(!publishers.is_empty());
+    for (connection, key) in &seen.auths {
+        if publishers.contains_key(connection) {
+            assert!(!mailboxes.contains(key), "published as a mailbox");
+        }
+    }
+    assert!(
+        seen.auths.iter().any(|(_, k)| *k == mailboxes[1]),
+        "Bob read as his mailbox"
+    );
+    assert_eq!(
+        seen.auths
+            .iter()
+            .filter(|(c, _)| publishers.contains_key(c))
+            .count(),
+        publishers.len()
+    );
+}

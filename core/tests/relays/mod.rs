@@ -28,6 +28,8 @@ pub struct Seen {
     /// The `#p` values of every REQ, one list per connection.
     pub requests: Vec<Vec<String>>,
     pub deletions: usize,
+    /// The key each connection authenticated as (NIP-42).
+    pub auths: Vec<(usize, String)>,
     /// Every frame a client sent, in order: what a relay that records
     /// everything would keep.
     pub frames: Vec<Frame>,
@@ -80,6 +82,11 @@ struct Quirks {
     refuse: Option<&'static str>,
     /// The most events one REQ returns, as strfry's `maxFilterLimit`.
     cap: Option<usize>,
+    /// NIP-42: nothing is taken or served before the client authenticates,
+    /// and a mailbox is served only to its own key.
+    auth: bool,
+    /// NIP-13: events with fewer leading zero bits in their id are refused.
+    pow: Option<u8>,
 }
 
 impl FakeRelay {
@@ -99,6 +106,16 @@ impl FakeRelay {
     pub fn refusing(reason: &'static str) -> FakeRelay {
         FakeRelay::start(Quirks {
             refuse: Some(reason),
+            ..Quirks::default()
+        })
+    }
+
+    /// Honest, but asks every client to authenticate (NIP-42), serves a
+    /// mailbox only to its key, and wants `pow` bits of work (NIP-13).
+    pub fn guarded(pow: Option<u8>) -> FakeRelay {
+        FakeRelay::start(Quirks {
+            auth: true,
+            pow,
             ..Quirks::default()
         })
     }
@@ -157,6 +174,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
         seen.connections += 1;
         seen.connections
     };
+    let challenge = format!("challenge-{connection}");
+    let mut authed: Option<String> = None;
+    if quirks.auth {
+        let _ = ws.send(Message::text(json!(["AUTH", challenge]).to_string()));
+    }
     let mut asked = Vec::new();
     while let Ok(message) = ws.read() {
         let Message::Text(text) = message else {
@@ -183,6 +205,69 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
             said,
         });
         let replies = match parts.first().and_then(Value::as_str) {
+            Some("AUTH") => {
+                let event = Event::from_json(parts[1].to_string()).unwrap();
+                let answers = event.kind.as_u16() == 22242
+                    && event.verify().is_ok()
+                    && event
+                        .tags
+                        .iter()
+                        .any(|t| t.kind() == "challenge" && t.content() == Some(&challenge));
+                if answers {
+                    authed = Some(event.pubkey.to_hex());
+                    seen.lock()
+                        .unwrap()
+                        .auths
+                        .push((connection, event.pubkey.to_hex()));
+                }
+                vec![json!(["OK", event.id.to_hex(), answers, ""]).to_string()]
+            }
+            Some("EVENT") if quirks.auth && authed.is_none() => {
+                let event = Event::from_json(parts[1].to_string()).unwrap();
+                vec![
+                    json!([
+                        "OK",
+                        event.id.to_hex(),
+                        false,
+                        "auth-required: who are you?"
+                    ])
+                    .to_string(),
+                ]
+            }
+            Some("EVENT")
+                if quirks.pow.is_some_and(|bits| {
+                    let event = Event::from_json(parts[1].to_string()).unwrap();
+                    !event.id.check_pow(bits)
+                }) =>
+            {
+                let event = Event::from_json(parts[1].to_string()).unwrap();
+                let bits = quirks.pow.unwrap();
+                vec![
+                    json!([
+                        "OK",
+                        event.id.to_hex(),
+                        false,
+                        format!("pow: difficulty {bits} required")
+                    ])
+                    .to_string(),
+                ]
+            }
+            Some("REQ")
+                if quirks.auth
+                    && authed.as_ref().is_none_or(|me| {
+                        parts[2]["#p"]
+                            .as_array()
+                            .is_none_or(|p| p.iter().any(|v| v != me))
+                    }) =>
+            {
+                let sub = parts[1].as_str().unwrap_or_default();
+                let why = if authed.is_none() {
+                    "auth-required: who are you?"
+                } else {
+                    "restricted: not your mailbox"
+                };
+                vec![json!(["CLOSED", sub, why]).to_string()]
+            }
             Some("EVENT") => {
                 let event = Event::from_json(parts[1].to_string()).unwrap();
                 if let Some(reason) = quirks.refuse {

@@ -9,8 +9,11 @@ use std::collections::{HashMap, HashSet};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
+use std::num::NonZeroU8;
+
 use nostr::prelude::{
-    Event, EventBuilder, FinalizeEvent, Keys, Kind, SingleLetterTag, Tag, Timestamp,
+    Event, EventBuilder, FinalizeEvent, FinalizeUnsignedEvent, Keys, Kind, SingleLetterTag,
+    SingleThreadPow, Tag, Timestamp,
 };
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -38,6 +41,7 @@ const MAX_PENDING_SETS: usize = 64;
 pub(crate) fn events_for(
     parcel: &Parcel,
     now: DateTime<Utc>,
+    pow: u8,
     used: &mut HashSet<u64>,
 ) -> Vec<Event> {
     let mailbox = nostr::prelude::PublicKey::from_byte_array(*parcel.mailbox.as_bytes());
@@ -58,10 +62,18 @@ pub(crate) fn events_for(
             used.extend([created, expiration]);
             // A key for this event alone: nothing links two events by author.
             let author = Keys::generate();
-            EventBuilder::new(Kind::GiftWrap, BASE64.encode(&piece))
+            let unsigned = EventBuilder::new(Kind::GiftWrap, BASE64.encode(&piece))
                 .tag(Tag::public_key(mailbox))
                 .tag(Tag::expiration(Timestamp::from_secs(expiration)))
                 .custom_created_at(Timestamp::from_secs(created))
+                .finalize_unsigned(author.public_key());
+            let unsigned = match NonZeroU8::new(pow) {
+                Some(bits) => unsigned
+                    .mine(&SingleThreadPow, bits)
+                    .expect("mining cannot fail"),
+                None => unsigned,
+            };
+            unsigned
                 .finalize(&author)
                 .expect("signing with a fresh key cannot fail")
         })
@@ -260,7 +272,7 @@ mod tests {
         let now = Utc::now();
         for size in [1, CHUNK_BYTES, CHUNK_BYTES + 1, MAX_ENVELOPE_BYTES] {
             let p = parcel(size);
-            let events = events_for(&p, now, &mut HashSet::new());
+            let events = events_for(&p, now, 0, &mut HashSet::new());
             assert_eq!(events.len(), size.div_ceil(CHUNK_BYTES));
             for e in &events {
                 assert!(e.as_json().len() < 64 * 1024, "{}", e.as_json().len());
@@ -309,7 +321,7 @@ mod tests {
     #[test]
     fn events_for_another_mailbox_or_tampered_are_refused() {
         let p = parcel(100);
-        let event = events_for(&p, Utc::now(), &mut HashSet::new()).remove(0);
+        let event = events_for(&p, Utc::now(), 0, &mut HashSet::new()).remove(0);
         let other = MailboxKey::from_slice(&Keys::generate().public_key().to_bytes()).unwrap();
         assert_eq!(check(&event, &other), Err(RelayProblem::NotAddressed));
         let mut json: serde_json::Value = serde_json::from_str(&event.as_json()).unwrap();
@@ -389,7 +401,7 @@ mod tests {
     #[test]
     fn chunks_that_do_not_fit_together_are_bad_chunks() {
         let p = parcel(CHUNK_BYTES * 2 + 10);
-        let events = events_for(&p, Utc::now(), &mut HashSet::new());
+        let events = events_for(&p, Utc::now(), 0, &mut HashSet::new());
         let mut assembler = Assembler::default();
         assert!(
             assembler

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nostr::prelude::{
-    ClientMessage, Event, EventId, Filter, Kind, RelayMessage, SingleLetterTag, SubscriptionId,
-    Timestamp,
+    ClientAuthentication, ClientMessage, Event, EventId, Filter, FinalizeEvent, Keys, Kind,
+    RelayMessage, SecretKey, SingleLetterTag, SubscriptionId, Timestamp,
 };
 
 use super::event::{Assembler, MAX_EVENT_JSON, Unfit, check, events_for};
@@ -46,10 +46,12 @@ impl Default for Limits {
 #[derive(Default)]
 pub struct NostrTransport {
     limits: Limits,
-    built: HashMap<ParcelId, Vec<Event>>,
+    built: HashMap<ParcelId, (u8, Vec<Event>)>,
     /// Every `created_at` and `expiration` given out, so no two events share one.
     dates: HashSet<u64>,
     proxy: Option<ProxyUrl>,
+    /// Proof of work each relay asked for.
+    pow: HashMap<RelayUrl, u8>,
 }
 
 impl NostrTransport {
@@ -59,6 +61,7 @@ impl NostrTransport {
             built: HashMap::new(),
             dates: HashSet::new(),
             proxy: None,
+            pow: HashMap::new(),
         }
     }
 
@@ -79,48 +82,72 @@ impl NostrTransport {
     }
 }
 
+impl NostrTransport {
+    /// The parcel's events, with at least `difficulty` bits of proof of
+    /// work: built once, and again only when a relay asks for more.
+    fn events(&mut self, parcel: &Parcel, difficulty: u8) -> &[Event] {
+        let dates = &mut self.dates;
+        let built = self
+            .built
+            .entry(parcel.id)
+            .or_insert_with(|| (0, Vec::new()));
+        if built.1.is_empty() || built.0 < difficulty {
+            *built = (
+                difficulty,
+                events_for(parcel, Utc::now(), difficulty, dates),
+            );
+        }
+        &built.1
+    }
+}
+
+/// Proof of work a relay may ask for (NIP-13). Each bit doubles the work:
+/// 24 bits is a few seconds on a phone; a relay asking more is refused.
+const MAX_POW: u8 = 24;
+
 impl Transport for NostrTransport {
+    /// One connection. A relay that refuses for want of proof of work
+    /// (`pow: …`) or of authentication (`auth-required: …`, NIP-42, with a
+    /// key made for this alone) is answered and sent the parcel again.
     fn publish(
         &mut self,
         relay: &RelayUrl,
         parcel: &Parcel,
     ) -> Result<Result<(), String>, TransportError> {
-        let events = self
-            .built
-            .entry(parcel.id)
-            .or_insert_with(|| events_for(parcel, Utc::now(), &mut self.dates));
-        let mut waiting: HashSet<EventId> = events.iter().map(|e| e.id).collect();
-        let messages: Vec<String> = events
-            .iter()
-            .map(|e| ClientMessage::event(e.clone()).as_json())
-            .collect();
         let mut socket = self.open(relay)?;
-        socket.send_all(messages)?;
-        let mut refusal = None;
-        while !waiting.is_empty() {
-            let text = match socket.next() {
-                Ok(Said::Text(text)) => text,
-                Ok(Said::Unusable) => continue,
-                // Tried again later: not every event was answered.
+        let mut challenge = None;
+        let mut authed = false;
+        for _ in 0..3 {
+            let difficulty = self.pow.get(relay).copied().unwrap_or(0);
+            let events = self.events(parcel, difficulty).to_vec();
+            let refusal = match send_events(&mut socket, &events, &mut challenge) {
+                Ok(None) => break,
+                Ok(Some(refusal)) => refusal,
                 Err(e) => {
                     socket.close();
-                    return Ok(Err(e.to_string()));
+                    return Ok(Err(e.to_string())); // tried again later
                 }
             };
-            let Ok(RelayMessage::Ok {
-                event_id,
-                status,
-                message,
-            }) = RelayMessage::from_json(&text)
-            else {
-                continue; // notices, and anything else, change nothing
-            };
-            if waiting.remove(&event_id) && !status {
-                refusal = Some(message.into_owned());
+            match asked_pow(&refusal) {
+                Some(bits) if bits > difficulty && bits <= MAX_POW => {
+                    self.pow.insert(relay.clone(), bits);
+                    continue;
+                }
+                _ => {}
             }
+            if refusal.starts_with("auth-required:")
+                && !authed
+                && let Some(c) = challenge.take()
+            {
+                authenticate(&mut socket, relay, &Keys::generate(), &c)?;
+                authed = true;
+                continue;
+            }
+            socket.close();
+            return Ok(Err(refusal));
         }
         socket.close();
-        Ok(refusal.map_or(Ok(()), Err))
+        Ok(Ok(()))
     }
 
     /// Pages back in time with `until`, [`PAGE`] events a REQ, until a
@@ -144,7 +171,10 @@ impl Transport for NostrTransport {
         }
         let mut socket = self.open(relay)?;
         let mut read = Reading {
+            relay,
             mailbox,
+            challenge: None,
+            authed: false,
             seen,
             limits: self.limits,
             fetched: Fetched::default(),
@@ -192,6 +222,80 @@ impl Transport for NostrTransport {
     }
 }
 
+/// Sends events and waits for each one's answer: the first refusal, if
+/// any. An AUTH challenge on the way is kept in `challenge`.
+fn send_events(
+    socket: &mut Socket,
+    events: &[Event],
+    challenge: &mut Option<String>,
+) -> Result<Option<String>, TransportError> {
+    socket.send_all(
+        events
+            .iter()
+            .map(|e| ClientMessage::event(e.clone()).as_json()),
+    )?;
+    let mut waiting: HashSet<EventId> = events.iter().map(|e| e.id).collect();
+    let mut refusal = None;
+    while !waiting.is_empty() {
+        let Said::Text(text) = socket.next()? else {
+            continue;
+        };
+        match RelayMessage::from_json(&text) {
+            Ok(RelayMessage::Ok {
+                event_id,
+                status,
+                message,
+            }) if waiting.remove(&event_id) && !status && refusal.is_none() => {
+                refusal = Some(message.into_owned());
+            }
+            Ok(RelayMessage::Auth { challenge: c }) => *challenge = Some(c.into_owned()),
+            _ => {} // notices, and anything else, change nothing
+        }
+    }
+    Ok(refusal)
+}
+
+/// Answers a NIP-42 challenge as `keys`, and waits for the relay's OK.
+fn authenticate(
+    socket: &mut Socket,
+    relay: &RelayUrl,
+    keys: &Keys,
+    challenge: &str,
+) -> Result<(), TransportError> {
+    let url = ::nostr::prelude::RelayUrl::parse(relay.as_str())
+        .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+    let event = ClientAuthentication::new(challenge, url)
+        .finalize(keys)
+        .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+    socket.send(ClientMessage::auth(event.clone()).as_json())?;
+    loop {
+        let Said::Text(text) = socket.next()? else {
+            continue;
+        };
+        if let Ok(RelayMessage::Ok {
+            event_id,
+            status,
+            message,
+        }) = RelayMessage::from_json(&text)
+            && event_id == event.id
+        {
+            return match status {
+                true => Ok(()),
+                false => Err(TransportError::Closed(message.into_owned())),
+            };
+        }
+    }
+}
+
+/// The difficulty in a `pow: …` refusal ("pow: difficulty 20 required").
+fn asked_pow(refusal: &str) -> Option<u8> {
+    let rest = refusal.strip_prefix("pow:")?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .find(|n| !n.is_empty())?
+        .parse()
+        .ok()
+}
+
 /// Events one fetch passes over as seen before it stops: they cost a parse
 /// and a lookup each, not a signature check.
 const SEEN_PER_FETCH: usize = 200_000;
@@ -201,7 +305,11 @@ const PAGE: usize = 500;
 
 /// One fetch's reading state, across its pages.
 struct Reading<'a> {
+    relay: &'a RelayUrl,
     mailbox: &'a Mailbox,
+    /// The relay's NIP-42 challenge, and whether it was answered.
+    challenge: Option<String>,
+    authed: bool,
     seen: &'a dyn Fn(&str) -> bool,
     limits: Limits,
     fetched: Fetched,
@@ -244,7 +352,7 @@ impl Reading<'_> {
         until: Option<Timestamp>,
     ) -> Result<Page, TransportError> {
         let subscription = SubscriptionId::generate();
-        socket.send(ClientMessage::req(subscription.clone(), vec![filter]).as_json())?;
+        socket.send(ClientMessage::req(subscription.clone(), vec![filter.clone()]).as_json())?;
         let mut dates: Option<(Timestamp, Timestamp)> = None;
         let mut outside = false;
         loop {
@@ -275,8 +383,29 @@ impl Reading<'_> {
                     event,
                 }) if *subscription_id == subscription => event.into_owned(),
                 Ok(RelayMessage::EndOfStoredEvents(id)) if *id == subscription => break,
+                // NIP-42: a relay that lets only the mailbox's owner read.
+                Ok(RelayMessage::Closed { message, .. })
+                    if message.starts_with("auth-required:") && !self.authed =>
+                {
+                    let challenge = self
+                        .challenge
+                        .take()
+                        .ok_or_else(|| TransportError::Closed(message.into_owned()))?;
+                    let secret = SecretKey::from_slice(self.mailbox.secret())
+                        .map_err(|_| TransportError::Unreachable("a damaged mailbox key".into()))?;
+                    authenticate(socket, self.relay, &Keys::new(secret), &challenge)?;
+                    self.authed = true;
+                    socket.send(
+                        ClientMessage::req(subscription.clone(), vec![filter.clone()]).as_json(),
+                    )?;
+                    continue;
+                }
                 Ok(RelayMessage::Closed { message, .. }) => {
                     return Err(TransportError::Closed(message.into_owned()));
+                }
+                Ok(RelayMessage::Auth { challenge }) => {
+                    self.challenge = Some(challenge.into_owned());
+                    continue;
                 }
                 Ok(RelayMessage::Notice(_)) => continue,
                 Ok(_) | Err(_) => {
