@@ -64,7 +64,7 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         "seen_messages" => &[],
         // delivery
         "deliveries" => &[Outbox],
-        "relay_cursors" | "delivery_seen" => &[],
+        "mailbox_cursors" | "delivery_seen" => &[],
         // identity, and the vault's own
         "my_identity" | "my_encryption_keys" | "mailboxes" | "relays" | "meta" => &[],
         // gatherings
@@ -76,12 +76,21 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
 }
 
 static HOOKS: Hooks = Hooks {
-    on_open: &[make_my_keys, sweep_care, prune_replay_records],
+    on_open: &[
+        make_my_keys,
+        weekly_mailboxes,
+        sweep_care,
+        prune_replay_records,
+    ],
     integrity: &[journal::index_is_sound],
 };
 
 fn make_my_keys(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     identity::ensure(conn, now)
+}
+
+fn weekly_mailboxes(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    delivery::upgrade_to_weekly_mailboxes(conn, now)
 }
 
 fn sweep_care(conn: &Connection, now: DateTime<Utc>) -> Result<()> {

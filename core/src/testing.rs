@@ -179,6 +179,20 @@ pub fn prune_replay_records_at(
     vault.with_tx(|tx| crate::envelope::prune_replay_records(tx, now))
 }
 
+/// My mailboxes to read as if it were `now`.
+pub fn mailboxes_at(
+    vault: &crate::Vault,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<Vec<crate::delivery::Mailbox>> {
+    vault.with_tx(|tx| crate::identity::mailbox::to_fetch(tx, now))
+}
+
+/// Makes my current mailbox pair seedless, as in a vault from before
+/// weekly mailboxes.
+pub fn make_mailbox_static(vault: &crate::Vault) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::identity::mailbox::make_current_static(tx))
+}
+
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing
 /// stored. Whether it was accepted. Must never panic.
 pub fn import_ics(data: &[u8]) -> bool {

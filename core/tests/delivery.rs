@@ -270,7 +270,7 @@ fn a_chunk_bomb_served_by_a_relay_is_bounded() {
     use nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, PublicKey, Tag};
     let dir = tempfile::tempdir().unwrap();
     let bob = common::member(dir.path(), "Bob");
-    let mailbox = bob.delivery().my_address().unwrap().mailbox;
+    let mailbox = bob.delivery().my_address().unwrap().mailbox_at(Utc::now());
     // Validly signed, addressed to Bob: first chunks of 2,000 envelopes
     // that never complete, 46 KiB each.
     let events: Vec<String> = (0..2_000u32)
@@ -380,7 +380,13 @@ fn a_relay_that_wants_authentication_and_work_is_given_both() {
     // Readers authenticated as their mailbox; publishers as keys of no one.
     let mailboxes: Vec<String> = v
         .iter()
-        .map(|m| m.delivery().my_address().unwrap().mailbox.to_hex())
+        .map(|m| {
+            m.delivery()
+                .my_address()
+                .unwrap()
+                .mailbox_at(Utc::now())
+                .to_hex()
+        })
         .collect();
     let seen = relay.seen.lock().unwrap();
     let publishers = seen.published_by_connection();
@@ -401,4 +407,68 @@ fn a_relay_that_wants_authentication_and_work_is_given_both() {
             .count(),
         publishers.len()
     );
+}
+
+#[test]
+fn each_week_has_a_mailbox_of_its_own_that_sender_and_owner_agree_on() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let bob = &v[1];
+    // Bob's card, as Alice scanned it, gives the mailbox Bob reads each week.
+    let at_alice = bob
+        .comrades()
+        .my_card()
+        .unwrap()
+        .address()
+        .cloned()
+        .unwrap();
+    assert_eq!(at_alice, bob.delivery().my_address().unwrap());
+    let now = Utc::now();
+    let mut keys = HashSet::new();
+    for days in [0, 8, 15] {
+        let at = now + chrono::Duration::days(days);
+        let addressed = at_alice.mailbox_at(at);
+        assert_ne!(
+            addressed, at_alice.mailbox,
+            "the base key is never addressed"
+        );
+        let read = tend_core::testing::mailboxes_at(bob, at).unwrap();
+        assert_eq!(
+            read[0].key, addressed,
+            "day {days}: this week's is read first"
+        );
+        assert!(read.len() <= 4, "never more weeks than events live");
+        keys.insert(addressed);
+    }
+    assert_eq!(keys.len(), 3, "a new mailbox each week");
+}
+
+#[test]
+fn a_vault_from_before_weekly_mailboxes_moves_to_them_and_tells_comrades() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    tend_core::testing::make_mailbox_static(bob).unwrap();
+    let old = bob.delivery().my_address().unwrap();
+    assert!(old.seed.is_none());
+    let path = dir.path().join("Bob");
+    bob.lock();
+    let bob = tend_core::Vault::open_with_key(&path, &common::key(7)).unwrap();
+    let new = bob.delivery().my_address().unwrap();
+    assert!(new.seed.is_some() && new.mailbox != old.mailbox);
+    let read = bob.delivery().mailboxes().unwrap();
+    assert!(
+        read.iter()
+            .any(|m| m.key == old.mailbox && m.week.is_none()),
+        "the old one in its grace"
+    );
+    assert_eq!(bob.envelopes().outbox().unwrap()[0].kind, "card.update");
+    // Alice learns the weekly mailbox and reaches it.
+    sync(&bob);
+    sync(alice);
+    note(alice, "Bob", b"hello, weekly");
+    sync(alice);
+    assert_eq!(sync(&bob).opened.len(), 1);
 }

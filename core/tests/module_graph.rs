@@ -197,6 +197,8 @@ const TABLES: &[(&str, &str)] = &[
     ("gathering_totals", "gatherings"),
     ("deliveries", "delivery"),
     ("delivery_seen", "delivery"),
+    ("mailbox_cursors", "delivery"),
+    // Dropped in the upgrade to schema 9; named only there.
     ("relay_cursors", "delivery"),
 ];
 

@@ -275,3 +275,28 @@ fn a_proxy_carries_every_connection_each_as_a_user_of_its_own() {
     assert_eq!(proxy.log.lock().unwrap().len(), log.len());
     assert!(relay.seen.lock().unwrap().connections > connections);
 }
+
+#[test]
+fn neither_a_base_mailbox_nor_its_seed_ever_crosses_the_wire() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _) = three_members(&relay, dir.path());
+    let seen = relay.seen.lock().unwrap();
+    let wire: String = seen
+        .frames
+        .iter()
+        .map(|f| format!("{:?}", f.said))
+        .collect();
+    for member in &v {
+        let address = member.delivery().my_address().unwrap();
+        assert!(
+            !wire.contains(&address.mailbox.to_hex()),
+            "a base key on the wire"
+        );
+        let seed = hex::encode(address.seed.unwrap().as_bytes());
+        assert!(!wire.contains(&seed), "a seed on the wire");
+        // This week's is what comrades address, and what the owner asks for.
+        let this_week = address.mailbox_at(chrono::Utc::now()).to_hex();
+        assert!(wire.contains(&this_week));
+    }
+}

@@ -49,7 +49,10 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
         }
         RelaysCommand::List => {
             let relays = delivery.relays().map_err(fail)?;
-            let mailbox = delivery.my_address().map_err(fail)?.mailbox;
+            let mailbox = delivery
+                .my_address()
+                .map_err(fail)?
+                .mailbox_at(chrono::Utc::now());
             out.show(
                 &json!({
                     "relays": relays.iter().map(RelayUrl::as_str).collect::<Vec<_>>(),
@@ -63,7 +66,7 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
                     }
                     let list: Vec<String> = relays.iter().map(|r| format!("  {r}")).collect();
                     format!(
-                        "Receiving on:\n{}\nMailbox {}… (random, rotated when you remove or block a comrade)",
+                        "Receiving on:\n{}\nMailbox {}… this week (a new one each week, and a new series when you remove or block a comrade)",
                         list.join("\n"),
                         &mailbox.to_hex()[..16]
                     )

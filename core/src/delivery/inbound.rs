@@ -5,24 +5,51 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{LONGEST_STAY, Mailbox, RelayUrl};
+use super::{
+    BACKDATE_WINDOW, CLOCK_SKEW, LONGEST_STAY, Mailbox, RelayUrl, week_closes, week_start,
+};
 use crate::Result;
 use crate::time::from_ms;
 
 /// When the last complete fetch of this mailbox on this relay began.
-pub(crate) fn cursor(
+fn cursor(conn: &Connection, mailbox: &Mailbox, relay: &RelayUrl) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<i64> = conn
+        .prepare_cached(
+            "SELECT fetched_until FROM mailbox_cursors
+             WHERE mailbox = ?1 AND week = ?2 AND relay = ?3",
+        )?
+        .query_row(params![mailbox.seq, week(mailbox), relay.as_str()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    at.map(from_ms).transpose()
+}
+
+/// The week a cursor is kept under: -1 for a mailbox from before weeks.
+fn week(mailbox: &Mailbox) -> i64 {
+    mailbox.week.unwrap_or(-1)
+}
+
+/// Where a fetch of this mailbox on this relay begins, or `None` when it
+/// need not be fetched at all: a past week's mailbox that a complete fetch
+/// read after it closed holds nothing new. Events are dated up to
+/// [`BACKDATE_WINDOW`] before they are published.
+pub(crate) fn fetch_from(
     conn: &Connection,
     mailbox: &Mailbox,
     relay: &RelayUrl,
-) -> Result<Option<DateTime<Utc>>> {
-    let at: Option<i64> = conn
-        .query_row(
-            "SELECT fetched_until FROM relay_cursors WHERE mailbox = ?1 AND relay = ?2",
-            params![mailbox.seq, relay.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    at.map(from_ms).transpose()
+) -> Result<Option<Option<DateTime<Utc>>>> {
+    let cursor = cursor(conn, mailbox, relay)?;
+    let Some(week) = mailbox.week else {
+        return Ok(Some(cursor.map(|c| c - BACKDATE_WINDOW)));
+    };
+    if cursor.is_some_and(|c| c > week_closes(week)) {
+        return Ok(None);
+    }
+    let opened = week_start(week) - CLOCK_SKEW;
+    Ok(Some(Some(
+        cursor.unwrap_or(opened).max(opened) - BACKDATE_WINDOW,
+    )))
 }
 
 pub(crate) fn set_cursor(
@@ -32,9 +59,14 @@ pub(crate) fn set_cursor(
     until: DateTime<Utc>,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO relay_cursors (mailbox, relay, fetched_until) VALUES (?1, ?2, ?3)
+        "INSERT INTO mailbox_cursors (mailbox, week, relay, fetched_until) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO UPDATE SET fetched_until = max(fetched_until, excluded.fetched_until)",
-        params![mailbox.seq, relay.as_str(), until.timestamp_millis()],
+        params![
+            mailbox.seq,
+            week(mailbox),
+            relay.as_str(),
+            until.timestamp_millis()
+        ],
     )?;
     Ok(())
 }
@@ -42,7 +74,7 @@ pub(crate) fn set_cursor(
 /// Where I had read up to on a relay I no longer receive on.
 pub(crate) fn forget_relay(conn: &Connection, relay: &RelayUrl) -> Result<()> {
     conn.execute(
-        "DELETE FROM relay_cursors WHERE relay = ?1",
+        "DELETE FROM mailbox_cursors WHERE relay = ?1",
         [relay.as_str()],
     )?;
     Ok(())
@@ -73,11 +105,16 @@ pub(crate) fn mark_seen(conn: &Connection, ids: &[String], now: DateTime<Utc>) -
     Ok(())
 }
 
-/// Ids older than anything a relay may still serve are forgotten.
+/// Ids older than anything a relay may still serve are forgotten, and so
+/// are the cursors of weeks no longer read.
 pub(crate) fn prune_seen(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "DELETE FROM delivery_seen WHERE seen_at < ?1",
         [(now - LONGEST_STAY).timestamp_millis()],
+    )?;
+    conn.execute(
+        "DELETE FROM mailbox_cursors WHERE week >= 0 AND week < ?1",
+        [crate::identity::week_of(now - LONGEST_STAY - CLOCK_SKEW)],
     )?;
     Ok(())
 }

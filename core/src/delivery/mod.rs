@@ -19,8 +19,9 @@ use rusqlite::Connection;
 use schedule::Job;
 
 pub use crate::identity::{
-    Address, MAILBOX_GRACE, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MAX_RELAYS, Mailbox, MailboxKey,
-    RelayUrl,
+    Address, CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_WEEK, MAX_RELAY_HINTS,
+    MAX_RELAY_URL_BYTES, MAX_RELAYS, Mailbox, MailboxKey, MailboxSeed, RelayUrl, week_closes,
+    week_of, week_start,
 };
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
 pub use proxy::ProxyUrl;
@@ -36,8 +37,6 @@ pub const EVENT_LIFETIME: Duration = Duration::days(14);
 /// Events are dated up to this far in the past (as NIP-59 does), so fetches
 /// ask for this much before the cursor.
 pub const BACKDATE_WINDOW: Duration = Duration::days(2);
-/// No event stays on a relay longer than this after it was published.
-pub const LONGEST_STAY: Duration = Duration::days(16);
 
 /// Why a relay's answer was not used. Each is skipped; none stops a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
@@ -340,12 +339,11 @@ impl Delivery<'_> {
         };
         let budget = options.delay_budget;
         let parcels = self.due(options.retry_now)?;
-        let mailboxes = self.mailboxes()?;
-        let relays = self.relays()?;
-        sync.run(&parcels, &mailboxes, &relays, budget.mul_f64(0.75))?;
+        let fetches = self.fetches()?;
+        sync.run(&parcels, &fetches, budget.mul_f64(0.75))?;
         if sync.opened.iter().any(|o| !o.replies.is_empty()) {
             let replies = self.due(options.retry_now)?;
-            sync.run(&replies, &[], &[], budget.mul_f64(0.25))?;
+            sync.run(&replies, &[], budget.mul_f64(0.25))?;
         }
         self.vault
             .with_tx(|tx| inbound::prune_seen(tx, Utc::now()))?;
@@ -362,6 +360,36 @@ impl Delivery<'_> {
             opened: sync.opened,
         })
     }
+}
+
+impl Delivery<'_> {
+    /// Each of my mailboxes that may hold something new, with the relays to
+    /// read it on and where on each to begin.
+    fn fetches(&self) -> Result<Vec<Fetch>> {
+        let relays = self.relays()?;
+        let mailboxes = self.mailboxes()?;
+        self.vault.with_conn(|conn| {
+            let mut fetches = Vec::new();
+            for mailbox in mailboxes {
+                let mut on = Vec::new();
+                for relay in &relays {
+                    if let Some(since) = inbound::fetch_from(conn, &mailbox, relay)? {
+                        on.push((relay.clone(), since));
+                    }
+                }
+                if !on.is_empty() {
+                    fetches.push(Fetch { mailbox, on });
+                }
+            }
+            Ok(fetches)
+        })
+    }
+}
+
+/// One of my mailboxes to read, and on which relays from when.
+struct Fetch {
+    mailbox: Mailbox,
+    on: Vec<(RelayUrl, Option<DateTime<Utc>>)>,
 }
 
 /// Fetch rounds for one mailbox on one relay in one sync, while each
@@ -381,20 +409,15 @@ impl Syncing<'_, '_> {
     fn run(
         &mut self,
         parcels: &[Parcel],
-        mailboxes: &[Mailbox],
-        relays: &[RelayUrl],
+        fetches: &[Fetch],
         budget: std::time::Duration,
     ) -> Result<()> {
-        let publishes: Vec<Vec<&RelayUrl>> =
-            parcels.iter().map(|p| p.relays.iter().collect()).collect();
-        let indices: Vec<Vec<usize>> = publishes.iter().map(|r| (0..r.len()).collect()).collect();
-        let plan = schedule::plan(
-            &mut rand::thread_rng(),
-            budget,
-            &indices,
-            mailboxes.len(),
-            relays.len(),
-        );
+        let publishes: Vec<Vec<usize>> = parcels
+            .iter()
+            .map(|p| (0..p.relays.len()).collect())
+            .collect();
+        let reads: Vec<Vec<usize>> = fetches.iter().map(|f| (0..f.on.len()).collect()).collect();
+        let plan = schedule::plan(&mut rand::thread_rng(), budget, &publishes, &reads);
         let start = std::time::Instant::now();
         for (offset, job) in plan {
             if let Some(wait) = offset.checked_sub(start.elapsed()) {
@@ -402,9 +425,14 @@ impl Syncing<'_, '_> {
             }
             match job {
                 Job::Publish { parcel, relay } => {
-                    self.publish(&parcels[parcel], publishes[parcel][relay])?
+                    let parcel = &parcels[parcel];
+                    self.publish(parcel, &parcel.relays[relay])?
                 }
-                Job::Fetch { mailbox, relay } => self.fetch(&mailboxes[mailbox], &relays[relay])?,
+                Job::Fetch { mailbox, relay } => {
+                    let fetch = &fetches[mailbox];
+                    let (relay, since) = &fetch.on[relay];
+                    self.fetch(&fetch.mailbox, relay, *since)?
+                }
             }
         }
         Ok(())
@@ -440,15 +468,18 @@ impl Syncing<'_, '_> {
 
     /// Fetches and opens, in rounds while a round was cut short but
     /// brought something new; the cursor moves only once all was read.
-    fn fetch(&mut self, mailbox: &Mailbox, relay: &RelayUrl) -> Result<()> {
+    fn fetch(
+        &mut self,
+        mailbox: &Mailbox,
+        relay: &RelayUrl,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         let vault = self.delivery.vault;
         (self.progress)(SyncProgress::Fetching {
             relay: relay.clone(),
             mailbox: mailbox.key,
         });
         let started = Utc::now();
-        let cursor = vault.with_conn(|conn| inbound::cursor(conn, mailbox, relay))?;
-        let since = cursor.map(|c| c - BACKDATE_WINDOW);
         let seen = |id: &str| {
             vault
                 .with_conn(|conn| inbound::is_seen(conn, id))
@@ -576,6 +607,16 @@ pub(crate) fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Resul
             Ok(())
         }
     }
+}
+
+/// At unlock: a vault from before weekly mailboxes moves to a pair with a
+/// seed, and tells comrades, as any rotation does; the old mailbox is read
+/// through its grace.
+pub(crate) fn upgrade_to_weekly_mailboxes(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
+    if mailbox::current_is_static(tx)? {
+        rotate_mailbox_in(tx, now)?;
+    }
+    Ok(())
 }
 
 fn rotate_mailbox_in(tx: &Connection, now: DateTime<Utc>) -> Result<()> {

@@ -169,7 +169,7 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
             parcels.push(Parcel {
                 id,
                 message_id,
-                mailbox: address.mailbox,
+                mailbox: address.mailbox_at(now),
                 envelope,
                 keep_until,
                 relays,

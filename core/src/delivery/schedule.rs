@@ -19,15 +19,15 @@ pub(crate) enum Job {
 }
 
 /// Each job with how long after the start of the sync it runs, earliest
-/// first. `mailboxes` and `relays` count the fetches; `publishes` lists
-/// each parcel's relays by index.
+/// first. `publishes` lists each parcel's relays by index, `fetches` each
+/// of my mailboxes' relays.
 pub(crate) fn plan(
     rng: &mut impl Rng,
     budget: Duration,
     publishes: &[Vec<usize>],
-    mailboxes: usize,
-    relays: usize,
+    fetches: &[Vec<usize>],
 ) -> Vec<(Duration, Job)> {
+    let mailboxes = fetches.len();
     let mut jobs = Vec::new();
     for (parcel, to) in publishes.iter().enumerate() {
         for &relay in to {
@@ -39,7 +39,7 @@ pub(crate) fn plan(
     for (mailbox, slice) in slices.into_iter().enumerate() {
         let width = 1.0 / mailboxes as f64;
         let start = (slice as f64 + 0.25) * width;
-        for relay in 0..relays {
+        for &relay in &fetches[mailbox] {
             let offset = at(rng, budget, start, start + width / 2.0);
             jobs.push((offset, Job::Fetch { mailbox, relay }));
         }
@@ -70,7 +70,12 @@ mod tests {
     fn every_job_runs_once_inside_the_budget() {
         let budget = Duration::from_secs(10);
         let publishes = vec![vec![0, 1], vec![1], vec![]];
-        let plan = plan(&mut rand::thread_rng(), budget, &publishes, 2, 2);
+        let plan = plan(
+            &mut rand::thread_rng(),
+            budget,
+            &publishes,
+            &[vec![0, 1], vec![0, 1]],
+        );
         assert_eq!(plan.len(), 3 + 4);
         assert!(plan.windows(2).all(|w| w[0].0 <= w[1].0));
         assert!(plan.iter().all(|(t, _)| *t <= budget));
@@ -89,7 +94,7 @@ mod tests {
         let budget = Duration::from_secs(12);
         let mut first = [0; 3];
         for _ in 0..200 {
-            let plan = plan(&mut rand::thread_rng(), budget, &[], 3, 2);
+            let plan = plan(&mut rand::thread_rng(), budget, &[], &vec![vec![0, 1]; 3]);
             let times: Vec<Vec<Duration>> = (0..3).map(|m| fetches(&plan, m)).collect();
             for a in 0..3 {
                 for b in 0..3 {
@@ -119,8 +124,7 @@ mod tests {
             &mut rand::thread_rng(),
             Duration::from_secs(5),
             &publishes,
-            0,
-            1,
+            &[],
         );
         let order: Vec<usize> = plan
             .iter()
@@ -130,7 +134,7 @@ mod tests {
             })
             .collect();
         assert_ne!(order, (0..20).collect::<Vec<_>>());
-        let no_budget = super::plan(&mut rand::thread_rng(), Duration::ZERO, &publishes, 0, 1);
+        let no_budget = super::plan(&mut rand::thread_rng(), Duration::ZERO, &publishes, &[]);
         assert!(no_budget.iter().all(|(t, _)| t.is_zero()));
         assert_ne!(
             no_budget.iter().map(|(_, j)| *j).collect::<Vec<_>>(),

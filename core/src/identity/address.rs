@@ -2,6 +2,11 @@
 //! Both travel in the comrade card (`docs/comrade-card.md`).
 
 use std::fmt;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, Utc};
+use secp256k1::{All, Scalar, Secp256k1, XOnlyPublicKey};
+use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
@@ -136,8 +141,87 @@ impl fmt::Debug for RelayUrl {
 /// A mailbox and the relays it is served on.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Address {
+    /// The base key: with a `seed`, never addressed itself; each week's
+    /// mailbox is derived from it ([`Address::mailbox_at`]).
     pub mailbox: MailboxKey,
+    /// Makes a new mailbox every week that only those who hold the card can
+    /// tell belongs to this one. `None` on cards from before weekly mailboxes:
+    /// `mailbox` is addressed as it is.
+    pub seed: Option<MailboxSeed>,
     pub relays: Vec<RelayUrl>,
+}
+
+impl Address {
+    /// The mailbox to address at `at`: this week's.
+    pub fn mailbox_at(&self, at: DateTime<Utc>) -> MailboxKey {
+        match &self.seed {
+            Some(seed) => seed.derive(&self.mailbox, week_of(at)).0,
+            None => self.mailbox,
+        }
+    }
+}
+
+/// A week's mailbox lasts this long; weeks begin at Unix time 0 (Thursdays,
+/// 00:00 UTC), the same moment for every member.
+pub const MAILBOX_WEEK: Duration = Duration::days(7);
+
+/// The week `at` falls in.
+pub fn week_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(MAILBOX_WEEK.num_seconds())
+}
+
+/// When week `week` begins.
+pub fn week_start(week: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(week.saturating_mul(MAILBOX_WEEK.num_seconds()), 0)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// 32 random bytes in the card that make each week's mailbox from the base
+/// key, as BIP-341 tweaks a key: `P_w = P + t_w·G` with
+/// `t_w = SHA-256("tend mailbox week v1" ‖ seed ‖ P ‖ w as 8 bytes BE ‖ n)`,
+/// `n` the first byte from 0 that gives a valid scalar and point. Anyone
+/// with the card derives `P_w`; only the owner, holding `P`'s secret, can
+/// derive its secret; a relay cannot tell that two weeks' keys are related.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MailboxSeed(pub(crate) [u8; 32]);
+
+impl MailboxSeed {
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Week `week`'s mailbox, and the tweak that made it.
+    pub(crate) fn derive(&self, base: &MailboxKey, week: i64) -> (MailboxKey, Scalar) {
+        let secp = secp();
+        let base = XOnlyPublicKey::from_byte_array(&base.0).expect("a MailboxKey is a point");
+        for n in 0..=u8::MAX {
+            let digest = Sha256::new()
+                .chain_update(b"tend mailbox week v1")
+                .chain_update(self.0)
+                .chain_update(base.serialize())
+                .chain_update(week.to_be_bytes())
+                .chain_update([n])
+                .finalize();
+            let Ok(tweak) = Scalar::from_be_bytes(digest.into()) else {
+                continue;
+            };
+            if let Ok((key, _)) = base.add_tweak(secp, &tweak) {
+                return (MailboxKey(key.serialize()), tweak);
+            }
+        }
+        unreachable!("256 tries each failing with probability 2^-128")
+    }
+}
+
+impl fmt::Debug for MailboxSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MailboxSeed(…)")
+    }
+}
+
+pub(crate) fn secp() -> &'static Secp256k1<All> {
+    static SECP: OnceLock<Secp256k1<All>> = OnceLock::new();
+    SECP.get_or_init(Secp256k1::new)
 }
 
 #[cfg(test)]

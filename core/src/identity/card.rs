@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use sha2::{Digest, Sha256};
 
-use super::address::{Address, MAX_RELAY_HINTS, MailboxKey, RelayUrl};
+use super::address::{Address, MAX_RELAY_HINTS, MailboxKey, MailboxSeed, RelayUrl};
 use super::keys::{EncryptionKey, IdentityKey};
 use crate::redact::Text;
 use crate::{Error, Result};
@@ -39,6 +39,7 @@ const CHECKSUM: usize = 4;
 const FIELD_NAME: u8 = 1;
 const FIELD_MAILBOX: u8 = 2;
 const FIELD_RELAY: u8 = 3;
+const FIELD_MAILBOX_SEED: u8 = 4;
 /// Cards longer than this do not fit a QR code anyone would scan.
 pub const MAX_CARD_BYTES: usize = 1024;
 
@@ -67,6 +68,9 @@ impl Card {
         let mut fields = vec![(FIELD_NAME, name.as_bytes())];
         if let Some(address) = address {
             fields.push((FIELD_MAILBOX, address.mailbox.as_bytes().as_slice()));
+            if let Some(seed) = &address.seed {
+                fields.push((FIELD_MAILBOX_SEED, seed.as_bytes().as_slice()));
+            }
             fields.extend(
                 address
                     .relays
@@ -207,10 +211,11 @@ impl fmt::Debug for Card {
 
 /// Fields are `tag, length, value`. The name is required; unknown tags are
 /// skipped, so later versions can add fields older apps still accept.
-/// Relay hints count only with a mailbox.
+/// Relay hints and a mailbox seed count only with a mailbox.
 fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardError> {
     let mut name = None;
     let mut mailbox = None;
+    let mut seed = None;
     let mut relays = Vec::new();
     while !fields.is_empty() {
         let [tag, len, rest @ ..] = fields else {
@@ -232,6 +237,12 @@ fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardErro
                 }
                 mailbox = Some(MailboxKey::from_slice(value).ok_or(CardError::BadKey)?);
             }
+            FIELD_MAILBOX_SEED => {
+                let bytes: [u8; 32] = value.try_into().map_err(|_| CardError::Malformed)?;
+                if seed.replace(MailboxSeed(bytes)).is_some() {
+                    return Err(CardError::Malformed);
+                }
+            }
             FIELD_RELAY => {
                 let url = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
                 let url = RelayUrl::parse(url).map_err(|_| CardError::Malformed)?;
@@ -244,7 +255,11 @@ fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardErro
         }
         fields = &rest[*len as usize..];
     }
-    let address = mailbox.map(|mailbox| Address { mailbox, relays });
+    let address = mailbox.map(|mailbox| Address {
+        mailbox,
+        seed,
+        relays,
+    });
     Ok((name.ok_or(CardError::Malformed)?, address))
 }
 
@@ -286,6 +301,7 @@ mod tests {
         let key = nostr::prelude::Keys::parse(&"11".repeat(32)).unwrap();
         Address {
             mailbox: MailboxKey::from_slice(&key.public_key().to_bytes()).unwrap(),
+            seed: Some(MailboxSeed([5; 32])),
             relays: (0..relays)
                 .map(|i| RelayUrl::parse(&format!("wss://relay{i}.example.org")).unwrap())
                 .collect(),
@@ -326,7 +342,19 @@ mod tests {
             Some(&address(4)),
             "hints beyond four are left out"
         );
-        assert!(full.to_text().len() < 1100, "{}", full.to_text().len());
+        assert!(full.to_text().len() < 1150, "{}", full.to_text().len());
+        // The seed: 32 bytes, at most once, only with a mailbox.
+        let mailbox = address(0).mailbox;
+        assert!(signed_with(&[(2, mailbox.as_bytes()), (4, &[5; 32])]).is_ok());
+        assert_eq!(
+            signed_with(&[(2, mailbox.as_bytes()), (4, &[5; 31])]).unwrap_err(),
+            CardError::Malformed
+        );
+        assert_eq!(
+            signed_with(&[(2, mailbox.as_bytes()), (4, &[5; 32]), (4, &[6; 32])]).unwrap_err(),
+            CardError::Malformed
+        );
+        assert_eq!(signed_with(&[(4, &[5; 32])]).unwrap().address(), None);
         assert_eq!(card().address(), None);
 
         let mailbox = address(0).mailbox;

@@ -1,6 +1,8 @@
-//! My mailboxes: random key pairs that comrades address envelopes to.
-//! One is current; a retired one is still read for [`MAILBOX_GRACE`], so
-//! what comrades sent before they learned the new one is not lost.
+//! My mailboxes: random key pairs that comrades address envelopes to, and
+//! from each, with its seed, a new mailbox every week (`Address::mailbox_at`).
+//! One pair is current; a retired one (a comrade removed or blocked) is
+//! still read for [`MAILBOX_GRACE`], so what comrades sent before they
+//! learned the new one is not lost.
 
 use std::fmt;
 
@@ -8,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
 use zeroize::Zeroizing;
 
+use super::address::{MailboxSeed, secp, week_of, week_start};
 use super::{Address, MAX_RELAY_HINTS, MailboxKey, relays};
 use crate::time::from_ms;
 use crate::{Error, Result};
@@ -15,15 +18,21 @@ use crate::{Error, Result};
 /// How long a retired mailbox is still fetched. Events live on relays about
 /// as long (`delivery::EVENT_LIFETIME`).
 pub const MAILBOX_GRACE: Duration = Duration::days(14);
+/// No event stays on a relay longer than this after it was published
+/// (`docs/delivery.md`), so no older week's mailbox is read.
+pub const LONGEST_STAY: Duration = Duration::days(16);
 
 /// One of my mailboxes, with the secret a transport signs requests with
-/// (a relay deletion request, say). The secret never leaves the process.
+/// (NIP-42 authentication). The secret never leaves the process.
 #[derive(Clone)]
 pub struct Mailbox {
     pub(crate) seq: i64,
     pub key: MailboxKey,
     secret: Zeroizing<[u8; 32]>,
-    /// `None` for the current mailbox.
+    /// The week it serves; `None` for a pair from before weekly mailboxes,
+    /// addressed as it is.
+    pub week: Option<i64>,
+    /// When its pair was retired; `None` for the current one.
     pub retired_at: Option<DateTime<Utc>>,
 }
 
@@ -38,6 +47,7 @@ impl fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mailbox")
             .field("key", &self.key)
+            .field("week", &self.week)
             .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
@@ -60,13 +70,34 @@ pub(crate) fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 fn create(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     let keys = nostr::prelude::Keys::generate();
     let secret = Zeroizing::new(keys.secret_key().to_secret_bytes());
+    let seed = Zeroizing::new(rand::random::<[u8; 32]>());
     conn.execute(
-        "INSERT INTO mailboxes (secret, public, created_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO mailboxes (secret, public, seed, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![
             secret.as_slice(),
             keys.public_key().to_bytes().as_slice(),
+            seed.as_slice(),
             now.timestamp_millis()
         ],
+    )?;
+    Ok(())
+}
+
+/// Whether my current pair is from before weekly mailboxes (no seed).
+pub(crate) fn current_is_static(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT seed IS NULL FROM mailboxes WHERE retired_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// For tests of the upgrade: my current pair loses its seed.
+#[cfg(feature = "testing")]
+pub(crate) fn make_current_static(conn: &Connection) -> Result<()> {
+    conn.execute(
+        "UPDATE mailboxes SET seed = NULL WHERE retired_at IS NULL",
+        [],
     )?;
     Ok(())
 }
@@ -83,28 +114,41 @@ pub(crate) fn rotate(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 /// My current mailbox and relays, as my card carries them.
 pub(crate) fn my_address(conn: &Connection) -> Result<Address> {
-    let public: Vec<u8> = conn.query_row(
-        "SELECT public FROM mailboxes WHERE retired_at IS NULL",
+    let (public, seed): (Vec<u8>, Option<Vec<u8>>) = conn.query_row(
+        "SELECT public, seed FROM mailboxes WHERE retired_at IS NULL",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let mut relays = relays::list(conn)?;
     relays.truncate(MAX_RELAY_HINTS);
     Ok(Address {
         mailbox: MailboxKey::from_slice(&public).ok_or(Error::DatabaseDamaged)?,
+        seed: seed.map(|s| seed_from(&s)).transpose()?,
         relays,
     })
 }
 
-/// The mailboxes to fetch, current first. Retired ones past their grace
-/// are deleted with their cursors.
+fn seed_from(bytes: &[u8]) -> Result<MailboxSeed> {
+    Ok(MailboxSeed(
+        bytes.try_into().map_err(|_| Error::DatabaseDamaged)?,
+    ))
+}
+
+/// Comrades may still publish to a week's mailbox this long after the week
+/// ends, by their clocks; it is read until a complete fetch has begun later.
+pub const CLOCK_SKEW: Duration = Duration::days(1);
+
+/// The mailboxes to read: of each pair (the current one, and retired ones
+/// within their grace), every week's since events still on relays may have
+/// been published to it. Retired pairs past their grace are deleted with
+/// their cursors.
 pub(crate) fn to_fetch(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Mailbox>> {
     conn.execute(
         "DELETE FROM mailboxes WHERE retired_at < ?1",
         [(now - MAILBOX_GRACE).timestamp_millis()],
     )?;
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, public, secret, retired_at FROM mailboxes
+        "SELECT seq, public, secret, seed, created_at, retired_at FROM mailboxes
          ORDER BY retired_at IS NOT NULL, retired_at DESC",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -112,22 +156,148 @@ pub(crate) fn to_fetch(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Mail
             r.get::<_, i64>(0)?,
             r.get::<_, Vec<u8>>(1)?,
             Zeroizing::new(r.get::<_, Vec<u8>>(2)?),
-            r.get::<_, Option<i64>>(3)?,
+            r.get::<_, Option<Vec<u8>>>(3)?.map(Zeroizing::new),
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<i64>>(5)?,
         ))
     })?;
-    rows.map(|row| {
-        let (seq, public, secret, retired) = row?;
-        Ok(Mailbox {
-            seq,
-            key: MailboxKey::from_slice(&public).ok_or(Error::DatabaseDamaged)?,
-            secret: Zeroizing::new(
-                secret
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| Error::DatabaseDamaged)?,
-            ),
-            retired_at: retired.map(from_ms).transpose()?,
-        })
-    })
-    .collect()
+    let mut mailboxes = Vec::new();
+    for row in rows {
+        let (seq, public, secret, seed, created, retired) = row?;
+        let key = MailboxKey::from_slice(&public).ok_or(Error::DatabaseDamaged)?;
+        let secret: [u8; 32] = secret
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::DatabaseDamaged)?;
+        let retired_at = retired.map(from_ms).transpose()?;
+        let Some(seed) = seed else {
+            mailboxes.push(Mailbox {
+                seq,
+                key,
+                secret: Zeroizing::new(secret),
+                week: None,
+                retired_at,
+            });
+            continue;
+        };
+        let seed = seed_from(&seed)?;
+        // Weeks a comrade may have published in, whose events may still be there.
+        let first = week_of(from_ms(created)?.max(now - LONGEST_STAY - CLOCK_SKEW));
+        let last = week_of(retired_at.map_or(now, |r| (r + MAILBOX_GRACE).min(now)));
+        for week in first..=last {
+            let (derived, tweak) = seed.derive(&key, week);
+            mailboxes.push(Mailbox {
+                seq,
+                key: derived,
+                secret: Zeroizing::new(tweaked_secret(&secret, &tweak)?),
+                week: Some(week),
+                retired_at,
+            });
+        }
+    }
+    // This week's first: the one most likely to hold something new.
+    mailboxes.sort_by_key(|m| (m.retired_at.is_some(), std::cmp::Reverse(m.week)));
+    Ok(mailboxes)
+}
+
+/// The secret of a week's mailbox: the pair's, tweaked as its public key is.
+fn tweaked_secret(secret: &[u8; 32], tweak: &secp256k1::Scalar) -> Result<[u8; 32]> {
+    let pair = secp256k1::Keypair::from_seckey_slice(secp(), secret)
+        .map_err(|_| Error::DatabaseDamaged)?;
+    let tweaked = pair
+        .add_xonly_tweak(secp(), tweak)
+        .map_err(|_| Error::DatabaseDamaged)?;
+    Ok(tweaked.secret_bytes())
+}
+
+/// When a week's mailbox can hold nothing new: comrades publish to it only
+/// during the week, give or take their clocks.
+pub fn week_closes(week: i64) -> DateTime<Utc> {
+    week_start(week + 1) + CLOCK_SKEW
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_weeks_secret_matches_the_key_a_comrade_derives_and_weeks_do_not_repeat() {
+        let keys = nostr::prelude::Keys::generate();
+        let secret = keys.secret_key().to_secret_bytes();
+        let base = MailboxKey::from_slice(&keys.public_key().to_bytes()).unwrap();
+        let seed = MailboxSeed([7; 32]);
+        let mut seen = std::collections::HashSet::new();
+        for week in 2900..2910 {
+            let (key, tweak) = seed.derive(&base, week);
+            let mine = tweaked_secret(&secret, &tweak).unwrap();
+            let pair = secp256k1::Keypair::from_seckey_slice(secp(), &mine).unwrap();
+            assert_eq!(pair.x_only_public_key().0.serialize(), key.0, "week {week}");
+            assert_ne!(key, base);
+            assert!(seen.insert(key));
+        }
+        // Another seed, another series.
+        assert_ne!(
+            MailboxSeed([8; 32]).derive(&base, 2900).0,
+            seed.derive(&base, 2900).0
+        );
+    }
+
+    /// `docs/vectors/delivery-v1.json`, `weekly_mailboxes`: base secret
+    /// 0x11 × 32, seed 0x22 × 32.
+    fn vector_inputs() -> ([u8; 32], MailboxKey, MailboxSeed) {
+        let secret = [0x11; 32];
+        let pair = secp256k1::Keypair::from_seckey_slice(secp(), &secret).unwrap();
+        let base = MailboxKey(pair.x_only_public_key().0.serialize());
+        (secret, base, MailboxSeed([0x22; 32]))
+    }
+
+    #[test]
+    fn the_checked_in_weekly_vectors_hold() {
+        let text = include_str!("../../../docs/vectors/delivery-v1.json");
+        let vectors: serde_json::Value = serde_json::from_str(text).unwrap();
+        let (secret, base, seed) = vector_inputs();
+        let v = &vectors["weekly_mailboxes"];
+        assert_eq!(v["base"].as_str().unwrap(), base.to_hex());
+        for week in v["weeks"].as_array().unwrap() {
+            let (key, tweak) = seed.derive(&base, week["week"].as_i64().unwrap());
+            assert_eq!(week["mailbox"].as_str().unwrap(), key.to_hex());
+            assert_eq!(
+                week["tweak"].as_str().unwrap(),
+                hex::encode(tweak.to_be_bytes())
+            );
+            assert_eq!(
+                week["secret"].as_str().unwrap(),
+                hex::encode(tweaked_secret(&secret, &tweak).unwrap())
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "prints the weekly_mailboxes vectors"]
+    fn print_weekly_vectors() {
+        let (secret, base, seed) = vector_inputs();
+        let weeks: Vec<_> = [0i64, 2917, 2918]
+            .iter()
+            .map(|&week| {
+                let (key, tweak) = seed.derive(&base, week);
+                serde_json::json!({
+                    "week": week,
+                    "tweak": hex::encode(tweak.to_be_bytes()),
+                    "mailbox": key.to_hex(),
+                    "secret": hex::encode(tweaked_secret(&secret, &tweak).unwrap()),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "about": "Weekly mailboxes (docs/delivery.md): base secret 11 x 32, seed 22 x 32; week = floor(unix seconds / 604800).",
+                "base_secret": hex::encode(secret),
+                "seed": hex::encode(seed.0),
+                "base": base.to_hex(),
+                "weeks": weeks,
+            }))
+            .unwrap()
+        );
+    }
 }

@@ -10,11 +10,14 @@ pub(crate) mod mailbox;
 mod mine;
 pub(crate) mod relays;
 
-pub use address::{Address, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, RelayUrl};
+pub use address::{
+    Address, MAILBOX_WEEK, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, MailboxSeed, RelayUrl,
+    week_of, week_start,
+};
 pub use card::{Card, CardError, MAX_CARD_BYTES};
 pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
-pub use mailbox::{MAILBOX_GRACE, Mailbox};
+pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, Mailbox, week_closes};
 pub use mine::RETIRED_KEY_LIFETIME;
 pub(crate) use mine::{MyKeys, bump_card, card, ensure, identity_key, load, rotate};
 pub use relays::MAX_RELAYS;

@@ -333,6 +333,22 @@ const MIGRATIONS: &[&str] = &[
      WHERE expires_at IS NULL;
     CREATE INDEX seen_messages_by_expiry ON seen_messages (expires_at);
     "#,
+    // 8 -> 9: weekly mailboxes (docs/delivery.md): a pair with a seed serves a new
+    // mailbox each week, each with a cursor of its own. Pairs from before
+    // have no seed and are read as they are (week -1).
+    r#"
+    ALTER TABLE mailboxes ADD COLUMN seed BLOB;
+    CREATE TABLE mailbox_cursors (
+        mailbox       INTEGER NOT NULL REFERENCES mailboxes (seq) ON DELETE CASCADE,
+        week          INTEGER NOT NULL,
+        relay         TEXT NOT NULL,
+        fetched_until INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, week, relay)
+    ) WITHOUT ROWID;
+    INSERT INTO mailbox_cursors (mailbox, week, relay, fetched_until)
+        SELECT mailbox, -1, relay, fetched_until FROM relay_cursors;
+    DROP TABLE relay_cursors;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
@@ -475,7 +491,7 @@ mod tests {
 
     #[test]
     fn replay_records_without_an_expiry_are_kept_a_year_from_the_upgrade() {
-        let mut conn = at_version(CURRENT - 1);
+        let mut conn = at_version(CURRENT - 2);
         conn.execute_batch(
             "INSERT INTO seen_messages (sender_identity, message_id, expires_at)
                VALUES (x'01', x'0a', NULL), (x'01', x'0b', 5);",
@@ -492,6 +508,30 @@ mod tests {
         let year_from_now = chrono::Utc::now().timestamp_millis() + 365 * 86_400_000;
         assert!((kept[0] - year_from_now).abs() < 60_000, "{kept:?}");
         assert_eq!(kept[1], 5);
+    }
+
+    #[test]
+    fn cursors_of_mailboxes_from_before_weeks_are_kept_as_week_minus_one() {
+        let mut conn = at_version(CURRENT - 1);
+        conn.execute_batch(
+            "INSERT INTO mailboxes (seq, secret, public, created_at) VALUES (1, x'01', x'02', 0);
+             INSERT INTO relay_cursors (mailbox, relay, fetched_until) VALUES (1, 'ws://r', 42);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let kept: (i64, i64, Option<Vec<u8>>) = conn
+            .query_row(
+                "SELECT week, fetched_until, seed FROM mailbox_cursors
+                 JOIN mailboxes ON mailboxes.seq = mailbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            kept,
+            (-1, 42, None),
+            "an old pair has no seed and keeps its cursor"
+        );
     }
 
     #[test]

@@ -252,7 +252,11 @@ pub fn flood_cannot_hide(
 ) {
     let v = members_on(dir, &["Alice", "Bob"], &[relay]);
     let (alice, bob) = (&v[0], &v[1]);
-    let mailbox = bob.delivery().my_address().unwrap().mailbox;
+    let mailbox = bob
+        .delivery()
+        .my_address()
+        .unwrap()
+        .mailbox_at(chrono::Utc::now());
     sync(bob); // a cursor, as a member who synced before has
     let sealed = note(alice, "Bob", b"hello under the flood");
     sync(alice);
