@@ -124,6 +124,18 @@ fn raw_fetch(url: &RelayUrl, expected: usize) {
     let _ = ws.close(None);
 }
 
+/// 50 events of a copy's size, each to a mailbox of its own.
+fn fifty_events(content: &str) -> Vec<Event> {
+    (0..50)
+        .map(|_| {
+            EventBuilder::new(Kind::GiftWrap, content)
+                .tag(Tag::public_key(Keys::generate().public_key()))
+                .finalize(&Keys::generate())
+                .unwrap()
+        })
+        .collect()
+}
+
 /// Publishes ready-made events and waits for every OK.
 fn raw_publish(url: &RelayUrl, events: &[Event]) {
     let mut ws = socket(url);
@@ -245,16 +257,7 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
     // The same number of events, of a copy's size, made beforehand.
     group.bench_function("relay_raw_publish", |b| {
         b.iter_batched(
-            || {
-                (0..50)
-                    .map(|_| {
-                        EventBuilder::new(Kind::GiftWrap, &content)
-                            .tag(Tag::public_key(Keys::generate().public_key()))
-                            .finalize(&Keys::generate())
-                            .unwrap()
-                    })
-                    .collect::<Vec<_>>()
-            },
+            || fifty_events(&content),
             |events| {
                 raw_publish(&one.url, &events);
                 raw_publish(&two.url, &events);
@@ -265,16 +268,7 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
     // As Tend now publishes: a connection of its own for each event.
     group.bench_function("relay_raw_publish_connection_each", |b| {
         b.iter_batched(
-            || {
-                (0..50)
-                    .map(|_| {
-                        EventBuilder::new(Kind::GiftWrap, &content)
-                            .tag(Tag::public_key(Keys::generate().public_key()))
-                            .finalize(&Keys::generate())
-                            .unwrap()
-                    })
-                    .collect::<Vec<_>>()
-            },
+            || fifty_events(&content),
             |events| {
                 for e in &events {
                     raw_publish(&one.url, std::slice::from_ref(e));
