@@ -99,7 +99,12 @@ pub(crate) fn seal_about(
 /// [`Envelopes::open`], handing each body to the handler of its kind.
 pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -> Result<Opened> {
     let bytes = wire::dearmor(envelope)?;
-    vault.with_tx(|tx| open_in(tx, kinds, &identity::load(tx)?, &bytes, Utc::now()))
+    vault.with_tx(|tx| {
+        let keys = identity::load(tx)?;
+        let secrets: Vec<_> = keys.all_secrets().collect();
+        let mut opener = wire::Opener::new(&secrets)?;
+        open_in(tx, kinds, &keys, &mut opener, &bytes, Utc::now())
+    })
 }
 
 /// Opens many envelopes in one transaction, each all-or-nothing in a
@@ -115,11 +120,13 @@ pub(crate) fn open_each(
     let now = Utc::now();
     vault.with_tx(|tx| {
         let keys = identity::load(tx)?;
+        let secrets: Vec<_> = keys.all_secrets().collect();
+        let mut opener = wire::Opener::new(&secrets)?;
         for (i, envelope) in envelopes.iter().enumerate() {
             tx.execute_batch("SAVEPOINT opening")?;
             let opened = wire::dearmor(envelope)
                 .map_err(Error::from)
-                .and_then(|bytes| open_in(tx, kinds, &keys, &bytes, now));
+                .and_then(|bytes| open_in(tx, kinds, &keys, &mut opener, &bytes, now));
             if opened.is_err() {
                 tx.execute_batch("ROLLBACK TO opening")?;
             }
@@ -134,11 +141,11 @@ fn open_in(
     tx: &rusqlite::Transaction,
     kinds: &[&dyn KindHandler],
     keys: &identity::MyKeys,
+    opener: &mut wire::Opener,
     bytes: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Opened> {
-    let secrets: Vec<_> = keys.all_secrets().collect();
-    let unsealed = wire::open(&secrets, bytes)?;
+    let unsealed = opener.open(bytes)?;
     let checked = kind::check(kinds, &unsealed.kind, &unsealed.body)?;
     let sender_key = unsealed.card.identity_key();
     let message_id = MessageId(uuid::Uuid::from_bytes(unsealed.id));

@@ -137,7 +137,7 @@ pub fn rewrap(
     bytes: &[u8],
     to: &[EncryptionKey],
 ) -> Result<Vec<Vec<u8>>, EnvelopeError> {
-    let inner = decrypt(my_keys, bytes)?;
+    let inner = decrypt(&identities(my_keys)?, bytes)?;
     to.iter()
         .map(|key| encrypt(&inner, std::slice::from_ref(key)))
         .collect()
@@ -165,17 +165,20 @@ fn encrypt(inner: &[u8], keys: &[EncryptionKey]) -> Result<Vec<u8>, EnvelopeErro
 }
 
 /// The inner layer, for any of my keys; sizes and stanzas checked first.
+fn identities(my_keys: &[&EncryptionSecret]) -> Result<Vec<age::x25519::Identity>, EnvelopeError> {
+    my_keys
+        .iter()
+        .map(|k| k.age_identity())
+        .collect::<crate::Result<Vec<_>>>()
+        .map_err(|_| EnvelopeError::Malformed)
+}
+
 fn decrypt(
-    my_keys: &[&EncryptionSecret],
+    identities: &[age::x25519::Identity],
     bytes: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     check_size(bytes.len(), MAX_ENVELOPE_BYTES)?;
     check_stanza_count(bytes)?;
-    let identities = my_keys
-        .iter()
-        .map(|k| k.age_identity())
-        .collect::<crate::Result<Vec<_>>>()
-        .map_err(|_| EnvelopeError::Malformed)?;
     let decryptor = age::Decryptor::new_buffered(bytes).map_err(age_error)?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
@@ -221,39 +224,75 @@ pub fn dearmor(input: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
 }
 
 /// Decrypts with any of my keys and authenticates the sender.
+#[cfg(any(test, feature = "testing"))]
 pub fn open(my_keys: &[&EncryptionSecret], bytes: &[u8]) -> Result<Unsealed, EnvelopeError> {
-    let inner = decrypt(my_keys, bytes)?;
-    let parsed = parse_inner(&inner)?;
-    // Which of my keys it names; a copy re-sealed to someone else names none.
-    let (mine, index) = my_keys
-        .iter()
-        .find_map(|k| {
-            let public = k.public();
-            parsed
-                .recipients
-                .iter()
-                .position(|r| *r == public)
-                .map(|i| (k, i))
+    Opener::new(my_keys)?.open(bytes)
+}
+
+/// Opens many envelopes with the same keys, doing once what does not
+/// change between them: my public keys and age identities, each sender's
+/// card check (by its exact bytes), each pair key. For a fetched batch.
+pub(crate) struct Opener<'k> {
+    mine: Vec<(&'k EncryptionSecret, EncryptionKey)>,
+    identities: Vec<age::x25519::Identity>,
+    cards: std::collections::HashMap<[u8; 32], Card>,
+    pairs: std::collections::HashMap<(usize, EncryptionKey), PairKey>,
+}
+
+impl<'k> Opener<'k> {
+    pub fn new(my_keys: &[&'k EncryptionSecret]) -> Result<Opener<'k>, EnvelopeError> {
+        Ok(Opener {
+            mine: my_keys.iter().map(|k| (*k, k.public())).collect(),
+            identities: identities(my_keys)?,
+            cards: Default::default(),
+            pairs: Default::default(),
         })
-        .ok_or(EnvelopeError::NotForMe)?;
-    let pair_key = mine
-        .pair_key(&parsed.card.encryption_key())
-        .map_err(|_| EnvelopeError::Tampered)?;
-    let given = &parsed.macs[index * MAC_BYTES..(index + 1) * MAC_BYTES];
-    // verify_slice compares in constant time.
-    let mut check = <HmacSha256 as Mac>::new_from_slice(&pair_key.0).expect("any key length");
-    check.update(&parsed.transcript);
-    check
-        .verify_slice(given)
-        .map_err(|_| EnvelopeError::Tampered)?;
-    Ok(Unsealed {
-        card: parsed.card,
-        id: parsed.id,
-        created_ms: parsed.created_ms,
-        expires_ms: parsed.expires_ms,
-        kind: parsed.kind,
-        body: parsed.body.to_vec(),
-    })
+    }
+
+    pub fn open(&mut self, bytes: &[u8]) -> Result<Unsealed, EnvelopeError> {
+        let inner = decrypt(&self.identities, bytes)?;
+        let parsed = parse_inner(&inner, &mut self.cards)?;
+        // Which of my keys it names; a copy re-sealed to someone else names none.
+        let (mine, index) = self
+            .mine
+            .iter()
+            .enumerate()
+            .find_map(|(k, (_, public))| {
+                parsed
+                    .recipients
+                    .iter()
+                    .position(|r| r == public)
+                    .map(|i| (k, i))
+            })
+            .ok_or(EnvelopeError::NotForMe)?;
+        let theirs = parsed.card.encryption_key();
+        let pair_key = match self.pairs.get(&(mine, theirs)) {
+            Some(key) => key.clone(),
+            None => {
+                let key = self.mine[mine]
+                    .0
+                    .pair_key(&theirs)
+                    .map_err(|_| EnvelopeError::Tampered)?;
+                self.pairs.insert((mine, theirs), key.clone());
+                key
+            }
+        };
+        let given = &parsed.macs[index * MAC_BYTES..(index + 1) * MAC_BYTES];
+        // verify_slice compares in constant time.
+        let mut check = <HmacSha256 as Mac>::new_from_slice(&pair_key.0).expect("any key length");
+        check.update(&parsed.transcript);
+        check
+            .verify_slice(given)
+            .map_err(|_| EnvelopeError::Tampered)?;
+        Ok(Unsealed {
+            card: parsed.card,
+            id: parsed.id,
+            created_ms: parsed.created_ms,
+            expires_ms: parsed.expires_ms,
+            kind: parsed.kind,
+            body: parsed.body.to_vec(),
+        })
+    }
 }
 
 struct Parsed<'a> {
@@ -268,7 +307,11 @@ struct Parsed<'a> {
     macs: &'a [u8],
 }
 
-fn parse_inner(inner: &[u8]) -> Result<Parsed<'_>, EnvelopeError> {
+/// `cards` holds cards already checked, by the SHA-256 of their bytes.
+fn parse_inner<'a>(
+    inner: &'a [u8],
+    cards: &mut std::collections::HashMap<[u8; 32], Card>,
+) -> Result<Parsed<'a>, EnvelopeError> {
     use EnvelopeError::Malformed;
     let mut r = Reader(inner);
     let version = r.u8()?;
@@ -276,10 +319,19 @@ fn parse_inner(inner: &[u8]) -> Result<Parsed<'_>, EnvelopeError> {
         return Err(EnvelopeError::UnsupportedVersion(version));
     }
     let card_len = r.u16()? as usize;
-    let card = Card::from_bytes(r.take(card_len)?).map_err(|e| match e {
-        CardError::BadProof => EnvelopeError::Tampered,
-        _ => Malformed,
-    })?;
+    let card_bytes = r.take(card_len)?;
+    let digest: [u8; 32] = Sha256::digest(card_bytes).into();
+    let card = match cards.get(&digest) {
+        Some(card) => card.clone(),
+        None => {
+            let card = Card::from_bytes(card_bytes).map_err(|e| match e {
+                CardError::BadProof => EnvelopeError::Tampered,
+                _ => Malformed,
+            })?;
+            cards.insert(digest, card.clone());
+            card
+        }
+    };
     let id: [u8; 16] = r.take(16)?.try_into().map_err(|_| Malformed)?;
     let created_ms = r.i64()?;
     let expires_ms = Some(r.i64()?).filter(|&t| t != 0);
@@ -717,7 +769,7 @@ mod tests {
         );
         assert_eq!(opened.card.name(), "Alice");
         let inner = hex::decode(stored["inner_hex"].as_str().unwrap()).unwrap();
-        let parsed = parse_inner(&inner).unwrap();
+        let parsed = parse_inner(&inner, &mut Default::default()).unwrap();
         assert_eq!(parsed.body, opened.body.as_slice());
     }
 }
