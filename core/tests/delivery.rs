@@ -472,3 +472,37 @@ fn a_vault_from_before_weekly_mailboxes_moves_to_them_and_tells_comrades() {
     sync(alice);
     assert_eq!(sync(&bob).opened.len(), 1);
 }
+
+#[test]
+fn a_false_chunk_under_a_real_header_cannot_keep_a_large_envelope_out() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, Tag, Timestamp};
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    note(&v[0], "Bob", &body);
+    sync(&v[0]);
+    // Anyone who sees the events can copy a chunk's header (it is in the
+    // clear) with other data, dated newest so it is read first.
+    let real = relay.published();
+    assert!(real.len() > 1, "chunks");
+    let forged: Vec<_> = real
+        .iter()
+        .map(|e| {
+            let mut piece = BASE64.decode(&e.content).unwrap();
+            *piece.last_mut().unwrap() ^= 0xff;
+            let p = e.tags.iter().find(|t| t.kind() == "p").unwrap().clone();
+            EventBuilder::new(Kind::GiftWrap, BASE64.encode(piece))
+                .tag(Tag::parse(p.as_slice()).unwrap())
+                .custom_created_at(Timestamp::now())
+                .finalize(&Keys::generate())
+                .unwrap()
+        })
+        .collect();
+    relay.hold(forged);
+    let report = sync(&v[1]);
+    assert_eq!(report.opened.len(), 1, "{report:?}");
+    assert_eq!(report.opened[0].body, body);
+}

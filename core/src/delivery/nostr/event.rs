@@ -47,6 +47,9 @@ pub(crate) fn events_for(
     let mailbox = nostr::prelude::PublicKey::from_byte_array(*parcel.mailbox.as_bytes());
     let pieces = pieces_of(&parcel.envelope);
     let mut rng = rand::thread_rng();
+    // A key for this copy alone: nothing links two copies by author, and
+    // the chunks of one copy can be told from false ones (`Assembler`).
+    let author = Keys::generate();
     pieces
         .into_iter()
         .map(|piece| {
@@ -60,8 +63,6 @@ pub(crate) fn events_for(
             }
             let (created, expiration) = draw;
             used.extend([created, expiration]);
-            // A key for this event alone: nothing links two events by author.
-            let author = Keys::generate();
             let unsigned = EventBuilder::new(Kind::GiftWrap, BASE64.encode(&piece))
                 .tag(Tag::public_key(mailbox))
                 .tag(Tag::expiration(Timestamp::from_secs(expiration)))
@@ -168,34 +169,53 @@ impl Unfit {
 }
 
 /// Puts pieces back together. Bounded: a relay serving endless partial
-/// envelopes gets [`Unfit::Full`], not our memory.
+/// envelopes gets [`Unfit::Full`], not our memory. A chunk's header is in
+/// the clear, so anyone may publish a false chunk under a real one's
+/// header; but every chunk of one copy is signed by one key made for that
+/// copy, so sets are told apart by author as well as id, digest and count,
+/// and a false chunk only ever joins a set of its own.
 #[derive(Default)]
 pub(crate) struct Assembler {
-    sets: HashMap<[u8; 16], Set>,
+    sets: HashMap<SetKey, Set>,
     pending: usize,
 }
 
+/// A set's id, the whole envelope's SHA-256, its chunk count, its author.
+type SetKey = ([u8; 16], [u8; 32], usize, [u8; 32]);
+
 struct Set {
-    digest: [u8; 32],
     parts: Vec<Option<Vec<u8>>>,
     ids: Vec<String>,
 }
 
 impl Assembler {
-    /// A whole envelope when this piece completes one.
-    pub fn add(&mut self, id: String, content: &str) -> Result<Option<Arrival>, Unfit> {
+    /// A whole envelope when this piece, from the event `id` signed by
+    /// `author`, completes one.
+    pub fn add(
+        &mut self,
+        id: String,
+        author: [u8; 32],
+        content: &str,
+    ) -> Result<Option<Arrival>, Unfit> {
         let piece = BASE64.decode(content).map_err(|_| Unfit::Malformed)?;
         match piece.split_first() {
             Some((&WHOLE, envelope)) if envelope.len() <= CHUNK_BYTES => Ok(Some(Arrival {
                 ids: vec![id],
                 envelope: envelope.to_vec(),
             })),
-            Some((&CHUNK, rest)) if rest.len() > CHUNK_HEADER - 1 => self.add_chunk(id, rest),
+            Some((&CHUNK, rest)) if rest.len() > CHUNK_HEADER - 1 => {
+                self.add_chunk(id, author, rest)
+            }
             _ => Err(Unfit::Malformed),
         }
     }
 
-    fn add_chunk(&mut self, id: String, rest: &[u8]) -> Result<Option<Arrival>, Unfit> {
+    fn add_chunk(
+        &mut self,
+        id: String,
+        author: [u8; 32],
+        rest: &[u8],
+    ) -> Result<Option<Arrival>, Unfit> {
         let (header, data) = rest.split_at(CHUNK_HEADER - 1);
         let set: [u8; 16] = header[..16].try_into().expect("fixed slice");
         let (index, count) = (header[16] as usize, header[17] as usize);
@@ -203,20 +223,17 @@ impl Assembler {
         if !(2..=MAX_CHUNKS).contains(&count) || index >= count || data.len() > CHUNK_BYTES {
             return Err(Unfit::Malformed);
         }
-        if !self.sets.contains_key(&set) && self.sets.len() >= MAX_PENDING_SETS {
+        let key = (set, digest, count, author);
+        if !self.sets.contains_key(&key) && self.sets.len() >= MAX_PENDING_SETS {
             return Err(Unfit::Full);
         }
         if self.pending + data.len() > MAX_PENDING_BYTES {
             return Err(Unfit::Full);
         }
-        let entry = self.sets.entry(set).or_insert_with(|| Set {
-            digest,
+        let entry = self.sets.entry(key).or_insert_with(|| Set {
             parts: vec![None; count],
             ids: Vec::new(),
         });
-        if entry.digest != digest || entry.parts.len() != count {
-            return Err(Unfit::Conflict);
-        }
         if entry.parts[index].is_some() {
             return Ok(None); // the same chunk again, from a second relay or a retry
         }
@@ -226,10 +243,11 @@ impl Assembler {
         if entry.parts.iter().any(Option::is_none) {
             return Ok(None);
         }
-        let done = self.sets.remove(&set).expect("just seen");
+        let done = self.sets.remove(&key).expect("just seen");
         let envelope: Vec<u8> = done.parts.into_iter().flatten().flatten().collect();
         self.pending -= envelope.len();
-        if envelope.len() > MAX_ENVELOPE_BYTES || Sha256::digest(&envelope)[..] != done.digest {
+        if envelope.len() > MAX_ENVELOPE_BYTES || Sha256::digest(&envelope)[..] != digest {
+            // Its author published chunks that do not add up.
             return Err(Unfit::Conflict);
         }
         Ok(Some(Arrival {
@@ -262,7 +280,9 @@ mod tests {
             .iter()
             .filter_map(|e| {
                 check(e, mailbox).unwrap();
-                assembler.add(e.id.to_hex(), &e.content).unwrap()
+                assembler
+                    .add(e.id.to_hex(), e.pubkey.to_bytes(), &e.content)
+                    .unwrap()
             })
             .collect()
     }
@@ -281,7 +301,7 @@ mod tests {
                 assert!(e.tags.expiration().unwrap().as_secs() <= p.keep_until.timestamp() as u64);
             }
             let authors: std::collections::HashSet<_> = events.iter().map(|e| e.pubkey).collect();
-            assert_eq!(authors.len(), events.len(), "a fresh key per event");
+            assert_eq!(authors.len(), 1, "a fresh key per copy, for all its chunks");
             let mut shuffled = events.clone();
             shuffled.reverse();
             let arrivals = reassemble(&shuffled, &p.mailbox);
@@ -359,7 +379,11 @@ mod tests {
             let mut assembler = Assembler::default();
             let whole = pieces
                 .iter()
-                .filter_map(|p| assembler.add(String::new(), &BASE64.encode(p)).unwrap())
+                .filter_map(|p| {
+                    assembler
+                        .add(String::new(), [0; 32], &BASE64.encode(p))
+                        .unwrap()
+                })
                 .next()
                 .unwrap();
             assert_eq!(whole.envelope, envelope);
@@ -402,35 +426,56 @@ mod tests {
     fn chunks_that_do_not_fit_together_are_bad_chunks() {
         let p = parcel(CHUNK_BYTES * 2 + 10);
         let events = events_for(&p, Utc::now(), 0, &mut HashSet::new());
-        let mut assembler = Assembler::default();
+        let sender = events[0].pubkey.to_bytes();
         assert!(
-            assembler
-                .add("a".into(), &events[0].content)
-                .unwrap()
-                .is_none()
+            events.iter().all(|e| e.pubkey.to_bytes() == sender),
+            "one key a copy"
         );
-        // Same set, but claiming another count.
+        let forger = [9u8; 32];
+        let mut assembler = Assembler::default();
+        assert_eq!(
+            assembler.add("a".into(), sender, &events[0].content),
+            Ok(None)
+        );
+        // A false chunk under the real header, read first: a set of its own
+        // (another author), which never completes and takes nothing from the real one.
+        let mut piece = BASE64.decode(&events[1].content).unwrap();
+        *piece.last_mut().unwrap() ^= 1;
+        let forged = BASE64.encode(&piece);
+        assert_eq!(assembler.add("f".into(), forger, &forged), Ok(None));
+        // Same set id, claiming another count: a set of its own too.
         let mut piece = BASE64.decode(&events[1].content).unwrap();
         piece[18] = 9;
         assert_eq!(
-            assembler.add("b".into(), &BASE64.encode(&piece)),
-            Err(Unfit::Conflict)
-        );
-        // Right header, altered data: the digest catches it once complete.
-        let mut piece = BASE64.decode(&events[1].content).unwrap();
-        *piece.last_mut().unwrap() ^= 1;
-        assert!(
-            assembler
-                .add("c".into(), &BASE64.encode(&piece))
-                .unwrap()
-                .is_none()
+            assembler.add("b".into(), sender, &BASE64.encode(&piece)),
+            Ok(None)
         );
         assert_eq!(
-            assembler.add("d".into(), &events[2].content),
+            assembler.add("d".into(), sender, &events[2].content),
+            Ok(None)
+        );
+        let whole = assembler
+            .add("e".into(), sender, &events[1].content)
+            .unwrap()
+            .unwrap();
+        assert_eq!(whole.envelope, p.envelope);
+        assert_eq!(whole.ids, ["a", "d", "e"]);
+        // Chunks one author signed that do not add up: refused once complete.
+        let mut assembler = Assembler::default();
+        assert_eq!(
+            assembler.add("a".into(), sender, &events[0].content),
+            Ok(None)
+        );
+        assert_eq!(assembler.add("c".into(), sender, &forged), Ok(None));
+        assert_eq!(
+            assembler.add("d".into(), sender, &events[2].content),
             Err(Unfit::Conflict)
         );
         for bad in ["", "!!", "AA==", &BASE64.encode([CHUNK, 1, 2])] {
-            assert_eq!(assembler.add("e".into(), bad), Err(Unfit::Malformed));
+            assert_eq!(
+                assembler.add("e".into(), sender, bad),
+                Err(Unfit::Malformed)
+            );
         }
     }
 
@@ -444,7 +489,7 @@ mod tests {
             piece.extend_from_slice(&[0, MAX_CHUNKS as u8]);
             piece.extend_from_slice(&[0; 32]);
             piece.extend_from_slice(&vec![0; CHUNK_BYTES]);
-            outcome = assembler.add(i.to_string(), &BASE64.encode(&piece));
+            outcome = assembler.add(i.to_string(), [0; 32], &BASE64.encode(&piece));
             if outcome.is_err() {
                 break;
             }

@@ -27,7 +27,11 @@ pub(crate) fn check_relay_message(data: &[u8]) {
         if let Some(mailbox) = mailbox
             && event::check(&event, &mailbox).is_ok()
         {
-            let _ = event::Assembler::default().add(event.id.to_hex(), &event.content);
+            let _ = event::Assembler::default().add(
+                event.id.to_hex(),
+                event.pubkey.to_bytes(),
+                &event.content,
+            );
         }
     }
 }
@@ -37,6 +41,6 @@ pub(crate) fn check_relay_message(data: &[u8]) {
 pub(crate) fn assemble_lines(data: &[u8]) {
     let mut assembler = event::Assembler::default();
     for (i, line) in data.split(|b| *b == b'\n').enumerate() {
-        let _ = assembler.add(i.to_string(), &String::from_utf8_lossy(line));
+        let _ = assembler.add(i.to_string(), [0; 32], &String::from_utf8_lossy(line));
     }
 }

@@ -446,7 +446,10 @@ impl Reading<'_> {
         }
         self.ids.insert(event.id);
         self.read += 1;
-        match self.assembler.add(id.clone(), &event.content) {
+        match self
+            .assembler
+            .add(id.clone(), event.pubkey.to_bytes(), &event.content)
+        {
             Ok(Some(arrival)) => {
                 self.bytes += arrival.envelope.len();
                 self.fetched.arrivals.push(arrival);
