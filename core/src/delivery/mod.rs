@@ -37,6 +37,11 @@ pub const EVENT_LIFETIME: Duration = Duration::days(14);
 /// Events are dated up to this far in the past (as NIP-59 does), so fetches
 /// ask for this much before the cursor.
 pub const BACKDATE_WINDOW: Duration = Duration::days(2);
+// An event is dated at most a window back and kept a lifetime and a window
+// past its date: identity's LONGEST_STAY, which reads past weeks by it.
+const _: () = assert!(
+    LONGEST_STAY.num_seconds() == EVENT_LIFETIME.num_seconds() + BACKDATE_WINDOW.num_seconds()
+);
 
 /// Why a relay's answer was not used. Each is skipped; none stops a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
@@ -412,11 +417,8 @@ impl Syncing<'_, '_> {
         fetches: &[Fetch],
         budget: std::time::Duration,
     ) -> Result<()> {
-        let publishes: Vec<Vec<usize>> = parcels
-            .iter()
-            .map(|p| (0..p.relays.len()).collect())
-            .collect();
-        let reads: Vec<Vec<usize>> = fetches.iter().map(|f| (0..f.on.len()).collect()).collect();
+        let publishes: Vec<usize> = parcels.iter().map(|p| p.relays.len()).collect();
+        let reads: Vec<usize> = fetches.iter().map(|f| f.on.len()).collect();
         let plan = schedule::plan(&mut rand::thread_rng(), budget, &publishes, &reads);
         let start = std::time::Instant::now();
         for (offset, job) in plan {
@@ -529,6 +531,7 @@ impl Syncing<'_, '_> {
             Ok(fresh)
         })?;
         let of = fresh.len();
+        let retired = mailbox.retired_at.is_some();
         for (batch, arrivals) in fresh.chunks(OPEN_BATCH).enumerate() {
             (self.progress)(SyncProgress::Opening {
                 done: batch * OPEN_BATCH,
@@ -537,23 +540,21 @@ impl Syncing<'_, '_> {
             let envelopes: Vec<&[u8]> = arrivals.iter().map(|a| a.envelope.as_slice()).collect();
             let mut opened = Vec::new();
             let mut taken = Vec::new();
-            let retired = mailbox.retired_at.is_some();
-            let mut counts = RelayReport::default();
             envelope::open_each(vault, self.delivery.kinds, &envelopes, |tx, i, result| {
                 match result {
                     Ok(envelope) => {
-                        counts.received += 1;
+                        report.received += 1;
                         opened.push(envelope);
                     }
-                    Err(Error::Envelope(EnvelopeError::Replayed)) => counts.duplicates += 1,
+                    Err(Error::Envelope(EnvelopeError::Replayed)) => report.duplicates += 1,
                     // Perhaps a comrade I have not added yet: left for a later
                     // sync. Not on a retired mailbox: new comrades have my new one.
                     Err(Error::Envelope(EnvelopeError::UnknownSender)) if !retired => {
-                        counts.from_strangers += 1;
+                        report.from_strangers += 1;
                         return Ok(());
                     }
                     Err(Error::Envelope(why)) => {
-                        *counts.rejected.entry(why).or_default() += 1;
+                        *report.rejected.entry(why).or_default() += 1;
                     }
                     Err(other) => return Err(other),
                 }
@@ -561,12 +562,6 @@ impl Syncing<'_, '_> {
                 taken.push(i);
                 Ok(())
             })?;
-            report.received += counts.received;
-            report.duplicates += counts.duplicates;
-            report.from_strangers += counts.from_strangers;
-            for (why, n) in counts.rejected {
-                *report.rejected.entry(why).or_default() += n;
-            }
             progressed |= !taken.is_empty();
             forget.extend(taken.into_iter().flat_map(|i| arrivals[i].ids.clone()));
             self.opened.extend(opened);

@@ -119,8 +119,8 @@ impl Transport for NostrTransport {
         let mut authed = false;
         for _ in 0..3 {
             let difficulty = self.pow.get(relay).copied().unwrap_or(0);
-            let events = self.events(parcel, difficulty).to_vec();
-            let refusal = match send_events(&mut socket, &events, &mut challenge) {
+            let events = self.events(parcel, difficulty);
+            let refusal = match send_events(&mut socket, events, &mut challenge) {
                 Ok(None) => break,
                 Ok(Some(refusal)) => refusal,
                 Err(e) => {
