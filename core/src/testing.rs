@@ -193,6 +193,18 @@ pub fn make_mailbox_static(vault: &crate::Vault) -> crate::Result<()> {
     vault.with_tx(|tx| crate::identity::mailbox::make_current_static(tx))
 }
 
+/// A mailbox pair announced ahead (a comrade cut off) takes over this week,
+/// as if its week had come; comrades are sent the card again.
+pub fn bring_next_mailbox_forward(vault: &crate::Vault) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::delivery::bring_next_mailbox_forward(tx, chrono::Utc::now()))
+}
+
+/// The card I hold of a comrade, as their envelopes last brought it.
+pub fn card_of(vault: &crate::Vault, comrade: crate::comrades::ComradeId) -> crate::Result<Card> {
+    let bytes = vault.with_conn(|conn| crate::comrades::card_of(conn, comrade))?;
+    Card::from_bytes(&bytes).map_err(|_| crate::Error::DatabaseDamaged)
+}
+
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing
 /// stored. Whether it was accepted. Must never panic.
 pub fn import_ics(data: &[u8]) -> bool {

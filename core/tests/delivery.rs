@@ -13,7 +13,9 @@ use relays::FakeRelay;
 use relays::journeys::{self, comrade, members_on, note, ride, sync};
 use serde_json::json;
 use tend_core::Error;
-use tend_core::delivery::{RelayProblem, RelayUrl, RouteState};
+use tend_core::delivery::{
+    MAILBOX_NOTICE, MAILBOX_WEEK, RelayProblem, RelayUrl, RouteState, week_of, week_start,
+};
 
 #[test]
 fn three_members_carry_a_care_request_through_a_relay() {
@@ -80,10 +82,10 @@ fn a_removed_comrade_cannot_reach_my_new_mailbox() {
 }
 
 #[test]
-fn blocking_rotates_the_mailbox_and_relay_changes_reissue_the_card() {
+fn blocking_announces_a_mailbox_and_relay_changes_reissue_the_card() {
     let relay = FakeRelay::honest();
     let dir = tempfile::tempdir().unwrap();
-    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let v = members_on(dir.path(), &["Alice", "Bob", "Carol"], &[&relay.url]);
     let card = v[0].comrades().my_card().unwrap();
     let other = RelayUrl::parse("wss://relay.example.org").unwrap();
     v[0].delivery().add_relay(&other).unwrap();
@@ -105,15 +107,49 @@ fn blocking_rotates_the_mailbox_and_relay_changes_reissue_the_card() {
     // No test reaches out past this machine.
     v[0].delivery().remove_relay(&other).unwrap();
 
-    let before = v[0].delivery().my_address().unwrap().mailbox;
+    // Blocking keeps the pair serving now and announces the next, serving
+    // from a week's start at least MAILBOX_NOTICE away.
+    let before = v[0].delivery().my_address().unwrap();
+    let read_before = v[0].delivery().mailboxes().unwrap().len();
     let bob = v[0].comrades().find("Bob").unwrap().id;
     v[0].comrades().block(bob).unwrap();
-    assert_ne!(v[0].delivery().my_address().unwrap().mailbox, before);
+    let announced = v[0].delivery().my_address().unwrap();
+    let next = announced.next.unwrap();
+    let now = Utc::now();
+    let switch = week_start(next.from_week);
+    assert!(switch >= now + MAILBOX_NOTICE && switch < now + MAILBOX_NOTICE + MAILBOX_WEEK);
+    assert_eq!(announced.mailbox_at(now), before.mailbox_at(now));
+    assert_ne!(announced.mailbox_at(switch), before.mailbox_at(switch));
     assert_eq!(
         v[0].delivery().mailboxes().unwrap().len(),
-        2,
-        "the old one in its grace"
+        read_before,
+        "the new pair is not read before its week"
     );
+    // At its week: its first week's mailbox and the old pair's last, never
+    // the old pair's mailbox for a week it no longer serves.
+    let read = |at| -> HashSet<_> {
+        tend_core::testing::mailboxes_at(&v[0], at)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect()
+    };
+    let at = switch + chrono::Duration::hours(6);
+    let then = read(at);
+    assert!(then.contains(&announced.mailbox_at(at)));
+    assert!(then.contains(&before.mailbox_at(at - chrono::Duration::days(1))));
+    assert!(!then.contains(&before.mailbox_at(at)));
+    assert_eq!(
+        then.len() as i64,
+        next.from_week - week_of(now) + 1,
+        "one a week, as one pair would be"
+    );
+    // Blocking again before the switch replaces the announced pair.
+    let carol = v[0].comrades().find("Carol").unwrap().id;
+    v[0].comrades().block(carol).unwrap();
+    let again = v[0].delivery().my_address().unwrap().next.unwrap();
+    assert_ne!(again.mailbox, next.mailbox);
+    assert!(!read(week_start(again.from_week)).contains(&announced.mailbox_at(at)));
 
     // Unblocked, Bob is sent the card with the new mailbox, and reaches it.
     v[0].comrades().unblock(bob).unwrap();
@@ -126,6 +162,77 @@ fn blocking_rotates_the_mailbox_and_relay_changes_reissue_the_card() {
     sync(&v[1]);
     let report = sync(&v[0]);
     assert_eq!(report.opened.len(), 1, "{report:?}");
+}
+
+#[test]
+fn the_comrade_cut_off_is_told_a_next_mailbox_nobody_reads() {
+    use tend_core::testing::card_of;
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob", "Carol"], &[&relay.url]);
+    let (alice, bob, carol) = (&v[0], &v[1], &v[2]);
+    let alice_in = |v: &tend_core::Vault| v.comrades().find("Alice").unwrap().id;
+    let carol_id = alice.comrades().find("Carol").unwrap().id;
+    alice.comrades().block(carol_id).unwrap();
+    assert_eq!(
+        alice.envelopes().outbox().unwrap().len(),
+        1,
+        "the decoy is never listed"
+    );
+    assert_eq!(sync(alice).relays[0].sent, 2, "one to Bob, one to Carol");
+    sync(bob);
+    sync(carol);
+    let real = alice.comrades().my_card().unwrap();
+    let told_bob = card_of(bob, alice_in(bob)).unwrap();
+    let told_carol = card_of(carol, alice_in(carol)).unwrap();
+    assert_eq!(told_bob, real);
+    assert_eq!(told_carol.issued_at(), real.issued_at());
+    let (real, told) = (real.address().unwrap(), told_carol.address().unwrap());
+    assert_eq!(told.mailbox, real.mailbox);
+    let (real_next, told_next) = (real.next.unwrap(), told.next.unwrap());
+    assert_eq!(told_next.from_week, real_next.from_week);
+    assert_ne!(told_next.mailbox, real_next.mailbox);
+    assert_eq!(
+        sync(alice).relays[0].sent,
+        0,
+        "the decoy is sent once, like any copy"
+    );
+
+    // Unblocked, Carol is sent the real card, newer than the decoy.
+    alice.comrades().unblock(carol_id).unwrap();
+    sync(alice);
+    sync(carol);
+    assert_eq!(
+        card_of(carol, alice_in(carol)).unwrap(),
+        alice.comrades().my_card().unwrap()
+    );
+}
+
+#[test]
+fn what_went_to_a_mailbox_no_longer_serving_is_sent_again() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob", "Carol"], &[&relay.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    let carol = alice.comrades().find("Carol").unwrap().id;
+    alice.comrades().block(carol).unwrap();
+    // Bob has not synced since, and the new pair serves already (he was
+    // away past the notice): his note goes to the old pair's mailbox for
+    // this week, which Alice no longer reads.
+    tend_core::testing::bring_next_mailbox_forward(alice).unwrap();
+    sync(alice);
+    let stale = bob.delivery().my_address().unwrap();
+    note(bob, "Alice", b"written before reading the new card");
+    let report = sync(bob);
+    assert_eq!(
+        report.relays[0].sent, 2,
+        "sent to the old mailbox, then again to the new: {report:?}"
+    );
+    assert_eq!(bob.delivery().my_address().unwrap(), stale);
+    let opened = sync(alice).opened;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].body, b"written before reading the new card");
+    assert_eq!(sync(bob).relays.iter().map(|r| r.sent).sum::<usize>(), 0);
 }
 
 /// Serves `messages` for every REQ (with `SUB` replaced), then EOSE.

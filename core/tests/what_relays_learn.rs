@@ -191,6 +191,18 @@ fn dates_say_nothing_of_when_or_in_what_order_events_were_published() {
     }
 }
 
+/// The length of an event's age payload: everything after its header,
+/// which ends with the line that begins `---`.
+fn sealed_size(e: &Event) -> usize {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&e.content)
+        .unwrap();
+    let mac_line = bytes.windows(4).position(|w| w == b"\n---").unwrap() + 1;
+    let end = mac_line + bytes[mac_line..].iter().position(|b| *b == b'\n').unwrap() + 1;
+    bytes.len() - end
+}
+
 fn correlation(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
@@ -201,11 +213,46 @@ fn correlation(x: &[f64], y: &[f64]) -> f64 {
 }
 
 #[test]
+fn nothing_tells_a_relay_who_was_cut_off() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let (v, batches) = three_members(&relay, dir.path());
+    let this_week = |v: &Vault| v.delivery().mailboxes().unwrap()[0].key.to_hex();
+    let (bob, carol) = (this_week(&v[1]), this_week(&v[2]));
+    // Alice's sync after she blocked Carol (her card to Bob, a decoy to
+    // Carol) looks like any message to both: a copy to each, one size.
+    // (age adds a stanza of random length to each header; what follows the
+    // header is the padded envelope, the size a relay can compare.)
+    let shape = |batch: &[Event]| {
+        let mut to: Vec<String> = batch
+            .iter()
+            .map(|e| e.tags.public_keys().next().unwrap().to_hex())
+            .collect();
+        to.sort();
+        let sizes: HashSet<usize> = batch.iter().map(sealed_size).collect();
+        (to, sizes.len())
+    };
+    let mut expected = vec![bob, carol];
+    expected.sort();
+    let after_block = &batches[batches.len() - 2];
+    assert_eq!(shape(after_block), (expected, 1));
+    // No member ever fetched a mailbox besides this week's: a block brings
+    // no new one before the week it serves from.
+    let seen = relay.seen.lock().unwrap();
+    let asked: HashSet<&String> = seen.requests.iter().flatten().collect();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+}
+
+#[test]
 fn my_mailboxes_are_never_fetched_in_one_burst() {
     let relay = FakeRelay::honest();
     let dir = tempfile::tempdir().unwrap();
-    let (v, _) = three_members(&relay, dir.path());
-    let alice = &v[0];
+    // Two pairs read at once: a vault from before weekly mailboxes reads
+    // its old one through its grace (at a week's start, two weeks' are read).
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    tend_core::testing::make_mailbox_static(&v[0]).unwrap();
+    v[0].lock();
+    let alice = &Vault::open_with_key(dir.path().join("Alice"), &common::key(7)).unwrap();
     let mine: Vec<String> = alice
         .delivery()
         .mailboxes()
@@ -213,11 +260,7 @@ fn my_mailboxes_are_never_fetched_in_one_burst() {
         .iter()
         .map(|m| m.key.to_hex())
         .collect();
-    assert_eq!(
-        mine.len(),
-        2,
-        "the current mailbox and the one retired by the block"
-    );
+    assert_eq!(mine.len(), 2, "the weekly mailbox and the one it replaced");
     let from = relay.seen.lock().unwrap().frames.len();
     spread_sync(alice, Duration::from_secs(2));
     let seen = relay.seen.lock().unwrap();

@@ -49,14 +49,16 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
         }
         RelaysCommand::List => {
             let relays = delivery.relays().map_err(fail)?;
-            let mailbox = delivery
-                .my_address()
-                .map_err(fail)?
-                .mailbox_at(chrono::Utc::now());
+            let address = delivery.my_address().map_err(fail)?;
+            let mailbox = address.mailbox_at(chrono::Utc::now());
+            let next_from = address
+                .next
+                .map(|n| tend_core::delivery::week_start(n.from_week));
             out.show(
                 &json!({
                     "relays": relays.iter().map(RelayUrl::as_str).collect::<Vec<_>>(),
                     "mailbox": mailbox.to_hex(),
+                    "next_series_from": next_from.map(|t| t.to_rfc3339()),
                 }),
                 || {
                     if relays.is_empty() {
@@ -65,8 +67,14 @@ pub fn relays(cmd: RelaysCommand, vault: &Vault, out: &Output) -> CliResult {
                             .into();
                     }
                     let list: Vec<String> = relays.iter().map(|r| format!("  {r}")).collect();
+                    let next = next_from.map_or(String::new(), |t| {
+                        format!(
+                            "\nA new series begins {} (you removed or blocked a comrade).",
+                            t.format("%Y-%m-%d %H:%M UTC")
+                        )
+                    });
                     format!(
-                        "Receiving on:\n{}\nMailbox {}… this week (a new one each week, and a new series when you remove or block a comrade)",
+                        "Receiving on:\n{}\nMailbox {}… this week (a new one each week).{next}",
                         list.join("\n"),
                         &mailbox.to_hex()[..16]
                     )

@@ -855,6 +855,17 @@ fn relays_are_added_listed_removed_and_a_sync_keeps_what_it_cannot_send() {
     assert!(json(tend(&a, &["--json", "relays", "proxy", "--off"]))["proxy"].is_null());
     ok(tend(&a, &["relays", "remove", "ws://relay.example.org"]));
     ok(tend(&a, &["relays", "remove", "ws://localhost:7"]));
+    // Blocking announces the next mailbox series, from a Thursday a week or more away.
+    use chrono::Datelike;
+    assert!(listed["next_series_from"].is_null());
+    ok(tend(&a, &["comrades", "block", "Bob"]));
+    let listed = json(tend(&a, &["--json", "relays", "list"]));
+    let from = chrono::DateTime::parse_from_rfc3339(listed["next_series_from"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert_eq!(from.weekday(), chrono::Weekday::Thu);
+    assert!(from >= chrono::Utc::now() + chrono::Duration::days(7));
+    assert!(ok(tend(&a, &["relays", "list"])).contains("A new series begins"));
 
     ok(tend(&a, &["relays", "remove", "ws://127.0.0.1:9"]));
     assert!(ok(tend(&a, &["relays", "list"])).contains("No relays"));

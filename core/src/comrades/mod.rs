@@ -12,9 +12,12 @@ pub use crate::identity::{
 };
 pub use circles::{Circle, CircleId};
 pub use safety_number::SafetyNumber;
+#[cfg(feature = "testing")]
+pub(crate) use store::card_of;
 pub use store::{Added, Comrade, ComradeId};
 pub(crate) use store::{
-    Peer, card_of_unblocked, known, name_of, peers_for_keys, refresh_from_card, resolve, unblocked,
+    CutOff, Peer, card_of_unblocked, known, name_of, peers_for_keys, refresh_from_card, resolve,
+    unblocked,
 };
 
 use crate::identity;
@@ -31,10 +34,9 @@ pub enum Recipient {
 /// A change among my comrades that my card must answer. Comrades reports
 /// it inside the changing transaction; what the registry names (delivery)
 /// acts on it there, so both commit or neither does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ComradeChange {
     /// Removed or blocked: they must not learn where I receive from now on.
-    Cut,
+    Cut(CutOff),
     /// Unblocked: they should have my current card.
     Restored(ComradeId),
 }

@@ -234,17 +234,19 @@ impl Comrades<'_> {
         self.set_blocked(id, false)
     }
 
-    /// Blocking also moves me to a new mailbox the blocked comrade never
-    /// learns; unblocking sends them my card with it (`docs/delivery.md`).
+    /// Blocking also announces a new mailbox pair the blocked comrade never
+    /// learns, serving from a week's start; unblocking sends them my card
+    /// with it (`docs/delivery.md`).
     fn set_blocked(&self, id: ComradeId, blocked: bool) -> Result<Comrade> {
         self.update(id, |tx, seq| {
+            let cut = cut_off(tx, seq)?;
             let changed = tx.execute(
                 "UPDATE comrades SET blocked = ?2 WHERE seq = ?1 AND blocked != ?2",
                 params![seq, blocked],
             )?;
             match (changed > 0, blocked) {
                 (false, _) => Ok(()),
-                (true, true) => (self.on_change)(tx, ComradeChange::Cut),
+                (true, true) => (self.on_change)(tx, ComradeChange::Cut(cut)),
                 (true, false) => (self.on_change)(tx, ComradeChange::Restored(id)),
             }
         })
@@ -252,12 +254,13 @@ impl Comrades<'_> {
 
     /// Forgets a comrade and takes them out of every circle. What they sent
     /// stays in the inbox; what they send from now on is from a stranger,
-    /// and goes to a mailbox I no longer read.
+    /// and once the new mailbox pair serves goes where I no longer read.
     pub fn remove(&self, id: ComradeId) -> Result<()> {
         self.vault.with_tx(|tx| {
             let seq = seq_of(tx, id)?;
+            let cut = cut_off(tx, seq)?;
             tx.execute("DELETE FROM comrades WHERE seq = ?1", [seq])?;
-            (self.on_change)(tx, ComradeChange::Cut)
+            (self.on_change)(tx, ComradeChange::Cut(cut))
         })
     }
 
@@ -349,6 +352,16 @@ pub(crate) fn card_of_unblocked(conn: &Connection, key: &IdentityKey) -> Result<
         .optional()?)
 }
 
+/// The card I hold of a comrade, blocked or not.
+#[cfg(feature = "testing")]
+pub(crate) fn card_of(conn: &Connection, id: ComradeId) -> Result<Vec<u8>> {
+    Ok(conn.query_row(
+        "SELECT card FROM comrades WHERE seq = ?1",
+        [seq_of(conn, id)?],
+        |r| r.get(0),
+    )?)
+}
+
 /// What I call the comrade with this identity key, unless blocked or unknown.
 pub(crate) fn name_of(conn: &Connection, key: &IdentityKey) -> Result<Option<String>> {
     Ok(conn
@@ -431,34 +444,54 @@ pub(crate) fn peers_for_keys(conn: &Connection, keys: &[IdentityKey]) -> Result<
 
 /// The comrades behind these row numbers, ready to seal to; blocked ones are left out.
 fn peers(conn: &Connection, seqs: &[i64]) -> Result<Vec<Peer>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT identity_key, name, encryption_key, pair_key FROM comrades
-         WHERE seq = ?1 AND NOT blocked",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PEER_COLUMNS} FROM comrades WHERE seq = ?1 AND NOT blocked"
+    ))?;
     let mut peers = Vec::with_capacity(seqs.len());
     for seq in seqs {
-        let row = stmt
-            .query_row([seq], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(3)?),
-                ))
-            })
-            .optional()?;
-        if let Some((identity, name, encryption, pair)) = row {
-            peers.push(Peer {
-                identity_key: IdentityKey::from_stored(identity)?,
-                name,
-                encryption_key: EncryptionKey(
-                    encryption.try_into().map_err(|_| Error::DatabaseDamaged)?,
-                ),
-                pair_key: PairKey::from_slice(&pair)?,
-            });
+        if let Some(peer) = stmt.query_row([seq], peer_row).optional()? {
+            peers.push(peer?);
         }
     }
     Ok(peers)
+}
+
+/// A comrade about to be removed or blocked, as a card update to them
+/// needs them: delivery sends them one too, so that nothing tells a relay
+/// who was cut off (`docs/delivery.md`).
+pub(crate) struct CutOff {
+    pub peer: Peer,
+    /// Their card, for where they receive.
+    pub card: Vec<u8>,
+}
+
+fn cut_off(conn: &Connection, seq: i64) -> Result<CutOff> {
+    let (peer, card) = conn.query_row(
+        &format!("SELECT {PEER_COLUMNS}, card FROM comrades WHERE seq = ?1"),
+        [seq],
+        |r| Ok((peer_row(r)?, r.get(4)?)),
+    )?;
+    Ok(CutOff { peer: peer?, card })
+}
+
+const PEER_COLUMNS: &str = "identity_key, name, encryption_key, pair_key";
+
+/// A [`Peer`] from [`PEER_COLUMNS`]: a damaged row is an error of its own.
+fn peer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Peer>> {
+    let identity: Vec<u8> = r.get(0)?;
+    let name: String = r.get(1)?;
+    let encryption: Vec<u8> = r.get(2)?;
+    let pair = zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(3)?);
+    Ok((|| {
+        Ok(Peer {
+            identity_key: IdentityKey::from_stored(identity)?,
+            name,
+            encryption_key: EncryptionKey(
+                encryption.try_into().map_err(|_| Error::DatabaseDamaged)?,
+            ),
+            pair_key: PairKey::from_slice(&pair)?,
+        })
+    })())
 }
 
 /// `table` is `comrades` or `circles`: names are unique within each, ignoring case.

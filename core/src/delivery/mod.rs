@@ -19,9 +19,9 @@ use rusqlite::Connection;
 use schedule::Job;
 
 pub use crate::identity::{
-    Address, CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_WEEK, MAX_RELAY_HINTS,
-    MAX_RELAY_URL_BYTES, MAX_RELAYS, Mailbox, MailboxKey, MailboxSeed, RelayUrl, week_closes,
-    week_of, week_start,
+    Address, CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_NOTICE, MAILBOX_WEEK,
+    MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MAX_RELAYS, Mailbox, MailboxKey, MailboxSeed,
+    NextMailbox, RelayUrl, week_closes, week_of, week_start,
 };
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
 pub use proxy::ProxyUrl;
@@ -289,14 +289,16 @@ impl Delivery<'_> {
         self.vault.with_conn(mailbox::my_address)
     }
 
-    /// My mailboxes still read: the current one first, then retired ones
-    /// within [`MAILBOX_GRACE`].
+    /// My mailboxes still read: this week's first, then earlier weeks' and
+    /// retired pairs' that may still hold something.
     pub fn mailboxes(&self) -> Result<Vec<Mailbox>> {
         self.vault.with_tx(|tx| mailbox::to_fetch(tx, Utc::now()))
     }
 
-    /// A new mailbox; comrades are sent my card with it. Removing or
-    /// blocking a comrade does this by itself.
+    /// A new mailbox, serving from the first week that begins at least
+    /// [`MAILBOX_NOTICE`] from now;
+    /// comrades are sent my card with it. Removing or blocking a comrade
+    /// does this by itself.
     pub fn rotate_mailbox(&self) -> Result<()> {
         self.vault
             .with_tx(|tx| rotate_mailbox_in(tx, Utc::now()).map(|_| ()))
@@ -327,7 +329,8 @@ impl Delivery<'_> {
     /// mailboxes: one connection per recipient's copy per relay, and per
     /// mailbox per relay, in a shuffled order spread over the delay budget
     /// (`schedule`). Replies sealed while opening (care, gatherings) go out
-    /// in the last quarter of it. A relay that fails is reported and tried
+    /// in the last quarter of it, and so do copies sent to a mailbox that a
+    /// card opened meanwhile says no longer serves. A relay that fails is reported and tried
     /// again later; only a vault error stops the sync.
     pub fn sync(
         &self,
@@ -346,12 +349,23 @@ impl Delivery<'_> {
         let parcels = self.due(options.retry_now)?;
         let fetches = self.fetches()?;
         sync.run(&parcels, &fetches, budget.mul_f64(0.75))?;
-        if sync.opened.iter().any(|o| !o.replies.is_empty()) {
+        let senders = sync
+            .opened
+            .iter()
+            .filter(|o| o.sender.comrade.is_some())
+            .map(|o| o.sender.identity_key)
+            .collect();
+        let moved = self
+            .vault
+            .with_tx(|tx| outbound::send_again_if_moved(tx, &senders, Utc::now()))?;
+        if moved > 0 || sync.opened.iter().any(|o| !o.replies.is_empty()) {
             let replies = self.due(options.retry_now)?;
             sync.run(&replies, &[], budget.mul_f64(0.25))?;
         }
-        self.vault
-            .with_tx(|tx| inbound::prune_seen(tx, Utc::now()))?;
+        self.vault.with_tx(|tx| {
+            inbound::prune_seen(tx, Utc::now())?;
+            envelope::prune_decoys(tx, Utc::now() - EVENT_LIFETIME)
+        })?;
         let relays = sync
             .reports
             .into_iter()
@@ -463,6 +477,7 @@ impl Syncing<'_, '_> {
         };
         self.delivery.record(&[Sent {
             parcel: parcel.id,
+            mailbox: parcel.mailbox,
             relay: relay.clone(),
             result,
         }])
@@ -531,7 +546,7 @@ impl Syncing<'_, '_> {
             Ok(fresh)
         })?;
         let of = fresh.len();
-        let retired = mailbox.retired_at.is_some();
+        let retired = mailbox.is_retired(Utc::now());
         for (batch, arrivals) in fresh.chunks(OPEN_BATCH).enumerate() {
             (self.progress)(SyncProgress::Opening {
                 done: batch * OPEN_BATCH,
@@ -589,32 +604,58 @@ fn card_changed(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
 }
 
 /// What a change among my comrades asks of delivery, as the registry
-/// hands it to comrades. A removed or blocked comrade gets a mailbox they
-/// do not know; an unblocked one my current card, when I receive through
-/// relays at all.
+/// hands it to comrades. A removed or blocked comrade is announced a
+/// mailbox they do not know; an unblocked one gets my current card, when I
+/// receive through relays at all.
 pub(crate) fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Result<()> {
+    let now = Utc::now();
     match change {
-        ComradeChange::Cut => rotate_mailbox_in(tx, Utc::now()),
+        ComradeChange::Cut(cut) => {
+            rotate_mailbox_in(tx, now)?;
+            if !relays::list(tx)?.is_empty() {
+                envelope::seal_decoy_card_update(tx, &cut)?;
+            }
+            Ok(())
+        }
         ComradeChange::Restored(id) => {
             if !relays::list(tx)?.is_empty() {
-                envelope::seal_card_update_to(tx, &[id])?;
+                // Newer than any decoy they may still get.
+                identity::bump_card(tx, now)?;
+                if let Some(sealed) = envelope::seal_card_update_to(tx, &[id])? {
+                    let keys: Vec<_> = sealed.recipients.iter().map(|r| r.identity_key).collect();
+                    envelope::drop_decoys_to(tx, &keys)?;
+                }
             }
             Ok(())
         }
     }
 }
 
-/// At unlock: a vault from before weekly mailboxes moves to a pair with a
-/// seed, and tells comrades, as any rotation does; the old mailbox is read
-/// through its grace.
+/// At unlock: a vault from before weekly mailboxes moves at once to a pair
+/// with a seed, and tells comrades; the old mailbox is read through its
+/// grace.
 pub(crate) fn upgrade_to_weekly_mailboxes(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
     if mailbox::current_is_static(tx)? {
-        rotate_mailbox_in(tx, now)?;
+        mailbox::replace_static(tx, now)?;
+        card_changed(tx, now)?;
     }
     Ok(())
 }
 
+/// A new pair announced ahead (`mailbox::announce_next`), and my card with
+/// it sent to every comrade.
 fn rotate_mailbox_in(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
-    mailbox::rotate(tx, now)?;
+    if mailbox::current_is_static(tx)? {
+        mailbox::replace_static(tx, now)?;
+    } else {
+        mailbox::announce_next(tx, now)?;
+    }
+    card_changed(tx, now)
+}
+
+/// For tests: an announced pair takes over now, and comrades are told.
+#[cfg(feature = "testing")]
+pub(crate) fn bring_next_mailbox_forward(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
+    mailbox::bring_next_forward(tx, now)?;
     card_changed(tx, now)
 }

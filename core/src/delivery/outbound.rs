@@ -65,6 +65,8 @@ impl std::fmt::Debug for Parcel {
 #[derive(Clone, Debug)]
 pub struct Sent {
     pub parcel: ParcelId,
+    /// Where it was addressed: the parcel's mailbox.
+    pub mailbox: MailboxKey,
     pub relay: RelayUrl,
     pub result: std::result::Result<(), String>,
 }
@@ -103,10 +105,12 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
             message_id,
             expires_at,
             recipient,
+            card,
         } = copy;
-        let card = match cards.get(&recipient) {
-            Some(card) => card.clone(),
-            None => {
+        let card = match (card, cards.get(&recipient)) {
+            (Some(decoys), _) => Card::from_bytes(&decoys).ok(),
+            (None, Some(card)) => card.clone(),
+            (None, None) => {
                 let card = comrades::card_of_unblocked(conn, &recipient)?
                     .and_then(|bytes: Vec<u8>| Card::from_bytes(&bytes).ok());
                 cards.insert(recipient, card.clone());
@@ -224,9 +228,9 @@ fn tried_routes(conn: &Connection, outboxes: BTreeSet<i64>) -> Result<Tried> {
 /// Records what relays answered; a failure waits 30 s, doubling to an hour.
 pub(crate) fn record(conn: &Connection, outcomes: &[Sent], now: DateTime<Utc>) -> Result<()> {
     let mut sent = conn.prepare_cached(
-        "INSERT INTO deliveries (outbox, recipient, relay, sent_at, attempts, next_try_at)
-         VALUES (?1, ?2, ?3, ?4, 1, ?4)
-         ON CONFLICT DO UPDATE SET sent_at = excluded.sent_at,
+        "INSERT INTO deliveries (outbox, recipient, relay, sent_at, attempts, next_try_at, sent_to)
+         VALUES (?1, ?2, ?3, ?4, 1, ?4, ?5)
+         ON CONFLICT DO UPDATE SET sent_at = excluded.sent_at, sent_to = excluded.sent_to,
              attempts = attempts + 1, last_error = NULL",
     )?;
     let mut failed = conn.prepare_cached(
@@ -244,7 +248,13 @@ pub(crate) fn record(conn: &Connection, outcomes: &[Sent], now: DateTime<Utc>) -
         ];
         match &outcome.result {
             Ok(()) => {
-                sent.execute(params![key[0], key[1], key[2], now.timestamp_millis()])?;
+                sent.execute(params![
+                    key[0],
+                    key[1],
+                    key[2],
+                    now.timestamp_millis(),
+                    outcome.mailbox.as_bytes().as_slice()
+                ])?;
             }
             Err(reason) => {
                 let reason: String = reason
@@ -265,6 +275,58 @@ pub(crate) fn record(conn: &Connection, outcomes: &[Sent], now: DateTime<Utc>) -
         }
     }
     Ok(())
+}
+
+/// Copies sent to these comrades that went to a mailbox their card, newer
+/// now, does not name for when they were sent (it announced a pair that
+/// had begun serving before I read it) are due again at once. How many.
+pub(crate) fn send_again_if_moved(
+    conn: &Connection,
+    comrades: &BTreeSet<IdentityKey>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let mut sent = conn.prepare_cached(
+        "SELECT outbox, relay, sent_at, sent_to FROM deliveries
+         WHERE recipient = ?1 AND sent_at >= ?2 AND sent_to IS NOT NULL",
+    )?;
+    let mut again = conn.prepare_cached(
+        "UPDATE deliveries SET sent_at = NULL, sent_to = NULL, next_try_at = ?4
+         WHERE outbox = ?1 AND recipient = ?2 AND relay = ?3",
+    )?;
+    let mut moved = 0;
+    for key in comrades {
+        let Some(address) = comrades::card_of_unblocked(conn, key)?
+            .and_then(|bytes| Card::from_bytes(&bytes).ok())
+            .and_then(|card| card.address().cloned())
+        else {
+            continue;
+        };
+        let since = (now - LONGEST_STAY).timestamp_millis();
+        let rows = sent.query_map(params![key.as_bytes().as_slice(), since], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut stale = Vec::new();
+        for row in rows {
+            let (outbox, relay, at, to) = row?;
+            if address.mailbox_at(from_ms(at)?).as_bytes().as_slice() != to.as_slice() {
+                stale.push((outbox, relay));
+            }
+        }
+        for (outbox, relay) in stale {
+            moved += again.execute(params![
+                outbox,
+                key.as_bytes().as_slice(),
+                relay,
+                now.timestamp_millis()
+            ])?;
+        }
+    }
+    Ok(moved)
 }
 
 /// Every route of one envelope, by recipient identity key and relay.

@@ -12,8 +12,9 @@ use super::{
     Addressee, CARD_UPDATE, EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient,
     Sealed, Sender,
 };
-use crate::comrades::{self, ComradeId, IdentityKey, Peer};
+use crate::comrades::{self, ComradeId, CutOff, IdentityKey, Peer};
 use crate::identity;
+use crate::identity::Card;
 use crate::time::from_ms;
 use crate::{Error, Result, Vault};
 
@@ -300,6 +301,8 @@ pub(crate) struct OutboxCopy {
     pub message_id: MessageId,
     pub expires_at: Option<DateTime<Utc>>,
     pub recipient: IdentityKey,
+    /// The card of a recipient no longer a comrade (a decoy's).
+    pub card: Option<Vec<u8>>,
 }
 
 /// Each recipient of each outbox envelope made since `from` and not
@@ -310,7 +313,7 @@ pub(crate) fn outbox_copies(
     now: DateTime<Utc>,
 ) -> Result<Vec<OutboxCopy>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT o.seq, o.message_id, o.expires_at, r.identity_key
+        "SELECT o.seq, o.message_id, o.expires_at, r.identity_key, r.card
          FROM outbox o JOIN outbox_recipients r ON r.message = o.seq
          WHERE o.created_at >= ?1 AND (o.expires_at IS NULL OR o.expires_at > ?2)
          ORDER BY o.seq",
@@ -323,16 +326,18 @@ pub(crate) fn outbox_copies(
                 r.get::<_, Vec<u8>>(1)?,
                 r.get::<_, Option<i64>>(2)?,
                 r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Option<Vec<u8>>>(4)?,
             ))
         },
     )?;
     rows.map(|row| {
-        let (outbox, message_id, expires, recipient) = row?;
+        let (outbox, message_id, expires, recipient, card) = row?;
         Ok(OutboxCopy {
             outbox,
             message_id: message_id_from(&message_id)?,
             expires_at: expires.map(from_ms).transpose()?,
             recipient: IdentityKey::from_stored(recipient)?,
+            card,
         })
     })
     .collect()
@@ -386,7 +391,8 @@ fn outbox_where(vault: &Vault, subject: Option<&str>) -> Result<Vec<OutboxItem>>
     vault.with_conn(|conn| {
         let mut stmt = conn.prepare_cached(
             "SELECT seq, message_id, kind, subject, created_at, expires_at, envelope
-             FROM outbox WHERE ?1 IS NULL OR subject = ?1 ORDER BY seq DESC",
+             FROM outbox WHERE NOT decoy AND (?1 IS NULL OR subject = ?1)
+             ORDER BY seq DESC",
         )?;
         let rows = stmt.query_map([subject], |r| {
             Ok((
@@ -436,44 +442,14 @@ pub(crate) fn seal_made_at(
     subject: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Sealed> {
-    if outgoing.expires_at.is_some_and(|e| e <= now) {
-        return Err(Error::invalid("expiry", "already past"));
-    }
     let keys = identity::load(tx)?;
     let card = identity::card(tx, &keys)?;
-    let mut recipients: Vec<wire::Recipient> = peers
-        .iter()
-        .map(|p| wire::Recipient {
-            key: p.encryption_key,
-            pair_key: &p.pair_key,
-        })
-        .collect();
-    recipients.push(wire::Recipient {
-        key: keys.current.public(),
-        pair_key: &keys.self_pair,
-    });
-    let message_id = MessageId::new();
-    let message = Message {
-        id: *message_id.0.as_bytes(),
-        created_ms: now.timestamp_millis(),
-        expires_ms: outgoing.expires_at.map(|e| e.timestamp_millis()),
-        kind: outgoing.kind,
-        body: outgoing.body,
+    let filing = Filing {
+        subject,
+        now,
+        decoy: false,
     };
-    let bytes = wire::seal(&card, &recipients, &message)?;
-    tx.execute(
-        "INSERT INTO outbox (message_id, kind, subject, created_at, expires_at, envelope)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            message_id.0.as_bytes().as_slice(),
-            outgoing.kind,
-            subject,
-            message.created_ms,
-            message.expires_ms,
-            bytes
-        ],
-    )?;
-    let seq = tx.last_insert_rowid();
+    let (seq, message_id, bytes) = file(tx, (&keys, &card), &peers, outgoing, filing)?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO outbox_recipients (message, identity_key, name) VALUES (?1, ?2, ?3)",
     )?;
@@ -493,6 +469,119 @@ pub(crate) fn seal_made_at(
     })
 }
 
+/// How an outbox envelope is filed: under what, made when, and whether
+/// it is a decoy (delivered, never listed).
+struct Filing<'a> {
+    subject: Option<&'a str>,
+    now: DateTime<Utc>,
+    decoy: bool,
+}
+
+/// Seals `outgoing` with `card` to `listed` and me, and files it in the
+/// outbox; its row, message id and bytes.
+fn file(
+    tx: &Connection,
+    (keys, card): (&identity::MyKeys, &Card),
+    listed: &[Peer],
+    outgoing: &Outgoing<'_>,
+    Filing {
+        subject,
+        now,
+        decoy,
+    }: Filing<'_>,
+) -> Result<(i64, MessageId, Vec<u8>)> {
+    if outgoing.expires_at.is_some_and(|e| e <= now) {
+        return Err(Error::invalid("expiry", "already past"));
+    }
+    let mut recipients: Vec<wire::Recipient> = listed
+        .iter()
+        .map(|p| wire::Recipient {
+            key: p.encryption_key,
+            pair_key: &p.pair_key,
+        })
+        .collect();
+    recipients.push(wire::Recipient {
+        key: keys.current.public(),
+        pair_key: &keys.self_pair,
+    });
+    let message_id = MessageId::new();
+    let message = Message {
+        id: *message_id.0.as_bytes(),
+        created_ms: now.timestamp_millis(),
+        expires_ms: outgoing.expires_at.map(|e| e.timestamp_millis()),
+        kind: outgoing.kind,
+        body: outgoing.body,
+    };
+    let bytes = wire::seal(card, &recipients, &message)?;
+    tx.execute(
+        "INSERT INTO outbox (message_id, kind, subject, created_at, expires_at, envelope, decoy)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            message_id.0.as_bytes().as_slice(),
+            outgoing.kind,
+            subject,
+            message.created_ms,
+            message.expires_ms,
+            bytes,
+            decoy
+        ],
+    )?;
+    Ok((tx.last_insert_rowid(), message_id, bytes))
+}
+
+/// A card update for a comrade just cut off, with my card as they are to
+/// hold it (`identity::card_for_the_cut_off`): it lists as many recipients
+/// as the real one to everyone else, one of them giving way to them, so
+/// their copy is the size of everyone's. Kept in the outbox as a decoy:
+/// delivered to them alone, never listed. Nothing when my card announces
+/// no next pair.
+pub(crate) fn seal_decoy_card_update(tx: &Connection, cut: &CutOff) -> Result<()> {
+    let keys = identity::load(tx)?;
+    let Some(card) = identity::card_for_the_cut_off(tx, &keys)? else {
+        return Ok(());
+    };
+    let mut listed = comrades::unblocked(tx, None)?;
+    listed.pop();
+    listed.push(cut.peer.clone());
+    let filing = Filing {
+        subject: None,
+        now: Utc::now(),
+        decoy: true,
+    };
+    let (seq, _, _) = file(tx, (&keys, &card), &listed, &card_update(), filing)?;
+    tx.execute(
+        "INSERT INTO outbox_recipients (message, identity_key, name, card) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            seq,
+            cut.peer.identity_key.as_bytes().as_slice(),
+            cut.peer.name,
+            cut.card
+        ],
+    )?;
+    Ok(())
+}
+
+/// Decoys to a comrade taken back, which would give them a made-up mailbox.
+pub(crate) fn drop_decoys_to(tx: &Connection, to: &[IdentityKey]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "DELETE FROM outbox WHERE decoy AND seq IN
+           (SELECT message FROM outbox_recipients WHERE identity_key = ?1)",
+    )?;
+    for key in to {
+        stmt.execute([key.as_bytes().as_slice()])?;
+    }
+    Ok(())
+}
+
+/// Decoys made before `before`: past the time relays keep events.
+pub(crate) fn prune_decoys(tx: &Connection, before: DateTime<Utc>) -> Result<()> {
+    tx.execute(
+        "DELETE FROM outbox WHERE decoy AND created_at < ?1",
+        [before.timestamp_millis()],
+    )?;
+    Ok(())
+}
+
 /// My current card for every comrade I have not blocked, inside the
 /// caller's transaction; `None` when there is nobody to tell.
 pub(crate) fn seal_card_update_in(tx: &Connection) -> Result<Option<Sealed>> {
@@ -508,13 +597,16 @@ fn seal_card_update_for(tx: &Connection, peers: Vec<Peer>) -> Result<Option<Seal
     if peers.is_empty() {
         return Ok(None);
     }
-    let outgoing = Outgoing {
+    seal_in(tx, peers, &card_update(), None).map(Some)
+}
+
+fn card_update() -> Outgoing<'static> {
+    Outgoing {
         kind: CARD_UPDATE,
         body: &[],
         to: &[],
         expires_at: None,
-    };
-    seal_in(tx, peers, &outgoing, None).map(Some)
+    }
 }
 
 /// Seals a JSON body filed in the outbox under `subject` (a care request,

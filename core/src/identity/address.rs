@@ -149,14 +149,59 @@ pub struct Address {
     /// `mailbox` is addressed as it is.
     pub seed: Option<MailboxSeed>,
     pub relays: Vec<RelayUrl>,
+    /// A pair that takes over at a week's start, announced ahead so the
+    /// change looks like any week's (a comrade was cut off).
+    pub next: Option<NextMailbox>,
 }
 
 impl Address {
-    /// The mailbox to address at `at`: this week's.
+    /// The mailbox to address at `at`: this week's, of the pair serving then.
     pub fn mailbox_at(&self, at: DateTime<Utc>) -> MailboxKey {
-        match &self.seed {
-            Some(seed) => seed.derive(&self.mailbox, week_of(at)).0,
-            None => self.mailbox,
+        let week = week_of(at);
+        match (&self.next, &self.seed) {
+            (Some(next), _) if week >= next.from_week => next.seed.derive(&next.mailbox, week).0,
+            (_, Some(seed)) => seed.derive(&self.mailbox, week).0,
+            (_, None) => self.mailbox,
+        }
+    }
+}
+
+/// The pair a card announces for weeks from `from_week` on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NextMailbox {
+    pub mailbox: MailboxKey,
+    pub seed: MailboxSeed,
+    pub from_week: i64,
+}
+
+impl NextMailbox {
+    /// Its form in the card: base key, seed, week as 8 bytes big-endian.
+    pub(crate) fn to_bytes(self) -> [u8; 72] {
+        let mut bytes = [0; 72];
+        bytes[..32].copy_from_slice(&self.mailbox.0);
+        bytes[32..64].copy_from_slice(&self.seed.0);
+        bytes[64..].copy_from_slice(&self.from_week.to_be_bytes());
+        bytes
+    }
+
+    /// `None` unless 72 bytes holding a valid base key.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Option<NextMailbox> {
+        let bytes: &[u8; 72] = bytes.try_into().ok()?;
+        Some(NextMailbox {
+            mailbox: MailboxKey::from_slice(&bytes[..32])?,
+            seed: MailboxSeed(bytes[32..64].try_into().ok()?),
+            from_week: i64::from_be_bytes(bytes[64..].try_into().ok()?),
+        })
+    }
+
+    /// One nobody holds the secret of: what a comrade cut off is told
+    /// instead of the real one, so their copy looks like everyone's.
+    pub(crate) fn made_up(from_week: i64) -> NextMailbox {
+        let key = nostr::prelude::Keys::generate().public_key().to_bytes();
+        NextMailbox {
+            mailbox: MailboxKey(key),
+            seed: MailboxSeed(rand::random()),
+            from_week,
         }
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use sha2::{Digest, Sha256};
 
-use super::address::{Address, MAX_RELAY_HINTS, MailboxKey, MailboxSeed, RelayUrl};
+use super::address::{Address, MAX_RELAY_HINTS, MailboxKey, MailboxSeed, NextMailbox, RelayUrl};
 use super::keys::{EncryptionKey, IdentityKey};
 use crate::redact::Text;
 use crate::{Error, Result};
@@ -40,6 +40,7 @@ const FIELD_NAME: u8 = 1;
 const FIELD_MAILBOX: u8 = 2;
 const FIELD_RELAY: u8 = 3;
 const FIELD_MAILBOX_SEED: u8 = 4;
+const FIELD_NEXT_MAILBOX: u8 = 5;
 /// Cards longer than this do not fit a QR code anyone would scan.
 pub const MAX_CARD_BYTES: usize = 1024;
 
@@ -65,11 +66,15 @@ impl Card {
         check_name(name).map_err(|_| Error::invalid("name", "1 to 64 printable characters"))?;
         let secs = u64::try_from(issued_at.timestamp())
             .map_err(|_| Error::invalid("card time", "before 1970"))?;
+        let next = address.and_then(|a| a.next).map(NextMailbox::to_bytes);
         let mut fields = vec![(FIELD_NAME, name.as_bytes())];
         if let Some(address) = address {
             fields.push((FIELD_MAILBOX, address.mailbox.as_bytes().as_slice()));
             if let Some(seed) = &address.seed {
                 fields.push((FIELD_MAILBOX_SEED, seed.as_bytes().as_slice()));
+                if let Some(next) = &next {
+                    fields.push((FIELD_NEXT_MAILBOX, next.as_slice()));
+                }
             }
             fields.extend(
                 address
@@ -211,11 +216,13 @@ impl fmt::Debug for Card {
 
 /// Fields are `tag, length, value`. The name is required; unknown tags are
 /// skipped, so later versions can add fields older apps still accept.
-/// Relay hints and a mailbox seed count only with a mailbox.
+/// Relay hints and a mailbox seed count only with a mailbox, a next pair
+/// only with a seed.
 fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardError> {
     let mut name = None;
     let mut mailbox = None;
     let mut seed = None;
+    let mut next = None;
     let mut relays = Vec::new();
     while !fields.is_empty() {
         let [tag, len, rest @ ..] = fields else {
@@ -243,6 +250,12 @@ fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardErro
                     return Err(CardError::Malformed);
                 }
             }
+            FIELD_NEXT_MAILBOX => {
+                let pair = NextMailbox::from_slice(value).ok_or(CardError::Malformed)?;
+                if next.replace(pair).is_some() {
+                    return Err(CardError::Malformed);
+                }
+            }
             FIELD_RELAY => {
                 let url = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
                 let url = RelayUrl::parse(url).map_err(|_| CardError::Malformed)?;
@@ -259,6 +272,7 @@ fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardErro
         mailbox,
         seed,
         relays,
+        next: next.filter(|_| seed.is_some()),
     });
     Ok((name.ok_or(CardError::Malformed)?, address))
 }
@@ -305,6 +319,7 @@ mod tests {
             relays: (0..relays)
                 .map(|i| RelayUrl::parse(&format!("wss://relay{i}.example.org")).unwrap())
                 .collect(),
+            next: None,
         }
     }
 
@@ -323,6 +338,127 @@ mod tests {
         bytes.extend_from_slice(&signature.to_bytes());
         bytes.extend_from_slice(&checksum(&bytes));
         Card::from_bytes(&bytes)
+    }
+
+    #[test]
+    fn a_next_pair_travels_with_a_seed_and_is_addressed_from_its_week() {
+        let signing = SigningKey::from_bytes(&[7; 32]);
+        let next = NextMailbox::made_up(2_960);
+        let mut with_next = address(4);
+        with_next.next = Some(next);
+        let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let full = Card::issue(
+            &signing,
+            card().encryption_key(),
+            "Alice",
+            Some(&with_next),
+            issued,
+        )
+        .unwrap();
+        let parsed = Card::parse(&full.to_text()).unwrap();
+        assert_eq!(parsed.address(), Some(&with_next));
+        assert!(full.to_text().len() < 1300, "{}", full.to_text().len());
+        let address = parsed.address().unwrap();
+        let week = |w: i64| super::super::week_start(w) + chrono::Duration::hours(1);
+        assert_eq!(
+            address.mailbox_at(week(2_959)),
+            address.seed.unwrap().derive(&address.mailbox, 2_959).0
+        );
+        assert_eq!(
+            address.mailbox_at(week(2_960)),
+            next.seed.derive(&next.mailbox, 2_960).0
+        );
+
+        let mailbox = address.mailbox;
+        let seed = [5u8; 32];
+        let bytes = next.to_bytes();
+        // Only with a seed; once; exactly 72 bytes with a valid key.
+        assert_eq!(
+            signed_with(&[(2, mailbox.as_bytes()), (5, &bytes)])
+                .unwrap()
+                .address()
+                .unwrap()
+                .next,
+            None
+        );
+        let fields = |extra: &[(u8, &[u8])]| {
+            let mut all: Vec<(u8, &[u8])> = vec![(2, mailbox.as_bytes()), (4, &seed)];
+            all.extend_from_slice(extra);
+            signed_with(&all)
+        };
+        assert!(fields(&[(5, &bytes)]).is_ok());
+        for bad in [&bytes[..71], &[0u8; 72][..]] {
+            assert_eq!(fields(&[(5, bad)]).unwrap_err(), CardError::Malformed);
+        }
+        assert_eq!(
+            fields(&[(5, &bytes), (5, &bytes)]).unwrap_err(),
+            CardError::Malformed
+        );
+    }
+
+    /// Alice's card of `docs/vectors/delivery-v1.json` "announced_pair":
+    /// the weekly vectors' pair, and a next one (secret 33 × 32, seed
+    /// 44 × 32) from week 2960.
+    fn announced_pair_card() -> Card {
+        let base = |secret: u8| {
+            let keys = nostr::prelude::Keys::parse(&hex::encode([secret; 32])).unwrap();
+            MailboxKey::from_slice(&keys.public_key().to_bytes()).unwrap()
+        };
+        let address = Address {
+            mailbox: base(0x11),
+            seed: Some(MailboxSeed([0x22; 32])),
+            relays: vec![RelayUrl::parse("wss://relay.example.org").unwrap()],
+            next: Some(NextMailbox {
+                mailbox: base(0x33),
+                seed: MailboxSeed([0x44; 32]),
+                from_week: 2960,
+            }),
+        };
+        Card::issue(
+            &SigningKey::from_bytes(&[7; 32]),
+            card().encryption_key(),
+            "Alice",
+            Some(&address),
+            DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn addressed(card: &Card) -> Vec<serde_json::Value> {
+        (2958..=2961)
+            .map(|week| {
+                let at = super::super::week_start(week);
+                serde_json::json!({
+                    "week": week,
+                    "mailbox": card.address().unwrap().mailbox_at(at).to_hex(),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_checked_in_announced_pair_vector_holds() {
+        let text = include_str!("../../../docs/vectors/delivery-v1.json");
+        let vectors: serde_json::Value = serde_json::from_str(text).unwrap();
+        let v = &vectors["announced_pair"];
+        let card = Card::parse(v["card"].as_str().unwrap()).unwrap();
+        assert_eq!(card, announced_pair_card());
+        assert_eq!(v["addressed"].as_array().unwrap(), &addressed(&card));
+    }
+
+    #[test]
+    #[ignore = "prints the announced_pair vector"]
+    fn print_announced_pair_vector() {
+        let card = announced_pair_card();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "about": "A card announcing a next mailbox pair (field 5): signing key 07 x 32, encryption secret 09 x 32, issued 1790000000; current pair as weekly_mailboxes (secret 11 x 32, seed 22 x 32), next pair secret 33 x 32, seed 44 x 32, from week 2960. Each week's mailbox a comrade addresses.",
+                "card": card.to_text(),
+                "addressed": addressed(&card),
+            }))
+            .unwrap()
+        );
     }
 
     #[test]

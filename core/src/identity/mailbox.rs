@@ -1,26 +1,32 @@
 //! My mailboxes: random key pairs that comrades address envelopes to, and
 //! from each, with its seed, a new mailbox every week (`Address::mailbox_at`).
-//! One pair is current; a retired one (a comrade removed or blocked) is
-//! still read for [`MAILBOX_GRACE`], so what comrades sent before they
-//! learned the new one is not lost.
+//! Cutting a comrade off announces a new pair that takes over at a week's
+//! start at least [`MAILBOX_NOTICE`] away, so a relay sees what it sees
+//! every week: one week's mailbox giving way to the next. The old pair's
+//! weeks are read until nothing can be left in them.
 
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use zeroize::Zeroizing;
 
-use super::address::{MailboxSeed, secp, week_of, week_start};
+use super::address::{MailboxSeed, NextMailbox, secp, week_of, week_start};
 use super::{Address, MAX_RELAY_HINTS, MailboxKey, relays};
 use crate::time::from_ms;
 use crate::{Error, Result};
 
-/// How long a retired mailbox is still fetched. Events live on relays about
-/// as long (`delivery::EVENT_LIFETIME`).
+/// How long a pair from before weekly mailboxes is still fetched once
+/// replaced. Events live on relays about as long (`delivery::EVENT_LIFETIME`).
 pub const MAILBOX_GRACE: Duration = Duration::days(14);
 /// No event stays on a relay longer than this after it was published
 /// (`docs/delivery.md`), so no older week's mailbox is read.
 pub const LONGEST_STAY: Duration = Duration::days(16);
+/// A new pair is announced at least this far ahead: a comrade who syncs
+/// within it never writes to the old pair once it is no longer read, and
+/// card updates (which live on relays 14 days or more) are still there for
+/// those who sync later.
+pub const MAILBOX_NOTICE: Duration = Duration::days(7);
 
 /// One of my mailboxes, with the secret a transport signs requests with
 /// (NIP-42 authentication). The secret never leaves the process.
@@ -32,7 +38,8 @@ pub struct Mailbox {
     /// The week it serves; `None` for a pair from before weekly mailboxes,
     /// addressed as it is.
     pub week: Option<i64>,
-    /// When its pair was retired; `None` for the current one.
+    /// When its pair stops (or stopped) being addressed; `None` for the
+    /// newest pair.
     pub retired_at: Option<DateTime<Utc>>,
 }
 
@@ -40,6 +47,11 @@ impl Mailbox {
     /// The secp256k1 secret key, for a transport's own signing.
     pub fn secret(&self) -> &[u8; 32] {
         &self.secret
+    }
+
+    /// Whether comrades who have my current card no longer address its pair.
+    pub fn is_retired(&self, now: DateTime<Utc>) -> bool {
+        self.retired_at.is_some_and(|r| r <= now)
     }
 }
 
@@ -53,8 +65,8 @@ impl fmt::Debug for Mailbox {
     }
 }
 
-/// Makes a mailbox if there is no current one: new vaults, and vaults from
-/// before delivery existed.
+/// Makes a mailbox if there is none: new vaults, and vaults from before
+/// delivery existed.
 pub(crate) fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     let exists: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM mailboxes WHERE retired_at IS NULL)",
@@ -62,28 +74,30 @@ pub(crate) fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
         |r| r.get(0),
     )?;
     if !exists {
-        create(conn, now)?;
+        create(conn, now, now)?;
     }
     Ok(())
 }
 
-fn create(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+fn create(conn: &Connection, now: DateTime<Utc>, serves_from: DateTime<Utc>) -> Result<()> {
     let keys = nostr::prelude::Keys::generate();
     let secret = Zeroizing::new(keys.secret_key().to_secret_bytes());
     let seed = Zeroizing::new(rand::random::<[u8; 32]>());
     conn.execute(
-        "INSERT INTO mailboxes (secret, public, seed, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO mailboxes (secret, public, seed, created_at, serves_from)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             secret.as_slice(),
             keys.public_key().to_bytes().as_slice(),
             seed.as_slice(),
-            now.timestamp_millis()
+            now.timestamp_millis(),
+            serves_from.timestamp_millis()
         ],
     )?;
     Ok(())
 }
 
-/// Whether my current pair is from before weekly mailboxes (no seed).
+/// Whether my newest pair is from before weekly mailboxes (no seed).
 pub(crate) fn current_is_static(conn: &Connection) -> Result<bool> {
     Ok(conn.query_row(
         "SELECT seed IS NULL FROM mailboxes WHERE retired_at IS NULL",
@@ -102,30 +116,87 @@ pub(crate) fn make_current_static(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// A new current mailbox; the old one is retired. The caller reissues the
-/// card and tells the comrades who may still write.
-pub(crate) fn rotate(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+/// For tests: an announced pair serves from this week on, as if its week
+/// had come. Comrades must be sent the card again.
+#[cfg(feature = "testing")]
+pub(crate) fn bring_next_forward(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    let this_week = week_start(week_of(now)).timestamp_millis();
+    conn.execute(
+        "UPDATE mailboxes SET retired_at = ?1 WHERE retired_at > ?2",
+        params![this_week, now.timestamp_millis()],
+    )?;
+    conn.execute(
+        "UPDATE mailboxes SET serves_from = ?1 WHERE retired_at IS NULL AND serves_from > ?2",
+        params![this_week, now.timestamp_millis()],
+    )?;
+    Ok(())
+}
+
+/// A new pair at once, the old one read through [`MAILBOX_GRACE`]: only for
+/// a pair from before weekly mailboxes, which a card cannot announce ahead.
+pub(crate) fn replace_static(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "UPDATE mailboxes SET retired_at = ?1 WHERE retired_at IS NULL",
         [now.timestamp_millis()],
     )?;
-    create(conn, now)
+    create(conn, now, now)
 }
 
-/// My current mailbox and relays, as my card carries them.
-pub(crate) fn my_address(conn: &Connection) -> Result<Address> {
-    let (public, seed): (Vec<u8>, Option<Vec<u8>>) = conn.query_row(
-        "SELECT public, seed FROM mailboxes WHERE retired_at IS NULL",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+/// A new pair, serving from the first week that begins at least
+/// [`MAILBOX_NOTICE`] from now; the current one serves until then. A pair
+/// announced before and not yet serving is dropped: nobody can have used it.
+/// The caller reissues the card and sends it.
+pub(crate) fn announce_next(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    let switch = week_start(week_of(now + MAILBOX_NOTICE) + 1).timestamp_millis();
+    let now = now.timestamp_millis();
+    conn.execute("DELETE FROM mailboxes WHERE serves_from > ?1", [now])?;
+    conn.execute(
+        "UPDATE mailboxes SET retired_at = ?1 WHERE retired_at IS NULL OR retired_at > ?2",
+        params![switch, now],
     )?;
+    create(conn, from_ms(now)?, from_ms(switch)?)
+}
+
+/// My address, as my card carries it: the pair serving now, or, while a
+/// pair announced ahead has one before it still read, that one with the
+/// newer as its next.
+pub(crate) fn my_address(conn: &Connection) -> Result<Address> {
+    type Pair = (Vec<u8>, Option<Vec<u8>>, i64);
+    let (public, seed, serves_from): Pair = conn.query_row(
+        "SELECT public, seed, serves_from FROM mailboxes WHERE retired_at IS NULL",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let before: Option<Pair> = conn
+        .query_row(
+            "SELECT public, seed, serves_from FROM mailboxes
+             WHERE retired_at = ?1 AND seed IS NOT NULL",
+            [serves_from],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let key = |bytes: &[u8]| MailboxKey::from_slice(bytes).ok_or(Error::DatabaseDamaged);
     let mut relays = relays::list(conn)?;
     relays.truncate(MAX_RELAY_HINTS);
-    Ok(Address {
-        mailbox: MailboxKey::from_slice(&public).ok_or(Error::DatabaseDamaged)?,
-        seed: seed.map(|s| seed_from(&s)).transpose()?,
-        relays,
-    })
+    let address = match (before, seed) {
+        (Some((old, Some(old_seed), _)), Some(seed)) => Address {
+            mailbox: key(&old)?,
+            seed: Some(seed_from(&old_seed)?),
+            relays,
+            next: Some(NextMailbox {
+                mailbox: key(&public)?,
+                seed: seed_from(&seed)?,
+                from_week: week_of(from_ms(serves_from)?),
+            }),
+        },
+        (_, seed) => Address {
+            mailbox: key(&public)?,
+            seed: seed.map(|s| seed_from(&s)).transpose()?,
+            relays,
+            next: None,
+        },
+    };
+    Ok(address)
 }
 
 fn seed_from(bytes: &[u8]) -> Result<MailboxSeed> {
@@ -138,18 +209,18 @@ fn seed_from(bytes: &[u8]) -> Result<MailboxSeed> {
 /// ends, by their clocks; it is read until a complete fetch has begun later.
 pub const CLOCK_SKEW: Duration = Duration::days(1);
 
-/// The mailboxes to read: of each pair (the current one, and retired ones
-/// within their grace), every week's since events still on relays may have
-/// been published to it. Retired pairs past their grace are deleted with
-/// their cursors.
+/// The mailboxes to read: of each pair, every week it served since events
+/// still on relays may have been published to it; a pair announced ahead
+/// not before its week. A pair with no such week left is deleted with its
+/// cursors (and my card, which named it, reissued); one from before weekly
+/// mailboxes is read through its grace.
 pub(crate) fn to_fetch(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Mailbox>> {
     conn.execute(
-        "DELETE FROM mailboxes WHERE retired_at < ?1",
+        "DELETE FROM mailboxes WHERE seed IS NULL AND retired_at < ?1",
         [(now - MAILBOX_GRACE).timestamp_millis()],
     )?;
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, public, secret, seed, created_at, retired_at FROM mailboxes
-         ORDER BY retired_at IS NOT NULL, retired_at DESC",
+        "SELECT seq, public, secret, seed, serves_from, retired_at FROM mailboxes",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -162,8 +233,9 @@ pub(crate) fn to_fetch(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Mail
         ))
     })?;
     let mut mailboxes = Vec::new();
+    let mut spent = Vec::new();
     for row in rows {
-        let (seq, public, secret, seed, created, retired) = row?;
+        let (seq, public, secret, seed, serves_from, retired) = row?;
         let key = MailboxKey::from_slice(&public).ok_or(Error::DatabaseDamaged)?;
         let secret: [u8; 32] = secret
             .as_slice()
@@ -182,8 +254,11 @@ pub(crate) fn to_fetch(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Mail
         };
         let seed = seed_from(&seed)?;
         // Weeks a comrade may have published in, whose events may still be there.
-        let first = week_of(from_ms(created)?.max(now - LONGEST_STAY - CLOCK_SKEW));
-        let last = week_of(retired_at.map_or(now, |r| (r + MAILBOX_GRACE).min(now)));
+        let first = week_of(from_ms(serves_from)?.max(now - LONGEST_STAY - CLOCK_SKEW));
+        let last = week_of(retired_at.map_or(now, |r| (r - Duration::milliseconds(1)).min(now)));
+        if first > last && retired_at.is_some_and(|r| r <= now) {
+            spent.push(seq);
+        }
         for week in first..=last {
             let (derived, tweak) = seed.derive(&key, week);
             mailboxes.push(Mailbox {
@@ -195,8 +270,14 @@ pub(crate) fn to_fetch(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Mail
             });
         }
     }
+    if !spent.is_empty() {
+        for seq in spent {
+            conn.execute("DELETE FROM mailboxes WHERE seq = ?1", [seq])?;
+        }
+        super::mine::bump_card(conn, now)?;
+    }
     // This week's first: the one most likely to hold something new.
-    mailboxes.sort_by_key(|m| (m.retired_at.is_some(), std::cmp::Reverse(m.week)));
+    mailboxes.sort_by_key(|m| (m.is_retired(now), std::cmp::Reverse(m.week)));
     Ok(mailboxes)
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
 use rusqlite::{Connection, params};
 
+use super::address::{Address, NextMailbox};
 use super::card::Card;
 use super::keys::{self, EncryptionSecret, IdentityKey, PairKey};
 use crate::vault::settings;
@@ -95,6 +96,22 @@ pub(crate) fn load(conn: &Connection) -> Result<MyKeys> {
 
 /// My card as it stands: my name and current keys, signed.
 pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
+    card_with(conn, keys, &super::mailbox::my_address(conn)?)
+}
+
+/// My card as a comrade just cut off is to hold it: the same in every field
+/// but the next mailbox pair, made up so that nobody reads it. `None` when
+/// my card announces no next pair.
+pub(crate) fn card_for_the_cut_off(conn: &Connection, keys: &MyKeys) -> Result<Option<Card>> {
+    let mut address = super::mailbox::my_address(conn)?;
+    let Some(next) = address.next else {
+        return Ok(None);
+    };
+    address.next = Some(NextMailbox::made_up(next.from_week));
+    card_with(conn, keys, &address).map(Some)
+}
+
+fn card_with(conn: &Connection, keys: &MyKeys, address: &Address) -> Result<Card> {
     let name = settings::get(conn, DISPLAY_NAME)?.ok_or(Error::invalid(
         "display name",
         "not set; a card needs the name comrades will see",
@@ -103,12 +120,11 @@ pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(|s| DateTime::from_timestamp(s, 0))
         .ok_or(Error::DatabaseDamaged)?;
-    let address = super::mailbox::my_address(conn)?;
     Card::issue(
         &keys.signing,
         keys.current.public(),
         &name,
-        Some(&address),
+        Some(address),
         issued,
     )
 }

@@ -11,13 +11,15 @@ mod mine;
 pub(crate) mod relays;
 
 pub use address::{
-    Address, MAILBOX_WEEK, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, MailboxSeed, RelayUrl,
-    week_of, week_start,
+    Address, MAILBOX_WEEK, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, MailboxSeed,
+    NextMailbox, RelayUrl, week_of, week_start,
 };
 pub use card::{Card, CardError, MAX_CARD_BYTES};
 pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
-pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, Mailbox, week_closes};
+pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_NOTICE, Mailbox, week_closes};
 pub use mine::RETIRED_KEY_LIFETIME;
-pub(crate) use mine::{MyKeys, bump_card, card, ensure, identity_key, load, rotate};
+pub(crate) use mine::{
+    MyKeys, bump_card, card, card_for_the_cut_off, ensure, identity_key, load, rotate,
+};
 pub use relays::MAX_RELAYS;

@@ -349,6 +349,18 @@ const MIGRATIONS: &[&str] = &[
         SELECT mailbox, -1, relay, fetched_until FROM relay_cursors;
     DROP TABLE relay_cursors;
     "#,
+    // 9 -> 10: a mailbox pair announced ahead serves from a week's start
+    // (identity::mailbox::announce_next); pairs until now served at once.
+    // A decoy card update goes to a comrade cut off, who may be gone from
+    // comrades: their card is kept with it, until it is pruned.
+    r#"
+    ALTER TABLE mailboxes ADD COLUMN serves_from INTEGER NOT NULL DEFAULT 0;
+    UPDATE mailboxes SET serves_from = created_at;
+    ALTER TABLE outbox ADD COLUMN decoy INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox_recipients ADD COLUMN card BLOB;
+    -- The mailbox a copy went to, to send it again if that one no longer serves.
+    ALTER TABLE deliveries ADD COLUMN sent_to BLOB;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
@@ -491,7 +503,7 @@ mod tests {
 
     #[test]
     fn replay_records_without_an_expiry_are_kept_a_year_from_the_upgrade() {
-        let mut conn = at_version(CURRENT - 2);
+        let mut conn = at_version(7);
         conn.execute_batch(
             "INSERT INTO seen_messages (sender_identity, message_id, expires_at)
                VALUES (x'01', x'0a', NULL), (x'01', x'0b', 5);",
@@ -512,25 +524,25 @@ mod tests {
 
     #[test]
     fn cursors_of_mailboxes_from_before_weeks_are_kept_as_week_minus_one() {
-        let mut conn = at_version(CURRENT - 1);
+        let mut conn = at_version(8);
         conn.execute_batch(
-            "INSERT INTO mailboxes (seq, secret, public, created_at) VALUES (1, x'01', x'02', 0);
+            "INSERT INTO mailboxes (seq, secret, public, created_at) VALUES (1, x'01', x'02', 7);
              INSERT INTO relay_cursors (mailbox, relay, fetched_until) VALUES (1, 'ws://r', 42);",
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        let kept: (i64, i64, Option<Vec<u8>>) = conn
+        let kept: (i64, i64, Option<Vec<u8>>, i64) = conn
             .query_row(
-                "SELECT week, fetched_until, seed FROM mailbox_cursors
+                "SELECT week, fetched_until, seed, serves_from FROM mailbox_cursors
                  JOIN mailboxes ON mailboxes.seq = mailbox",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap();
         assert_eq!(
             kept,
-            (-1, 42, None),
-            "an old pair has no seed and keeps its cursor"
+            (-1, 42, None, 7),
+            "an old pair has no seed, keeps its cursor and served from when it was made"
         );
     }
 

@@ -8,7 +8,7 @@ use tend_core::Vault;
 use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest, OfferState};
 use tend_core::delivery::nostr::Limits;
 use tend_core::delivery::{RelayUrl, RouteState, SyncOptions, SyncReport};
-use tend_core::envelope::{EnvelopeError, Outgoing, Recipient};
+use tend_core::envelope::{Outgoing, Recipient};
 
 use crate::common::{befriend, member};
 
@@ -180,34 +180,47 @@ pub fn nothing_lost_while_down(dir: &Path, relay: &RelayUrl, set_down: &mut dyn 
     assert_eq!(bob.care().could_help(50).unwrap().len(), 1);
 }
 
-/// Alice removes Bob: her mailbox moves, Carol learns the new one, and
-/// what Bob sends to the old one is never opened.
+/// Alice removes Bob: her card announces a new pair that Carol learns
+/// and Bob does not. Until it serves, what Bob sends is from a stranger and
+/// left unopened; from then on, it goes where Alice no longer reads.
 pub fn removed_comrade_goes_nowhere(dir: &Path, relay: &RelayUrl) {
     let v = members_on(dir, &["Alice", "Bob", "Carol"], &[relay]);
     let (alice, bob, carol) = (&v[0], &v[1], &v[2]);
-    let old = alice.delivery().my_address().unwrap().mailbox;
+    let old = alice.delivery().my_address().unwrap();
     alice
         .comrades()
         .remove(alice.comrades().find("Bob").unwrap().id)
         .unwrap();
-    assert_ne!(alice.delivery().my_address().unwrap().mailbox, old);
-    sync(alice); // the new card goes to Carol, not to Bob
-    sync(carol);
-    note(bob, "Alice", b"hello from Bob");
-    note(carol, "Alice", b"hello from Carol");
-    sync(bob);
-    sync(carol);
-    let report = sync(alice);
-    let senders: Vec<&str> = report
-        .opened
-        .iter()
-        .map(|o| o.sender.name.as_str())
-        .collect();
-    assert_eq!(senders, ["Carol"]);
+    let announced = alice.delivery().my_address().unwrap();
+    assert_eq!(announced.mailbox, old.mailbox, "the pair serving now stays");
+    assert!(announced.next.is_some());
+    let senders = |report: &SyncReport| -> Vec<String> {
+        report
+            .opened
+            .iter()
+            .map(|o| o.sender.name.clone())
+            .collect()
+    };
+    let exchange = |round: &str| {
+        sync(alice); // the new card goes to Carol, not to Bob
+        sync(carol);
+        note(bob, "Alice", format!("{round} from Bob").as_bytes());
+        note(carol, "Alice", format!("{round} from Carol").as_bytes());
+        sync(bob);
+        sync(carol);
+        sync(alice)
+    };
+    let report = exchange("before");
+    assert_eq!(senders(&report), ["Carol"]);
+    assert_eq!(report.relays[0].from_strangers, 1, "{report:?}");
+    assert!(report.relays[0].rejected.is_empty(), "{report:?}");
+
+    tend_core::testing::bring_next_mailbox_forward(alice).unwrap();
+    let report = exchange("after");
+    assert_eq!(senders(&report), ["Carol"]);
     assert_eq!(
-        report.relays[0].rejected.get(&EnvelopeError::UnknownSender),
-        Some(&1),
-        "{report:?}"
+        report.relays[0].from_strangers, 0,
+        "Bob's notes are no longer even fetched: {report:?}"
     );
     assert!(sync(alice).opened.is_empty());
 }

@@ -13,7 +13,8 @@ use nostr::prelude::{
 use super::event::{Assembler, MAX_EVENT_JSON, Unfit, check, events_for};
 use super::socket::{Said, Socket};
 use crate::delivery::{
-    Fetched, Mailbox, Parcel, ParcelId, ProxyUrl, RelayProblem, RelayUrl, Transport, TransportError,
+    Fetched, Mailbox, MailboxKey, Parcel, ParcelId, ProxyUrl, RelayProblem, RelayUrl, Transport,
+    TransportError,
 };
 
 /// How much one session may take from a relay.
@@ -42,11 +43,12 @@ impl Default for Limits {
 }
 
 /// Speaks Nostr to relays over WebSocket. Keeps the events it built for
-/// each parcel, so every relay gets the same ones within a sync.
+/// each parcel, so every relay gets the same ones within a sync, unless
+/// the parcel is sent again to another mailbox.
 #[derive(Default)]
 pub struct NostrTransport {
     limits: Limits,
-    built: HashMap<ParcelId, (u8, Vec<Event>)>,
+    built: HashMap<(ParcelId, MailboxKey), (u8, Vec<Event>)>,
     /// Every `created_at` and `expiration` given out, so no two events share one.
     dates: HashSet<u64>,
     proxy: Option<ProxyUrl>,
@@ -89,7 +91,7 @@ impl NostrTransport {
         let dates = &mut self.dates;
         let built = self
             .built
-            .entry(parcel.id)
+            .entry((parcel.id, parcel.mailbox))
             .or_insert_with(|| (0, Vec::new()));
         if built.1.is_empty() || built.0 < difficulty {
             *built = (
