@@ -463,6 +463,33 @@ fn a_fetch_cut_short_goes_on_next_time_and_loses_nothing() {
 }
 
 #[test]
+fn work_a_relay_asks_for_in_its_document_is_done_before_the_first_try() {
+    let relay = FakeRelay::pow_in_document(10);
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    note(&v[0], "Bob", b"mined ahead");
+    note(&v[0], "Bob", b"and again");
+    let sent = sync(&v[0]);
+    assert_eq!(
+        (sent.relays[0].sent, sent.relays[0].refused),
+        (2, 0),
+        "{sent:?}"
+    );
+    assert!(relay.events().iter().all(|e| e.id.check_pow(10)));
+    assert_eq!(
+        relay.seen.lock().unwrap().documents,
+        1,
+        "read once a sync, before publishing"
+    );
+    assert_eq!(sync(&v[1]).opened.len(), 2);
+    assert_eq!(
+        relay.seen.lock().unwrap().documents,
+        1,
+        "a sync that only fetches reads none"
+    );
+}
+
+#[test]
 fn a_relay_that_wants_authentication_and_work_is_given_both() {
     let relay = FakeRelay::guarded(Some(8));
     let dir = tempfile::tempdir().unwrap();

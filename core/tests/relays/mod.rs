@@ -33,8 +33,10 @@ pub struct Seen {
     /// Every frame a client sent, in order: what a relay that records
     /// everything would keep.
     pub frames: Vec<Frame>,
-    /// Connections accepted.
+    /// Connections accepted, NIP-11 requests included.
     pub connections: usize,
+    /// NIP-11 documents asked for (a plain HTTP GET).
+    pub documents: usize,
 }
 
 /// One frame a client sent, with its connection and when it came.
@@ -87,6 +89,8 @@ struct Quirks {
     auth: bool,
     /// NIP-13: events with fewer leading zero bits in their id are refused.
     pow: Option<u8>,
+    /// The demand is in the NIP-11 document, and refusals give no reason.
+    pow_in_document: bool,
 }
 
 impl FakeRelay {
@@ -116,6 +120,16 @@ impl FakeRelay {
         FakeRelay::start(Quirks {
             auth: true,
             pow,
+            ..Quirks::default()
+        })
+    }
+
+    /// Honest, but wants `pow` bits of work, says so only in its NIP-11
+    /// document, and refuses too little with no reason given.
+    pub fn pow_in_document(pow: u8) -> FakeRelay {
+        FakeRelay::start(Quirks {
+            pow: Some(pow),
+            pow_in_document: true,
             ..Quirks::default()
         })
     }
@@ -166,13 +180,18 @@ impl FakeRelay {
 }
 
 fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
-    let Ok(mut ws) = tungstenite::accept(stream) else {
-        return;
-    };
     let connection = {
         let mut seen = seen.lock().unwrap();
         seen.connections += 1;
         seen.connections
+    };
+    if asks_for_document(&stream) {
+        seen.lock().unwrap().documents += 1;
+        serve_document(stream, quirks);
+        return;
+    }
+    let Ok(mut ws) = tungstenite::accept(stream) else {
+        return;
     };
     let challenge = format!("challenge-{connection}");
     let mut authed: Option<String> = None;
@@ -242,15 +261,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
             {
                 let event = Event::from_json(parts[1].to_string()).unwrap();
                 let bits = quirks.pow.unwrap();
-                vec![
-                    json!([
-                        "OK",
-                        event.id.to_hex(),
-                        false,
-                        format!("pow: difficulty {bits} required")
-                    ])
-                    .to_string(),
-                ]
+                let reason = match quirks.pow_in_document {
+                    true => "blocked: no".to_owned(),
+                    false => format!("pow: difficulty {bits} required"),
+                };
+                vec![json!(["OK", event.id.to_hex(), false, reason]).to_string()]
             }
             Some("REQ")
                 if quirks.auth
@@ -357,6 +372,41 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, quirks: &Quirks) {
             }
         }
     }
+}
+
+/// Whether a connection opens with a plain GET, no WebSocket upgrade: a
+/// NIP-11 request.
+fn asks_for_document(stream: &TcpStream) -> bool {
+    let mut head = [0u8; 2048];
+    for _ in 0..100 {
+        let n = stream.peek(&mut head).unwrap_or(0);
+        let text = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+        if text.contains("\r\n\r\n") || n == head.len() {
+            return text.starts_with("get ") && !text.contains("upgrade: websocket");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    false
+}
+
+/// The NIP-11 document, in chunks, as relays behind a proxy often send it.
+fn serve_document(mut stream: TcpStream, quirks: &Quirks) {
+    use std::io::{Read, Write};
+    let mut head = [0u8; 2048];
+    let _ = stream.read(&mut head);
+    let mut document = json!({"name": "fake relay", "supported_nips": [1, 11, 13, 40, 42]});
+    if quirks.pow_in_document {
+        document["limitation"] = json!({"min_pow_difficulty": quirks.pow});
+    }
+    let body = document.to_string();
+    let (a, b) = body.split_at(body.len() / 2);
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/nostr+json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    );
 }
 
 pub fn p_tags(event: &Event) -> Vec<String> {

@@ -11,7 +11,7 @@ use nostr::prelude::{
 };
 
 use super::event::{Assembler, MAX_EVENT_JSON, Unfit, check, events_for};
-use super::socket::{Said, Socket};
+use super::socket::{self, Said, Socket};
 use crate::delivery::{
     Fetched, Mailbox, MailboxKey, Parcel, ParcelId, ProxyUrl, RelayProblem, RelayUrl, Transport,
     TransportError,
@@ -82,6 +82,34 @@ impl NostrTransport {
             self.proxy.as_ref(),
         )
     }
+
+    /// The proof of work a relay wants, from its NIP-11 document, read once
+    /// a sync before the first publish to it (on a connection of its own,
+    /// which carries no mailbox). A relay without one, or one that cannot be
+    /// read, wants none until it says `pow: …`.
+    fn ask_pow(&mut self, relay: &RelayUrl) {
+        if self.pow.contains_key(relay) {
+            return;
+        }
+        let document = socket::relay_document(
+            relay,
+            self.limits.timeout,
+            Instant::now() + self.limits.timeout,
+            self.proxy.as_ref(),
+        );
+        let bits = document.ok().and_then(|d| min_pow(&d)).unwrap_or(0);
+        self.pow.insert(relay.clone(), bits);
+    }
+}
+
+/// `limitation.min_pow_difficulty` of a NIP-11 document.
+fn min_pow(document: &[u8]) -> Option<u8> {
+    let document: serde_json::Value = serde_json::from_slice(document).ok()?;
+    let bits = document
+        .get("limitation")?
+        .get("min_pow_difficulty")?
+        .as_u64()?;
+    Some(u8::try_from(bits).unwrap_or(u8::MAX))
 }
 
 impl NostrTransport {
@@ -116,6 +144,12 @@ impl Transport for NostrTransport {
         relay: &RelayUrl,
         parcel: &Parcel,
     ) -> Result<Result<(), String>, TransportError> {
+        self.ask_pow(relay);
+        if let Some(bits) = self.pow.get(relay).filter(|b| **b > MAX_POW) {
+            return Ok(Err(format!(
+                "the relay asks for {bits} bits of proof of work; Tend does at most {MAX_POW}"
+            )));
+        }
         let mut socket = self.open(relay)?;
         let mut challenge = None;
         let mut authed = false;
