@@ -37,8 +37,9 @@ fn expiration(e: &Event) -> u64 {
     e.tags.expiration().unwrap().as_secs()
 }
 
-/// Three members share a circle message, a care request with two offers,
-/// then Alice blocks Carol. Returns the events each sync published.
+/// Three members share a circle message, a care request with two offers;
+/// Bob rotates his encryption key, then Alice blocks Carol. Returns the
+/// events each sync published.
 fn three_members(relay: &FakeRelay, dir: &std::path::Path) -> (Vec<Vault>, Vec<Vec<Event>>) {
     let v = members_on(dir, &["Alice", "Bob", "Carol"], &[&relay.url]);
     let mut batches = Vec::new();
@@ -75,6 +76,11 @@ fn three_members(relay: &FakeRelay, dir: &std::path::Path) -> (Vec<Vault>, Vec<V
     synced(bob);
     synced(carol);
     assert_eq!(synced(alice).opened.len(), 2);
+    bob.comrades().rotate_encryption_key().unwrap();
+    bob.envelopes().seal_card_update().unwrap();
+    synced(bob);
+    assert_eq!(synced(alice).opened.len(), 1, "Bob's new card");
+    synced(carol);
     alice
         .comrades()
         .block(alice.comrades().find("Carol").unwrap().id)
