@@ -124,6 +124,30 @@ impl Vault {
         vault::open(dir, Unlock::Passphrase(passphrase), &HOOKS)
     }
 
+    /// A new vault that opens only with `passphrase` and the device secret
+    /// `wrapper` (Keystore, Keychain) unwraps: copied off the phone, its
+    /// header cannot be guessed against (`docs/vault-format.md`).
+    pub fn create_with_passphrase_and_device(
+        dir: impl Into<PathBuf>,
+        passphrase: &str,
+        wrapper: &dyn KeyWrapper,
+        params: KdfParams,
+    ) -> Result<Vault> {
+        vault::create_with_passphrase_and_device(dir, passphrase, wrapper, params, &HOOKS)
+    }
+
+    pub fn open_with_passphrase_and_device(
+        dir: impl Into<PathBuf>,
+        passphrase: &str,
+        wrapper: &dyn KeyWrapper,
+    ) -> Result<Vault> {
+        vault::open(
+            dir,
+            Unlock::PassphraseAndDevice(passphrase, wrapper),
+            &HOOKS,
+        )
+    }
+
     /// A new vault with a fresh random data key that only `wrapper` can unwrap.
     pub fn create_wrapped(dir: impl Into<PathBuf>, wrapper: &dyn KeyWrapper) -> Result<Vault> {
         vault::create_wrapped(dir, wrapper, &HOOKS)

@@ -679,3 +679,187 @@ fn a_vault_on_a_read_only_mount_is_not_called_damaged() {
     let vault = Vault::open_with_key(real.join("v"), &key(7)).unwrap();
     assert!(vault.integrity_check().unwrap());
 }
+
+/// Every 32-byte piece of `before` (at 512-byte steps) found in any of the
+/// files now in `dir`.
+fn pieces_left(before: &[(String, Vec<u8>)], dir: &std::path::Path) -> Vec<String> {
+    let now = snapshot(dir);
+    let mut found = Vec::new();
+    for (name, bytes) in before {
+        for at in (0..bytes.len().saturating_sub(32)).step_by(512) {
+            let piece = &bytes[at..at + 32];
+            if now.iter().any(|(_, b)| b.windows(32).any(|w| w == piece)) {
+                found.push(format!("{name} at {at}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_duress_passphrase_destroys_the_vault_and_opens_an_empty_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let (real, duress) = ("river stone heron lantern", "quiet field morning kettle");
+    let vault = Vault::create_with_passphrase(&dir, real, TEST_KDF).unwrap();
+    vault.set_display_name("Alice").unwrap();
+    vault
+        .journal()
+        .add(entry("what only I should read"))
+        .unwrap();
+    let me = vault.comrades().my_identity_key().unwrap();
+    let header_before = fs::read(VaultFiles::new(&dir).header()).unwrap();
+    assert!(matches!(
+        vault.set_duress_passphrase(real, real),
+        Err(Error::Invalid { .. })
+    ));
+    assert!(matches!(
+        vault.set_duress_passphrase(real, "1234"),
+        Err(Error::WeakPassphrase { .. })
+    ));
+    assert!(matches!(
+        vault.set_duress_passphrase("not it at all, friend", duress),
+        Err(Error::WrongKey)
+    ));
+    vault.set_duress_passphrase(real, duress).unwrap();
+    let header_after = fs::read(VaultFiles::new(&dir).header()).unwrap();
+    assert_eq!(header_before.len(), header_after.len(), "the same layout");
+    // The duress passphrase is only a wrong one where nothing is opened.
+    assert!(matches!(
+        vault.change_passphrase(duress, "a new one nobody guesses", None),
+        Err(Error::WrongKey)
+    ));
+    drop(vault);
+    let before = snapshot(&dir);
+
+    let forced = Vault::open_with_passphrase(&dir, duress).unwrap();
+    assert_eq!(forced.journal().count().unwrap(), 0);
+    assert_eq!(forced.display_name().unwrap(), None);
+    assert_ne!(forced.comrades().my_identity_key().unwrap(), me);
+    drop(forced);
+    let left = pieces_left(&before, &dir);
+    assert!(left.is_empty(), "left of the real vault: {left:?}");
+    assert!(matches!(
+        Vault::open_with_passphrase(&dir, real),
+        Err(Error::WrongKey)
+    ));
+    // What is left is an ordinary vault, opened by the duress passphrase,
+    // with no duress slot of its own.
+    let again = Vault::open_with_passphrase(&dir, duress).unwrap();
+    again.journal().add(entry("a plain day")).unwrap();
+    drop(again);
+    assert_eq!(entries_opened_by(&dir, duress), 1);
+}
+
+/// How many entries the vault in `dir` has, opened with `passphrase`.
+fn entries_opened_by(dir: &std::path::Path, passphrase: &str) -> usize {
+    let vault = Vault::open_with_passphrase(dir, passphrase).unwrap();
+    vault.journal().count().unwrap() as usize
+}
+
+#[test]
+fn a_duress_passphrase_outlives_passphrase_changes_and_rekeys_until_cleared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let (real, duress) = ("river stone heron lantern", "quiet field morning kettle");
+    let new = "a kingfisher over the weir";
+    let vault = Vault::create_with_passphrase(&dir, real, TEST_KDF).unwrap();
+    vault.journal().add(entry("kept")).unwrap();
+    vault.set_duress_passphrase(real, duress).unwrap();
+    vault.change_passphrase(real, new, None).unwrap();
+    vault.change_passphrase_and_rekey(new, real).unwrap();
+    vault.clear_duress_passphrase(real).unwrap();
+    drop(vault);
+    assert!(matches!(
+        Vault::open_with_passphrase(&dir, duress),
+        Err(Error::WrongKey)
+    ));
+    let vault = Vault::open_with_passphrase(&dir, real).unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 1);
+    vault.set_duress_passphrase(real, duress).unwrap();
+    vault.rotate_data_key(real).unwrap();
+    drop(vault);
+    assert_eq!(
+        entries_opened_by(&dir, duress),
+        0,
+        "still set after the rotation"
+    );
+}
+
+#[test]
+fn a_version_1_header_opens_and_is_rewritten_without_a_mark() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/vectors/vault-header-v1.json")).unwrap();
+    let v1 = &doc["passphrase"];
+    let key = DataKey::from_slice(&hex::decode(v1["data_key"].as_str().unwrap()).unwrap()).unwrap();
+    let header = hex::decode(v1["header"].as_str().unwrap()).unwrap();
+    let passphrase = v1["passphrase"].as_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let vault = Vault::create_with_key(&dir, &key).unwrap();
+    vault.journal().add(entry("from an older app")).unwrap();
+    drop(vault);
+    let files = VaultFiles::new(&dir);
+    fs::write(files.header(), &header).unwrap();
+    let vault = Vault::open_with_passphrase(&dir, passphrase).unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 1);
+    let rewritten = fs::read(files.header()).unwrap();
+    assert_eq!((rewritten[8], rewritten.len()), (2, 190));
+    drop(vault);
+    assert!(Vault::open_with_passphrase(&dir, passphrase).is_ok());
+}
+
+#[test]
+fn a_passphrase_and_device_vault_needs_both_and_its_copy_cannot_be_guessed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let device = PadWrapper([0x5a; 32]);
+    let (real, duress) = ("river stone heron lantern", "quiet field morning kettle");
+    let vault = Vault::create_with_passphrase_and_device(&dir, real, &device, TEST_KDF).unwrap();
+    vault.journal().add(entry("behind two locks")).unwrap();
+    vault.lock();
+    // Each part alone fails, and says which only where that tells nothing.
+    assert!(matches!(
+        vault.unlock_with_passphrase(real),
+        Err(Error::WrongUnlockMethod { .. })
+    ));
+    assert!(matches!(
+        vault.unlock_with_passphrase_and_device("not it at all, friend", &device),
+        Err(Error::WrongKey)
+    ));
+    assert!(matches!(
+        vault.unlock_with_passphrase_and_device(real, &PadWrapper([0x11; 32])),
+        Err(Error::WrongKey)
+    ));
+    // A copy of the files with the passphrase, but not the device's key,
+    // opens nothing: the header's slot key needs the device secret.
+    let copy = tmp.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    for (name, bytes) in snapshot(&dir) {
+        fs::write(copy.join(name), bytes).unwrap();
+    }
+    fs::remove_file(copy.join("wrapped.key")).unwrap();
+    assert!(Vault::open_with_passphrase_and_device(&copy, real, &device).is_err());
+    assert!(Vault::open_with_passphrase(&copy, real).is_err());
+
+    vault
+        .unlock_with_passphrase_and_device(real, &device)
+        .unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 1);
+    let new = "a kingfisher over the weir";
+    vault.change_passphrase(real, new, None).unwrap();
+    vault.set_duress_passphrase(new, duress).unwrap();
+    drop(vault);
+    let vault = Vault::open_with_passphrase_and_device(&dir, new, &device).unwrap();
+    assert_eq!(vault.journal().count().unwrap(), 1);
+    drop(vault);
+    // Forced: the empty vault stays bound to the device, as the real one was.
+    let forced = Vault::open_with_passphrase_and_device(&dir, duress, &device).unwrap();
+    assert_eq!(forced.journal().count().unwrap(), 0);
+    drop(forced);
+    assert!(matches!(
+        Vault::open_with_passphrase(&dir, duress),
+        Err(Error::WrongUnlockMethod { .. })
+    ));
+    assert!(Vault::open_with_passphrase_and_device(&dir, duress, &device).is_ok());
+}

@@ -2,9 +2,10 @@
 //! how its data key is supplied.
 //!
 //! Create or open it with a raw 32-byte data key (phone apps: the key is
-//! wrapped by the Keystore or Keychain) or with a passphrase (Argon2id wraps
-//! the data key in the header). Lock it, change the passphrase, rotate the
-//! data key, or wipe it in a panic.
+//! wrapped by the Keystore or Keychain), with a passphrase (Argon2id wraps
+//! the data key in the header), or with both a passphrase and the device's
+//! key store. Lock it, change the passphrase, rotate the data key, set a
+//! duress passphrase, or wipe it in a panic.
 //!
 //! The vault knows no domain. What the layers above need at every open
 //! (my keys made, expired care swept) and from an integrity check arrives
@@ -12,6 +13,7 @@
 //! live there too, so every vault is opened with them.
 
 mod connection;
+mod duress;
 mod header;
 mod schema;
 pub(crate) mod settings;
@@ -28,14 +30,14 @@ use rusqlite::{Connection, Transaction};
 
 use crate::{DataKey, Error, Result};
 use connection::Create;
-use header::Header;
 pub use header::KdfParams;
+use header::{Header, Secret, Slot};
 pub use schema::CURRENT as SCHEMA_VERSION;
 #[cfg(test)]
 pub(crate) use schema::{at_version, migrate};
 pub(crate) use watch::TableListener;
 pub use wrapped::KeyWrapper;
-pub(crate) use wrapped::{create_wrapped, open_wrapped};
+pub(crate) use wrapped::{create_with_passphrase_and_device, create_wrapped, open_wrapped};
 
 /// The files of one vault, all inside one folder.
 #[derive(Debug, Clone)]
@@ -134,11 +136,16 @@ impl Hooks {
 pub(crate) enum Unlock<'a> {
     AppKey(&'a DataKey),
     Passphrase(&'a str),
+    /// The passphrase, and the key store that unwraps the device secret.
+    PassphraseAndDevice(&'a str, &'a dyn KeyWrapper),
 }
 
 struct Unlocked {
     conn: Connection,
     key: DataKey,
+    /// The device secret of a vault opened with a passphrase and the device
+    /// key, kept while unlocked so the passphrase can be changed.
+    device: Option<DataKey>,
     /// Dropped after `conn`, which writes into it.
     touched: Option<watch::Touched>,
 }
@@ -148,7 +155,15 @@ impl Unlocked {
         Unlocked {
             conn,
             key,
+            device: None,
             touched: None,
+        }
+    }
+
+    fn secret<'a>(&'a self, passphrase: &'a str) -> Secret<'a> {
+        Secret {
+            passphrase,
+            device: self.device.as_ref(),
         }
     }
 }
@@ -193,7 +208,11 @@ pub(crate) fn create_with_passphrase(
 ) -> Result<Vault> {
     check_passphrase(passphrase)?;
     let key = DataKey::generate();
-    let header = Header::for_passphrase(&key, passphrase, params)?;
+    let secret = Secret {
+        passphrase,
+        device: None,
+    };
+    let header = Header::for_passphrase(&key, &secret, params)?;
     Vault::create(VaultFiles::new(dir), key, header, hooks)
 }
 
@@ -241,41 +260,9 @@ impl Vault {
         header: Header,
         hooks: &'static Hooks,
     ) -> Result<Vault> {
-        if files.all().iter().any(|p| p.exists()) {
-            return Err(Error::VaultExists);
-        }
-        let new_folder = !files.dir().exists();
-        fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
-        #[cfg(unix)]
-        if new_folder {
-            // Others on a shared desktop need not even see the file sizes.
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(files.dir(), fs::Permissions::from_mode(0o700))
-                .map_err(Error::io("creating the vault folder"))?;
-        }
-        let made = (|| {
-            let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
-            hooks.open(&mut conn)?;
-            let vault_id = uuid::Uuid::now_v7().to_string();
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
-                (vault_id, chrono::Utc::now().to_rfc3339()),
-            )?;
-            // The header is written last: a vault without one was never finished.
-            header.write_atomically(&files.header())?;
-            Ok(conn)
-        })();
-        match made {
-            Ok(conn) => Self::from_parts(files, Unlocked::new(conn, key), hooks),
-            Err(e) => {
-                for path in files.all() {
-                    let _ = fs::remove_file(path);
-                }
-                Err(e)
-            }
-        }
+        let unlocked = make(&files, key, &header, hooks)?;
+        Self::from_parts(files, unlocked, hooks)
     }
-
     fn from_parts(files: VaultFiles, unlocked: Unlocked, hooks: &'static Hooks) -> Result<Vault> {
         let vault = Vault::locked(files, hooks);
         *vault.guard() = Some(vault.watched(unlocked)?);
@@ -326,25 +313,83 @@ impl Vault {
     }
 
     pub fn unlock_with_passphrase(&self, passphrase: &str) -> Result<()> {
+        self.unlock_as(Unlock::Passphrase(passphrase))
+    }
+
+    /// For a vault made with [`Vault::create_with_passphrase_and_device`]:
+    /// the key store unwraps the device secret, then the passphrase opens
+    /// the header with it.
+    pub fn unlock_with_passphrase_and_device(
+        &self,
+        passphrase: &str,
+        wrapper: &dyn KeyWrapper,
+    ) -> Result<()> {
+        self.unlock_as(Unlock::PassphraseAndDevice(passphrase, wrapper))
+    }
+
+    fn unlock_as(&self, how: Unlock<'_>) -> Result<()> {
         let mut state = self.guard();
         if state.is_none() {
-            let unlocked = unlock(&self.files, Unlock::Passphrase(passphrase), self.hooks)?;
+            let unlocked = unlock(&self.files, how, self.hooks)?;
             *state = Some(self.watched(unlocked)?);
         }
         Ok(())
     }
 
-    /// Rewraps the data key under a new passphrase. The database is untouched.
+    /// Rewraps the data key under a new passphrase (the device secret, in
+    /// that mode, stays). The database is untouched. A duress passphrase
+    /// stays set, unless `params` change the key derivation's cost: then it
+    /// is cleared, and must be set again.
     pub fn change_passphrase(&self, old: &str, new: &str, params: Option<KdfParams>) -> Result<()> {
         check_passphrase(new)?;
         let state = self.guard();
         let unlocked = state.as_ref().ok_or(Error::Locked)?;
+        let header = self.real_header(unlocked, old)?;
+        let new_header = match params.filter(|p| Some(*p) != header.kdf_params()) {
+            Some(params) => Header::for_passphrase(&unlocked.key, &unlocked.secret(new), params)?,
+            None => header.sealing(0, &unlocked.key, &unlocked.secret(new))?,
+        };
+        new_header.write_atomically(&self.files.header())
+    }
+
+    /// A second passphrase that, entered at unlock, destroys this vault and
+    /// opens an empty one in its place (`docs/vault-format.md`, "A duress
+    /// passphrase"). Replaces one set before. Refused if weak, or if it is
+    /// the passphrase itself.
+    pub fn set_duress_passphrase(&self, passphrase: &str, duress: &str) -> Result<()> {
+        check_passphrase(duress)?;
+        if duress == passphrase {
+            return Err(Error::invalid(
+                "duress passphrase",
+                "must differ from the passphrase",
+            ));
+        }
+        let state = self.guard();
+        let unlocked = state.as_ref().ok_or(Error::Locked)?;
+        let header = self.real_header(unlocked, passphrase)?;
+        header
+            .sealing(1, &DataKey::generate(), &unlocked.secret(duress))?
+            .write_atomically(&self.files.header())
+    }
+
+    /// No duress passphrase any more; the header looks as it did before one
+    /// was set.
+    pub fn clear_duress_passphrase(&self, passphrase: &str) -> Result<()> {
+        let state = self.guard();
+        let unlocked = state.as_ref().ok_or(Error::Locked)?;
+        self.real_header(unlocked, passphrase)?
+            .without_duress()
+            .write_atomically(&self.files.header())
+    }
+
+    /// The header, once `passphrase` is shown to open its data key; a
+    /// duress passphrase here is only a wrong one.
+    fn real_header(&self, unlocked: &Unlocked, passphrase: &str) -> Result<Header> {
         let header = read_header(&self.files)?;
-        if header.unwrap_with_passphrase(old)? != unlocked.key {
+        if header.data_key(&unlocked.secret(passphrase))? != unlocked.key {
             return Err(Error::WrongKey);
         }
-        let params = params.or(header.kdf_params()).unwrap_or_default();
-        Header::for_passphrase(&unlocked.key, new, params)?.write_atomically(&self.files.header())
+        Ok(header)
     }
 
     /// Re-encrypts the database under a new app-supplied key.
@@ -368,7 +413,7 @@ impl Vault {
     /// Changes the passphrase and replaces the data key, re-encrypting every
     /// page: for when an old copy of the header may have been taken. With
     /// the old passphrase it still yields the old key, which then opens
-    /// nothing.
+    /// nothing. A duress passphrase stays set.
     pub fn change_passphrase_and_rekey(&self, old: &str, new: &str) -> Result<()> {
         check_passphrase(new)?;
         self.rotate_under_passphrase(old, new)
@@ -377,13 +422,9 @@ impl Vault {
     fn rotate_under_passphrase(&self, old: &str, new: &str) -> Result<()> {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
-        let header = read_header(&self.files)?;
-        if header.unwrap_with_passphrase(old)? != unlocked.key {
-            return Err(Error::WrongKey);
-        }
+        let header = self.real_header(unlocked, old)?;
         let new_key = DataKey::generate();
-        let params = header.kdf_params().unwrap_or_default();
-        let new_header = Header::for_passphrase(&new_key, new, params)?;
+        let new_header = header.sealing(0, &new_key, &unlocked.secret(new))?;
         self.rotate(unlocked, new_key, new_header)
     }
 
@@ -467,6 +508,44 @@ impl Vault {
     }
 }
 
+/// A new database under `key` with `header` beside it, in a folder with no
+/// vault files; nothing is left behind if it fails.
+fn make(files: &VaultFiles, key: DataKey, header: &Header, hooks: &Hooks) -> Result<Unlocked> {
+    if files.all().iter().any(|p| p.exists()) {
+        return Err(Error::VaultExists);
+    }
+    let new_folder = !files.dir().exists();
+    fs::create_dir_all(files.dir()).map_err(Error::io("creating the vault folder"))?;
+    #[cfg(unix)]
+    if new_folder {
+        // Others on a shared desktop need not even see the file sizes.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(files.dir(), fs::Permissions::from_mode(0o700))
+            .map_err(Error::io("creating the vault folder"))?;
+    }
+    let made = (|| {
+        let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
+        hooks.open(&mut conn)?;
+        let vault_id = uuid::Uuid::now_v7().to_string();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
+            (vault_id, chrono::Utc::now().to_rfc3339()),
+        )?;
+        // The header is written last: a vault without one was never finished.
+        header.write_atomically(&files.header())?;
+        Ok(conn)
+    })();
+    match made {
+        Ok(conn) => Ok(Unlocked::new(conn, key)),
+        Err(e) => {
+            for path in files.all() {
+                let _ = fs::remove_file(path);
+            }
+            Err(e)
+        }
+    }
+}
+
 /// Before anything is written: a passphrase a guesser would find soon is
 /// refused (`passphrase::check`).
 fn check_passphrase(passphrase: &str) -> Result<()> {
@@ -503,17 +582,37 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>, hooks: &Hooks) -> Result<Unlocked
         .exists()
         .then(|| Header::read(&files.pending_header()).ok())
         .flatten();
-    let key_for = |h: &Header| match &how {
-        Unlock::AppKey(key) => h.verify_app_key(key).map(|()| (*key).clone()),
-        Unlock::Passphrase(p) => h.unwrap_with_passphrase(p),
+    // The device secret first: its failure says nothing of the passphrase.
+    let (passphrase, device) = match &how {
+        Unlock::AppKey(_) => (None, None),
+        Unlock::Passphrase(p) => (Some(*p), None),
+        Unlock::PassphraseAndDevice(p, wrapper) => {
+            (Some(*p), Some(wrapped::device_secret(files, *wrapper)?))
+        }
     };
-    let mut candidates = Vec::new();
+    let secret = passphrase.map(|passphrase| Secret {
+        passphrase,
+        device: device.as_ref(),
+    });
+    let key_for = |h: &Header| match (&how, &secret) {
+        (Unlock::AppKey(key), _) => h
+            .verify_app_key(key)
+            .map(|()| (Slot::Real((*key).clone()), None)),
+        (_, Some(secret)) => h.open_slot(secret).map(|(slot, kek)| (slot, Some(kek))),
+        (_, None) => Err(Error::WrongKey),
+    };
     let current = key_for(&header);
-    if let Ok(key) = &current {
-        candidates.push((key.clone(), KeySource::Current));
+    if let (Ok((Slot::Duress(decoy), _)), Some(secret)) = (&current, &secret) {
+        let mut unlocked = duress::take_over(files, &header, decoy.clone(), secret, hooks)?;
+        unlocked.device = device;
+        return Ok(unlocked);
     }
-    if let Some(key) = pending.as_ref().and_then(|p| key_for(p).ok()) {
-        candidates.push((key, KeySource::Pending));
+    let mut candidates = Vec::new();
+    if let Ok((Slot::Real(key), kek)) = &current {
+        candidates.push((key.clone(), KeySource::Current, kek.clone()));
+    }
+    if let Some((Slot::Real(key), kek)) = pending.as_ref().and_then(|p| key_for(p).ok()) {
+        candidates.push((key, KeySource::Pending, kek));
     }
     if candidates.is_empty() {
         return Err(current.err().unwrap_or(Error::WrongKey));
@@ -524,12 +623,15 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>, hooks: &Hooks) -> Result<Unlocked
         _ => return Err(Error::DatabaseDamaged),
     }
     let mut first_error = None;
-    for (key, source) in candidates {
+    for (key, source, kek) in candidates {
         match connection::open(&files.database(), Some(&key), Create::No) {
             Ok(mut conn) => {
                 finish_interrupted_rotation(files, &source)?;
+                upgrade_header(files, &key, kek.as_ref())?;
                 hooks.open(&mut conn)?;
-                return Ok(Unlocked::new(conn, key));
+                let mut unlocked = Unlocked::new(conn, key);
+                unlocked.device = device;
+                return Ok(unlocked);
             }
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -541,6 +643,18 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>, hooks: &Hooks) -> Result<Unlocked
         Some(Error::DatabaseDamaged) if pending.is_some() => Err(Error::WrongKey),
         Some(e) => Err(e),
         None => Err(Error::WrongKey),
+    }
+}
+
+/// A passphrase header from before duress slots is rewritten in the
+/// current layout, so every vault's header looks alike.
+fn upgrade_header(files: &VaultFiles, key: &DataKey, kek: Option<&header::SlotKey>) -> Result<()> {
+    let header = read_header(files)?;
+    match kek {
+        Some(kek) if header.version() < header::VERSION => header
+            .sealing_under(0, key, kek)?
+            .write_atomically(&files.header()),
+        _ => Ok(()),
     }
 }
 

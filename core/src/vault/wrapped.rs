@@ -1,13 +1,17 @@
 //! Vaults whose data key the platform keeps: the app's Keystore (Android)
 //! or Keychain (iOS) wraps it, and only the wrapped bytes are on disk, in
 //! `wrapped.key` beside the database. Rust never stores the raw key.
+//!
+//! In the passphrase-and-device mode the same file holds a wrapped device
+//! secret instead, which the header's slot key is derived with, beside the
+//! passphrase: the header cannot be guessed against off the device.
 
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
 
-use super::header::{sync_dir, write_atomically};
-use super::{Hooks, Vault, VaultFiles};
+use super::header::{Header, Secret, sync_dir, write_atomically};
+use super::{Hooks, KdfParams, Vault, VaultFiles, check_passphrase};
 use crate::{DataKey, Error, Result};
 
 /// Larger wrapped keys are refused unread: a wrapped 32-byte key is small.
@@ -33,11 +37,54 @@ pub(crate) fn create_wrapped(
     let wrapped = wrapper.wrap(&key)?;
     let vault = super::create_with_key(files.dir(), &key, hooks)?;
     // Without its wrapped key a new vault cannot be opened: undo it.
-    if let Err(e) = write_atomically(&files.wrapped_key(), &wrapped, "writing the wrapped key") {
+    if let Err(e) = write_wrapped(&files, &wrapped) {
         let _ = vault.wipe();
         return Err(e);
     }
     Ok(vault)
+}
+
+/// A new vault whose header opens only with `passphrase` and the device
+/// secret `wrapper` unwraps: a fresh random 32 bytes, wrapped, in
+/// `wrapped.key`.
+pub(crate) fn create_with_passphrase_and_device(
+    dir: impl Into<PathBuf>,
+    passphrase: &str,
+    wrapper: &dyn KeyWrapper,
+    params: KdfParams,
+    hooks: &'static Hooks,
+) -> Result<Vault> {
+    check_passphrase(passphrase)?;
+    let files = VaultFiles::new(dir);
+    if files.all().iter().any(|p| p.exists()) {
+        return Err(Error::VaultExists);
+    }
+    let device = DataKey::generate();
+    let wrapped = wrapper.wrap(&device)?;
+    let key = DataKey::generate();
+    let secret = Secret {
+        passphrase,
+        device: Some(&device),
+    };
+    let header = Header::for_passphrase(&key, &secret, params)?;
+    let vault = Vault::create(files.clone(), key, header, hooks)?;
+    if let Err(e) = write_wrapped(&files, &wrapped) {
+        let _ = vault.wipe();
+        return Err(e);
+    }
+    if let Some(unlocked) = vault.guard().as_mut() {
+        unlocked.device = Some(device);
+    }
+    Ok(vault)
+}
+
+/// The device secret of a passphrase-and-device vault, unwrapped.
+pub(super) fn device_secret(files: &VaultFiles, wrapper: &dyn KeyWrapper) -> Result<DataKey> {
+    wrapper.unwrap(&read_wrapped(&files.wrapped_key())?)
+}
+
+pub(super) fn write_wrapped(files: &VaultFiles, wrapped: &[u8]) -> Result<()> {
+    write_atomically(&files.wrapped_key(), wrapped, "writing the wrapped key")
 }
 
 pub(crate) fn open_wrapped(
@@ -101,7 +148,7 @@ impl Vault {
     }
 }
 
-fn read_wrapped(path: &std::path::Path) -> Result<Vec<u8>> {
+pub(super) fn read_wrapped(path: &std::path::Path) -> Result<Vec<u8>> {
     let file = fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::VaultNotFound,
         _ => Error::io("reading the wrapped key")(e),
