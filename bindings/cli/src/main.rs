@@ -28,7 +28,8 @@ use tend_core::{KdfParams, Vault};
     about = "Tend: a private journal and care for your comrades",
     after_help = "Passphrases come from a prompt without echo, or for scripts from \
                   TEND_PASSPHRASE (the vault's, also for init), TEND_NEW_PASSPHRASE (the new one, \
-                  for passphrase change) and TEND_BACKUP_PASSPHRASE (export and import)."
+                  for passphrase change), TEND_DURESS_PASSPHRASE (passphrase duress set) and \
+                  TEND_BACKUP_PASSPHRASE (export and import)."
 )]
 struct Cli {
     /// The vault folder [default: the platform data folder, e.g. ~/.local/share/tend]
@@ -135,6 +136,21 @@ enum PassphraseCommand {
     /// Print a new passphrase of six random words (about 77 bits), to use
     /// with init or change
     Generate,
+    /// A second passphrase (TEND_DURESS_PASSPHRASE, or a prompt) that,
+    /// entered instead of the real one at any unlock, destroys this vault
+    /// and opens an empty one in its place
+    Duress {
+        #[command(subcommand)]
+        action: DuressCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DuressCommand {
+    /// Set it, or replace the one set before
+    Set,
+    /// Remove it; the header then looks as if none was ever set
+    Clear,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -283,6 +299,26 @@ fn run(cli: Cli) -> CliResult {
             }
             vault.change_passphrase(&old, &new, None).map_err(fail)?;
             out.done("Passphrase changed. The database was not rewritten.")
+        }
+        Command::Passphrase(PassphraseCommand::Duress { action }) => {
+            let passphrase = secrets::ask(secrets::VAULT_ENV, "Vault passphrase")?;
+            let vault = Vault::open_with_passphrase(&dir, &passphrase).map_err(fail)?;
+            match action {
+                DuressCommand::Set => {
+                    let duress = secrets::ask_new(secrets::DURESS_ENV, "Duress passphrase")?;
+                    vault
+                        .set_duress_passphrase(&passphrase, &duress)
+                        .map_err(fail)?;
+                    out.done(
+                        "Duress passphrase set. Entered instead of yours, it destroys this \
+                         vault for good and opens an empty one.",
+                    )
+                }
+                DuressCommand::Clear => {
+                    vault.clear_duress_passphrase(&passphrase).map_err(fail)?;
+                    out.done("Duress passphrase cleared.")
+                }
+            }
         }
         Command::Passphrase(PassphraseCommand::Generate) => {
             use tend_core::ExposeSecret;

@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 pub const VAULT_ENV: &str = "TEND_PASSPHRASE";
 pub const NEW_ENV: &str = "TEND_NEW_PASSPHRASE";
 pub const BACKUP_ENV: &str = "TEND_BACKUP_PASSPHRASE";
+pub const DURESS_ENV: &str = "TEND_DURESS_PASSPHRASE";
 
 pub fn ask(env: &str, prompt: &str) -> Result<Zeroizing<String>, String> {
     if let Ok(value) = std::env::var(env) {

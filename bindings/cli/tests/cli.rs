@@ -229,6 +229,35 @@ fn passphrase_change_takes_effect() {
 }
 
 #[test]
+fn a_duress_passphrase_set_on_the_command_line_leaves_an_empty_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("vault");
+    ok(tend(&v, &["init", "--name", "A"]));
+    ok(tend(&v, &["journal", "add", "the words under duress"]));
+    let phrase = "a second phrase for bad days";
+    let duress = [
+        ("TEND_PASSPHRASE", PASS),
+        ("TEND_DURESS_PASSPHRASE", phrase),
+    ];
+    let weak = tend_with(
+        &v,
+        &["passphrase", "duress", "set"],
+        &[("TEND_PASSPHRASE", PASS), ("TEND_DURESS_PASSPHRASE", "123456")],
+    );
+    assert!(!weak.status.success());
+    ok(tend_with(&v, &["passphrase", "duress", "set"], &duress));
+    ok(tend(&v, &["passphrase", "duress", "clear"]));
+    ok(tend_with(&v, &["passphrase", "duress", "set"], &duress));
+    let forced = ok(tend_with(
+        &v,
+        &["journal", "list"],
+        &[("TEND_PASSPHRASE", phrase)],
+    ));
+    assert!(!forced.contains("duress"), "{forced}");
+    assert!(!tend(&v, &["journal", "list"]).status.success());
+}
+
+#[test]
 fn a_weak_passphrase_is_refused_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let v = tmp.path().join("vault");
