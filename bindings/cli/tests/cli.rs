@@ -242,7 +242,10 @@ fn a_duress_passphrase_set_on_the_command_line_leaves_an_empty_vault() {
     let weak = tend_with(
         &v,
         &["passphrase", "duress", "set"],
-        &[("TEND_PASSPHRASE", PASS), ("TEND_DURESS_PASSPHRASE", "123456")],
+        &[
+            ("TEND_PASSPHRASE", PASS),
+            ("TEND_DURESS_PASSPHRASE", "123456"),
+        ],
     );
     assert!(!weak.status.success());
     ok(tend_with(&v, &["passphrase", "duress", "set"], &duress));

@@ -168,6 +168,43 @@ pub async fn open_vault_with_passphrase(
     .await
 }
 
+/// A new vault that opens only with the passphrase and a device secret the
+/// key store wraps: a copy of its files cannot be guessed against.
+#[uniffi::export]
+pub async fn create_vault_with_passphrase_and_device(
+    dir: String,
+    passphrase: String,
+    provider: Arc<dyn KeyProvider>,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        let vault = Provider::run(provider, |p| {
+            Vault::create_with_passphrase_and_device(
+                PathBuf::from(dir),
+                &passphrase,
+                p,
+                KdfParams::default(),
+            )
+        })?;
+        Ok(TendVault::wrap(vault))
+    })
+    .await
+}
+
+#[uniffi::export]
+pub async fn open_vault_with_passphrase_and_device(
+    dir: String,
+    passphrase: String,
+    provider: Arc<dyn KeyProvider>,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        let vault = Provider::run(provider, |p| {
+            Vault::open_with_passphrase_and_device(PathBuf::from(dir), &passphrase, p)
+        })?;
+        Ok(TendVault::wrap(vault))
+    })
+    .await
+}
+
 /// Panic wipe without unlocking: destroys the key and deletes every vault file.
 #[uniffi::export]
 pub async fn wipe_vault(dir: String) -> Result<(), TendError> {
@@ -199,6 +236,35 @@ impl TendVault {
 
     pub async fn unlock_with_passphrase(&self, passphrase: String) -> Result<(), TendError> {
         self.with(move |v| Ok(v.unlock_with_passphrase(&passphrase)?))
+            .await
+    }
+
+    pub async fn unlock_with_passphrase_and_device(
+        &self,
+        passphrase: String,
+        provider: Arc<dyn KeyProvider>,
+    ) -> Result<(), TendError> {
+        self.with(move |v| {
+            Provider::run(provider, |p| {
+                v.unlock_with_passphrase_and_device(&passphrase, p)
+            })
+        })
+        .await
+    }
+
+    /// A second passphrase that, entered at unlock instead of the real one,
+    /// destroys this vault and opens an empty one in its place.
+    pub async fn set_duress_passphrase(
+        &self,
+        passphrase: String,
+        duress: String,
+    ) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.set_duress_passphrase(&passphrase, &duress)?))
+            .await
+    }
+
+    pub async fn clear_duress_passphrase(&self, passphrase: String) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.clear_duress_passphrase(&passphrase)?))
             .await
     }
 

@@ -109,6 +109,27 @@ final class TendCoreTests: XCTestCase {
         }
     }
 
+    func testAPassphraseWithTheDeviceKeyAndADuressPassphraseThatLeavesNothing() async throws {
+        let path = dir.appendingPathComponent("d").path
+        let (real, duress) = (generatePassphrase(), generatePassphrase())
+        let vault = try await createVaultWithPassphraseAndDevice(dir: path, passphrase: real, provider: PadKeyProvider(5))
+        _ = try await vault.addEntry(entry: entry("behind two locks"))
+        vault.lock()
+        await expectError({ try await vault.unlockWithPassphrase(passphrase: real) }) {
+            if case .WrongUnlockMethod = $0 { return true } else { return false }
+        }
+        try await vault.unlockWithPassphraseAndDevice(passphrase: real, provider: PadKeyProvider(5))
+        try await vault.setDuressPassphrase(passphrase: real, duress: duress)
+        vault.lock()
+        let forced = try await openVaultWithPassphraseAndDevice(dir: path, passphrase: duress, provider: PadKeyProvider(5))
+        let page = try await forced.listEntries(limit: 10, after: nil, from: nil, to: nil, tag: nil)
+        XCTAssertTrue(page.entries.isEmpty, "an empty vault in its place")
+        forced.lock()
+        await expectError({ try await openVaultWithPassphraseAndDevice(dir: path, passphrase: real, provider: PadKeyProvider(5)) }) {
+            if case .WrongKey = $0 { return true } else { return false }
+        }
+    }
+
     func testJournalSearchAndInsights() async throws {
         let vault = try await member("Alice")
         _ = try await vault.addEntry(entry: entry("Painted a heron by the canal", mood: 4, feelings: ["calm"]))

@@ -322,6 +322,30 @@ class TendTest {
     }
 
     @Test
+    fun `a passphrase and the device key together, and a duress passphrase that leaves nothing`() = runBlocking<Unit> {
+        val path = dir.resolve("d").toString()
+        val (real, duress) = generatePassphrase() to generatePassphrase()
+        val vault = createVaultWithPassphraseAndDevice(path, real, PadKeyProvider(5))
+        vault.addEntry(entry("behind two locks"))
+        vault.lock()
+        assertThrows<TendException.WrongUnlockMethod> { runBlocking { vault.unlockWithPassphrase(real) } }
+        assertThrows<TendException.KeyProvider> {
+            runBlocking { vault.unlockWithPassphraseAndDevice(real, PadKeyProvider(6).let { p ->
+                object : KeyProvider by p { override fun unwrapKey(wrapped: ByteArray) = throw TendException.KeyProvider("locked") } }) }
+        }
+        vault.unlockWithPassphraseAndDevice(real, PadKeyProvider(5))
+        assertEquals(1, vault.listEntries(10u, null, null, null, null).entries.size)
+        vault.setDuressPassphrase(real, duress)
+        vault.lock()
+        val forced = openVaultWithPassphraseAndDevice(path, duress, PadKeyProvider(5))
+        assertEquals(0, forced.listEntries(10u, null, null, null, null).entries.size, "an empty vault in its place")
+        forced.lock()
+        assertThrows<TendException.WrongKey> {
+            runBlocking { openVaultWithPassphraseAndDevice(path, real, PadKeyProvider(5)) }
+        }
+    }
+
+    @Test
     fun `many coroutines at once, and the listener hears each change`() = runBlocking<Unit> {
         val vault = member("Alice")
         val heard = CopyOnWriteArrayList<Change>()
