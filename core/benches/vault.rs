@@ -1,7 +1,7 @@
 //! Vault and journal speed, each against plain SQLite doing the same work in
 //! the same run, so the cost of encryption shows as a ratio.
 //!
-//! Run: `cargo bench -p tend-core --features plaintext-baseline`
+//! Run: `cargo bench -p tend-core --features plaintext-baseline,testing --bench vault`
 
 use std::hint::black_box;
 use std::path::Path;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{FixedOffset, TimeZone};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tend_core::journal::{DaylioOptions, NewEntry, UnknownMoods};
-use tend_core::{DataKey, KdfParams, Vault};
+use tend_core::{DataKey, KdfParams, Vault, VaultFiles};
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -225,6 +225,72 @@ fn unlock_with_passphrase(c: &mut Criterion) {
     group.finish();
 }
 
+/// Issue 18: a duress slot must not change what an unlock costs. The key
+/// derivation and slot checks alone, in one run: a version 1 header (one
+/// slot, today's unlock before duress slots), version 2 without and with a
+/// duress passphrase set, entered with the passphrase, the duress one and a
+/// wrong one; then whole unlocks without and with a duress slot.
+fn unlock_with_a_duress_slot(c: &mut Criterion) {
+    let mut group = c.benchmark_group("unlock_duress_slot");
+    group.sample_size(10);
+    let (real, duress) = ("benchmark passphrase heron", "another one for bad days");
+    let plain = tempfile::tempdir().unwrap();
+    let vault = Vault::create_with_passphrase(plain.path(), real, KdfParams::default()).unwrap();
+    let with = tempfile::tempdir().unwrap();
+    let guarded = Vault::create_with_passphrase(with.path(), real, KdfParams::default()).unwrap();
+    guarded.set_duress_passphrase(real, duress).unwrap();
+    let header = |dir: &Path| std::fs::read(VaultFiles::new(dir).header()).unwrap();
+    let v1 = tend_core::testing::version_1_header(plain.path(), real).unwrap();
+    let cases = [
+        ("header_v1", v1, real, true),
+        ("header_v2", header(plain.path()), real, true),
+        ("header_v2_duress_set", header(with.path()), real, true),
+        (
+            "header_v2_duress_entered",
+            header(with.path()),
+            duress,
+            true,
+        ),
+        (
+            "header_v2_wrong",
+            header(with.path()),
+            "not the one at all",
+            false,
+        ),
+    ];
+    for (name, bytes, passphrase, opens) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| assert_eq!(tend_core::testing::opens_header(&bytes, passphrase), opens))
+        });
+    }
+    for (name, vault) in [("unlock", &vault), ("unlock_duress_set", &guarded)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                vault.lock();
+                vault.unlock_with_passphrase(real).unwrap()
+            })
+        });
+    }
+    // The duress passphrase entered: the wipe and the empty vault included.
+    group.bench_function("unlock_duress_entered", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let v =
+                    Vault::create_with_passphrase(dir.path(), real, KdfParams::default()).unwrap();
+                v.set_duress_passphrase(real, duress).unwrap();
+                dir
+            },
+            |dir| {
+                Vault::open_with_passphrase(dir.path(), duress).unwrap();
+                dir
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 /// Issue 18: a new passphrase and a new data key, every page re-encrypted.
 /// Each run swaps between two passphrases; both Argon2id runs (checking the
 /// old, wrapping under the new) are in the figure.
@@ -265,6 +331,7 @@ criterion_group!(
     bulk_import,
     search_and_insights,
     unlock_with_passphrase,
+    unlock_with_a_duress_slot,
     change_passphrase_and_rekey
 );
 criterion_main!(benches);

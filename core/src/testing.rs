@@ -205,6 +205,18 @@ pub fn card_of(vault: &crate::Vault, comrade: crate::comrades::ComradeId) -> cra
     Card::from_bytes(&bytes).map_err(|_| crate::Error::DatabaseDamaged)
 }
 
+/// The header of the passphrase vault in `dir` as a version 1 header
+/// (before duress slots) held the same key.
+pub fn version_1_header(dir: &std::path::Path, passphrase: &str) -> crate::Result<Vec<u8>> {
+    crate::vault::version_1_header(dir, passphrase)
+}
+
+/// A header's key derivation and slot checks, as every passphrase unlock
+/// begins. Whether a slot opened.
+pub fn opens_header(bytes: &[u8], passphrase: &str) -> bool {
+    crate::vault::opens_header(bytes, passphrase)
+}
+
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing
 /// stored. Whether it was accepted. Must never panic.
 pub fn import_ics(data: &[u8]) -> bool {

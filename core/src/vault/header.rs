@@ -241,6 +241,44 @@ impl Header {
         Ok(header)
     }
 
+    /// This header as a version 1 header held the same key: for the
+    /// benchmark that compares unlocking before and after duress slots.
+    #[cfg(feature = "testing")]
+    pub(crate) fn as_version_1(&self, key: &DataKey, kek: &SlotKey) -> Result<Header> {
+        let Header::Passphrase {
+            device: false,
+            params,
+            salt,
+            ..
+        } = self
+        else {
+            return Err(self.wrong_method("a passphrase"));
+        };
+        let mut header = Header::Passphrase {
+            version: 1,
+            device: false,
+            params: *params,
+            salt: *salt,
+            slots: [[0; SLOT_LEN]; 2],
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = cipher(kek)
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: key.as_bytes(),
+                    aad: &header.aad(0),
+                },
+            )
+            .map_err(|_| Error::invalid("key", "cannot be wrapped"))?;
+        if let Header::Passphrase { slots, .. } = &mut header {
+            slots[0][..NONCE_LEN].copy_from_slice(&nonce);
+            slots[0][NONCE_LEN..].copy_from_slice(&sealed);
+        }
+        Ok(header)
+    }
+
     /// This header with slot 1 random again: no duress passphrase.
     pub(crate) fn without_duress(&self) -> Header {
         let mut header = self.clone();

@@ -646,6 +646,31 @@ fn unlock(files: &VaultFiles, how: Unlock<'_>, hooks: &Hooks) -> Result<Unlocked
     }
 }
 
+/// The header of the passphrase vault in `dir` as version 1 held its key.
+#[cfg(feature = "testing")]
+pub(crate) fn version_1_header(dir: &Path, passphrase: &str) -> Result<Vec<u8>> {
+    let header = read_header(&VaultFiles::new(dir))?;
+    let secret = Secret {
+        passphrase,
+        device: None,
+    };
+    match header.open_slot(&secret)? {
+        (Slot::Real(key), kek) => Ok(header.as_version_1(&key, &kek)?.encode()),
+        (Slot::Duress(_), _) => Err(Error::WrongKey),
+    }
+}
+
+/// What every passphrase unlock does first: the header decoded and its
+/// slots tried. Whether one opened.
+#[cfg(feature = "testing")]
+pub(crate) fn opens_header(bytes: &[u8], passphrase: &str) -> bool {
+    let secret = Secret {
+        passphrase,
+        device: None,
+    };
+    Header::decode(bytes).is_ok_and(|h| h.open_slot(&secret).is_ok())
+}
+
 /// A passphrase header from before duress slots is rewritten in the
 /// current layout, so every vault's header looks alike.
 fn upgrade_header(files: &VaultFiles, key: &DataKey, kek: Option<&header::SlotKey>) -> Result<()> {
