@@ -217,6 +217,57 @@ pub fn opens_header(bytes: &[u8], passphrase: &str) -> bool {
     crate::vault::opens_header(bytes, passphrase)
 }
 
+/// A forger holding the identity key taken from a copy of `vault` (its
+/// files and passphrase, or its data key), with an X25519 key of their own.
+pub struct Forger {
+    signing: SigningKey,
+    encryption: EncryptionSecret,
+    name: String,
+}
+
+impl Forger {
+    pub fn from_vault(vault: &crate::Vault) -> crate::Result<Forger> {
+        vault.with_conn(|conn| {
+            let keys = crate::identity::load(conn)?;
+            Ok(Forger {
+                signing: keys.signing.clone(),
+                encryption: EncryptionSecret::generate(),
+                name: crate::identity::card(conn, &keys)?.name().to_owned(),
+            })
+        })
+    }
+
+    /// The victim's card, as the forger issues it: their identity, the
+    /// forger's encryption key, dated `issued_at`.
+    pub fn card(&self, issued_at: chrono::DateTime<chrono::Utc>) -> crate::Result<Card> {
+        Card::issue(
+            &self.signing,
+            self.encryption.public(),
+            &self.name,
+            None,
+            issued_at,
+        )
+    }
+
+    /// A card update carrying `card`, sealed to the holder of `to` as the
+    /// victim would seal it, MAC and all.
+    pub fn card_update(&self, card: &Card, to: &Card) -> crate::Result<Vec<u8>> {
+        let pair_key = self.encryption.pair_key(&to.encryption_key())?;
+        let message = wire::Message {
+            id: *uuid::Uuid::now_v7().as_bytes(),
+            created_ms: chrono::Utc::now().timestamp_millis(),
+            expires_ms: None,
+            kind: crate::envelope::CARD_UPDATE,
+            body: &[],
+        };
+        let recipients = [wire::Recipient {
+            key: to.encryption_key(),
+            pair_key: &pair_key,
+        }];
+        Ok(wire::seal(card, &recipients, &message)?)
+    }
+}
+
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing
 /// stored. Whether it was accepted. Must never panic.
 pub fn import_ics(data: &[u8]) -> bool {

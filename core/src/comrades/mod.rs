@@ -8,7 +8,8 @@ mod store;
 use rusqlite::Connection;
 
 pub use crate::identity::{
-    Card, CardError, EncryptionKey, IdentityKey, MAX_CARD_BYTES, PairKey, RETIRED_KEY_LIFETIME,
+    Card, CardError, EncryptionKey, IdentityKey, MAX_CARD_AHEAD, MAX_CARD_BYTES, PairKey,
+    RETIRED_KEY_LIFETIME,
 };
 pub use circles::{Circle, CircleId};
 pub use safety_number::SafetyNumber;

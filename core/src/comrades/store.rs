@@ -91,6 +91,7 @@ impl Comrades<'_> {
     /// A card of someone I already have refreshes them if it is newer.
     pub fn add(&self, card: &Card, name: Option<&str>) -> Result<Added> {
         let name = name::clean(name.unwrap_or(card.name()))?;
+        card.check_not_ahead(Utc::now())?;
         self.vault.with_tx(|tx| {
             let keys = identity::load(tx)?;
             if card.identity_key() == keys.identity_key() {
@@ -128,6 +129,7 @@ impl Comrades<'_> {
     /// A comrade has a new identity key (a new phone, a lost vault). They
     /// become unverified until safety numbers are compared again.
     pub fn replace_identity(&self, id: ComradeId, card: &Card) -> Result<Added> {
+        card.check_not_ahead(Utc::now())?;
         self.vault.with_tx(|tx| {
             let keys = identity::load(tx)?;
             let seq = seq_of(tx, id)?;

@@ -147,6 +147,9 @@ fn open_in(
     now: DateTime<Utc>,
 ) -> Result<Opened> {
     let unsealed = opener.open(bytes)?;
+    if unsealed.card.check_not_ahead(now).is_err() {
+        return Err(EnvelopeError::CardIssuedAhead.into());
+    }
     let checked = kind::check(kinds, &unsealed.kind, &unsealed.body)?;
     let sender_key = unsealed.card.identity_key();
     let message_id = MessageId(uuid::Uuid::from_bytes(unsealed.id));

@@ -53,6 +53,8 @@ pub enum EnvelopeError {
     Malformed,
     #[error("envelope version {0} is newer than this app understands")]
     UnsupportedVersion(u8),
+    #[error("carries a card dated more than a day ahead of this device's clock")]
+    CardIssuedAhead,
 }
 
 crate::id::uuid_id!(

@@ -28,7 +28,14 @@ pub enum CardError {
     BadKey,
     #[error("the card's keys are not signed by its identity key")]
     BadProof,
+    #[error("the card is dated more than a day ahead of this device's clock")]
+    IssuedAhead,
 }
+
+/// A card dated further ahead of the receiver's clock than this is refused:
+/// otherwise whoever holds a stolen identity key could date a card years
+/// ahead, and no genuine later card would ever replace it.
+pub const MAX_CARD_AHEAD: chrono::Duration = chrono::Duration::hours(24);
 
 const PREFIX: &str = "TEND:";
 const VERSION: u8 = 1;
@@ -201,6 +208,14 @@ impl Card {
     pub fn issued_at(&self) -> DateTime<Utc> {
         self.issued_at
     }
+
+    /// Refuses a card dated more than [`MAX_CARD_AHEAD`] after `now`.
+    pub fn check_not_ahead(&self, now: DateTime<Utc>) -> Result<(), CardError> {
+        match self.issued_at > now + MAX_CARD_AHEAD {
+            true => Err(CardError::IssuedAhead),
+            false => Ok(()),
+        }
+    }
 }
 
 impl fmt::Debug for Card {
@@ -338,6 +353,22 @@ mod tests {
         bytes.extend_from_slice(&signature.to_bytes());
         bytes.extend_from_slice(&checksum(&bytes));
         Card::from_bytes(&bytes)
+    }
+
+    #[test]
+    fn a_card_more_than_a_day_ahead_of_the_clock_is_refused() {
+        let issued = card().issued_at();
+        assert!(card().check_not_ahead(issued - MAX_CARD_AHEAD).is_ok());
+        assert!(
+            card()
+                .check_not_ahead(issued - chrono::Duration::hours(2))
+                .is_ok(),
+            "a clock a little behind"
+        );
+        assert_eq!(
+            card().check_not_ahead(issued - MAX_CARD_AHEAD - chrono::Duration::seconds(1)),
+            Err(CardError::IssuedAhead)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub use address::{
     Address, MAILBOX_WEEK, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, MailboxSeed,
     NextMailbox, RelayUrl, week_of, week_start,
 };
-pub use card::{Card, CardError, MAX_CARD_BYTES};
+pub use card::{Card, CardError, MAX_CARD_AHEAD, MAX_CARD_BYTES};
 pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_NOTICE, Mailbox, week_closes};
