@@ -81,6 +81,7 @@ static HOOKS: Hooks = Hooks {
         weekly_mailboxes,
         sweep_care,
         prune_replay_records,
+        prune_retired_keys,
     ],
     integrity: &[journal::index_is_sound],
 };
@@ -95,6 +96,10 @@ fn weekly_mailboxes(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 fn sweep_care(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     care::sweep(conn, now).map(drop)
+}
+
+fn prune_retired_keys(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    identity::prune_retired_keys(conn, now)
 }
 
 fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {

@@ -217,22 +217,34 @@ pub fn opens_header(bytes: &[u8], passphrase: &str) -> bool {
     crate::vault::opens_header(bytes, passphrase)
 }
 
+/// What unlocking at `now` prunes of my retired encryption keys.
+pub fn prune_retired_keys_at(
+    vault: &crate::Vault,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::identity::prune_retired_keys(tx, now))
+}
+
 /// A forger holding the identity key taken from a copy of `vault` (its
 /// files and passphrase, or its data key), with an X25519 key of their own.
 pub struct Forger {
     signing: SigningKey,
     encryption: EncryptionSecret,
     name: String,
+    /// The victim's encryption secret and card when the copy was taken.
+    stolen: (EncryptionSecret, Card),
 }
 
 impl Forger {
     pub fn from_vault(vault: &crate::Vault) -> crate::Result<Forger> {
         vault.with_conn(|conn| {
             let keys = crate::identity::load(conn)?;
+            let card = crate::identity::card(conn, &keys)?;
             Ok(Forger {
                 signing: keys.signing.clone(),
                 encryption: EncryptionSecret::generate(),
-                name: crate::identity::card(conn, &keys)?.name().to_owned(),
+                name: card.name().to_owned(),
+                stolen: (keys.current.clone(), card),
             })
         })
     }
@@ -250,23 +262,47 @@ impl Forger {
     }
 
     /// A card update carrying `card`, sealed to the holder of `to` as the
-    /// victim would seal it, MAC and all.
+    /// victim would seal it, MAC and all, with the forger's key.
     pub fn card_update(&self, card: &Card, to: &Card) -> crate::Result<Vec<u8>> {
-        let pair_key = self.encryption.pair_key(&to.encryption_key())?;
-        let message = wire::Message {
-            id: *uuid::Uuid::now_v7().as_bytes(),
-            created_ms: chrono::Utc::now().timestamp_millis(),
-            expires_ms: None,
-            kind: crate::envelope::CARD_UPDATE,
-            body: &[],
-        };
-        let recipients = [wire::Recipient {
-            key: to.encryption_key(),
-            pair_key: &pair_key,
-        }];
-        Ok(wire::seal(card, &recipients, &message)?)
+        seal_as(
+            &self.encryption,
+            card,
+            to,
+            crate::envelope::CARD_UPDATE,
+            &[],
+        )
+    }
+
+    /// An envelope as the victim sealed them when the copy was taken: their
+    /// card of then, and the secret it names.
+    pub fn with_stolen_key(&self, to: &Card, kind: &str, body: &[u8]) -> crate::Result<Vec<u8>> {
+        seal_as(&self.stolen.0, &self.stolen.1, to, kind, body)
     }
 }
+
+fn seal_as(
+    secret: &EncryptionSecret,
+    card: &Card,
+    to: &Card,
+    kind: &str,
+    body: &[u8],
+) -> crate::Result<Vec<u8>> {
+    let pair_key = secret.pair_key(&to.encryption_key())?;
+    let message = wire::Message {
+        id: *uuid::Uuid::now_v7().as_bytes(),
+        created_ms: chrono::Utc::now().timestamp_millis(),
+        expires_ms: None,
+        kind,
+        body,
+    };
+    let recipients = [wire::Recipient {
+        key: to.encryption_key(),
+        pair_key: &pair_key,
+    }];
+    Ok(wire::seal(card, &recipients, &message)?)
+}
+
+impl Forger {}
 
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing
 /// stored. Whether it was accepted. Must never panic.

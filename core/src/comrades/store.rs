@@ -279,10 +279,13 @@ impl Comrades<'_> {
     }
 }
 
-/// Takes a comrade's newer card: new keys or a new name. Returns whether it was newer.
+/// Takes a comrade's newer card: new keys or a new name. Returns whether it
+/// was newer. A key it replaces is kept for [`PREVIOUS_KEY_GRACE`].
 pub(crate) fn refresh_from_card(conn: &Connection, keys: &MyKeys, card: &Card) -> Result<bool> {
     let changed = conn.execute(
-        "UPDATE comrades SET card = ?2, encryption_key = ?3, card_issued_at = ?4, pair_key = ?5
+        "UPDATE comrades SET card = ?2, encryption_key = ?3, card_issued_at = ?4, pair_key = ?5,
+             previous_key = CASE WHEN encryption_key = ?3 THEN previous_key ELSE encryption_key END,
+             key_replaced_at = CASE WHEN encryption_key = ?3 THEN key_replaced_at ELSE ?6 END
          WHERE identity_key = ?1 AND card_issued_at < ?4",
         params![
             card.identity_key().as_bytes().as_slice(),
@@ -290,6 +293,7 @@ pub(crate) fn refresh_from_card(conn: &Connection, keys: &MyKeys, card: &Card) -
             card.encryption_key().as_bytes().as_slice(),
             card.issued_at().timestamp(),
             keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
+            Utc::now().timestamp_millis(),
         ],
     )?;
     Ok(changed > 0)
@@ -326,23 +330,76 @@ pub(crate) struct Known {
     pub id: ComradeId,
     pub name: String,
     pub blocked: bool,
+    encryption_key: Vec<u8>,
+    card_issued_at: i64,
+    previous_key: Option<Vec<u8>>,
+    key_replaced_at: Option<i64>,
+}
+
+/// After a comrade's new encryption key reaches me, envelopes under the one
+/// it replaced are still taken this long: as long as an event can wait on
+/// a relay (`delivery::LONGEST_STAY`), so nothing sent before is lost.
+pub const PREVIOUS_KEY_GRACE: chrono::Duration = chrono::Duration::days(16);
+
+impl Known {
+    /// Whether an envelope carrying `card` may speak for them: a card with
+    /// the key I hold, or a newer card (it replaces mine), or the key it
+    /// replaced within [`PREVIOUS_KEY_GRACE`]. An older card with any other
+    /// key is refused: whoever kept a retired secret cannot use it.
+    pub(crate) fn may_seal_with(&self, card: &Card, now: DateTime<Utc>) -> bool {
+        let key = card.encryption_key();
+        let key = key.as_bytes().as_slice();
+        key == self.encryption_key.as_slice()
+            || card.issued_at().timestamp() > self.card_issued_at
+            || (self.previous_key.as_deref() == Some(key)
+                && self.key_replaced_at.is_some_and(|at| {
+                    now.timestamp_millis() - at <= PREVIOUS_KEY_GRACE.num_milliseconds()
+                }))
+    }
 }
 
 /// The comrade with this identity key, if I have them.
 pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known>> {
-    let row: Option<(String, String, bool)> = conn
-        .prepare_cached("SELECT id, name, blocked FROM comrades WHERE identity_key = ?1")?
+    type Row = (
+        String,
+        String,
+        bool,
+        Vec<u8>,
+        i64,
+        Option<Vec<u8>>,
+        Option<i64>,
+    );
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT id, name, blocked, encryption_key, card_issued_at, previous_key,
+                 key_replaced_at
+             FROM comrades WHERE identity_key = ?1",
+        )?
         .query_row([key.as_bytes().as_slice()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .optional()?;
-    row.map(|(id, name, blocked)| {
-        Ok(Known {
-            id: id.parse()?,
-            name,
-            blocked,
-        })
-    })
+    row.map(
+        |(id, name, blocked, encryption_key, card_issued_at, previous_key, key_replaced_at)| {
+            Ok(Known {
+                id: id.parse()?,
+                name,
+                blocked,
+                encryption_key,
+                card_issued_at,
+                previous_key,
+                key_replaced_at,
+            })
+        },
+    )
     .transpose()
 }
 

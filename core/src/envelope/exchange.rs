@@ -167,6 +167,9 @@ fn open_in(
         if known.blocked {
             return Err(EnvelopeError::BlockedSender.into());
         }
+        if !known.may_seal_with(&unsealed.card, now) {
+            return Err(EnvelopeError::RetiredKey.into());
+        }
         Sender {
             comrade: Some(known.id),
             name: known.name,

@@ -55,6 +55,8 @@ pub enum EnvelopeError {
     UnsupportedVersion(u8),
     #[error("carries a card dated more than a day ahead of this device's clock")]
     CardIssuedAhead,
+    #[error("sealed with a key its sender has replaced")]
+    RetiredKey,
 }
 
 crate::id::uuid_id!(

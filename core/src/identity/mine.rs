@@ -141,10 +141,7 @@ pub(crate) fn bump_card(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 /// The caller derives the pair keys with every comrade again.
 pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionSecret> {
     let now = Utc::now();
-    conn.execute(
-        "DELETE FROM my_encryption_keys WHERE retired_at < ?1",
-        [(now - RETIRED_KEY_LIFETIME).timestamp_millis()],
-    )?;
+    prune_retired_keys(conn, now)?;
     conn.execute(
         "UPDATE my_encryption_keys SET retired_at = ?1 WHERE retired_at IS NULL",
         [now.timestamp_millis()],
@@ -153,6 +150,17 @@ pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionSecret> {
     insert_encryption_key(conn, &secret, now)?;
     bump_card(conn, now)?;
     Ok(secret)
+}
+
+/// Deletes my encryption keys retired more than [`RETIRED_KEY_LIFETIME`]
+/// ago: at every unlock and rotation, so a key does not outlive its month
+/// because no rotation came after it. What was sealed to it opens no more.
+pub(crate) fn prune_retired_keys(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "DELETE FROM my_encryption_keys WHERE retired_at < ?1",
+        [(now - RETIRED_KEY_LIFETIME).timestamp_millis()],
+    )?;
+    Ok(())
 }
 
 fn insert_encryption_key(

@@ -20,6 +20,7 @@ pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_NOTICE, Mailbox, week_closes};
 pub use mine::RETIRED_KEY_LIFETIME;
 pub(crate) use mine::{
-    MyKeys, bump_card, card, card_for_the_cut_off, ensure, identity_key, load, rotate,
+    MyKeys, bump_card, card, card_for_the_cut_off, ensure, identity_key, load, prune_retired_keys,
+    rotate,
 };
 pub use relays::MAX_RELAYS;

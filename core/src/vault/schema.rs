@@ -352,7 +352,8 @@ const MIGRATIONS: &[&str] = &[
     // 9 -> 10: a mailbox pair announced ahead serves from a week's start
     // (identity::mailbox::announce_next); pairs until now served at once.
     // A decoy card update goes to a comrade cut off, who may be gone from
-    // comrades: their card is kept with it, until it is pruned.
+    // comrades: their card is kept with it, until it is pruned. A comrade's
+    // replaced key opens envelopes only for a grace (comrades::Known).
     r#"
     ALTER TABLE mailboxes ADD COLUMN serves_from INTEGER NOT NULL DEFAULT 0;
     UPDATE mailboxes SET serves_from = created_at;
@@ -360,6 +361,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox_recipients ADD COLUMN card BLOB;
     -- The mailbox a copy went to, to send it again if that one no longer serves.
     ALTER TABLE deliveries ADD COLUMN sent_to BLOB;
+    -- A comrade's encryption key their newer card replaced, taken for a while.
+    ALTER TABLE comrades ADD COLUMN previous_key BLOB;
+    ALTER TABLE comrades ADD COLUMN key_replaced_at INTEGER;
     "#,
 ];
 
