@@ -578,6 +578,37 @@ fn each_week_has_a_mailbox_of_its_own_that_sender_and_owner_agree_on() {
     assert_eq!(keys.len(), 3, "a new mailbox each week");
 }
 
+/// For six weeks after a block, every six hours: the mailbox a comrade
+/// holding the announcing card addresses is one the owner reads, and the
+/// old pair is never read for a week it no longer serves.
+#[test]
+fn across_an_announced_switch_sender_and_owner_always_agree() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob", "Carol"], &[&relay.url]);
+    let bob = &v[1];
+    let before = bob.delivery().my_address().unwrap();
+    bob.comrades()
+        .block(bob.comrades().find("Carol").unwrap().id)
+        .unwrap();
+    let held = bob.comrades().my_card().unwrap().address().cloned().unwrap();
+    let switch = week_start(held.next.unwrap().from_week);
+    let now = Utc::now();
+    for step in 0..(6 * 7 * 4) {
+        let at = now + chrono::Duration::hours(6 * step);
+        let read: HashSet<_> = tend_core::testing::mailboxes_at(bob, at)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert!(read.contains(&held.mailbox_at(at)), "at {at}");
+        assert!(read.len() <= 4, "at {at}: {} read", read.len());
+        if at >= switch {
+            assert!(!read.contains(&before.mailbox_at(at)), "at {at}");
+        }
+    }
+}
+
 #[test]
 fn a_vault_from_before_weekly_mailboxes_moves_to_them_and_tells_comrades() {
     let relay = FakeRelay::honest();
