@@ -348,6 +348,20 @@ pub fn relay_message(data: &[u8]) {
     crate::delivery::nostr::check_relay_message(data);
 }
 
+/// Reads hostile bytes as a relay's HTTP answer to a NIP-11 request, and
+/// its proof-of-work demand. Must never panic.
+#[cfg(feature = "network")]
+pub fn relay_document(data: &[u8]) {
+    crate::delivery::nostr::read_relay_document(data);
+}
+
+/// Reads hostile bytes as a vault header: decoded, and if it decodes,
+/// written back byte for byte. No key derivation: a header names its own
+/// cost, and the cap on it is checked at decoding. Must never panic.
+pub fn vault_header(data: &[u8]) {
+    crate::vault::check_header(data);
+}
+
 /// Feeds hostile lines to the piece assembler as event contents, as a
 /// relay could in any order. Must never panic or grow unbounded.
 #[cfg(feature = "network")]

@@ -550,13 +550,7 @@ fn each_week_has_a_mailbox_of_its_own_that_sender_and_owner_agree_on() {
     let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
     let bob = &v[1];
     // Bob's card, as Alice scanned it, gives the mailbox Bob reads each week.
-    let at_alice = bob
-        .comrades()
-        .my_card()
-        .unwrap()
-        .address()
-        .cloned()
-        .unwrap();
+    let at_alice = address_on_card(bob);
     assert_eq!(at_alice, bob.delivery().my_address().unwrap());
     let now = Utc::now();
     let mut keys = HashSet::new();
@@ -578,6 +572,17 @@ fn each_week_has_a_mailbox_of_its_own_that_sender_and_owner_agree_on() {
     assert_eq!(keys.len(), 3, "a new mailbox each week");
 }
 
+/// The address `member`'s card carries, as a comrade who scanned it holds it.
+fn address_on_card(member: &tend_core::Vault) -> tend_core::delivery::Address {
+    member
+        .comrades()
+        .my_card()
+        .unwrap()
+        .address()
+        .cloned()
+        .unwrap()
+}
+
 /// For six weeks after a block, every six hours: the mailbox a comrade
 /// holding the announcing card addresses is one the owner reads, and the
 /// old pair is never read for a week it no longer serves.
@@ -591,7 +596,7 @@ fn across_an_announced_switch_sender_and_owner_always_agree() {
     bob.comrades()
         .block(bob.comrades().find("Carol").unwrap().id)
         .unwrap();
-    let held = bob.comrades().my_card().unwrap().address().cloned().unwrap();
+    let held = address_on_card(bob);
     let switch = week_start(held.next.unwrap().from_week);
     let now = Utc::now();
     for step in 0..(6 * 7 * 4) {

@@ -80,3 +80,13 @@ fn the_relay_corpora_read_without_panics() {
     replay("relay_message", tend_core::testing::relay_message);
     replay("relay_pieces", tend_core::testing::relay_pieces);
 }
+
+#[test]
+fn the_relay_document_corpus_reads_without_panics() {
+    replay("relay_document", tend_core::testing::relay_document);
+}
+
+#[test]
+fn the_vault_header_corpus_decodes_without_panics_and_round_trips() {
+    replay("vault_header", tend_core::testing::vault_header);
+}

@@ -671,6 +671,19 @@ pub(crate) fn opens_header(bytes: &[u8], passphrase: &str) -> bool {
     Header::decode(bytes).is_ok_and(|h| h.open_slot(&secret).is_ok())
 }
 
+/// A hostile header, decoded, and if it decodes, encoded back unchanged:
+/// for the fuzzer.
+#[cfg(feature = "testing")]
+pub(crate) fn check_header(bytes: &[u8]) {
+    if let Ok(header) = Header::decode(bytes) {
+        assert_eq!(
+            header.encode(),
+            bytes,
+            "a header that decodes is read as written"
+        );
+    }
+}
+
 /// A passphrase header from before duress slots is rewritten in the
 /// current layout, so every vault's header looks alike.
 fn upgrade_header(files: &VaultFiles, key: &DataKey, kek: Option<&header::SlotKey>) -> Result<()> {

@@ -44,3 +44,12 @@ pub(crate) fn assemble_lines(data: &[u8]) {
         let _ = assembler.add(i.to_string(), [0; 32], &String::from_utf8_lossy(line));
     }
 }
+
+/// A relay's HTTP answer to a NIP-11 request, read as publishing reads it:
+/// for the fuzzer.
+#[cfg(all(feature = "network", feature = "testing"))]
+pub(crate) fn read_relay_document(data: &[u8]) {
+    if let Some(body) = socket::http_body(data) {
+        let _ = transport::min_pow(&body);
+    }
+}

@@ -224,7 +224,7 @@ fn exchange(
 }
 
 /// The body of a whole 200 response, plain or chunked.
-fn http_body(response: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn http_body(response: &[u8]) -> Option<Vec<u8>> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut parsed = httparse::Response::new(&mut headers);
     let httparse::Status::Complete(start) = parsed.parse(response).ok()? else {

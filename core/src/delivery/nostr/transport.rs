@@ -103,7 +103,7 @@ impl NostrTransport {
 }
 
 /// `limitation.min_pow_difficulty` of a NIP-11 document.
-fn min_pow(document: &[u8]) -> Option<u8> {
+pub(crate) fn min_pow(document: &[u8]) -> Option<u8> {
     let document: serde_json::Value = serde_json::from_slice(document).ok()?;
     let bits = document
         .get("limitation")?
