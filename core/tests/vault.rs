@@ -461,7 +461,17 @@ fn crash_child_writer() {
 fn killed_mid_write_loses_no_reported_entry() {
     let tmp = tempfile::tempdir().unwrap();
     drop(Vault::create_with_key(tmp.path(), &key(3)).unwrap());
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    // Under an emulator (`.ci/arm64-tests`), the child runs through it too.
+    let me = std::env::current_exe().unwrap();
+    let mut child = match std::env::var_os("TEND_TEST_RUNNER") {
+        Some(runner) => {
+            let mut c = Command::new(runner);
+            c.arg(me);
+            c
+        }
+        None => Command::new(me),
+    };
+    let mut child = child
         .args([
             "crash_child_writer",
             "--exact",
