@@ -225,20 +225,32 @@ impl Header {
             salt: *salt,
             slots,
         };
+        header.seal_slot(index, key, kek, nonce)?;
+        Ok(header)
+    }
+
+    /// Seals `key` into slot `index` in place, under this header's AAD.
+    fn seal_slot(
+        &mut self,
+        index: usize,
+        key: &DataKey,
+        kek: &SlotKey,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<()> {
         let sealed = cipher(kek)
             .encrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: key.as_bytes(),
-                    aad: &header.aad(index),
+                    aad: &self.aad(index),
                 },
             )
             .map_err(|_| Error::invalid("key", "cannot be wrapped"))?;
-        if let Header::Passphrase { slots, .. } = &mut header {
+        if let Header::Passphrase { slots, .. } = self {
             slots[index][..NONCE_LEN].copy_from_slice(&nonce);
             slots[index][NONCE_LEN..].copy_from_slice(&sealed);
         }
-        Ok(header)
+        Ok(())
     }
 
     /// This header as a version 1 header held the same key: for the
@@ -263,19 +275,7 @@ impl Header {
         };
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = cipher(kek)
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: key.as_bytes(),
-                    aad: &header.aad(0),
-                },
-            )
-            .map_err(|_| Error::invalid("key", "cannot be wrapped"))?;
-        if let Header::Passphrase { slots, .. } = &mut header {
-            slots[0][..NONCE_LEN].copy_from_slice(&nonce);
-            slots[0][NONCE_LEN..].copy_from_slice(&sealed);
-        }
+        header.seal_slot(0, key, kek, nonce)?;
         Ok(header)
     }
 

@@ -30,14 +30,28 @@ pub(crate) fn create_wrapped(
     hooks: &'static Hooks,
 ) -> Result<Vault> {
     let files = VaultFiles::new(dir);
+    let key = DataKey::generate();
+    create_beside_wrapped(&files, wrapper, &key, || {
+        super::create_with_key(files.dir(), &key, hooks)
+    })
+}
+
+/// `create`, with what `wrapper` makes of `secret` written beside the
+/// vault: wrapped first, so a key store that refuses leaves nothing, and
+/// the vault undone if the file cannot be written (without it the vault
+/// cannot be opened).
+fn create_beside_wrapped(
+    files: &VaultFiles,
+    wrapper: &dyn KeyWrapper,
+    secret: &DataKey,
+    create: impl FnOnce() -> Result<Vault>,
+) -> Result<Vault> {
     if files.all().iter().any(|p| p.exists()) {
         return Err(Error::VaultExists);
     }
-    let key = DataKey::generate();
-    let wrapped = wrapper.wrap(&key)?;
-    let vault = super::create_with_key(files.dir(), &key, hooks)?;
-    // Without its wrapped key a new vault cannot be opened: undo it.
-    if let Err(e) = write_wrapped(&files, &wrapped) {
+    let wrapped = wrapper.wrap(secret)?;
+    let vault = create()?;
+    if let Err(e) = write_wrapped(files, &wrapped) {
         let _ = vault.wipe();
         return Err(e);
     }
@@ -56,22 +70,16 @@ pub(crate) fn create_with_passphrase_and_device(
 ) -> Result<Vault> {
     check_passphrase(passphrase)?;
     let files = VaultFiles::new(dir);
-    if files.all().iter().any(|p| p.exists()) {
-        return Err(Error::VaultExists);
-    }
     let device = DataKey::generate();
-    let wrapped = wrapper.wrap(&device)?;
-    let key = DataKey::generate();
-    let secret = Secret {
-        passphrase,
-        device: Some(&device),
-    };
-    let header = Header::for_passphrase(&key, &secret, params)?;
-    let vault = Vault::create(files.clone(), key, header, hooks)?;
-    if let Err(e) = write_wrapped(&files, &wrapped) {
-        let _ = vault.wipe();
-        return Err(e);
-    }
+    let vault = create_beside_wrapped(&files, wrapper, &device, || {
+        let key = DataKey::generate();
+        let secret = Secret {
+            passphrase,
+            device: Some(&device),
+        };
+        let header = Header::for_passphrase(&key, &secret, params)?;
+        Vault::create(files.clone(), key, header, hooks)
+    })?;
     if let Some(unlocked) = vault.guard().as_mut() {
         unlocked.device = Some(device);
     }
