@@ -296,9 +296,8 @@ impl Delivery<'_> {
     }
 
     /// A new mailbox, serving from the first week that begins at least
-    /// [`MAILBOX_NOTICE`] from now;
-    /// comrades are sent my card with it. Removing or blocking a comrade
-    /// does this by itself.
+    /// [`MAILBOX_NOTICE`] from now; comrades are sent my card with it.
+    /// Removing or blocking a comrade does this by itself.
     pub fn rotate_mailbox(&self) -> Result<()> {
         self.vault
             .with_tx(|tx| rotate_mailbox_in(tx, Utc::now()).map(|_| ()))
@@ -330,8 +329,8 @@ impl Delivery<'_> {
     /// mailbox per relay, in a shuffled order spread over the delay budget
     /// (`schedule`). Replies sealed while opening (care, gatherings) go out
     /// in the last quarter of it, and so do copies sent to a mailbox that a
-    /// card opened meanwhile says no longer serves. A relay that fails is reported and tried
-    /// again later; only a vault error stops the sync.
+    /// card opened meanwhile says no longer serves. A relay that fails is
+    /// reported and tried again later; only a vault error stops the sync.
     pub fn sync(
         &self,
         transport: &mut dyn Transport,

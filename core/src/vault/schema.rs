@@ -359,8 +359,10 @@ const MIGRATIONS: &[&str] = &[
     UPDATE mailboxes SET serves_from = created_at;
     ALTER TABLE outbox ADD COLUMN decoy INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox_recipients ADD COLUMN card BLOB;
-    -- The mailbox a copy went to, to send it again if that one no longer serves.
+    -- The mailbox a copy went to, to send it again if that one no longer
+    -- serves; looked up by recipient after each sync that opened their card.
     ALTER TABLE deliveries ADD COLUMN sent_to BLOB;
+    CREATE INDEX deliveries_by_recipient ON deliveries (recipient, sent_at);
     -- A comrade's encryption key their newer card replaced, taken for a while.
     ALTER TABLE comrades ADD COLUMN previous_key BLOB;
     ALTER TABLE comrades ADD COLUMN key_replaced_at INTEGER;
