@@ -490,6 +490,26 @@ fn work_a_relay_asks_for_in_its_document_is_done_before_the_first_try() {
 }
 
 #[test]
+fn a_relay_whose_document_asks_for_too_much_work_is_sent_nothing() {
+    let relay = FakeRelay::pow_in_document(30);
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let sealed = note(&v[0], "Bob", b"not worth 30 bits");
+    let sent = sync(&v[0]);
+    assert_eq!(
+        (sent.relays[0].sent, sent.relays[0].refused),
+        (0, 1),
+        "{sent:?}"
+    );
+    assert!(relay.published().is_empty(), "no event ever reached it");
+    let routes = v[0].delivery().routes(sealed.message_id).unwrap();
+    assert!(
+        matches!(&routes[0].2, RouteState::Failed { reason, .. } if reason.contains("30 bits")),
+        "{routes:?}"
+    );
+}
+
+#[test]
 fn a_relay_that_wants_authentication_and_work_is_given_both() {
     let relay = FakeRelay::guarded(Some(8));
     let dir = tempfile::tempdir().unwrap();
