@@ -57,7 +57,7 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         "entries" | "tags" | "entry_tags" | "mood_scale" => &[Journal],
         t if t.starts_with("entries_fts") => &[Journal],
         // comrades
-        "comrades" | "circles" | "circle_members" => &[Comrades],
+        "comrades" | "circles" | "circle_members" | "comrade_chain" => &[Comrades],
         // envelope
         "inbox" => &[Inbox],
         "outbox" | "outbox_recipients" => &[Outbox],
@@ -66,7 +66,7 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         "deliveries" => &[Outbox],
         "mailbox_cursors" | "delivery_seen" => &[],
         // identity, and the vault's own
-        "my_identity" | "my_encryption_keys" | "mailboxes" | "relays" | "meta" => &[],
+        "my_identity" | "my_encryption_keys" | "my_cards" | "mailboxes" | "relays" | "meta" => &[],
         // gatherings
         t if t.starts_with("gathering") => &[Gatherings, Reminders],
         // care

@@ -7,7 +7,7 @@ use chrono::DateTime;
 use ed25519_dalek::SigningKey;
 
 use crate::envelope::{EnvelopeError, wire};
-use crate::identity::{Card, EncryptionSecret, PairKey};
+use crate::identity::{Card, ChainLink, EncryptionSecret, PairKey};
 
 /// The recipient of the seeds: "Bob" of `docs/vectors/envelope-v1.json`.
 pub const RECIPIENT_X25519_SECRET: [u8; 32] = [102; 32];
@@ -69,12 +69,17 @@ impl FixedGroup {
     pub fn new(n: usize) -> FixedGroup {
         let sender = EncryptionSecret::from_bytes(&[101; 32]).expect("32 bytes");
         let issued = DateTime::from_timestamp(1_790_000_000, 0).expect("a real time");
+        let first = ChainLink {
+            seq: 1,
+            prev: [0; 32],
+        };
         let card = Card::issue(
             &SigningKey::from_bytes(&[1; 32]),
             sender.public(),
             "Alice",
             None,
             issued,
+            Some(first),
         )
         .expect("a valid card");
         let recipients = (0..n)
@@ -108,6 +113,8 @@ impl FixedGroup {
             expires_ms: None,
             kind: "bench.note",
             body,
+            links: &[],
+            pad_to: 0,
         };
         wire::seal(&self.card, &recipients, &message)
     }
@@ -249,15 +256,35 @@ impl Forger {
         })
     }
 
-    /// The victim's card, as the forger issues it: their identity, the
-    /// forger's encryption key, dated `issued_at`.
-    pub fn card(&self, issued_at: chrono::DateTime<chrono::Utc>) -> crate::Result<Card> {
+    /// The victim's card in the format before card chains, as the forger
+    /// issues it: their identity, the forger's encryption key, dated `issued_at`.
+    pub fn unchained_card(&self, issued_at: chrono::DateTime<chrono::Utc>) -> crate::Result<Card> {
+        self.issue(issued_at, None)
+    }
+
+    /// The card after the victim's card of when the copy was taken, as the
+    /// forger issues it: the next in their chain, with the forger's key.
+    pub fn next_card(&self, issued_at: chrono::DateTime<chrono::Utc>) -> crate::Result<Card> {
+        let stolen = &self.stolen.1;
+        let link = stolen.chain().map(|l| ChainLink {
+            seq: l.seq + 1,
+            prev: stolen.chain_hash().unwrap_or_default(),
+        });
+        self.issue(issued_at, link)
+    }
+
+    fn issue(
+        &self,
+        issued_at: chrono::DateTime<chrono::Utc>,
+        chain: Option<ChainLink>,
+    ) -> crate::Result<Card> {
         Card::issue(
             &self.signing,
             self.encryption.public(),
             &self.name,
             None,
             issued_at,
+            chain,
         )
     }
 
@@ -294,6 +321,8 @@ fn seal_as(
         expires_ms: None,
         kind,
         body,
+        links: &[],
+        pad_to: 0,
     };
     let recipients = [wire::Recipient {
         key: to.encryption_key(),
@@ -301,8 +330,6 @@ fn seal_as(
     }];
     Ok(wire::seal(card, &recipients, &message)?)
 }
-
-impl Forger {}
 
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing
 /// stored. Whether it was accepted. Must never panic.

@@ -63,6 +63,12 @@ pub enum ComradesCommand {
         name: String,
         card: String,
     },
+    /// After meeting in person, end an identity conflict: take the card
+    /// their phone shows now (the text, or - to read it from stdin)
+    Resolve {
+        name: String,
+        card: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +124,7 @@ struct ComradeView {
     verified: bool,
     blocked: bool,
     identity_changed_at: Option<String>,
+    identity_conflict_at: Option<String>,
 }
 
 impl From<&Comrade> for ComradeView {
@@ -129,6 +136,7 @@ impl From<&Comrade> for ComradeView {
             verified: c.verified,
             blocked: c.blocked,
             identity_changed_at: c.identity_changed_at.map(|t| t.to_rfc3339()),
+            identity_conflict_at: c.identity_conflict_at.map(|t| t.to_rfc3339()),
         }
     }
 }
@@ -143,6 +151,12 @@ fn describe(c: &Comrade) -> String {
     }
     if let Some(at) = c.identity_changed_at {
         marks.push(format!("identity changed {}", at.format("%Y-%m-%d")));
+    }
+    if let Some(at) = c.identity_conflict_at {
+        marks.push(format!(
+            "IDENTITY CONFLICT since {}: meet them, then tend comrades resolve",
+            at.format("%Y-%m-%d")
+        ));
     }
     let card_name = if c.card_name != c.name {
         format!(" (calls themselves {})", c.card_name)
@@ -244,6 +258,11 @@ pub fn comrades(cmd: ComradesCommand, vault: &Vault, out: &Output) -> CliResult 
                 Added::Updated(_) => "Updated",
                 Added::Unchanged(_) => "Already a comrade, unchanged",
                 Added::IdentityChanged(_) => "Identity changed",
+                Added::IdentityConflict(_) => {
+                    "Identity conflict: this card forks from the one you hold. Someone else \
+                     may hold their identity key; nothing from them opens until you meet and \
+                     run tend comrades resolve"
+                }
             };
             show(added.comrade(), verb)?;
             if matches!(added, Added::New(_)) && !out.json {
@@ -294,6 +313,13 @@ pub fn comrades(cmd: ComradesCommand, vault: &Vault, out: &Output) -> CliResult 
                 .replace_identity(find(vault, &name)?.id, &card)
                 .map_err(fail)?;
             show(added.comrade(), "Identity replaced; verify again")
+        }
+        ComradesCommand::Resolve { name, card } => {
+            let card = Card::parse(&read_arg(&card)?).map_err(fail)?;
+            let resolved = c
+                .resolve_conflict(find(vault, &name)?.id, &card)
+                .map_err(fail)?;
+            show(&resolved, "Conflict resolved; verified")
         }
     }
 }

@@ -52,6 +52,20 @@ impl TendVault {
             .await
     }
 
+    /// After meeting in person, ends an identity conflict (two of their
+    /// cards forked): `card` is what their phone shows now. Verified again.
+    pub async fn resolve_identity_conflict(
+        &self,
+        comrade_id: String,
+        card: String,
+    ) -> Result<Comrade, TendError> {
+        self.with(move |v| {
+            let card = Card::parse(&card)?;
+            Ok(v.comrades().resolve_conflict(comrade_id.parse()?, &card)?)
+        })
+        .await
+    }
+
     pub async fn mark_verified(&self, comrade_id: String) -> Result<Comrade, TendError> {
         self.with(move |v| Ok(v.comrades().mark_verified(comrade_id.parse()?)?))
             .await

@@ -17,8 +17,8 @@ pub use safety_number::SafetyNumber;
 pub(crate) use store::card_of;
 pub use store::{Added, Comrade, ComradeId};
 pub(crate) use store::{
-    CutOff, Peer, card_of_unblocked, known, name_of, peers_for_keys, refresh_from_card, resolve,
-    unblocked,
+    CutOff, Peer, Taken, card_of_unblocked, known, mark_conflict, name_of, peers_for_keys, resolve,
+    take_card, unblocked,
 };
 
 use crate::identity;

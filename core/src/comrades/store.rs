@@ -7,7 +7,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::circles;
 use super::{ComradeChange, Comrades, Recipient};
-use crate::identity::{self, Card, EncryptionKey, EncryptionSecret, IdentityKey, MyKeys, PairKey};
+use crate::identity::chain::{self, Held, Verdict};
+use crate::identity::{
+    self, Card, CardError, EncryptionKey, EncryptionSecret, IdentityKey, MyKeys, PairKey,
+};
 use crate::redact::Text;
 use crate::time::from_ms;
 use crate::{Error, Result, name};
@@ -37,6 +40,10 @@ pub struct Comrade {
     /// When their identity key was last replaced: show it, it may be a new
     /// phone or someone else.
     pub identity_changed_at: Option<DateTime<Utc>>,
+    /// When two of their cards forked: someone else holds their identity
+    /// key. Nothing from them opens and nothing is sealed to them until
+    /// [`Comrades::resolve_conflict`] after meeting in person.
+    pub identity_conflict_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for Comrade {
@@ -48,6 +55,7 @@ impl fmt::Debug for Comrade {
             .field("identity_key", &self.identity_key)
             .field("verified", &self.verified)
             .field("blocked", &self.blocked)
+            .field("identity_conflict_at", &self.identity_conflict_at)
             .finish_non_exhaustive()
     }
 }
@@ -62,16 +70,33 @@ pub enum Added {
     Unchanged(Comrade),
     /// [`Comrades::replace_identity`]: a new identity key. They are no longer verified.
     IdentityChanged(Comrade),
+    /// The card forks from the chain of theirs I hold, or is further ahead
+    /// than can be checked: an identity conflict (see [`Comrade::identity_conflict_at`]).
+    IdentityConflict(Comrade),
 }
 
 impl Added {
     pub fn comrade(&self) -> &Comrade {
         match self {
-            Added::New(c) | Added::Updated(c) | Added::Unchanged(c) | Added::IdentityChanged(c) => {
-                c
-            }
+            Added::New(c)
+            | Added::Updated(c)
+            | Added::Unchanged(c)
+            | Added::IdentityChanged(c)
+            | Added::IdentityConflict(c) => c,
         }
     }
+}
+
+/// What taking a comrade's card did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    Updated,
+    Unchanged,
+    /// A card without a chain from a comrade whose chained card I hold.
+    Downgrade,
+    /// It forks from their chain, or skips more than it can show; nothing
+    /// was written ([`mark_conflict`] does that).
+    Conflict,
 }
 
 /// A recipient, resolved for sealing.
@@ -84,7 +109,7 @@ pub(crate) struct Peer {
 }
 
 const COLUMNS: &str = "id, name, card, identity_key, verified_key IS identity_key, blocked, \
-                       added_at, identity_changed_at";
+                       added_at, identity_changed_at, conflict_at";
 
 impl Comrades<'_> {
     /// Adds a comrade from their card, under `name` or the name on the card.
@@ -98,13 +123,15 @@ impl Comrades<'_> {
                 return Err(Error::invalid("card", "this is your own card"));
             }
             if let Some(seq) = seq_by_identity(tx, &card.identity_key())? {
-                let changed = refresh_from_card(tx, &keys, card)?;
-                let comrade = load(tx, seq)?;
-                return Ok(if changed {
-                    Added::Updated(comrade)
-                } else {
-                    Added::Unchanged(comrade)
-                });
+                return match take_card(tx, &keys, card, &[])? {
+                    Taken::Updated => Ok(Added::Updated(load(tx, seq)?)),
+                    Taken::Unchanged => Ok(Added::Unchanged(load(tx, seq)?)),
+                    Taken::Downgrade => Err(CardError::Downgrade.into()),
+                    Taken::Conflict => {
+                        mark_conflict(tx, &card.identity_key())?;
+                        Ok(Added::IdentityConflict(load(tx, seq)?))
+                    }
+                };
             }
             check_name_free(tx, "comrades", name, None)?;
             tx.execute(
@@ -122,7 +149,9 @@ impl Comrades<'_> {
                     Utc::now().timestamp_millis(),
                 ],
             )?;
-            Ok(Added::New(load(tx, tx.last_insert_rowid())?))
+            let seq = tx.last_insert_rowid();
+            start_chain(tx, seq, card)?;
+            Ok(Added::New(load(tx, seq)?))
         })
     }
 
@@ -143,13 +172,16 @@ impl Comrades<'_> {
                         "that card belongs to another comrade",
                     ));
                 }
-                refresh_from_card(tx, &keys, card)?;
-                return Ok(Added::Unchanged(load(tx, seq)?));
+                return Err(Error::invalid(
+                    "card",
+                    "the same identity: add the card, or resolve the conflict",
+                ));
             }
             tx.execute(
                 "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
                      card_issued_at = ?5, pair_key = ?6, verified_key = NULL,
-                     identity_changed_at = ?7
+                     identity_changed_at = ?7, previous_key = NULL, key_replaced_at = NULL,
+                     conflict_at = NULL
                  WHERE seq = ?1",
                 params![
                     seq,
@@ -161,7 +193,35 @@ impl Comrades<'_> {
                     Utc::now().timestamp_millis(),
                 ],
             )?;
+            start_chain(tx, seq, card)?;
             Ok(Added::IdentityChanged(load(tx, seq)?))
+        })
+    }
+
+    /// Ends an identity conflict after meeting in person: `card` is the one
+    /// their phone shows now, and becomes the card I hold, whatever its
+    /// number; they are verified again. Cards forking from it are new
+    /// conflicts.
+    pub fn resolve_conflict(&self, id: ComradeId, card: &Card) -> Result<Comrade> {
+        card.check_not_ahead(Utc::now())?;
+        self.vault.with_tx(|tx| {
+            let keys = identity::load(tx)?;
+            let seq = seq_of(tx, id)?;
+            let comrade = load(tx, seq)?;
+            if card.identity_key() != comrade.identity_key {
+                return Err(Error::invalid(
+                    "card",
+                    "another identity key: replace their identity instead",
+                ));
+            }
+            hold(tx, &keys, seq, card)?;
+            tx.execute(
+                "UPDATE comrades SET conflict_at = NULL, verified_key = identity_key
+                 WHERE seq = ?1",
+                [seq],
+            )?;
+            start_chain(tx, seq, card)?;
+            load(tx, seq)
         })
     }
 
@@ -279,24 +339,127 @@ impl Comrades<'_> {
     }
 }
 
-/// Takes a comrade's newer card: new keys or a new name. Returns whether it
-/// was newer. A key it replaces is kept for [`PREVIOUS_KEY_GRACE`].
-pub(crate) fn refresh_from_card(conn: &Connection, keys: &MyKeys, card: &Card) -> Result<bool> {
-    let changed = conn.execute(
+/// Takes a comrade's card (an envelope's, with the digests it carries of
+/// the cards before; or one added by hand, with none), by the chain rules
+/// of `docs/comrade-card.md`: a chained card only if it extends the chain
+/// of theirs I hold; an unchained one only while I hold no chained card,
+/// and only if newer. The caller knows they are a comrade.
+pub(crate) fn take_card(
+    conn: &Connection,
+    keys: &MyKeys,
+    card: &Card,
+    links: &[[u8; 32]],
+) -> Result<Taken> {
+    let (seq, held_seq, issued, conflict): (i64, Option<u32>, i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT seq, card_seq, card_issued_at, conflict_at FROM comrades
+             WHERE identity_key = ?1",
+        )?
+        .query_row([card.identity_key().as_bytes().as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?
+        .ok_or(Error::NotFound { what: "comrade" })?;
+    if conflict.is_some() {
+        return Ok(Taken::Conflict);
+    }
+    let newer = card.issued_at().timestamp() > issued;
+    match (held_seq, card.chain()) {
+        (Some(_), None) => Ok(Taken::Downgrade),
+        (None, _) if !newer => Ok(Taken::Unchanged),
+        (None, None) => {
+            hold(conn, keys, seq, card)?;
+            Ok(Taken::Updated)
+        }
+        (None, Some(_)) => {
+            hold(conn, keys, seq, card)?;
+            start_chain(conn, seq, card)?;
+            Ok(Taken::Updated)
+        }
+        (Some(_), Some(_)) => match chain::judge(&held_chain(conn, seq)?, card, links) {
+            Verdict::Known => Ok(Taken::Unchanged),
+            Verdict::Fork | Verdict::Gap => Ok(Taken::Conflict),
+            Verdict::Extends(joined) => {
+                hold(conn, keys, seq, card)?;
+                extend_chain(conn, seq, &joined)?;
+                Ok(Taken::Updated)
+            }
+        },
+    }
+}
+
+/// Marks the identity conflict [`take_card`] found: they are no longer
+/// verified, nothing from them opens and nothing is sealed to them.
+pub(crate) fn mark_conflict(conn: &Connection, key: &IdentityKey) -> Result<()> {
+    conn.execute(
+        "UPDATE comrades SET conflict_at = ?2, verified_key = NULL
+         WHERE identity_key = ?1 AND conflict_at IS NULL",
+        params![key.as_bytes().as_slice(), Utc::now().timestamp_millis()],
+    )?;
+    Ok(())
+}
+
+/// `card` becomes the one I hold of comrade `seq`. A key it replaces is
+/// kept for [`PREVIOUS_KEY_GRACE`].
+fn hold(conn: &Connection, keys: &MyKeys, seq: i64, card: &Card) -> Result<()> {
+    conn.execute(
         "UPDATE comrades SET card = ?2, encryption_key = ?3, card_issued_at = ?4, pair_key = ?5,
              previous_key = CASE WHEN encryption_key = ?3 THEN previous_key ELSE encryption_key END,
-             key_replaced_at = CASE WHEN encryption_key = ?3 THEN key_replaced_at ELSE ?6 END
-         WHERE identity_key = ?1 AND card_issued_at < ?4",
+             key_replaced_at = CASE WHEN encryption_key = ?3 THEN key_replaced_at ELSE ?6 END,
+             card_seq = ?7
+         WHERE seq = ?1",
         params![
-            card.identity_key().as_bytes().as_slice(),
+            seq,
             card.as_bytes(),
             card.encryption_key().as_bytes().as_slice(),
             card.issued_at().timestamp(),
             keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
             Utc::now().timestamp_millis(),
+            card.chain().map(|l| l.seq),
         ],
     )?;
-    Ok(changed > 0)
+    Ok(())
+}
+
+/// Their chain as I hold it starts again at `card` (none if unchained).
+fn start_chain(conn: &Connection, seq: i64, card: &Card) -> Result<()> {
+    conn.execute("DELETE FROM comrade_chain WHERE comrade = ?1", [seq])?;
+    conn.execute(
+        "UPDATE comrades SET card_seq = ?2 WHERE seq = ?1",
+        params![seq, card.chain().map(|l| l.seq)],
+    )?;
+    match (card.chain(), card.chain_hash()) {
+        (Some(link), Some(hash)) => extend_chain(conn, seq, &[(link.seq, hash)]),
+        _ => Ok(()),
+    }
+}
+
+fn extend_chain(conn: &Connection, seq: i64, joined: &[(u32, [u8; 32])]) -> Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO comrade_chain (comrade, seq, hash) VALUES (?1, ?2, ?3)",
+    )?;
+    for (n, hash) in joined {
+        insert.execute(params![seq, n, hash.as_slice()])?;
+    }
+    if let Some((last, _)) = joined.last() {
+        conn.execute(
+            "DELETE FROM comrade_chain WHERE comrade = ?1 AND seq <= ?2",
+            params![seq, i64::from(*last) - chain::HELD_HASHES as i64],
+        )?;
+    }
+    Ok(())
+}
+
+fn held_chain(conn: &Connection, seq: i64) -> Result<Held> {
+    let mut stmt = conn.prepare_cached("SELECT seq, hash FROM comrade_chain WHERE comrade = ?1")?;
+    let rows = stmt.query_map([seq], |r| {
+        Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    rows.map(|row| {
+        let (n, hash) = row?;
+        Ok((n, hash.try_into().map_err(|_| Error::DatabaseDamaged)?))
+    })
+    .collect()
 }
 
 pub(crate) fn seq_of(conn: &Connection, id: ComradeId) -> Result<i64> {
@@ -330,8 +493,8 @@ pub(crate) struct Known {
     pub id: ComradeId,
     pub name: String,
     pub blocked: bool,
+    pub in_conflict: bool,
     encryption_key: Vec<u8>,
-    card_issued_at: i64,
     previous_key: Option<Vec<u8>>,
     key_replaced_at: Option<i64>,
 }
@@ -342,15 +505,14 @@ pub(crate) struct Known {
 pub const PREVIOUS_KEY_GRACE: chrono::Duration = chrono::Duration::days(16);
 
 impl Known {
-    /// Whether an envelope carrying `card` may speak for them: a card with
-    /// the key I hold, or a newer card (it replaces mine), or the key it
-    /// replaced within [`PREVIOUS_KEY_GRACE`]. An older card with any other
-    /// key is refused: whoever kept a retired secret cannot use it.
+    /// Whether an envelope carrying `card`, which did not replace the card
+    /// I hold, may speak for them: only with the key I hold, or the one it
+    /// replaced within [`PREVIOUS_KEY_GRACE`]. Whoever kept a retired
+    /// secret cannot use it.
     pub(crate) fn may_seal_with(&self, card: &Card, now: DateTime<Utc>) -> bool {
         let key = card.encryption_key();
         let key = key.as_bytes().as_slice();
         key == self.encryption_key.as_slice()
-            || card.issued_at().timestamp() > self.card_issued_at
             || (self.previous_key.as_deref() == Some(key)
                 && self.key_replaced_at.is_some_and(|at| {
                     now.timestamp_millis() - at <= PREVIOUS_KEY_GRACE.num_milliseconds()
@@ -365,13 +527,13 @@ pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known
         String,
         bool,
         Vec<u8>,
-        i64,
+        bool,
         Option<Vec<u8>>,
         Option<i64>,
     );
     let row: Option<Row> = conn
         .prepare_cached(
-            "SELECT id, name, blocked, encryption_key, card_issued_at, previous_key,
+            "SELECT id, name, blocked, encryption_key, conflict_at IS NOT NULL, previous_key,
                  key_replaced_at
              FROM comrades WHERE identity_key = ?1",
         )?
@@ -388,13 +550,13 @@ pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known
         })
         .optional()?;
     row.map(
-        |(id, name, blocked, encryption_key, card_issued_at, previous_key, key_replaced_at)| {
+        |(id, name, blocked, encryption_key, in_conflict, previous_key, key_replaced_at)| {
             Ok(Known {
                 id: id.parse()?,
                 name,
                 blocked,
+                in_conflict,
                 encryption_key,
-                card_issued_at,
                 previous_key,
                 key_replaced_at,
             })
@@ -439,9 +601,15 @@ pub(crate) fn resolve(conn: &Connection, to: &[Recipient]) -> Result<Vec<Peer>> 
     for target in to {
         match target {
             Recipient::Comrade(id) => {
-                let (seq, blocked) = seq_and_blocked(conn, *id)?;
+                let (seq, blocked, conflict) = seq_and_state(conn, *id)?;
                 if blocked {
                     return Err(Error::invalid("recipient", "that comrade is blocked"));
+                }
+                if conflict {
+                    return Err(Error::invalid(
+                        "recipient",
+                        "that comrade's identity is in conflict: meet them to verify it",
+                    ));
                 }
                 seqs.insert(seq);
             }
@@ -455,7 +623,9 @@ pub(crate) fn resolve(conn: &Connection, to: &[Recipient]) -> Result<Vec<Peer>> 
 pub(crate) fn unblocked(conn: &Connection, only: Option<&[ComradeId]>) -> Result<Vec<Peer>> {
     let seqs: Vec<i64> = match only {
         None => conn
-            .prepare_cached("SELECT seq FROM comrades WHERE NOT blocked ORDER BY seq")?
+            .prepare_cached(&format!(
+                "SELECT seq FROM comrades WHERE {SEALABLE} ORDER BY seq"
+            ))?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?,
         Some(ids) => ids
@@ -466,11 +636,11 @@ pub(crate) fn unblocked(conn: &Connection, only: Option<&[ComradeId]>) -> Result
     peers(conn, &seqs)
 }
 
-fn seq_and_blocked(conn: &Connection, id: ComradeId) -> Result<(i64, bool)> {
+fn seq_and_state(conn: &Connection, id: ComradeId) -> Result<(i64, bool, bool)> {
     conn.query_row(
-        "SELECT seq, blocked FROM comrades WHERE id = ?1",
+        "SELECT seq, blocked, conflict_at IS NOT NULL FROM comrades WHERE id = ?1",
         [id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
     .optional()?
     .ok_or(Error::NotFound { what: "comrade" })
@@ -501,10 +671,14 @@ pub(crate) fn peers_for_keys(conn: &Connection, keys: &[IdentityKey]) -> Result<
     peers(conn, &seqs)
 }
 
-/// The comrades behind these row numbers, ready to seal to; blocked ones are left out.
+/// Comrades sealed to: not blocked, and not in an identity conflict.
+const SEALABLE: &str = "NOT blocked AND conflict_at IS NULL";
+
+/// The comrades behind these row numbers, ready to seal to; blocked ones
+/// and those in an identity conflict are left out.
 fn peers(conn: &Connection, seqs: &[i64]) -> Result<Vec<Peer>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PEER_COLUMNS} FROM comrades WHERE seq = ?1 AND NOT blocked"
+        "SELECT {PEER_COLUMNS} FROM comrades WHERE seq = ?1 AND {SEALABLE}"
     ))?;
     let mut peers = Vec::with_capacity(seqs.len());
     for seq in seqs {
@@ -578,6 +752,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
     let card: Vec<u8> = row.get(2)?;
     let identity: Vec<u8> = row.get(3)?;
     let changed: Option<i64> = row.get(7)?;
+    let conflict: Option<i64> = row.get(8)?;
     let added: i64 = row.get(6)?;
     let name: String = row.get(1)?;
     let verified: bool = row.get(4)?;
@@ -593,6 +768,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
             blocked,
             added_at: from_ms(added)?,
             identity_changed_at: changed.map(from_ms).transpose()?,
+            identity_conflict_at: conflict.map(from_ms).transpose()?,
         })
     })())
 }

@@ -610,20 +610,23 @@ pub(crate) fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Resul
     let now = Utc::now();
     match change {
         ComradeChange::Cut(cut) => {
+            // The card they hold, issued before the new pair is announced.
+            let held = match relays::list(tx)?.is_empty() {
+                true => None,
+                false => Some(identity::card(tx, &identity::load(tx)?)?),
+            };
             rotate_mailbox_in(tx, now)?;
-            if !relays::list(tx)?.is_empty() {
-                envelope::seal_decoy_card_update(tx, &cut)?;
+            if let Some(held) = held {
+                envelope::seal_decoy_card_update(tx, &cut, &held)?;
             }
             Ok(())
         }
         ComradeChange::Restored(id) => {
-            if !relays::list(tx)?.is_empty() {
-                // Newer than any decoy they may still get.
-                identity::bump_card(tx, now)?;
-                if let Some(sealed) = envelope::seal_card_update_to(tx, &[id])? {
-                    let keys: Vec<_> = sealed.recipients.iter().map(|r| r.identity_key).collect();
-                    envelope::drop_decoys_to(tx, &keys)?;
-                }
+            if !relays::list(tx)?.is_empty()
+                && let Some(sealed) = envelope::seal_card_update_to(tx, &[id])?
+            {
+                let keys: Vec<_> = sealed.recipients.iter().map(|r| r.identity_key).collect();
+                envelope::drop_decoys_to(tx, &keys)?;
             }
             Ok(())
         }

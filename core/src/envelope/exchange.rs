@@ -12,7 +12,7 @@ use super::{
     Addressee, CARD_UPDATE, EnvelopeError, Envelopes, MessageId, Opened, Outgoing, Recipient,
     Sealed, Sender,
 };
-use crate::comrades::{self, ComradeId, CutOff, IdentityKey, Peer};
+use crate::comrades::{self, ComradeId, CutOff, IdentityKey, Peer, Taken};
 use crate::identity;
 use crate::identity::Card;
 use crate::time::from_ms;
@@ -100,12 +100,17 @@ pub(crate) fn seal_about(
 /// [`Envelopes::open`], handing each body to the handler of its kind.
 pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -> Result<Opened> {
     let bytes = wire::dearmor(envelope)?;
+    // A refusal commits what it keeps (an identity conflict found); any
+    // other error undoes everything.
     vault.with_tx(|tx| {
         let keys = identity::load(tx)?;
         let secrets: Vec<_> = keys.all_secrets().collect();
         let mut opener = wire::Opener::new(&secrets)?;
-        open_in(tx, kinds, &keys, &mut opener, &bytes, Utc::now())
-    })
+        match open_one(tx, kinds, &keys, &mut opener, &bytes, Utc::now()) {
+            Err(Error::Envelope(refused)) => Ok(Err(refused.into())),
+            other => other.map(Ok),
+        }
+    })?
 }
 
 /// Opens many envelopes in one transaction, each all-or-nothing in a
@@ -124,20 +129,41 @@ pub(crate) fn open_each(
         let secrets: Vec<_> = keys.all_secrets().collect();
         let mut opener = wire::Opener::new(&secrets)?;
         for (i, envelope) in envelopes.iter().enumerate() {
-            tx.execute_batch("SAVEPOINT opening")?;
-            let opened = wire::dearmor(envelope)
-                .map_err(Error::from)
-                .and_then(|bytes| open_in(tx, kinds, &keys, &mut opener, &bytes, now));
-            if opened.is_err() {
-                tx.execute_batch("ROLLBACK TO opening")?;
-            }
-            tx.execute_batch("RELEASE opening")?;
+            let opened = match wire::dearmor(envelope) {
+                Ok(bytes) => open_one(tx, kinds, &keys, &mut opener, &bytes, now),
+                Err(refused) => Err(refused.into()),
+            };
             after(tx, i, opened)?;
         }
         Ok(())
     })
 }
 
+/// One envelope in a savepoint of its own: a refusal leaves nothing behind
+/// but the identity conflict it found, if any.
+fn open_one(
+    tx: &rusqlite::Transaction,
+    kinds: &[&dyn KindHandler],
+    keys: &identity::MyKeys,
+    opener: &mut wire::Opener,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Opened> {
+    tx.execute_batch("SAVEPOINT opening")?;
+    let mut conflict = None;
+    let opened = open_in(tx, kinds, keys, opener, bytes, now, &mut conflict);
+    if opened.is_err() {
+        tx.execute_batch("ROLLBACK TO opening")?;
+    }
+    tx.execute_batch("RELEASE opening")?;
+    if let Some(key) = conflict {
+        comrades::mark_conflict(tx, &key)?;
+    }
+    opened
+}
+
+/// Opens one envelope; `conflict` is set to the sender when their card
+/// forks from the chain of theirs I hold.
 fn open_in(
     tx: &rusqlite::Transaction,
     kinds: &[&dyn KindHandler],
@@ -145,6 +171,7 @@ fn open_in(
     opener: &mut wire::Opener,
     bytes: &[u8],
     now: DateTime<Utc>,
+    conflict: &mut Option<IdentityKey>,
 ) -> Result<Opened> {
     let unsealed = opener.open(bytes)?;
     if unsealed.card.check_not_ahead(now).is_err() {
@@ -167,8 +194,20 @@ fn open_in(
         if known.blocked {
             return Err(EnvelopeError::BlockedSender.into());
         }
-        if !known.may_seal_with(&unsealed.card, now) {
-            return Err(EnvelopeError::RetiredKey.into());
+        if known.in_conflict {
+            return Err(EnvelopeError::IdentityConflict.into());
+        }
+        // Only a card that extends their chain brings a key; any other
+        // must use the key I hold (or the one before, for a while).
+        match comrades::take_card(tx, keys, &unsealed.card, &unsealed.links)? {
+            Taken::Updated => {}
+            Taken::Unchanged if known.may_seal_with(&unsealed.card, now) => {}
+            Taken::Unchanged => return Err(EnvelopeError::RetiredKey.into()),
+            Taken::Downgrade => return Err(EnvelopeError::Downgrade.into()),
+            Taken::Conflict => {
+                *conflict = Some(sender_key);
+                return Err(EnvelopeError::IdentityConflict.into());
+            }
         }
         Sender {
             comrade: Some(known.id),
@@ -191,9 +230,6 @@ fn open_in(
     }
     if openable_until <= now.timestamp_millis() {
         return Err(EnvelopeError::Expired.into());
-    }
-    if sender.comrade.is_some() {
-        comrades::refresh_from_card(tx, keys, &unsealed.card)?;
     }
     let mut opened = Opened {
         message_id,
@@ -454,6 +490,7 @@ pub(crate) fn seal_made_at(
         subject,
         now,
         decoy: false,
+        pad_to: 0,
     };
     let (seq, message_id, bytes) = file(tx, (&keys, &card), &peers, outgoing, filing)?;
     let mut insert = tx.prepare_cached(
@@ -475,12 +512,13 @@ pub(crate) fn seal_made_at(
     })
 }
 
-/// How an outbox envelope is filed: under what, made when, and whether
-/// it is a decoy (delivered, never listed).
+/// How an outbox envelope is filed: under what, made when, whether it is
+/// a decoy (delivered, never listed), and the size it is padded to.
 struct Filing<'a> {
     subject: Option<&'a str>,
     now: DateTime<Utc>,
     decoy: bool,
+    pad_to: usize,
 }
 
 /// Seals `outgoing` with `card` to `listed` and me, and files it in the
@@ -494,6 +532,7 @@ fn file(
         subject,
         now,
         decoy,
+        pad_to,
     }: Filing<'_>,
 ) -> Result<(i64, MessageId, Vec<u8>)> {
     if outgoing.expires_at.is_some_and(|e| e <= now) {
@@ -511,12 +550,15 @@ fn file(
         pair_key: &keys.self_pair,
     });
     let message_id = MessageId::new();
+    let links = identity::links(tx, card)?;
     let message = Message {
         id: *message_id.0.as_bytes(),
         created_ms: now.timestamp_millis(),
         expires_ms: outgoing.expires_at.map(|e| e.timestamp_millis()),
         kind: outgoing.kind,
         body: outgoing.body,
+        links: &links,
+        pad_to,
     };
     let bytes = wire::seal(card, &recipients, &message)?;
     tx.execute(
@@ -535,26 +577,35 @@ fn file(
     Ok((tx.last_insert_rowid(), message_id, bytes))
 }
 
-/// A card update for a comrade just cut off, with my card as they are to
-/// hold it (`identity::card_for_the_cut_off`): it lists as many recipients
-/// as the real one to everyone else, one of them giving way to them, so
-/// their copy is the size of everyone's. Kept in the outbox as a decoy:
-/// delivered to them alone, never listed. Nothing when my card announces
-/// no next pair.
-pub(crate) fn seal_decoy_card_update(tx: &Connection, cut: &CutOff) -> Result<()> {
+/// A card update for a comrade just cut off, carrying `held`, my card from
+/// before the cut: it changes nothing for them, and they never learn the
+/// mailbox pair everyone else is told. It lists as many recipients as the
+/// real one to everyone else, one of them giving way to them, and is padded
+/// to the real one's size. Kept in the outbox as a decoy: delivered to them
+/// alone, never listed. Nothing when my card did not change.
+pub(crate) fn seal_decoy_card_update(tx: &Connection, cut: &CutOff, held: &Card) -> Result<()> {
     let keys = identity::load(tx)?;
-    let Some(card) = identity::card_for_the_cut_off(tx, &keys)? else {
+    let real = identity::card(tx, &keys)?;
+    if real.as_bytes() == held.as_bytes() {
         return Ok(());
-    };
+    }
     let mut listed = comrades::unblocked(tx, None)?;
+    let real_size = wire::inner_len(
+        &real,
+        identity::links(tx, &real)?.len(),
+        listed.len() + 1,
+        CARD_UPDATE,
+        0,
+    );
     listed.pop();
     listed.push(cut.peer.clone());
     let filing = Filing {
         subject: None,
         now: Utc::now(),
         decoy: true,
+        pad_to: wire::padded_len(real_size),
     };
-    let (seq, _, _) = file(tx, (&keys, &card), &listed, &card_update(), filing)?;
+    let (seq, _, _) = file(tx, (&keys, held), &listed, &card_update(), filing)?;
     tx.execute(
         "INSERT INTO outbox_recipients (message, identity_key, name, card) VALUES (?1, ?2, ?3, ?4)",
         params![

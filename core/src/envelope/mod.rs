@@ -57,6 +57,10 @@ pub enum EnvelopeError {
     CardIssuedAhead,
     #[error("sealed with a key its sender has replaced")]
     RetiredKey,
+    #[error("in an older format than what its sender sent before")]
+    Downgrade,
+    #[error("its sender's identity is in conflict: two of their cards fork")]
+    IdentityConflict,
 }
 
 crate::id::uuid_id!(

@@ -1,6 +1,7 @@
-//! The envelope format, version 1 (`docs/envelope.md`): an age file whose
-//! plaintext carries the sender's card, the sorted recipients, a deniable
-//! MAC for each of them, and padding.
+//! The envelope format (`docs/envelope.md`): an age file whose plaintext
+//! carries the sender's card (version 2: with the digests of the cards
+//! before it), the sorted recipients, a deniable MAC for each of them, and
+//! padding. Version 1, with a version 1 card and no digests, still opens.
 
 use std::io::{Read, Write};
 
@@ -9,9 +10,13 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::EnvelopeError;
+use crate::identity::chain::MAX_LINKS;
 use crate::identity::{Card, CardError, EncryptionKey, EncryptionSecret, PairKey};
 
-pub const VERSION: u8 = 1;
+/// What this build seals: version 2, for a card with a chain.
+pub const VERSION: u8 = 2;
+/// Envelopes from vaults before card chains: a version 1 card, no digests.
+pub const UNCHAINED_VERSION: u8 = 1;
 /// The largest body an envelope carries.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Recipients of one envelope, the sender's own copy included.
@@ -27,6 +32,8 @@ const MAC_BYTES: usize = 32;
 const MAX_INNER_BYTES: usize = 1
     + 2
     + 1024
+    + 1
+    + MAX_LINKS * 32
     + 16
     + 16
     + 1
@@ -45,6 +52,10 @@ pub struct Message<'a> {
     pub expires_ms: Option<i64>,
     pub kind: &'a str,
     pub body: &'a [u8],
+    /// Digests of my cards before the one sealed with, oldest first.
+    pub links: &'a [[u8; 32]],
+    /// Padded to at least this many bytes: a decoy the size of the real one.
+    pub pad_to: usize,
 }
 
 /// One recipient: their key and the MAC key I share with them.
@@ -56,6 +67,8 @@ pub struct Recipient<'a> {
 /// A decrypted, authenticated envelope.
 pub struct Unsealed {
     pub card: Card,
+    /// Digests of the sender's cards before `card`, oldest first.
+    pub links: Vec<[u8; 32]>,
     pub id: [u8; 16],
     pub created_ms: i64,
     pub expires_ms: Option<i64>,
@@ -84,19 +97,43 @@ pub fn encode_inner(
             max: MAX_BODY_BYTES as u64,
         });
     }
-    if !check_kind(message.kind) || recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+    let chained = card.chain();
+    // Digests only of cards before this one, and none for an unchained card.
+    let links_fit = match chained {
+        Some(c) => message.links.len() <= MAX_LINKS && message.links.len() < c.seq as usize,
+        None => message.links.is_empty(),
+    };
+    if !check_kind(message.kind)
+        || recipients.is_empty()
+        || recipients.len() > MAX_RECIPIENTS
+        || !links_fit
+    {
         return Err(EnvelopeError::Malformed);
     }
     let mut sorted: Vec<&Recipient> = recipients.iter().collect();
     sorted.sort_by_key(|r| r.key);
     sorted.dedup_by_key(|r| r.key);
-    let card = card.as_bytes();
-    let mut out = Zeroizing::new(Vec::with_capacity(padded_len(
-        64 + card.len() + sorted.len() * 64 + message.body.len(),
-    )));
-    out.push(VERSION);
-    out.extend_from_slice(&(card.len() as u16).to_be_bytes());
-    out.extend_from_slice(card);
+    let capacity = inner_len(
+        card,
+        message.links.len(),
+        sorted.len(),
+        message.kind,
+        message.body.len(),
+    );
+    let mut out = Zeroizing::new(Vec::with_capacity(padded_len(capacity.max(message.pad_to))));
+    let card_bytes = card.as_bytes();
+    out.push(match chained {
+        Some(_) => VERSION,
+        None => UNCHAINED_VERSION,
+    });
+    out.extend_from_slice(&(card_bytes.len() as u16).to_be_bytes());
+    out.extend_from_slice(card_bytes);
+    if chained.is_some() {
+        out.push(message.links.len() as u8);
+        for link in message.links {
+            out.extend_from_slice(link);
+        }
+    }
     out.extend_from_slice(&message.id);
     out.extend_from_slice(&message.created_ms.to_be_bytes());
     out.extend_from_slice(&message.expires_ms.unwrap_or(0).to_be_bytes());
@@ -112,9 +149,37 @@ pub fn encode_inner(
     for r in &sorted {
         out.extend_from_slice(&mac(r.pair_key, &transcript));
     }
-    let padded = padded_len(out.len());
+    let padded = padded_len(out.len().max(message.pad_to));
     out.resize(padded, 0);
     Ok(out)
+}
+
+/// The unpadded length of an inner layer: `card` with `links` digests,
+/// `recipients` recipients (the sender's own included), `kind` and a body
+/// of `body_len` bytes.
+pub fn inner_len(
+    card: &Card,
+    links: usize,
+    recipients: usize,
+    kind: &str,
+    body_len: usize,
+) -> usize {
+    let links = match card.chain() {
+        Some(_) => 1 + links * 32,
+        None => 0,
+    };
+    1 + 2
+        + card.as_bytes().len()
+        + links
+        + 16
+        + 8
+        + 8
+        + 1
+        + kind.len()
+        + 2
+        + recipients * (32 + MAC_BYTES)
+        + 4
+        + body_len
 }
 
 /// Seals to every recipient with age; binary form.
@@ -286,6 +351,7 @@ impl<'k> Opener<'k> {
             .map_err(|_| EnvelopeError::Tampered)?;
         Ok(Unsealed {
             card: parsed.card,
+            links: parsed.links,
             id: parsed.id,
             created_ms: parsed.created_ms,
             expires_ms: parsed.expires_ms,
@@ -297,6 +363,7 @@ impl<'k> Opener<'k> {
 
 struct Parsed<'a> {
     card: Card,
+    links: Vec<[u8; 32]>,
     id: [u8; 16],
     created_ms: i64,
     expires_ms: Option<i64>,
@@ -315,8 +382,11 @@ fn parse_inner<'a>(
     use EnvelopeError::Malformed;
     let mut r = Reader(inner);
     let version = r.u8()?;
-    if version != VERSION {
+    if version > VERSION {
         return Err(EnvelopeError::UnsupportedVersion(version));
+    }
+    if version < UNCHAINED_VERSION {
+        return Err(Malformed);
     }
     let card_len = r.u16()? as usize;
     let card_bytes = r.take(card_len)?;
@@ -331,6 +401,21 @@ fn parse_inner<'a>(
             cards.insert(digest, card.clone());
             card
         }
+    };
+    // A chained card travels in version 2 with its links, an unchained one in 1.
+    let links = match (version, card.chain()) {
+        (VERSION, Some(link)) => {
+            let count = r.u8()? as usize;
+            if count > MAX_LINKS || count >= link.seq as usize {
+                return Err(Malformed);
+            }
+            r.take(count * 32)?
+                .chunks_exact(32)
+                .map(|c| c.try_into().expect("32-byte chunks"))
+                .collect()
+        }
+        (UNCHAINED_VERSION, None) => Vec::new(),
+        _ => return Err(Malformed),
     };
     let id: [u8; 16] = r.take(16)?.try_into().map_err(|_| Malformed)?;
     let created_ms = r.i64()?;
@@ -361,11 +446,15 @@ fn parse_inner<'a>(
     let transcript: [u8; 32] = Sha256::digest(&inner[..authenticated]).into();
     let macs = r.take(count * MAC_BYTES)?;
     let used = inner.len() - r.0.len();
-    if inner.len() != padded_len(used) || r.0.iter().any(|&b| b != 0) {
+    if inner.len() < padded_len(used)
+        || padded_len(inner.len()) != inner.len()
+        || r.0.iter().any(|&b| b != 0)
+    {
         return Err(Malformed);
     }
     Ok(Parsed {
         card,
+        links,
         id,
         created_ms,
         expires_ms,
@@ -482,7 +571,7 @@ mod tests {
         let signing = SigningKey::from_bytes(&[seed; 32]);
         let secret = EncryptionSecret::from_bytes(&[seed.wrapping_add(100); 32]).unwrap();
         let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
-        let card = Card::issue(&signing, secret.public(), name, None, issued).unwrap();
+        let card = Card::issue(&signing, secret.public(), name, None, issued, None).unwrap();
         Member {
             signing,
             secret,
@@ -497,11 +586,23 @@ mod tests {
             expires_ms: None,
             kind: "journal.entry",
             body,
+            links: &[],
+            pad_to: 0,
         }
     }
 
     /// `from` seals `body` to `to` (and itself); returns the envelope and its plaintext.
     fn seal_between(from: &Member, to: &[&Member], body: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        seal_with_links(from, to, body, &[])
+    }
+
+    /// [`seal_between`], carrying the digests of `from`'s earlier cards.
+    fn seal_with_links(
+        from: &Member,
+        to: &[&Member],
+        body: &[u8],
+        links: &[[u8; 32]],
+    ) -> (Vec<u8>, Vec<u8>) {
         let pairs: Vec<(EncryptionKey, PairKey)> = to
             .iter()
             .map(|m| m.secret.public())
@@ -515,7 +616,10 @@ mod tests {
                 pair_key,
             })
             .collect();
-        let msg = message(body);
+        let msg = Message {
+            links,
+            ..message(body)
+        };
         let inner = encode_inner(&from.card, &recipients, &msg)
             .unwrap()
             .to_vec();
@@ -609,11 +713,11 @@ mod tests {
     fn a_newer_inner_version_is_reported_as_such() {
         let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
         let (_, mut inner) = seal_between(&alice, &[&bob], b"x");
-        inner[0] = 2;
+        inner[0] = 3;
         let resealed = age_to(&inner, &[&bob]);
         assert_eq!(
             open(&[&bob.secret], &resealed).err(),
-            Some(EnvelopeError::UnsupportedVersion(2))
+            Some(EnvelopeError::UnsupportedVersion(3))
         );
     }
 
@@ -771,5 +875,106 @@ mod tests {
         let inner = hex::decode(stored["inner_hex"].as_str().unwrap()).unwrap();
         let parsed = parse_inner(&inner, &mut Default::default()).unwrap();
         assert_eq!(parsed.body, opened.body.as_slice());
+    }
+
+    const VECTORS_V2: &str = include_str!("../../../docs/vectors/envelope-v2.json");
+
+    /// Alice of the version 1 vectors with a chain of three cards, a day
+    /// apart; she seals with the third.
+    fn chained_alice() -> (Member, Vec<Card>) {
+        let alice = member(1, "Alice");
+        let mut chain: Vec<Card> = Vec::new();
+        for seq in 1..=3u32 {
+            let prev = chain.last().map_or([0; 32], |c| c.chain_hash().unwrap());
+            let issued =
+                DateTime::from_timestamp(1_790_000_000 + i64::from(seq) * 86_400, 0).unwrap();
+            let link = crate::identity::ChainLink { seq, prev };
+            let key = alice.secret.public();
+            chain
+                .push(Card::issue(&alice.signing, key, "Alice", None, issued, Some(link)).unwrap());
+        }
+        let card = chain[2].clone();
+        (Member { card, ..alice }, chain)
+    }
+
+    fn vectors_v2_now() -> Value {
+        let (alice, chain) = chained_alice();
+        let bob = member(2, "Bob");
+        let links: Vec<[u8; 32]> = chain[..2].iter().map(Card::digest).collect();
+        let body = br#"{"v":1,"entry":{"written_at":"2026-11-07T18:30:00+01:00","body":"We painted side by side."}}"#;
+        let (sealed, inner) = seal_with_links(&alice, &[&bob], body, &links);
+        let cards: Vec<Value> = chain
+            .iter()
+            .map(|c| {
+                json!({
+                    "seq": c.chain().unwrap().seq,
+                    "card": c.to_text(),
+                    "digest": hex::encode(c.digest()),
+                    "chain_hash": hex::encode(c.chain_hash().unwrap()),
+                })
+            })
+            .collect();
+        json!({
+            "about": "Envelope v2 test vectors; see docs/envelope.md and docs/comrade-card.md. The sender's chain of three version 2 cards (same keys as the v1 vectors, issued a day apart); the envelope carries the third and the digests of the first two. Inner bytes are exact; `sealed` is one sample that must open to `inner`.",
+            "sender_chain": cards,
+            "recipient_x25519_secret": hex::encode(*bob.secret.to_bytes()),
+            "message": {
+                "id": hex::encode([0x42; 16]),
+                "created_ms": 1_790_000_000_000i64,
+                "expires_ms": 0,
+                "kind": "journal.entry",
+                "body_utf8": std::str::from_utf8(body).unwrap(),
+            },
+            "inner_hex": hex::encode(&inner),
+            "sealed_armored": armor(&sealed),
+        })
+    }
+
+    #[test]
+    fn the_checked_in_version_2_vectors_hold_byte_for_byte() {
+        let now = vectors_v2_now();
+        if std::env::var_os("TEND_WRITE_VECTORS").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../docs/vectors/envelope-v2.json"
+            );
+            std::fs::write(path, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
+            return;
+        }
+        let stored: Value = serde_json::from_str(VECTORS_V2).unwrap();
+        for field in [
+            "sender_chain",
+            "recipient_x25519_secret",
+            "message",
+            "inner_hex",
+        ] {
+            assert_eq!(stored[field], now[field], "{field}");
+        }
+        let bob = member(2, "Bob");
+        let sealed = dearmor(stored["sealed_armored"].as_str().unwrap().as_bytes()).unwrap();
+        let opened = open(&[&bob.secret], &sealed).unwrap();
+        assert_eq!(opened.card.chain().unwrap().seq, 3);
+        let (_, chain) = chained_alice();
+        let digests: Vec<[u8; 32]> = chain[..2].iter().map(Card::digest).collect();
+        assert_eq!(opened.links, digests);
+        // The digests lead from the first card's hash to the third card's `prev`.
+        let second = crate::identity::chain_hash(2, &chain[0].chain_hash().unwrap(), &digests[1]);
+        assert_eq!(opened.card.chain().unwrap().prev, second);
+    }
+
+    #[test]
+    fn a_decoy_padded_to_a_larger_bucket_opens_and_any_other_length_is_refused() {
+        let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
+        let (_, inner) = seal_between(&alice, &[&bob], b"x");
+        let bigger = padded_len(inner.len() + 1);
+        let mut padded = inner.clone();
+        padded.resize(bigger, 0);
+        assert!(open(&[&bob.secret], &age_to(&padded, &[&bob])).is_ok());
+        padded.push(0);
+        assert_eq!(
+            open(&[&bob.secret], &age_to(&padded, &[&bob])).err(),
+            Some(EnvelopeError::Malformed),
+            "not a bucket"
+        );
     }
 }

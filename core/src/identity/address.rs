@@ -194,8 +194,8 @@ impl NextMailbox {
         })
     }
 
-    /// One nobody holds the secret of: what a comrade cut off is told
-    /// instead of the real one, so their copy looks like everyone's.
+    /// One nobody holds the secret of, for tests.
+    #[cfg(test)]
     pub(crate) fn made_up(from_week: i64) -> NextMailbox {
         let key = nostr::prelude::Keys::generate().public_key().to_bytes();
         NextMailbox {

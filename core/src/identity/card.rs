@@ -30,6 +30,28 @@ pub enum CardError {
     BadProof,
     #[error("the card is dated more than a day ahead of this device's clock")]
     IssuedAhead,
+    #[error("the card is in an older format than the one of theirs you hold")]
+    Downgrade,
+}
+
+/// Where a version 2 card stands in its owner's chain of cards: its number
+/// and the chain hash of the card it replaces (zero for the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainLink {
+    pub seq: u32,
+    pub prev: [u8; 32],
+}
+
+/// A card's place in its chain, from its number, the hash of the card before
+/// and the digest of its own bytes (`docs/comrade-card.md`, "Card chains").
+/// Envelopes carry only the digests of earlier cards, 32 bytes each.
+pub fn chain_hash(seq: u32, prev: &[u8; 32], digest: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(CHAIN_CONTEXT);
+    h.update(seq.to_be_bytes());
+    h.update(prev);
+    h.update(digest);
+    h.finalize().into()
 }
 
 /// A card dated further ahead of the receiver's clock than this is refused:
@@ -38,9 +60,13 @@ pub enum CardError {
 pub const MAX_CARD_AHEAD: chrono::Duration = chrono::Duration::hours(24);
 
 const PREFIX: &str = "TEND:";
-const VERSION: u8 = 1;
-const SIGNING_CONTEXT: &[u8] = b"tend card v1\0";
-const FIXED: usize = 1 + 2 + 32 + 32 + 8; // version, length, keys, issued
+/// Version 1 cards have no chain; version 2 cards carry their [`ChainLink`].
+const UNCHAINED: u8 = 1;
+const CHAINED: u8 = 2;
+const SIGNING_CONTEXTS: [&[u8]; 2] = [b"tend card v1\0", b"tend card v2\0"];
+const CHAIN_CONTEXT: &[u8] = b"tend card chain\0";
+const FIXED_V1: usize = 1 + 2 + 32 + 32 + 8; // version, length, keys, issued
+const LINK: usize = 4 + 32; // sequence, previous card's chain hash
 const SIGNATURE: usize = 64;
 const CHECKSUM: usize = 4;
 const FIELD_NAME: u8 = 1;
@@ -59,16 +85,20 @@ pub struct Card {
     issued_at: DateTime<Utc>,
     name: String,
     address: Option<Address>,
+    chain: Option<ChainLink>,
     bytes: Vec<u8>,
 }
 
 impl Card {
+    /// A card signed by `signing`. With `chain`, version 2; without, the
+    /// version 1 that vaults issued before card chains (tests and vectors).
     pub(crate) fn issue(
         signing: &SigningKey,
         encryption_key: EncryptionKey,
         name: &str,
         address: Option<&Address>,
         issued_at: DateTime<Utc>,
+        chain: Option<ChainLink>,
     ) -> Result<Card> {
         check_name(name).map_err(|_| Error::invalid("name", "1 to 64 printable characters"))?;
         let secs = u64::try_from(issued_at.timestamp())
@@ -91,20 +121,27 @@ impl Card {
                     .map(|r| (FIELD_RELAY, r.as_str().as_bytes())),
             );
         }
-        let total =
-            FIXED + fields.iter().map(|(_, v)| 2 + v.len()).sum::<usize>() + SIGNATURE + CHECKSUM;
+        let version = if chain.is_some() { CHAINED } else { UNCHAINED };
+        let total = fixed_len(version)
+            + fields.iter().map(|(_, v)| 2 + v.len()).sum::<usize>()
+            + SIGNATURE
+            + CHECKSUM;
         let mut bytes = Vec::with_capacity(total);
-        bytes.push(VERSION);
+        bytes.push(version);
         bytes.extend_from_slice(&(total as u16).to_be_bytes());
         bytes.extend_from_slice(signing.verifying_key().as_bytes());
         bytes.extend_from_slice(&encryption_key.0);
         bytes.extend_from_slice(&secs.to_be_bytes());
+        if let Some(link) = chain {
+            bytes.extend_from_slice(&link.seq.to_be_bytes());
+            bytes.extend_from_slice(&link.prev);
+        }
         for (tag, value) in fields {
             bytes.push(tag);
             bytes.push(value.len() as u8);
             bytes.extend_from_slice(value);
         }
-        let signature = signing.sign(&signed_message(&bytes));
+        let signature = signing.sign(&signed_message(version, &bytes));
         bytes.extend_from_slice(&signature.to_bytes());
         bytes.extend_from_slice(&checksum(&bytes));
         Card::from_bytes(&bytes).map_err(|_| Error::Storage("issuing a card".into()))
@@ -130,9 +167,10 @@ impl Card {
     /// Parses the binary form, as carried inside envelopes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Card, CardError> {
         let (&version, rest) = bytes.split_first().ok_or(CardError::Truncated)?;
-        if version != VERSION {
+        if !(UNCHAINED..=CHAINED).contains(&version) {
             return Err(CardError::UnsupportedVersion(version));
         }
+        let fixed = fixed_len(version);
         let declared = rest
             .get(..2)
             .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
@@ -140,7 +178,7 @@ impl Card {
         if bytes.len() < declared {
             return Err(CardError::Truncated);
         }
-        if bytes.len() > declared || declared < FIXED + SIGNATURE + CHECKSUM {
+        if bytes.len() > declared || declared < fixed + SIGNATURE + CHECKSUM {
             return Err(CardError::Malformed);
         }
         let (body, sum) = bytes.split_at(declared - CHECKSUM);
@@ -157,19 +195,23 @@ impl Card {
         }
         let signature = Signature::from_slice(signature).map_err(|_| CardError::BadProof)?;
         verifying
-            .verify(&signed_message(signed), &signature)
+            .verify(&signed_message(version, signed), &signature)
             .map_err(|_| CardError::BadProof)?;
         let issued_at = i64::try_from(secs)
             .ok()
             .and_then(|s| DateTime::from_timestamp(s, 0))
             .ok_or(CardError::Malformed)?;
-        let (name, address) = parse_fields(&signed[FIXED..])?;
+        let chain = (version == CHAINED)
+            .then(|| parse_link(&signed[FIXED_V1..fixed]))
+            .transpose()?;
+        let (name, address) = parse_fields(&signed[fixed..])?;
         Ok(Card {
             identity_key,
             encryption_key,
             issued_at,
             name,
             address,
+            chain,
             bytes: bytes.to_vec(),
         })
     }
@@ -209,6 +251,22 @@ impl Card {
         self.issued_at
     }
 
+    /// Its place in its owner's chain; `None` for a version 1 card.
+    pub fn chain(&self) -> Option<ChainLink> {
+        self.chain
+    }
+
+    /// SHA-256 of its bytes: what envelopes carry of the cards before.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(&self.bytes).into()
+    }
+
+    /// Its [`chain_hash`], which the next card names; `None` for version 1.
+    pub fn chain_hash(&self) -> Option<[u8; 32]> {
+        self.chain
+            .map(|link| chain_hash(link.seq, &link.prev, &self.digest()))
+    }
+
     /// Refuses a card dated more than [`MAX_CARD_AHEAD`] after `now`.
     pub fn check_not_ahead(&self, now: DateTime<Utc>) -> Result<(), CardError> {
         match self.issued_at > now + MAX_CARD_AHEAD {
@@ -225,6 +283,7 @@ impl fmt::Debug for Card {
             .field("encryption_key", &self.encryption_key)
             .field("issued_at", &self.issued_at)
             .field("name", &Text(&self.name))
+            .field("chain", &self.chain.map(|c| c.seq))
             .finish()
     }
 }
@@ -298,8 +357,26 @@ fn check_name(name: &str) -> Result<(), CardError> {
         .ok_or(CardError::Malformed)
 }
 
-fn signed_message(bytes: &[u8]) -> Vec<u8> {
-    [SIGNING_CONTEXT, bytes].concat()
+fn fixed_len(version: u8) -> usize {
+    match version {
+        CHAINED => FIXED_V1 + LINK,
+        _ => FIXED_V1,
+    }
+}
+
+/// The first card of a chain is number 1 and names no card before it.
+fn parse_link(bytes: &[u8]) -> Result<ChainLink, CardError> {
+    let seq = u32::from_be_bytes(bytes[..4].try_into().expect("fixed slice"));
+    let prev: [u8; 32] = bytes[4..].try_into().expect("fixed slice");
+    match (seq, prev == [0; 32]) {
+        (0, _) | (1, false) => Err(CardError::Malformed),
+        (2.., true) => Err(CardError::Malformed),
+        _ => Ok(ChainLink { seq, prev }),
+    }
+}
+
+fn signed_message(version: u8, bytes: &[u8]) -> Vec<u8> {
+    [SIGNING_CONTEXTS[usize::from(version - 1)], bytes].concat()
 }
 
 fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
@@ -322,6 +399,7 @@ mod tests {
             "Alice",
             None,
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            None,
         )
         .unwrap()
     }
@@ -341,7 +419,7 @@ mod tests {
     /// A card with these raw fields after the name, signed properly.
     fn signed_with(extra: &[(u8, &[u8])]) -> Result<Card, CardError> {
         let signing = SigningKey::from_bytes(&[7; 32]);
-        let mut bytes = card().as_bytes()[..FIXED + 2 + 5].to_vec();
+        let mut bytes = card().as_bytes()[..FIXED_V1 + 2 + 5].to_vec();
         for (tag, value) in extra {
             bytes.push(*tag);
             bytes.push(value.len() as u8);
@@ -349,7 +427,7 @@ mod tests {
         }
         let total = (bytes.len() + SIGNATURE + CHECKSUM) as u16;
         bytes[1..3].copy_from_slice(&total.to_be_bytes());
-        let signature = signing.sign(&signed_message(&bytes));
+        let signature = signing.sign(&signed_message(UNCHAINED, &bytes));
         bytes.extend_from_slice(&signature.to_bytes());
         bytes.extend_from_slice(&checksum(&bytes));
         Card::from_bytes(&bytes)
@@ -384,6 +462,7 @@ mod tests {
             "Alice",
             Some(&with_next),
             issued,
+            None,
         )
         .unwrap();
         let parsed = Card::parse(&full.to_text()).unwrap();
@@ -451,6 +530,7 @@ mod tests {
             "Alice",
             Some(&address),
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            None,
         )
         .unwrap()
     }
@@ -501,6 +581,7 @@ mod tests {
             "Alice",
             Some(&address(6)),
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            None,
         )
         .unwrap();
         let parsed = Card::parse(&full.to_text()).unwrap();
@@ -633,10 +714,10 @@ mod tests {
     #[test]
     fn a_future_version_is_reported_as_such() {
         let mut bytes = card().as_bytes().to_vec();
-        bytes[0] = 2;
+        bytes[0] = 3;
         assert_eq!(
             Card::from_bytes(&bytes),
-            Err(CardError::UnsupportedVersion(2))
+            Err(CardError::UnsupportedVersion(3))
         );
     }
 }

@@ -4,8 +4,12 @@ use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
 use rusqlite::{Connection, params};
 
-use super::address::{Address, NextMailbox};
-use super::card::Card;
+use rusqlite::OptionalExtension;
+use sha2::{Digest, Sha256};
+
+use super::address::Address;
+use super::card::{Card, ChainLink};
+use super::chain::MAX_LINKS;
 use super::keys::{self, EncryptionSecret, IdentityKey, PairKey};
 use crate::vault::settings;
 use crate::{Error, Result, Vault};
@@ -94,24 +98,81 @@ pub(crate) fn load(conn: &Connection) -> Result<MyKeys> {
     })
 }
 
-/// My card as it stands: my name and current keys, signed.
+/// My card as it stands: my name, current keys and address, signed, and
+/// numbered in my chain. A card that differs from the last one issued is
+/// the next in the chain, dated after it; the same card is not reissued.
 pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
-    card_with(conn, keys, &super::mailbox::my_address(conn)?)
-}
-
-/// My card as a comrade just cut off is to hold it: the same in every field
-/// but the next mailbox pair, made up so that nobody reads it. `None` when
-/// my card announces no next pair.
-pub(crate) fn card_for_the_cut_off(conn: &Connection, keys: &MyKeys) -> Result<Option<Card>> {
-    let mut address = super::mailbox::my_address(conn)?;
-    let Some(next) = address.next else {
-        return Ok(None);
+    let address = super::mailbox::my_address(conn)?;
+    let latest = latest_card(conn)?;
+    if let Some(latest) = &latest {
+        let again = card_with(conn, keys, &address, latest.chain())?;
+        if again.as_bytes() == latest.as_bytes() {
+            return Ok(again);
+        }
+        if again.issued_at() <= latest.issued_at() {
+            bump_card(conn, Utc::now())?;
+        }
+    } else {
+        // The first chained card: later than a version 1 card comrades may hold.
+        bump_card(conn, Utc::now())?;
+    }
+    let link = match &latest {
+        Some(latest) => ChainLink {
+            seq: latest.chain().map_or(0, |l| l.seq) + 1,
+            prev: latest.chain_hash().ok_or(Error::DatabaseDamaged)?,
+        },
+        None => ChainLink {
+            seq: 1,
+            prev: [0; 32],
+        },
     };
-    address.next = Some(NextMailbox::made_up(next.from_week));
-    card_with(conn, keys, &address).map(Some)
+    let card = card_with(conn, keys, &address, Some(link))?;
+    conn.execute(
+        "INSERT INTO my_cards (seq, card) VALUES (?1, ?2)",
+        params![link.seq, card.as_bytes()],
+    )?;
+    conn.execute(
+        "DELETE FROM my_cards WHERE seq <= ?1",
+        [i64::from(link.seq) - KEPT_CARDS],
+    )?;
+    Ok(card)
 }
 
-fn card_with(conn: &Connection, keys: &MyKeys, address: &Address) -> Result<Card> {
+/// My cards kept: the current one and the [`MAX_LINKS`] before it.
+const KEPT_CARDS: i64 = MAX_LINKS as i64 + 1;
+
+fn latest_card(conn: &Connection) -> Result<Option<Card>> {
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT card FROM my_cards ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    bytes
+        .map(|b| Card::from_bytes(&b).map_err(|_| Error::DatabaseDamaged))
+        .transpose()
+}
+
+/// The digests of my cards before `card`, oldest first, as many as an
+/// envelope carries: a comrade who missed some still follows my chain.
+pub(crate) fn links(conn: &Connection, card: &Card) -> Result<Vec<[u8; 32]>> {
+    let Some(link) = card.chain() else {
+        return Ok(Vec::new());
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT card FROM my_cards WHERE seq < ?1 AND seq >= ?2 ORDER BY seq")?;
+    let rows = stmt.query_map(
+        params![link.seq, i64::from(link.seq) - MAX_LINKS as i64],
+        |r| r.get::<_, Vec<u8>>(0),
+    )?;
+    rows.map(|bytes| Ok(Sha256::digest(bytes?).into()))
+        .collect()
+}
+
+fn card_with(
+    conn: &Connection,
+    keys: &MyKeys,
+    address: &Address,
+    chain: Option<ChainLink>,
+) -> Result<Card> {
     let name = settings::get(conn, DISPLAY_NAME)?.ok_or(Error::invalid(
         "display name",
         "not set; a card needs the name comrades will see",
@@ -126,6 +187,7 @@ fn card_with(conn: &Connection, keys: &MyKeys, address: &Address) -> Result<Card
         &name,
         Some(address),
         issued,
+        chain,
     )
 }
 
@@ -240,5 +302,26 @@ mod tests {
         let card = card(&conn, &keys).unwrap();
         let address = card.address().unwrap();
         assert!(address.relays.is_empty());
+    }
+
+    #[test]
+    fn my_first_card_is_number_1_and_each_change_the_next() {
+        let conn = at_version(crate::vault::SCHEMA_VERSION);
+        ensure(&conn, Utc::now()).unwrap();
+        settings::set(&conn, DISPLAY_NAME, "Alice").unwrap();
+        let keys = load(&conn).unwrap();
+        let first = card(&conn, &keys).unwrap();
+        assert_eq!(first.chain().unwrap().seq, 1);
+        assert_eq!(card(&conn, &keys).unwrap(), first, "the same card again");
+        // Even a change that forgot to bump the date makes the next card.
+        settings::set(&conn, DISPLAY_NAME, "Alice B").unwrap();
+        let second = card(&conn, &keys).unwrap();
+        let expected = ChainLink {
+            seq: 2,
+            prev: first.chain_hash().unwrap(),
+        };
+        assert_eq!(second.chain(), Some(expected));
+        assert!(second.issued_at() > first.issued_at());
+        assert_eq!(links(&conn, &second).unwrap(), vec![first.digest()]);
     }
 }

@@ -5,6 +5,7 @@
 
 mod address;
 mod card;
+pub(crate) mod chain;
 mod keys;
 pub(crate) mod mailbox;
 mod mine;
@@ -14,13 +15,12 @@ pub use address::{
     Address, MAILBOX_WEEK, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, MailboxSeed,
     NextMailbox, RelayUrl, week_of, week_start,
 };
-pub use card::{Card, CardError, MAX_CARD_AHEAD, MAX_CARD_BYTES};
+pub use card::{Card, CardError, ChainLink, MAX_CARD_AHEAD, MAX_CARD_BYTES, chain_hash};
 pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_NOTICE, Mailbox, week_closes};
 pub use mine::RETIRED_KEY_LIFETIME;
 pub(crate) use mine::{
-    MyKeys, bump_card, card, card_for_the_cut_off, ensure, identity_key, load, prune_retired_keys,
-    rotate,
+    MyKeys, bump_card, card, ensure, identity_key, links, load, prune_retired_keys, rotate,
 };
 pub use relays::MAX_RELAYS;

@@ -367,6 +367,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE comrades ADD COLUMN previous_key BLOB;
     ALTER TABLE comrades ADD COLUMN key_replaced_at INTEGER;
     "#,
+    // 10 -> 11: card chains (docs/comrade-card.md). My cards as issued, each
+    // naming the one before, the last few kept for the digests envelopes
+    // carry. Of a comrade: the number of the card I hold (NULL: version 1),
+    // the chain hashes I took, and when two of their cards forked.
+    r#"
+    CREATE TABLE my_cards (
+        seq  INTEGER PRIMARY KEY,
+        card BLOB NOT NULL
+    );
+    ALTER TABLE comrades ADD COLUMN card_seq INTEGER;
+    ALTER TABLE comrades ADD COLUMN conflict_at INTEGER;
+    CREATE TABLE comrade_chain (
+        comrade INTEGER NOT NULL REFERENCES comrades (seq) ON DELETE CASCADE,
+        seq     INTEGER NOT NULL,
+        hash    BLOB NOT NULL,
+        PRIMARY KEY (comrade, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -150,6 +150,13 @@ final class TendCoreTests: XCTestCase {
         let a = try await alice.safetyNumber(comradeId: bobAtAlice.id)
         let b = try await bob.safetyNumber(comradeId: aliceAtBob.id)
         XCTAssertEqual(a, b)
+        // Ending an identity conflict takes the card their phone shows, and only theirs.
+        XCTAssertNil(aliceAtBob.identityConflictAt)
+        let resolved = try await bob.resolveIdentityConflict(comradeId: aliceAtBob.id, card: try await alice.myCard())
+        XCTAssertTrue(resolved.verified)
+        await expectError({ _ = try await bob.resolveIdentityConflict(comradeId: aliceAtBob.id, card: try await bob.myCard()) }) {
+            if case .Invalid = $0 { return true } else { return false }
+        }
         let written = try await alice.addEntry(entry: entry("The heron came back"))
         let sealed = try await alice.shareEntry(entryId: written.id, to: [.comrade(bobAtAlice.id)], note: "for you")
         let opened = try await bob.openEnvelope(envelope: Data(sealed.armored().utf8))

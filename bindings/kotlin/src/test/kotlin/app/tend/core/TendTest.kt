@@ -109,6 +109,10 @@ class TendTest {
         assertEquals(alice.safetyNumber(bobAtAlice.id), bob.safetyNumber(aliceAtBob.id))
         assertEquals(71, alice.safetyNumber(bobAtAlice.id).length)
         assertTrue(alice.markVerified(bobAtAlice.id).verified)
+        // Ending an identity conflict takes the card their phone shows, and only theirs.
+        assertEquals(null, aliceAtBob.identityConflictAt)
+        assertTrue(bob.resolveIdentityConflict(aliceAtBob.id, alice.myCard()).verified)
+        assertThrows<TendException.Invalid> { runBlocking { bob.resolveIdentityConflict(aliceAtBob.id, bob.myCard()) } }
 
         val written = alice.addEntry(entry("The heron came back"))
         val sealed = alice.shareEntry(written.id, listOf(Recipient.Comrade(bobAtAlice.id)), "for you")
