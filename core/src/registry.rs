@@ -57,7 +57,9 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         "entries" | "tags" | "entry_tags" | "mood_scale" => &[Journal],
         t if t.starts_with("entries_fts") => &[Journal],
         // comrades
-        "comrades" | "circles" | "circle_members" | "comrade_chain" => &[Comrades],
+        "comrades" | "circles" | "circle_members" | "comrade_chain" | "comrade_previous_keys" => {
+            &[Comrades]
+        }
         // envelope
         "inbox" => &[Inbox],
         "outbox" | "outbox_recipients" => &[Outbox],
@@ -82,6 +84,7 @@ static HOOKS: Hooks = Hooks {
         sweep_care,
         prune_replay_records,
         prune_retired_keys,
+        next_epoch,
     ],
     integrity: &[journal::index_is_sound],
 };
@@ -100,6 +103,10 @@ fn sweep_care(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 fn prune_retired_keys(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     identity::prune_retired_keys(conn, now)
+}
+
+fn next_epoch(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    delivery::next_epoch_if_due(conn, now).map(drop)
 }
 
 fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {

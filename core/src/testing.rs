@@ -232,6 +232,45 @@ pub fn prune_retired_keys_at(
     vault.with_tx(|tx| crate::identity::prune_retired_keys(tx, now))
 }
 
+/// Opens an envelope as if it were `now`.
+pub fn open_envelope_at(
+    vault: &crate::Vault,
+    envelope: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<crate::envelope::Opened> {
+    crate::envelope::open_at(vault, crate::registry::KINDS, envelope, now)
+}
+
+/// The epoch step of every unlock and sync, as if it were `now`: the next
+/// epoch's key if mine has served its week, and retired keys pruned.
+/// Whether a new epoch began.
+pub fn next_epoch_at(
+    vault: &crate::Vault,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<bool> {
+    vault.with_tx(|tx| {
+        crate::identity::prune_retired_keys(tx, now)?;
+        crate::delivery::next_epoch_if_due(tx, now)
+    })
+}
+
+/// Dates my current encryption key as made at `at`, as if the vault had
+/// been in use since.
+pub fn date_current_key(
+    vault: &crate::Vault,
+    at: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::identity::date_current_key(tx, at))
+}
+
+/// Whether anything this vault holds (every encryption secret in it: a
+/// seized phone, unlocked) decrypts `envelope`'s age layer.
+pub fn vault_keys_decrypt(vault: &crate::Vault, envelope: &[u8]) -> crate::Result<bool> {
+    let keys = vault.with_conn(crate::identity::load)?;
+    let secrets: Vec<_> = keys.all_secrets().collect();
+    Ok(wire::rewrap(&secrets, envelope, &[keys.current.public()]).is_ok())
+}
+
 /// A forger holding the identity key taken from a copy of `vault` (its
 /// files and passphrase, or its data key), with an X25519 key of their own.
 pub struct Forger {
@@ -298,6 +337,33 @@ impl Forger {
             crate::envelope::CARD_UPDATE,
             &[],
         )
+    }
+
+    /// Key-compromise impersonation: an envelope to the victim, as from the
+    /// comrade whose card is `comrade` (public, found in the copy), with the
+    /// MAC made from the victim's own secret taken in the copy.
+    pub fn as_comrade_to_victim(
+        &self,
+        comrade: &Card,
+        kind: &str,
+        body: &[u8],
+    ) -> crate::Result<Vec<u8>> {
+        let (secret, victim) = &self.stolen;
+        let pair_key = secret.pair_key(&comrade.encryption_key())?;
+        let message = wire::Message {
+            id: *uuid::Uuid::now_v7().as_bytes(),
+            created_ms: chrono::Utc::now().timestamp_millis(),
+            expires_ms: None,
+            kind,
+            body,
+            links: &[],
+            pad_to: 0,
+        };
+        let recipients = [wire::Recipient {
+            key: victim.encryption_key(),
+            pair_key: &pair_key,
+        }];
+        Ok(wire::seal(comrade, &recipients, &message)?)
     }
 
     /// An envelope as the victim sealed them when the copy was taken: their

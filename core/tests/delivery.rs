@@ -90,7 +90,7 @@ fn blocking_announces_a_mailbox_and_relay_changes_reissue_the_card() {
     let other = RelayUrl::parse("wss://relay.example.org").unwrap();
     v[0].delivery().add_relay(&other).unwrap();
     let newer = v[0].comrades().my_card().unwrap();
-    assert!(newer.issued_at() > card.issued_at());
+    assert!(newer.chain().unwrap().seq > card.chain().unwrap().seq);
     assert_eq!(
         newer.address().unwrap().relays,
         [relay.url.clone(), other.clone()]
@@ -703,4 +703,27 @@ fn a_false_chunk_under_a_real_header_cannot_keep_a_large_envelope_out() {
     let report = sync(&v[1]);
     assert_eq!(report.opened.len(), 1, "{report:?}");
     assert_eq!(report.opened[0].body, body);
+}
+
+#[test]
+fn a_copy_sealed_to_a_key_replaced_before_it_went_out_is_sealed_again() {
+    use tend_core::testing::prune_retired_keys_at;
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    // Bob's new epoch; Alice, away, writes to the key she holds.
+    bob.comrades().rotate_encryption_key().unwrap();
+    bob.envelopes().seal_card_update().unwrap();
+    sync(bob);
+    note(alice, "Bob", b"written while away");
+    // By the time it arrives, Bob has deleted the key it names.
+    prune_retired_keys_at(bob, chrono::Utc::now() + chrono::Duration::days(15)).unwrap();
+    // Alice's sync sends it, opens Bob's card, and sends it again sealed
+    // to the key that card brought.
+    let report = sync(alice);
+    assert_eq!(report.relays[0].sent, 2, "{report:?}");
+    let report = sync(bob);
+    let opened: Vec<_> = report.opened.iter().map(|o| o.body.clone()).collect();
+    assert_eq!(opened, vec![b"written while away".to_vec()], "{report:?}");
 }

@@ -177,6 +177,7 @@ const TABLES: &[(&str, &str)] = &[
     ("circles", "comrades"),
     ("circle_members", "comrades"),
     ("comrade_chain", "comrades"),
+    ("comrade_previous_keys", "comrades"),
     ("inbox", "envelope"),
     ("outbox", "envelope"),
     ("outbox_recipients", "envelope"),

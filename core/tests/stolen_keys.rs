@@ -8,6 +8,9 @@ use common::{befriend, member};
 use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
 use tend_core::testing::Forger;
+use tend_core::testing::{
+    date_current_key, next_epoch_at, prune_retired_keys_at, seal_made_at, vault_keys_decrypt,
+};
 use tend_core::{Error, Vault};
 
 fn card_of_alice(bob: &Vault) -> tend_core::comrades::Card {
@@ -69,25 +72,23 @@ fn an_envelope_under_a_retired_key_and_an_older_card_is_refused() {
     let bobs = bob.comrades().my_card().unwrap();
     // A copy of Alice's vault is taken; then she rotates, and Bob learns it.
     let forger = Forger::from_vault(&alice).unwrap();
-    let rotate = || {
-        alice.comrades().rotate_encryption_key().unwrap();
-        let update = alice.envelopes().seal_card_update().unwrap();
-        bob.envelopes().open(&update.bytes).unwrap();
-    };
-    rotate();
+    alice.comrades().rotate_encryption_key().unwrap();
+    let update = alice.envelopes().seal_card_update().unwrap();
+    bob.envelopes().open(&update.bytes).unwrap();
     // Within the grace, what she sealed before the rotation still opens: an
     // envelope can wait on a relay that long.
     let note = forger
         .with_stolen_key(&bobs, "test.note", b"sealed before the rotation")
         .unwrap();
     assert_eq!(bob.envelopes().open(&note).unwrap().sender.name, "Alice");
-    // Once she has rotated again, the key the copy holds is two behind.
-    rotate();
+    // After the grace, sixteen days from the card that replaced it, the key
+    // the copy holds speaks for her no more.
     let forged = forger
         .with_stolen_key(&bobs, "test.note", b"from the thief")
         .unwrap();
+    let after_grace = Utc::now() + Duration::days(17);
     assert!(matches!(
-        bob.envelopes().open(&forged),
+        tend_core::testing::open_envelope_at(&bob, &forged, after_grace),
         Err(Error::Envelope(EnvelopeError::RetiredKey))
     ));
     assert!(
@@ -114,21 +115,21 @@ fn note_to_alice(bob: &Vault, body: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn my_retired_keys_are_gone_a_month_after_the_rotation_even_with_no_other() {
+fn my_retired_keys_are_gone_two_weeks_after_the_rotation_even_with_no_other() {
     let tmp = tempfile::tempdir().unwrap();
     let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
     befriend(&alice, &bob);
     // Bob has not heard of the rotation: he seals to the retired key.
     alice.comrades().rotate_encryption_key().unwrap();
     let early = note_to_alice(&bob, b"to the old key");
-    let late = note_to_alice(&bob, b"to the old key, a month on");
-    tend_core::testing::prune_retired_keys_at(&alice, Utc::now() + Duration::days(29)).unwrap();
+    let late = note_to_alice(&bob, b"to the old key, two weeks on");
+    prune_retired_keys_at(&alice, Utc::now() + Duration::days(13)).unwrap();
     assert!(
         alice.envelopes().open(&early).is_ok(),
-        "kept within the month"
+        "kept within the two weeks"
     );
-    // An unlock a month and a day on deletes it, though no rotation came.
-    tend_core::testing::prune_retired_keys_at(&alice, Utc::now() + Duration::days(31)).unwrap();
+    // An unlock two weeks and a day on deletes it, though no rotation came.
+    prune_retired_keys_at(&alice, Utc::now() + Duration::days(15)).unwrap();
     assert!(matches!(
         alice.envelopes().open(&late),
         Err(Error::Envelope(EnvelopeError::NotForMe))
@@ -177,7 +178,17 @@ fn a_thiefs_card_and_the_genuine_one_fork_into_a_loud_identity_conflict() {
             Err(Error::Envelope(EnvelopeError::IdentityConflict))
         ));
     }
-    assert!(bob.envelopes().seal(&note(alice_id)).is_err());
+    let to_alice = [tend_core::envelope::Recipient::Comrade(alice_id)];
+    let refused = bob.envelopes().seal(&tend_core::envelope::Outgoing {
+        kind: "test.note",
+        body: b"to whoever holds her key",
+        to: &to_alice,
+        expires_at: None,
+    });
+    assert!(
+        refused.is_err(),
+        "nothing is sealed to an identity in conflict"
+    );
 
     // They meet; Bob takes the card Alice's phone shows.
     let shown = alice.comrades().my_card().unwrap();
@@ -235,15 +246,6 @@ fn a_comrade_who_missed_card_updates_follows_the_chain_from_any_envelope() {
     assert_eq!(card_of_alice(&bob), alice.comrades().my_card().unwrap());
 }
 
-fn note(to: tend_core::comrades::ComradeId) -> tend_core::envelope::Outgoing<'static> {
-    tend_core::envelope::Outgoing {
-        kind: "test.note",
-        body: b"a note",
-        to: Box::leak(Box::new([tend_core::envelope::Recipient::Comrade(to)])),
-        expires_at: None,
-    }
-}
-
 /// Alice seals a note to Bob.
 fn note_to_bob(alice: &Vault, body: &[u8]) -> Vec<u8> {
     let bob = alice.comrades().find("Bob").unwrap().id;
@@ -282,5 +284,87 @@ fn a_comrade_whose_card_i_hold_from_before_chains_starts_their_chain_with_the_ne
     assert!(matches!(
         bob.comrades().add(&old, None),
         Err(Error::Card(CardError::Downgrade))
+    ));
+}
+
+#[test]
+fn a_relay_that_recorded_four_weekly_epochs_then_takes_the_unlocked_phone_reads_only_the_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
+    befriend(&alice, &bob);
+    let to_bob = [tend_core::envelope::Recipient::Comrade(
+        alice.comrades().find("Bob").unwrap().id,
+    )];
+    // Bob's phone has been in use for four weeks and a day; each week a new
+    // epoch key, whose card Alice opens, and each week a note from her that
+    // the relay keeps.
+    let start = Utc::now() - Duration::weeks(4) - Duration::days(1);
+    date_current_key(&bob, start).unwrap();
+    let mut recorded = Vec::new();
+    for week in 0..=4 {
+        let at = start + Duration::weeks(week);
+        if week > 0 {
+            assert!(
+                next_epoch_at(&bob, at).unwrap(),
+                "week {week} begins an epoch"
+            );
+            assert!(!next_epoch_at(&bob, at).unwrap(), "once");
+            let update = bob.envelopes().seal_card_update().unwrap();
+            alice.envelopes().open(&update.bytes).unwrap();
+        }
+        let note = tend_core::envelope::Outgoing {
+            kind: "test.note",
+            body: b"this week",
+            to: &to_bob,
+            expires_at: None,
+        };
+        recorded.push(
+            seal_made_at(&alice, &note, at + Duration::hours(1))
+                .unwrap()
+                .bytes,
+        );
+    }
+    // Seized today and unlocked (unlocking prunes as it always does): every
+    // secret in the vault opens only this epoch's notes and those of the two
+    // keys still within their two weeks' grace.
+    prune_retired_keys_at(&bob, Utc::now()).unwrap();
+    let readable: Vec<usize> = (0..recorded.len())
+        .filter(|&i| vault_keys_decrypt(&bob, &recorded[i]).unwrap())
+        .collect();
+    assert_eq!(readable, vec![2, 3, 4]);
+    assert!(matches!(
+        bob.envelopes().open(&recorded[1]),
+        Err(Error::Envelope(EnvelopeError::NotForMe))
+    ));
+    assert_eq!(
+        bob.envelopes().open(&recorded[4]).unwrap().body,
+        b"this week"
+    );
+}
+
+#[test]
+fn a_copy_of_bobs_vault_forges_alice_to_bob_only_while_its_epoch_key_lives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
+    befriend(&alice, &bob);
+    let alices = card_of_alice(&bob);
+    let forger = Forger::from_vault(&bob).unwrap();
+    // The MAC is one Bob could make himself: that is its deniability, and
+    // with Bob's own secret, anyone can make it too, for that key's life.
+    let forged = forger
+        .as_comrade_to_victim(&alices, "test.note", b"forged")
+        .unwrap();
+    assert_eq!(bob.envelopes().open(&forged).unwrap().sender.name, "Alice");
+    // Two epochs on and the grace past, the stolen secret forges nothing:
+    // Alice seals to keys the copy never held.
+    let later = forger
+        .as_comrade_to_victim(&alices, "test.note", b"forged later")
+        .unwrap();
+    bob.comrades().rotate_encryption_key().unwrap();
+    bob.comrades().rotate_encryption_key().unwrap();
+    prune_retired_keys_at(&bob, Utc::now() + Duration::days(15)).unwrap();
+    assert!(matches!(
+        bob.envelopes().open(&later),
+        Err(Error::Envelope(EnvelopeError::NotForMe))
     ));
 }

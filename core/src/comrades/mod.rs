@@ -5,6 +5,7 @@ mod circles;
 mod safety_number;
 mod store;
 
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 pub use crate::identity::{
@@ -17,12 +18,18 @@ pub use safety_number::SafetyNumber;
 pub(crate) use store::card_of;
 pub use store::{Added, Comrade, ComradeId};
 pub(crate) use store::{
-    CutOff, Peer, Taken, card_of_unblocked, known, mark_conflict, name_of, peers_for_keys, resolve,
-    take_card, unblocked,
+    CutOff, Peer, Taken, card_of_unblocked, key_replaced_at, known, mark_conflict, name_of,
+    peers_for_keys, resolve, take_card, unblocked,
 };
 
 use crate::identity;
 use crate::{Result, Vault};
+
+/// A new encryption key of mine, and the pair keys with every comrade for it.
+pub(crate) fn rotate_keys_at(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    let secret = identity::rotate(conn, now)?;
+    store::derive_pair_keys(conn, &secret)
+}
 
 /// Whom to seal to. Circles are expanded to their members when sealing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,13 +74,13 @@ impl Comrades<'_> {
         self.vault.with_conn(identity::identity_key)
     }
 
-    /// Replaces my encryption key. Comrades learn the new one from the card
-    /// inside the next envelope I send them; the old key keeps opening what
-    /// was sealed to it for [`RETIRED_KEY_LIFETIME`].
+    /// Replaces my encryption key now, ahead of the weekly epoch. Comrades
+    /// learn the new one from the card inside the next envelope I send them;
+    /// the old key keeps opening what was sealed to it for
+    /// [`RETIRED_KEY_LIFETIME`].
     pub fn rotate_encryption_key(&self) -> Result<Card> {
         self.vault.with_tx(|tx| {
-            let secret = identity::rotate(tx)?;
-            store::derive_pair_keys(tx, &secret)?;
+            rotate_keys_at(tx, Utc::now())?;
             identity::card(tx, &identity::load(tx)?)
         })
     }

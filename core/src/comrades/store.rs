@@ -90,6 +90,7 @@ impl Added {
 /// What taking a comrade's card did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Taken {
+    /// It is the card I hold now.
     Updated,
     Unchanged,
     /// A card without a chain from a comrade whose chained card I hold.
@@ -180,8 +181,7 @@ impl Comrades<'_> {
             tx.execute(
                 "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
                      card_issued_at = ?5, pair_key = ?6, verified_key = NULL,
-                     identity_changed_at = ?7, previous_key = NULL, key_replaced_at = NULL,
-                     conflict_at = NULL
+                     identity_changed_at = ?7, conflict_at = NULL
                  WHERE seq = ?1",
                 params![
                     seq,
@@ -192,6 +192,10 @@ impl Comrades<'_> {
                     keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
                     Utc::now().timestamp_millis(),
                 ],
+            )?;
+            tx.execute(
+                "DELETE FROM comrade_previous_keys WHERE comrade = ?1",
+                [seq],
             )?;
             start_chain(tx, seq, card)?;
             Ok(Added::IdentityChanged(load(tx, seq)?))
@@ -399,14 +403,19 @@ pub(crate) fn mark_conflict(conn: &Connection, key: &IdentityKey) -> Result<()> 
     Ok(())
 }
 
-/// `card` becomes the one I hold of comrade `seq`. A key it replaces is
-/// kept for [`PREVIOUS_KEY_GRACE`].
+/// `card` becomes the one I hold of comrade `seq`. A key it replaces still
+/// opens what they sealed with it for [`PREVIOUS_KEY_GRACE`] from the card's
+/// issue; keys replaced longer ago go.
 fn hold(conn: &Connection, keys: &MyKeys, seq: i64, card: &Card) -> Result<()> {
+    let held: Vec<u8> = conn.query_row(
+        "SELECT encryption_key FROM comrades WHERE seq = ?1",
+        [seq],
+        |r| r.get(0),
+    )?;
+    let replaced = (held.as_slice() != card.encryption_key().as_bytes().as_slice()).then_some(held);
     conn.execute(
         "UPDATE comrades SET card = ?2, encryption_key = ?3, card_issued_at = ?4, pair_key = ?5,
-             previous_key = CASE WHEN encryption_key = ?3 THEN previous_key ELSE encryption_key END,
-             key_replaced_at = CASE WHEN encryption_key = ?3 THEN key_replaced_at ELSE ?6 END,
-             card_seq = ?7
+             card_seq = ?6
          WHERE seq = ?1",
         params![
             seq,
@@ -414,10 +423,23 @@ fn hold(conn: &Connection, keys: &MyKeys, seq: i64, card: &Card) -> Result<()> {
             card.encryption_key().as_bytes().as_slice(),
             card.issued_at().timestamp(),
             keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
-            Utc::now().timestamp_millis(),
             card.chain().map(|l| l.seq),
         ],
     )?;
+    if let Some(old) = replaced {
+        conn.execute(
+            "INSERT OR REPLACE INTO comrade_previous_keys (comrade, key, replaced_at)
+             VALUES (?1, ?2, ?3)",
+            params![seq, old, card.issued_at().timestamp_millis()],
+        )?;
+        conn.execute(
+            "DELETE FROM comrade_previous_keys WHERE comrade = ?1 AND replaced_at < ?2",
+            params![
+                seq,
+                (card.issued_at() - PREVIOUS_KEY_GRACE).timestamp_millis()
+            ],
+        )?;
+    }
     Ok(())
 }
 
@@ -495,13 +517,14 @@ pub(crate) struct Known {
     pub blocked: bool,
     pub in_conflict: bool,
     encryption_key: Vec<u8>,
-    previous_key: Option<Vec<u8>>,
-    key_replaced_at: Option<i64>,
+    /// Keys their later cards replaced, and when.
+    previous_keys: Vec<(Vec<u8>, i64)>,
 }
 
-/// After a comrade's new encryption key reaches me, envelopes under the one
-/// it replaced are still taken this long: as long as an event can wait on
-/// a relay (`delivery::LONGEST_STAY`), so nothing sent before is lost.
+/// After a comrade's new encryption key, envelopes under the ones it
+/// replaced are still taken this long from the replacing card's issue: as
+/// long as an event can wait on a relay (`delivery::LONGEST_STAY`), so
+/// nothing sent before is lost. With weekly epochs that is two or three keys.
 pub const PREVIOUS_KEY_GRACE: chrono::Duration = chrono::Duration::days(16);
 
 impl Known {
@@ -513,28 +536,19 @@ impl Known {
         let key = card.encryption_key();
         let key = key.as_bytes().as_slice();
         key == self.encryption_key.as_slice()
-            || (self.previous_key.as_deref() == Some(key)
-                && self.key_replaced_at.is_some_and(|at| {
-                    now.timestamp_millis() - at <= PREVIOUS_KEY_GRACE.num_milliseconds()
-                }))
+            || self.previous_keys.iter().any(|(previous, at)| {
+                previous.as_slice() == key
+                    && now.timestamp_millis() - at <= PREVIOUS_KEY_GRACE.num_milliseconds()
+            })
     }
 }
 
 /// The comrade with this identity key, if I have them.
 pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known>> {
-    type Row = (
-        String,
-        String,
-        bool,
-        Vec<u8>,
-        bool,
-        Option<Vec<u8>>,
-        Option<i64>,
-    );
+    type Row = (i64, String, String, bool, Vec<u8>, bool);
     let row: Option<Row> = conn
         .prepare_cached(
-            "SELECT id, name, blocked, encryption_key, conflict_at IS NOT NULL, previous_key,
-                 key_replaced_at
+            "SELECT seq, id, name, blocked, encryption_key, conflict_at IS NOT NULL
              FROM comrades WHERE identity_key = ?1",
         )?
         .query_row([key.as_bytes().as_slice()], |r| {
@@ -545,24 +559,45 @@ pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
-                r.get(6)?,
             ))
         })
         .optional()?;
-    row.map(
-        |(id, name, blocked, encryption_key, in_conflict, previous_key, key_replaced_at)| {
-            Ok(Known {
-                id: id.parse()?,
-                name,
-                blocked,
-                in_conflict,
-                encryption_key,
-                previous_key,
-                key_replaced_at,
-            })
-        },
-    )
-    .transpose()
+    let Some((seq, id, name, blocked, encryption_key, in_conflict)) = row else {
+        return Ok(None);
+    };
+    let previous_keys = conn
+        .prepare_cached("SELECT key, replaced_at FROM comrade_previous_keys WHERE comrade = ?1")?
+        .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(Known {
+        id: id.parse()?,
+        name,
+        blocked,
+        in_conflict,
+        encryption_key,
+        previous_keys,
+    }))
+}
+
+/// When a card of this comrade's replaced `key`, while I still keep it
+/// (within [`PREVIOUS_KEY_GRACE`]).
+pub(crate) fn key_replaced_at(
+    conn: &Connection,
+    comrade: &IdentityKey,
+    key: &EncryptionKey,
+) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<i64> = conn
+        .prepare_cached(
+            "SELECT p.replaced_at FROM comrade_previous_keys p
+             JOIN comrades c ON c.seq = p.comrade
+             WHERE c.identity_key = ?1 AND p.key = ?2",
+        )?
+        .query_row(
+            params![comrade.as_bytes().as_slice(), key.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    at.map(from_ms).transpose()
 }
 
 /// The card of the comrade with this identity key, unless blocked or unknown.

@@ -11,7 +11,7 @@ mod outbound;
 mod proxy;
 mod schedule;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
@@ -26,7 +26,7 @@ pub use crate::identity::{
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
 pub use proxy::ProxyUrl;
 
-use crate::comrades::ComradeChange;
+use crate::comrades::{self, ComradeChange};
 use crate::envelope::{self, EnvelopeError, KindHandler, MessageId, Opened, seal_card_update_in};
 use crate::identity::{self, IdentityKey, mailbox, relays};
 use crate::{Error, Result, Vault};
@@ -313,10 +313,14 @@ impl Delivery<'_> {
     }
 
     /// Parcels due now: for a transport an app drives itself. Report what
-    /// happened with [`Delivery::record`].
+    /// happened with [`Delivery::record`]. Copies to a key replaced before
+    /// they could go are sealed again first.
     pub fn due(&self, retry_now: bool) -> Result<Vec<Parcel>> {
-        self.vault
-            .with_conn(|conn| outbound::due(conn, Utc::now(), retry_now))
+        self.vault.with_tx(|tx| {
+            let now = Utc::now();
+            outbound::reseal_stale(tx, now)?;
+            outbound::due(tx, now, retry_now)
+        })
     }
 
     pub fn record(&self, outcomes: &[Sent]) -> Result<()> {
@@ -345,10 +349,11 @@ impl Delivery<'_> {
             opened: Vec::new(),
         };
         let budget = options.delay_budget;
+        self.vault.with_tx(|tx| next_epoch_if_due(tx, Utc::now()))?;
         let parcels = self.due(options.retry_now)?;
         let fetches = self.fetches()?;
         sync.run(&parcels, &fetches, budget.mul_f64(0.75))?;
-        let senders = sync
+        let senders: BTreeSet<IdentityKey> = sync
             .opened
             .iter()
             .filter(|o| o.sender.comrade.is_some())
@@ -357,7 +362,9 @@ impl Delivery<'_> {
         let moved = self
             .vault
             .with_tx(|tx| outbound::send_again_if_moved(tx, &senders, Utc::now()))?;
-        if moved > 0 || sync.opened.iter().any(|o| !o.replies.is_empty()) {
+        // Replies, and cards opened: they may have replaced a key that copies
+        // still due were sealed to.
+        if moved > 0 || !senders.is_empty() {
             let replies = self.due(options.retry_now)?;
             sync.run(&replies, &[], budget.mul_f64(0.25))?;
         }
@@ -631,6 +638,20 @@ pub(crate) fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Resul
             Ok(())
         }
     }
+}
+
+/// At unlock and before each sync: once my encryption key has served its
+/// epoch, the next epoch's replaces it and, when I receive through relays
+/// at all, comrades are sent my card with it (`docs/envelope.md`, "Epochs").
+pub(crate) fn next_epoch_if_due(tx: &Connection, now: DateTime<Utc>) -> Result<bool> {
+    if !identity::epoch_due(tx, now)? {
+        return Ok(false);
+    }
+    comrades::rotate_keys_at(tx, now)?;
+    if !relays::list(tx)?.is_empty() && identity::has_card(tx)? {
+        seal_card_update_in(tx)?;
+    }
+    Ok(true)
 }
 
 /// At unlock: a vault from before weekly mailboxes moves at once to a pair

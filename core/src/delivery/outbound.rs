@@ -84,6 +84,66 @@ pub enum RouteState {
     },
 }
 
+/// Copies that must be sealed again before they go: to a comrade whose card
+/// has since replaced the key the copy was sealed to, when no copy reached
+/// a relay while that key was theirs. Sent later, it could arrive after the
+/// key's epoch is deleted (`docs/envelope.md`, "Epochs"). Their routes sent
+/// since the replacement go again. How many envelopes were sealed again.
+pub(crate) fn reseal_stale(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
+    let copies = envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)?;
+    let mut stale: BTreeSet<i64> = BTreeSet::new();
+    let mut again = Vec::new();
+    for copy in copies {
+        let (Some(sealed_to), None) = (copy.sealed_to, &copy.card) else {
+            continue; // from before schema 11, or a decoy
+        };
+        let Some(card) = comrades::card_of_unblocked(conn, &copy.recipient)?
+            .and_then(|bytes| Card::from_bytes(&bytes).ok())
+        else {
+            continue;
+        };
+        if card.encryption_key() == sealed_to {
+            continue;
+        }
+        // A key replaced so long ago that I no longer keep it: never in time.
+        let replaced = comrades::key_replaced_at(conn, &copy.recipient, &sealed_to)?
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let went_in_time: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM deliveries
+                   WHERE outbox = ?1 AND recipient = ?2 AND sent_at < ?3)",
+            )?
+            .query_row(
+                params![
+                    copy.outbox,
+                    copy.recipient.as_bytes().as_slice(),
+                    replaced.timestamp_millis()
+                ],
+                |r| r.get(0),
+            )?;
+        if !went_in_time {
+            stale.insert(copy.outbox);
+            again.push((copy.outbox, copy.recipient));
+        }
+    }
+    let mut resealed = 0;
+    for outbox in &stale {
+        resealed += usize::from(envelope::reseal(conn, *outbox)?);
+    }
+    let mut unsend = conn.prepare_cached(
+        "UPDATE deliveries SET sent_at = NULL, sent_to = NULL, next_try_at = ?3
+         WHERE outbox = ?1 AND recipient = ?2 AND sent_at IS NOT NULL",
+    )?;
+    for (outbox, recipient) in again {
+        unsend.execute(params![
+            outbox,
+            recipient.as_bytes().as_slice(),
+            now.timestamp_millis()
+        ])?;
+    }
+    Ok(resealed)
+}
+
 /// Outbox envelopes younger than [`EVENT_LIFETIME`] and unexpired, for
 /// recipients still my comrades, on relays not yet done. A failed relay is
 /// due again after its backoff, or at once with `retry_now`.
@@ -106,6 +166,7 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
             expires_at,
             recipient,
             card,
+            ..
         } = copy;
         let card = match (card, cards.get(&recipient)) {
             (Some(decoys), _) => Card::from_bytes(&decoys).ok(),

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::comrades::{self, ComradeId, CutOff, IdentityKey, Peer, Taken};
 use crate::identity;
-use crate::identity::Card;
+use crate::identity::{Card, EncryptionKey};
 use crate::time::from_ms;
 use crate::{Error, Result, Vault};
 
@@ -99,6 +99,16 @@ pub(crate) fn seal_about(
 
 /// [`Envelopes::open`], handing each body to the handler of its kind.
 pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -> Result<Opened> {
+    open_at(vault, kinds, envelope, Utc::now())
+}
+
+/// [`open`] as if it were `now`.
+pub(crate) fn open_at(
+    vault: &Vault,
+    kinds: &[&dyn KindHandler],
+    envelope: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Opened> {
     let bytes = wire::dearmor(envelope)?;
     // A refusal commits what it keeps (an identity conflict found); any
     // other error undoes everything.
@@ -106,7 +116,7 @@ pub(crate) fn open(vault: &Vault, kinds: &[&dyn KindHandler], envelope: &[u8]) -
         let keys = identity::load(tx)?;
         let secrets: Vec<_> = keys.all_secrets().collect();
         let mut opener = wire::Opener::new(&secrets)?;
-        match open_one(tx, kinds, &keys, &mut opener, &bytes, Utc::now()) {
+        match open_one(tx, kinds, &keys, &mut opener, &bytes, now) {
             Err(Error::Envelope(refused)) => Ok(Err(refused.into())),
             other => other.map(Ok),
         }
@@ -345,6 +355,8 @@ pub(crate) struct OutboxCopy {
     pub recipient: IdentityKey,
     /// The card of a recipient no longer a comrade (a decoy's).
     pub card: Option<Vec<u8>>,
+    /// The key of theirs it was sealed to; `None` before schema 11.
+    pub sealed_to: Option<EncryptionKey>,
 }
 
 /// Each recipient of each outbox envelope made since `from` and not
@@ -355,7 +367,7 @@ pub(crate) fn outbox_copies(
     now: DateTime<Utc>,
 ) -> Result<Vec<OutboxCopy>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT o.seq, o.message_id, o.expires_at, r.identity_key, r.card
+        "SELECT o.seq, o.message_id, o.expires_at, r.identity_key, r.card, r.sealed_to
          FROM outbox o JOIN outbox_recipients r ON r.message = o.seq
          WHERE o.created_at >= ?1 AND (o.expires_at IS NULL OR o.expires_at > ?2)
          ORDER BY o.seq",
@@ -369,20 +381,82 @@ pub(crate) fn outbox_copies(
                 r.get::<_, Option<i64>>(2)?,
                 r.get::<_, Vec<u8>>(3)?,
                 r.get::<_, Option<Vec<u8>>>(4)?,
+                r.get::<_, Option<Vec<u8>>>(5)?,
             ))
         },
     )?;
     rows.map(|row| {
-        let (outbox, message_id, expires, recipient, card) = row?;
+        let (outbox, message_id, expires, recipient, card, sealed_to) = row?;
         Ok(OutboxCopy {
             outbox,
             message_id: message_id_from(&message_id)?,
             expires_at: expires.map(from_ms).transpose()?,
             recipient: IdentityKey::from_stored(recipient)?,
             card,
+            sealed_to: sealed_to
+                .map(|k| k.try_into().map(EncryptionKey))
+                .transpose()
+                .map_err(|_| Error::DatabaseDamaged)?,
         })
     })
     .collect()
+}
+
+/// Seals one outbox envelope again, the same message with my current card
+/// and every recipient's current key: after a recipient's key was replaced
+/// before their copy could go out. Recipients since blocked, removed or in
+/// conflict are left out. Whether it could be (my copy still opens).
+pub(crate) fn reseal(tx: &Connection, outbox: i64) -> Result<bool> {
+    let keys = identity::load(tx)?;
+    let secrets: Vec<_> = keys.all_secrets().collect();
+    let mut opener = wire::Opener::new(&secrets)?;
+    let Ok(mut mine) = opener.open(&outbox_envelope(tx, outbox)?) else {
+        return Ok(false);
+    };
+    let body = zeroize::Zeroizing::new(std::mem::take(&mut mine.body));
+    let listed: Vec<IdentityKey> = outbox_recipients(tx, outbox)?
+        .into_iter()
+        .map(|a| a.identity_key)
+        .collect();
+    let peers = comrades::peers_for_keys(tx, &listed)?;
+    let card = identity::card(tx, &keys)?;
+    let links = identity::links(tx, &card)?;
+    let mut recipients: Vec<wire::Recipient> = peers
+        .iter()
+        .map(|p| wire::Recipient {
+            key: p.encryption_key,
+            pair_key: &p.pair_key,
+        })
+        .collect();
+    recipients.push(wire::Recipient {
+        key: keys.current.public(),
+        pair_key: &keys.self_pair,
+    });
+    let message = Message {
+        id: mine.id,
+        created_ms: mine.created_ms,
+        expires_ms: mine.expires_ms,
+        kind: &mine.kind,
+        body: &body,
+        links: &links,
+        pad_to: 0,
+    };
+    let bytes = wire::seal(&card, &recipients, &message)?;
+    tx.execute(
+        "UPDATE outbox SET envelope = ?2 WHERE seq = ?1",
+        params![outbox, bytes],
+    )?;
+    let mut sealed_to = tx.prepare_cached(
+        "UPDATE outbox_recipients SET sealed_to = ?3 WHERE message = ?1 AND identity_key = ?2",
+    )?;
+    for p in &peers {
+        sealed_to.execute(params![
+            outbox,
+            p.identity_key.as_bytes().as_slice(),
+            p.encryption_key.as_bytes().as_slice()
+        ])?;
+    }
+    Ok(true)
 }
 
 /// The sealed bytes of one outbox envelope.
@@ -494,10 +568,16 @@ pub(crate) fn seal_made_at(
     };
     let (seq, message_id, bytes) = file(tx, (&keys, &card), &peers, outgoing, filing)?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO outbox_recipients (message, identity_key, name) VALUES (?1, ?2, ?3)",
+        "INSERT INTO outbox_recipients (message, identity_key, name, sealed_to)
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     for p in &peers {
-        insert.execute(params![seq, p.identity_key.as_bytes().as_slice(), p.name])?;
+        insert.execute(params![
+            seq,
+            p.identity_key.as_bytes().as_slice(),
+            p.name,
+            p.encryption_key.as_bytes().as_slice()
+        ])?;
     }
     Ok(Sealed {
         message_id,
@@ -607,12 +687,14 @@ pub(crate) fn seal_decoy_card_update(tx: &Connection, cut: &CutOff, held: &Card)
     };
     let (seq, _, _) = file(tx, (&keys, held), &listed, &card_update(), filing)?;
     tx.execute(
-        "INSERT INTO outbox_recipients (message, identity_key, name, card) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO outbox_recipients (message, identity_key, name, card, sealed_to)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             seq,
             cut.peer.identity_key.as_bytes().as_slice(),
             cut.peer.name,
-            cut.card
+            cut.card,
+            cut.peer.encryption_key.as_bytes().as_slice()
         ],
     )?;
     Ok(())

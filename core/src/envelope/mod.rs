@@ -19,12 +19,15 @@ pub use crate::comrades::Recipient;
 pub(crate) use card_update::CardUpdates;
 pub use card_update::KIND as CARD_UPDATE;
 #[cfg(feature = "testing")]
+pub(crate) use exchange::open_at;
+#[cfg(feature = "testing")]
 pub(crate) use exchange::seal_made_at;
 pub use exchange::{InboxItem, MAX_UNEXPIRING_AGE, OutboxItem};
 pub(crate) use exchange::{
     OutboxCopy, clear_inbox, drop_decoys_to, forget_outbox_about, inbox, open_each, outbox_about,
-    outbox_copies, outbox_envelope, outbox_row, prune_decoys, prune_replay_records, resolve,
-    seal_about, seal_card_update_in, seal_card_update_to, seal_decoy_card_update, seal_json_in,
+    outbox_copies, outbox_envelope, outbox_row, prune_decoys, prune_replay_records, reseal,
+    resolve, seal_about, seal_card_update_in, seal_card_update_to, seal_decoy_card_update,
+    seal_json_in,
 };
 #[cfg(feature = "testing")]
 pub(crate) use kind::check;

@@ -16,10 +16,18 @@ use crate::{Error, Result, Vault};
 
 const DISPLAY_NAME: &str = "display_name";
 const CARD_ISSUED_AT: &str = "card_issued_at";
+/// Set by the schema 11 migration for a member who issued version 1 cards.
+const UNCHAINED_CARD: &str = "unchained_card";
+
+/// How long my encryption key serves before the next epoch's replaces it
+/// (`docs/envelope.md`, "Epochs").
+pub const EPOCH: Duration = Duration::days(7);
 
 /// How long a retired encryption key still opens envelopes sealed to it
-/// before comrades learned the new one. After that it is deleted.
-pub const RETIRED_KEY_LIFETIME: Duration = Duration::days(30);
+/// before comrades learned the new one: two weeks after the next epoch
+/// begins, as long as a relay keeps an event. After that it is deleted,
+/// and what a relay recorded under it opens for nobody.
+pub const RETIRED_KEY_LIFETIME: Duration = Duration::days(14);
 
 /// My secret keys, loaded for one operation and zeroized on drop.
 pub(crate) struct MyKeys {
@@ -104,17 +112,20 @@ pub(crate) fn load(conn: &Connection) -> Result<MyKeys> {
 pub(crate) fn card(conn: &Connection, keys: &MyKeys) -> Result<Card> {
     let address = super::mailbox::my_address(conn)?;
     let latest = latest_card(conn)?;
-    if let Some(latest) = &latest {
-        let again = card_with(conn, keys, &address, latest.chain())?;
-        if again.as_bytes() == latest.as_bytes() {
-            return Ok(again);
+    match &latest {
+        Some(latest) => {
+            let again = card_with(conn, keys, &address, latest.chain())?;
+            if again.as_bytes() == latest.as_bytes() {
+                return Ok(again);
+            }
         }
-        if again.issued_at() <= latest.issued_at() {
-            bump_card(conn, Utc::now())?;
+        // The first chained card of a member from before chains: later than
+        // the version 1 card comrades may hold.
+        None if settings::get(conn, UNCHAINED_CARD)?.is_some() => {
+            bump_card_past(conn, Utc::now())?;
+            settings::delete(conn, UNCHAINED_CARD)?;
         }
-    } else {
-        // The first chained card: later than a version 1 card comrades may hold.
-        bump_card(conn, Utc::now())?;
+        None => {}
     }
     let link = match &latest {
         Some(latest) => ChainLink {
@@ -191,9 +202,17 @@ fn card_with(
     )
 }
 
-/// Records that my card changed, so comrades take the new one over the old.
-/// Card times are whole seconds; two changes in one second still order.
+/// Records that my card changed, dated `now`. Its chain orders it after the
+/// one before, so two changes in one second need not be told apart by date.
 pub(crate) fn bump_card(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    let last = settings::get(conn, CARD_ISSUED_AT)?.and_then(|s| s.parse::<i64>().ok());
+    let issued = last.map_or(now.timestamp(), |last| now.timestamp().max(last));
+    settings::set(conn, CARD_ISSUED_AT, &issued.to_string())
+}
+
+/// [`bump_card`], at least a second after the last: what a comrade holding
+/// a version 1 card needs to take the chained one that follows it.
+fn bump_card_past(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     let last = settings::get(conn, CARD_ISSUED_AT)?.and_then(|s| s.parse::<i64>().ok());
     let issued = last.map_or(now.timestamp(), |last| now.timestamp().max(last + 1));
     settings::set(conn, CARD_ISSUED_AT, &issued.to_string())
@@ -201,8 +220,7 @@ pub(crate) fn bump_card(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 /// A fresh encryption key; the old one is kept for [`RETIRED_KEY_LIFETIME`].
 /// The caller derives the pair keys with every comrade again.
-pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionSecret> {
-    let now = Utc::now();
+pub(crate) fn rotate(conn: &Connection, now: DateTime<Utc>) -> Result<EncryptionSecret> {
     prune_retired_keys(conn, now)?;
     conn.execute(
         "UPDATE my_encryption_keys SET retired_at = ?1 WHERE retired_at IS NULL",
@@ -212,6 +230,33 @@ pub(crate) fn rotate(conn: &Connection) -> Result<EncryptionSecret> {
     insert_encryption_key(conn, &secret, now)?;
     bump_card(conn, now)?;
     Ok(secret)
+}
+
+/// Dates my current encryption key as made at `at` (tests of epochs).
+#[cfg(feature = "testing")]
+pub(crate) fn date_current_key(conn: &Connection, at: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE my_encryption_keys SET created_at = ?1 WHERE retired_at IS NULL",
+        [at.timestamp_millis()],
+    )?;
+    Ok(())
+}
+
+/// Whether I have a name, so a card to send.
+pub(crate) fn has_card(conn: &Connection) -> Result<bool> {
+    Ok(settings::get(conn, DISPLAY_NAME)?.is_some())
+}
+
+/// Whether my current encryption key has served its [`EPOCH`] by `now`.
+pub(crate) fn epoch_due(conn: &Connection, now: DateTime<Utc>) -> Result<bool> {
+    let made: Option<i64> = conn
+        .query_row(
+            "SELECT created_at FROM my_encryption_keys WHERE retired_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(made.is_some_and(|at| now.timestamp_millis() - at >= EPOCH.num_milliseconds()))
 }
 
 /// Deletes my encryption keys retired more than [`RETIRED_KEY_LIFETIME`]
@@ -321,7 +366,7 @@ mod tests {
             prev: first.chain_hash().unwrap(),
         };
         assert_eq!(second.chain(), Some(expected));
-        assert!(second.issued_at() > first.issued_at());
+        assert!(second.issued_at() >= first.issued_at());
         assert_eq!(links(&conn, &second).unwrap(), vec![first.digest()]);
     }
 }

@@ -370,7 +370,10 @@ const MIGRATIONS: &[&str] = &[
     // 10 -> 11: card chains (docs/comrade-card.md). My cards as issued, each
     // naming the one before, the last few kept for the digests envelopes
     // carry. Of a comrade: the number of the card I hold (NULL: version 1),
-    // the chain hashes I took, and when two of their cards forked.
+    // the chain hashes I took, and when two of their cards forked. Weekly
+    // epoch keys (docs/envelope.md): a comrade's keys replaced within the
+    // grace, several now, and the key each outbox copy was sealed to, so a
+    // copy to a key replaced before it went out is sealed again.
     r#"
     CREATE TABLE my_cards (
         seq  INTEGER PRIMARY KEY,
@@ -384,6 +387,22 @@ const MIGRATIONS: &[&str] = &[
         hash    BLOB NOT NULL,
         PRIMARY KEY (comrade, seq)
     ) WITHOUT ROWID;
+    CREATE TABLE comrade_previous_keys (
+        comrade     INTEGER NOT NULL REFERENCES comrades (seq) ON DELETE CASCADE,
+        key         BLOB NOT NULL,
+        replaced_at INTEGER NOT NULL,  -- when the card replacing it was issued
+        PRIMARY KEY (comrade, key)
+    ) WITHOUT ROWID;
+    INSERT INTO comrade_previous_keys (comrade, key, replaced_at)
+        SELECT seq, previous_key, key_replaced_at FROM comrades
+         WHERE previous_key IS NOT NULL AND key_replaced_at IS NOT NULL;
+    ALTER TABLE comrades DROP COLUMN previous_key;
+    ALTER TABLE comrades DROP COLUMN key_replaced_at;
+    ALTER TABLE outbox_recipients ADD COLUMN sealed_to BLOB;
+    -- A member from before: comrades may hold a version 1 card, which the
+    -- first chained card must be dated after (identity::card).
+    INSERT INTO meta (key, value)
+        SELECT 'unchained_card', '1' WHERE EXISTS (SELECT 1 FROM my_identity);
     "#,
 ];
 

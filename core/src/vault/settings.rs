@@ -21,3 +21,8 @@ pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     .execute([key, value])?;
     Ok(())
 }
+
+pub(crate) fn delete(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
+}

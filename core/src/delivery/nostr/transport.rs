@@ -9,6 +9,7 @@ use nostr::prelude::{
     ClientAuthentication, ClientMessage, Event, EventId, Filter, FinalizeEvent, Keys, Kind,
     RelayMessage, SecretKey, SingleLetterTag, SubscriptionId, Timestamp,
 };
+use sha2::Digest;
 
 use super::event::{Assembler, MAX_EVENT_JSON, Unfit, check, events_for};
 use super::socket::{self, Said, Socket};
@@ -42,13 +43,17 @@ impl Default for Limits {
     }
 }
 
+/// A parcel's events are built for: its id, the mailbox, and the digest of
+/// its envelope, which changes when it is sealed again.
+type Built = (ParcelId, MailboxKey, [u8; 32]);
+
 /// Speaks Nostr to relays over WebSocket. Keeps the events it built for
 /// each parcel, so every relay gets the same ones within a sync, unless
-/// the parcel is sent again to another mailbox.
+/// the parcel is sent again to another mailbox or sealed again.
 #[derive(Default)]
 pub struct NostrTransport {
     limits: Limits,
-    built: HashMap<(ParcelId, MailboxKey), (u8, Vec<Event>)>,
+    built: HashMap<Built, (u8, Vec<Event>)>,
     /// Every `created_at` and `expiration` given out, so no two events share one.
     dates: HashSet<u64>,
     proxy: Option<ProxyUrl>,
@@ -119,7 +124,11 @@ impl NostrTransport {
         let dates = &mut self.dates;
         let built = self
             .built
-            .entry((parcel.id, parcel.mailbox))
+            .entry((
+                parcel.id,
+                parcel.mailbox,
+                sha2::Sha256::digest(&parcel.envelope).into(),
+            ))
             .or_insert_with(|| (0, Vec::new()));
         if built.1.is_empty() || built.0 < difficulty {
             *built = (
