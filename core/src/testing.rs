@@ -350,20 +350,7 @@ impl Forger {
     ) -> crate::Result<Vec<u8>> {
         let (secret, victim) = &self.stolen;
         let pair_key = secret.pair_key(&comrade.encryption_key())?;
-        let message = wire::Message {
-            id: *uuid::Uuid::now_v7().as_bytes(),
-            created_ms: chrono::Utc::now().timestamp_millis(),
-            expires_ms: None,
-            kind,
-            body,
-            links: &[],
-            pad_to: 0,
-        };
-        let recipients = [wire::Recipient {
-            key: victim.encryption_key(),
-            pair_key: &pair_key,
-        }];
-        Ok(wire::seal(comrade, &recipients, &message)?)
+        seal_with(&pair_key, comrade, victim, kind, body)
     }
 
     /// An envelope as the victim sealed them when the copy was taken: their
@@ -380,7 +367,24 @@ fn seal_as(
     kind: &str,
     body: &[u8],
 ) -> crate::Result<Vec<u8>> {
-    let pair_key = secret.pair_key(&to.encryption_key())?;
+    seal_with(
+        &secret.pair_key(&to.encryption_key())?,
+        card,
+        to,
+        kind,
+        body,
+    )
+}
+
+/// An envelope carrying `card`, to the holder of `to` alone, its MAC made
+/// with `pair_key`.
+fn seal_with(
+    pair_key: &PairKey,
+    card: &Card,
+    to: &Card,
+    kind: &str,
+    body: &[u8],
+) -> crate::Result<Vec<u8>> {
     let message = wire::Message {
         id: *uuid::Uuid::now_v7().as_bytes(),
         created_ms: chrono::Utc::now().timestamp_millis(),
@@ -392,7 +396,7 @@ fn seal_as(
     };
     let recipients = [wire::Recipient {
         key: to.encryption_key(),
-        pair_key: &pair_key,
+        pair_key,
     }];
     Ok(wire::seal(card, &recipients, &message)?)
 }

@@ -100,14 +100,15 @@ fn an_envelope_under_a_retired_key_and_an_older_card_is_refused() {
     );
 }
 
-/// Bob seals a note to Alice with the key of hers he holds.
-fn note_to_alice(bob: &Vault, body: &[u8]) -> Vec<u8> {
-    let alice = bob.comrades().find("Alice").unwrap().id;
-    bob.envelopes()
+/// `from` seals a note to the comrade it calls `to`, with the key of
+/// theirs it holds.
+fn note_to(from: &Vault, to: &str, body: &[u8]) -> Vec<u8> {
+    let to = from.comrades().find(to).unwrap().id;
+    from.envelopes()
         .seal(&tend_core::envelope::Outgoing {
             kind: "test.note",
             body,
-            to: &[tend_core::envelope::Recipient::Comrade(alice)],
+            to: &[tend_core::envelope::Recipient::Comrade(to)],
             expires_at: None,
         })
         .unwrap()
@@ -121,8 +122,8 @@ fn my_retired_keys_are_gone_two_weeks_after_the_rotation_even_with_no_other() {
     befriend(&alice, &bob);
     // Bob has not heard of the rotation: he seals to the retired key.
     alice.comrades().rotate_encryption_key().unwrap();
-    let early = note_to_alice(&bob, b"to the old key");
-    let late = note_to_alice(&bob, b"to the old key, two weeks on");
+    let early = note_to(&bob, "Alice", b"to the old key");
+    let late = note_to(&bob, "Alice", b"to the old key, two weeks on");
     prune_retired_keys_at(&alice, Utc::now() + Duration::days(13)).unwrap();
     assert!(
         alice.envelopes().open(&early).is_ok(),
@@ -171,7 +172,7 @@ fn a_thiefs_card_and_the_genuine_one_fork_into_a_loud_identity_conflict() {
     let from_thief = forger
         .card_update(&forger.next_card(Utc::now()).unwrap(), &bobs)
         .unwrap();
-    let from_alice = note_to_bob(&alice, b"it is really me");
+    let from_alice = note_to(&alice, "Bob", b"it is really me");
     for envelope in [&from_thief, &from_alice] {
         assert!(matches!(
             bob.envelopes().open(envelope),
@@ -194,7 +195,7 @@ fn a_thiefs_card_and_the_genuine_one_fork_into_a_loud_identity_conflict() {
     let shown = alice.comrades().my_card().unwrap();
     let resolved = bob.comrades().resolve_conflict(alice_id, &shown).unwrap();
     assert!(resolved.verified && resolved.identity_conflict_at.is_none());
-    let later = note_to_bob(&alice, b"after we met");
+    let later = note_to(&alice, "Bob", b"after we met");
     assert_eq!(bob.envelopes().open(&later).unwrap().body, b"after we met");
     // The thief's chain forks from the one Bob holds now: a conflict again.
     let again = forger
@@ -238,27 +239,12 @@ fn a_comrade_who_missed_card_updates_follows_the_chain_from_any_envelope() {
         alice.comrades().rotate_encryption_key().unwrap();
         alice.envelopes().seal_card_update().unwrap();
     }
-    let note = note_to_bob(&alice, b"three keys later");
+    let note = note_to(&alice, "Bob", b"three keys later");
     assert_eq!(
         bob.envelopes().open(&note).unwrap().body,
         b"three keys later"
     );
     assert_eq!(card_of_alice(&bob), alice.comrades().my_card().unwrap());
-}
-
-/// Alice seals a note to Bob.
-fn note_to_bob(alice: &Vault, body: &[u8]) -> Vec<u8> {
-    let bob = alice.comrades().find("Bob").unwrap().id;
-    alice
-        .envelopes()
-        .seal(&tend_core::envelope::Outgoing {
-            kind: "test.note",
-            body,
-            to: &[tend_core::envelope::Recipient::Comrade(bob)],
-            expires_at: None,
-        })
-        .unwrap()
-        .bytes
 }
 
 #[test]
@@ -278,7 +264,7 @@ fn a_comrade_whose_card_i_hold_from_before_chains_starts_their_chain_with_the_ne
         .unwrap();
     // Her first envelope since carries her chained card: taken, and from
     // now on her chain is what counts.
-    let note = note_to_bob(&alice, b"updated");
+    let note = note_to(&alice, "Bob", b"updated");
     assert_eq!(bob.envelopes().open(&note).unwrap().body, b"updated");
     assert_eq!(card_of_alice(&bob), alice.comrades().my_card().unwrap());
     assert!(matches!(

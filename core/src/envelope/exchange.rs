@@ -421,17 +421,7 @@ pub(crate) fn reseal(tx: &Connection, outbox: i64) -> Result<bool> {
     let peers = comrades::peers_for_keys(tx, &listed)?;
     let card = identity::card(tx, &keys)?;
     let links = identity::links(tx, &card)?;
-    let mut recipients: Vec<wire::Recipient> = peers
-        .iter()
-        .map(|p| wire::Recipient {
-            key: p.encryption_key,
-            pair_key: &p.pair_key,
-        })
-        .collect();
-    recipients.push(wire::Recipient {
-        key: keys.current.public(),
-        pair_key: &keys.self_pair,
-    });
+    let recipients = and_me(&peers, &keys);
     let message = Message {
         id: mine.id,
         created_ms: mine.created_ms,
@@ -618,17 +608,7 @@ fn file(
     if outgoing.expires_at.is_some_and(|e| e <= now) {
         return Err(Error::invalid("expiry", "already past"));
     }
-    let mut recipients: Vec<wire::Recipient> = listed
-        .iter()
-        .map(|p| wire::Recipient {
-            key: p.encryption_key,
-            pair_key: &p.pair_key,
-        })
-        .collect();
-    recipients.push(wire::Recipient {
-        key: keys.current.public(),
-        pair_key: &keys.self_pair,
-    });
+    let recipients = and_me(listed, keys);
     let message_id = MessageId::new();
     let links = identity::links(tx, card)?;
     let message = Message {
@@ -655,6 +635,21 @@ fn file(
         ],
     )?;
     Ok((tx.last_insert_rowid(), message_id, bytes))
+}
+
+/// `peers` and my own key, as an envelope lists its recipients.
+fn and_me<'a>(peers: &'a [Peer], keys: &'a identity::MyKeys) -> Vec<wire::Recipient<'a>> {
+    peers
+        .iter()
+        .map(|p| wire::Recipient {
+            key: p.encryption_key,
+            pair_key: &p.pair_key,
+        })
+        .chain([wire::Recipient {
+            key: keys.current.public(),
+            pair_key: &keys.self_pair,
+        }])
+        .collect()
 }
 
 /// A card update for a comrade just cut off, carrying `held`, my card from

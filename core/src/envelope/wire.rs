@@ -808,6 +808,29 @@ mod tests {
 
     const VECTORS: &str = include_str!("../../../docs/vectors/envelope-v1.json");
 
+    /// With `TEND_WRITE_VECTORS` set, writes `now` to `docs/vectors/<file>`
+    /// and gives nothing; otherwise checks `fields` of the checked-in
+    /// `stored` against `now`, and gives it with its sample opened by Bob.
+    fn vectors_hold(
+        file: &str,
+        stored: &str,
+        now: &Value,
+        fields: &[&str],
+    ) -> Option<(Value, Unsealed)> {
+        if std::env::var_os("TEND_WRITE_VECTORS").is_some() {
+            let path = format!("{}/../docs/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::write(path, serde_json::to_string_pretty(now).unwrap() + "\n").unwrap();
+            return None;
+        }
+        let stored: Value = serde_json::from_str(stored).unwrap();
+        for field in fields {
+            assert_eq!(stored[field], now[field], "{field}");
+        }
+        let sealed = dearmor(stored["sealed_armored"].as_str().unwrap().as_bytes()).unwrap();
+        let opened = open(&[&member(2, "Bob").secret], &sealed).unwrap();
+        Some((stored, opened))
+    }
+
     fn vectors_now() -> Value {
         let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
         let body = br#"{"v":1,"entry":{"written_at":"2026-11-07T18:30:00+01:00","body":"We painted side by side."}}"#;
@@ -844,29 +867,19 @@ mod tests {
 
     #[test]
     fn the_checked_in_vectors_hold_byte_for_byte() {
-        let now = vectors_now();
-        if std::env::var_os("TEND_WRITE_VECTORS").is_some() {
-            let path = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../docs/vectors/envelope-v1.json"
-            );
-            std::fs::write(path, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
-            return;
-        }
-        let stored: Value = serde_json::from_str(VECTORS).unwrap();
-        for field in [
+        let fields = [
             "sender",
             "recipient",
             "pair_key",
             "message",
             "inner_hex",
             "safety_number",
-        ] {
-            assert_eq!(stored[field], now[field], "{field}");
-        }
-        let bob = member(2, "Bob");
-        let sealed = dearmor(stored["sealed_armored"].as_str().unwrap().as_bytes()).unwrap();
-        let opened = open(&[&bob.secret], &sealed).unwrap();
+        ];
+        let Some((stored, opened)) =
+            vectors_hold("envelope-v1.json", VECTORS, &vectors_now(), &fields)
+        else {
+            return;
+        };
         assert_eq!(
             opened.body,
             stored["message"]["body_utf8"].as_str().unwrap().as_bytes()
@@ -932,27 +945,17 @@ mod tests {
 
     #[test]
     fn the_checked_in_version_2_vectors_hold_byte_for_byte() {
-        let now = vectors_v2_now();
-        if std::env::var_os("TEND_WRITE_VECTORS").is_some() {
-            let path = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../docs/vectors/envelope-v2.json"
-            );
-            std::fs::write(path, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
-            return;
-        }
-        let stored: Value = serde_json::from_str(VECTORS_V2).unwrap();
-        for field in [
+        let fields = [
             "sender_chain",
             "recipient_x25519_secret",
             "message",
             "inner_hex",
-        ] {
-            assert_eq!(stored[field], now[field], "{field}");
-        }
-        let bob = member(2, "Bob");
-        let sealed = dearmor(stored["sealed_armored"].as_str().unwrap().as_bytes()).unwrap();
-        let opened = open(&[&bob.secret], &sealed).unwrap();
+        ];
+        let Some((_, opened)) =
+            vectors_hold("envelope-v2.json", VECTORS_V2, &vectors_v2_now(), &fields)
+        else {
+            return;
+        };
         assert_eq!(opened.card.chain().unwrap().seq, 3);
         let (_, chain) = chained_alice();
         let digests: Vec<[u8; 32]> = chain[..2].iter().map(Card::digest).collect();
