@@ -10,8 +10,24 @@ build="$here/build"
 rm -rf "$build"
 mkdir -p "$build/headers" "$build/Sources/TendCore" "$build/sim"
 
+# Each slice exports uniffi's functions and nothing else: SQLCipher's 276
+# `sqlite3_*` and OpenSSL's symbols would otherwise bind an app's calls to
+# the system SQLite to ours (as matrix-rust-sdk does: `ld -r` with an
+# exported symbols list). bindings/ffi/hide-symbols.sh does the same for
+# ELF, and bindings/ffi/check-exports.sh checks it on Linux; this Mach-O
+# half has not been run (no Mac here).
+printf '_uniffi_*\n_ffi_tend_*\n' >"$build/exports.txt"
 for triple in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
   cargo build --profile mobile -p tend-ffi --target "$triple"
+  case "$triple" in aarch64-*) arch=arm64 ;; *) arch=x86_64 ;; esac
+  mkdir -p "$build/hidden/$triple"
+  xcrun ld -r -arch "$arch" -all_load "$target/$triple/mobile/libtend_ffi.a" \
+    -exported_symbols_list "$build/exports.txt" -o "$build/hidden/$triple/tend_ffi.o"
+  xcrun libtool -static -o "$build/hidden/$triple/libtend_ffi.a" "$build/hidden/$triple/tend_ffi.o"
+  if xcrun nm -gU "$build/hidden/$triple/libtend_ffi.a" | grep -q ' _sqlite3_'; then
+    echo "$triple still exports sqlite3_* symbols" >&2
+    exit 1
+  fi
 done
 
 # Bindings come from a host build (library mode reads its metadata).
@@ -29,12 +45,12 @@ module TendCoreFFI {
 MAP
 
 lipo -create \
-  "$target/aarch64-apple-ios-sim/mobile/libtend_ffi.a" \
-  "$target/x86_64-apple-ios/mobile/libtend_ffi.a" \
+  "$build/hidden/aarch64-apple-ios-sim/libtend_ffi.a" \
+  "$build/hidden/x86_64-apple-ios/libtend_ffi.a" \
   -output "$build/sim/libtend_ffi.a"
 
 xcodebuild -create-xcframework \
-  -library "$target/aarch64-apple-ios/mobile/libtend_ffi.a" -headers "$build/headers" \
+  -library "$build/hidden/aarch64-apple-ios/libtend_ffi.a" -headers "$build/headers" \
   -library "$build/sim/libtend_ffi.a" -headers "$build/headers" \
   -output "$build/TendCoreFFI.xcframework"
 echo "Built $build/TendCoreFFI.xcframework"

@@ -12,6 +12,9 @@ val generatedKotlin = layout.buildDirectory.dir("generated/uniffi")
 android {
     namespace = "app.tend.android"
     compileSdk = 35
+    // r28 links 16 KB-aligned by default; bindings/ffi/build.rs asks for it
+    // anyway, for any NDK a developer has.
+    ndkVersion = "28.0.13004108"
     defaultConfig {
         minSdk = 26
         consumerProguardFiles("consumer-rules.pro")
