@@ -232,6 +232,11 @@ pub fn prune_retired_keys_at(
     vault.with_tx(|tx| crate::identity::prune_retired_keys(tx, now))
 }
 
+/// An identity key from its 32 bytes, as a bench's signing keys make them.
+pub fn identity_key(bytes: [u8; 32]) -> crate::identity::IdentityKey {
+    crate::identity::IdentityKey(bytes)
+}
+
 /// Opens an envelope as if it were `now`.
 pub fn open_envelope_at(
     vault: &crate::Vault,

@@ -23,6 +23,7 @@ const ROWS: &[&[&str]] = &[
     &["identity"],
     &["comrades"],
     &["envelope"],
+    &["collective"],
     &["care", "gatherings", "journal", "delivery"],
     &["registry", "testing"],
 ];
