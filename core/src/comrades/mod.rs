@@ -18,8 +18,8 @@ pub use safety_number::SafetyNumber;
 pub(crate) use store::card_of;
 pub use store::{Added, Comrade, ComradeId};
 pub(crate) use store::{
-    CutOff, Peer, Taken, card_of_unblocked, key_replaced_at, known, mark_conflict, name_of,
-    peers_for_keys, resolve, take_card, unblocked,
+    CutOff, Peer, Taken, card_of_unblocked, encryption_key_of, key_replaced_at, known,
+    mark_conflict, name_of, peers_for_keys, resolve, take_card, unblocked,
 };
 
 use crate::identity;

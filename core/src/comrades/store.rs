@@ -600,6 +600,26 @@ pub(crate) fn key_replaced_at(
     at.map(from_ms).transpose()
 }
 
+/// The encryption key I hold of the comrade with this identity key, unless
+/// blocked or unknown; nothing parsed, nothing verified.
+pub(crate) fn encryption_key_of(
+    conn: &Connection,
+    comrade: &IdentityKey,
+) -> Result<Option<EncryptionKey>> {
+    let key: Option<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT encryption_key FROM comrades WHERE identity_key = ?1 AND NOT blocked",
+        )?
+        .query_row([comrade.as_bytes().as_slice()], |r| r.get(0))
+        .optional()?;
+    key.map(|k| {
+        k.try_into()
+            .map(EncryptionKey)
+            .map_err(|_| Error::DatabaseDamaged)
+    })
+    .transpose()
+}
+
 /// The card of the comrade with this identity key, unless blocked or unknown.
 pub(crate) fn card_of_unblocked(conn: &Connection, key: &IdentityKey) -> Result<Option<Vec<u8>>> {
     Ok(conn

@@ -9,7 +9,7 @@ use rusqlite::{Connection, params};
 use super::{EVENT_LIFETIME, LONGEST_STAY};
 use crate::comrades;
 use crate::envelope::{self, MessageId, OutboxCopy, wire};
-use crate::identity::{self, Card, IdentityKey, MailboxKey, RelayUrl, relays};
+use crate::identity::{self, Card, EncryptionKey, IdentityKey, MailboxKey, RelayUrl, relays};
 use crate::time::from_ms;
 use crate::{Error, Result};
 
@@ -93,16 +93,20 @@ pub(crate) fn reseal_stale(conn: &Connection, now: DateTime<Utc>) -> Result<usiz
     let copies = envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)?;
     let mut stale: BTreeSet<i64> = BTreeSet::new();
     let mut again = Vec::new();
+    let mut current: HashMap<IdentityKey, Option<EncryptionKey>> = HashMap::new();
     for copy in copies {
         let (Some(sealed_to), None) = (copy.sealed_to, &copy.card) else {
             continue; // from before schema 11, or a decoy
         };
-        let Some(card) = comrades::card_of_unblocked(conn, &copy.recipient)?
-            .and_then(|bytes| Card::from_bytes(&bytes).ok())
-        else {
-            continue;
+        let now_theirs = match current.get(&copy.recipient) {
+            Some(key) => *key,
+            None => {
+                let key = comrades::encryption_key_of(conn, &copy.recipient)?;
+                current.insert(copy.recipient, key);
+                key
+            }
         };
-        if card.encryption_key() == sealed_to {
+        if now_theirs.is_none_or(|key| key == sealed_to) {
             continue;
         }
         // A key replaced so long ago that I no longer keep it: never in time.
