@@ -22,7 +22,7 @@
 //! | 3 | `comrades` | comrades, circles, safety numbers; reports `ComradeChange` | rows 0–2 |
 //! | 2 | `identity` | my keys, mailboxes and relays, my card; the key, card and address types | rows 0–1 |
 //! | 1 | `vault` | the database, its header and migrations, named settings; the `Hooks` seam | row 0 |
-//! | 0 | `error`, `id`, `name`, `passphrase`, `time`, `redact`, `secret`, `fts`, `uniffi_types` | shared values and helpers | nothing above |
+//! | 0 | `error`, `id`, `name`, `passphrase`, `time`, `redact`, `secret`, `fts`, `bytes`, `uniffi_types` | shared values and helpers | nothing above |
 //!
 //! The modules on row 6 do not import each other.
 //!
@@ -32,6 +32,7 @@
 //! `Comrades::recipient_named`) and reports each commit's [`Change`]s to
 //! the listener the app sets, so neither binding lists them by hand.
 
+mod bytes;
 pub mod care;
 pub mod collective;
 pub mod comrades;

@@ -17,6 +17,7 @@ const ROWS: &[&[&str]] = &[
         "redact",
         "secret",
         "fts",
+        "bytes",
         "uniffi_types",
     ],
     &["vault"],

@@ -6,6 +6,7 @@ use std::fmt;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use sha2::{Digest, Sha256};
 
+use crate::bytes::Reader;
 use crate::identity::IdentityKey;
 use crate::redact::Text;
 
@@ -169,13 +170,13 @@ impl Change {
             return Err(ChangeError::Truncated);
         }
         let (signed, signature) = bytes.split_at(bytes.len() - SIGNATURE);
-        let mut r = Reader(&signed[1..]);
+        let mut r = Reader::new(&signed[1..], ChangeError::Truncated);
         let collective = CollectiveId(r.array()?);
         let author = IdentityKey(r.array()?);
-        let seq = u64::from_be_bytes(r.array()?);
-        let lamport = u64::from_be_bytes(r.array()?);
+        let seq = r.u64()?;
+        let lamport = r.u64()?;
         let op = decode_op(&mut r)?;
-        if !r.0.is_empty() || seq == 0 || lamport == 0 {
+        if !r.rest().is_empty() || seq == 0 || lamport == 0 {
             return Err(ChangeError::Malformed);
         }
         let verifying = author.verifying_key().ok_or(ChangeError::BadKey)?;
@@ -270,36 +271,36 @@ fn encode_op(op: &Op, out: &mut Vec<u8>) -> Result<(), ChangeError> {
     Ok(())
 }
 
-fn decode_op(r: &mut Reader) -> Result<Op, ChangeError> {
-    let key = |r: &mut Reader| -> Result<IdentityKey, ChangeError> {
+fn decode_op(r: &mut Reader<ChangeError>) -> Result<Op, ChangeError> {
+    let key = |r: &mut Reader<ChangeError>| -> Result<IdentityKey, ChangeError> {
         let key = IdentityKey(r.array()?);
         key.verifying_key().ok_or(ChangeError::BadKey)?;
         Ok(key)
     };
-    let name = |r: &mut Reader| -> Result<String, ChangeError> {
-        let len = r.array::<1>()?[0] as usize;
+    let name = |r: &mut Reader<ChangeError>| -> Result<String, ChangeError> {
+        let len = r.u8()? as usize;
         let text = std::str::from_utf8(r.take(len)?).map_err(|_| ChangeError::Malformed)?;
         crate::name::is_clean(text)
             .then(|| text.to_owned())
             .ok_or(ChangeError::Malformed)
     };
-    Ok(match r.array::<1>()?[0] {
+    Ok(match r.u8()? {
         FOUND => Op::Found { name: name(r)? },
         ADD_MEMBER => Op::AddMember { member: key(r)? },
         REMOVE_MEMBER => Op::RemoveMember {
             member: key(r)?,
-            seen: u64::from_be_bytes(r.array()?),
+            seen: r.u64()?,
         },
         ADD_STEWARD => Op::AddSteward { member: key(r)? },
         REMOVE_STEWARD => Op::RemoveSteward { member: key(r)? },
         AGREEMENTS => {
-            let version = u32::from_be_bytes(r.array()?);
-            let major = match r.array::<1>()?[0] {
+            let version = r.u32()?;
+            let major = match r.u8()? {
                 0 => false,
                 1 => true,
                 _ => return Err(ChangeError::Malformed),
             };
-            let len = u16::from_be_bytes(r.array()?) as usize;
+            let len = r.u16()? as usize;
             if len > MAX_AGREEMENTS_BYTES {
                 return Err(ChangeError::TooLarge);
             }
@@ -313,29 +314,10 @@ fn decode_op(r: &mut Reader) -> Result<Op, ChangeError> {
                 text: text.to_owned(),
             }
         }
-        ACCEPT => Op::Accept {
-            version: u32::from_be_bytes(r.array()?),
-        },
+        ACCEPT => Op::Accept { version: r.u32()? },
         RENAME => Op::Rename { name: name(r)? },
         _ => return Err(ChangeError::Malformed),
     })
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ChangeError> {
-        if self.0.len() < n {
-            return Err(ChangeError::Truncated);
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], ChangeError> {
-        Ok(self.take(N)?.try_into().expect("N bytes"))
-    }
 }
 
 #[cfg(test)]

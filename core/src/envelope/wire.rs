@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::EnvelopeError;
+use crate::bytes::Reader;
 use crate::identity::chain::MAX_LINKS;
 use crate::identity::{Card, CardError, EncryptionKey, EncryptionSecret, PairKey};
 
@@ -380,7 +381,7 @@ fn parse_inner<'a>(
     cards: &mut std::collections::HashMap<[u8; 32], Card>,
 ) -> Result<Parsed<'a>, EnvelopeError> {
     use EnvelopeError::Malformed;
-    let mut r = Reader(inner);
+    let mut r = Reader::new(inner, Malformed);
     let version = r.u8()?;
     if version > VERSION {
         return Err(EnvelopeError::UnsupportedVersion(version));
@@ -442,13 +443,13 @@ fn parse_inner<'a>(
         return Err(Malformed);
     }
     let body = r.take(body_len)?;
-    let authenticated = inner.len() - r.0.len();
+    let authenticated = inner.len() - r.rest().len();
     let transcript: [u8; 32] = Sha256::digest(&inner[..authenticated]).into();
     let macs = r.take(count * MAC_BYTES)?;
-    let used = inner.len() - r.0.len();
+    let used = inner.len() - r.rest().len();
     if inner.len() < padded_len(used)
         || padded_len(inner.len()) != inner.len()
-        || r.0.iter().any(|&b| b != 0)
+        || r.rest().iter().any(|&b| b != 0)
     {
         return Err(Malformed);
     }
@@ -464,41 +465,6 @@ fn parse_inner<'a>(
         transcript,
         macs,
     })
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], EnvelopeError> {
-        if self.0.len() < n {
-            return Err(EnvelopeError::Malformed);
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], EnvelopeError> {
-        self.take(N)?
-            .try_into()
-            .map_err(|_| EnvelopeError::Malformed)
-    }
-
-    fn u8(&mut self) -> Result<u8, EnvelopeError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, EnvelopeError> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
-    fn u32(&mut self) -> Result<u32, EnvelopeError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    fn i64(&mut self) -> Result<i64, EnvelopeError> {
-        Ok(i64::from_be_bytes(self.array()?))
-    }
 }
 
 fn mac(key: &PairKey, transcript: &[u8]) -> [u8; MAC_BYTES] {

@@ -1,0 +1,52 @@
+//! Reading binary formats (envelopes, collective changes): fields taken off
+//! the front of a byte slice, big-endian, each short read one typed error.
+
+pub(crate) struct Reader<'a, E> {
+    rest: &'a [u8],
+    short: E,
+}
+
+impl<'a, E: Copy> Reader<'a, E> {
+    /// Reads `bytes`; a field running past their end is `short`.
+    pub fn new(bytes: &'a [u8], short: E) -> Self {
+        Reader { rest: bytes, short }
+    }
+
+    /// What is left unread.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], E> {
+        if self.rest.len() < n {
+            return Err(self.short);
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], E> {
+        Ok(self.take(N)?.try_into().expect("N bytes"))
+    }
+
+    pub fn u8(&mut self) -> Result<u8, E> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    pub fn u16(&mut self) -> Result<u16, E> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    pub fn u32(&mut self) -> Result<u32, E> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    pub fn u64(&mut self) -> Result<u64, E> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    pub fn i64(&mut self) -> Result<i64, E> {
+        Ok(i64::from_be_bytes(self.array()?))
+    }
+}
