@@ -464,6 +464,18 @@ pub fn vault_header(data: &[u8]) {
     crate::vault::check_header(data);
 }
 
+/// Reads hostile bytes as a collective change and, if they parse, takes
+/// them into a log and folds it. Whether they parsed. Must never panic.
+pub fn collective_change(data: &[u8]) -> bool {
+    let Ok(change) = crate::collective::Change::from_bytes(data) else {
+        return false;
+    };
+    let mut log = crate::collective::Log::new(change.collective);
+    let taken = log.add(change).is_ok();
+    let _ = log.state();
+    taken
+}
+
 /// Feeds hostile lines to the piece assembler as event contents, as a
 /// relay could in any order. Must never panic or grow unbounded.
 #[cfg(feature = "network")]

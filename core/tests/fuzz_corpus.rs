@@ -90,3 +90,13 @@ fn the_relay_document_corpus_reads_without_panics() {
 fn the_vault_header_corpus_decodes_without_panics_and_round_trips() {
     replay("vault_header", tend_core::testing::vault_header);
 }
+
+#[test]
+fn the_collective_change_corpus_parses_without_panics_and_the_seeds_are_taken() {
+    replay("collective_change", tend_core::testing::collective_change);
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/collective_change");
+    for seed in ["found.bin", "add-member.bin"] {
+        let bytes = std::fs::read(seeds.join(seed)).unwrap();
+        assert!(tend_core::testing::collective_change(&bytes), "{seed}");
+    }
+}
