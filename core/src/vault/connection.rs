@@ -82,7 +82,19 @@ fn apply_key(conn: &Connection, key: &DataKey, call: KeyCall) -> Result<()> {
         }
     };
     if rc != rusqlite::ffi::SQLITE_OK {
-        return Err(Error::Storage(format!("keying failed (code {rc})")));
+        // What SQLite says of it (never the key): a rare failure under many
+        // parallel tests is not yet explained, and this is what will tell.
+        // SAFETY: the handle is live; the message is copied before any other call.
+        let said = unsafe {
+            let db = conn.handle();
+            let message = std::ffi::CStr::from_ptr(rusqlite::ffi::sqlite3_errmsg(db));
+            format!(
+                "{} (extended {})",
+                message.to_string_lossy(),
+                rusqlite::ffi::sqlite3_extended_errcode(db)
+            )
+        };
+        return Err(Error::Storage(format!("keying failed (code {rc}: {said})")));
     }
     Ok(())
 }
