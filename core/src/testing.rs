@@ -288,7 +288,7 @@ pub struct Forger {
 
 impl Forger {
     pub fn from_vault(vault: &crate::Vault) -> crate::Result<Forger> {
-        vault.with_conn(|conn| {
+        vault.with_tx(|conn| {
             let keys = crate::identity::load(conn)?;
             let card = crate::identity::card(conn, &keys)?;
             Ok(Forger {

@@ -66,8 +66,9 @@ impl<'v> Comrades<'v> {
 impl Comrades<'_> {
     /// My card, to show as a QR code or send as text. Needs a display name.
     pub fn my_card(&self) -> Result<Card> {
+        // A transaction: the card may be issued (and stored) now.
         self.vault
-            .with_conn(|conn| identity::card(conn, &identity::load(conn)?))
+            .with_tx(|tx| identity::card(tx, &identity::load(tx)?))
     }
 
     pub fn my_identity_key(&self) -> Result<IdentityKey> {

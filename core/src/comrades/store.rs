@@ -354,18 +354,23 @@ pub(crate) fn take_card(
     card: &Card,
     links: &[[u8; 32]],
 ) -> Result<Taken> {
-    let (seq, held_seq, issued, conflict): (i64, Option<u32>, i64, Option<i64>) = conn
+    type Row = (i64, Option<u32>, i64, Option<i64>, Vec<u8>);
+    let (seq, held_seq, issued, conflict, held): Row = conn
         .prepare_cached(
-            "SELECT seq, card_seq, card_issued_at, conflict_at FROM comrades
+            "SELECT seq, card_seq, card_issued_at, conflict_at, card FROM comrades
              WHERE identity_key = ?1",
         )?
         .query_row([card.identity_key().as_bytes().as_slice()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?
         .ok_or(Error::NotFound { what: "comrade" })?;
     if conflict.is_some() {
         return Ok(Taken::Conflict);
+    }
+    // Most envelopes carry the very card I hold: nothing to judge.
+    if held == card.as_bytes() {
+        return Ok(Taken::Unchanged);
     }
     let newer = card.issued_at().timestamp() > issued;
     match (held_seq, card.chain()) {

@@ -316,11 +316,8 @@ impl Delivery<'_> {
     /// happened with [`Delivery::record`]. Copies to a key replaced before
     /// they could go are sealed again first.
     pub fn due(&self, retry_now: bool) -> Result<Vec<Parcel>> {
-        self.vault.with_tx(|tx| {
-            let now = Utc::now();
-            outbound::reseal_stale(tx, now)?;
-            outbound::due(tx, now, retry_now)
-        })
+        self.vault
+            .with_tx(|tx| outbound::due(tx, Utc::now(), retry_now))
     }
 
     pub fn record(&self, outcomes: &[Sent]) -> Result<()> {

@@ -89,8 +89,7 @@ pub enum RouteState {
 /// a relay while that key was theirs. Sent later, it could arrive after the
 /// key's epoch is deleted (`docs/envelope.md`, "Epochs"). Their routes sent
 /// since the replacement go again. How many envelopes were sealed again.
-pub(crate) fn reseal_stale(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
-    let copies = envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)?;
+fn reseal_stale(conn: &Connection, copies: &[OutboxCopy], now: DateTime<Utc>) -> Result<usize> {
     let mut stale: BTreeSet<i64> = BTreeSet::new();
     let mut again = Vec::new();
     let mut current: HashMap<IdentityKey, Option<EncryptionKey>> = HashMap::new();
@@ -149,13 +148,15 @@ pub(crate) fn reseal_stale(conn: &Connection, now: DateTime<Utc>) -> Result<usiz
 }
 
 /// Outbox envelopes younger than [`EVENT_LIFETIME`] and unexpired, for
-/// recipients still my comrades, on relays not yet done. A failed relay is
+/// recipients still my comrades, on relays not yet done, those sealed to a
+/// replaced key sealed again first ([`reseal_stale`]). A failed relay is
 /// due again after its backoff, or at once with `retry_now`.
 pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Result<Vec<Parcel>> {
+    let copies = envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)?;
+    reseal_stale(conn, &copies, now)?;
     let keys = identity::load(conn)?;
     let secrets: Vec<_> = keys.all_secrets().collect();
     let my_relays = relays::list(conn)?;
-    let copies = envelope::outbox_copies(conn, now - EVENT_LIFETIME, now)?;
     let outboxes: BTreeSet<i64> = copies.iter().map(|c| c.outbox).collect();
     let states = tried_routes(conn, outboxes)?;
     // Recipients due, by outbox envelope: each envelope is decrypted once,

@@ -205,16 +205,19 @@ fn card_with(
 /// Records that my card changed, dated `now`. Its chain orders it after the
 /// one before, so two changes in one second need not be told apart by date.
 pub(crate) fn bump_card(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
-    let last = settings::get(conn, CARD_ISSUED_AT)?.and_then(|s| s.parse::<i64>().ok());
-    let issued = last.map_or(now.timestamp(), |last| now.timestamp().max(last));
-    settings::set(conn, CARD_ISSUED_AT, &issued.to_string())
+    date_card(conn, now, 0)
 }
 
 /// [`bump_card`], at least a second after the last: what a comrade holding
 /// a version 1 card needs to take the chained one that follows it.
 fn bump_card_past(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    date_card(conn, now, 1)
+}
+
+/// Dates my card `now`, but never before the last date plus `after` seconds.
+fn date_card(conn: &Connection, now: DateTime<Utc>, after: i64) -> Result<()> {
     let last = settings::get(conn, CARD_ISSUED_AT)?.and_then(|s| s.parse::<i64>().ok());
-    let issued = last.map_or(now.timestamp(), |last| now.timestamp().max(last + 1));
+    let issued = last.map_or(now.timestamp(), |last| now.timestamp().max(last + after));
     settings::set(conn, CARD_ISSUED_AT, &issued.to_string())
 }
 
