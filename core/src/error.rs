@@ -59,6 +59,8 @@ pub enum Error {
     Care(#[from] crate::care::CareError),
     #[error("gathering: {0}")]
     Gathering(#[from] crate::gatherings::GatheringError),
+    #[error("collective: {0}")]
+    Collective(#[from] crate::collective::CollectiveError),
     #[error("import, line {line}: {problem}")]
     ImportLine { line: u64, problem: String },
     #[error("import: {0}")]

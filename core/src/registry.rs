@@ -15,12 +15,13 @@ use crate::comrades::Comrades;
 use crate::delivery::{self, Delivery};
 use crate::envelope::{self, CardUpdates, Envelopes, KindHandler};
 use crate::vault::{self, Hooks, KeyWrapper, TableListener, Unlock};
-use crate::{DataKey, KdfParams, Result, Vault, care, gatherings, identity, journal};
+use crate::{DataKey, KdfParams, Result, Vault, care, collective, gatherings, identity, journal};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
 /// at most 32 bytes; the inbox keeps those as they are.
 pub mod kinds {
     pub use crate::care::kinds::*;
+    pub use crate::collective::kinds::*;
     pub use crate::envelope::CARD_UPDATE;
     pub use crate::gatherings::kinds::*;
     pub use crate::journal::JOURNAL_ENTRY;
@@ -32,6 +33,7 @@ pub(crate) static KINDS: &[&dyn KindHandler] = &[
     &journal::SharedEntries,
     &care::CareKinds,
     &gatherings::GatheringKinds,
+    &collective::CollectiveKinds,
 ];
 
 /// What changed, so a screen can refresh. Reported after each commit, on
@@ -46,6 +48,7 @@ pub enum Change {
     Gatherings,
     Reminders,
     Care,
+    Collectives,
 }
 
 /// The notices a write to `table` gives, by the module that owns it;
@@ -73,6 +76,8 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         t if t.starts_with("gathering") => &[Gatherings, Reminders],
         // care
         t if t.starts_with("care_") => &[Care],
+        // collective
+        "collectives" | "collective_changes" => &[Collectives],
         _ => return None,
     })
 }
@@ -85,6 +90,7 @@ static HOOKS: Hooks = Hooks {
         prune_replay_records,
         prune_retired_keys,
         next_epoch,
+        collectives_catch_up,
     ],
     integrity: &[journal::index_is_sound],
 };
@@ -107,6 +113,10 @@ fn prune_retired_keys(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 fn next_epoch(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     delivery::next_epoch_if_due(conn, now).map(drop)
+}
+
+fn collectives_catch_up(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    collective::ask_if_due(conn, now)
 }
 
 fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {

@@ -287,6 +287,18 @@ pub struct Forger {
 }
 
 impl Forger {
+    /// A change to a collective signed with the stolen identity key: what
+    /// a removed member, or a thief, could send.
+    pub fn collective_change(
+        &self,
+        collective: crate::collective::CollectiveId,
+        (seq, lamport): (u64, u64),
+        op: crate::collective::Op,
+    ) -> Result<Vec<u8>, crate::collective::ChangeError> {
+        crate::collective::Change::sign(&self.signing, collective, seq, lamport, op)
+            .map(|c| c.as_bytes().to_vec())
+    }
+
     pub fn from_vault(vault: &crate::Vault) -> crate::Result<Forger> {
         vault.with_tx(|conn| {
             let keys = crate::identity::load(conn)?;
@@ -462,6 +474,31 @@ pub fn relay_document(data: &[u8]) {
 /// cost, and the cap on it is checked at decoding. Must never panic.
 pub fn vault_header(data: &[u8]) {
     crate::vault::check_header(data);
+}
+
+/// The weekly catch-up of every collective, as an unlock at `now` runs it.
+pub fn collectives_catch_up_at(
+    vault: &crate::Vault,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::collective::ask_if_due(tx, now))
+}
+
+/// The body of a `collective.changes` envelope carrying these bytes as
+/// they are, for tests that send hostile ones.
+pub fn collective_changes_body(
+    collective: crate::collective::CollectiveId,
+    held: u32,
+    changes: &[Vec<u8>],
+    cards: &[Vec<u8>],
+) -> Vec<u8> {
+    crate::collective::wire::Changes {
+        collective,
+        held,
+        changes: changes.to_vec(),
+        cards: cards.to_vec(),
+    }
+    .to_bytes()
 }
 
 /// Reads hostile bytes as a collective change and, if they parse, takes

@@ -200,6 +200,8 @@ const TABLES: &[(&str, &str)] = &[
     ("gathering_invitees", "gatherings"),
     ("gathering_answers", "gatherings"),
     ("gathering_totals", "gatherings"),
+    ("collectives", "collective"),
+    ("collective_changes", "collective"),
     ("deliveries", "delivery"),
     ("delivery_seen", "delivery"),
     ("mailbox_cursors", "delivery"),

@@ -1,9 +1,10 @@
 //! The one error apps see. Kotlin gets exceptions, Swift `throws`. Each of
-//! the core's errors keeps its own kind; the core's envelope, card, care and
-//! gathering errors cross as they are. No variant carries secrets or member
+//! the core's errors keeps its own kind; the core's envelope, card, care,
+//! gathering and collective errors cross as they are. No variant carries secrets or member
 //! content: only fixed words, field names, numbers and line numbers.
 
 use tend_core::care::CareError;
+use tend_core::collective::CollectiveError;
 use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
 use tend_core::gatherings::GatheringError;
@@ -45,6 +46,8 @@ pub enum TendError {
     Care { problem: CareError },
     #[error("gathering: {problem}")]
     Gathering { problem: GatheringError },
+    #[error("collective: {problem}")]
+    Collective { problem: CollectiveError },
     /// `line` is the file's line, where one is known.
     #[error("import failed: {problem}")]
     Import { line: Option<u64>, problem: String },
@@ -98,6 +101,7 @@ impl From<tend_core::Error> for TendError {
             E::Card(problem) => TendError::Card { problem },
             E::Care(problem) => TendError::Care { problem },
             E::Gathering(problem) => TendError::Gathering { problem },
+            E::Collective(problem) => TendError::Collective { problem },
             E::ImportLine { line, problem } => TendError::Import {
                 line: Some(line),
                 problem,

@@ -11,6 +11,7 @@ use crate::identity::IdentityKey;
 
 /// Why a change in the log does not count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Refusal {
     /// It comes before the collective was founded, or is a second founding.
     NotFounded,
@@ -133,8 +134,45 @@ impl Log {
         self.add(Change::from_bytes(bytes)?)
     }
 
+    /// Takes a change my vault checked when it arrived.
+    pub(crate) fn add_stored(&mut self, bytes: &[u8]) -> Result<Added, LogError> {
+        self.add(Change::from_stored(bytes)?)
+    }
+
     pub fn len(&self) -> usize {
         self.changes.values().map(Vec::len).sum()
+    }
+
+    /// How many changes of `author` are held.
+    pub fn count_by(&self, author: &IdentityKey) -> usize {
+        self.changes
+            .range((*author, 0)..=(*author, u64::MAX))
+            .map(|(_, v)| v.len())
+            .sum()
+    }
+
+    /// For each author, how many of their changes in a row from 1 I hold:
+    /// what I ask a member for the rest of.
+    pub fn heads(&self) -> BTreeMap<IdentityKey, u64> {
+        let mut heads = BTreeMap::new();
+        for (who, seq) in self.changes.keys() {
+            let head = heads.entry(*who).or_insert(0);
+            if *seq == *head + 1 {
+                *head = *seq;
+            }
+        }
+        heads
+    }
+
+    /// The changes someone holding `heads` lacks (all variants of a number).
+    pub fn beyond<'a>(
+        &'a self,
+        heads: &'a BTreeMap<IdentityKey, u64>,
+    ) -> impl Iterator<Item = &'a Change> + 'a {
+        self.changes
+            .iter()
+            .filter(|((who, seq), _)| heads.get(who).is_none_or(|h| seq > h))
+            .flat_map(|(_, v)| v)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -16,10 +16,10 @@ pub use circles::{Circle, CircleId};
 pub use safety_number::SafetyNumber;
 #[cfg(feature = "testing")]
 pub(crate) use store::card_of;
-pub use store::{Added, Comrade, ComradeId};
+pub use store::{Added, Comrade, ComradeId, Introduction};
 pub(crate) use store::{
-    CutOff, Peer, Taken, card_of_unblocked, encryption_key_of, key_replaced_at, known,
-    mark_conflict, name_of, peers_for_keys, resolve, take_card, unblocked,
+    CutOff, Peer, Taken, by_id, by_identity, card_of_unblocked, encryption_key_of, introduce,
+    key_replaced_at, known, mark_conflict, name_of, peers_for_keys, resolve, take_card, unblocked,
 };
 
 use crate::identity;

@@ -44,6 +44,28 @@ pub struct Comrade {
     /// key. Nothing from them opens and nothing is sealed to them until
     /// [`Comrades::resolve_conflict`] after meeting in person.
     pub identity_conflict_at: Option<DateTime<Utc>>,
+    /// Not added from their card by me: a collective introduced them.
+    pub introduced: Option<Introduction>,
+}
+
+/// Who gave me a comrade's card, and in which collective (its name then).
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Introduction {
+    pub by: IdentityKey,
+    /// What I called them then.
+    pub by_name: String,
+    pub collective: String,
+}
+
+impl fmt::Debug for Introduction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introduction")
+            .field("by", &self.by)
+            .field("by_name", &Text(&self.by_name))
+            .field("collective", &Text(&self.collective))
+            .finish()
+    }
 }
 
 impl fmt::Debug for Comrade {
@@ -56,6 +78,7 @@ impl fmt::Debug for Comrade {
             .field("verified", &self.verified)
             .field("blocked", &self.blocked)
             .field("identity_conflict_at", &self.identity_conflict_at)
+            .field("introduced", &self.introduced)
             .finish_non_exhaustive()
     }
 }
@@ -110,7 +133,8 @@ pub(crate) struct Peer {
 }
 
 const COLUMNS: &str = "id, name, card, identity_key, verified_key IS identity_key, blocked, \
-                       added_at, identity_changed_at, conflict_at";
+                       added_at, identity_changed_at, conflict_at, introduced_by, \
+                       introduced_by_name, introduced_in";
 
 impl Comrades<'_> {
     /// Adds a comrade from their card, under `name` or the name on the card.
@@ -341,6 +365,61 @@ impl Comrades<'_> {
             load(tx, seq)
         })
     }
+}
+
+/// Adds the holder of `card` as a comrade `by` introduced in `collective`:
+/// unverified, under the name on their card (made unique). Nothing when
+/// they are me or a comrade already.
+pub(crate) fn introduce(
+    conn: &Connection,
+    card: &Card,
+    (by, by_name): (&IdentityKey, &str),
+    collective: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ComradeId>> {
+    let keys = identity::load(conn)?;
+    if card.identity_key() == keys.identity_key()
+        || seq_by_identity(conn, &card.identity_key())?.is_some()
+    {
+        return Ok(None);
+    }
+    card.check_not_ahead(now)?;
+    let name = free_name(conn, card.name(), collective)?;
+    let id = ComradeId::new();
+    conn.execute(
+        "INSERT INTO comrades (id, name, card, identity_key, encryption_key,
+             card_issued_at, pair_key, added_at, introduced_by, introduced_by_name, introduced_in)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            id.to_string(),
+            name,
+            card.as_bytes(),
+            card.identity_key().as_bytes().as_slice(),
+            card.encryption_key().as_bytes().as_slice(),
+            card.issued_at().timestamp(),
+            keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
+            now.timestamp_millis(),
+            by.as_bytes().as_slice(),
+            by_name,
+            collective,
+        ],
+    )?;
+    start_chain(conn, conn.last_insert_rowid(), card)?;
+    Ok(Some(id))
+}
+
+/// `wanted`, or `wanted (collective)`, or with a number: the first no
+/// comrade of mine is called.
+fn free_name(conn: &Connection, wanted: &str, collective: &str) -> Result<String> {
+    let tries = [wanted.to_owned(), format!("{wanted} ({collective})")]
+        .into_iter()
+        .chain((2..).map(|n| format!("{wanted} {n}")));
+    for name in tries.take(1000) {
+        if name::is_clean(&name) && check_name_free(conn, "comrades", &name, None).is_ok() {
+            return Ok(name);
+        }
+    }
+    Err(Error::NameTaken { what: "comrade" })
 }
 
 /// Takes a comrade's card (an envelope's, with the digests it carries of
@@ -716,6 +795,17 @@ pub(crate) fn seq_by_identity(conn: &Connection, key: &IdentityKey) -> Result<Op
         .optional()?)
 }
 
+/// The comrade with this identity key, if I have them.
+pub(crate) fn by_identity(conn: &Connection, key: &IdentityKey) -> Result<Option<Comrade>> {
+    seq_by_identity(conn, key)?
+        .map(|seq| load(conn, seq))
+        .transpose()
+}
+
+pub(crate) fn by_id(conn: &Connection, id: ComradeId) -> Result<Comrade> {
+    load(conn, seq_of(conn, id)?)
+}
+
 pub(crate) fn load(conn: &Connection, seq: i64) -> Result<Comrade> {
     let sql = format!("SELECT {COLUMNS} FROM comrades WHERE seq = ?1");
     conn.query_row(&sql, [seq], from_row)?
@@ -817,6 +907,10 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
     let name: String = row.get(1)?;
     let verified: bool = row.get(4)?;
     let blocked: bool = row.get(5)?;
+    let introduced: Option<(Vec<u8>, String, String)> = match row.get::<_, Option<Vec<u8>>>(9)? {
+        Some(by) => Some((by, row.get(10)?, row.get(11)?)),
+        None => None,
+    };
     Ok((|| {
         let card = Card::from_bytes(&card).map_err(|_| Error::DatabaseDamaged)?;
         Ok(Comrade {
@@ -829,6 +923,15 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
             added_at: from_ms(added)?,
             identity_changed_at: changed.map(from_ms).transpose()?,
             identity_conflict_at: conflict.map(from_ms).transpose()?,
+            introduced: introduced
+                .map(|(by, by_name, collective)| {
+                    Ok::<_, Error>(Introduction {
+                        by: IdentityKey::from_stored(by)?,
+                        by_name,
+                        collective,
+                    })
+                })
+                .transpose()?,
         })
     })())
 }

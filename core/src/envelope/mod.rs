@@ -26,7 +26,7 @@ pub use exchange::{InboxItem, MAX_UNEXPIRING_AGE, OutboxItem};
 pub(crate) use exchange::{
     OutboxCopy, clear_inbox, drop_decoys_to, forget_outbox_about, inbox, open_each, outbox_about,
     outbox_copies, outbox_envelope, outbox_row, prune_decoys, prune_replay_records, reseal,
-    resolve, seal_about, seal_card_update_in, seal_card_update_to, seal_decoy_card_update,
+    resolve, seal_about, seal_card_update_in, seal_card_update_to, seal_decoy_card_update, seal_in,
     seal_json_in,
 };
 #[cfg(feature = "testing")]

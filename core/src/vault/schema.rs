@@ -404,6 +404,28 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO meta (key, value)
         SELECT 'unchained_card', '1' WHERE EXISTS (SELECT 1 FROM my_identity);
     "#,
+    // 11 -> 12: collectives (docs/collective.md). Each one's log of signed
+    // changes as they arrived; its state is folded from them. Comrades a
+    // collective introduced: by whom, and in which (its name then).
+    r#"
+    CREATE TABLE collectives (
+        seq       INTEGER PRIMARY KEY,
+        id        BLOB NOT NULL UNIQUE,
+        joined_at INTEGER NOT NULL,
+        asked_at  INTEGER                 -- when I last asked a member for changes I missed
+    );
+    CREATE TABLE collective_changes (
+        collective INTEGER NOT NULL REFERENCES collectives (seq) ON DELETE CASCADE,
+        author     BLOB NOT NULL,
+        seq        INTEGER NOT NULL,
+        digest     BLOB NOT NULL,
+        change     BLOB NOT NULL,
+        PRIMARY KEY (collective, author, seq, digest)
+    ) WITHOUT ROWID;
+    ALTER TABLE comrades ADD COLUMN introduced_by BLOB;
+    ALTER TABLE comrades ADD COLUMN introduced_by_name TEXT;
+    ALTER TABLE comrades ADD COLUMN introduced_in TEXT;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

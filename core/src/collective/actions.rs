@@ -1,0 +1,451 @@
+//! What a member does to a collective. Each is one transaction: the change
+//! is signed, judged by the rules against the log I hold (a refused one is
+//! never stored or sent), and sealed to the members.
+
+use chrono::Utc;
+use rusqlite::Connection;
+
+use super::change::{Change, CollectiveId, Op};
+use super::state::{Log, Outcome, State};
+use super::store::{self, Kept};
+use super::wire::{self, Changes};
+use super::{
+    Collective, CollectiveAgreements, CollectiveError, Collectives, MadeChange, Member, kinds,
+};
+use crate::comrades::{self, ComradeId, IdentityKey};
+use crate::envelope::{self, MAX_RECIPIENTS, Outgoing, Sealed};
+use crate::{Error, Result, identity};
+
+/// The agreements a new collective starts with, after the zine's
+/// restorative gathering; stewards propose their own from there.
+pub const STARTER_AGREEMENTS: &str = "\
+Our monthly restorative gathering is for members only, at a time we can all predict.
+We do quiet things side by side, each our own: reading, drawing, mending, writing, resting.
+We open with a short greeting round: each of us may say what we will work on, or pass.
+Talk is secondary, and quiet is welcome.
+Nobody has to share anything, and what is shared stays with us.";
+
+/// A collective open for one action: its row, its log, and me.
+pub(super) struct Open {
+    pub kept: Kept,
+    pub log: Log,
+    pub me: IdentityKey,
+}
+
+impl Collectives<'_> {
+    /// Founds a collective: I am its first member and steward. Its
+    /// agreements start as `agreements` (accepted by me), or none.
+    pub fn create(&self, name: &str, agreements: Option<&str>) -> Result<Collective> {
+        let name = crate::name::clean(name)?.to_owned();
+        let now = Utc::now();
+        self.vault.with_tx(|tx| {
+            let id = CollectiveId::random();
+            let kept = Kept {
+                seq: store::insert(tx, id, now)?,
+                joined_at: now,
+                asked_at: None,
+            };
+            let mut open = Open {
+                kept,
+                log: super::Log::new(id),
+                me: identity::identity_key(tx)?,
+            };
+            make(tx, &mut open, Op::Found { name })?;
+            if let Some(text) = agreements {
+                let op = agreements_op(&open.log.state(), text, true)?;
+                make(tx, &mut open, op)?;
+                make(tx, &mut open, Op::Accept { version: 1 })?;
+            }
+            Ok(view(&open, &open.log.state()))
+        })
+    }
+
+    /// The collectives I keep, in the order I joined them.
+    pub fn list(&self) -> Result<Vec<Collective>> {
+        self.vault.with_conn(|conn| {
+            store::ids(conn)?
+                .into_iter()
+                .map(|id| {
+                    let open = open(conn, id)?;
+                    Ok(view(&open, &open.log.state()))
+                })
+                .collect()
+        })
+    }
+
+    pub fn get(&self, id: CollectiveId) -> Result<Collective> {
+        self.vault.with_conn(|conn| {
+            let open = open(conn, id)?;
+            Ok(view(&open, &open.log.state()))
+        })
+    }
+
+    /// The collective called `name` (ignoring case), or with this id.
+    pub fn find(&self, name: &str) -> Result<Collective> {
+        let all = self.list()?;
+        if let Ok(id) = name.parse::<CollectiveId>()
+            && let Some(c) = all.iter().find(|c| c.id == id)
+        {
+            return Ok(c.clone());
+        }
+        let mut named = all
+            .into_iter()
+            .filter(|c| c.name.to_lowercase() == name.trim().to_lowercase());
+        match (named.next(), named.next()) {
+            (Some(c), None) => Ok(c),
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "collective",
+                "two collectives have that name: use its id",
+            )),
+            (None, _) => Err(Error::NotFound { what: "collective" }),
+        }
+    }
+
+    /// Everyone who is a member, stewards first, then by name.
+    pub fn members(&self, id: CollectiveId) -> Result<Vec<Member>> {
+        self.vault.with_conn(|conn| {
+            let open = open(conn, id)?;
+            let state = open.log.state();
+            let mut members = state
+                .members
+                .iter()
+                .map(|key| member(conn, &open, &state, key))
+                .collect::<Result<Vec<_>>>()?;
+            members.sort_by(|a, b| {
+                (!a.steward, a.name.to_lowercase()).cmp(&(!b.steward, b.name.to_lowercase()))
+            });
+            Ok(members)
+        })
+    }
+
+    /// A steward adds comrades as members. They are sent the whole log and
+    /// the members' cards; the members are sent theirs.
+    pub fn add_members(&self, id: CollectiveId, comrades: &[ComradeId]) -> Result<MadeChange> {
+        if comrades.is_empty() {
+            return Err(Error::invalid("members", "name at least one comrade"));
+        }
+        self.vault.with_tx(|tx| {
+            let mut open = open(tx, id)?;
+            let before = open.log.state().members;
+            let mut made = Vec::new();
+            let mut newcomers = Vec::new();
+            for comrade in comrades {
+                let key = comrades::by_id(tx, *comrade)?.identity_key;
+                made.push(make(tx, &mut open, Op::AddMember { member: key })?);
+                newcomers.push(key);
+            }
+            let state = open.log.state();
+            let members: Vec<IdentityKey> = before.into_iter().filter(|k| *k != open.me).collect();
+            let mut sealed = seal(tx, &open, (&made, &[]), &[], &members)?;
+            // The whole log, in parts each beginning with what makes them
+            // members, so any part arriving first is taken as their welcome.
+            let rest: Vec<Change> = open
+                .log
+                .changes()
+                .filter(|c| !made.contains(c))
+                .cloned()
+                .collect();
+            sealed.extend(seal(tx, &open, (&made, &rest), &[], &newcomers)?);
+            Ok(MadeChange {
+                collective: view(&open, &state),
+                sealed,
+            })
+        })
+    }
+
+    /// A steward removes a member; they are told, and sent nothing more.
+    pub fn remove_member(&self, id: CollectiveId, comrade: ComradeId) -> Result<MadeChange> {
+        self.vault.with_tx(|tx| {
+            let key = comrades::by_id(tx, comrade)?.identity_key;
+            let mut open = open(tx, id)?;
+            let seen = open.log.last_seq(&key);
+            let change = make(tx, &mut open, Op::RemoveMember { member: key, seen })?;
+            tell_members(tx, &open, change, &[key])
+        })
+    }
+
+    /// Leaves the collective: the members are told, and my vault forgets it.
+    pub fn leave(&self, id: CollectiveId) -> Result<Vec<Sealed>> {
+        self.vault.with_tx(|tx| {
+            let mut open = open(tx, id)?;
+            let mut sealed = Vec::new();
+            if open.log.state().members.contains(&open.me) {
+                // Seen includes the leaving itself, which would otherwise refuse it.
+                let (me, seen) = (open.me, open.log.last_seq(&open.me) + 1);
+                let change = make(tx, &mut open, Op::RemoveMember { member: me, seen })?;
+                sealed = tell_members(tx, &open, change, &[])?.sealed;
+            }
+            store::delete(tx, open.kept.seq)?;
+            Ok(sealed)
+        })
+    }
+
+    pub fn add_steward(&self, id: CollectiveId, comrade: ComradeId) -> Result<MadeChange> {
+        self.member_change(id, comrade, |member| Op::AddSteward { member })
+    }
+
+    pub fn remove_steward(&self, id: CollectiveId, comrade: ComradeId) -> Result<MadeChange> {
+        self.member_change(id, comrade, |member| Op::RemoveSteward { member })
+    }
+
+    /// A steward proposes the next version of the agreements, and accepts
+    /// it. A major one asks every member to accept again.
+    pub fn propose_agreements(
+        &self,
+        id: CollectiveId,
+        text: &str,
+        major: bool,
+    ) -> Result<MadeChange> {
+        self.vault.with_tx(|tx| {
+            let mut open = open(tx, id)?;
+            let op = agreements_op(&open.log.state(), text, major)?;
+            let version = match &op {
+                Op::Agreements { version, .. } => *version,
+                _ => unreachable!("agreements_op makes agreements"),
+            };
+            let proposed = make(tx, &mut open, op)?;
+            let accepted = make(tx, &mut open, Op::Accept { version })?;
+            tell_all(tx, &open, &[proposed, accepted])
+        })
+    }
+
+    /// I accept the current agreements.
+    pub fn accept_agreements(&self, id: CollectiveId) -> Result<MadeChange> {
+        self.vault.with_tx(|tx| {
+            let mut open = open(tx, id)?;
+            let version = open
+                .log
+                .state()
+                .agreements
+                .map(|a| a.version)
+                .ok_or(Error::NotFound { what: "agreements" })?;
+            let change = make(tx, &mut open, Op::Accept { version })?;
+            tell_all(tx, &open, &[change])
+        })
+    }
+
+    pub fn rename(&self, id: CollectiveId, name: &str) -> Result<MadeChange> {
+        let name = crate::name::clean(name)?.to_owned();
+        self.vault.with_tx(|tx| {
+            let mut open = open(tx, id)?;
+            let change = make(tx, &mut open, Op::Rename { name })?;
+            tell_all(tx, &open, &[change])
+        })
+    }
+
+    fn member_change(
+        &self,
+        id: CollectiveId,
+        comrade: ComradeId,
+        op: impl FnOnce(IdentityKey) -> Op,
+    ) -> Result<MadeChange> {
+        self.vault.with_tx(|tx| {
+            let key = comrades::by_id(tx, comrade)?.identity_key;
+            let mut open = open(tx, id)?;
+            let change = make(tx, &mut open, op(key))?;
+            tell_all(tx, &open, &[change])
+        })
+    }
+}
+
+fn agreements_op(state: &State, text: &str, major: bool) -> Result<Op> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > super::MAX_AGREEMENTS_BYTES {
+        return Err(Error::invalid("agreements", "1 to 16,384 bytes of text"));
+    }
+    Ok(Op::Agreements {
+        version: state.agreements.as_ref().map_or(0, |a| a.version) + 1,
+        major,
+        text: text.to_owned(),
+    })
+}
+
+pub(super) fn open(conn: &Connection, id: CollectiveId) -> Result<Open> {
+    let kept = store::kept(conn, id)?.ok_or(Error::NotFound { what: "collective" })?;
+    Ok(Open {
+        log: store::log(conn, kept.seq, id)?,
+        kept,
+        me: identity::identity_key(conn)?,
+    })
+}
+
+/// Signs `op` as mine, keeps it, and checks the rules count it: one they
+/// refuse fails the whole transaction.
+fn make(tx: &Connection, open: &mut Open, op: Op) -> Result<Change> {
+    if !matches!(op, Op::Found { .. }) && !open.log.state().members.contains(&open.me) {
+        return Err(CollectiveError::NotAMember.into());
+    }
+    let keys = identity::load(tx)?;
+    let change = open
+        .log
+        .make(&keys.signing, op)
+        .map_err(CollectiveError::from)?;
+    let key = (change.author, change.seq);
+    store::add(tx, open.kept.seq, &mut open.log, change.clone())?;
+    match open.log.state().outcomes.get(&key) {
+        Some(Outcome::Applied) => Ok(change),
+        Some(Outcome::Refused(refusal)) => {
+            Err(CollectiveError::Refused { refusal: *refusal }.into())
+        }
+        _ => Err(CollectiveError::NotAMember.into()),
+    }
+}
+
+/// `change` to every member but me, and to `also` (a member just removed).
+fn tell_members(
+    tx: &Connection,
+    open: &Open,
+    change: Change,
+    also: &[IdentityKey],
+) -> Result<MadeChange> {
+    let state = open.log.state();
+    let to: Vec<IdentityKey> = others(open, &state).chain(also.iter().copied()).collect();
+    Ok(MadeChange {
+        sealed: seal(tx, open, (&[change], &[]), &[], &to)?,
+        collective: view(open, &state),
+    })
+}
+
+fn tell_all(tx: &Connection, open: &Open, changes: &[Change]) -> Result<MadeChange> {
+    let state = open.log.state();
+    let to: Vec<IdentityKey> = others(open, &state).collect();
+    Ok(MadeChange {
+        sealed: seal(tx, open, (changes, &[]), &[], &to)?,
+        collective: view(open, &state),
+    })
+}
+
+pub(super) fn others<'a>(
+    open: &'a Open,
+    state: &'a State,
+) -> impl Iterator<Item = IdentityKey> + 'a {
+    state.members.iter().copied().filter(|k| *k != open.me)
+}
+
+/// Seals `lead` and `changes` to the comrades among `to`: `changes` in
+/// as many bodies as their size needs, each beginning with `lead` (a
+/// newcomer's welcome begins with their addition, so any part arriving
+/// first is taken), and carrying the cards of the members its changes add
+/// and of `cards`. Recipients go in groups within an envelope's limit;
+/// members whose card I do not hold are left out.
+pub(super) fn seal(
+    tx: &Connection,
+    open: &Open,
+    (lead, changes): (&[Change], &[Change]),
+    cards: &[IdentityKey],
+    to: &[IdentityKey],
+) -> Result<Vec<Sealed>> {
+    let peers = comrades::peers_for_keys(tx, to)?;
+    if peers.is_empty() || lead.len() + changes.len() + cards.len() == 0 {
+        return Ok(Vec::new());
+    }
+    let state = open.log.state();
+    let mut parts = wire::parts(changes);
+    if parts.is_empty() {
+        parts.push(&[]);
+    }
+    let mut bodies = Vec::new();
+    for part in parts {
+        let part: Vec<&Change> = lead.iter().chain(part).collect();
+        let added = part.iter().filter_map(|c| match &c.op {
+            Op::Found { .. } => Some(c.author),
+            Op::AddMember { member } => Some(*member),
+            _ => None,
+        });
+        let mut with = Vec::new();
+        for key in added.chain(cards.iter().copied()) {
+            if state.members.contains(&key)
+                && let Some(card) = comrades::card_of_unblocked(tx, &key)?
+            {
+                with.push(card);
+            }
+        }
+        with.dedup();
+        with.truncate(usize::from(u8::MAX));
+        bodies.push(
+            Changes {
+                collective: open.log.collective(),
+                held: open.log.len() as u32,
+                changes: part.iter().map(|c| c.as_bytes().to_vec()).collect(),
+                cards: with,
+            }
+            .to_bytes(),
+        );
+    }
+    let subject = subject(open.log.collective());
+    let mut sealed = Vec::new();
+    for group in peers.chunks(MAX_RECIPIENTS - 2) {
+        for body in &bodies {
+            let outgoing = Outgoing {
+                kind: kinds::COLLECTIVE_CHANGES,
+                body,
+                to: &[],
+                expires_at: None,
+            };
+            sealed.push(envelope::seal_in(
+                tx,
+                group.to_vec(),
+                &outgoing,
+                Some(&subject),
+            )?);
+        }
+    }
+    Ok(sealed)
+}
+
+/// What outbox envelopes about a collective are filed under.
+pub(super) fn subject(id: CollectiveId) -> String {
+    format!("collective:{id}")
+}
+
+fn view(open: &Open, state: &State) -> Collective {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Collective {
+        id: open.log.collective(),
+        name: state.name.clone().unwrap_or_default(),
+        members: count(state.members.len()),
+        stewards: count(state.stewards.len()),
+        i_am_member: state.members.contains(&open.me),
+        i_am_steward: state.stewards.contains(&open.me),
+        agreements: state.agreements.as_ref().map(|a| CollectiveAgreements {
+            version: a.version,
+            major_version: a.major_version,
+            text: a.text.clone(),
+            i_accepted: state
+                .accepted
+                .get(&open.me)
+                .is_some_and(|v| *v >= a.major_version),
+            not_yet_accepted: count(state.not_yet_accepted()),
+        }),
+        joined_at: open.kept.joined_at,
+        waiting: count(
+            state
+                .outcomes
+                .values()
+                .filter(|o| **o == Outcome::Pending)
+                .count(),
+        ),
+    }
+}
+
+fn member(conn: &Connection, open: &Open, state: &State, key: &IdentityKey) -> Result<Member> {
+    let me = *key == open.me;
+    let comrade = if me {
+        None
+    } else {
+        comrades::by_identity(conn, key)?
+    };
+    let name = match (&comrade, me) {
+        (_, true) => "you".to_owned(),
+        (Some(c), _) => c.name.clone(),
+        (None, _) => format!("member {}", &hex::encode(key.as_bytes())[..8]),
+    };
+    Ok(Member {
+        identity_key: *key,
+        name,
+        comrade: comrade.as_ref().map(|c| c.id),
+        me,
+        steward: state.stewards.contains(key),
+        verified: comrade.is_some_and(|c| c.verified),
+    })
+}

@@ -1,0 +1,212 @@
+//! `collective.*` envelopes as they are opened, inside the opening
+//! transaction: a refusal leaves the vault as it was.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, Transaction};
+
+use super::actions::{Open, open, others, seal};
+use super::change::{Change, Op};
+use super::state::Outcome;
+use super::store::{self, Kept};
+use super::wire::{Ask, Changes};
+use super::{CollectiveError, kinds};
+use crate::comrades::{self, Card, IdentityKey};
+use crate::envelope::{
+    self, Checked, EnvelopeError, KindHandler, MessageId, Opened, Outgoing, Sealed,
+};
+use crate::{Result, identity};
+
+/// A member who saw they lack changes asks again no sooner than this.
+pub const ASK_AGAIN_AFTER: Duration = Duration::hours(1);
+/// Every member asks one other this often, in case nothing they missed
+/// was announced to them while they were away.
+pub const CATCH_UP_EVERY: Duration = Duration::days(7);
+
+/// The `collective.*` kinds, as `crate::registry` lists them.
+pub(crate) struct CollectiveKinds;
+
+enum Incoming {
+    Changes(Changes),
+    Ask(Ask),
+}
+
+impl KindHandler for CollectiveKinds {
+    fn owns(&self, kind: &str) -> bool {
+        kind.starts_with("collective.")
+    }
+
+    fn check(&self, kind: &str, body: &[u8]) -> Result<Box<dyn Checked>, EnvelopeError> {
+        Ok(Box::new(match kind {
+            kinds::COLLECTIVE_CHANGES => Incoming::Changes(Changes::parse(body)?),
+            kinds::COLLECTIVE_ASK => Incoming::Ask(Ask::parse(body)?),
+            _ => return Err(EnvelopeError::Malformed),
+        }))
+    }
+}
+
+impl Checked for Incoming {
+    fn receive(
+        self: Box<Self>,
+        tx: &Transaction<'_>,
+        opened: &Opened,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageId>> {
+        let from = (opened.sender.identity_key, opened.sender.name.as_str());
+        let sealed = match *self {
+            Incoming::Changes(body) => take(tx, from, body, now)?,
+            Incoming::Ask(ask) => answer(tx, &from.0, ask)?,
+        };
+        Ok(sealed.into_iter().map(|s| s.message_id).collect())
+    }
+}
+
+/// Takes changes a comrade sent. They must be a member before or after
+/// (a member leaving is one no longer); a collective I do not keep is
+/// taken only if the changes add me. Cards of members come in as
+/// introductions. When the sender holds more than I do, or my log has a
+/// gap, I ask them for the rest.
+fn take(
+    tx: &Connection,
+    (sender, sender_name): (IdentityKey, &str),
+    body: Changes,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
+    let changes = body
+        .changes
+        .iter()
+        .map(|bytes| Change::from_bytes(bytes))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CollectiveError::from)?;
+    if changes.iter().any(|c| c.collective != body.collective) {
+        return Err(CollectiveError::WrongCollective.into());
+    }
+    let me = identity::identity_key(tx)?;
+    let mut open = match store::kept(tx, body.collective)? {
+        Some(_) => open(tx, body.collective)?,
+        None => {
+            let adds_me = changes
+                .iter()
+                .any(|c| matches!(c.op, Op::AddMember { member } if member == me));
+            if !adds_me {
+                return Err(CollectiveError::NotInvited.into());
+            }
+            Open {
+                kept: Kept {
+                    seq: store::insert(tx, body.collective, now)?,
+                    joined_at: now,
+                    asked_at: None,
+                },
+                log: super::Log::new(body.collective),
+                me,
+            }
+        }
+    };
+    let was_member = open.log.state().members.contains(&sender);
+    for change in changes {
+        store::add(tx, open.kept.seq, &mut open.log, change)?;
+    }
+    let state = open.log.state();
+    if !was_member && !state.members.contains(&sender) {
+        return Err(CollectiveError::SenderNotAMember.into());
+    }
+    let name = state.name.clone().unwrap_or_default();
+    for bytes in &body.cards {
+        let card = Card::from_bytes(bytes)?;
+        if state.members.contains(&card.identity_key()) {
+            comrades::introduce(tx, &card, (&sender, sender_name), &name, now)?;
+        }
+    }
+    let behind = body.held as usize > open.log.len()
+        || state.outcomes.values().any(|o| *o == Outcome::Pending)
+        || !missing_cards(tx, &open)?.is_empty();
+    let asked_lately = open
+        .kept
+        .asked_at
+        .is_some_and(|at| now - at < ASK_AGAIN_AFTER);
+    if behind && !asked_lately && state.members.contains(&me) {
+        return ask(tx, &open, sender, now);
+    }
+    Ok(Vec::new())
+}
+
+/// Members whose card I do not hold (nor am I).
+fn missing_cards(conn: &Connection, open: &Open) -> Result<Vec<IdentityKey>> {
+    let state = open.log.state();
+    let mut missing = Vec::new();
+    for key in others(open, &state) {
+        if comrades::by_identity(conn, &key)?.is_none() {
+            missing.push(key);
+        }
+    }
+    Ok(missing)
+}
+
+/// Asks `whom` for what I lack of this collective.
+fn ask(
+    conn: &Connection,
+    open: &Open,
+    whom: IdentityKey,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
+    let peers = comrades::peers_for_keys(conn, &[whom])?;
+    store::set_asked(conn, open.kept.seq, now)?;
+    if peers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let body = Ask {
+        collective: open.log.collective(),
+        heads: open.log.heads(),
+        cards: missing_cards(conn, open)?,
+    }
+    .to_bytes();
+    let outgoing = Outgoing {
+        kind: kinds::COLLECTIVE_ASK,
+        body: &body,
+        to: &[],
+        expires_at: Some(now + identity::LONGEST_STAY),
+    };
+    let subject = super::actions::subject(open.log.collective());
+    Ok(vec![envelope::seal_in(
+        conn,
+        peers,
+        &outgoing,
+        Some(&subject),
+    )?])
+}
+
+/// Sends a member what they asked for: the changes beyond what they hold,
+/// and the cards they lack. Nothing to someone who is not a member.
+fn answer(tx: &Connection, asker: &IdentityKey, ask: Ask) -> Result<Vec<Sealed>> {
+    if store::kept(tx, ask.collective)?.is_none() {
+        return Err(CollectiveError::NotInvited.into());
+    }
+    let open = open(tx, ask.collective)?;
+    if !open.log.state().members.contains(asker) {
+        return Err(CollectiveError::SenderNotAMember.into());
+    }
+    let beyond: Vec<Change> = open.log.beyond(&ask.heads).cloned().collect();
+    seal(tx, &open, (&[], &beyond), &ask.cards, &[*asker])
+}
+
+/// At unlock: each collective I am a member of that nobody was asked
+/// about for [`CATCH_UP_EVERY`] asks one other member, chosen at random.
+pub(crate) fn ask_if_due(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    for id in store::ids(conn)? {
+        let open = open(conn, id)?;
+        let since = open.kept.asked_at.unwrap_or(open.kept.joined_at);
+        if now - since < CATCH_UP_EVERY {
+            continue;
+        }
+        let state = open.log.state();
+        if !state.members.contains(&open.me) {
+            continue;
+        }
+        let others: Vec<IdentityKey> = others(&open, &state).collect();
+        let reachable = comrades::peers_for_keys(conn, &others)?;
+        match rand::seq::SliceRandom::choose(reachable.as_slice(), &mut rand::thread_rng()) {
+            Some(peer) => drop(ask(conn, &open, peer.identity_key, now)?),
+            None => store::set_asked(conn, open.kept.seq, now)?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,522 @@
+//! Collectives across independent vaults: founding and joining (with
+//! introductions), who may change what, a removed member cut off, hostile
+//! change envelopes refused without harm, and a member who missed changes
+//! catching up by asking.
+
+mod common;
+
+use common::{befriend, member};
+use tend_core::collective::{
+    ChangeError, Collective, CollectiveError, CollectiveId, MadeChange, Op, Refusal,
+    STARTER_AGREEMENTS,
+};
+use tend_core::comrades::IdentityKey;
+use tend_core::envelope::{EnvelopeError, Outgoing, Recipient, Sealed};
+use tend_core::testing::{Forger, collective_changes_body};
+use tend_core::{Error, Vault, kinds};
+
+struct Members {
+    _dir: tempfile::TempDir,
+    alice: Vault,
+    bob: Vault,
+    carol: Vault,
+}
+
+fn key(v: &Vault) -> IdentityKey {
+    v.comrades().my_identity_key().unwrap()
+}
+
+fn comrade(of: &Vault, whom: &Vault) -> tend_core::comrades::ComradeId {
+    let key = key(whom);
+    of.comrades()
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.identity_key == key)
+        .unwrap()
+        .id
+}
+
+/// Opens every envelope addressed to `to`; the errors of those refused.
+fn deliver(sealed: &[Sealed], to: &Vault) -> Vec<Error> {
+    let me = key(to);
+    let mut refused = Vec::new();
+    for s in sealed {
+        if s.recipients.iter().any(|r| r.identity_key == me)
+            && let Err(e) = to.envelopes().open(&s.bytes)
+        {
+            refused.push(e);
+        }
+    }
+    refused
+}
+
+fn deliver_all(made: &MadeChange, to: &[&Vault]) {
+    for v in to {
+        let refused = deliver(&made.sealed, v);
+        assert!(refused.is_empty(), "{refused:?}");
+    }
+}
+
+/// What every member must agree on.
+fn agreed(c: &Collective) -> (String, u32, u32, Option<(u32, u32)>) {
+    (
+        c.name.clone(),
+        c.members,
+        c.stewards,
+        c.agreements
+            .as_ref()
+            .map(|a| (a.version, a.not_yet_accepted)),
+    )
+}
+
+/// Alice founds "Riverside Care" and adds Bob, then Carol. Bob and Carol
+/// are comrades of Alice only.
+fn founded() -> (Members, CollectiveId) {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob, carol) = (
+        member(dir.path(), "Alice"),
+        member(dir.path(), "Bob"),
+        member(dir.path(), "Carol"),
+    );
+    befriend(&alice, &bob);
+    befriend(&alice, &carol);
+    let id = alice
+        .collectives()
+        .create("Riverside Care", Some(STARTER_AGREEMENTS))
+        .unwrap()
+        .id;
+    let m = Members {
+        _dir: dir,
+        alice,
+        bob,
+        carol,
+    };
+    let added = m
+        .alice
+        .collectives()
+        .add_members(id, &[comrade(&m.alice, &m.bob)])
+        .unwrap();
+    deliver_all(&added, &[&m.bob]);
+    let added = m
+        .alice
+        .collectives()
+        .add_members(id, &[comrade(&m.alice, &m.carol)])
+        .unwrap();
+    deliver_all(&added, &[&m.bob, &m.carol]);
+    (m, id)
+}
+
+#[test]
+fn joining_brings_the_whole_collective_and_introduces_its_members() {
+    let (m, id) = founded();
+    let states: Vec<Collective> = [&m.alice, &m.bob, &m.carol]
+        .iter()
+        .map(|v| v.collectives().get(id).unwrap())
+        .collect();
+    assert_eq!(
+        agreed(&states[0]),
+        ("Riverside Care".into(), 3, 1, Some((1, 2)))
+    );
+    assert!(states.iter().all(|s| agreed(s) == agreed(&states[0])));
+    assert!(states[0].i_am_steward && !states[1].i_am_steward);
+    assert!(states.iter().all(|s| s.i_am_member && s.waiting == 0));
+
+    // Carol never met Bob: his card came with her welcome, introduced by
+    // Alice, not verified. Bob got hers with her addition.
+    for (holder, other) in [(&m.carol, &m.bob), (&m.bob, &m.carol)] {
+        let them = holder
+            .comrades()
+            .list()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.identity_key == key(other))
+            .expect("introduced");
+        assert!(!them.verified);
+        let intro = them.introduced.expect("marked as introduced");
+        assert_eq!(
+            (intro.by_name.as_str(), intro.collective.as_str()),
+            ("Alice", "Riverside Care")
+        );
+        assert_eq!(intro.by, key(&m.alice));
+    }
+    let members = m.carol.collectives().members(id).unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(members[0].steward && members[0].name == "Alice");
+    assert!(members.iter().any(|x| x.me));
+
+    // An introduced member can be written to like a comrade: Carol accepts
+    // the agreements and Bob, who never added her, opens it.
+    let accepted = m.carol.collectives().accept_agreements(id).unwrap();
+    assert_eq!(
+        accepted
+            .collective
+            .agreements
+            .as_ref()
+            .unwrap()
+            .not_yet_accepted,
+        1
+    );
+    deliver_all(&accepted, &[&m.alice, &m.bob]);
+    let bob_sees = m.bob.collectives().get(id).unwrap();
+    assert_eq!(bob_sees.agreements.as_ref().unwrap().not_yet_accepted, 1);
+    assert!(!bob_sees.agreements.unwrap().i_accepted);
+}
+
+#[test]
+fn a_major_change_of_the_agreements_asks_everyone_again_and_a_minor_one_does_not() {
+    let (m, id) = founded();
+    for v in [&m.bob, &m.carol] {
+        let made = v.collectives().accept_agreements(id).unwrap();
+        deliver_all(&made, &[&m.alice, &m.bob, &m.carol]);
+    }
+    assert_eq!(
+        m.alice
+            .collectives()
+            .get(id)
+            .unwrap()
+            .agreements
+            .unwrap()
+            .not_yet_accepted,
+        0
+    );
+    let minor = m
+        .alice
+        .collectives()
+        .propose_agreements(id, "We meet on the first Sunday.", false)
+        .unwrap();
+    deliver_all(&minor, &[&m.bob, &m.carol]);
+    let seen = m.carol.collectives().get(id).unwrap().agreements.unwrap();
+    assert_eq!(
+        (seen.version, seen.not_yet_accepted, seen.i_accepted),
+        (2, 0, true)
+    );
+    let major = m
+        .alice
+        .collectives()
+        .propose_agreements(id, "Phones away during the gathering.", true)
+        .unwrap();
+    deliver_all(&major, &[&m.bob, &m.carol]);
+    let seen = m.carol.collectives().get(id).unwrap().agreements.unwrap();
+    assert_eq!(
+        (seen.version, seen.not_yet_accepted, seen.i_accepted),
+        (3, 2, false)
+    );
+    assert_eq!(seen.text, "Phones away during the gathering.");
+}
+
+#[test]
+fn a_change_the_rules_refuse_is_typed_and_neither_kept_nor_sent() {
+    let (m, id) = founded();
+    let before = m.bob.envelopes().outbox().unwrap().len();
+    let refused = |r: tend_core::Result<MadeChange>, want: Refusal| match r {
+        Err(Error::Collective(CollectiveError::Refused { refusal })) => assert_eq!(refusal, want),
+        other => panic!("{other:?}"),
+    };
+    let carol_in_bob = comrade(&m.bob, &m.carol);
+    refused(
+        m.bob.collectives().remove_member(id, carol_in_bob),
+        Refusal::NotASteward,
+    );
+    refused(
+        m.bob.collectives().add_steward(id, carol_in_bob),
+        Refusal::NotASteward,
+    );
+    refused(
+        m.bob
+            .collectives()
+            .propose_agreements(id, "Bob decides.", true),
+        Refusal::NotASteward,
+    );
+    refused(
+        m.bob.collectives().rename(id, "Bob's club"),
+        Refusal::NotASteward,
+    );
+    refused(
+        m.alice
+            .collectives()
+            .add_members(id, &[comrade(&m.alice, &m.bob)]),
+        Refusal::NoChange,
+    );
+    // The last steward cannot leave.
+    match m.alice.collectives().leave(id) {
+        Err(Error::Collective(CollectiveError::Refused { refusal })) => {
+            assert_eq!(refusal, Refusal::LastSteward)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.bob.envelopes().outbox().unwrap().len(), before);
+    let bob = m.bob.collectives().get(id).unwrap();
+    assert_eq!(
+        agreed(&bob),
+        agreed(&m.alice.collectives().get(id).unwrap())
+    );
+    assert_eq!(bob.name, "Riverside Care");
+}
+
+#[test]
+fn a_removed_member_is_sent_nothing_more_and_what_they_send_is_refused() {
+    let (m, id) = founded();
+    let forger = Forger::from_vault(&m.bob).unwrap();
+    let removed = m
+        .alice
+        .collectives()
+        .remove_member(id, comrade(&m.alice, &m.bob))
+        .unwrap();
+    assert_eq!(removed.collective.members, 2);
+    deliver_all(&removed, &[&m.bob, &m.carol]);
+    let bob = m.bob.collectives().get(id).unwrap();
+    assert!(!bob.i_am_member);
+
+    // Nothing more reaches him.
+    let renamed = m
+        .alice
+        .collectives()
+        .rename(id, "Riverside Mutual Aid")
+        .unwrap();
+    let bob_key = key(&m.bob);
+    assert!(
+        renamed
+            .sealed
+            .iter()
+            .all(|s| s.recipients.iter().all(|r| r.identity_key != bob_key))
+    );
+    deliver_all(&renamed, &[&m.carol]);
+
+    // His own vault will not make a change any more...
+    assert!(matches!(
+        m.bob.collectives().accept_agreements(id),
+        Err(Error::Collective(CollectiveError::NotAMember))
+    ));
+    // ...and one signed by hand with his key is refused by the others.
+    let forged = forger
+        .collective_change(
+            id,
+            (3, 40),
+            Op::Rename {
+                name: "Bob's now".into(),
+            },
+        )
+        .unwrap();
+    let sealed = m
+        .bob
+        .envelopes()
+        .seal(&Outgoing {
+            kind: kinds::COLLECTIVE_CHANGES,
+            body: &collective_changes_body(id, 9, &[forged], &[]),
+            to: &[Recipient::Comrade(comrade(&m.bob, &m.carol))],
+            expires_at: None,
+        })
+        .unwrap();
+    match m.carol.envelopes().open(&sealed.bytes) {
+        Err(Error::Collective(CollectiveError::SenderNotAMember)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        m.carol.collectives().get(id).unwrap().name,
+        "Riverside Mutual Aid"
+    );
+}
+
+#[test]
+fn hostile_change_envelopes_are_refused_typed_and_change_nothing() {
+    let (m, id) = founded();
+    let forger = Forger::from_vault(&m.bob).unwrap();
+    let before = m.alice.collectives().get(id).unwrap();
+    let members_before = m.alice.collectives().members(id).unwrap();
+    let to_alice = [Recipient::Comrade(comrade(&m.bob, &m.alice))];
+    let send = |body: &[u8]| {
+        let sealed = m
+            .bob
+            .envelopes()
+            .seal(&Outgoing {
+                kind: kinds::COLLECTIVE_CHANGES,
+                body,
+                to: &to_alice,
+                expires_at: None,
+            })
+            .unwrap();
+        m.alice.envelopes().open(&sealed.bytes).unwrap_err()
+    };
+    let good = forger
+        .collective_change(id, (1, 50), Op::Accept { version: 1 })
+        .unwrap();
+    let mut flipped = good.clone();
+    flipped[60] ^= 1;
+    let other = forger
+        .collective_change(CollectiveId([9; 16]), (1, 1), Op::Accept { version: 1 })
+        .unwrap();
+    let unknown = forger
+        .collective_change(
+            CollectiveId([9; 16]),
+            (1, 1),
+            Op::Found {
+                name: "Elsewhere".into(),
+            },
+        )
+        .unwrap();
+
+    type Case = (&'static str, Vec<u8>, fn(&Error) -> bool);
+    let cases: Vec<Case> = vec![
+        ("garbage", b"not a body".to_vec(), |e| {
+            matches!(e, Error::Envelope(EnvelopeError::UnsupportedVersion(b'n')))
+        }),
+        (
+            "garbage after the version",
+            b"\x01not a body".to_vec(),
+            |e| matches!(e, Error::Envelope(EnvelopeError::Malformed)),
+        ),
+        (
+            "cut short",
+            collective_changes_body(id, 1, &[good[..good.len() - 3].to_vec()], &[]),
+            |e| {
+                matches!(
+                    e,
+                    Error::Collective(CollectiveError::Change {
+                        problem: ChangeError::BadSignature
+                            | ChangeError::Truncated
+                            | ChangeError::Malformed
+                    })
+                )
+            },
+        ),
+        (
+            "flipped byte",
+            collective_changes_body(id, 1, &[flipped], &[]),
+            |e| matches!(e, Error::Collective(CollectiveError::Change { .. })),
+        ),
+        (
+            "another collective's change",
+            collective_changes_body(id, 1, &[other], &[]),
+            |e| matches!(e, Error::Collective(CollectiveError::WrongCollective)),
+        ),
+        (
+            "a collective that does not add me",
+            collective_changes_body(CollectiveId([9; 16]), 1, &[unknown], &[]),
+            |e| matches!(e, Error::Collective(CollectiveError::NotInvited)),
+        ),
+        (
+            "an oversized change",
+            collective_changes_body(id, 1, &[vec![1; 20_000]], &[]),
+            |e| matches!(e, Error::Envelope(EnvelopeError::TooLarge { .. })),
+        ),
+        (
+            "a damaged card",
+            collective_changes_body(id, 1, std::slice::from_ref(&good), &[vec![0; 90]]),
+            |e| matches!(e, Error::Card(_)),
+        ),
+    ];
+    for (what, body, expected) in cases {
+        let error = send(&body);
+        assert!(expected(&error), "{what}: {error:?}");
+        assert_eq!(m.alice.collectives().get(id).unwrap(), before, "{what}");
+    }
+    assert_eq!(m.alice.collectives().members(id).unwrap(), members_before);
+    assert_eq!(m.alice.collectives().list().unwrap().len(), 1);
+}
+
+#[test]
+fn a_member_who_missed_changes_asks_and_catches_up() {
+    let (m, id) = founded();
+    // Carol is away for three changes.
+    for text in ["First Sundays.", "Tea is shared.", "Bring a blanket."] {
+        let made = m
+            .alice
+            .collectives()
+            .propose_agreements(id, text, false)
+            .unwrap();
+        deliver_all(&made, &[&m.bob]);
+    }
+    // Bob accepts; Carol gets that one, sees Bob holds more than she does
+    // (and a gap in Alice's numbers would show too), and asks him.
+    let accepted = m.bob.collectives().accept_agreements(id).unwrap();
+    let carol_key = key(&m.carol);
+    let to_carol: Vec<&Sealed> = accepted
+        .sealed
+        .iter()
+        .filter(|s| s.recipients.iter().any(|r| r.identity_key == carol_key))
+        .collect();
+    let opened = m.carol.envelopes().open(&to_carol[0].bytes).unwrap();
+    assert_eq!(opened.replies.len(), 1, "Carol asks for the rest");
+    let ask = outbox_envelope(&m.carol, opened.replies[0]);
+    let answered = m.bob.envelopes().open(&ask).unwrap();
+    assert_eq!(answered.replies.len(), 1, "Bob answers");
+    let answer = outbox_envelope(&m.bob, answered.replies[0]);
+    m.carol.envelopes().open(&answer).unwrap();
+    let carol = m.carol.collectives().get(id).unwrap();
+    assert_eq!(
+        agreed(&carol),
+        agreed(&m.bob.collectives().get(id).unwrap())
+    );
+    assert_eq!(carol.agreements.unwrap().text, "Bring a blanket.");
+    assert_eq!(carol.waiting, 0);
+}
+
+#[test]
+fn leaving_tells_the_members_and_forgets_the_collective() {
+    let (m, id) = founded();
+    let sealed = m.carol.collectives().leave(id).unwrap();
+    assert!(!sealed.is_empty());
+    assert!(m.carol.collectives().list().unwrap().is_empty());
+    for v in [&m.alice, &m.bob] {
+        assert!(deliver(&sealed, v).is_empty());
+        assert_eq!(v.collectives().get(id).unwrap().members, 2);
+    }
+}
+
+#[test]
+fn a_member_away_for_a_month_catches_up_at_the_weekly_ask() {
+    let (m, id) = founded();
+    // Everything Carol missed is long gone from the relays, and nothing
+    // new is sent to tell her.
+    for text in ["First Sundays.", "Tea is shared."] {
+        let made = m
+            .alice
+            .collectives()
+            .propose_agreements(id, text, false)
+            .unwrap();
+        deliver_all(&made, &[&m.bob]);
+    }
+    let before = m.carol.envelopes().outbox().unwrap().len();
+    tend_core::testing::collectives_catch_up_at(&m.carol, chrono::Utc::now()).unwrap();
+    assert_eq!(
+        m.carol.envelopes().outbox().unwrap().len(),
+        before,
+        "not due yet"
+    );
+    let later = chrono::Utc::now() + chrono::Duration::days(30);
+    tend_core::testing::collectives_catch_up_at(&m.carol, later).unwrap();
+    let outbox = m.carol.envelopes().outbox().unwrap();
+    assert_eq!(outbox.len(), before + 1, "one ask, to one member");
+    let ask = outbox.last().unwrap();
+    assert_eq!(ask.kind, kinds::COLLECTIVE_ASK);
+    let asked = [&m.alice, &m.bob]
+        .into_iter()
+        .find(|v| {
+            ask.sealed
+                .recipients
+                .iter()
+                .any(|r| r.identity_key == key(v))
+        })
+        .unwrap();
+    let answered = asked.envelopes().open(&ask.sealed.bytes).unwrap();
+    let answer = outbox_envelope(asked, answered.replies[0]);
+    m.carol.envelopes().open(&answer).unwrap();
+    let carol = m.carol.collectives().get(id).unwrap();
+    assert_eq!(carol.agreements.unwrap().text, "Tea is shared.");
+    // Asked, she does not ask again the next week but the one after.
+    tend_core::testing::collectives_catch_up_at(&m.carol, later + chrono::Duration::days(1))
+        .unwrap();
+    assert_eq!(m.carol.envelopes().outbox().unwrap().len(), before + 1);
+}
+
+fn outbox_envelope(v: &Vault, id: tend_core::envelope::MessageId) -> Vec<u8> {
+    v.envelopes()
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .find(|o| o.sealed.message_id == id)
+        .unwrap()
+        .sealed
+        .bytes
+}
