@@ -2,6 +2,7 @@
 
 mod args;
 mod care_cmd;
+mod collective_cmd;
 mod delivery_cmd;
 mod demo;
 mod files;
@@ -101,6 +102,9 @@ enum Command {
     /// Care requests: ask comrades for help, offer, accept, fulfil, thank
     #[command(subcommand)]
     Care(care_cmd::CareCommand),
+    /// The collectives you belong to: members, stewards, agreements
+    #[command(subcommand)]
+    Collective(collective_cmd::CollectiveCommand),
     /// Gatherings, their occurrences, RSVPs and reminders
     #[command(subcommand)]
     Gatherings(gatherings_cmd::GatheringsCommand),
@@ -205,6 +209,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),
         Command::Inbox(cmd) => inbox_cmd::run(cmd, &open(&dir)?, &out),
         Command::Care(cmd) => care_cmd::run(cmd, &open(&dir)?, &out),
+        Command::Collective(cmd) => collective_cmd::run(cmd, &open(&dir)?, &out),
         Command::Gatherings(cmd) => {
             let vault = if gatherings_cmd::needs_vault(&cmd) {
                 Some(open(&dir)?)

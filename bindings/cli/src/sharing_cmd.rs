@@ -125,6 +125,9 @@ struct ComradeView {
     blocked: bool,
     identity_changed_at: Option<String>,
     identity_conflict_at: Option<String>,
+    /// Who gave me their card, and in which collective, when I did not add them myself.
+    introduced_by: Option<String>,
+    introduced_in: Option<String>,
 }
 
 impl From<&Comrade> for ComradeView {
@@ -137,6 +140,8 @@ impl From<&Comrade> for ComradeView {
             blocked: c.blocked,
             identity_changed_at: c.identity_changed_at.map(|t| t.to_rfc3339()),
             identity_conflict_at: c.identity_conflict_at.map(|t| t.to_rfc3339()),
+            introduced_by: c.introduced.as_ref().map(|i| i.by_name.clone()),
+            introduced_in: c.introduced.as_ref().map(|i| i.collective.clone()),
         }
     }
 }
@@ -148,6 +153,14 @@ fn describe(c: &Comrade) -> String {
     }
     if c.blocked {
         marks.push("blocked".to_owned());
+    }
+    if let Some(i) = &c.introduced
+        && !c.verified
+    {
+        marks.push(format!(
+            "introduced by {} in {}, not verified",
+            i.by_name, i.collective
+        ));
     }
     if let Some(at) = c.identity_changed_at {
         marks.push(format!("identity changed {}", at.format("%Y-%m-%d")));

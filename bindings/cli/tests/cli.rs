@@ -634,6 +634,121 @@ fn written(out: Output) -> Vec<String> {
 }
 
 #[test]
+fn a_collective_is_founded_joined_and_agreed_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = comrades(tmp.path());
+    let c = tmp.path().join("c");
+    ok(tend(&c, &["init", "--name", "Carol"]));
+    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
+    let card_c = ok(tend(&c, &["card"])).trim().to_owned();
+    ok(tend(&a, &["comrades", "add", &card_c]));
+    ok(tend(&c, &["comrades", "add", &card_a]));
+    let mail = tmp.path().join("mail");
+    let mail = mail.to_str().unwrap();
+    let open = |vault: &Path, files: &[String]| {
+        for f in files {
+            ok(tend(vault, &["inbox", "open", f]));
+        }
+    };
+
+    let founded = json(tend(
+        &a,
+        &["--json", "collective", "create", "Riverside Care"],
+    ));
+    assert_eq!(
+        founded["agreements"]["version"], 1,
+        "the starter agreements"
+    );
+    let to_bob = written(tend(
+        &a,
+        &[
+            "--json",
+            "collective",
+            "add",
+            "riverside care",
+            "Bob",
+            "--out",
+            mail,
+        ],
+    ));
+    open(&b, &to_bob);
+    // Carol's addition: one envelope to Bob, her welcome to her.
+    let both = written(tend(
+        &a,
+        &[
+            "--json",
+            "collective",
+            "add",
+            "Riverside Care",
+            "Carol",
+            "--out",
+            mail,
+        ],
+    ));
+    assert_eq!(both.len(), 2);
+    for f in &both {
+        for v in [&b, &c] {
+            tend(v, &["inbox", "open", f]); // each opens the one sealed to them
+        }
+    }
+    let members = json(tend(
+        &c,
+        &["--json", "collective", "members", "Riverside Care"],
+    ));
+    let names: Vec<&str> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Alice", "Bob", "you"]);
+    assert_eq!(
+        members[1]["comrade"], true,
+        "Bob's card came with the welcome"
+    );
+    assert_eq!(members[1]["verified"], false);
+    let listed = ok(tend(&c, &["comrades", "list"]));
+    assert!(listed.contains("introduced by Alice"), "{listed}");
+
+    let refused = tend(&b, &["collective", "add", "Riverside Care", "Alice"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("rules refuse"));
+
+    let accepted = written(tend(
+        &b,
+        &[
+            "--json",
+            "collective",
+            "agreements",
+            "accept",
+            "Riverside Care",
+            "--out",
+            mail,
+        ],
+    ));
+    for v in [&a, &c] {
+        open(v, &accepted);
+    }
+    let shown = json(tend(
+        &c,
+        &[
+            "--json",
+            "collective",
+            "agreements",
+            "show",
+            "Riverside Care",
+        ],
+    ));
+    assert_eq!(shown["not_yet_accepted"], 1, "only Carol, shown as a count");
+    assert_eq!(shown["i_accepted"], false);
+    let text = ok(tend(
+        &c,
+        &["collective", "agreements", "show", "Riverside Care"],
+    ));
+    assert!(text.contains("greeting round"), "{text}");
+}
+
+#[test]
 fn a_care_request_goes_from_post_to_thanks_on_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = comrades(tmp.path());
@@ -1315,6 +1430,31 @@ fn every_documented_json_shape_is_what_tend_prints() {
     real.push((
         "tend --json relays list",
         run(&a, &["--json", "relays", "list"]),
+    ));
+    real.push((
+        "tend --json collective create",
+        run(&a, &["--json", "collective", "create", "Riverside Care"]),
+    ));
+    let welcome = written(tend(
+        &a,
+        &[
+            "--json",
+            "collective",
+            "add",
+            "Riverside Care",
+            "Bob",
+            "--out",
+            mail,
+        ],
+    ));
+    ok(tend(&b, &["inbox", "open", &welcome[0]]));
+    real.push((
+        "tend --json collective show",
+        run(&b, &["--json", "collective", "show", "Riverside Care"]),
+    ));
+    real.push((
+        "tend --json collective members",
+        run(&b, &["--json", "collective", "members", "Riverside Care"]),
     ));
 
     let doc = std::fs::read_to_string(concat!(

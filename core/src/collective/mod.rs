@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 
 pub use actions::STARTER_AGREEMENTS;
 pub use change::{Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op};
+pub use receive::{ASK_AGAIN_AFTER, CATCH_UP_EVERY, collective_of};
 pub(crate) use receive::{CollectiveKinds, ask_if_due};
 pub use state::{Added, Agreements, Log, LogError, Outcome, Refusal, State};
 pub use store::{MAX_CHANGES_PER_AUTHOR, MAX_LOG_CHANGES};

@@ -60,6 +60,15 @@ impl Checked for Incoming {
     }
 }
 
+/// The collective an opened `collective.*` envelope is about, to show it.
+pub fn collective_of(opened: &Opened) -> Option<super::CollectiveId> {
+    match opened.kind.as_str() {
+        kinds::COLLECTIVE_CHANGES => Changes::parse(&opened.body).ok().map(|c| c.collective),
+        kinds::COLLECTIVE_ASK => Ask::parse(&opened.body).ok().map(|a| a.collective),
+        _ => None,
+    }
+}
+
 /// Takes changes a comrade sent. They must be a member before or after
 /// (a member leaving is one no longer); a collective I do not keep is
 /// taken only if the changes add me. Cards of members come in as

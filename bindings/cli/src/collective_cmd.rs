@@ -1,0 +1,388 @@
+//! `tend collective ...`: the collectives I belong to, their members,
+//! stewards and agreements. Changes go to the members as envelopes, by
+//! `tend sync` or `--out`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde::Serialize;
+use tend_core::Vault;
+use tend_core::collective::{Collective, MadeChange, Member, STARTER_AGREEMENTS};
+use tend_core::envelope::{Opened, Sealed};
+
+use crate::args::find;
+use crate::output::{Output, count};
+use crate::render::write_envelopes;
+use crate::{CliResult, fail};
+
+#[derive(Subcommand)]
+pub enum CollectiveCommand {
+    /// Found a collective: you are its first member and steward
+    Create {
+        name: String,
+        /// Its first agreements [default: the restorative gathering's, from the zine]
+        #[arg(long, conflicts_with = "no_agreements")]
+        agreements: Option<String>,
+        /// Start without agreements
+        #[arg(long)]
+        no_agreements: bool,
+    },
+    /// The collectives you belong to
+    List,
+    /// A collective: its members, stewards and agreements, in numbers
+    Show { name: String },
+    /// Who is a member (stewards first)
+    Members { name: String },
+    /// A steward adds comrades as members; they are sent the collective
+    Add {
+        name: String,
+        #[arg(required = true)]
+        comrades: Vec<String>,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// A steward removes a member; they are sent nothing more
+    Remove {
+        name: String,
+        comrade: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// Leave the collective; this vault forgets it
+    Leave {
+        name: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// A steward renames it
+    Rename {
+        name: String,
+        new_name: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// Make or unmake a steward
+    Steward {
+        #[command(subcommand)]
+        action: StewardCommand,
+    },
+    /// Read, accept or propose the agreements
+    Agreements {
+        #[command(subcommand)]
+        action: AgreementsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StewardCommand {
+    /// Make a member a steward
+    Add {
+        name: String,
+        comrade: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// A steward no longer (a collective keeps at least one)
+    Remove {
+        name: String,
+        comrade: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AgreementsCommand {
+    /// The current agreements, and how many have not accepted them
+    Show { name: String },
+    /// Accept the current agreements
+    Accept {
+        name: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// A steward proposes the next version (and accepts it)
+    Propose {
+        name: String,
+        /// The whole text of the new version
+        #[arg(long)]
+        text: String,
+        /// Ask every member to accept again
+        #[arg(long)]
+        major: bool,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Serialize)]
+struct CollectiveView {
+    id: String,
+    name: String,
+    members: u32,
+    stewards: u32,
+    i_am_member: bool,
+    i_am_steward: bool,
+    agreements: Option<AgreementsView>,
+    joined_at: String,
+    waiting: u32,
+}
+
+#[derive(Serialize)]
+struct AgreementsView {
+    version: u32,
+    major_version: u32,
+    text: String,
+    i_accepted: bool,
+    not_yet_accepted: u32,
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    name: String,
+    identity_key: String,
+    me: bool,
+    steward: bool,
+    verified: bool,
+    comrade: bool,
+}
+
+fn view(c: &Collective) -> CollectiveView {
+    CollectiveView {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        members: c.members,
+        stewards: c.stewards,
+        i_am_member: c.i_am_member,
+        i_am_steward: c.i_am_steward,
+        agreements: c.agreements.as_ref().map(|a| AgreementsView {
+            version: a.version,
+            major_version: a.major_version,
+            text: a.text.clone(),
+            i_accepted: a.i_accepted,
+            not_yet_accepted: a.not_yet_accepted,
+        }),
+        joined_at: c.joined_at.to_rfc3339(),
+        waiting: c.waiting,
+    }
+}
+
+fn member_view(m: &Member) -> MemberView {
+    MemberView {
+        name: m.name.clone(),
+        identity_key: hex::encode(m.identity_key.as_bytes()),
+        me: m.me,
+        steward: m.steward,
+        verified: m.verified,
+        comrade: m.comrade.is_some(),
+    }
+}
+
+fn summary(c: &Collective) -> String {
+    let role = match (c.i_am_member, c.i_am_steward) {
+        (_, true) => "you are a steward",
+        (true, false) => "you are a member",
+        (false, false) => "you are no longer a member",
+    };
+    let agreements = match &c.agreements {
+        None => "no agreements yet".to_owned(),
+        Some(a) => format!(
+            "agreements version {}{}, {} not yet accepted",
+            a.version,
+            if a.i_accepted {
+                " (accepted by you)"
+            } else {
+                ""
+            },
+            a.not_yet_accepted
+        ),
+    };
+    format!(
+        "{} ({}): {}, {}; {role}; {agreements}",
+        c.name,
+        c.id,
+        count(c.members, "member", "members"),
+        count(c.stewards, "steward", "stewards"),
+    )
+}
+
+/// What an opened collective envelope leaves the collective as.
+pub fn describe_opened(vault: &Vault, opened: &Opened) -> Option<String> {
+    let id = tend_core::collective::collective_of(opened)?;
+    vault.collectives().get(id).ok().map(|c| summary(&c))
+}
+
+fn collective(vault: &Vault, name: &str) -> CliResult<Collective> {
+    match vault.collectives().find(name) {
+        Err(tend_core::Error::NotFound { .. }) => Err(format!("no collective called {name:?}")),
+        other => other.map_err(fail),
+    }
+}
+
+fn made(made: MadeChange, dir: Option<PathBuf>, out: &Output) -> CliResult {
+    eprintln!("{}", summary(&made.collective));
+    sent(&made.sealed, dir, out)
+}
+
+fn sent(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
+    if sealed.is_empty() {
+        return out.done("Nobody to tell yet.");
+    }
+    write_envelopes(sealed, dir, out)
+}
+
+pub fn run(cmd: CollectiveCommand, vault: &Vault, out: &Output) -> CliResult {
+    let collectives = vault.collectives();
+    match cmd {
+        CollectiveCommand::Create {
+            name,
+            agreements,
+            no_agreements,
+        } => {
+            let text = match (no_agreements, &agreements) {
+                (true, _) => None,
+                (false, Some(t)) => Some(t.as_str()),
+                (false, None) => Some(STARTER_AGREEMENTS),
+            };
+            let c = collectives.create(&name, text).map_err(fail)?;
+            out.show(&view(&c), || format!("Founded {}", summary(&c)))
+        }
+        CollectiveCommand::List => {
+            let all = collectives.list().map_err(fail)?;
+            let views: Vec<_> = all.iter().map(view).collect();
+            out.show(&views, || {
+                if all.is_empty() {
+                    return "You belong to no collective yet.".into();
+                }
+                all.iter().map(summary).collect::<Vec<_>>().join("\n")
+            })
+        }
+        CollectiveCommand::Show { name } => {
+            let c = collective(vault, &name)?;
+            out.show(&view(&c), || summary(&c))
+        }
+        CollectiveCommand::Members { name } => {
+            let c = collective(vault, &name)?;
+            let members = collectives.members(c.id).map_err(fail)?;
+            let views: Vec<_> = members.iter().map(member_view).collect();
+            out.show(&views, || {
+                members
+                    .iter()
+                    .map(|m| {
+                        let mut marks = Vec::new();
+                        if m.steward {
+                            marks.push("steward");
+                        }
+                        if !m.me && m.verified {
+                            marks.push("verified");
+                        }
+                        if !m.me && m.comrade.is_none() {
+                            marks.push("no card yet");
+                        }
+                        match marks.is_empty() {
+                            true => m.name.clone(),
+                            false => format!("{} ({})", m.name, marks.join(", ")),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        CollectiveCommand::Add {
+            name,
+            comrades,
+            out: dir,
+        } => {
+            let c = collective(vault, &name)?;
+            let ids = comrades
+                .iter()
+                .map(|n| find(vault, n).map(|c| c.id))
+                .collect::<CliResult<Vec<_>>>()?;
+            made(collectives.add_members(c.id, &ids).map_err(fail)?, dir, out)
+        }
+        CollectiveCommand::Remove {
+            name,
+            comrade,
+            out: dir,
+        } => {
+            let c = collective(vault, &name)?;
+            let who = find(vault, &comrade)?.id;
+            made(
+                collectives.remove_member(c.id, who).map_err(fail)?,
+                dir,
+                out,
+            )
+        }
+        CollectiveCommand::Leave { name, out: dir } => {
+            let c = collective(vault, &name)?;
+            let sealed = collectives.leave(c.id).map_err(fail)?;
+            eprintln!("You left {}; this vault no longer keeps it.", c.name);
+            sent(&sealed, dir, out)
+        }
+        CollectiveCommand::Rename {
+            name,
+            new_name,
+            out: dir,
+        } => {
+            let c = collective(vault, &name)?;
+            made(collectives.rename(c.id, &new_name).map_err(fail)?, dir, out)
+        }
+        CollectiveCommand::Steward { action } => {
+            let (name, comrade, dir, add) = match action {
+                StewardCommand::Add { name, comrade, out } => (name, comrade, out, true),
+                StewardCommand::Remove { name, comrade, out } => (name, comrade, out, false),
+            };
+            let c = collective(vault, &name)?;
+            let who = find(vault, &comrade)?.id;
+            let change = if add {
+                collectives.add_steward(c.id, who)
+            } else {
+                collectives.remove_steward(c.id, who)
+            };
+            made(change.map_err(fail)?, dir, out)
+        }
+        CollectiveCommand::Agreements { action } => match action {
+            AgreementsCommand::Show { name } => {
+                let c = collective(vault, &name)?;
+                let view = view(&c);
+                out.show(&view.agreements, || match &c.agreements {
+                    None => format!("{} has no agreements yet.", c.name),
+                    Some(a) => format!(
+                        "{} agreements, version {} ({} not yet accepted{}):\n\n{}",
+                        c.name,
+                        a.version,
+                        a.not_yet_accepted,
+                        if a.i_accepted {
+                            "; you accepted them"
+                        } else {
+                            "; you have not accepted them"
+                        },
+                        a.text
+                    ),
+                })
+            }
+            AgreementsCommand::Accept { name, out: dir } => {
+                let c = collective(vault, &name)?;
+                made(collectives.accept_agreements(c.id).map_err(fail)?, dir, out)
+            }
+            AgreementsCommand::Propose {
+                name,
+                text,
+                major,
+                out: dir,
+            } => {
+                let c = collective(vault, &name)?;
+                let change = collectives.propose_agreements(c.id, &text, major);
+                made(change.map_err(fail)?, dir, out)
+            }
+        },
+    }
+}
