@@ -11,6 +11,7 @@
 #[cfg(feature = "bench")]
 mod bench;
 mod care;
+mod collective;
 mod delivery;
 mod error;
 mod gatherings;

@@ -202,6 +202,33 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(atAlice.status, .fulfilled)
     }
 
+    func testACollectiveIsFoundedJoinedAndAgreed() async throws {
+        let alice = try await member("Alice")
+        let bob = try await member("Bob")
+        let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
+        _ = try await bob.addComrade(card: try await alice.myCard(), name: nil)
+        let founded = try await alice.createCollective(name: "Riverside Care", agreements: alice.starterAgreements())
+        XCTAssertTrue(founded.iAmSteward)
+        let added = try await alice.addCollectiveMembers(collectiveId: founded.id, comradeIds: [bobAtAlice.id])
+        for sealed in added.sealed {
+            _ = try await bob.openEnvelope(envelope: sealed.bytes)
+        }
+        let atBob = try await bob.collective(collectiveId: founded.id)
+        XCTAssertEqual(atBob.members, 2)
+        XCTAssertEqual(atBob.agreements?.notYetAccepted, 1)
+        XCTAssertFalse(atBob.iAmSteward)
+        let members = try await bob.collectiveMembers(collectiveId: founded.id)
+        XCTAssertEqual(members.map { $0.steward }, [true, false])
+        await expectError({ try await bob.renameCollective(collectiveId: founded.id, name: "Bob's club") }) {
+            if case .Collective(problem: .refused(refusal: .notASteward)) = $0 { return true } else { return false }
+        }
+        for sealed in try await bob.acceptAgreements(collectiveId: founded.id).sealed {
+            _ = try await alice.openEnvelope(envelope: sealed.bytes)
+        }
+        let atAlice = try await alice.collective(collectiveId: founded.id)
+        XCTAssertEqual(atAlice.agreements?.notYetAccepted, 0)
+    }
+
     func testACareRequestTravelsThroughTheAppsOwnTransport() async throws {
         let alice = try await member("Alice")
         let bob = try await member("Bob")

@@ -291,6 +291,48 @@ class TendTest {
     }
 
     @Test
+    fun `a collective is founded, joined and agreed, and a member's refused change is typed`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        val carol = member("Carol")
+        val heard = CopyOnWriteArrayList<Change>()
+        carol.setListener(object : ChangeListener {
+            override fun changed(what: Change) { heard.add(what) }
+        })
+        val ids = listOf(bob, carol).map { m ->
+            m.addComrade(alice.myCard(), null)
+            alice.addComrade(m.myCard(), null).id
+        }
+        val founded = alice.createCollective("Riverside Care", alice.starterAgreements())
+        assertTrue(founded.iAmSteward)
+        assertEquals(1u, founded.agreements?.version)
+        for (id in ids) {
+            val added = alice.addCollectiveMembers(founded.id, listOf(id))
+            for ((m, name) in listOf(bob to "Bob", carol to "Carol")) {
+                added.sealed.filter { s -> s.recipients.any { it.name == name } }
+                    .forEach { m.openEnvelope(it.bytes) }
+            }
+        }
+        assertTrue(heard.contains(Change.COLLECTIVES))
+        val atCarol = carol.collective(founded.id)
+        assertEquals(3u, atCarol.members)
+        assertEquals(3u, atCarol.agreements?.notYetAccepted?.plus(1u))
+        val bobAtCarol = carol.collectiveMembers(founded.id).single { it.name == "Bob" }
+        assertFalse(bobAtCarol.verified)
+        assertEquals("Alice", carol.comrades().single { it.name == "Bob" }.introduced?.byName)
+
+        val refused = assertThrows<TendException.Collective> {
+            runBlocking { bob.renameCollective(founded.id, "Bob's club") }
+        }
+        assertEquals(CollectiveError.Refused(Refusal.NOT_A_STEWARD), refused.problem)
+        val accepted = carol.acceptAgreements(founded.id)
+        accepted.sealed.forEach { alice.openEnvelope(it.bytes) }
+        assertEquals(1u, alice.collective(founded.id).agreements?.notYetAccepted)
+        carol.leaveCollective(founded.id)
+        assertTrue(carol.collectives().isEmpty())
+    }
+
+    @Test
     fun `every public error is typed`() = runBlocking<Unit> {
         val vault = member("Alice")
         assertThrows<TendException.Invalid> { runBlocking { vault.addEntry(entry("x".repeat(300_000))) } }
