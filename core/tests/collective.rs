@@ -510,6 +510,52 @@ fn a_member_away_for_a_month_catches_up_at_the_weekly_ask() {
     assert_eq!(m.carol.envelopes().outbox().unwrap().len(), before + 1);
 }
 
+#[test]
+fn a_gathering_of_the_collective_invites_every_other_member() {
+    let (m, id) = founded();
+    // Bob, who met only Alice, organises; Carol's card came with the collective.
+    let today = chrono::Utc::now().date_naive();
+    let gathering = m
+        .bob
+        .gatherings()
+        .add(tend_core::gatherings::NewGathering::monthly_restorative(
+            today,
+            "Europe/Berlin",
+            "The community room",
+        ))
+        .unwrap();
+    let invite = m
+        .bob
+        .gatherings()
+        .invite_collective(gathering.id, id)
+        .unwrap();
+    let mut names: Vec<&str> = invite.recipients.iter().map(|r| r.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Alice", "Carol"]);
+    for v in [&m.alice, &m.carol] {
+        v.envelopes().open(&invite.bytes).unwrap();
+        assert_eq!(
+            v.gatherings().list().unwrap()[0].organiser.as_deref(),
+            Some("Bob")
+        );
+    }
+    // Someone who left cannot invite the collective any more.
+    m.carol.collectives().leave(id).unwrap();
+    let hers = m
+        .carol
+        .gatherings()
+        .add(tend_core::gatherings::NewGathering::monthly_restorative(
+            today,
+            "Europe/Berlin",
+            "Her kitchen",
+        ))
+        .unwrap();
+    assert!(matches!(
+        m.carol.gatherings().invite_collective(hers.id, id),
+        Err(Error::NotFound { what: "collective" })
+    ));
+}
+
 fn outbox_envelope(v: &Vault, id: tend_core::envelope::MessageId) -> Vec<u8> {
     v.envelopes()
         .outbox()

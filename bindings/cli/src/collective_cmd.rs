@@ -220,7 +220,7 @@ pub fn describe_opened(vault: &Vault, opened: &Opened) -> Option<String> {
     vault.collectives().get(id).ok().map(|c| summary(&c))
 }
 
-fn collective(vault: &Vault, name: &str) -> CliResult<Collective> {
+pub fn collective(vault: &Vault, name: &str) -> CliResult<Collective> {
     match vault.collectives().find(name) {
         Err(tend_core::Error::NotFound { .. }) => Err(format!("no collective called {name:?}")),
         other => other.map_err(fail),

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, FixedOffset, TimeZone};
 use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest};
+use tend_core::collective::{CollectiveId, STARTER_AGREEMENTS};
 use tend_core::delivery::RelayUrl;
 use tend_core::envelope::{EnvelopeError, Opened, Recipient, Sealed};
 use tend_core::gatherings::{NewGathering, Rsvp};
@@ -288,7 +289,8 @@ pub fn run(relay: Option<&str>) -> CliResult {
 
     let (bob, carol) = share_with_bob(&mut story, &vault, tmp.path())?;
     care_story(&mut story, &vault, &bob, &carol)?;
-    monthly_gathering(&mut story, &vault, &bob, tmp.path())?;
+    let collective = collective_story(&mut story, &vault, &bob, &carol)?;
+    monthly_gathering(&mut story, &vault, (&bob, &carol), collective, tmp.path())?;
 
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;
@@ -297,7 +299,9 @@ pub fn run(relay: Option<&str>) -> CliResult {
 
     match &story.relay {
         Some(relay) => {
-            println!("\nThe end. Every care and gathering envelope went through {relay}.")
+            println!(
+                "\nThe end. Every care, collective and gathering envelope went through {relay}."
+            )
         }
         None => println!(
             "\nThe end. Envelopes went by hand here; `tend demo --relay ws://…` carries them through a Nostr relay."
@@ -536,11 +540,81 @@ fn expect_refusal<T: std::fmt::Debug>(
     }
 }
 
+/// Alice founds the collective; Bob and Carol join and accept its agreements.
+fn collective_story(
+    story: &mut Story,
+    alice: &Vault,
+    bob: &Vault,
+    carol: &Vault,
+) -> CliResult<CollectiveId> {
+    story.step("Alice founds the collective, with the zine's agreements");
+    let founded = alice
+        .collectives()
+        .create("Riverside Care", Some(STARTER_AGREEMENTS))
+        .map_err(fail)?;
+    println!(
+        "“{}” has no server and no owner: each member's phone keeps its whole log of signed changes. \
+         Alice is its first member and steward. Its agreements, version 1:",
+        founded.name
+    );
+    for line in STARTER_AGREEMENTS.lines() {
+        println!("  {line}");
+    }
+
+    story.step("Bob and Carol join; the collective introduces them to each other");
+    let ids = ["Bob", "Carol"]
+        .iter()
+        .map(|name| alice.comrades().find(name).map(|c| c.id))
+        .collect::<tend_core::Result<Vec<_>>>()
+        .map_err(fail)?;
+    let added = alice
+        .collectives()
+        .add_members(founded.id, &ids)
+        .map_err(fail)?;
+    story.carry(alice, &added.sealed, &[bob, carol])?;
+    let at_carol = carol.collectives().get(founded.id).map_err(fail)?;
+    let bob_at_carol = carol.comrades().find("Bob").map_err(fail)?;
+    let by = bob_at_carol
+        .introduced
+        .as_ref()
+        .map(|i| i.by_name.as_str())
+        .unwrap_or("?");
+    println!(
+        "Carol's phone holds the same collective: {} members, {} steward. She had never met Bob: \
+         his card came with her welcome, introduced by {by}, not verified until they compare \
+         safety numbers.",
+        at_carol.members, at_carol.stewards
+    );
+
+    story.step("They accept the agreements; who has not is only ever a count");
+    let accepted = bob
+        .collectives()
+        .accept_agreements(founded.id)
+        .map_err(fail)?;
+    story.carry(bob, &accepted.sealed, &[alice, carol])?;
+    let waiting = |v: &Vault| -> CliResult<u32> {
+        let c = v.collectives().get(founded.id).map_err(fail)?;
+        Ok(c.agreements.map_or(0, |a| a.not_yet_accepted))
+    };
+    println!("Bob accepts: {} not yet accepted.", waiting(alice)?);
+    let accepted = carol
+        .collectives()
+        .accept_agreements(founded.id)
+        .map_err(fail)?;
+    story.carry(carol, &accepted.sealed, &[alice, bob])?;
+    println!(
+        "Carol accepts: {} not yet accepted, on every phone.",
+        waiting(bob)?
+    );
+    Ok(founded.id)
+}
+
 /// The group's monthly restorative gathering and the reminders it sets.
 fn monthly_gathering(
     story: &mut Story,
     alice: &Vault,
-    bob: &Vault,
+    (bob, carol): (&Vault, &Vault),
+    collective: CollectiveId,
     dir: &std::path::Path,
 ) -> CliResult {
     story.step("Alice sets up the monthly restorative gathering");
@@ -606,13 +680,12 @@ fn monthly_gathering(
         shown.join("\n  ")
     );
 
-    story.step("She invites Bob, and Bob answers");
-    let bob_id = alice.comrades().find("Bob").map_err(fail)?.id;
+    story.step("It belongs to the collective: its members are invited, and Bob answers");
     let invite = alice
         .gatherings()
-        .invite(gathering.id, &[Recipient::Comrade(bob_id)])
+        .invite_collective(gathering.id, collective)
         .map_err(fail)?;
-    story.carry(alice, &[invite], &[bob])?;
+    story.carry(alice, &[invite], &[bob, carol])?;
     let copy = bob
         .gatherings()
         .list()

@@ -55,6 +55,12 @@ pub enum GatheringsCommand {
         /// Where it is
         #[arg(long, default_value = "")]
         location: String,
+        /// Invite the members of this collective, and print their envelopes
+        #[arg(long)]
+        collective: Option<String>,
+        /// With --collective: write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder, requires = "collective")]
+        out: Option<PathBuf>,
     },
     /// Every gathering
     List,
@@ -133,8 +139,11 @@ pub enum GatheringsCommand {
     Invite {
         id: String,
         /// Comrade or circle names, comma-separated
-        #[arg(long, required = true, value_delimiter = ',')]
+        #[arg(long, required_unless_present = "collective", value_delimiter = ',')]
         to: Vec<String>,
+        /// Or every other member of this collective
+        #[arg(long, conflicts_with = "to")]
+        collective: Option<String>,
         /// Write the envelopes into this folder, made if missing [default: stdout]
         #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
@@ -227,6 +236,8 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             reminders,
             description,
             location,
+            collective,
+            out: dir,
         } => {
             let tz = tz.unwrap_or_else(|| system_time_zone().name().to_owned());
             let kind = kind.map(|kind| match kind {
@@ -278,9 +289,15 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
                 },
             };
             let added = g.add(new).map_err(fail)?;
-            out.show(&GatheringView::from(&added), || {
-                format!("Added: {}", describe(&added))
-            })
+            let Some(name) = collective else {
+                return out.show(&GatheringView::from(&added), || {
+                    format!("Added: {}", describe(&added))
+                });
+            };
+            let c = crate::collective_cmd::collective(vault, &name)?;
+            eprintln!("Added {}: {}", added.id, describe(&added));
+            let sealed = g.invite_collective(added.id, c.id).map_err(fail)?;
+            write_envelopes(&[sealed], dir, out)
         }
         GatheringsCommand::List => {
             let all = g.list().map_err(fail)?;
@@ -380,10 +397,21 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             let id = gathering_id(&id)?;
             sending(vault, dir, out, "Deleted.", || g.delete(id))
         }
-        GatheringsCommand::Invite { id, to, out: dir } => {
-            let to = recipients(vault, &to)?;
-            let sealed = g.invite(gathering_id(&id)?, &to).map_err(fail)?;
-            write_envelopes(&[sealed], dir, out)
+        GatheringsCommand::Invite {
+            id,
+            to,
+            collective,
+            out: dir,
+        } => {
+            let id = gathering_id(&id)?;
+            let sealed = match collective {
+                Some(name) => {
+                    let c = crate::collective_cmd::collective(vault, &name)?;
+                    g.invite_collective(id, c.id)
+                }
+                None => g.invite(id, &recipients(vault, &to)?),
+            };
+            write_envelopes(&[sealed.map_err(fail)?], dir, out)
         }
         GatheringsCommand::Attendees { id, occurrence } => {
             let list = g

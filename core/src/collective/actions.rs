@@ -248,6 +248,17 @@ impl Collectives<'_> {
     }
 }
 
+/// The members of a collective I am a member of, but me: whom a gathering
+/// of the collective invites.
+pub(crate) fn fellow_members(conn: &Connection, id: CollectiveId) -> Result<Vec<IdentityKey>> {
+    let open = open(conn, id)?;
+    let state = open.log.state();
+    if !state.members.contains(&open.me) {
+        return Err(CollectiveError::NotAMember.into());
+    }
+    Ok(others(&open, &state).collect())
+}
+
 fn agreements_op(state: &State, text: &str, major: bool) -> Result<Op> {
     let text = text.trim();
     if text.is_empty() || text.len() > super::MAX_AGREEMENTS_BYTES {

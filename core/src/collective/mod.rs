@@ -22,6 +22,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 pub use actions::STARTER_AGREEMENTS;
+pub(crate) use actions::fellow_members;
 pub use change::{Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op};
 pub use receive::{ASK_AGAIN_AFTER, CATCH_UP_EVERY, collective_of};
 pub(crate) use receive::{CollectiveKinds, ask_if_due};

@@ -16,13 +16,14 @@ use super::model::{AttendanceTotals, GatheringKind, NewGathering, ReminderOffset
 use super::recurrence::Schedule;
 use super::store::{self, Moved, local_from};
 use super::{GatheringId, Gatherings};
-use crate::Result;
-use crate::comrades::{self, IdentityKey};
+use crate::collective::{self, CollectiveId};
+use crate::comrades::{self, IdentityKey, Peer};
 use crate::envelope::{
     self, Checked, EnvelopeError, KindHandler, MessageId, Opened, Recipient, Sealed,
 };
 use crate::redact::Text;
 use crate::time::local_text;
+use crate::{Error, Result};
 
 /// Why a gathering change, or a gathering envelope, was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -131,15 +132,21 @@ impl Gatherings<'_> {
         self.vault.with_tx(|tx| {
             let seq = store::seq_of(tx, id)?;
             ensure_mine(tx, seq)?;
-            let peers = envelope::resolve(tx, to)?;
-            let mut add = tx.prepare_cached(
-                "INSERT OR IGNORE INTO gathering_invitees (gathering, identity_key) VALUES (?1, ?2)",
-            )?;
-            for p in &peers {
-                add.execute(params![seq, p.identity_key.as_bytes().as_slice()])?;
+            invite_peers(tx, seq, id, envelope::resolve(tx, to)?)
+        })
+    }
+
+    /// Invites the members of a collective I belong to: those whose card I
+    /// hold (a collective introduces its members to each other).
+    pub fn invite_collective(&self, id: GatheringId, collective: CollectiveId) -> Result<Sealed> {
+        self.vault.with_tx(|tx| {
+            let seq = store::seq_of(tx, id)?;
+            ensure_mine(tx, seq)?;
+            let peers = comrades::peers_for_keys(tx, &collective::fellow_members(tx, collective)?)?;
+            if peers.is_empty() {
+                return Err(Error::invalid("recipients", "no other member to invite"));
             }
-            let (_, body) = state(tx, seq, false)?;
-            seal(tx, peers, kinds::GATHERING_INVITE, &body, id)
+            invite_peers(tx, seq, id, peers)
         })
     }
 
@@ -191,6 +198,17 @@ impl Gatherings<'_> {
             Ok(out)
         })
     }
+}
+
+fn invite_peers(tx: &Connection, seq: i64, id: GatheringId, peers: Vec<Peer>) -> Result<Sealed> {
+    let mut add = tx.prepare_cached(
+        "INSERT OR IGNORE INTO gathering_invitees (gathering, identity_key) VALUES (?1, ?2)",
+    )?;
+    for p in &peers {
+        add.execute(params![seq, p.identity_key.as_bytes().as_slice()])?;
+    }
+    let (_, body) = state(tx, seq, false)?;
+    seal(tx, peers, kinds::GATHERING_INVITE, &body, id)
 }
 
 /// Refuses a change to someone else's gathering.
