@@ -77,7 +77,9 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         // care
         t if t.starts_with("care_") => &[Care],
         // collective
-        "collectives" | "collective_changes" => &[Collectives],
+        "collectives" | "collective_changes" | "collective_passes" | "collective_visits" => {
+            &[Collectives]
+        }
         _ => return None,
     })
 }

@@ -566,3 +566,213 @@ fn outbox_envelope(v: &Vault, id: tend_core::envelope::MessageId) -> Vec<u8> {
         .sealed
         .bytes
 }
+
+/// Dana, a stranger to everyone, with a pass Alice issued.
+fn visiting(m: &Members, id: CollectiveId) -> (Vault, tend_core::collective::JoinedVisit) {
+    let dana = member(m._dir.path(), "Dana");
+    let pass = m
+        .alice
+        .collectives()
+        .issue_pass(id, chrono::Duration::days(30))
+        .unwrap();
+    assert!(pass.text.starts_with("TENDPASS:"));
+    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    (dana, joined)
+}
+
+#[test]
+fn a_visitor_with_a_pass_sees_the_public_face_and_nothing_else() {
+    let (m, id) = founded();
+    let (dana, joined) = visiting(&m, id);
+    assert_eq!(joined.visit.host, "Alice");
+    assert_eq!(
+        joined.visit.agreements, None,
+        "nothing before the face arrives"
+    );
+    // Alice's vault opens the one envelope Tend takes from a stranger.
+    let opened = m.alice.envelopes().open(&joined.sealed.bytes).unwrap();
+    let visitor = m.alice.comrades().find("Dana").unwrap();
+    assert!(!visitor.verified);
+    assert_eq!(
+        visitor.visit.map(|v| (v.collective, v.role)),
+        Some((
+            "Riverside Care".into(),
+            tend_core::comrades::VisitRole::Visitor
+        ))
+    );
+    assert_eq!(opened.replies.len(), 1, "the face");
+    let face = outbox_envelope(&m.alice, opened.replies[0]);
+    dana.envelopes().open(&face).unwrap();
+    let seen = &dana.collectives().visits().unwrap()[0];
+    assert_eq!(
+        (seen.name.as_str(), seen.host.as_str()),
+        ("Riverside Care", "Alice")
+    );
+    assert_eq!(seen.agreements.as_deref(), Some(STARTER_AGREEMENTS));
+    // A new version reaches her face too; members and RSVPs never do.
+    let made = m
+        .alice
+        .collectives()
+        .propose_agreements(id, "Visitors welcome at the gathering.", true)
+        .unwrap();
+    let to_dana = |sealed: &[Sealed]| {
+        let dana_key = key(&dana);
+        sealed
+            .iter()
+            .filter(|s| s.recipients.iter().any(|r| r.identity_key == dana_key))
+            .count()
+    };
+    assert_eq!(to_dana(&made.sealed), 1, "her face, alone");
+    assert!(deliver(&made.sealed, &dana).is_empty());
+    let seen = &dana.collectives().visits().unwrap()[0];
+    assert_eq!(
+        seen.agreements.as_deref(),
+        Some("Visitors welcome at the gathering.")
+    );
+    assert!(
+        dana.collectives().list().unwrap().is_empty(),
+        "she is not a member"
+    );
+    assert!(matches!(
+        dana.collectives().get(id),
+        Err(Error::NotFound { what: "collective" })
+    ));
+    // Nothing more once nothing changed.
+    let again = m.alice.collectives().rename(id, "Riverside Care").unwrap();
+    assert_eq!(to_dana(&again.sealed), 0);
+}
+
+#[test]
+fn a_pass_that_expired_is_forged_or_was_used_by_someone_else_lets_nobody_in() {
+    let (m, id) = founded();
+    let pass = m
+        .alice
+        .collectives()
+        .issue_pass(id, chrono::Duration::minutes(5))
+        .unwrap();
+    let dana = member(m._dir.path(), "Dana");
+    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    // Arriving after the pass expired: a stranger, refused as one.
+    let late = chrono::Utc::now() + chrono::Duration::minutes(6);
+    assert!(matches!(
+        tend_core::testing::open_envelope_at(&m.alice, &joined.sealed.bytes, late),
+        Err(Error::Envelope(EnvelopeError::UnknownSender))
+    ));
+    assert!(m.alice.comrades().find("Dana").is_err(), "nothing kept");
+    // In time, Dana comes in; the same pass then lets nobody else in.
+    m.alice.envelopes().open(&joined.sealed.bytes).unwrap();
+    let erin = member(m._dir.path(), "Erin");
+    let second = erin.collectives().join_with_pass(&pass.text).unwrap();
+    assert!(matches!(
+        m.alice.envelopes().open(&second.sealed.bytes),
+        Err(Error::Envelope(EnvelopeError::UnknownSender))
+    ));
+    // A pass naming Alice but signed by someone else, or altered, never joins.
+    let mut altered = pass.text.clone();
+    altered.replace_range(40..41, if &altered[40..41] == "A" { "B" } else { "A" });
+    assert!(matches!(
+        erin.collectives().join_with_pass(&altered),
+        Err(Error::Collective(CollectiveError::Pass { .. }))
+    ));
+    // A visit with a pass id Alice never issued.
+    let frank = member(m._dir.path(), "Frank");
+    frank
+        .comrades()
+        .add(&m.alice.comrades().my_card().unwrap(), None)
+        .unwrap();
+    let alice_at_frank = comrade(&frank, &m.alice);
+    let body =
+        format!(r#"{{"v":1,"collective":"{id}","pass":"01890000-0000-7000-8000-000000000000"}}"#);
+    let made_up = frank
+        .envelopes()
+        .seal(&Outgoing {
+            kind: kinds::COLLECTIVE_VISIT,
+            body: body.as_bytes(),
+            to: &[Recipient::Comrade(alice_at_frank)],
+            expires_at: None,
+        })
+        .unwrap();
+    assert!(matches!(
+        m.alice.envelopes().open(&made_up.bytes),
+        Err(Error::Envelope(EnvelopeError::UnknownSender))
+    ));
+}
+
+#[test]
+fn a_visitor_opens_no_envelope_of_any_kind_sealed_to_the_members() {
+    let (m, id) = founded();
+    let (dana, joined) = visiting(&m, id);
+    m.alice.envelopes().open(&joined.sealed.bytes).unwrap();
+    let members: Vec<Recipient> = [&m.bob, &m.carol]
+        .iter()
+        .map(|v| Recipient::Comrade(comrade(&m.alice, v)))
+        .collect();
+    let every_kind = [
+        kinds::CARD_UPDATE,
+        kinds::JOURNAL_ENTRY,
+        kinds::CARE_REQUEST,
+        kinds::CARE_OFFER,
+        kinds::CARE_ACCEPT,
+        kinds::CARE_UPDATE,
+        kinds::CARE_THANKS,
+        kinds::GATHERING_INVITE,
+        kinds::GATHERING_UPDATE,
+        kinds::GATHERING_RSVP,
+        kinds::COLLECTIVE_CHANGES,
+        kinds::COLLECTIVE_ASK,
+        kinds::COLLECTIVE_VISIT,
+        kinds::COLLECTIVE_FACE,
+    ];
+    let mut sealed: Vec<Sealed> = every_kind
+        .iter()
+        .map(|kind| {
+            m.alice
+                .envelopes()
+                .seal(&Outgoing {
+                    kind,
+                    body: b"{}",
+                    to: &members,
+                    expires_at: None,
+                })
+                .unwrap()
+        })
+        .collect();
+    // And the real ones: a change, the members' gathering.
+    sealed.extend(
+        m.alice
+            .collectives()
+            .rename(id, "Riverside Mutual Aid")
+            .unwrap()
+            .sealed,
+    );
+    let gathering = m
+        .alice
+        .gatherings()
+        .add(tend_core::gatherings::NewGathering::monthly_restorative(
+            chrono::Utc::now().date_naive(),
+            "Europe/Berlin",
+            "The community room",
+        ))
+        .unwrap();
+    sealed.push(
+        m.alice
+            .gatherings()
+            .invite_collective(gathering.id, id)
+            .unwrap(),
+    );
+    let dana_key = key(&dana);
+    for s in sealed {
+        if s.recipients.iter().any(|r| r.identity_key == dana_key) {
+            continue; // her face, sealed to her as it should be
+        }
+        assert!(
+            matches!(
+                dana.envelopes().open(&s.bytes),
+                Err(Error::Envelope(EnvelopeError::NotForMe))
+            ),
+            "{:?}",
+            s.recipients
+        );
+    }
+    assert!(dana.gatherings().list().unwrap().is_empty());
+}

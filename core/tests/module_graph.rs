@@ -202,6 +202,8 @@ const TABLES: &[(&str, &str)] = &[
     ("gathering_totals", "gatherings"),
     ("collectives", "collective"),
     ("collective_changes", "collective"),
+    ("collective_passes", "collective"),
+    ("collective_visits", "collective"),
     ("deliveries", "delivery"),
     ("delivery_seen", "delivery"),
     ("mailbox_cursors", "delivery"),

@@ -30,6 +30,14 @@ pub fn find(vault: &Vault, name: &str) -> CliResult<Comrade> {
     }
 }
 
+/// A collective I keep, by name (ignoring case) or id.
+pub fn collective(vault: &Vault, name: &str) -> CliResult<tend_core::collective::Collective> {
+    match vault.collectives().find(name) {
+        Err(tend_core::Error::NotFound { .. }) => Err(format!("no collective called {name:?}")),
+        other => other.map_err(fail),
+    }
+}
+
 pub fn local_time(text: &str) -> CliResult<NaiveDateTime> {
     tend_core::gatherings::parse_local_time(text).map_err(|_| {
         format!(

@@ -10,7 +10,7 @@ use tend_core::Vault;
 use tend_core::collective::{Collective, MadeChange, Member, STARTER_AGREEMENTS};
 use tend_core::envelope::{Opened, Sealed};
 
-use crate::args::find;
+use crate::args::{collective, find};
 use crate::output::{Output, count};
 use crate::render::write_envelopes;
 use crate::{CliResult, fail};
@@ -217,14 +217,12 @@ fn summary(c: &Collective) -> String {
 /// What an opened collective envelope leaves the collective as.
 pub fn describe_opened(vault: &Vault, opened: &Opened) -> Option<String> {
     let id = tend_core::collective::collective_of(opened)?;
-    vault.collectives().get(id).ok().map(|c| summary(&c))
-}
-
-pub fn collective(vault: &Vault, name: &str) -> CliResult<Collective> {
-    match vault.collectives().find(name) {
-        Err(tend_core::Error::NotFound { .. }) => Err(format!("no collective called {name:?}")),
-        other => other.map_err(fail),
+    if let Ok(c) = vault.collectives().get(id) {
+        return Some(summary(&c));
     }
+    let visits = vault.collectives().visits().ok()?;
+    let visit = visits.iter().find(|v| v.collective == id)?;
+    Some(crate::visitor_cmd::describe(visit))
 }
 
 fn made(made: MadeChange, dir: Option<PathBuf>, out: &Output) -> CliResult {

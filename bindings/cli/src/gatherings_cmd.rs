@@ -294,7 +294,7 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
                     format!("Added: {}", describe(&added))
                 });
             };
-            let c = crate::collective_cmd::collective(vault, &name)?;
+            let c = crate::args::collective(vault, &name)?;
             eprintln!("Added {}: {}", added.id, describe(&added));
             let sealed = g.invite_collective(added.id, c.id).map_err(fail)?;
             write_envelopes(&[sealed], dir, out)
@@ -406,7 +406,7 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             let id = gathering_id(&id)?;
             let sealed = match collective {
                 Some(name) => {
-                    let c = crate::collective_cmd::collective(vault, &name)?;
+                    let c = crate::args::collective(vault, &name)?;
                     g.invite_collective(id, c.id)
                 }
                 None => g.invite(id, &recipients(vault, &to)?),

@@ -13,6 +13,7 @@ mod output;
 mod render;
 mod secrets;
 mod sharing_cmd;
+mod visitor_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,6 +106,9 @@ enum Command {
     /// The collectives you belong to: members, stewards, agreements
     #[command(subcommand)]
     Collective(collective_cmd::CollectiveCommand),
+    /// Visitor passes: a member's for a prospective member, and joining with one
+    #[command(subcommand)]
+    Visitor(visitor_cmd::VisitorCommand),
     /// Gatherings, their occurrences, RSVPs and reminders
     #[command(subcommand)]
     Gatherings(gatherings_cmd::GatheringsCommand),
@@ -210,6 +214,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Inbox(cmd) => inbox_cmd::run(cmd, &open(&dir)?, &out),
         Command::Care(cmd) => care_cmd::run(cmd, &open(&dir)?, &out),
         Command::Collective(cmd) => collective_cmd::run(cmd, &open(&dir)?, &out),
+        Command::Visitor(cmd) => visitor_cmd::run(cmd, &open(&dir)?, &out),
         Command::Gatherings(cmd) => {
             let vault = if gatherings_cmd::needs_vault(&cmd) {
                 Some(open(&dir)?)

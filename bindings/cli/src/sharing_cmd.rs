@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
-use tend_core::comrades::{Added, Card, Comrade};
+use tend_core::comrades::{Added, Card, Comrade, VisitRole};
 use tend_core::journal::EntryId;
 
 use crate::args::{find, recipients};
@@ -128,6 +128,9 @@ struct ComradeView {
     /// Who gave me their card, and in which collective, when I did not add them myself.
     introduced_by: Option<String>,
     introduced_in: Option<String>,
+    /// Met through a visitor pass: the collective, and "visitor" or "host".
+    visit: Option<String>,
+    visit_role: Option<&'static str>,
 }
 
 impl From<&Comrade> for ComradeView {
@@ -142,6 +145,11 @@ impl From<&Comrade> for ComradeView {
             identity_conflict_at: c.identity_conflict_at.map(|t| t.to_rfc3339()),
             introduced_by: c.introduced.as_ref().map(|i| i.by_name.clone()),
             introduced_in: c.introduced.as_ref().map(|i| i.collective.clone()),
+            visit: c.visit.as_ref().map(|v| v.collective.clone()),
+            visit_role: c.visit.as_ref().map(|v| match v.role {
+                VisitRole::Visitor => "visitor",
+                VisitRole::Host => "host",
+            }),
         }
     }
 }
@@ -161,6 +169,12 @@ fn describe(c: &Comrade) -> String {
             "introduced by {} in {}, not verified",
             i.by_name, i.collective
         ));
+    }
+    if let Some(v) = &c.visit {
+        marks.push(match v.role {
+            VisitRole::Visitor => format!("visiting {} with your pass", v.collective),
+            VisitRole::Host => format!("invited you to visit {}", v.collective),
+        });
     }
     if let Some(at) = c.identity_changed_at {
         marks.push(format!("identity changed {}", at.format("%Y-%m-%d")));
@@ -211,9 +225,9 @@ pub fn card(vault: &Vault, qr: bool, action: Option<CardCommand>, out: &Output) 
     }
 }
 
-fn qr_code(text: &str) -> CliResult<String> {
+pub fn qr_code(text: &str) -> CliResult<String> {
     let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
-        .map_err(|e| format!("cannot draw the card as a QR code: {e}"))?;
+        .map_err(|e| format!("cannot draw it as a QR code: {e}"))?;
     Ok(code
         .render::<qrcode::render::unicode::Dense1x2>()
         .quiet_zone(true)

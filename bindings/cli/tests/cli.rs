@@ -752,6 +752,99 @@ fn a_collective_is_founded_joined_and_agreed_on_the_command_line() {
 }
 
 #[test]
+fn a_visitor_joins_with_a_pass_and_sees_only_the_face() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = comrades(tmp.path());
+    let d = tmp.path().join("d");
+    ok(tend(&d, &["init", "--name", "Dana"]));
+    let mail = tmp.path().join("mail");
+    let mail = mail.to_str().unwrap();
+    ok(tend(&a, &["collective", "create", "Riverside Care"]));
+    for f in written(tend(
+        &a,
+        &[
+            "--json",
+            "collective",
+            "add",
+            "Riverside Care",
+            "Bob",
+            "--out",
+            mail,
+        ],
+    )) {
+        ok(tend(&b, &["inbox", "open", &f]));
+    }
+    let pass = json(tend(
+        &a,
+        &[
+            "--json",
+            "visitor",
+            "pass",
+            "Riverside Care",
+            "--for",
+            "30d",
+        ],
+    ));
+    let pass = pass["pass"].as_str().unwrap().to_owned();
+    assert!(pass.starts_with("TENDPASS:"));
+    let qr = ok(tend(&a, &["visitor", "pass", "Riverside Care", "--qr"]));
+    assert!(qr.contains('█'), "a QR code");
+    let visit = written(tend(
+        &d,
+        &["--json", "visitor", "join", &pass, "--out", mail],
+    ));
+    // Alice's vault takes the one envelope it opens from a stranger, and
+    // seals the collective's face in answer.
+    let answers = tmp.path().join("answers");
+    let opened = ok(tend(
+        &a,
+        &[
+            "inbox",
+            "open",
+            &visit[0],
+            "--out",
+            answers.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        opened.contains("Opened a collective.visit from Dana"),
+        "{opened}"
+    );
+    let listed = ok(tend(&a, &["comrades", "list"]));
+    assert!(
+        listed.contains("visiting Riverside Care with your pass"),
+        "{listed}"
+    );
+    for f in std::fs::read_dir(&answers).unwrap() {
+        let f = f.unwrap().path();
+        ok(tend(&d, &["inbox", "open", f.to_str().unwrap()]));
+    }
+    let shown = json(tend(&d, &["--json", "visitor", "show"]));
+    assert_eq!(shown[0]["name"], "Riverside Care");
+    assert_eq!(shown[0]["host"], "Alice");
+    assert!(
+        shown[0]["agreements"]
+            .as_str()
+            .unwrap()
+            .contains("greeting round")
+    );
+    let text = ok(tend(&d, &["visitor", "show"]));
+    assert!(text.contains("where Alice invited you"), "{text}");
+    // She is no member: the collective itself is not hers to show.
+    let refused = tend(&d, &["collective", "members", "Riverside Care"]);
+    assert!(!refused.status.success());
+    // The same pass a second time, in another vault, lets nobody in.
+    let e = tmp.path().join("e");
+    ok(tend(&e, &["init", "--name", "Erin"]));
+    let again = written(tend(
+        &e,
+        &["--json", "visitor", "join", &pass, "--out", mail],
+    ));
+    let refused = tend(&a, &["inbox", "open", &again[0]]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not among your comrades"));
+}
+
+#[test]
 fn a_care_request_goes_from_post_to_thanks_on_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = comrades(tmp.path());
@@ -1458,6 +1551,14 @@ fn every_documented_json_shape_is_what_tend_prints() {
     real.push((
         "tend --json collective members",
         run(&b, &["--json", "collective", "members", "Riverside Care"]),
+    ));
+    real.push((
+        "tend --json visitor pass",
+        run(&a, &["--json", "visitor", "pass", "Riverside Care"]),
+    ));
+    real.push((
+        "tend --json visitor show",
+        run(&b, &["--json", "visitor", "show"]),
     ));
 
     let doc = std::fs::read_to_string(concat!(

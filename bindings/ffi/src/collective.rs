@@ -3,7 +3,10 @@
 //! to deliver; arriving ones go through `open_envelope`, and the listener
 //! hears `Change.COLLECTIVES`.
 
-use tend_core::collective::{Collective, MadeChange, Member};
+use chrono::Duration;
+use tend_core::collective::{
+    Collective, IssuedPass, JoinedVisit, MadeChange, Member, VisitedCollective,
+};
 use tend_core::envelope::Sealed;
 
 use crate::TendError;
@@ -133,5 +136,32 @@ impl TendVault {
     ) -> Result<MadeChange, TendError> {
         self.with(move |v| Ok(v.collectives().rename(collective_id.parse()?, &name)?))
             .await
+    }
+
+    /// A visitor pass for someone who may join, valid for `valid_for` (at
+    /// most 90 days): show its text as a QR code. It opens the collective's
+    /// face (name, agreements) to one visitor, never its members.
+    pub async fn issue_visitor_pass(
+        &self,
+        collective_id: String,
+        valid_for: Duration,
+    ) -> Result<IssuedPass, TendError> {
+        self.with(move |v| {
+            Ok(v.collectives()
+                .issue_pass(collective_id.parse()?, valid_for)?)
+        })
+        .await
+    }
+
+    /// In the visitor's vault: joins with a pass (`TENDPASS:…`); the envelope
+    /// tells its member, whose vault sends back the collective's face.
+    pub async fn join_with_pass(&self, pass: String) -> Result<JoinedVisit, TendError> {
+        self.with(move |v| Ok(v.collectives().join_with_pass(&pass)?))
+            .await
+    }
+
+    /// The collectives I visit with a pass, and what their faces show.
+    pub async fn visited_collectives(&self) -> Result<Vec<VisitedCollective>, TendError> {
+        self.with(|v| Ok(v.collectives().visits()?)).await
     }
 }

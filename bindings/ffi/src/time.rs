@@ -3,12 +3,13 @@
 //! Android API 26 and iOS 15 without extra libraries. What people type, such
 //! as an occurrence's local start, is parsed here with a typed error.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 use crate::TendError;
 
 // The core's conversions, for this crate's own signatures too.
 uniffi::use_remote_type!(tend_core::DateTime<Utc>);
+uniffi::use_remote_type!(tend_core::Duration);
 
 pub(crate) fn parse_local(text: &str, field: &str) -> Result<NaiveDateTime, TendError> {
     tend_core::gatherings::parse_local_time(text)

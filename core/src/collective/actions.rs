@@ -311,8 +311,10 @@ fn tell_members(
 ) -> Result<MadeChange> {
     let state = open.log.state();
     let to: Vec<IdentityKey> = others(open, &state).chain(also.iter().copied()).collect();
+    let mut sealed = seal(tx, open, (&[change], &[]), &[], &to)?;
+    sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
     Ok(MadeChange {
-        sealed: seal(tx, open, (&[change], &[]), &[], &to)?,
+        sealed,
         collective: view(open, &state),
     })
 }
@@ -320,8 +322,10 @@ fn tell_members(
 fn tell_all(tx: &Connection, open: &Open, changes: &[Change]) -> Result<MadeChange> {
     let state = open.log.state();
     let to: Vec<IdentityKey> = others(open, &state).collect();
+    let mut sealed = seal(tx, open, (changes, &[]), &[], &to)?;
+    sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
     Ok(MadeChange {
-        sealed: seal(tx, open, (changes, &[]), &[], &to)?,
+        sealed,
         collective: view(open, &state),
     })
 }

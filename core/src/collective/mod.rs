@@ -12,9 +12,11 @@
 
 mod actions;
 mod change;
+mod pass;
 mod receive;
 mod state;
 mod store;
+mod visitors;
 pub(crate) mod wire;
 
 use std::fmt;
@@ -24,10 +26,12 @@ use chrono::{DateTime, Utc};
 pub use actions::STARTER_AGREEMENTS;
 pub(crate) use actions::fellow_members;
 pub use change::{Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op};
+pub use pass::{MAX_PASS_BYTES, MAX_PASS_DAYS, Pass, PassError, PassId};
 pub use receive::{ASK_AGAIN_AFTER, CATCH_UP_EVERY, collective_of};
 pub(crate) use receive::{CollectiveKinds, ask_if_due};
 pub use state::{Added, Agreements, Log, LogError, Outcome, Refusal, State};
 pub use store::{MAX_CHANGES_PER_AUTHOR, MAX_LOG_CHANGES};
+pub use visitors::{IssuedPass, JoinedVisit, VisitedCollective};
 
 use crate::Vault;
 use crate::comrades::{ComradeId, IdentityKey};
@@ -38,6 +42,10 @@ use crate::redact::Text;
 pub mod kinds {
     pub const COLLECTIVE_CHANGES: &str = "collective.changes";
     pub const COLLECTIVE_ASK: &str = "collective.ask";
+    /// A visitor's first envelope to the member whose pass they hold.
+    pub const COLLECTIVE_VISIT: &str = "collective.visit";
+    /// The collective's public face, to a visitor.
+    pub const COLLECTIVE_FACE: &str = "collective.face";
 }
 
 /// Why a collective refused something I did, or an envelope about one.
@@ -58,6 +66,8 @@ pub enum CollectiveError {
     Change { problem: ChangeError },
     #[error("a change in it belongs to another collective")]
     WrongCollective,
+    #[error("visitor pass refused: {problem}")]
+    Pass { problem: PassError },
 }
 
 impl From<LogError> for CollectiveError {

@@ -8,6 +8,7 @@ use super::actions::{Open, open, others, seal};
 use super::change::{Change, Op};
 use super::state::Outcome;
 use super::store::{self, Kept};
+use super::visitors::{self, FaceBody, VisitBody};
 use super::wire::{Ask, Changes};
 use super::{CollectiveError, kinds};
 use crate::comrades::{self, Card, IdentityKey};
@@ -28,6 +29,8 @@ pub(crate) struct CollectiveKinds;
 enum Incoming {
     Changes(Changes),
     Ask(Ask),
+    Visit(VisitBody),
+    Face(FaceBody),
 }
 
 impl KindHandler for CollectiveKinds {
@@ -39,12 +42,26 @@ impl KindHandler for CollectiveKinds {
         Ok(Box::new(match kind {
             kinds::COLLECTIVE_CHANGES => Incoming::Changes(Changes::parse(body)?),
             kinds::COLLECTIVE_ASK => Incoming::Ask(Ask::parse(body)?),
+            kinds::COLLECTIVE_VISIT => Incoming::Visit(VisitBody::parse(body)?),
+            kinds::COLLECTIVE_FACE => Incoming::Face(FaceBody::parse(body)?),
             _ => return Err(EnvelopeError::Malformed),
         }))
     }
 }
 
 impl Checked for Incoming {
+    fn admit_stranger(
+        &self,
+        tx: &Transaction<'_>,
+        card: &Card,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        match self {
+            Incoming::Visit(body) => visitors::admit(tx, body, card, now),
+            _ => Ok(false),
+        }
+    }
+
     fn receive(
         self: Box<Self>,
         tx: &Transaction<'_>,
@@ -55,6 +72,11 @@ impl Checked for Incoming {
         let sealed = match *self {
             Incoming::Changes(body) => take(tx, from, body, now)?,
             Incoming::Ask(ask) => answer(tx, &from.0, ask)?,
+            Incoming::Visit(body) => visitors::take_visit(tx, &from.0, &body, now)?,
+            Incoming::Face(face) => {
+                visitors::take_face(tx, &from.0, &opened.body, face)?;
+                Vec::new()
+            }
         };
         Ok(sealed.into_iter().map(|s| s.message_id).collect())
     }
@@ -65,6 +87,8 @@ pub fn collective_of(opened: &Opened) -> Option<super::CollectiveId> {
     match opened.kind.as_str() {
         kinds::COLLECTIVE_CHANGES => Changes::parse(&opened.body).ok().map(|c| c.collective),
         kinds::COLLECTIVE_ASK => Ask::parse(&opened.body).ok().map(|a| a.collective),
+        kinds::COLLECTIVE_VISIT => VisitBody::parse(&opened.body).ok().map(|v| v.collective()),
+        kinds::COLLECTIVE_FACE => FaceBody::parse(&opened.body).ok()?.collective.parse().ok(),
         _ => None,
     }
 }
@@ -122,9 +146,14 @@ fn take(
     for bytes in &body.cards {
         let card = Card::from_bytes(bytes)?;
         if state.members.contains(&card.identity_key()) {
-            comrades::introduce(tx, &card, (&sender, sender_name), &name, now)?;
+            let met = comrades::Met::Introduced {
+                by: &sender,
+                by_name: sender_name,
+            };
+            comrades::add_met(tx, &card, met, &name, now)?;
         }
     }
+    let mut sealed = visitors::send_faces(tx, &open, now)?;
     let behind = body.held as usize > open.log.len()
         || state.outcomes.values().any(|o| *o == Outcome::Pending)
         || !missing_cards(tx, &open)?.is_empty();
@@ -133,9 +162,9 @@ fn take(
         .asked_at
         .is_some_and(|at| now - at < ASK_AGAIN_AFTER);
     if behind && !asked_lately && state.members.contains(&me) {
-        return ask(tx, &open, sender, now);
+        sealed.extend(ask(tx, &open, sender, now)?);
     }
-    Ok(Vec::new())
+    Ok(sealed)
 }
 
 /// Members whose card I do not hold (nor am I).

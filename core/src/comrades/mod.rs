@@ -16,9 +16,9 @@ pub use circles::{Circle, CircleId};
 pub use safety_number::SafetyNumber;
 #[cfg(feature = "testing")]
 pub(crate) use store::card_of;
-pub use store::{Added, Comrade, ComradeId, Introduction};
+pub use store::{Added, Comrade, ComradeId, Introduction, Visit, VisitRole};
 pub(crate) use store::{
-    CutOff, Peer, Taken, by_id, by_identity, card_of_unblocked, encryption_key_of, introduce,
+    CutOff, Met, Peer, Taken, add_met, by_id, by_identity, card_of_unblocked, encryption_key_of,
     key_replaced_at, known, mark_conflict, name_of, peers_for_keys, resolve, take_card, unblocked,
 };
 

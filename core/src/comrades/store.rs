@@ -46,6 +46,34 @@ pub struct Comrade {
     pub identity_conflict_at: Option<DateTime<Utc>>,
     /// Not added from their card by me: a collective introduced them.
     pub introduced: Option<Introduction>,
+    /// Met through a visitor pass: mine (they visit) or theirs (they host me).
+    pub visit: Option<Visit>,
+}
+
+/// A comrade met through a visitor pass, and which of us issued it.
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Visit {
+    pub collective: String,
+    pub role: VisitRole,
+}
+
+impl fmt::Debug for Visit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Visit")
+            .field("collective", &Text(&self.collective))
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum VisitRole {
+    /// They came with a pass I issued.
+    Visitor = 0,
+    /// They issued the pass I came with.
+    Host = 1,
 }
 
 /// Who gave me a comrade's card, and in which collective (its name then).
@@ -134,7 +162,7 @@ pub(crate) struct Peer {
 
 const COLUMNS: &str = "id, name, card, identity_key, verified_key IS identity_key, blocked, \
                        added_at, identity_changed_at, conflict_at, introduced_by, \
-                       introduced_by_name, introduced_in";
+                       introduced_by_name, introduced_in, visit, visit_role";
 
 impl Comrades<'_> {
     /// Adds a comrade from their card, under `name` or the name on the card.
@@ -367,13 +395,26 @@ impl Comrades<'_> {
     }
 }
 
-/// Adds the holder of `card` as a comrade `by` introduced in `collective`:
-/// unverified, under the name on their card (made unique). Nothing when
-/// they are me or a comrade already.
-pub(crate) fn introduce(
+/// How I came to hold the card of a comrade I did not add myself.
+pub(crate) enum Met<'a> {
+    /// A member of a collective gave it to me.
+    Introduced {
+        by: &'a IdentityKey,
+        by_name: &'a str,
+    },
+    /// They came to the collective with a visitor pass I issued.
+    Visitor,
+    /// They issued the visitor pass I came with.
+    Host,
+}
+
+/// Adds the holder of `card` as a comrade I met in `collective`, `met`
+/// as it says: unverified, under the name on their card (made unique).
+/// Nothing when they are me or a comrade already.
+pub(crate) fn add_met(
     conn: &Connection,
     card: &Card,
-    (by, by_name): (&IdentityKey, &str),
+    met: Met<'_>,
     collective: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<ComradeId>> {
@@ -386,10 +427,16 @@ pub(crate) fn introduce(
     card.check_not_ahead(now)?;
     let name = free_name(conn, card.name(), collective)?;
     let id = ComradeId::new();
+    let (by, by_name, visit_role) = match met {
+        Met::Introduced { by, by_name } => (Some(by.as_bytes().as_slice()), Some(by_name), None),
+        Met::Visitor => (None, None, Some(VisitRole::Visitor as i64)),
+        Met::Host => (None, None, Some(VisitRole::Host as i64)),
+    };
     conn.execute(
         "INSERT INTO comrades (id, name, card, identity_key, encryption_key,
-             card_issued_at, pair_key, added_at, introduced_by, introduced_by_name, introduced_in)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             card_issued_at, pair_key, added_at, introduced_by, introduced_by_name, introduced_in,
+             visit, visit_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             id.to_string(),
             name,
@@ -399,9 +446,11 @@ pub(crate) fn introduce(
             card.issued_at().timestamp(),
             keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
             now.timestamp_millis(),
-            by.as_bytes().as_slice(),
+            by,
             by_name,
-            collective,
+            by.map(|_| collective),
+            visit_role.map(|_| collective),
+            visit_role,
         ],
     )?;
     start_chain(conn, conn.last_insert_rowid(), card)?;
@@ -911,6 +960,10 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
         Some(by) => Some((by, row.get(10)?, row.get(11)?)),
         None => None,
     };
+    let visit: Option<(String, i64)> = match row.get::<_, Option<String>>(12)? {
+        Some(collective) => Some((collective, row.get(13)?)),
+        None => None,
+    };
     Ok((|| {
         let card = Card::from_bytes(&card).map_err(|_| Error::DatabaseDamaged)?;
         Ok(Comrade {
@@ -930,6 +983,16 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
                         by_name,
                         collective,
                     })
+                })
+                .transpose()?,
+            visit: visit
+                .map(|(collective, role)| {
+                    let role = match role {
+                        0 => VisitRole::Visitor,
+                        1 => VisitRole::Host,
+                        _ => return Err(Error::DatabaseDamaged),
+                    };
+                    Ok(Visit { collective, role })
                 })
                 .transpose()?,
         })

@@ -200,7 +200,13 @@ fn open_in(
             identity_key: sender_key,
         }
     } else {
-        let known = comrades::known(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?;
+        let known = match comrades::known(tx, &sender_key)? {
+            Some(known) => known,
+            None if checked.admit_stranger(tx, &unsealed.card, now)? => {
+                comrades::known(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?
+            }
+            None => return Err(EnvelopeError::UnknownSender.into()),
+        };
         if known.blocked {
             return Err(EnvelopeError::BlockedSender.into());
         }

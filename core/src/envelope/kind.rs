@@ -7,6 +7,7 @@ use rusqlite::Transaction;
 
 use super::{EnvelopeError, MessageId, Opened};
 use crate::Result;
+use crate::identity::Card;
 
 /// The kinds one module owns (`care.*`, say).
 pub(crate) trait KindHandler: Sync {
@@ -24,6 +25,19 @@ pub(crate) trait Checked {
     /// elsewhere (a care request, a gathering) are not kept.
     fn kept(&self) -> bool {
         false
+    }
+
+    /// Whether this body lets in a sender who is not my comrade (a visitor's
+    /// first envelope, carrying a pass my vault issued), adding them as one.
+    /// Nobody, unless a kind says so.
+    fn admit_stranger(
+        &self,
+        tx: &Transaction<'_>,
+        card: &Card,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let _ = (tx, card, now);
+        Ok(false)
     }
 
     /// Applies a comrade's envelope inside the opening transaction; returns

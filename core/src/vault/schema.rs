@@ -422,9 +422,33 @@ const MIGRATIONS: &[&str] = &[
         change     BLOB NOT NULL,
         PRIMARY KEY (collective, author, seq, digest)
     ) WITHOUT ROWID;
+    -- Visitor passes I issued, each for one visitor; the collectives I
+    -- visit with a pass, and the public face last received.
+    CREATE TABLE collective_passes (
+        id         BLOB PRIMARY KEY,
+        collective INTEGER NOT NULL REFERENCES collectives (seq) ON DELETE CASCADE,
+        issued_at  INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        visitor    BLOB,                  -- who came with it
+        face_sent  BLOB                   -- digest of the face last sent to them
+    ) WITHOUT ROWID;
+    CREATE TABLE collective_visits (
+        seq        INTEGER PRIMARY KEY,
+        collective BLOB NOT NULL UNIQUE,
+        pass       BLOB NOT NULL,
+        host       BLOB NOT NULL,
+        name       TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        joined_at  INTEGER NOT NULL,
+        face       BLOB
+    );
     ALTER TABLE comrades ADD COLUMN introduced_by BLOB;
     ALTER TABLE comrades ADD COLUMN introduced_by_name TEXT;
     ALTER TABLE comrades ADD COLUMN introduced_in TEXT;
+    -- Met through a visitor pass: the collective's name, and whether they
+    -- are my visitor (0) or my host (1).
+    ALTER TABLE comrades ADD COLUMN visit TEXT;
+    ALTER TABLE comrades ADD COLUMN visit_role INTEGER;
     "#,
 ];
 

@@ -227,6 +227,19 @@ final class TendCoreTests: XCTestCase {
         }
         let atAlice = try await alice.collective(collectiveId: founded.id)
         XCTAssertEqual(atAlice.agreements?.notYetAccepted, 0)
+
+        let dana = try await member("Dana")
+        let pass = try await alice.issueVisitorPass(collectiveId: founded.id, validFor: 30 * 24 * 3600)
+        let joined = try await dana.joinWithPass(pass: pass.text)
+        let opened = try await alice.openEnvelope(envelope: joined.sealed.bytes)
+        for item in try await alice.outbox() where opened.replies.contains(item.messageId) {
+            _ = try await dana.openEnvelope(envelope: item.bytes)
+        }
+        let visits = try await dana.visitedCollectives()
+        XCTAssertEqual(visits.first?.host, "Alice")
+        XCTAssertEqual(visits.first?.agreementsVersion, 1)
+        let danasCollectives = try await dana.collectives()
+        XCTAssertTrue(danasCollectives.isEmpty)
     }
 
     func testACareRequestTravelsThroughTheAppsOwnTransport() async throws {

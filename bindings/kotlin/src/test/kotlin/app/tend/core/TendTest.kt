@@ -330,6 +330,22 @@ class TendTest {
         assertEquals(1u, alice.collective(founded.id).agreements?.notYetAccepted)
         carol.leaveCollective(founded.id)
         assertTrue(carol.collectives().isEmpty())
+
+        // Dana, a stranger, comes with a pass and sees only the face.
+        val dana = member("Dana")
+        val pass = alice.issueVisitorPass(founded.id, 30L * 24 * 3600)
+        assertTrue(pass.text.startsWith("TENDPASS:"))
+        val joined = dana.joinWithPass(pass.text)
+        val opened = alice.openEnvelope(joined.sealed.bytes)
+        alice.outbox().filter { it.messageId in opened.replies }.forEach { dana.openEnvelope(it.bytes) }
+        val visit = dana.visitedCollectives().single()
+        assertEquals("Alice", visit.host)
+        assertTrue(visit.agreements!!.contains("greeting round"))
+        assertTrue(dana.collectives().isEmpty())
+        val expired = assertThrows<TendException.Invalid> {
+            runBlocking { alice.issueVisitorPass(founded.id, 91L * 24 * 3600) }
+        }
+        assertEquals("valid for", expired.field)
     }
 
     @Test
