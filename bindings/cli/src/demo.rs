@@ -289,7 +289,7 @@ pub fn run(relay: Option<&str>) -> CliResult {
 
     let (bob, carol) = share_with_bob(&mut story, &vault, tmp.path())?;
     care_story(&mut story, &vault, &bob, &carol)?;
-    let collective = collective_story(&mut story, &vault, &bob, &carol)?;
+    let collective = collective_story(&mut story, &vault, (&bob, &carol), tmp.path())?;
     monthly_gathering(&mut story, &vault, (&bob, &carol), collective, tmp.path())?;
 
     story.step("Panic wipe");
@@ -544,8 +544,8 @@ fn expect_refusal<T: std::fmt::Debug>(
 fn collective_story(
     story: &mut Story,
     alice: &Vault,
-    bob: &Vault,
-    carol: &Vault,
+    (bob, carol): (&Vault, &Vault),
+    dir: &std::path::Path,
 ) -> CliResult<CollectiveId> {
     story.step("Alice founds the collective, with the zine's agreements");
     let founded = alice
@@ -605,6 +605,36 @@ fn collective_story(
     println!(
         "Carol accepts: {} not yet accepted, on every phone.",
         waiting(bob)?
+    );
+
+    story.step("Dana, who may join, gets a visitor pass from Alice");
+    let dana = story.member(dir, "Dana")?;
+    let pass = alice
+        .collectives()
+        .issue_pass(founded.id, chrono::Duration::days(30))
+        .map_err(fail)?;
+    println!(
+        "The pass is signed by Alice and good for one visitor for 30 days ({} characters, a QR code). It holds no secret.",
+        pass.text.len()
+    );
+    let joined = dana
+        .collectives()
+        .join_with_pass(&pass.text)
+        .map_err(fail)?;
+    let opened = story.carry(&dana, &[joined.sealed], &[alice])?;
+    story.carry_replies(alice, &opened, &[&dana])?;
+    let visit = dana
+        .collectives()
+        .visits()
+        .map_err(fail)?
+        .pop()
+        .ok_or("Dana's visit is missing")?;
+    println!(
+        "Dana's phone shows {}, where {} invited her, and its agreements ({} lines). \
+         It never shows who the members are: she is sent the collective's face, nothing else.",
+        visit.name,
+        visit.host,
+        visit.agreements.as_deref().unwrap_or("").lines().count()
     );
     Ok(founded.id)
 }

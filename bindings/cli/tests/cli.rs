@@ -324,6 +324,8 @@ fn the_demo_tells_the_whole_story() {
         "founds the collective",
         "introduced by Alice",
         "0 not yet accepted, on every phone",
+        "gets a visitor pass",
+        "she is sent the collective's face, nothing else",
         "monthly restorative gathering",
         "the gathering has not",
         "reminders her phone will schedule",
