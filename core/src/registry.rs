@@ -77,9 +77,8 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         // care
         t if t.starts_with("care_") => &[Care],
         // collective
-        "collectives" | "collective_changes" | "collective_passes" | "collective_visits" => {
-            &[Collectives]
-        }
+        "collectives" | "collective_changes" | "collective_passes" | "collective_visits"
+        | "collective_vouches" => &[Collectives],
         _ => return None,
     })
 }

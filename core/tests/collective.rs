@@ -776,3 +776,110 @@ fn a_visitor_opens_no_envelope_of_any_kind_sealed_to_the_members() {
     }
     assert!(dana.gatherings().list().unwrap().is_empty());
 }
+
+#[test]
+fn a_visitor_vouched_for_by_enough_members_becomes_one_and_sees_only_the_count() {
+    let (m, id) = founded();
+    // Bob, not a steward, hosts Dana; Alice, the steward, has never met her.
+    let dana = member(m._dir.path(), "Dana");
+    let pass = m
+        .bob
+        .collectives()
+        .issue_pass(id, chrono::Duration::days(30))
+        .unwrap();
+    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    let opened = m.bob.envelopes().open(&joined.sealed.bytes).unwrap();
+    dana.envelopes()
+        .open(&outbox_envelope(&m.bob, opened.replies[0]))
+        .unwrap();
+    assert_eq!(tend_core::collective::vouches_needed(3), 2);
+
+    // Bob vouches: the steward counts one of two; the members hear the
+    // count, and Dana's face shows it, never who.
+    let dana_at_bob = comrade(&m.bob, &dana);
+    let vouched = m.bob.collectives().vouch(id, dana_at_bob).unwrap();
+    assert_eq!(vouched.len(), 1);
+    let alice_key = key(&m.alice);
+    assert!(
+        vouched[0]
+            .recipients
+            .iter()
+            .all(|r| r.identity_key == alice_key),
+        "stewards alone"
+    );
+    let counted = m.alice.envelopes().open(&vouched[0].bytes).unwrap();
+    let progress = outbox_envelope(&m.alice, counted.replies[0]);
+    for v in [&m.bob, &m.carol] {
+        let opened = v.envelopes().open(&progress).unwrap();
+        if std::ptr::eq(v, &m.bob) {
+            dana.envelopes()
+                .open(&outbox_envelope(&m.bob, opened.replies[0]))
+                .unwrap();
+        }
+    }
+    let seen = &dana.collectives().visits().unwrap()[0];
+    assert_eq!((seen.vouches, seen.vouches_needed), (Some(1), Some(2)));
+
+    // A vouch sent to a member who is not a steward is refused, typed.
+    let stray = m
+        .carol
+        .envelopes()
+        .seal(&Outgoing {
+            kind: kinds::COLLECTIVE_VOUCH,
+            body: format!(
+                r#"{{"v":1,"collective":"{id}","visitor":"{}"}}"#,
+                dana.comrades().my_card().unwrap().to_text()
+            )
+            .as_bytes(),
+            to: &[Recipient::Comrade(comrade(&m.carol, &m.bob))],
+            expires_at: None,
+        })
+        .unwrap();
+    assert!(matches!(
+        m.bob.envelopes().open(&stray.bytes),
+        Err(Error::Collective(CollectiveError::Refused {
+            refusal: Refusal::NotASteward
+        }))
+    ));
+
+    // Carol met Dana at the gathering and vouches too: that is enough.
+    m.carol
+        .comrades()
+        .add(&dana.comrades().my_card().unwrap(), None)
+        .unwrap();
+    let vouched = m
+        .carol
+        .collectives()
+        .vouch(id, comrade(&m.carol, &dana))
+        .unwrap();
+    let admitted = m.alice.envelopes().open(&vouched[0].bytes).unwrap();
+    let sealed: Vec<Sealed> = m
+        .alice
+        .envelopes()
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .filter(|o| admitted.replies.contains(&o.sealed.message_id))
+        .map(|o| o.sealed)
+        .collect();
+    // Alice is a stranger to Dana: her welcome is taken because it adds
+    // Dana and Dana's host is a member of what it carries.
+    for v in [&m.bob, &m.carol, &dana] {
+        let refused = deliver(&sealed, v);
+        assert!(refused.is_empty(), "{refused:?}");
+    }
+    let at_dana = dana.collectives().get(id).unwrap();
+    assert!(at_dana.i_am_member);
+    assert_eq!(at_dana.members, 4);
+    assert_eq!(
+        agreed(&at_dana),
+        agreed(&m.bob.collectives().get(id).unwrap())
+    );
+    assert!(
+        dana.collectives().visits().unwrap().is_empty(),
+        "no longer a visitor"
+    );
+    let alice_at_dana = dana.comrades().find("Alice").unwrap();
+    assert!(!alice_at_dana.verified);
+    assert_eq!(dana.collectives().members(id).unwrap().len(), 4);
+}

@@ -204,6 +204,7 @@ const TABLES: &[(&str, &str)] = &[
     ("collective_changes", "collective"),
     ("collective_passes", "collective"),
     ("collective_visits", "collective"),
+    ("collective_vouches", "collective"),
     ("deliveries", "delivery"),
     ("delivery_seen", "delivery"),
     ("mailbox_cursors", "delivery"),

@@ -57,6 +57,22 @@ pub enum CollectiveCommand {
         #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
+    /// Vouch for a visitor you hold the card of; only the stewards learn it was you
+    Vouch {
+        name: String,
+        visitor: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// A steward admits a visitor (any comrade) directly
+    Admit {
+        name: String,
+        visitor: String,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
     /// A steward renames it
     Rename {
         name: String,
@@ -324,6 +340,30 @@ pub fn run(cmd: CollectiveCommand, vault: &Vault, out: &Output) -> CliResult {
             let sealed = collectives.leave(c.id).map_err(fail)?;
             eprintln!("You left {}; this vault no longer keeps it.", c.name);
             sent(&sealed, dir, out)
+        }
+        CollectiveCommand::Vouch {
+            name,
+            visitor,
+            out: dir,
+        } => {
+            let c = collective(vault, &name)?;
+            let who = find(vault, &visitor)?.id;
+            let sealed = collectives.vouch(c.id, who).map_err(fail)?;
+            eprintln!(
+                "You vouched for {visitor}; {} need {}.",
+                c.name,
+                tend_core::collective::vouches_needed(c.members as usize)
+            );
+            sent(&sealed, dir, out)
+        }
+        CollectiveCommand::Admit {
+            name,
+            visitor,
+            out: dir,
+        } => {
+            let c = collective(vault, &name)?;
+            let who = find(vault, &visitor)?.id;
+            made(collectives.admit(c.id, who).map_err(fail)?, dir, out)
         }
         CollectiveCommand::Rename {
             name,

@@ -289,8 +289,9 @@ pub fn run(relay: Option<&str>) -> CliResult {
 
     let (bob, carol) = share_with_bob(&mut story, &vault, tmp.path())?;
     care_story(&mut story, &vault, &bob, &carol)?;
-    let collective = collective_story(&mut story, &vault, (&bob, &carol), tmp.path())?;
+    let (collective, dana) = collective_story(&mut story, &vault, (&bob, &carol), tmp.path())?;
     monthly_gathering(&mut story, &vault, (&bob, &carol), collective, tmp.path())?;
+    dana_joins(&mut story, (&vault, &bob, &carol), &dana, collective)?;
 
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;
@@ -546,7 +547,7 @@ fn collective_story(
     alice: &Vault,
     (bob, carol): (&Vault, &Vault),
     dir: &std::path::Path,
-) -> CliResult<CollectiveId> {
+) -> CliResult<(CollectiveId, Vault)> {
     story.step("Alice founds the collective, with the zine's agreements");
     let founded = alice
         .collectives()
@@ -636,7 +637,48 @@ fn collective_story(
         visit.host,
         visit.agreements.as_deref().unwrap_or("").lines().count()
     );
-    Ok(founded.id)
+    Ok((founded.id, dana))
+}
+
+/// Dana came to the gathering; two members vouch for her and she is one.
+fn dana_joins(
+    story: &mut Story,
+    (alice, bob, carol): (&Vault, &Vault, &Vault),
+    dana: &Vault,
+    collective: CollectiveId,
+) -> CliResult {
+    story.step("Dana came to the gathering; Bob and Carol vouch for her");
+    let needed = tend_core::collective::vouches_needed(3);
+    println!(
+        "They met her there and scanned her card. {needed} vouches from members make a visitor a member \
+         (half the members, at most 3); only the stewards learn who vouched."
+    );
+    let card = dana.comrades().my_card().map_err(fail)?;
+    for (voucher, others) in [(bob, [alice, carol]), (carol, [alice, bob])] {
+        let id = voucher
+            .comrades()
+            .add(&card, None)
+            .map_err(fail)?
+            .comrade()
+            .id;
+        let sealed = voucher.collectives().vouch(collective, id).map_err(fail)?;
+        let opened = story.carry(voucher, &sealed, &[alice])?;
+        story.carry_replies(alice, &opened, &[others[1], dana, voucher])?;
+        if let Some(visit) = dana.collectives().visits().map_err(fail)?.pop() {
+            println!(
+                "Dana's phone: {} of {} vouches. Not who.",
+                visit.vouches.unwrap_or(0),
+                visit.vouches_needed.unwrap_or(needed)
+            );
+        }
+    }
+    let at_dana = dana.collectives().get(collective).map_err(fail)?;
+    println!(
+        "Dana is a member: Alice's vault, a steward's, added her once the vouches were enough. \
+         Her phone holds {}, {} members, and Bob's and Carol's cards, introduced.",
+        at_dana.name, at_dana.members
+    );
+    Ok(())
 }
 
 /// The group's monthly restorative gathering and the reminders it sets.

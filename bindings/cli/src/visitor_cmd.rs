@@ -44,6 +44,8 @@ struct VisitView {
     expires_at: String,
     agreements_version: Option<u32>,
     agreements: Option<String>,
+    vouches: Option<u32>,
+    vouches_needed: Option<u32>,
 }
 
 fn view(v: &VisitedCollective) -> VisitView {
@@ -54,6 +56,8 @@ fn view(v: &VisitedCollective) -> VisitView {
         expires_at: v.expires_at.to_rfc3339(),
         agreements_version: v.agreements_version,
         agreements: v.agreements.clone(),
+        vouches: v.vouches,
+        vouches_needed: v.vouches_needed,
     }
 }
 
@@ -62,8 +66,14 @@ pub fn describe(v: &VisitedCollective) -> String {
         Some(text) => format!("Its agreements:\n{text}"),
         None => "Its agreements have not arrived yet (tend sync).".into(),
     };
+    let progress = match (v.vouches, v.vouches_needed) {
+        (Some(n), Some(needed)) => {
+            format!(" Members have vouched for you {n} of the {needed} times that make you one.")
+        }
+        _ => String::new(),
+    };
     format!(
-        "{}, where {} invited you, until {}.\n{agreements}",
+        "{}, where {} invited you, until {}.{progress}\n{agreements}",
         v.name,
         v.host,
         local(v.expires_at)

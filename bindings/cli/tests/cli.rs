@@ -326,6 +326,8 @@ fn the_demo_tells_the_whole_story() {
         "0 not yet accepted, on every phone",
         "gets a visitor pass",
         "she is sent the collective's face, nothing else",
+        "Dana's phone: 1 of 2 vouches",
+        "Dana is a member",
         "monthly restorative gathering",
         "the gathering has not",
         "reminders her phone will schedule",
@@ -844,6 +846,36 @@ fn a_visitor_joins_with_a_pass_and_sees_only_the_face() {
     ));
     let refused = tend(&a, &["inbox", "open", &again[0]]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not among your comrades"));
+
+    // With two members, one vouch is enough: Alice's, a steward's, counts
+    // at once, and Dana is welcomed.
+    let welcome = written(tend(
+        &a,
+        &[
+            "--json",
+            "collective",
+            "vouch",
+            "Riverside Care",
+            "Dana",
+            "--out",
+            mail,
+        ],
+    ));
+    for f in &welcome {
+        for v in [&b, &d] {
+            tend(v, &["inbox", "open", f]);
+        }
+    }
+    let at_dana = json(tend(
+        &d,
+        &["--json", "collective", "show", "Riverside Care"],
+    ));
+    assert_eq!(at_dana["i_am_member"], true);
+    assert_eq!(at_dana["members"], 3);
+    assert_eq!(
+        json(tend(&d, &["--json", "visitor", "show"])),
+        serde_json::json!([])
+    );
 }
 
 #[test]

@@ -164,4 +164,30 @@ impl TendVault {
     pub async fn visited_collectives(&self) -> Result<Vec<VisitedCollective>, TendError> {
         self.with(|v| Ok(v.collectives().visits()?)).await
     }
+
+    /// I vouch for a visitor I hold the card of; only the stewards learn who.
+    pub async fn vouch_for_visitor(
+        &self,
+        collective_id: String,
+        comrade_id: String,
+    ) -> Result<Vec<Sealed>, TendError> {
+        self.with(move |v| {
+            Ok(v.collectives()
+                .vouch(collective_id.parse()?, comrade_id.parse()?)?)
+        })
+        .await
+    }
+
+    /// A steward admits a visitor directly.
+    pub async fn admit_visitor(
+        &self,
+        collective_id: String,
+        comrade_id: String,
+    ) -> Result<MadeChange, TendError> {
+        self.with(move |v| {
+            Ok(v.collectives()
+                .admit(collective_id.parse()?, comrade_id.parse()?)?)
+        })
+        .await
+    }
 }

@@ -126,30 +126,11 @@ impl Collectives<'_> {
         }
         self.vault.with_tx(|tx| {
             let mut open = open(tx, id)?;
-            let before = open.log.state().members;
-            let mut made = Vec::new();
-            let mut newcomers = Vec::new();
-            for comrade in comrades {
-                let key = comrades::by_id(tx, *comrade)?.identity_key;
-                made.push(make(tx, &mut open, Op::AddMember { member: key })?);
-                newcomers.push(key);
-            }
-            let state = open.log.state();
-            let members: Vec<IdentityKey> = before.into_iter().filter(|k| *k != open.me).collect();
-            let mut sealed = seal(tx, &open, (&made, &[]), &[], &members)?;
-            // The whole log, in parts each beginning with what makes them
-            // members, so any part arriving first is taken as their welcome.
-            let rest: Vec<Change> = open
-                .log
-                .changes()
-                .filter(|c| !made.contains(c))
-                .cloned()
-                .collect();
-            sealed.extend(seal(tx, &open, (&made, &rest), &[], &newcomers)?);
-            Ok(MadeChange {
-                collective: view(&open, &state),
-                sealed,
-            })
+            let keys = comrades
+                .iter()
+                .map(|c| Ok(comrades::by_id(tx, *c)?.identity_key))
+                .collect::<Result<Vec<_>>>()?;
+            add_members(tx, &mut open, &keys)
         })
     }
 
@@ -248,6 +229,36 @@ impl Collectives<'_> {
     }
 }
 
+/// Adds `newcomers` as members, by my hand: the members before are sent
+/// the additions, the newcomers the whole log, in parts each beginning with
+/// what makes them members, so any part arriving first welcomes them.
+pub(super) fn add_members(
+    tx: &Connection,
+    open: &mut Open,
+    newcomers: &[IdentityKey],
+) -> Result<MadeChange> {
+    let before = open.log.state().members;
+    let mut made = Vec::new();
+    for key in newcomers {
+        made.push(make(tx, open, Op::AddMember { member: *key })?);
+    }
+    let state = open.log.state();
+    let members: Vec<IdentityKey> = before.into_iter().filter(|k| *k != open.me).collect();
+    let mut sealed = seal(tx, open, (&made, &[]), &[], &members)?;
+    let rest: Vec<Change> = open
+        .log
+        .changes()
+        .filter(|c| !made.contains(c))
+        .cloned()
+        .collect();
+    sealed.extend(seal(tx, open, (&made, &rest), &[], newcomers)?);
+    sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
+    Ok(MadeChange {
+        collective: view(open, &state),
+        sealed,
+    })
+}
+
 /// The members of a collective I am a member of, but me: whom a gathering
 /// of the collective invites.
 pub(crate) fn fellow_members(conn: &Connection, id: CollectiveId) -> Result<Vec<IdentityKey>> {
@@ -282,7 +293,7 @@ pub(super) fn open(conn: &Connection, id: CollectiveId) -> Result<Open> {
 
 /// Signs `op` as mine, keeps it, and checks the rules count it: one they
 /// refuse fails the whole transaction.
-fn make(tx: &Connection, open: &mut Open, op: Op) -> Result<Change> {
+pub(super) fn make(tx: &Connection, open: &mut Open, op: Op) -> Result<Change> {
     if !matches!(op, Op::Found { .. }) && !open.log.state().members.contains(&open.me) {
         return Err(CollectiveError::NotAMember.into());
     }

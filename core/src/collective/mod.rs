@@ -11,6 +11,7 @@
 //! weekly, so a phone away for longer than relays keep events catches up.
 
 mod actions;
+mod admission;
 mod change;
 mod pass;
 mod receive;
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 
 pub use actions::STARTER_AGREEMENTS;
 pub(crate) use actions::fellow_members;
+pub use admission::vouches_needed;
 pub use change::{Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op};
 pub use pass::{MAX_PASS_BYTES, MAX_PASS_DAYS, Pass, PassError, PassId};
 pub use receive::{ASK_AGAIN_AFTER, CATCH_UP_EVERY, collective_of};
@@ -46,6 +48,10 @@ pub mod kinds {
     pub const COLLECTIVE_VISIT: &str = "collective.visit";
     /// The collective's public face, to a visitor.
     pub const COLLECTIVE_FACE: &str = "collective.face";
+    /// A member vouches for a visitor, to the stewards alone.
+    pub const COLLECTIVE_VOUCH: &str = "collective.vouch";
+    /// A steward tells the members how many vouches a visitor has.
+    pub const COLLECTIVE_PROGRESS: &str = "collective.progress";
 }
 
 /// Why a collective refused something I did, or an envelope about one.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, Transaction};
 
 use super::actions::{Open, open, others, seal};
+use super::admission::{self, ProgressBody, VouchBody};
 use super::change::{Change, Op};
 use super::state::Outcome;
 use super::store::{self, Kept};
@@ -31,6 +32,8 @@ enum Incoming {
     Ask(Ask),
     Visit(VisitBody),
     Face(FaceBody),
+    Vouch(Box<(super::CollectiveId, Card)>),
+    Progress((super::CollectiveId, IdentityKey, u32, u32)),
 }
 
 impl KindHandler for CollectiveKinds {
@@ -44,6 +47,8 @@ impl KindHandler for CollectiveKinds {
             kinds::COLLECTIVE_ASK => Incoming::Ask(Ask::parse(body)?),
             kinds::COLLECTIVE_VISIT => Incoming::Visit(VisitBody::parse(body)?),
             kinds::COLLECTIVE_FACE => Incoming::Face(FaceBody::parse(body)?),
+            kinds::COLLECTIVE_VOUCH => Incoming::Vouch(Box::new(VouchBody::parse(body)?)),
+            kinds::COLLECTIVE_PROGRESS => Incoming::Progress(ProgressBody::parse(body)?),
             _ => return Err(EnvelopeError::Malformed),
         }))
     }
@@ -58,6 +63,7 @@ impl Checked for Incoming {
     ) -> Result<bool> {
         match self {
             Incoming::Visit(body) => visitors::admit(tx, body, card, now),
+            Incoming::Changes(body) => admission::admit_welcome(tx, body, card, now),
             _ => Ok(false),
         }
     }
@@ -77,6 +83,8 @@ impl Checked for Incoming {
                 visitors::take_face(tx, &from.0, &opened.body, face)?;
                 Vec::new()
             }
+            Incoming::Vouch(vouch) => admission::take_vouch(tx, &from.0, *vouch, now)?,
+            Incoming::Progress(p) => admission::take_progress(tx, &from.0, p, now)?,
         };
         Ok(sealed.into_iter().map(|s| s.message_id).collect())
     }
@@ -141,6 +149,9 @@ fn take(
     let state = open.log.state();
     if !was_member && !state.members.contains(&sender) {
         return Err(CollectiveError::SenderNotAMember.into());
+    }
+    if state.members.contains(&me) {
+        visitors::end_visit(tx, body.collective)?;
     }
     let name = state.name.clone().unwrap_or_default();
     for bytes in &body.cards {

@@ -56,6 +56,10 @@ pub struct VisitedCollective {
     /// `None` until the face arrives, or if it has none.
     pub agreements_version: Option<u32>,
     pub agreements: Option<String>,
+    /// Vouches from members so far, and how many make me a member; only
+    /// the count, never who.
+    pub vouches: Option<u32>,
+    pub vouches_needed: Option<u32>,
 }
 
 impl std::fmt::Debug for VisitedCollective {
@@ -94,6 +98,16 @@ pub(super) struct FaceBody {
     pub collective: String,
     name: String,
     agreements: Option<FaceAgreements>,
+    /// How far I am from membership, when a steward counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    progress: Option<FaceProgress>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct FaceProgress {
+    vouches: u32,
+    needed: u32,
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -125,15 +139,18 @@ impl FaceBody {
             && crate::name::is_clean(&b.name)
             && b.agreements.as_ref().is_none_or(|a| {
                 a.version > 0 && !a.text.is_empty() && a.text.len() <= super::MAX_AGREEMENTS_BYTES
-            });
+            })
+            && b.progress
+                .is_none_or(|p| (1..=3).contains(&p.needed) && p.vouches <= 255);
         match fits {
             true => Ok(b),
             false => Err(EnvelopeError::Malformed),
         }
     }
 
-    fn of(id: CollectiveId, state: &State) -> FaceBody {
+    fn of(id: CollectiveId, state: &State, progress: Option<FaceProgress>) -> FaceBody {
         FaceBody {
+            progress,
             v: 1,
             collective: id.to_string(),
             name: state.name.clone().unwrap_or_default(),
@@ -269,6 +286,7 @@ fn visit(conn: &Connection, id: CollectiveId) -> Result<VisitedCollective> {
     let face = face
         .map(|f| FaceBody::parse(&f).map_err(|_| Error::DatabaseDamaged))
         .transpose()?;
+    let progress = face.as_ref().and_then(|f| f.progress);
     let agreements = face.and_then(|f| f.agreements);
     Ok(VisitedCollective {
         collective: id,
@@ -278,6 +296,8 @@ fn visit(conn: &Connection, id: CollectiveId) -> Result<VisitedCollective> {
         joined_at: from_ms(joined)?,
         agreements_version: agreements.as_ref().map(|a| a.version),
         agreements: agreements.map(|a| a.text),
+        vouches: progress.map(|p| p.vouches),
+        vouches_needed: progress.map(|p| p.needed),
     })
 }
 
@@ -351,25 +371,51 @@ pub(super) fn take_visit(
 /// The face as it is now, to each visitor of mine whose pass has not
 /// expired and who was last sent another.
 pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Result<Vec<Sealed>> {
-    /// A pass, its visitor, the digest of the face last sent, its expiry.
-    type Row = (Vec<u8>, Vec<u8>, Option<Vec<u8>>, i64);
+    /// A pass, its visitor, the digest of the face last sent, its expiry,
+    /// and the visitor's progress.
+    type Row = (
+        Vec<u8>,
+        Vec<u8>,
+        Option<Vec<u8>>,
+        i64,
+        Option<u32>,
+        Option<u32>,
+    );
     let rows: Vec<Row> = tx
         .prepare_cached(
-            "SELECT id, visitor, face_sent, expires_at FROM collective_passes
+            "SELECT id, visitor, face_sent, expires_at, vouches, needed FROM collective_passes
              WHERE collective = ?1 AND visitor IS NOT NULL AND expires_at > ?2",
         )?
         .query_map(params![open.kept.seq, now.timestamp_millis()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let face = serde_json::to_vec(&FaceBody::of(open.log.collective(), &open.log.state()))
-        .map_err(|_| Error::Storage("encoding a message".into()))?;
-    let digest = Sha256::digest(&face).to_vec();
+    let state = open.log.state();
     let mut sealed = Vec::new();
-    for (pass, visitor, sent, expires) in rows {
+    for (pass, visitor, sent, expires, vouches, needed) in rows {
+        if state
+            .members
+            .iter()
+            .any(|m| m.as_bytes().as_slice() == visitor.as_slice())
+        {
+            continue; // a member now: sent the collective itself
+        }
+        let progress = vouches
+            .zip(needed)
+            .map(|(vouches, needed)| FaceProgress { vouches, needed });
+        let face = serde_json::to_vec(&FaceBody::of(open.log.collective(), &state, progress))
+            .map_err(|_| Error::Storage("encoding a message".into()))?;
+        let digest = Sha256::digest(&face).to_vec();
         if sent.as_deref() == Some(digest.as_slice()) {
             continue;
         }
@@ -391,6 +437,48 @@ pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Re
         )?;
     }
     Ok(sealed)
+}
+
+/// A steward's count for a visitor of mine, for their next face.
+pub(super) fn set_progress(
+    tx: &Connection,
+    open: &Open,
+    visitor: &IdentityKey,
+    vouches: u32,
+    needed: u32,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE collective_passes SET vouches = ?3, needed = ?4
+         WHERE collective = ?1 AND visitor = ?2",
+        params![
+            open.kept.seq,
+            visitor.as_bytes().as_slice(),
+            vouches,
+            needed
+        ],
+    )?;
+    Ok(())
+}
+
+/// The member hosting my visit to this collective, if I visit it.
+pub(super) fn host_of(conn: &Connection, id: CollectiveId) -> Result<Option<IdentityKey>> {
+    let host: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT host FROM collective_visits WHERE collective = ?1",
+            [id.0.as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    host.map(IdentityKey::from_stored).transpose()
+}
+
+/// My visit ends: I am a member now.
+pub(super) fn end_visit(conn: &Connection, id: CollectiveId) -> Result<()> {
+    conn.execute(
+        "DELETE FROM collective_visits WHERE collective = ?1",
+        [id.0.as_slice()],
+    )?;
+    Ok(())
 }
 
 /// A face from the member who hosts my visit; from anyone else, refused.

@@ -430,7 +430,18 @@ const MIGRATIONS: &[&str] = &[
         issued_at  INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
         visitor    BLOB,                  -- who came with it
-        face_sent  BLOB                   -- digest of the face last sent to them
+        face_sent  BLOB,                  -- digest of the face last sent to them
+        vouches    INTEGER,               -- their progress, as a steward last told
+        needed     INTEGER
+    ) WITHOUT ROWID;
+    -- At a steward: members' vouches for visitors, private to stewards.
+    CREATE TABLE collective_vouches (
+        collective INTEGER NOT NULL REFERENCES collectives (seq) ON DELETE CASCADE,
+        visitor    BLOB NOT NULL,
+        voucher    BLOB NOT NULL,
+        card       BLOB NOT NULL,         -- the visitor's, to welcome them
+        vouched_at INTEGER NOT NULL,
+        PRIMARY KEY (collective, visitor, voucher)
     ) WITHOUT ROWID;
     CREATE TABLE collective_visits (
         seq        INTEGER PRIMARY KEY,
@@ -440,7 +451,7 @@ const MIGRATIONS: &[&str] = &[
         name       TEXT NOT NULL,
         expires_at INTEGER NOT NULL,
         joined_at  INTEGER NOT NULL,
-        face       BLOB
+        face       BLOB                   -- the last face, with my progress
     );
     ALTER TABLE comrades ADD COLUMN introduced_by BLOB;
     ALTER TABLE comrades ADD COLUMN introduced_by_name TEXT;

@@ -342,6 +342,11 @@ class TendTest {
         assertEquals("Alice", visit.host)
         assertTrue(visit.agreements!!.contains("greeting round"))
         assertTrue(dana.collectives().isEmpty())
+        // Two members: one vouch, a steward's, is enough.
+        val danaAtAlice = alice.comrades().single { it.name == "Dana" }
+        alice.vouchForVisitor(founded.id, danaAtAlice.id).forEach { runCatching { dana.openEnvelope(it.bytes) } }
+        assertTrue(dana.collective(founded.id).iAmMember)
+        assertTrue(dana.visitedCollectives().isEmpty())
         val expired = assertThrows<TendException.Invalid> {
             runBlocking { alice.issueVisitorPass(founded.id, 91L * 24 * 3600) }
         }
