@@ -328,8 +328,9 @@ class TendTest {
         val accepted = carol.acceptAgreements(founded.id)
         accepted.sealed.forEach { alice.openEnvelope(it.bytes) }
         assertEquals(1u, alice.collective(founded.id).agreements?.notYetAccepted)
-        carol.leaveCollective(founded.id)
+        carol.leaveCollective(founded.id).forEach { alice.openEnvelope(it.bytes) }
         assertTrue(carol.collectives().isEmpty())
+        assertEquals(2u, alice.collective(founded.id).members)
 
         // Dana, a stranger, comes with a pass and sees only the face.
         val dana = member("Dana")
