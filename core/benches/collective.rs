@@ -2,6 +2,11 @@
 //! with a log of 5,000 changes, and a month offline caught up (500 changes
 //! at once), against opening as many plain envelopes in the same run.
 //!
+//! And the same through real vaults: a member's vault holding that log
+//! opens the envelope carrying one change (loading the log, folding it,
+//! sealing what answers), against opening a plain envelope of the same size
+//! in the same vault; and the sender's side, making and sealing a change.
+//!
 //! Run: `cargo bench -p tend-core --features testing --bench collective`
 
 use std::hint::black_box;
@@ -28,7 +33,11 @@ fn key(signing: &SigningKey) -> IdentityKey {
 /// accepting and stewards renaming until the log holds `total` changes;
 /// and the next `more` changes, made but not yet taken.
 fn collective(total: usize, more: usize) -> (Log, Vec<Change>) {
-    let people: Vec<SigningKey> = (0..MEMBERS).map(signer).collect();
+    collective_of((0..MEMBERS).map(signer).collect(), total, more)
+}
+
+/// [`collective`] with these people, the first its founder.
+fn collective_of(people: Vec<SigningKey>, total: usize, more: usize) -> (Log, Vec<Change>) {
     let mut log = Log::new(CollectiveId([3; 16]));
     let take = |log: &mut Log, who: &SigningKey, op: Op| {
         let change = log.make(who, op).unwrap();
@@ -129,5 +138,72 @@ fn catch_up(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, apply_one, catch_up);
+fn in_the_vault(c: &mut Criterion) {
+    use tend_core::envelope::{Outgoing, Recipient};
+    use tend_core::testing::{Forger, keep_collective};
+    use tend_core::{DataKey, Vault};
+
+    let dir = tempfile::tempdir().unwrap();
+    let vault = |name: &str| {
+        let v =
+            Vault::create_with_key(dir.path().join(name), &DataKey::from_bytes([9; 32])).unwrap();
+        v.set_display_name(name).unwrap();
+        v
+    };
+    let (alice, bob) = (vault("Alice"), vault("Bob"));
+    let bob_at_alice = alice
+        .comrades()
+        .add(&bob.comrades().my_card().unwrap(), None)
+        .unwrap()
+        .comrade()
+        .id;
+    bob.comrades()
+        .add(&alice.comrades().my_card().unwrap(), None)
+        .unwrap();
+    let mut people: Vec<SigningKey> = (2..MEMBERS).map(signer).collect();
+    people.insert(0, Forger::from_vault(&alice).unwrap().signing_key().clone());
+    people.insert(1, Forger::from_vault(&bob).unwrap().signing_key().clone());
+    let (log, _) = collective_of(people, 5_000, 0);
+    let id = log.collective();
+    keep_collective(&alice, &log).unwrap();
+    keep_collective(&bob, &log).unwrap();
+
+    let mut group = c.benchmark_group("collective_in_the_vault_200_members_5000_changes");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(4));
+    group.bench_function("open_an_envelope_of_one_change", |b| {
+        b.iter_batched(
+            || {
+                alice.collectives().accept_agreements(id).unwrap().sealed[0]
+                    .bytes
+                    .clone()
+            },
+            |envelope| black_box(bob.envelopes().open(&envelope).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    let to = [Recipient::Comrade(bob_at_alice)];
+    let plain = Outgoing {
+        kind: "bench.note",
+        body: &[b'x'; 300],
+        to: &to,
+        expires_at: None,
+    };
+    group.bench_function("open_a_plain_envelope", |b| {
+        b.iter_batched(
+            || alice.envelopes().seal(&plain).unwrap().bytes,
+            |envelope| black_box(bob.envelopes().open(&envelope).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("make_and_seal_one_change", |b| {
+        b.iter(|| black_box(alice.collectives().accept_agreements(id).unwrap()))
+    });
+    group.bench_function("seal_a_plain_envelope", |b| {
+        b.iter(|| black_box(alice.envelopes().seal(&plain).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, apply_one, catch_up, in_the_vault);
 criterion_main!(benches);

@@ -287,6 +287,11 @@ pub struct Forger {
 }
 
 impl Forger {
+    /// The identity key taken, to sign with (benches build long logs with it).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// A change to a collective signed with the stolen identity key: what
     /// a removed member, or a thief, could send.
     pub fn collective_change(
@@ -474,6 +479,12 @@ pub fn relay_document(data: &[u8]) {
 /// cost, and the cap on it is checked at decoding. Must never panic.
 pub fn vault_header(data: &[u8]) {
     crate::vault::check_header(data);
+}
+
+/// Puts a collective's log into a vault as if it had arrived: benches
+/// start from thousands of changes.
+pub fn keep_collective(vault: &crate::Vault, log: &crate::collective::Log) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::collective::keep(tx, log, chrono::Utc::now()))
 }
 
 /// The weekly catch-up of every collective, as an unlock at `now` runs it.

@@ -25,11 +25,37 @@ We open with a short greeting round: each of us may say what we will work on, or
 Talk is secondary, and quiet is welcome.
 Nobody has to share anything, and what is shared stays with us.";
 
-/// A collective open for one action: its row, its log, and me.
+/// A collective open for one action: its row, its log, and me; the state
+/// is folded once for each version of the log, not at every look.
 pub(super) struct Open {
     pub kept: Kept,
     pub log: Log,
     pub me: IdentityKey,
+    folded: std::cell::OnceCell<State>,
+}
+
+impl Open {
+    pub fn new(kept: Kept, log: Log, me: IdentityKey) -> Open {
+        Open {
+            kept,
+            log,
+            me,
+            folded: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        self.folded.get_or_init(|| self.log.state())
+    }
+
+    /// Takes a change into the log and the vault; whether it was new.
+    pub fn add(&mut self, tx: &Connection, change: Change) -> Result<bool> {
+        let new = store::add(tx, self.kept.seq, &mut self.log, change)?;
+        if new {
+            self.folded = std::cell::OnceCell::new();
+        }
+        Ok(new)
+    }
 }
 
 impl Collectives<'_> {
@@ -45,18 +71,14 @@ impl Collectives<'_> {
                 joined_at: now,
                 asked_at: None,
             };
-            let mut open = Open {
-                kept,
-                log: super::Log::new(id),
-                me: identity::identity_key(tx)?,
-            };
+            let mut open = Open::new(kept, super::Log::new(id), identity::identity_key(tx)?);
             make(tx, &mut open, Op::Found { name })?;
             if let Some(text) = agreements {
-                let op = agreements_op(&open.log.state(), text, true)?;
+                let op = agreements_op(&open.state(), text, true)?;
                 make(tx, &mut open, op)?;
                 make(tx, &mut open, Op::Accept { version: 1 })?;
             }
-            Ok(view(&open, &open.log.state()))
+            Ok(view(&open, &open.state()))
         })
     }
 
@@ -67,7 +89,7 @@ impl Collectives<'_> {
                 .into_iter()
                 .map(|id| {
                     let open = open(conn, id)?;
-                    Ok(view(&open, &open.log.state()))
+                    Ok(view(&open, &open.state()))
                 })
                 .collect()
         })
@@ -76,7 +98,7 @@ impl Collectives<'_> {
     pub fn get(&self, id: CollectiveId) -> Result<Collective> {
         self.vault.with_conn(|conn| {
             let open = open(conn, id)?;
-            Ok(view(&open, &open.log.state()))
+            Ok(view(&open, &open.state()))
         })
     }
 
@@ -105,7 +127,7 @@ impl Collectives<'_> {
     pub fn members(&self, id: CollectiveId) -> Result<Vec<Member>> {
         self.vault.with_conn(|conn| {
             let open = open(conn, id)?;
-            let state = open.log.state();
+            let state = open.state();
             let mut members = state
                 .members
                 .iter()
@@ -150,7 +172,7 @@ impl Collectives<'_> {
         self.vault.with_tx(|tx| {
             let mut open = open(tx, id)?;
             let mut sealed = Vec::new();
-            if open.log.state().members.contains(&open.me) {
+            if open.state().members.contains(&open.me) {
                 // Seen includes the leaving itself, which would otherwise refuse it.
                 let (me, seen) = (open.me, open.log.last_seq(&open.me) + 1);
                 let change = make(tx, &mut open, Op::RemoveMember { member: me, seen })?;
@@ -179,7 +201,7 @@ impl Collectives<'_> {
     ) -> Result<MadeChange> {
         self.vault.with_tx(|tx| {
             let mut open = open(tx, id)?;
-            let op = agreements_op(&open.log.state(), text, major)?;
+            let op = agreements_op(&open.state(), text, major)?;
             let version = match &op {
                 Op::Agreements { version, .. } => *version,
                 _ => unreachable!("agreements_op makes agreements"),
@@ -237,12 +259,12 @@ pub(super) fn add_members(
     open: &mut Open,
     newcomers: &[IdentityKey],
 ) -> Result<MadeChange> {
-    let before = open.log.state().members;
+    let before = open.state().members.clone();
     let mut made = Vec::new();
     for key in newcomers {
         made.push(make(tx, open, Op::AddMember { member: *key })?);
     }
-    let state = open.log.state();
+    let state = open.state();
     let members: Vec<IdentityKey> = before.into_iter().filter(|k| *k != open.me).collect();
     let mut sealed = seal(tx, open, (&made, &[]), &[], &members)?;
     let rest: Vec<Change> = open
@@ -263,7 +285,7 @@ pub(super) fn add_members(
 /// of the collective invites.
 pub(crate) fn fellow_members(conn: &Connection, id: CollectiveId) -> Result<Vec<IdentityKey>> {
     let open = open(conn, id)?;
-    let state = open.log.state();
+    let state = open.state();
     if !state.members.contains(&open.me) {
         return Err(CollectiveError::NotAMember.into());
     }
@@ -284,17 +306,14 @@ fn agreements_op(state: &State, text: &str, major: bool) -> Result<Op> {
 
 pub(super) fn open(conn: &Connection, id: CollectiveId) -> Result<Open> {
     let kept = store::kept(conn, id)?.ok_or(Error::NotFound { what: "collective" })?;
-    Ok(Open {
-        log: store::log(conn, kept.seq, id)?,
-        kept,
-        me: identity::identity_key(conn)?,
-    })
+    let log = store::log(conn, kept.seq, id)?;
+    Ok(Open::new(kept, log, identity::identity_key(conn)?))
 }
 
 /// Signs `op` as mine, keeps it, and checks the rules count it: one they
 /// refuse fails the whole transaction.
 pub(super) fn make(tx: &Connection, open: &mut Open, op: Op) -> Result<Change> {
-    if !matches!(op, Op::Found { .. }) && !open.log.state().members.contains(&open.me) {
+    if !matches!(op, Op::Found { .. }) && !open.state().members.contains(&open.me) {
         return Err(CollectiveError::NotAMember.into());
     }
     let keys = identity::load(tx)?;
@@ -303,8 +322,8 @@ pub(super) fn make(tx: &Connection, open: &mut Open, op: Op) -> Result<Change> {
         .make(&keys.signing, op)
         .map_err(CollectiveError::from)?;
     let key = (change.author, change.seq);
-    store::add(tx, open.kept.seq, &mut open.log, change.clone())?;
-    match open.log.state().outcomes.get(&key) {
+    open.add(tx, change.clone())?;
+    match open.state().outcomes.get(&key) {
         Some(Outcome::Applied) => Ok(change),
         Some(Outcome::Refused(refusal)) => {
             Err(CollectiveError::Refused { refusal: *refusal }.into())
@@ -320,7 +339,7 @@ fn tell_members(
     change: Change,
     also: &[IdentityKey],
 ) -> Result<MadeChange> {
-    let state = open.log.state();
+    let state = open.state();
     let to: Vec<IdentityKey> = others(open, &state).chain(also.iter().copied()).collect();
     let mut sealed = seal(tx, open, (&[change], &[]), &[], &to)?;
     sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
@@ -331,7 +350,7 @@ fn tell_members(
 }
 
 fn tell_all(tx: &Connection, open: &Open, changes: &[Change]) -> Result<MadeChange> {
-    let state = open.log.state();
+    let state = open.state();
     let to: Vec<IdentityKey> = others(open, &state).collect();
     let mut sealed = seal(tx, open, (changes, &[]), &[], &to)?;
     sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
@@ -365,7 +384,7 @@ pub(super) fn seal(
     if peers.is_empty() || lead.len() + changes.len() + cards.len() == 0 {
         return Ok(Vec::new());
     }
-    let state = open.log.state();
+    let state = open.state();
     let mut parts = wire::parts(changes);
     if parts.is_empty() {
         parts.push(&[]);

@@ -77,7 +77,7 @@ impl Collectives<'_> {
         let now = Utc::now();
         self.vault.with_tx(|tx| {
             let mut open = open(tx, id)?;
-            let state = open.log.state();
+            let state = open.state();
             if !state.members.contains(&open.me) {
                 return Err(CollectiveError::NotAMember.into());
             }
@@ -145,7 +145,7 @@ fn record(
             now.timestamp_millis()
         ],
     )?;
-    let state = open.log.state();
+    let state = open.state();
     if state.members.contains(&key) {
         return Ok(Vec::new());
     }
@@ -210,7 +210,7 @@ pub(super) fn take_vouch(
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
     let mut open = open(tx, id)?;
-    let state = open.log.state();
+    let state = open.state();
     if !state.members.contains(voucher) {
         return Err(CollectiveError::SenderNotAMember.into());
     }
@@ -233,7 +233,7 @@ pub(super) fn take_progress(
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
     let open = open(tx, id)?;
-    if !open.log.state().stewards.contains(steward) {
+    if !open.state().stewards.contains(steward) {
         return Err(CollectiveError::Refused {
             refusal: Refusal::NotASteward,
         }

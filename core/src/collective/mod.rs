@@ -32,6 +32,8 @@ pub use pass::{MAX_PASS_BYTES, MAX_PASS_DAYS, Pass, PassError, PassId};
 pub use receive::{ASK_AGAIN_AFTER, CATCH_UP_EVERY, collective_of};
 pub(crate) use receive::{CollectiveKinds, ask_if_due};
 pub use state::{Added, Agreements, Log, LogError, Outcome, Refusal, State};
+#[cfg(feature = "testing")]
+pub(crate) use store::keep;
 pub use store::{MAX_CHANGES_PER_AUTHOR, MAX_LOG_CHANGES};
 pub use visitors::{IssuedPass, JoinedVisit, VisitedCollective};
 

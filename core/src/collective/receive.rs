@@ -131,22 +131,19 @@ fn take(
             if !adds_me {
                 return Err(CollectiveError::NotInvited.into());
             }
-            Open {
-                kept: Kept {
-                    seq: store::insert(tx, body.collective, now)?,
-                    joined_at: now,
-                    asked_at: None,
-                },
-                log: super::Log::new(body.collective),
-                me,
-            }
+            let kept = Kept {
+                seq: store::insert(tx, body.collective, now)?,
+                joined_at: now,
+                asked_at: None,
+            };
+            Open::new(kept, super::Log::new(body.collective), me)
         }
     };
-    let was_member = open.log.state().members.contains(&sender);
+    let was_member = open.state().members.contains(&sender);
     for change in changes {
-        store::add(tx, open.kept.seq, &mut open.log, change)?;
+        open.add(tx, change)?;
     }
-    let state = open.log.state();
+    let state = open.state();
     if !was_member && !state.members.contains(&sender) {
         return Err(CollectiveError::SenderNotAMember.into());
     }
@@ -165,14 +162,18 @@ fn take(
         }
     }
     let mut sealed = visitors::send_faces(tx, &open, now)?;
-    let behind = body.held as usize > open.log.len()
-        || state.outcomes.values().any(|o| *o == Outcome::Pending)
-        || !missing_cards(tx, &open)?.is_empty();
-    let asked_lately = open
-        .kept
-        .asked_at
-        .is_some_and(|at| now - at < ASK_AGAIN_AFTER);
-    if behind && !asked_lately && state.members.contains(&me) {
+    let may_ask = state.members.contains(&me)
+        && open
+            .kept
+            .asked_at
+            .is_none_or(|at| now - at >= ASK_AGAIN_AFTER);
+    // Cheapest first: the card lookups only when the counts agree.
+    let behind = || -> Result<bool> {
+        Ok(body.held as usize > open.log.len()
+            || state.outcomes.values().any(|o| *o == Outcome::Pending)
+            || !missing_cards(tx, &open)?.is_empty())
+    };
+    if may_ask && behind()? {
         sealed.extend(ask(tx, &open, sender, now)?);
     }
     Ok(sealed)
@@ -180,7 +181,7 @@ fn take(
 
 /// Members whose card I do not hold (nor am I).
 fn missing_cards(conn: &Connection, open: &Open) -> Result<Vec<IdentityKey>> {
-    let state = open.log.state();
+    let state = open.state();
     let mut missing = Vec::new();
     for key in others(open, &state) {
         if comrades::by_identity(conn, &key)?.is_none() {
@@ -230,7 +231,7 @@ fn answer(tx: &Connection, asker: &IdentityKey, ask: Ask) -> Result<Vec<Sealed>>
         return Err(CollectiveError::NotInvited.into());
     }
     let open = open(tx, ask.collective)?;
-    if !open.log.state().members.contains(asker) {
+    if !open.state().members.contains(asker) {
         return Err(CollectiveError::SenderNotAMember.into());
     }
     let beyond: Vec<Change> = open.log.beyond(&ask.heads).cloned().collect();
@@ -246,7 +247,7 @@ pub(crate) fn ask_if_due(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
         if now - since < CATCH_UP_EVERY {
             continue;
         }
-        let state = open.log.state();
+        let state = open.state();
         if !state.members.contains(&open.me) {
             continue;
         }

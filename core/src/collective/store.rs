@@ -111,3 +111,14 @@ pub(crate) fn delete(conn: &Connection, seq: i64) -> Result<()> {
     conn.execute("DELETE FROM collectives WHERE seq = ?1", [seq])?;
     Ok(())
 }
+
+/// Keeps a whole log as if every change had arrived (testing).
+#[cfg(feature = "testing")]
+pub(crate) fn keep(conn: &Connection, log: &Log, now: DateTime<Utc>) -> Result<()> {
+    let seq = insert(conn, log.collective(), now)?;
+    let mut kept = Log::new(log.collective());
+    for change in log.changes() {
+        add(conn, seq, &mut kept, change.clone())?;
+    }
+    Ok(())
+}

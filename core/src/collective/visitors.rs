@@ -172,7 +172,7 @@ impl Collectives<'_> {
         let now = Utc::now();
         self.vault.with_tx(|tx| {
             let open = open(tx, id)?;
-            let state = open.log.state();
+            let state = open.state();
             if !state.members.contains(&open.me) {
                 return Err(CollectiveError::NotAMember.into());
             }
@@ -342,7 +342,7 @@ pub(super) fn admit(
         return Ok(false);
     }
     let open = open(tx, body.collective())?;
-    let name = open.log.state().name.unwrap_or_default();
+    let name = open.state().name.clone().unwrap_or_default();
     comrades::add_met(tx, card, Met::Visitor, &name, now)?;
     Ok(true)
 }
@@ -400,7 +400,7 @@ pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Re
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let state = open.log.state();
+    let state = open.state();
     let mut sealed = Vec::new();
     for (pass, visitor, sent, expires, vouches, needed) in rows {
         if state
