@@ -74,11 +74,11 @@ impl Collectives<'_> {
             let mut open = Open::new(kept, super::Log::new(id), identity::identity_key(tx)?);
             make(tx, &mut open, Op::Found { name })?;
             if let Some(text) = agreements {
-                let op = agreements_op(&open.state(), text, true)?;
+                let op = agreements_op(open.state(), text, true)?;
                 make(tx, &mut open, op)?;
                 make(tx, &mut open, Op::Accept { version: 1 })?;
             }
-            Ok(view(&open, &open.state()))
+            Ok(view(&open, open.state()))
         })
     }
 
@@ -89,7 +89,7 @@ impl Collectives<'_> {
                 .into_iter()
                 .map(|id| {
                     let open = open(conn, id)?;
-                    Ok(view(&open, &open.state()))
+                    Ok(view(&open, open.state()))
                 })
                 .collect()
         })
@@ -98,7 +98,7 @@ impl Collectives<'_> {
     pub fn get(&self, id: CollectiveId) -> Result<Collective> {
         self.vault.with_conn(|conn| {
             let open = open(conn, id)?;
-            Ok(view(&open, &open.state()))
+            Ok(view(&open, open.state()))
         })
     }
 
@@ -131,7 +131,7 @@ impl Collectives<'_> {
             let mut members = state
                 .members
                 .iter()
-                .map(|key| member(conn, &open, &state, key))
+                .map(|key| member(conn, &open, state, key))
                 .collect::<Result<Vec<_>>>()?;
             members.sort_by(|a, b| {
                 (!a.steward, a.name.to_lowercase()).cmp(&(!b.steward, b.name.to_lowercase()))
@@ -201,7 +201,7 @@ impl Collectives<'_> {
     ) -> Result<MadeChange> {
         self.vault.with_tx(|tx| {
             let mut open = open(tx, id)?;
-            let op = agreements_op(&open.state(), text, major)?;
+            let op = agreements_op(open.state(), text, major)?;
             let version = match &op {
                 Op::Agreements { version, .. } => *version,
                 _ => unreachable!("agreements_op makes agreements"),
@@ -276,7 +276,7 @@ pub(super) fn add_members(
     sealed.extend(seal(tx, open, (&made, &rest), &[], newcomers)?);
     sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
     Ok(MadeChange {
-        collective: view(open, &state),
+        collective: view(open, state),
         sealed,
     })
 }
@@ -289,7 +289,7 @@ pub(crate) fn fellow_members(conn: &Connection, id: CollectiveId) -> Result<Vec<
     if !state.members.contains(&open.me) {
         return Err(CollectiveError::NotAMember.into());
     }
-    Ok(others(&open, &state).collect())
+    Ok(others(&open, state).collect())
 }
 
 fn agreements_op(state: &State, text: &str, major: bool) -> Result<Op> {
@@ -340,23 +340,23 @@ fn tell_members(
     also: &[IdentityKey],
 ) -> Result<MadeChange> {
     let state = open.state();
-    let to: Vec<IdentityKey> = others(open, &state).chain(also.iter().copied()).collect();
+    let to: Vec<IdentityKey> = others(open, state).chain(also.iter().copied()).collect();
     let mut sealed = seal(tx, open, (&[change], &[]), &[], &to)?;
     sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
     Ok(MadeChange {
         sealed,
-        collective: view(open, &state),
+        collective: view(open, state),
     })
 }
 
 fn tell_all(tx: &Connection, open: &Open, changes: &[Change]) -> Result<MadeChange> {
     let state = open.state();
-    let to: Vec<IdentityKey> = others(open, &state).collect();
+    let to: Vec<IdentityKey> = others(open, state).collect();
     let mut sealed = seal(tx, open, (changes, &[]), &[], &to)?;
     sealed.extend(super::visitors::send_faces(tx, open, Utc::now())?);
     Ok(MadeChange {
         sealed,
-        collective: view(open, &state),
+        collective: view(open, state),
     })
 }
 

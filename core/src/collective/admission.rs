@@ -175,7 +175,7 @@ fn record(
             vouches,
             needed,
         })?;
-        let to: Vec<IdentityKey> = others(open, &state).collect();
+        let to: Vec<IdentityKey> = others(open, state).collect();
         let peers = comrades::peers_for_keys(tx, &to)?;
         let mut sealed = Vec::new();
         if !peers.is_empty() {

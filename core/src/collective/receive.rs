@@ -183,7 +183,7 @@ fn take(
 fn missing_cards(conn: &Connection, open: &Open) -> Result<Vec<IdentityKey>> {
     let state = open.state();
     let mut missing = Vec::new();
-    for key in others(open, &state) {
+    for key in others(open, state) {
         if comrades::by_identity(conn, &key)?.is_none() {
             missing.push(key);
         }
@@ -251,7 +251,7 @@ pub(crate) fn ask_if_due(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
         if !state.members.contains(&open.me) {
             continue;
         }
-        let others: Vec<IdentityKey> = others(&open, &state).collect();
+        let others: Vec<IdentityKey> = others(&open, state).collect();
         let reachable = comrades::peers_for_keys(conn, &others)?;
         match rand::seq::SliceRandom::choose(reachable.as_slice(), &mut rand::thread_rng()) {
             Some(peer) => drop(ask(conn, &open, peer.identity_key, now)?),

@@ -413,7 +413,7 @@ pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Re
         let progress = vouches
             .zip(needed)
             .map(|(vouches, needed)| FaceProgress { vouches, needed });
-        let face = serde_json::to_vec(&FaceBody::of(open.log.collective(), &state, progress))
+        let face = serde_json::to_vec(&FaceBody::of(open.log.collective(), state, progress))
             .map_err(|_| Error::Storage("encoding a message".into()))?;
         let digest = Sha256::digest(&face).to_vec();
         if sent.as_deref() == Some(digest.as_slice()) {
