@@ -1,5 +1,6 @@
 //! Reading binary formats (envelopes, collective changes): fields taken off
-//! the front of a byte slice, big-endian, each short read one typed error.
+//! the front of a byte slice, big-endian, each short read one typed error;
+//! and the text form of those shown as QR codes.
 
 pub(crate) struct Reader<'a, E> {
     rest: &'a [u8],
@@ -49,4 +50,27 @@ impl<'a, E: Copy> Reader<'a, E> {
     pub fn i64(&mut self) -> Result<i64, E> {
         Ok(i64::from_be_bytes(self.array()?))
     }
+}
+
+/// The text form of a binary format meant for QR codes (cards, passes):
+/// `prefix` then Base32 without padding, all in QR's alphanumeric set.
+pub(crate) fn to_text(prefix: &str, bytes: &[u8]) -> String {
+    let mut text = String::from(prefix);
+    data_encoding::BASE32_NOPAD.encode_append(bytes, &mut text);
+    text
+}
+
+/// The bytes of [`to_text`]'s form, forgiving case and whitespace; `None`
+/// for another prefix, bad Base32, or more than `max` bytes.
+pub(crate) fn from_text(prefix: &str, text: &str, max: usize) -> Option<Vec<u8>> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if compact.len() > max * 2 {
+        return None;
+    }
+    let payload = compact.strip_prefix(prefix)?;
+    data_encoding::BASE32_NOPAD.decode(payload.as_bytes()).ok()
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 
 use super::change::CollectiveId;
-use crate::bytes::Reader;
+use crate::bytes::{self, Reader};
 use crate::identity::{Card, MAX_CARD_BYTES};
 use crate::redact::Text;
 
@@ -159,26 +159,13 @@ impl Pass {
 
     /// Parses the text form, `TENDPASS:` then Base32; case and whitespace forgiven.
     pub fn parse(text: &str) -> Result<Pass, PassError> {
-        let compact: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        if compact.len() > MAX_PASS_BYTES * 2 {
-            return Err(PassError::Malformed);
-        }
-        let payload = compact.strip_prefix(PREFIX).ok_or(PassError::Malformed)?;
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(payload.as_bytes())
-            .map_err(|_| PassError::Malformed)?;
+        let bytes = bytes::from_text(PREFIX, text, MAX_PASS_BYTES).ok_or(PassError::Malformed)?;
         Pass::from_bytes(&bytes)
     }
 
     /// `TENDPASS:` then Base32, within QR's alphanumeric set.
     pub fn to_text(&self) -> String {
-        let mut text = String::from(PREFIX);
-        data_encoding::BASE32_NOPAD.encode_append(&self.bytes, &mut text);
-        text
+        bytes::to_text(PREFIX, &self.bytes)
     }
 
     pub fn as_bytes(&self) -> &[u8] {

@@ -149,18 +149,8 @@ impl Card {
 
     /// Parses the text form, `TEND:` and Base32. Case and whitespace are forgiven.
     pub fn parse(text: &str) -> Result<Card> {
-        let compact: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        if compact.len() > MAX_CARD_BYTES * 2 {
-            return Err(CardError::Malformed.into());
-        }
-        let payload = compact.strip_prefix(PREFIX).ok_or(CardError::Malformed)?;
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(payload.as_bytes())
-            .map_err(|_| CardError::Malformed)?;
+        let bytes =
+            crate::bytes::from_text(PREFIX, text, MAX_CARD_BYTES).ok_or(CardError::Malformed)?;
         Ok(Card::from_bytes(&bytes)?)
     }
 
@@ -218,9 +208,7 @@ impl Card {
 
     /// The text form: `TEND:` then Base32, all within QR's alphanumeric set.
     pub fn to_text(&self) -> String {
-        let mut text = String::from(PREFIX);
-        data_encoding::BASE32_NOPAD.encode_append(&self.bytes, &mut text);
-        text
+        crate::bytes::to_text(PREFIX, &self.bytes)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
