@@ -512,6 +512,13 @@ pub fn collective_changes_body(
     .to_bytes()
 }
 
+/// Reads hostile bytes as every body a `collective.*` envelope can carry
+/// and as a visitor pass (bytes and text). Whether any of them parsed.
+/// Must never panic.
+pub fn collective_bodies(data: &[u8]) -> bool {
+    crate::collective::parses_as_a_body(data)
+}
+
 /// Reads hostile bytes as a collective change and, if they parse, takes
 /// them into a log and folds it. Whether they parsed. Must never panic.
 pub fn collective_change(data: &[u8]) -> bool {

@@ -100,3 +100,22 @@ fn the_collective_change_corpus_parses_without_panics_and_the_seeds_are_taken() 
         assert!(tend_core::testing::collective_change(&bytes), "{seed}");
     }
 }
+
+#[test]
+fn the_collective_bodies_corpus_parses_without_panics_and_every_seed_is_taken() {
+    replay("collective_bodies", tend_core::testing::collective_bodies);
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/collective_bodies");
+    for seed in [
+        "changes.bin",
+        "ask.bin",
+        "visit.json",
+        "face.json",
+        "vouch.json",
+        "progress.json",
+        "pass.bin",
+        "pass.txt",
+    ] {
+        let bytes = std::fs::read(seeds.join(seed)).unwrap();
+        assert!(tend_core::testing::collective_bodies(&bytes), "{seed}");
+    }
+}

@@ -29,6 +29,8 @@ pub(crate) use actions::fellow_members;
 pub use admission::vouches_needed;
 pub use change::{Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op};
 pub use pass::{MAX_PASS_BYTES, MAX_PASS_DAYS, Pass, PassError, PassId};
+#[cfg(feature = "testing")]
+pub(crate) use receive::parses_as_a_body;
 pub use receive::{ASK_AGAIN_AFTER, CATCH_UP_EVERY, collective_of};
 pub(crate) use receive::{CollectiveKinds, ask_if_due};
 pub use state::{Added, Agreements, Log, LogError, Outcome, Refusal, State};

@@ -90,6 +90,24 @@ impl Checked for Incoming {
     }
 }
 
+/// Whether `data` parses as any `collective.*` body or a visitor pass:
+/// the fuzzers' entry (`testing::collective_bodies`).
+#[cfg(feature = "testing")]
+pub(crate) fn parses_as_a_body(data: &[u8]) -> bool {
+    let text = std::str::from_utf8(data).ok();
+    [
+        Changes::parse(data).is_ok(),
+        Ask::parse(data).is_ok(),
+        VisitBody::parse(data).is_ok(),
+        FaceBody::parse(data).is_ok(),
+        VouchBody::parse(data).is_ok(),
+        ProgressBody::parse(data).is_ok(),
+        super::Pass::from_bytes(data).is_ok(),
+        text.is_some_and(|t| super::Pass::parse(t).is_ok()),
+    ]
+    .contains(&true)
+}
+
 /// The collective an opened `collective.*` envelope is about, to show it.
 pub fn collective_of(opened: &Opened) -> Option<super::CollectiveId> {
     match opened.kind.as_str() {
