@@ -79,6 +79,7 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         // collective
         "collectives" | "collective_changes" | "collective_passes" | "collective_visits"
         | "collective_vouches" => &[Collectives],
+        "collective_answers" => &[],
         _ => return None,
     })
 }

@@ -512,6 +512,16 @@ pub fn collective_changes_body(
     .to_bytes()
 }
 
+/// The body of a `collective.ask` from someone who holds nothing of it.
+pub fn collective_ask_body(collective: crate::collective::CollectiveId) -> Vec<u8> {
+    crate::collective::wire::Ask {
+        collective,
+        heads: Default::default(),
+        cards: Vec::new(),
+    }
+    .to_bytes()
+}
+
 /// Reads hostile bytes as every body a `collective.*` envelope can carry
 /// and as a visitor pass (bytes and text). Whether any of them parsed.
 /// Must never panic.

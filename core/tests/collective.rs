@@ -443,6 +443,26 @@ fn a_member_who_missed_changes_asks_and_catches_up() {
     assert_eq!(answered.replies.len(), 1, "Bob answers");
     let answer = outbox_envelope(&m.bob, answered.replies[0]);
     m.carol.envelopes().open(&answer).unwrap();
+    // The same ask again (a member flooding them) is not answered again
+    // within the hour: nothing more is sealed.
+    let flood = m
+        .carol
+        .envelopes()
+        .seal(&Outgoing {
+            kind: kinds::COLLECTIVE_ASK,
+            body: &tend_core::testing::collective_ask_body(id),
+            to: &[Recipient::Comrade(comrade(&m.carol, &m.bob))],
+            expires_at: None,
+        })
+        .unwrap();
+    assert!(
+        m.bob
+            .envelopes()
+            .open(&flood.bytes)
+            .unwrap()
+            .replies
+            .is_empty()
+    );
     let carol = m.carol.collectives().get(id).unwrap();
     assert_eq!(
         agreed(&carol),

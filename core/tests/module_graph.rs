@@ -205,6 +205,7 @@ const TABLES: &[(&str, &str)] = &[
     ("collective_passes", "collective"),
     ("collective_visits", "collective"),
     ("collective_vouches", "collective"),
+    ("collective_answers", "collective"),
     ("deliveries", "delivery"),
     ("delivery_seen", "delivery"),
     ("mailbox_cursors", "delivery"),

@@ -77,7 +77,7 @@ impl Checked for Incoming {
         let from = (opened.sender.identity_key, opened.sender.name.as_str());
         let sealed = match *self {
             Incoming::Changes(body) => take(tx, from, body, now)?,
-            Incoming::Ask(ask) => answer(tx, &from.0, ask)?,
+            Incoming::Ask(ask) => answer(tx, &from.0, ask, now)?,
             Incoming::Visit(body) => visitors::take_visit(tx, &from.0, &body, now)?,
             Incoming::Face(face) => {
                 visitors::take_face(tx, &from.0, &opened.body, face)?;
@@ -244,7 +244,12 @@ fn ask(
 
 /// Sends a member what they asked for: the changes beyond what they hold,
 /// and the cards they lack. Nothing to someone who is not a member.
-fn answer(tx: &Connection, asker: &IdentityKey, ask: Ask) -> Result<Vec<Sealed>> {
+fn answer(
+    tx: &Connection,
+    asker: &IdentityKey,
+    ask: Ask,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
     if store::kept(tx, ask.collective)?.is_none() {
         return Err(CollectiveError::NotInvited.into());
     }
@@ -252,6 +257,12 @@ fn answer(tx: &Connection, asker: &IdentityKey, ask: Ask) -> Result<Vec<Sealed>>
     if !open.state().members.contains(asker) {
         return Err(CollectiveError::SenderNotAMember.into());
     }
+    // A member who floods asks is answered once an hour: what they lack
+    // would be sealed again, whole, for each.
+    if store::answered_lately(tx, open.kept.seq, asker, now - ASK_AGAIN_AFTER)? {
+        return Ok(Vec::new());
+    }
+    store::set_answered(tx, open.kept.seq, asker, now)?;
     let beyond: Vec<Change> = open.log.beyond(&ask.heads).cloned().collect();
     seal(tx, &open, (&[], &beyond), &ask.cards, &[*asker])
 }

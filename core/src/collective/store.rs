@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::change::{Change, CollectiveId};
 use super::state::{Added, Log};
+use crate::identity::IdentityKey;
 use crate::time::from_ms;
 use crate::{Error, Result};
 
@@ -102,6 +103,38 @@ pub(crate) fn set_asked(conn: &Connection, seq: i64, at: DateTime<Utc>) -> Resul
     conn.execute(
         "UPDATE collectives SET asked_at = ?2 WHERE seq = ?1",
         params![seq, at.timestamp_millis()],
+    )?;
+    Ok(())
+}
+
+/// Whether I answered `asker` about this collective after `since`.
+pub(crate) fn answered_lately(
+    conn: &Connection,
+    seq: i64,
+    asker: &IdentityKey,
+    since: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM collective_answers
+             WHERE collective = ?1 AND asker = ?2 AND answered_at > ?3)",
+        )?
+        .query_row(
+            params![seq, asker.as_bytes().as_slice(), since.timestamp_millis()],
+            |r| r.get(0),
+        )?)
+}
+
+pub(crate) fn set_answered(
+    conn: &Connection,
+    seq: i64,
+    asker: &IdentityKey,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO collective_answers (collective, asker, answered_at)
+         VALUES (?1, ?2, ?3)",
+        params![seq, asker.as_bytes().as_slice(), at.timestamp_millis()],
     )?;
     Ok(())
 }

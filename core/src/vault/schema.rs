@@ -434,6 +434,14 @@ const MIGRATIONS: &[&str] = &[
         vouches    INTEGER,               -- their progress, as a steward last told
         needed     INTEGER
     ) WITHOUT ROWID;
+    -- When I last answered each member's ask: a flood of asks is answered
+    -- once an hour.
+    CREATE TABLE collective_answers (
+        collective  INTEGER NOT NULL REFERENCES collectives (seq) ON DELETE CASCADE,
+        asker       BLOB NOT NULL,
+        answered_at INTEGER NOT NULL,
+        PRIMARY KEY (collective, asker)
+    ) WITHOUT ROWID;
     -- At a steward: members' vouches for visitors, private to stewards.
     CREATE TABLE collective_vouches (
         collective INTEGER NOT NULL REFERENCES collectives (seq) ON DELETE CASCADE,
