@@ -74,3 +74,20 @@ pub(crate) fn from_text(prefix: &str, text: &str, max: usize) -> Option<Vec<u8>>
     let payload = compact.strip_prefix(prefix)?;
     data_encoding::BASE32_NOPAD.decode(payload.as_bytes()).ok()
 }
+
+/// The checked-in test vectors `stored` of `docs/vectors/<file>`, parsed;
+/// with `TEND_WRITE_VECTORS` set, `now` is written there instead and
+/// nothing is given.
+#[cfg(test)]
+pub(crate) fn checked_in_vectors(
+    file: &str,
+    stored: &str,
+    now: &serde_json::Value,
+) -> Option<serde_json::Value> {
+    if std::env::var_os("TEND_WRITE_VECTORS").is_some() {
+        let path = format!("{}/../docs/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::write(path, serde_json::to_string_pretty(now).unwrap() + "\n").unwrap();
+        return None;
+    }
+    Some(serde_json::from_str(stored).unwrap())
+}
