@@ -305,9 +305,16 @@ fn agreements_op(state: &State, text: &str, major: bool) -> Result<Op> {
 }
 
 pub(super) fn open(conn: &Connection, id: CollectiveId) -> Result<Open> {
-    let kept = store::kept(conn, id)?.ok_or(Error::NotFound { what: "collective" })?;
+    open_kept(conn, id)?.ok_or(Error::NotFound { what: "collective" })
+}
+
+/// The collective, if my vault keeps it.
+pub(super) fn open_kept(conn: &Connection, id: CollectiveId) -> Result<Option<Open>> {
+    let Some(kept) = store::kept(conn, id)? else {
+        return Ok(None);
+    };
     let log = store::log(conn, kept.seq, id)?;
-    Ok(Open::new(kept, log, identity::identity_key(conn)?))
+    Ok(Some(Open::new(kept, log, identity::identity_key(conn)?)))
 }
 
 /// Signs `op` as mine, keeps it, and checks the rules count it: one they
@@ -397,15 +404,15 @@ pub(super) fn seal(
             Op::AddMember { member } => Some(*member),
             _ => None,
         });
+        // Each member's card once, looked up once.
+        let wanted: std::collections::BTreeSet<IdentityKey> = added
+            .chain(cards.iter().copied())
+            .filter(|k| state.members.contains(k))
+            .collect();
         let mut with = Vec::new();
-        for key in added.chain(cards.iter().copied()) {
-            if state.members.contains(&key)
-                && let Some(card) = comrades::card_of_unblocked(tx, &key)?
-            {
-                with.push(card);
-            }
+        for key in wanted {
+            with.extend(comrades::card_of_unblocked(tx, &key)?);
         }
-        with.dedup();
         with.truncate(usize::from(u8::MAX));
         bodies.push(
             Changes {

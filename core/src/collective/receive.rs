@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, Transaction};
 
-use super::actions::{Open, open, others, seal};
+use super::actions::{Open, open, open_kept, others, seal};
 use super::admission::{self, ProgressBody, VouchBody};
 use super::change::{Change, Op};
 use super::state::Outcome;
@@ -140,8 +140,8 @@ fn take(
         return Err(CollectiveError::WrongCollective.into());
     }
     let me = identity::identity_key(tx)?;
-    let mut open = match store::kept(tx, body.collective)? {
-        Some(_) => open(tx, body.collective)?,
+    let mut open = match open_kept(tx, body.collective)? {
+        Some(open) => open,
         None => {
             let adds_me = changes
                 .iter()
@@ -250,10 +250,9 @@ fn answer(
     ask: Ask,
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
-    if store::kept(tx, ask.collective)?.is_none() {
+    let Some(open) = open_kept(tx, ask.collective)? else {
         return Err(CollectiveError::NotInvited.into());
-    }
-    let open = open(tx, ask.collective)?;
+    };
     if !open.state().members.contains(asker) {
         return Err(CollectiveError::SenderNotAMember.into());
     }
