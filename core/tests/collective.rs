@@ -252,6 +252,23 @@ fn a_change_the_rules_refuse_is_typed_and_neither_kept_nor_sent() {
         agreed(&m.alice.collectives().get(id).unwrap())
     );
     assert_eq!(bob.name, "Riverside Care");
+
+    // Nothing refused lingers in what the vaults remember between calls:
+    // Alice's next change has the next number, so it counts at Bob's, and
+    // each vault reads the same from disk as it remembered.
+    let renamed = m
+        .alice
+        .collectives()
+        .rename(id, "Riverside Mutual Care")
+        .unwrap();
+    deliver_all(&renamed, &[&m.bob, &m.carol]);
+    for v in [&m.alice, &m.bob] {
+        let remembered = v.collectives().get(id).unwrap();
+        assert_eq!(remembered.name, "Riverside Mutual Care");
+        v.lock();
+        v.unlock_with_key(&common::key(7)).unwrap();
+        assert_eq!(v.collectives().get(id).unwrap(), remembered);
+    }
 }
 
 #[test]

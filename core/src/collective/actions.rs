@@ -2,6 +2,8 @@
 //! is signed, judged by the rules against the log I hold (a refused one is
 //! never stored or sent), and sealed to the members.
 
+use std::cell::OnceCell;
+
 use chrono::Utc;
 use rusqlite::Connection;
 
@@ -14,6 +16,7 @@ use super::{
 };
 use crate::comrades::{self, ComradeId, IdentityKey};
 use crate::envelope::{self, MAX_RECIPIENTS, Outgoing, Sealed};
+use crate::vault::memo;
 use crate::{Error, Result, identity};
 
 /// The agreements a new collective starts with, after the zine's
@@ -26,12 +29,21 @@ Talk is secondary, and quiet is welcome.
 Nobody has to share anything, and what is shared stays with us.";
 
 /// A collective open for one action: its row, its log, and me; the state
-/// is folded once for each version of the log, not at every look.
+/// is folded once for each version of the log, not at every look. When
+/// the action ends, log and state stay in the vault's memo for the next.
 pub(super) struct Open {
     pub kept: Kept,
     pub log: Log,
     pub me: IdentityKey,
-    folded: std::cell::OnceCell<State>,
+    folded: OnceCell<State>,
+}
+
+/// A log and its state as an earlier action left them, and the token
+/// the log had then.
+struct Remembered {
+    log_token: i64,
+    log: Log,
+    folded: OnceCell<State>,
 }
 
 impl Open {
@@ -40,7 +52,25 @@ impl Open {
             kept,
             log,
             me,
-            folded: std::cell::OnceCell::new(),
+            folded: OnceCell::new(),
+        }
+    }
+
+    /// The collective as my vault keeps it: from the memo if its log has
+    /// not changed since, else read and folded anew.
+    fn load(conn: &Connection, id: CollectiveId, kept: Kept) -> Result<Open> {
+        let me = identity::identity_key(conn)?;
+        match memo::take::<Remembered>(&id.0) {
+            Some(r) if r.log_token == kept.log_token && r.log.collective() == id => Ok(Open {
+                kept,
+                log: r.log,
+                me,
+                folded: r.folded,
+            }),
+            _ => {
+                let log = store::log(conn, kept.seq, id)?;
+                Ok(Open::new(kept, log, me))
+            }
         }
     }
 
@@ -50,11 +80,23 @@ impl Open {
 
     /// Takes a change into the log and the vault; whether it was new.
     pub fn add(&mut self, tx: &Connection, change: Change) -> Result<bool> {
-        let new = store::add(tx, self.kept.seq, &mut self.log, change)?;
+        let new = store::add(tx, &mut self.kept, &mut self.log, change)?;
         if new {
-            self.folded = std::cell::OnceCell::new();
+            self.folded = OnceCell::new();
         }
         Ok(new)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        let id = self.log.collective();
+        let remembered = Remembered {
+            log_token: self.kept.log_token,
+            log: std::mem::replace(&mut self.log, Log::new(id)),
+            folded: std::mem::take(&mut self.folded),
+        };
+        memo::put(id.0.to_vec(), remembered);
     }
 }
 
@@ -66,11 +108,7 @@ impl Collectives<'_> {
         let now = Utc::now();
         self.vault.with_tx(|tx| {
             let id = CollectiveId::random();
-            let kept = Kept {
-                seq: store::insert(tx, id, now)?,
-                joined_at: now,
-                asked_at: None,
-            };
+            let kept = store::insert(tx, id, now)?;
             let mut open = Open::new(kept, super::Log::new(id), identity::identity_key(tx)?);
             make(tx, &mut open, Op::Found { name })?;
             if let Some(text) = agreements {
@@ -310,11 +348,9 @@ pub(super) fn open(conn: &Connection, id: CollectiveId) -> Result<Open> {
 
 /// The collective, if my vault keeps it.
 pub(super) fn open_kept(conn: &Connection, id: CollectiveId) -> Result<Option<Open>> {
-    let Some(kept) = store::kept(conn, id)? else {
-        return Ok(None);
-    };
-    let log = store::log(conn, kept.seq, id)?;
-    Ok(Some(Open::new(kept, log, identity::identity_key(conn)?)))
+    store::kept(conn, id)?
+        .map(|kept| Open::load(conn, id, kept))
+        .transpose()
 }
 
 /// Signs `op` as mine, keeps it, and checks the rules count it: one they

@@ -8,7 +8,7 @@ use super::actions::{Open, open, open_kept, others, seal};
 use super::admission::{self, ProgressBody, VouchBody};
 use super::change::{Change, Op};
 use super::state::Outcome;
-use super::store::{self, Kept};
+use super::store;
 use super::visitors::{self, FaceBody, VisitBody};
 use super::wire::{Ask, Changes};
 use super::{CollectiveError, kinds};
@@ -149,11 +149,7 @@ fn take(
             if !adds_me {
                 return Err(CollectiveError::NotInvited.into());
             }
-            let kept = Kept {
-                seq: store::insert(tx, body.collective, now)?,
-                joined_at: now,
-                asked_at: None,
-            };
+            let kept = store::insert(tx, body.collective, now)?;
             Open::new(kept, super::Log::new(body.collective), me)
         }
     };

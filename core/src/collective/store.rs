@@ -20,29 +20,43 @@ pub(crate) struct Kept {
     pub seq: i64,
     pub joined_at: DateTime<Utc>,
     pub asked_at: Option<DateTime<Utc>>,
+    /// Taken anew at every change to the log (`crate::vault::memo`).
+    pub log_token: i64,
 }
 
 pub(crate) fn kept(conn: &Connection, id: CollectiveId) -> Result<Option<Kept>> {
-    let row: Option<(i64, i64, Option<i64>)> = conn
-        .prepare_cached("SELECT seq, joined_at, asked_at FROM collectives WHERE id = ?1")?
-        .query_row([id.0.as_slice()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let row: Option<(i64, i64, Option<i64>, i64)> = conn
+        .prepare_cached(
+            "SELECT seq, joined_at, asked_at, log_token FROM collectives WHERE id = ?1",
+        )?
+        .query_row([id.0.as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
-    row.map(|(seq, joined, asked)| {
+    row.map(|(seq, joined, asked, log_token)| {
         Ok(Kept {
             seq,
             joined_at: from_ms(joined)?,
             asked_at: asked.map(from_ms).transpose()?,
+            log_token,
         })
     })
     .transpose()
 }
 
-pub(crate) fn insert(conn: &Connection, id: CollectiveId, now: DateTime<Utc>) -> Result<i64> {
+/// Starts keeping a collective I join or found, its log empty.
+pub(crate) fn insert(conn: &Connection, id: CollectiveId, now: DateTime<Utc>) -> Result<Kept> {
+    let log_token: i64 = rand::random();
     conn.execute(
-        "INSERT INTO collectives (id, joined_at) VALUES (?1, ?2)",
-        params![id.0.as_slice(), now.timestamp_millis()],
+        "INSERT INTO collectives (id, joined_at, log_token) VALUES (?1, ?2, ?3)",
+        params![id.0.as_slice(), now.timestamp_millis(), log_token],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(Kept {
+        seq: conn.last_insert_rowid(),
+        joined_at: now,
+        asked_at: None,
+        log_token,
+    })
 }
 
 /// Every collective I keep, oldest first.
@@ -70,8 +84,14 @@ pub(crate) fn log(conn: &Connection, seq: i64, id: CollectiveId) -> Result<Log> 
 }
 
 /// Takes `change` into `log` and the vault; whether it was new. A full log
-/// refuses it before anything is written.
-pub(crate) fn add(conn: &Connection, seq: i64, log: &mut Log, change: Change) -> Result<bool> {
+/// refuses it before anything is written. A new change gives the log a
+/// new token, which `kept.log_token` follows.
+pub(crate) fn add(
+    conn: &Connection,
+    kept: &mut Kept,
+    log: &mut Log,
+    change: Change,
+) -> Result<bool> {
     if log.len() >= MAX_LOG_CHANGES || log.count_by(&change.author) >= MAX_CHANGES_PER_AUTHOR {
         return Err(super::CollectiveError::LogFull.into());
     }
@@ -90,12 +110,16 @@ pub(crate) fn add(conn: &Connection, seq: i64, log: &mut Log, change: Change) ->
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        seq,
+        kept.seq,
         row.0.as_bytes().as_slice(),
         row.1 as i64,
         row.2.as_slice(),
         row.3
     ])?;
+    let token: i64 = rand::random();
+    conn.prepare_cached("UPDATE collectives SET log_token = ?2 WHERE seq = ?1")?
+        .execute(params![kept.seq, token])?;
+    kept.log_token = token;
     Ok(true)
 }
 
@@ -148,10 +172,10 @@ pub(crate) fn delete(conn: &Connection, seq: i64) -> Result<()> {
 /// Keeps a whole log as if every change had arrived (testing).
 #[cfg(feature = "testing")]
 pub(crate) fn keep(conn: &Connection, log: &Log, now: DateTime<Utc>) -> Result<()> {
-    let seq = insert(conn, log.collective(), now)?;
-    let mut kept = Log::new(log.collective());
+    let mut kept = insert(conn, log.collective(), now)?;
+    let mut copy = Log::new(log.collective());
     for change in log.changes() {
-        add(conn, seq, &mut kept, change.clone())?;
+        add(conn, &mut kept, &mut copy, change.clone())?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@
 mod connection;
 mod duress;
 mod header;
+pub(crate) mod memo;
 mod schema;
 pub(crate) mod settings;
 mod watch;
@@ -148,6 +149,7 @@ struct Unlocked {
     device: Option<DataKey>,
     /// Dropped after `conn`, which writes into it.
     touched: Option<watch::Touched>,
+    memo: memo::Memo,
 }
 
 impl Unlocked {
@@ -157,6 +159,7 @@ impl Unlocked {
             key,
             device: None,
             touched: None,
+            memo: memo::Memo::default(),
         }
     }
 
@@ -473,9 +476,9 @@ impl Vault {
     }
 
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let state = self.guard();
-        let unlocked = state.as_ref().ok_or(Error::Locked)?;
-        let value = f(&unlocked.conn);
+        let mut state = self.guard();
+        let unlocked = state.as_mut().ok_or(Error::Locked)?;
+        let value = memo::within(&mut unlocked.memo, || f(&unlocked.conn));
         let touched = self.watch.take();
         drop(state);
         self.watch.report(touched);
@@ -487,7 +490,8 @@ impl Vault {
     pub(crate) fn with_tx<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
-        let committed = connection::write_transaction(&mut unlocked.conn).and_then(|tx| {
+        let committed = memo::within(&mut unlocked.memo, || {
+            let tx = connection::write_transaction(&mut unlocked.conn)?;
             let value = f(&tx)?;
             tx.commit()?;
             Ok(value)

@@ -469,6 +469,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE comrades ADD COLUMN visit TEXT;
     ALTER TABLE comrades ADD COLUMN visit_role INTEGER;
     "#,
+    // 12 -> 13: a token each collective's log takes anew at every change,
+    // so a log folded earlier in this unlock is known still to be current.
+    r#"
+    ALTER TABLE collectives ADD COLUMN log_token INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
