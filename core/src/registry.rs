@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+use crate::collective::Collectives;
 use crate::comrades::Comrades;
 use crate::delivery::{self, Delivery};
 use crate::envelope::{self, CardUpdates, Envelopes, KindHandler};
@@ -33,7 +34,9 @@ pub(crate) static KINDS: &[&dyn KindHandler] = &[
     &journal::SharedEntries,
     &care::CareKinds,
     &gatherings::GatheringKinds,
-    &collective::CollectiveKinds,
+    &collective::CollectiveKinds {
+        follow: gatherings::follow_collectives,
+    },
 ];
 
 /// What changed, so a screen can refresh. Reported after each commit, on
@@ -201,6 +204,11 @@ impl Vault {
     /// My comrades and circles. Removing, blocking and unblocking tell delivery.
     pub fn comrades(&self) -> Comrades<'_> {
         Comrades::new(self, delivery::on_comrade_change)
+    }
+
+    /// The collectives I belong to or visit. Gatherings follow their changes.
+    pub fn collectives(&self) -> Collectives<'_> {
+        Collectives::new(self, gatherings::follow_collectives)
     }
 
     /// Relays, mailboxes and syncing.

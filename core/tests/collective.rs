@@ -920,3 +920,221 @@ fn a_visitor_vouched_for_by_enough_members_becomes_one_and_sees_only_the_count()
     assert!(!alice_at_dana.verified);
     assert_eq!(dana.collectives().members(id).unwrap().len(), 4);
 }
+
+/// Delivers `sealed` to those of `vaults` it is addressed to, then what
+/// they seal in answer, until nothing more is sent: a relay in miniature.
+fn relay(sealed: Vec<Sealed>, vaults: &[&Vault]) {
+    let mut queue: std::collections::VecDeque<Sealed> = sealed.into();
+    while let Some(s) = queue.pop_front() {
+        for v in vaults {
+            if s.recipients.iter().any(|r| r.identity_key == key(v)) {
+                let opened = v.envelopes().open(&s.bytes).unwrap();
+                queue.extend(
+                    v.envelopes()
+                        .outbox()
+                        .unwrap()
+                        .into_iter()
+                        .filter(|o| opened.replies.contains(&o.sealed.message_id))
+                        .map(|o| o.sealed),
+                );
+            }
+        }
+    }
+}
+
+/// What `v` sealed while `f` ran.
+fn sealing(v: &Vault, f: impl FnOnce()) -> Vec<Sealed> {
+    let before: Vec<_> = v
+        .envelopes()
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .map(|o| o.sealed.message_id)
+        .collect();
+    f();
+    v.envelopes()
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .filter(|o| !before.contains(&o.sealed.message_id))
+        .map(|o| o.sealed)
+        .collect()
+}
+
+#[test]
+fn a_gathering_that_welcomes_visitors_reaches_them_with_totals_only_and_their_answer_the_organiser()
+{
+    use tend_core::gatherings::{NewGathering, Rsvp};
+    let (m, id) = founded();
+    // Bob hosts Dana; Alice, who organises, has never met her.
+    let dana = member(m._dir.path(), "Dana");
+    let pass = m
+        .bob
+        .collectives()
+        .issue_pass(id, chrono::Duration::days(30))
+        .unwrap();
+    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    let all = [&m.alice, &m.bob, &m.carol, &dana];
+    relay(vec![joined.sealed], &all);
+
+    let today = chrono::Utc::now().date_naive();
+    let g = m
+        .alice
+        .gatherings()
+        .add(NewGathering::monthly_restorative(
+            today,
+            "Europe/Berlin",
+            "The community room",
+        ))
+        .unwrap();
+    let invite = m.alice.gatherings().invite_collective(g.id, id).unwrap();
+    relay(vec![invite], &all);
+    assert!(
+        dana.gatherings().list().unwrap().is_empty(),
+        "not yet welcome"
+    );
+
+    let welcome = m
+        .alice
+        .gatherings()
+        .set_visitors_welcome(g.id, true)
+        .unwrap();
+    relay(welcome, &all);
+    let hers = dana.gatherings().list().unwrap();
+    assert_eq!(hers.len(), 1);
+    assert_eq!(
+        (
+            hers[0].organiser.as_deref(),
+            hers[0].collective,
+            hers[0].visitors_welcome
+        ),
+        (Some("Bob"), Some(id), true),
+        "through her host"
+    );
+    assert_eq!(hers[0].location, "The community room");
+    let next = dana
+        .gatherings()
+        .occurrences(
+            chrono::Utc::now(),
+            chrono::Utc::now() + chrono::Duration::days(40),
+        )
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+
+    // Carol and Dana are going. Dana's answer goes to Bob, who passes it on.
+    let carol_going = sealing(&m.carol, || {
+        let copy = m.carol.gatherings().list().unwrap()[0].id;
+        m.carol
+            .gatherings()
+            .rsvp(copy, next.original_start, Some(Rsvp::Going), None)
+            .unwrap()
+    });
+    relay(carol_going, &all);
+    let dana_going = sealing(&dana, || {
+        dana.gatherings()
+            .rsvp(hers[0].id, next.original_start, Some(Rsvp::Going), None)
+            .unwrap()
+    });
+    assert_eq!(dana_going.len(), 1);
+    assert_eq!(dana_going[0].recipients[0].name, "Bob");
+    relay(dana_going, &all);
+    let attendees = m
+        .alice
+        .gatherings()
+        .attendees(g.id, next.original_start)
+        .unwrap();
+    let mut seen: Vec<(Option<&str>, bool, Option<&str>)> = attendees
+        .iter()
+        .map(|a| (a.name.as_deref(), a.visitor, a.host.as_deref()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (Some("Carol"), false, None),
+            (Some("Dana"), true, Some("Bob"))
+        ]
+    );
+    // She sees how many are going, never who.
+    let totals = |v: &Vault| {
+        v.gatherings()
+            .occurrences(
+                chrono::Utc::now(),
+                chrono::Utc::now() + chrono::Duration::days(40),
+            )
+            .unwrap()[0]
+            .totals
+    };
+    assert_eq!(totals(&dana).map(|t| t.going), Some(2));
+    assert_eq!(totals(&m.bob).map(|t| t.going), Some(2));
+    assert!(
+        dana.gatherings()
+            .attendees(hers[0].id, next.original_start)
+            .is_err()
+    );
+
+    // A member cannot answer for another member as if a visitor.
+    let forged = m
+        .carol
+        .envelopes()
+        .seal(&Outgoing {
+            kind: kinds::GATHERING_RSVP,
+            body: format!(
+                r#"{{"v":1,"uid":"{}@tend","start":"{}","response":"going","at":{},"visitor":{{"key":"{}","name":"Bob"}}}}"#,
+                g.id,
+                tend_core::gatherings::local_time_text(next.original_start),
+                chrono::Utc::now().timestamp_millis(),
+                hex::encode(key(&m.bob).as_bytes()),
+            )
+            .as_bytes(),
+            to: &[Recipient::Comrade(comrade(&m.carol, &m.alice))],
+            expires_at: None,
+        })
+        .unwrap();
+    assert!(matches!(
+        m.alice.envelopes().open(&forged.bytes),
+        Err(Error::Gathering(
+            tend_core::gatherings::GatheringError::NotInvited
+        ))
+    ));
+
+    // No longer welcome: it goes from the visitor's vault; welcome again, back.
+    let off = m
+        .alice
+        .gatherings()
+        .set_visitors_welcome(g.id, false)
+        .unwrap();
+    relay(off, &all);
+    assert!(dana.gatherings().list().unwrap().is_empty());
+    assert_eq!(
+        m.carol.gatherings().list().unwrap().len(),
+        1,
+        "members keep it"
+    );
+    let on = m
+        .alice
+        .gatherings()
+        .set_visitors_welcome(g.id, true)
+        .unwrap();
+    relay(on, &all);
+    assert_eq!(dana.gatherings().list().unwrap().len(), 1);
+
+    // Alice meets Dana there and admits her: now a member, she is invited
+    // by Alice herself, and her copy becomes the organiser's.
+    m.alice
+        .comrades()
+        .add(&dana.comrades().my_card().unwrap(), None)
+        .unwrap();
+    let admitted = m
+        .alice
+        .collectives()
+        .admit(id, comrade(&m.alice, &dana))
+        .unwrap();
+    relay(admitted.sealed, &all);
+    let hers = dana.gatherings().list().unwrap();
+    assert_eq!(hers.len(), 1);
+    assert_eq!(hers[0].organiser.as_deref(), Some("Alice"));
+    assert_eq!(dana.collectives().get(id).unwrap().members, 4);
+}

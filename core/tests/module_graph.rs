@@ -200,6 +200,7 @@ const TABLES: &[(&str, &str)] = &[
     ("gathering_invitees", "gatherings"),
     ("gathering_answers", "gatherings"),
     ("gathering_totals", "gatherings"),
+    ("gathering_visitors", "gatherings"),
     ("collectives", "collective"),
     ("collective_changes", "collective"),
     ("collective_passes", "collective"),

@@ -184,7 +184,7 @@ impl Collectives<'_> {
         if comrades.is_empty() {
             return Err(Error::invalid("members", "name at least one comrade"));
         }
-        self.vault.with_tx(|tx| {
+        self.changing(|tx| {
             let mut open = open(tx, id)?;
             let keys = comrades
                 .iter()

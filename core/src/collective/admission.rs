@@ -75,7 +75,7 @@ impl Collectives<'_> {
     /// and nobody else learns who vouched. A steward's own vouch counts at once.
     pub fn vouch(&self, id: CollectiveId, visitor: ComradeId) -> Result<Vec<Sealed>> {
         let now = Utc::now();
-        self.vault.with_tx(|tx| {
+        self.changing(|tx| {
             let mut open = open(tx, id)?;
             let state = open.state();
             if !state.members.contains(&open.me) {

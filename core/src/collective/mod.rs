@@ -38,11 +38,14 @@ pub use state::{Added, Agreements, Log, LogError, Outcome, Refusal, State};
 pub(crate) use store::keep;
 pub use store::{MAX_CHANGES_PER_AUTHOR, MAX_LOG_CHANGES};
 pub use visitors::{IssuedPass, JoinedVisit, VisitedCollective};
+pub(crate) use visitors::{host_of, hosted_visitors};
 
-use crate::Vault;
+use rusqlite::{Connection, Transaction};
+
 use crate::comrades::{ComradeId, IdentityKey};
 use crate::envelope::Sealed;
 use crate::redact::Text;
+use crate::{Result, Vault};
 
 /// The envelope kinds a collective travels in: `docs/collective.md`.
 pub mod kinds {
@@ -180,13 +183,45 @@ pub struct MadeChange {
     pub sealed: Vec<Sealed>,
 }
 
+/// What a module above does, in the same transaction, once a collective
+/// changed (gatherings invite new members and share with visitors);
+/// returns what it sealed.
+pub(crate) type Follow = fn(&Connection, DateTime<Utc>) -> Result<Vec<Sealed>>;
+
 /// The collectives I belong to. Borrow it with [`Vault::collectives`].
 pub struct Collectives<'v> {
     vault: &'v Vault,
+    follow: Follow,
 }
 
-impl Vault {
-    pub fn collectives(&self) -> Collectives<'_> {
-        Collectives { vault: self }
+impl<'v> Collectives<'v> {
+    pub(crate) fn new(vault: &'v Vault, follow: Follow) -> Collectives<'v> {
+        Collectives { vault, follow }
+    }
+
+    /// Runs `f` in one transaction, and then what follows a change.
+    fn changing<T: Carries>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        self.vault.with_tx(|tx| {
+            let mut made = f(tx)?;
+            made.sealed().extend((self.follow)(tx, Utc::now())?);
+            Ok(made)
+        })
+    }
+}
+
+/// What an action returns, with the envelopes it sealed.
+trait Carries {
+    fn sealed(&mut self) -> &mut Vec<Sealed>;
+}
+
+impl Carries for MadeChange {
+    fn sealed(&mut self) -> &mut Vec<Sealed> {
+        &mut self.sealed
+    }
+}
+
+impl Carries for Vec<Sealed> {
+    fn sealed(&mut self) -> &mut Vec<Sealed> {
+        self
     }
 }

@@ -24,8 +24,16 @@ pub const ASK_AGAIN_AFTER: Duration = Duration::hours(1);
 /// was announced to them while they were away.
 pub const CATCH_UP_EVERY: Duration = Duration::days(7);
 
-/// The `collective.*` kinds, as `crate::registry` lists them.
-pub(crate) struct CollectiveKinds;
+/// The `collective.*` kinds, as `crate::registry` lists them, and what
+/// follows each one taken.
+pub(crate) struct CollectiveKinds {
+    pub follow: super::Follow,
+}
+
+struct Received {
+    body: Incoming,
+    follow: super::Follow,
+}
 
 enum Incoming {
     Changes(Changes),
@@ -42,7 +50,7 @@ impl KindHandler for CollectiveKinds {
     }
 
     fn check(&self, kind: &str, body: &[u8]) -> Result<Box<dyn Checked>, EnvelopeError> {
-        Ok(Box::new(match kind {
+        let body = match kind {
             kinds::COLLECTIVE_CHANGES => Incoming::Changes(Changes::parse(body)?),
             kinds::COLLECTIVE_ASK => Incoming::Ask(Ask::parse(body)?),
             kinds::COLLECTIVE_VISIT => Incoming::Visit(VisitBody::parse(body)?),
@@ -50,18 +58,22 @@ impl KindHandler for CollectiveKinds {
             kinds::COLLECTIVE_VOUCH => Incoming::Vouch(Box::new(VouchBody::parse(body)?)),
             kinds::COLLECTIVE_PROGRESS => Incoming::Progress(ProgressBody::parse(body)?),
             _ => return Err(EnvelopeError::Malformed),
+        };
+        Ok(Box::new(Received {
+            body,
+            follow: self.follow,
         }))
     }
 }
 
-impl Checked for Incoming {
+impl Checked for Received {
     fn admit_stranger(
         &self,
         tx: &Transaction<'_>,
         card: &Card,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        match self {
+        match &self.body {
             Incoming::Visit(body) => visitors::admit(tx, body, card, now),
             Incoming::Changes(body) => admission::admit_welcome(tx, body, card, now),
             _ => Ok(false),
@@ -75,7 +87,7 @@ impl Checked for Incoming {
         now: DateTime<Utc>,
     ) -> Result<Vec<MessageId>> {
         let from = (opened.sender.identity_key, opened.sender.name.as_str());
-        let sealed = match *self {
+        let mut sealed = match self.body {
             Incoming::Changes(body) => take(tx, from, body, now)?,
             Incoming::Ask(ask) => answer(tx, &from.0, ask, now)?,
             Incoming::Visit(body) => visitors::take_visit(tx, &from.0, &body, now)?,
@@ -86,6 +98,7 @@ impl Checked for Incoming {
             Incoming::Vouch(vouch) => admission::take_vouch(tx, &from.0, *vouch, now)?,
             Incoming::Progress(p) => admission::take_progress(tx, &from.0, p, now)?,
         };
+        sealed.extend((self.follow)(tx, now)?);
         Ok(sealed.into_iter().map(|s| s.message_id).collect())
     }
 }

@@ -368,6 +368,34 @@ pub(super) fn take_visit(
     send_faces(tx, &open(tx, body.collective())?, now)
 }
 
+/// My visitors to a collective: their passes unexpired, and not members
+/// yet. Gatherings marked visitors welcome are shared with them.
+pub(crate) fn hosted_visitors(
+    conn: &Connection,
+    id: CollectiveId,
+    now: DateTime<Utc>,
+) -> Result<Vec<IdentityKey>> {
+    let Some(open) = super::actions::open_kept(conn, id)? else {
+        return Ok(Vec::new());
+    };
+    let visitors: Vec<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT visitor FROM collective_passes
+             WHERE collective = ?1 AND visitor IS NOT NULL AND expires_at > ?2",
+        )?
+        .query_map(params![open.kept.seq, now.timestamp_millis()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let members = &open.state().members;
+    let mut keys = Vec::new();
+    for visitor in visitors {
+        let key = IdentityKey::from_stored(visitor)?;
+        if !members.contains(&key) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
 /// The face as it is now, to each visitor of mine whose pass has not
 /// expired and who was last sent another.
 pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Result<Vec<Sealed>> {
@@ -461,7 +489,7 @@ pub(super) fn set_progress(
 }
 
 /// The member hosting my visit to this collective, if I visit it.
-pub(super) fn host_of(conn: &Connection, id: CollectiveId) -> Result<Option<IdentityKey>> {
+pub(crate) fn host_of(conn: &Connection, id: CollectiveId) -> Result<Option<IdentityKey>> {
     let host: Option<Vec<u8>> = conn
         .query_row(
             "SELECT host FROM collective_visits WHERE collective = ?1",

@@ -23,7 +23,7 @@ use crate::envelope::{
 };
 use crate::redact::Text;
 use crate::time::local_text;
-use crate::{Error, Result};
+use crate::{Result, identity};
 
 /// Why a gathering change, or a gathering envelope, was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,11 @@ pub struct Attendee {
     /// `None` for me.
     pub name: Option<String>,
     pub rsvp: Rsvp,
+    /// A visitor to the gathering's collective: not a member yet.
+    pub visitor: bool,
+    /// A visitor's host, the member whose pass brought them, as I call
+    /// them; `None` when that is me, or for a member.
+    pub host: Option<String>,
 }
 
 impl fmt::Debug for Attendee {
@@ -51,17 +56,23 @@ impl fmt::Debug for Attendee {
         f.debug_struct("Attendee")
             .field("name", &self.name.as_deref().map(Text))
             .field("rsvp", &self.rsvp)
-            .finish()
+            .field("visitor", &self.visitor)
+            .finish_non_exhaustive()
     }
 }
 
 /// `gathering.invite` and `gathering.update`: the whole gathering.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StateBody {
+pub(super) struct StateBody {
     v: u8,
     uid: String,
     rev: u32,
+    /// The collective whose members it invites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    collective: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    visitors_welcome: bool,
     /// The organiser called it off altogether.
     #[serde(default, skip_serializing_if = "is_false")]
     cancelled: bool,
@@ -116,6 +127,54 @@ struct RsvpBody {
     response: Option<Rsvp>,
     /// Milliseconds; a later answer replaces an earlier one.
     at: i64,
+    /// A visitor's answer, as their host passes it on to the organiser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    visitor: Option<VisitorBody>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct VisitorBody {
+    /// Their identity key, hex.
+    key: String,
+    name: String,
+}
+
+impl VisitorBody {
+    fn key(&self) -> Option<IdentityKey> {
+        let mut key = [0; 32];
+        hex::decode_to_slice(&self.key, &mut key).ok()?;
+        Some(IdentityKey(key))
+    }
+}
+
+impl StateBody {
+    pub(super) fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// The same gathering, called off: for visitors it no longer welcomes.
+    pub(super) fn cancelled_copy(&self) -> StateBody {
+        StateBody {
+            v: self.v,
+            uid: self.uid.clone(),
+            rev: self.rev,
+            collective: self.collective.clone(),
+            visitors_welcome: false,
+            cancelled: true,
+            title: self.title.clone(),
+            kind: self.kind.clone(),
+            description: String::new(),
+            location: String::new(),
+            starts_at: self.starts_at.clone(),
+            time_zone: self.time_zone.clone(),
+            duration_minutes: self.duration_minutes,
+            recurrence: self.recurrence.clone(),
+            reminders: Vec::new(),
+            overrides: Vec::new(),
+            totals: Vec::new(),
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -133,20 +192,6 @@ impl Gatherings<'_> {
             let seq = store::seq_of(tx, id)?;
             ensure_mine(tx, seq)?;
             invite_peers(tx, seq, id, envelope::resolve(tx, to)?)
-        })
-    }
-
-    /// Invites the members of a collective I belong to: those whose card I
-    /// hold (a collective introduces its members to each other).
-    pub fn invite_collective(&self, id: GatheringId, collective: CollectiveId) -> Result<Sealed> {
-        self.vault.with_tx(|tx| {
-            let seq = store::seq_of(tx, id)?;
-            ensure_mine(tx, seq)?;
-            let peers = comrades::peers_for_keys(tx, &collective::fellow_members(tx, collective)?)?;
-            if peers.is_empty() {
-                return Err(Error::invalid("recipients", "no other member to invite"));
-            }
-            invite_peers(tx, seq, id, peers)
         })
     }
 
@@ -172,27 +217,44 @@ impl Gatherings<'_> {
             if let Some(rsvp) = mine.flatten().map(Rsvp::from_code).transpose()?
                 && rsvp != Rsvp::NotGoing
             {
-                out.push(Attendee { name: None, rsvp });
+                out.push(Attendee {
+                    name: None,
+                    rsvp,
+                    visitor: false,
+                    host: None,
+                });
             }
             let mut stmt = conn.prepare_cached(
-                "SELECT identity_key, response FROM gathering_answers
+                "SELECT identity_key, response, visitor_name, visitor_host FROM gathering_answers
                  WHERE gathering = ?1 AND original_start = ?2 AND response IS NOT NULL",
             )?;
-            let rows = stmt.query_map(params![seq, start], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-            })?;
+            type Row = (Vec<u8>, i64, Option<String>, Option<Vec<u8>>);
+            let rows: Vec<Row> = stmt
+                .query_map(params![seq, start], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let me = identity::identity_key(conn)?;
+            let name_of = |key: Vec<u8>| -> Result<Option<String>> {
+                Ok(comrades::known(conn, &IdentityKey::from_stored(key)?)?.map(|k| k.name))
+            };
             let mut answers = Vec::new();
-            for row in rows {
-                let (key, code) = row?;
-                let name = comrades::known(conn, &IdentityKey::from_stored(key)?)?.map(|k| k.name);
-                answers.push((code, name));
+            for (key, code, visitor_name, host) in rows {
+                let (name, host) = match (visitor_name, host) {
+                    (Some(name), Some(host)) if host == me.as_bytes() => (Some(name), Some(None)),
+                    (Some(name), Some(host)) => (Some(name), Some(name_of(host)?)),
+                    _ => (name_of(key)?, None),
+                };
+                answers.push((code, name, host));
             }
             // Going before maybe, then by name; someone no longer a comrade first, as "?".
             answers.sort();
-            for (code, name) in answers {
+            for (code, name, host) in answers {
                 out.push(Attendee {
                     name: Some(name.unwrap_or_else(|| "?".into())),
                     rsvp: Rsvp::from_code(code)?,
+                    visitor: host.is_some(),
+                    host: host.flatten(),
                 });
             }
             Ok(out)
@@ -200,7 +262,12 @@ impl Gatherings<'_> {
     }
 }
 
-fn invite_peers(tx: &Connection, seq: i64, id: GatheringId, peers: Vec<Peer>) -> Result<Sealed> {
+pub(super) fn invite_peers(
+    tx: &Connection,
+    seq: i64,
+    id: GatheringId,
+    peers: Vec<Peer>,
+) -> Result<Sealed> {
     let mut add = tx.prepare_cached(
         "INSERT OR IGNORE INTO gathering_invitees (gathering, identity_key) VALUES (?1, ?2)",
     )?;
@@ -219,7 +286,7 @@ pub(crate) fn ensure_mine(conn: &Connection, seq: i64) -> Result<()> {
     }
 }
 
-fn organiser(conn: &Connection, seq: i64) -> Result<Option<IdentityKey>> {
+pub(super) fn organiser(conn: &Connection, seq: i64) -> Result<Option<IdentityKey>> {
     let key: Option<Vec<u8>> = conn.query_row(
         "SELECT organiser FROM gatherings WHERE seq = ?1",
         [seq],
@@ -228,7 +295,7 @@ fn organiser(conn: &Connection, seq: i64) -> Result<Option<IdentityKey>> {
     key.map(IdentityKey::from_stored).transpose()
 }
 
-fn invitees(conn: &Connection, seq: i64) -> Result<Vec<IdentityKey>> {
+pub(super) fn invitees(conn: &Connection, seq: i64) -> Result<Vec<IdentityKey>> {
     let mut stmt =
         conn.prepare_cached("SELECT identity_key FROM gathering_invitees WHERE gathering = ?1")?;
     let rows = stmt.query_map([seq], |r| r.get::<_, Vec<u8>>(0))?;
@@ -237,14 +304,33 @@ fn invitees(conn: &Connection, seq: i64) -> Result<Vec<IdentityKey>> {
 
 /// After a change to my gathering, every invitee who is still a comrade
 /// gets its new state. Nothing when it has no invitees.
+/// And my visitors, where it welcomes them.
 pub(crate) fn announce(conn: &Connection, seq: i64, cancelled: bool) -> Result<Vec<Sealed>> {
     let peers = comrades::peers_for_keys(conn, &invitees(conn, seq)?)?;
-    if peers.is_empty() || organiser(conn, seq)?.is_some() {
+    if organiser(conn, seq)?.is_some() {
+        return Ok(Vec::new());
+    }
+    let visited = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM gathering_visitors WHERE gathering = ?1)",
+        [seq],
+        |r| r.get::<_, bool>(0),
+    )?;
+    if peers.is_empty() && !visited {
         return Ok(Vec::new());
     }
     conn.execute("UPDATE gatherings SET rev = rev + 1 WHERE seq = ?1", [seq])?;
     let (id, body) = state(conn, seq, cancelled)?;
-    Ok(vec![seal(conn, peers, kinds::GATHERING_UPDATE, &body, id)?])
+    let mut sealed = Vec::new();
+    if !peers.is_empty() {
+        sealed.push(seal(conn, peers, kinds::GATHERING_UPDATE, &body, id)?);
+    }
+    sealed.extend(super::collectives::to_visitors(
+        conn,
+        seq,
+        &body,
+        Utc::now(),
+    )?);
+    Ok(sealed)
 }
 
 /// My answer to someone else's gathering goes to its organiser, if they are
@@ -268,12 +354,13 @@ pub(crate) fn send_rsvp(
         start: local_text(original_start),
         response,
         at: Utc::now().timestamp_millis(),
+        visitor: None,
     };
     let id = store::load(conn, seq)?.id;
     Ok(vec![seal(conn, peers, kinds::GATHERING_RSVP, &body, id)?])
 }
 
-fn seal<T: Serialize>(
+pub(super) fn seal<T: Serialize>(
     conn: &Connection,
     peers: Vec<comrades::Peer>,
     kind: &str,
@@ -283,8 +370,13 @@ fn seal<T: Serialize>(
     envelope::seal_json_in(conn, peers, kind, body, &about.to_string(), None)
 }
 
-/// My gathering as invitees receive it, and its id here.
-fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<(GatheringId, StateBody)> {
+/// A gathering as invitees receive it (a copy, as my visitors do), and
+/// its id here.
+pub(super) fn state(
+    conn: &Connection,
+    seq: i64,
+    cancelled: bool,
+) -> Result<(GatheringId, StateBody)> {
     let g = store::load(conn, seq)?;
     let (uid, rev): (String, u32) = conn.query_row(
         "SELECT uid, rev FROM gatherings WHERE seq = ?1",
@@ -305,7 +397,7 @@ fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<(GatheringId, S
             minutes: r.get::<_, Option<i64>>(3)?.map(|s| (s / 60) as u32),
         });
     }
-    let totals = totals_at_organiser(conn, seq)?
+    let totals = totals(conn, seq)?
         .into_iter()
         .map(|(start, t)| TotalBody {
             start: local_text(start),
@@ -317,6 +409,8 @@ fn state(conn: &Connection, seq: i64, cancelled: bool) -> Result<(GatheringId, S
         v: 1,
         uid,
         rev,
+        collective: g.collective.map(|c| c.to_string()),
+        visitors_welcome: g.visitors_welcome,
         cancelled,
         title: g.title,
         kind: g.kind.code().to_owned(),
@@ -358,43 +452,44 @@ fn totals_at_organiser(
     Ok(out)
 }
 
-/// Totals for every shared gathering: counted where I organise, as told
+/// Going and maybe per occurrence: counted where I organise, as told
 /// where I was invited.
-pub(crate) fn all_totals(
-    conn: &Connection,
-) -> Result<Vec<(i64, HashMap<NaiveDateTime, AttendanceTotals>)>> {
-    let mut out = Vec::new();
-    let mut shared = conn.prepare_cached(
-        "SELECT seq, organiser IS NOT NULL FROM gatherings g
-         WHERE organiser IS NOT NULL
-            OR EXISTS (SELECT 1 FROM gathering_invitees i WHERE i.gathering = g.seq)",
-    )?;
-    let rows: Vec<(i64, bool)> = shared
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+fn totals(conn: &Connection, seq: i64) -> Result<BTreeMap<NaiveDateTime, AttendanceTotals>> {
+    if organiser(conn, seq)?.is_none() {
+        return totals_at_organiser(conn, seq);
+    }
     let mut told = conn.prepare_cached(
         "SELECT original_start, going, maybe FROM gathering_totals WHERE gathering = ?1",
     )?;
-    for (seq, invited) in rows {
-        let totals = if invited {
-            let mut map = HashMap::new();
-            let mut rows = told.query([seq])?;
-            while let Some(r) = rows.next()? {
-                map.insert(
-                    local_from(&r.get::<_, String>(0)?)?,
-                    AttendanceTotals {
-                        going: r.get(1)?,
-                        maybe: r.get(2)?,
-                    },
-                );
-            }
-            map
-        } else {
-            totals_at_organiser(conn, seq)?.into_iter().collect()
-        };
-        out.push((seq, totals));
+    let mut rows = told.query([seq])?;
+    let mut map = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        map.insert(
+            local_from(&r.get::<_, String>(0)?)?,
+            AttendanceTotals {
+                going: r.get(1)?,
+                maybe: r.get(2)?,
+            },
+        );
     }
-    Ok(out)
+    Ok(map)
+}
+
+/// Totals for every shared gathering.
+pub(crate) fn all_totals(
+    conn: &Connection,
+) -> Result<Vec<(i64, HashMap<NaiveDateTime, AttendanceTotals>)>> {
+    let mut shared = conn.prepare_cached(
+        "SELECT seq FROM gatherings g
+         WHERE organiser IS NOT NULL
+            OR EXISTS (SELECT 1 FROM gathering_invitees i WHERE i.gathering = g.seq)",
+    )?;
+    let rows: Vec<i64> = shared
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|seq| Ok((seq, totals(conn, seq)?.into_iter().collect())))
+        .collect()
 }
 
 /// The `gathering.*` kinds, as `crate::registry` lists them.
@@ -454,7 +549,11 @@ fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {
                         && o.moved_to.as_deref().is_none_or(|t| local_from(t).is_ok())
                         && o.minutes.is_none_or(|m| (1..=7 * 24 * 60).contains(&m))
                 })
-                && b.totals.iter().all(|t| local_from(&t.start).is_ok());
+                && b.totals.iter().all(|t| local_from(&t.start).is_ok())
+                && b.collective
+                    .as_deref()
+                    .is_none_or(|c| c.parse::<CollectiveId>().is_ok())
+                && (b.collective.is_some() || !b.visitors_welcome);
             if !fits {
                 return Err(EnvelopeError::Malformed);
             }
@@ -462,7 +561,11 @@ fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {
         }
         kinds::GATHERING_RSVP => {
             let b: RsvpBody = serde_json::from_slice(body).map_err(malformed)?;
-            if b.v != 1 || b.uid.len() > 255 || local_from(&b.start).is_err() {
+            let visitor_fits = b
+                .visitor
+                .as_ref()
+                .is_none_or(|v| v.key().is_some() && crate::name::is_clean(&v.name));
+            if b.v != 1 || b.uid.len() > 255 || local_from(&b.start).is_err() || !visitor_fits {
                 return Err(EnvelopeError::Malformed);
             }
             Message::Rsvp(b)
@@ -512,39 +615,48 @@ impl Checked for Message {
     ) -> Result<Vec<MessageId>> {
         let from = opened.sender.identity_key;
         match *self {
-            Message::State(b) => {
-                receive_state(tx, &from, &opened.sender.name, &b, now)?;
-                Ok(Vec::new())
-            }
-            Message::Rsvp(b) => receive_rsvp(tx, &from, &b),
+            Message::State(b) => receive_state(tx, &from, &opened.sender.name, &b, now),
+            Message::Rsvp(b) => receive_rsvp(tx, (&from, &opened.sender.name), b, now),
         }
     }
 }
 
+/// A gathering's state from its organiser, or, at a visitor, from their
+/// host. My visitors get a copy where it welcomes them.
 fn receive_state(
     tx: &Connection,
     from: &IdentityKey,
     name: &str,
     b: &StateBody,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Vec<MessageId>> {
+    let collective = b.collective.as_deref().map(|c| c.parse::<CollectiveId>());
+    let collective = collective
+        .transpose()
+        .map_err(|_| EnvelopeError::Malformed)?;
     let existing = store::seq_by_uid(tx, &b.uid)?;
     if let Some(seq) = existing {
-        if organiser(tx, seq)? != Some(*from) {
+        let taken_over = organiser(tx, seq)? != Some(*from);
+        if taken_over && !super::collectives::may_take_over(tx, seq, from, collective)? {
             return Err(GatheringError::NotOrganiser.into());
         }
         let rev: u32 = tx.query_row("SELECT rev FROM gatherings WHERE seq = ?1", [seq], |r| {
             r.get(0)
         })?;
-        if b.rev <= rev {
-            return Ok(());
+        if b.rev <= rev && !taken_over {
+            return Ok(Vec::new());
         }
         if b.cancelled {
+            tx.execute(
+                "UPDATE gatherings SET rev = ?2 WHERE seq = ?1",
+                params![seq, b.rev],
+            )?;
+            let sealed = super::collectives::to_visitors(tx, seq, b, now)?;
             tx.execute("DELETE FROM gatherings WHERE seq = ?1", [seq])?;
-            return Ok(());
+            return Ok(ids(sealed));
         }
     } else if b.cancelled {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let (gathering, moved) = new_gathering(b).map_err(|_| EnvelopeError::Malformed)?;
     let schedule: Schedule = gathering.check().map_err(|_| EnvelopeError::Malformed)?;
@@ -563,9 +675,23 @@ fn receive_state(
         &moved,
         now.timestamp_millis(),
     )?;
+    let visiting = match collective {
+        Some(c) => collective::host_of(tx, c)? == Some(*from),
+        None => false,
+    };
     tx.execute(
-        "UPDATE gatherings SET organiser = ?2, organiser_name = ?3, rev = ?4 WHERE seq = ?1",
-        params![seq, from.as_bytes().as_slice(), name, b.rev],
+        "UPDATE gatherings SET organiser = ?2, organiser_name = ?3, rev = ?4, collective = ?5,
+             visitors_welcome = ?6, visiting = ?7
+         WHERE seq = ?1",
+        params![
+            seq,
+            from.as_bytes().as_slice(),
+            name,
+            b.rev,
+            collective.map(|c| c.0.to_vec()),
+            b.visitors_welcome,
+            visiting
+        ],
     )?;
     tx.execute("DELETE FROM gathering_totals WHERE gathering = ?1", [seq])?;
     let mut insert = tx.prepare_cached(
@@ -575,44 +701,89 @@ fn receive_state(
     for t in &b.totals {
         insert.execute(params![seq, t.start, t.going, t.maybe])?;
     }
-    Ok(())
+    Ok(ids(super::collectives::to_visitors(tx, seq, b, now)?))
 }
 
-/// At the organiser: an invitee's answer. Totals that change reach every
-/// invitee.
-fn receive_rsvp(tx: &Connection, from: &IdentityKey, b: &RsvpBody) -> Result<Vec<MessageId>> {
+fn ids(sealed: Vec<Sealed>) -> Vec<MessageId> {
+    sealed.into_iter().map(|s| s.message_id).collect()
+}
+
+/// An answer, at the organiser: from an invitee, from a visitor I host,
+/// or a visitor's passed on by their host, an invitee. At a host, a
+/// visitor's answer is passed on to the organiser. Totals that change
+/// reach every invitee.
+fn receive_rsvp(
+    tx: &Connection,
+    (from, from_name): (&IdentityKey, &str),
+    mut b: RsvpBody,
+    now: DateTime<Utc>,
+) -> Result<Vec<MessageId>> {
     let seq = store::seq_by_uid(tx, &b.uid)?.ok_or(GatheringError::UnknownGathering)?;
-    ensure_mine(tx, seq)?;
-    if !invitees(tx, seq)?.contains(from) {
-        return Err(GatheringError::NotInvited.into());
-    }
     let start = local_from(&b.start)?;
     let g = store::load(tx, seq)?;
     let schedule = Schedule::stored(g.starts_at, &g.time_zone, g.recurrence.as_deref())?;
     if !schedule.has_start(start) {
         return Err(EnvelopeError::Malformed.into());
     }
+    let hosted = b.visitor.is_none() && super::collectives::hosts(tx, &g, from, now)?;
+    if let Some(organiser) = organiser(tx, seq)? {
+        if !hosted {
+            return Err(GatheringError::NotOrganiser.into());
+        }
+        let peers = comrades::peers_for_keys(tx, &[organiser])?;
+        b.visitor = Some(VisitorBody {
+            key: hex::encode(from.as_bytes()),
+            name: from_name.to_owned(),
+        });
+        return Ok(ids(vec![seal(tx, peers, kinds::GATHERING_RSVP, &b, g.id)?]));
+    }
+    let invited = invitees(tx, seq)?.contains(from);
+    let (answerer, visitor) = match &b.visitor {
+        None if invited => (*from, None),
+        None if hosted => (
+            *from,
+            Some((from_name.to_owned(), identity::identity_key(tx)?)),
+        ),
+        Some(v) if invited && g.visitors_welcome => {
+            let key = v.key().ok_or(EnvelopeError::Malformed)?;
+            // Nobody answers for a member, or for me.
+            if invitees(tx, seq)?.contains(&key) || key == identity::identity_key(tx)? {
+                return Err(GatheringError::NotInvited.into());
+            }
+            (key, Some((v.name.clone(), *from)))
+        }
+        _ => return Err(GatheringError::NotInvited.into()),
+    };
     let before = totals_at_organiser(tx, seq)?.get(&start).copied();
     let response = match b.response {
         Some(Rsvp::Going) => Some(0),
         Some(Rsvp::Maybe) => Some(1),
         Some(Rsvp::NotGoing) | None => None,
     };
+    let (visitor_name, visitor_host) = visitor.unzip();
     tx.execute(
-        "INSERT INTO gathering_answers (gathering, original_start, identity_key, response, answered_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO gathering_answers
+             (gathering, original_start, identity_key, response, answered_at, visitor_name,
+              visitor_host)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (gathering, original_start, identity_key) DO UPDATE
-         SET response = excluded.response, answered_at = excluded.answered_at
+         SET response = excluded.response, answered_at = excluded.answered_at,
+             visitor_name = excluded.visitor_name, visitor_host = excluded.visitor_host
          WHERE excluded.answered_at > gathering_answers.answered_at",
-        params![seq, local_text(start), from.as_bytes().as_slice(), response, b.at],
+        params![
+            seq,
+            local_text(start),
+            answerer.as_bytes().as_slice(),
+            response,
+            b.at,
+            visitor_name,
+            visitor_host.map(|k| k.as_bytes().to_vec())
+        ],
     )?;
     if totals_at_organiser(tx, seq)?.get(&start).copied() == before {
         return Ok(Vec::new());
     }
-    Ok(announce(tx, seq, false)?
-        .into_iter()
-        .map(|s| s.message_id)
-        .collect())
+    Ok(ids(announce(tx, seq, false)?))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! actions. Recurrence in wall-clock time, single occurrences cancelled or
 //! moved, RSVPs, and the reminders an app schedules. See `docs/gatherings.md`.
 
+mod collectives;
 mod ics;
 mod invites;
 mod model;
@@ -16,6 +17,7 @@ use chrono_tz::Tz;
 use rusqlite::params;
 
 pub use crate::time::{local_text as local_time_text, parse_local_time};
+pub(crate) use collectives::follow_collectives;
 #[cfg(feature = "testing")]
 pub(crate) use ics::check_ics;
 pub use ics::{IcsImport, MAX_ICS_BYTES, MAX_ICS_EVENTS};

@@ -6,6 +6,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, 
 use serde::{Deserialize, Serialize};
 
 use super::recurrence::Schedule;
+use crate::collective::CollectiveId;
 use crate::redact::{MaybeText, Text};
 use crate::{Error, Result};
 
@@ -189,6 +190,10 @@ pub struct Gathering {
     /// Who invited me, as they were called then; `None` for my own. Only
     /// the organiser can change a gathering.
     pub organiser: Option<String>,
+    /// The collective whose members it invites, if any.
+    pub collective: Option<CollectiveId>,
+    /// Whether its members' visitors see it, and may answer.
+    pub visitors_welcome: bool,
 }
 
 impl fmt::Debug for Gathering {

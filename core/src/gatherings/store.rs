@@ -10,6 +10,7 @@ use super::model::{
     AttendanceTotals, Gathering, GatheringId, GatheringKind, NewGathering, ReminderOffset, Rsvp,
 };
 use super::recurrence::Schedule;
+use crate::collective::CollectiveId;
 use crate::time::{from_ms, local_text};
 use crate::{Error, Result};
 
@@ -37,6 +38,10 @@ pub(crate) struct Loaded {
 
 const COLUMNS: &str = "id, kind, title, description, location, starts_at, time_zone, duration_s, \
                        recurrence, reminders, created_at, updated_at, organiser_name";
+/// What is read: `COLUMNS`, and the collective it belongs to.
+const READ: &str = "id, kind, title, description, location, starts_at, time_zone, duration_s, \
+                    recurrence, reminders, created_at, updated_at, organiser_name, collective, \
+                    visitors_welcome";
 
 /// `uid` is the iCalendar UID an import brought; new gatherings get `<id>@tend`.
 pub(crate) fn insert(
@@ -181,16 +186,15 @@ pub(crate) fn seq_of(conn: &Connection, id: GatheringId) -> Result<i64> {
 
 pub(crate) fn load(conn: &Connection, seq: i64) -> Result<Gathering> {
     conn.query_row(
-        &format!("SELECT {COLUMNS} FROM gatherings WHERE seq = ?1"),
+        &format!("SELECT {READ} FROM gatherings WHERE seq = ?1"),
         [seq],
         from_row,
     )?
 }
 
 pub(crate) fn list(conn: &Connection) -> Result<Vec<(i64, Gathering)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT seq, {COLUMNS} FROM gatherings ORDER BY seq"
-    ))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT seq, {READ} FROM gatherings ORDER BY seq"))?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, from_row_at(r, 1)?)))?;
     rows.map(|row| {
         let (seq, g) = row?;
@@ -293,6 +297,8 @@ fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Result<Gathering>> {
     let time_zone: String = row.get(at + 6)?;
     let recurrence: Option<String> = row.get(at + 8)?;
     let organiser: Option<String> = row.get(at + 12)?;
+    let collective: Option<Vec<u8>> = row.get(at + 13)?;
+    let visitors_welcome: bool = row.get(at + 14)?;
     Ok((|| {
         Ok(Gathering {
             id: id.parse().map_err(|_| Error::DatabaseDamaged)?,
@@ -308,6 +314,11 @@ fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Result<Gathering>> {
             created_at: from_ms(created)?,
             updated_at: from_ms(updated)?,
             organiser,
+            collective: collective
+                .map(|id| id.try_into().map(CollectiveId))
+                .transpose()
+                .map_err(|_| Error::DatabaseDamaged)?,
+            visitors_welcome,
         })
     })())
 }

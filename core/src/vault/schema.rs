@@ -473,6 +473,21 @@ const MIGRATIONS: &[&str] = &[
     // so a log folded earlier in this unlock is known still to be current.
     r#"
     ALTER TABLE collectives ADD COLUMN log_token INTEGER NOT NULL DEFAULT 0;
+    -- Gatherings of a collective (its members invited), and whether
+    -- visitors are welcome; at a visitor, a copy their host passed on.
+    ALTER TABLE gatherings ADD COLUMN collective BLOB;
+    ALTER TABLE gatherings ADD COLUMN visitors_welcome INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE gatherings ADD COLUMN visiting INTEGER NOT NULL DEFAULT 0;
+    -- At the organiser: a visitor's answer, as their host passed it on.
+    ALTER TABLE gathering_answers ADD COLUMN visitor_name TEXT;
+    ALTER TABLE gathering_answers ADD COLUMN visitor_host BLOB;
+    -- At a host: what each of my visitors was last sent of a gathering.
+    CREATE TABLE gathering_visitors (
+        gathering INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        visitor   BLOB NOT NULL,
+        sent      BLOB NOT NULL,   -- digest of the body
+        PRIMARY KEY (gathering, visitor)
+    ) WITHOUT ROWID;
     "#,
 ];
 

@@ -1,0 +1,211 @@
+//! Gatherings of a collective: its members are invited, and so is each
+//! member who joins later. One marked visitors welcome is also shared by
+//! every member with the visitors they host (`docs/gatherings.md`,
+//! "Visitors"): a copy with totals only, never who answered. A visitor
+//! answers their host, who passes the answer on to the organiser.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use sha2::{Digest, Sha256};
+
+use super::invites::{StateBody, ensure_mine, invite_peers, invitees, organiser, seal, state};
+use super::model::Gathering;
+use super::{GatheringId, Gatherings, kinds, store};
+use crate::collective::{self, CollectiveError, CollectiveId};
+use crate::comrades::{self, IdentityKey};
+use crate::envelope::Sealed;
+use crate::{Error, Result};
+
+impl Gatherings<'_> {
+    /// Makes my gathering the collective's, and invites its members: those
+    /// whose card I hold (a collective introduces its members to each
+    /// other), and whoever joins later.
+    pub fn invite_collective(&self, id: GatheringId, collective: CollectiveId) -> Result<Sealed> {
+        self.vault.with_tx(|tx| {
+            let seq = store::seq_of(tx, id)?;
+            ensure_mine(tx, seq)?;
+            let peers = comrades::peers_for_keys(tx, &collective::fellow_members(tx, collective)?)?;
+            if peers.is_empty() {
+                return Err(Error::invalid("recipients", "no other member to invite"));
+            }
+            tx.execute(
+                "UPDATE gatherings SET collective = ?2 WHERE seq = ?1",
+                params![seq, collective.0.as_slice()],
+            )?;
+            invite_peers(tx, seq, id, peers)
+        })
+    }
+
+    /// Whether the visitors of my collective's gathering see it: its time,
+    /// place, description and totals, and may answer. Members are told,
+    /// and each shares it with the visitors they host.
+    pub fn set_visitors_welcome(&self, id: GatheringId, welcome: bool) -> Result<Vec<Sealed>> {
+        self.vault.with_tx(|tx| {
+            let seq = store::seq_of(tx, id)?;
+            ensure_mine(tx, seq)?;
+            if store::load(tx, seq)?.collective.is_none() {
+                return Err(Error::invalid(
+                    "gathering",
+                    "invite a collective to it first",
+                ));
+            }
+            tx.execute(
+                "UPDATE gatherings SET visitors_welcome = ?2 WHERE seq = ?1",
+                params![seq, welcome],
+            )?;
+            super::invites::announce(tx, seq, false)
+        })
+    }
+}
+
+/// After a collective changed: members who joined are invited to my
+/// gatherings of it, and visitors who came are sent those that welcome
+/// them (`collective::Follow`).
+pub(crate) fn follow_collectives(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Sealed>> {
+    let rows: Vec<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, collective FROM gatherings WHERE collective IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut sealed = Vec::new();
+    for (seq, collective) in rows {
+        let collective = CollectiveId(collective.try_into().map_err(|_| Error::DatabaseDamaged)?);
+        if organiser(conn, seq)?.is_none() {
+            let fellows = match collective::fellow_members(conn, collective) {
+                Ok(fellows) => fellows,
+                Err(Error::NotFound { .. } | Error::Collective(CollectiveError::NotAMember)) => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let invited = invitees(conn, seq)?;
+            let new: Vec<IdentityKey> = fellows
+                .into_iter()
+                .filter(|k| !invited.contains(k))
+                .collect();
+            let peers = comrades::peers_for_keys(conn, &new)?;
+            if !peers.is_empty() {
+                let id = store::load(conn, seq)?.id;
+                sealed.push(invite_peers(conn, seq, id, peers)?);
+            }
+        }
+        let (_, body) = state(conn, seq, false)?;
+        sealed.extend(to_visitors(conn, seq, &body, now)?);
+    }
+    Ok(sealed)
+}
+
+/// `body`, the gathering as it now is, to each visitor I host who was
+/// last sent another; if it is cancelled or no longer welcomes them, to
+/// those who were sent it, cancelled. Visitors who became members or whose
+/// pass expired are sent nothing more.
+pub(super) fn to_visitors(
+    conn: &Connection,
+    seq: i64,
+    body: &StateBody,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
+    let g = store::load(conn, seq)?;
+    let Some(collective) = g.collective else {
+        return Ok(Vec::new());
+    };
+    let sent: Vec<(Vec<u8>, Vec<u8>)> = conn
+        .prepare_cached("SELECT visitor, sent FROM gathering_visitors WHERE gathering = ?1")?
+        .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let welcome = g.visitors_welcome && !body.is_cancelled();
+    if !welcome && sent.is_empty() {
+        return Ok(Vec::new());
+    }
+    let visitors = match welcome {
+        true => collective::hosted_visitors(conn, collective, now)?,
+        false => Vec::new(),
+    };
+    let encoded =
+        serde_json::to_vec(body).map_err(|_| Error::Storage("encoding a message".into()))?;
+    let digest = Sha256::digest(&encoded).to_vec();
+    let mut to = Vec::new();
+    for visitor in &visitors {
+        let last = sent
+            .iter()
+            .find(|(k, _)| k.as_slice() == visitor.as_bytes());
+        if last.is_none_or(|(_, d)| *d != digest) {
+            to.push(*visitor);
+        }
+    }
+    let mut gone = Vec::new();
+    for (key, _) in &sent {
+        let key = IdentityKey::from_stored(key.clone())?;
+        if !visitors.contains(&key) {
+            gone.push(key);
+        }
+    }
+    let mut sealed = Vec::new();
+    let peers = comrades::peers_for_keys(conn, &to)?;
+    if !peers.is_empty() {
+        sealed.push(seal(conn, peers, kinds::GATHERING_UPDATE, body, g.id)?);
+    }
+    for key in &to {
+        conn.execute(
+            "INSERT OR REPLACE INTO gathering_visitors (gathering, visitor, sent) VALUES (?1, ?2, ?3)",
+            params![seq, key.as_bytes().as_slice(), digest],
+        )?;
+    }
+    if !gone.is_empty() && !welcome {
+        // Those who saw it see it go.
+        let cancelled = body.cancelled_copy();
+        let peers = comrades::peers_for_keys(conn, &gone)?;
+        if !peers.is_empty() {
+            sealed.push(seal(
+                conn,
+                peers,
+                kinds::GATHERING_UPDATE,
+                &cancelled,
+                g.id,
+            )?);
+        }
+    }
+    for key in &gone {
+        conn.execute(
+            "DELETE FROM gathering_visitors WHERE gathering = ?1 AND visitor = ?2",
+            params![seq, key.as_bytes().as_slice()],
+        )?;
+    }
+    Ok(sealed)
+}
+
+/// Whether `visitor` is a visitor I host to the gathering's collective,
+/// and the gathering welcomes them.
+pub(super) fn hosts(
+    conn: &Connection,
+    g: &Gathering,
+    visitor: &IdentityKey,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(match (g.collective, g.visitors_welcome) {
+        (Some(c), true) => collective::hosted_visitors(conn, c, now)?.contains(visitor),
+        _ => false,
+    })
+}
+
+/// Whether `from` may replace my copy of a gathering someone else sent:
+/// only a copy my host passed on while I visited, once I am a member of
+/// its collective and `from` is one too (its organiser inviting me).
+pub(super) fn may_take_over(
+    conn: &Connection,
+    seq: i64,
+    from: &IdentityKey,
+    collective: Option<CollectiveId>,
+) -> Result<bool> {
+    let (visiting, mine): (bool, Option<Vec<u8>>) = conn.query_row(
+        "SELECT visiting, collective FROM gatherings WHERE seq = ?1",
+        [seq],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Some(c) = collective.filter(|c| visiting && mine.as_deref() == Some(c.0.as_slice())) else {
+        return Ok(false);
+    };
+    Ok(match collective::fellow_members(conn, c) {
+        Ok(fellows) => fellows.contains(from),
+        Err(_) => false,
+    })
+}
