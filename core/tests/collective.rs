@@ -564,8 +564,9 @@ fn a_gathering_of_the_collective_invites_every_other_member() {
     let invite = m
         .bob
         .gatherings()
-        .invite_collective(gathering.id, id)
-        .unwrap();
+        .invite_collective(gathering.id, id, false)
+        .unwrap()
+        .remove(0);
     let mut names: Vec<&str> = invite.recipients.iter().map(|r| r.name.as_str()).collect();
     names.sort();
     assert_eq!(names, ["Alice", "Carol"]);
@@ -588,7 +589,7 @@ fn a_gathering_of_the_collective_invites_every_other_member() {
         ))
         .unwrap();
     assert!(matches!(
-        m.carol.gatherings().invite_collective(hers.id, id),
+        m.carol.gatherings().invite_collective(hers.id, id, false),
         Err(Error::NotFound { what: "collective" })
     ));
 }
@@ -791,10 +792,10 @@ fn a_visitor_opens_no_envelope_of_any_kind_sealed_to_the_members() {
             "The community room",
         ))
         .unwrap();
-    sealed.push(
+    sealed.extend(
         m.alice
             .gatherings()
-            .invite_collective(gathering.id, id)
+            .invite_collective(gathering.id, id, false)
             .unwrap(),
     );
     let dana_key = key(&dana);
@@ -987,8 +988,12 @@ fn a_gathering_that_welcomes_visitors_reaches_them_with_totals_only_and_their_an
             "The community room",
         ))
         .unwrap();
-    let invite = m.alice.gatherings().invite_collective(g.id, id).unwrap();
-    relay(vec![invite], &all);
+    let invite = m
+        .alice
+        .gatherings()
+        .invite_collective(g.id, id, false)
+        .unwrap();
+    relay(invite, &all);
     assert!(
         dana.gatherings().list().unwrap().is_empty(),
         "not yet welcome"

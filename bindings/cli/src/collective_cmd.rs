@@ -238,7 +238,8 @@ pub fn describe_opened(vault: &Vault, opened: &Opened) -> Option<String> {
     }
     let visits = vault.collectives().visits().ok()?;
     let visit = visits.iter().find(|v| v.collective == id)?;
-    Some(crate::visitor_cmd::describe(visit))
+    let gatherings = vault.gatherings().list().ok()?;
+    Some(crate::visitor_cmd::describe(visit, &gatherings))
 }
 
 fn made(made: MadeChange, dir: Option<PathBuf>, out: &Output) -> CliResult {

@@ -290,7 +290,13 @@ pub fn run(relay: Option<&str>) -> CliResult {
     let (bob, carol) = share_with_bob(&mut story, &vault, tmp.path())?;
     care_story(&mut story, &vault, &bob, &carol)?;
     let (collective, dana) = collective_story(&mut story, &vault, (&bob, &carol), tmp.path())?;
-    monthly_gathering(&mut story, &vault, (&bob, &carol), collective, tmp.path())?;
+    monthly_gathering(
+        &mut story,
+        &vault,
+        (&bob, &carol, &dana),
+        collective,
+        tmp.path(),
+    )?;
     dana_joins(&mut story, (&vault, &bob, &carol), &dana, collective)?;
 
     story.step("Panic wipe");
@@ -685,7 +691,7 @@ fn dana_joins(
 fn monthly_gathering(
     story: &mut Story,
     alice: &Vault,
-    (bob, carol): (&Vault, &Vault),
+    (bob, carol, dana): (&Vault, &Vault, &Vault),
     collective: CollectiveId,
     dir: &std::path::Path,
 ) -> CliResult {
@@ -752,12 +758,12 @@ fn monthly_gathering(
         shown.join("\n  ")
     );
 
-    story.step("It belongs to the collective: its members are invited, and Bob answers");
+    story.step("It belongs to the collective, and welcomes visitors; Bob and Dana answer");
     let invite = alice
         .gatherings()
-        .invite_collective(gathering.id, collective)
+        .invite_collective(gathering.id, collective, true)
         .map_err(fail)?;
-    story.carry(alice, &[invite], &[bob, carol])?;
+    story.carry(alice, &invite, &[bob, carol, dana])?;
     let copy = bob
         .gatherings()
         .list()
@@ -785,20 +791,45 @@ fn monthly_gathering(
         .into_iter()
         .find(|o| o.kind == tend_core::kinds::GATHERING_RSVP)
         .ok_or("Bob's answer was not sealed")?;
-    let opened = story.carry(bob, &[answer.sealed], &[alice])?;
+    let mut opened = story.carry(bob, &[answer.sealed], &[alice])?;
+    let visiting = dana
+        .gatherings()
+        .list()
+        .map_err(fail)?
+        .pop()
+        .ok_or("Dana did not get the gathering")?;
+    println!(
+        "Dana, a visitor, got it from Alice, her host: when, where, how it goes, and totals. \
+         Never who is invited, never who answered."
+    );
+    dana.gatherings()
+        .rsvp(visiting.id, first.original_start, Some(Rsvp::Going), None)
+        .map_err(fail)?;
+    let answer = dana
+        .envelopes()
+        .outbox()
+        .map_err(fail)?
+        .into_iter()
+        .find(|o| o.kind == tend_core::kinds::GATHERING_RSVP)
+        .ok_or("Dana's answer was not sealed")?;
+    opened.extend(story.carry(dana, &[answer.sealed], &[alice])?);
     let coming = alice
         .gatherings()
         .attendees(gathering.id, first.original_start)
         .map_err(fail)?;
     println!(
-        "His answer goes to Alice alone; his note stays on his phone. Alice sees: {}.",
+        "Answers go to Alice alone (a visitor's through her host); Bob's note stays on his phone. \
+         Alice sees: {}.",
         coming
             .iter()
-            .map(|a| a.name.as_deref().unwrap_or("me"))
+            .map(|a| match a.visitor {
+                true => format!("{} (visiting)", a.name.as_deref().unwrap_or("?")),
+                false => a.name.clone().unwrap_or_else(|| "me".into()),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     );
-    story.carry_replies(alice, &opened, &[bob])?;
+    story.carry_replies(alice, &opened, &[bob, carol, dana])?;
     let totals = bob
         .gatherings()
         .occurrences(first.starts_at, first.ends_at)

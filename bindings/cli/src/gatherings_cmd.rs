@@ -58,6 +58,9 @@ pub enum GatheringsCommand {
         /// Invite the members of this collective, and print their envelopes
         #[arg(long)]
         collective: Option<String>,
+        /// With --collective: its visitors see it too (time, place, totals) and may answer
+        #[arg(long, requires = "collective")]
+        visitors_welcome: bool,
         /// With --collective: write the envelopes into this folder, made if missing [default: stdout]
         #[arg(long, value_parser = crate::args::out_folder, requires = "collective")]
         out: Option<PathBuf>,
@@ -144,6 +147,9 @@ pub enum GatheringsCommand {
         /// Or every other member of this collective
         #[arg(long, conflicts_with = "to")]
         collective: Option<String>,
+        /// With --collective: its visitors see it too (time, place, totals) and may answer
+        #[arg(long, requires = "collective")]
+        visitors_welcome: bool,
         /// Write the envelopes into this folder, made if missing [default: stdout]
         #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
@@ -237,6 +243,7 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             description,
             location,
             collective,
+            visitors_welcome,
             out: dir,
         } => {
             let tz = tz.unwrap_or_else(|| system_time_zone().name().to_owned());
@@ -296,8 +303,10 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             };
             let c = crate::args::collective(vault, &name)?;
             eprintln!("Added {}: {}", added.id, describe(&added));
-            let sealed = g.invite_collective(added.id, c.id).map_err(fail)?;
-            write_envelopes(&[sealed], dir, out)
+            let sealed = g
+                .invite_collective(added.id, c.id, visitors_welcome)
+                .map_err(fail)?;
+            write_envelopes(&sealed, dir, out)
         }
         GatheringsCommand::List => {
             let all = g.list().map_err(fail)?;
@@ -401,17 +410,19 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             id,
             to,
             collective,
+            visitors_welcome,
             out: dir,
         } => {
             let id = gathering_id(&id)?;
             let sealed = match collective {
                 Some(name) => {
                     let c = crate::args::collective(vault, &name)?;
-                    g.invite_collective(id, c.id)
+                    g.invite_collective(id, c.id, visitors_welcome)
+                        .map_err(fail)?
                 }
-                None => g.invite(id, &recipients(vault, &to)?),
+                None => vec![g.invite(id, &recipients(vault, &to)?).map_err(fail)?],
             };
-            write_envelopes(&[sealed.map_err(fail)?], dir, out)
+            write_envelopes(&sealed, dir, out)
         }
         GatheringsCommand::Attendees { id, occurrence } => {
             let list = g
@@ -419,7 +430,11 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
                 .map_err(fail)?;
             let views: Vec<_> = list
                 .iter()
-                .map(|a| serde_json::json!({ "name": a.name, "rsvp": a.rsvp }))
+                .map(|a| {
+                    serde_json::json!({
+                        "name": a.name, "rsvp": a.rsvp, "visitor": a.visitor, "host": a.host
+                    })
+                })
                 .collect();
             out.show(&views, || {
                 if list.is_empty() {
@@ -427,7 +442,11 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
                 }
                 list.iter()
                     .map(|a| {
-                        let who = a.name.as_deref().unwrap_or("me");
+                        let mut who = a.name.as_deref().unwrap_or("me").to_owned();
+                        if a.visitor {
+                            let host = a.host.as_deref().unwrap_or("you");
+                            who = format!("{who}, a visitor {host} invited");
+                        }
                         match a.rsvp {
                             Rsvp::Maybe => format!("  {who} (maybe)"),
                             _ => format!("  {who}"),
@@ -534,7 +553,7 @@ fn offset_text(o: &ReminderOffset) -> String {
 }
 
 #[derive(Serialize)]
-struct GatheringView {
+pub struct GatheringView {
     id: String,
     title: String,
     kind: GatheringKind,
@@ -544,6 +563,8 @@ struct GatheringView {
     recurrence: Option<String>,
     reminders: Vec<String>,
     location: String,
+    collective: Option<String>,
+    visitors_welcome: bool,
 }
 
 impl From<&Gathering> for GatheringView {
@@ -558,19 +579,26 @@ impl From<&Gathering> for GatheringView {
             recurrence: g.recurrence.clone(),
             reminders: g.reminders.iter().map(offset_text).collect(),
             location: g.location.clone(),
+            collective: g.collective.map(|c| c.to_string()),
+            visitors_welcome: g.visitors_welcome,
         }
     }
 }
 
 pub fn describe(g: &Gathering) -> String {
     format!(
-        "{}  {}{}  from {} {} for {} min{}{}",
+        "{}  {}{}{}  from {} {} for {} min{}{}",
         g.id,
         g.title,
         g.organiser
             .as_ref()
             .map(|o| format!(" (organised by {o})"))
             .unwrap_or_default(),
+        if g.visitors_welcome {
+            ", visitors welcome"
+        } else {
+            ""
+        },
         g.starts_at.format("%Y-%m-%d %H:%M"),
         g.time_zone,
         g.duration.num_minutes(),

@@ -5,7 +5,9 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::collective::VisitedCollective;
+use tend_core::gatherings::Gathering;
 
+use crate::gatherings_cmd::GatheringView;
 use crate::output::Output;
 use crate::render::{local, write_envelopes};
 use crate::{CliResult, fail};
@@ -46,9 +48,11 @@ struct VisitView {
     agreements: Option<String>,
     vouches: Option<u32>,
     vouches_needed: Option<u32>,
+    /// Those it welcomes visitors to, as my host passed them on.
+    gatherings: Vec<GatheringView>,
 }
 
-fn view(v: &VisitedCollective) -> VisitView {
+fn view(v: &VisitedCollective, gatherings: &[Gathering]) -> VisitView {
     VisitView {
         collective: v.collective.to_string(),
         name: v.name.clone(),
@@ -58,10 +62,28 @@ fn view(v: &VisitedCollective) -> VisitView {
         agreements: v.agreements.clone(),
         vouches: v.vouches,
         vouches_needed: v.vouches_needed,
+        gatherings: welcoming(v, gatherings).map(GatheringView::from).collect(),
     }
 }
 
-pub fn describe(v: &VisitedCollective) -> String {
+/// The gatherings of the collective I visit.
+fn welcoming<'a>(
+    v: &'a VisitedCollective,
+    gatherings: &'a [Gathering],
+) -> impl Iterator<Item = &'a Gathering> {
+    gatherings
+        .iter()
+        .filter(move |g| g.collective == Some(v.collective))
+}
+
+pub fn describe(v: &VisitedCollective, gatherings: &[Gathering]) -> String {
+    let welcoming: Vec<String> = welcoming(v, gatherings)
+        .map(|g| format!("\n  {}", crate::gatherings_cmd::describe(g)))
+        .collect();
+    let welcoming = match welcoming.is_empty() {
+        true => String::new(),
+        false => format!("\nGatherings you are welcome at:{}", welcoming.concat()),
+    };
     let agreements = match &v.agreements {
         Some(text) => format!("Its agreements:\n{text}"),
         None => "Its agreements have not arrived yet (tend sync).".into(),
@@ -73,7 +95,7 @@ pub fn describe(v: &VisitedCollective) -> String {
         _ => String::new(),
     };
     format!(
-        "{}, where {} invited you, until {}.{progress}\n{agreements}",
+        "{}, where {} invited you, until {}.{progress}\n{agreements}{welcoming}",
         v.name,
         v.host,
         local(v.expires_at)
@@ -118,12 +140,17 @@ pub fn run(cmd: VisitorCommand, vault: &Vault, out: &Output) -> CliResult {
         }
         VisitorCommand::Show => {
             let visits = collectives.visits().map_err(fail)?;
-            let views: Vec<_> = visits.iter().map(view).collect();
+            let gatherings = vault.gatherings().list().map_err(fail)?;
+            let views: Vec<_> = visits.iter().map(|v| view(v, &gatherings)).collect();
             out.show(&views, || {
                 if visits.is_empty() {
                     return "You visit no collective. A member can give you a pass.".into();
                 }
-                visits.iter().map(describe).collect::<Vec<_>>().join("\n\n")
+                visits
+                    .iter()
+                    .map(|v| describe(v, &gatherings))
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
             })
         }
     }

@@ -332,8 +332,9 @@ fn the_demo_tells_the_whole_story() {
         "the gathering has not",
         "reminders her phone will schedule",
         "RRULE:FREQ=MONTHLY;BYDAY=1SA",
-        "Alice sees: Bob.",
-        "1 going, 0 maybe",
+        "Alice sees: Bob, Dana (visiting).",
+        "Dana, a visitor, got it from Alice, her host",
+        "2 going, 0 maybe",
         "Panic wipe",
         "tend demo --relay",
     ] {
@@ -846,6 +847,73 @@ fn a_visitor_joins_with_a_pass_and_sees_only_the_face() {
     ));
     let refused = tend(&a, &["inbox", "open", &again[0]]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not among your comrades"));
+
+    // The monthly gathering welcomes visitors: Dana's host sends it, with
+    // totals only, and her answer reaches the organiser.
+    let sent = written(tend(
+        &a,
+        &[
+            "--json",
+            "gatherings",
+            "add",
+            "--preset",
+            "monthly-restorative",
+            "--tz",
+            "Europe/Berlin",
+            "--start",
+            "2030-01-05T18:00",
+            "--location",
+            "Community room",
+            "--collective",
+            "Riverside Care",
+            "--visitors-welcome",
+            "--out",
+            mail,
+        ],
+    ));
+    assert_eq!(sent.len(), 2, "Bob's invitation and Dana's copy");
+    for f in &sent {
+        for v in [&b, &d] {
+            tend(v, &["inbox", "open", f]);
+        }
+    }
+    let shown = json(tend(&d, &["--json", "visitor", "show"]));
+    let welcoming = &shown[0]["gatherings"][0];
+    assert_eq!(welcoming["visitors_welcome"], true);
+    assert_eq!(welcoming["location"], "Community room");
+    let text = ok(tend(&d, &["visitor", "show"]));
+    assert!(text.contains("Gatherings you are welcome at"), "{text}");
+    let answer = written(tend(
+        &d,
+        &[
+            "--json",
+            "gatherings",
+            "rsvp",
+            welcoming["id"].as_str().unwrap(),
+            "--occurrence",
+            "2030-01-05T18:00",
+            "going",
+            "--out",
+            mail,
+        ],
+    ));
+    ok(tend(&a, &["inbox", "open", &answer[0]]));
+    let mine = json(tend(&a, &["--json", "gatherings", "list"]));
+    let coming = json(tend(
+        &a,
+        &[
+            "--json",
+            "gatherings",
+            "attendees",
+            mine[0]["id"].as_str().unwrap(),
+            "--occurrence",
+            "2030-01-05T18:00",
+        ],
+    ));
+    assert_eq!(
+        coming,
+        serde_json::json!([{"name": "Dana", "rsvp": "going", "visitor": true, "host": null}])
+    );
 
     // With two members, one vouch is enough: Alice's, a steward's, counts
     // at once, and Dana is welcomed.
@@ -1525,18 +1593,38 @@ fn every_documented_json_shape_is_what_tend_prints() {
         "tend --json care list",
         run(&a, &["--json", "care", "list", "--mine"]),
     ));
+    let gathering = run(
+        &a,
+        &[
+            "--json",
+            "gatherings",
+            "add",
+            "--preset",
+            "monthly-restorative",
+            "--tz",
+            "UTC",
+        ],
+    );
+    let (id, first) = (
+        gathering["id"].as_str().unwrap().to_owned(),
+        gathering["starts_at"].as_str().unwrap().to_owned(),
+    );
+    real.push(("tend --json gatherings add", gathering));
+    ok(tend(
+        &a,
+        &["gatherings", "rsvp", &id, "--occurrence", &first, "going"],
+    ));
     real.push((
-        "tend --json gatherings add",
+        "tend --json gatherings attendees",
         run(
             &a,
             &[
                 "--json",
                 "gatherings",
-                "add",
-                "--preset",
-                "monthly-restorative",
-                "--tz",
-                "UTC",
+                "attendees",
+                &id,
+                "--occurrence",
+                &first,
             ],
         ),
     ));

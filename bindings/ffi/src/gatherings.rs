@@ -146,6 +146,35 @@ impl TendVault {
             .await
     }
 
+    /// Makes my gathering the collective's and invites its members, and
+    /// whoever joins later; where `visitors_welcome`, each member shares it
+    /// with the visitors they host (totals only), whose answers reach me.
+    pub async fn invite_collective_to_gathering(
+        &self,
+        id: String,
+        collective_id: String,
+        visitors_welcome: bool,
+    ) -> Result<Vec<Sealed>, TendError> {
+        self.with(move |v| {
+            Ok(v.gatherings().invite_collective(
+                id.parse()?,
+                collective_id.parse()?,
+                visitors_welcome,
+            )?)
+        })
+        .await
+    }
+
+    /// Whether the visitors of my collective's gathering see it and may answer.
+    pub async fn set_visitors_welcome(
+        &self,
+        id: String,
+        welcome: bool,
+    ) -> Result<Vec<Sealed>, TendError> {
+        self.with(move |v| Ok(v.gatherings().set_visitors_welcome(id.parse()?, welcome)?))
+            .await
+    }
+
     /// Who is going, or maybe, to one occurrence of my gathering; never who is not.
     pub async fn attendees(
         &self,

@@ -19,8 +19,14 @@ use crate::{Error, Result};
 impl Gatherings<'_> {
     /// Makes my gathering the collective's, and invites its members: those
     /// whose card I hold (a collective introduces its members to each
-    /// other), and whoever joins later.
-    pub fn invite_collective(&self, id: GatheringId, collective: CollectiveId) -> Result<Sealed> {
+    /// other), and whoever joins later. Where `visitors_welcome`, each
+    /// member shares it with the visitors they host.
+    pub fn invite_collective(
+        &self,
+        id: GatheringId,
+        collective: CollectiveId,
+        visitors_welcome: bool,
+    ) -> Result<Vec<Sealed>> {
         self.vault.with_tx(|tx| {
             let seq = store::seq_of(tx, id)?;
             ensure_mine(tx, seq)?;
@@ -29,10 +35,13 @@ impl Gatherings<'_> {
                 return Err(Error::invalid("recipients", "no other member to invite"));
             }
             tx.execute(
-                "UPDATE gatherings SET collective = ?2 WHERE seq = ?1",
-                params![seq, collective.0.as_slice()],
+                "UPDATE gatherings SET collective = ?2, visitors_welcome = ?3 WHERE seq = ?1",
+                params![seq, collective.0.as_slice(), visitors_welcome],
             )?;
-            invite_peers(tx, seq, id, peers)
+            let mut sealed = vec![invite_peers(tx, seq, id, peers)?];
+            let (_, body) = state(tx, seq, false)?;
+            sealed.extend(to_visitors(tx, seq, &body, Utc::now())?);
+            Ok(sealed)
         })
     }
 

@@ -802,6 +802,6 @@ mod tests {
             assert!(parse(&kind, body.as_bytes()).is_ok(), "{kind}: {body}");
             checked += 1;
         }
-        assert_eq!(checked, 2);
+        assert_eq!(checked, 3);
     }
 }

@@ -240,6 +240,24 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(visits.first?.agreementsVersion, 1)
         let danasCollectives = try await dana.collectives()
         XCTAssertTrue(danasCollectives.isEmpty)
+
+        // The monthly gathering welcomes visitors: Dana gets it from Alice, her host, and answers.
+        let gathering = try await alice.addGathering(gathering: try monthlyRestorativeGathering(
+            from: "2026-12-01", timeZone: "America/Chicago", location: "Community room"))
+        let invited = try await alice.inviteCollectiveToGathering(
+            id: gathering.id, collectiveId: founded.id, visitorsWelcome: true)
+        for sealed in invited where sealed.recipients.contains(where: { $0.name == "Dana" }) {
+            _ = try await dana.openEnvelope(envelope: sealed.bytes)
+        }
+        let copies = try await dana.gatherings()
+        XCTAssertEqual(copies.first?.visitorsWelcome, true)
+        let before = try await dana.outbox().map { $0.messageId }
+        try await dana.rsvp(id: copies[0].id, originalStart: "2026-12-05T18:00", response: .going, note: nil)
+        for item in try await dana.outbox() where !before.contains(item.messageId) {
+            _ = try await alice.openEnvelope(envelope: item.bytes)
+        }
+        let coming = try await alice.attendees(id: gathering.id, originalStart: "2026-12-05T18:00")
+        XCTAssertEqual(coming.map { $0.visitor }, [true])
     }
 
     func testACareRequestTravelsThroughTheAppsOwnTransport() async throws {

@@ -343,6 +343,20 @@ class TendTest {
         assertEquals("Alice", visit.host)
         assertTrue(visit.agreements!!.contains("greeting round"))
         assertTrue(dana.collectives().isEmpty())
+        // The monthly gathering welcomes visitors: Dana gets it from Alice, her host, and answers.
+        val gathering = alice.addGathering(monthlyRestorativeGathering("2026-12-01", "America/Chicago", "Community room"))
+        alice.inviteCollectiveToGathering(gathering.id, founded.id, true)
+            .filter { s -> s.recipients.any { it.name == "Dana" } }
+            .forEach { dana.openEnvelope(it.bytes) }
+        val copy = dana.gatherings().single()
+        assertTrue(copy.visitorsWelcome)
+        assertEquals(founded.id, copy.collective)
+        val before = dana.outbox().map { it.messageId }
+        dana.rsvp(copy.id, "2026-12-05T18:00", Rsvp.GOING, null)
+        alice.openEnvelope(dana.outbox().single { it.messageId !in before }.bytes)
+        val coming = alice.attendees(gathering.id, "2026-12-05T18:00").single()
+        assertEquals("Dana", coming.name)
+        assertTrue(coming.visitor)
         // Two members: one vouch, a steward's, is enough.
         val danaAtAlice = alice.comrades().single { it.name == "Dana" }
         alice.vouchForVisitor(founded.id, danaAtAlice.id).forEach { runCatching { dana.openEnvelope(it.bytes) } }
