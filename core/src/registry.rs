@@ -80,8 +80,12 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         // care
         t if t.starts_with("care_") => &[Care],
         // collective
-        "collectives" | "collective_changes" | "collective_passes" | "collective_visits"
-        | "collective_vouches" => &[Collectives],
+        "collectives"
+        | "collective_changes"
+        | "collective_passes"
+        | "collective_visits"
+        | "collective_vouches"
+        | "collective_attended" => &[Collectives],
         "collective_answers" => &[],
         _ => return None,
     })
@@ -96,6 +100,7 @@ static HOOKS: Hooks = Hooks {
         prune_retired_keys,
         next_epoch,
         collectives_catch_up,
+        gatherings_follow_collectives,
     ],
     integrity: &[journal::index_is_sound],
 };
@@ -122,6 +127,12 @@ fn next_epoch(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 fn collectives_catch_up(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     collective::ask_if_due(conn, now)
+}
+
+/// What changed while the vault was locked: members who joined, visitors'
+/// copies, and visitors who came to a gathering that has now passed.
+fn gatherings_follow_collectives(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    gatherings::follow_collectives(conn, now).map(drop)
 }
 
 fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {

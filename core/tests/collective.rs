@@ -760,6 +760,9 @@ fn a_visitor_opens_no_envelope_of_any_kind_sealed_to_the_members() {
         kinds::COLLECTIVE_ASK,
         kinds::COLLECTIVE_VISIT,
         kinds::COLLECTIVE_FACE,
+        kinds::COLLECTIVE_VOUCH,
+        kinds::COLLECTIVE_PROGRESS,
+        kinds::COLLECTIVE_ATTENDED,
     ];
     let mut sealed: Vec<Sealed> = every_kind
         .iter()
@@ -1142,4 +1145,193 @@ fn a_gathering_that_welcomes_visitors_reaches_them_with_totals_only_and_their_an
     assert_eq!(hers.len(), 1);
     assert_eq!(hers[0].organiser.as_deref(), Some("Alice"));
     assert_eq!(dana.collectives().get(id).unwrap().members, 4);
+}
+
+#[test]
+fn a_steward_sets_a_review_day_and_every_member_is_reminded_of_it() {
+    use tend_core::collective::Settings;
+    let (m, id) = founded();
+    let today = chrono::Utc::now().date_naive();
+    let day = today + chrono::Duration::days(30);
+    let settings = Settings {
+        review_agreements_on: Some(day),
+        gathering_required: false,
+    };
+    match m.bob.collectives().set_settings(id, settings) {
+        Err(Error::Collective(CollectiveError::Refused { refusal })) => {
+            assert_eq!(refusal, Refusal::NotASteward)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        m.alice.collectives().set_settings(
+            id,
+            Settings {
+                review_agreements_on: Some(today - chrono::Duration::days(1)),
+                gathering_required: false,
+            }
+        ),
+        Err(Error::Invalid { .. })
+    ));
+    let set = m.alice.collectives().set_settings(id, settings).unwrap();
+    deliver_all(&set, &[&m.bob, &m.carol]);
+    let noon = day.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    for v in [&m.alice, &m.bob, &m.carol] {
+        assert_eq!(v.collectives().get(id).unwrap().settings, settings);
+        let reminders = v
+            .gatherings()
+            .next_reminders(chrono::Utc::now(), 10)
+            .unwrap();
+        let fires: Vec<_> = reminders.iter().map(|r| r.fires_at).collect();
+        assert_eq!(fires, [noon - chrono::Duration::days(7), noon]);
+        assert!(
+            reminders
+                .iter()
+                .all(|r| r.collective == Some(id) && r.gathering.is_none())
+        );
+        assert_eq!(
+            reminders[0].title,
+            "Review the agreements of Riverside Care"
+        );
+    }
+    // A gathering's reminders and the review's come in one order.
+    let g = m
+        .bob
+        .gatherings()
+        .add(tend_core::gatherings::NewGathering::monthly_restorative(
+            today,
+            "Europe/Berlin",
+            "",
+        ))
+        .unwrap();
+    let both = m
+        .bob
+        .gatherings()
+        .next_reminders(chrono::Utc::now(), 40)
+        .unwrap();
+    assert!(both.windows(2).all(|w| w[0].fires_at <= w[1].fires_at));
+    assert!(both.iter().any(|r| r.gathering == Some(g.id)));
+    assert_eq!(both.iter().filter(|r| r.collective == Some(id)).count(), 2);
+    // The same settings again are no change; someone who left is not reminded.
+    assert!(m.alice.collectives().set_settings(id, settings).is_err());
+    m.carol.collectives().leave(id).unwrap();
+    assert!(
+        m.carol
+            .gatherings()
+            .next_reminders(chrono::Utc::now(), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_collective_that_asks_visitors_to_come_first_admits_them_after_a_gathering() {
+    use chrono::{Duration, Timelike, Utc};
+    use tend_core::collective::Settings;
+    use tend_core::gatherings::{GatheringKind, NewGathering, Rsvp};
+    let (m, id) = founded();
+    let required = Settings {
+        review_agreements_on: None,
+        gathering_required: true,
+    };
+    let set = m.alice.collectives().set_settings(id, required).unwrap();
+    deliver_all(&set, &[&m.bob, &m.carol]);
+    let dana = member(m._dir.path(), "Dana");
+    let pass = m
+        .bob
+        .collectives()
+        .issue_pass(id, Duration::days(30))
+        .unwrap();
+    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    let all = [&m.alice, &m.bob, &m.carol, &dana];
+    relay(vec![joined.sealed], &all);
+    // A weekly gathering whose first evening was two days ago.
+    let began = (Utc::now() - Duration::days(2))
+        .naive_utc()
+        .with_second(0)
+        .unwrap()
+        .with_nanosecond(0)
+        .unwrap();
+    let g = m
+        .alice
+        .gatherings()
+        .add(NewGathering {
+            title: "Quiet evening".into(),
+            kind: GatheringKind::RestorativeGathering,
+            description: String::new(),
+            location: "The library".into(),
+            starts_at: began,
+            time_zone: "UTC".into(),
+            duration: Duration::hours(2),
+            recurrence: Some("FREQ=WEEKLY".into()),
+            reminders: Vec::new(),
+        })
+        .unwrap();
+    let invited = m
+        .alice
+        .gatherings()
+        .invite_collective(g.id, id, true)
+        .unwrap();
+    relay(invited, &all);
+
+    // Bob and Carol vouch: enough, but she has not come yet.
+    let vouched = m
+        .bob
+        .collectives()
+        .vouch(id, comrade(&m.bob, &dana))
+        .unwrap();
+    relay(vouched, &all);
+    m.carol
+        .comrades()
+        .add(&dana.comrades().my_card().unwrap(), None)
+        .unwrap();
+    let vouched = m
+        .carol
+        .collectives()
+        .vouch(id, comrade(&m.carol, &dana))
+        .unwrap();
+    relay(vouched, &all);
+    let seen = &dana.collectives().visits().unwrap()[0];
+    assert_eq!(
+        (seen.vouches, seen.vouches_needed, seen.awaiting_gathering),
+        (Some(2), Some(2), true)
+    );
+    let copy = dana.gatherings().list().unwrap()[0].id;
+    // Going to next week's counts for nothing yet.
+    let going = |start| {
+        sealing(&dana, || {
+            dana.gatherings()
+                .rsvp(copy, start, Some(Rsvp::Going), None)
+                .unwrap()
+        })
+    };
+    relay(going(began + Duration::days(7)), &all);
+    assert!(dana.collectives().list().unwrap().is_empty());
+    // Carol, no steward, cannot be told who came.
+    let stray = m
+        .bob
+        .envelopes()
+        .seal(&Outgoing {
+            kind: kinds::COLLECTIVE_ATTENDED,
+            body: format!(
+                r#"{{"v":1,"collective":"{id}","visitor":"{}"}}"#,
+                hex::encode(key(&dana).as_bytes())
+            )
+            .as_bytes(),
+            to: &[Recipient::Comrade(comrade(&m.bob, &m.carol))],
+            expires_at: None,
+        })
+        .unwrap();
+    assert!(matches!(
+        m.carol.envelopes().open(&stray.bytes),
+        Err(Error::Collective(CollectiveError::Refused {
+            refusal: Refusal::NotASteward
+        }))
+    ));
+    // She came two days ago: Alice, organiser and steward, admits her.
+    relay(going(began), &all);
+    let hers = dana.collectives().get(id).unwrap();
+    assert!(hers.i_am_member);
+    assert_eq!(hers.members, 4);
+    assert!(dana.collectives().visits().unwrap().is_empty());
 }

@@ -207,6 +207,7 @@ const TABLES: &[(&str, &str)] = &[
     ("collective_visits", "collective"),
     ("collective_vouches", "collective"),
     ("collective_answers", "collective"),
+    ("collective_attended", "collective"),
     ("deliveries", "delivery"),
     ("delivery_seen", "delivery"),
     ("mailbox_cursors", "delivery"),

@@ -81,6 +81,23 @@ pub enum CollectiveCommand {
         #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
+    /// A steward changes its settings: when to review the agreements, and
+    /// whether visitors must have come to a gathering before vouches admit them
+    Settings {
+        name: String,
+        /// Review the agreements on this day (YYYY-MM-DD): every member is reminded
+        #[arg(long, conflicts_with = "no_review")]
+        review_on: Option<chrono::NaiveDate>,
+        /// No review day
+        #[arg(long)]
+        no_review: bool,
+        /// Vouches admit a visitor only after a gathering they said they would come to
+        #[arg(long)]
+        gathering_required: Option<bool>,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
     /// Make or unmake a steward
     Steward {
         #[command(subcommand)]
@@ -150,6 +167,13 @@ struct CollectiveView {
     agreements: Option<AgreementsView>,
     joined_at: String,
     waiting: u32,
+    settings: SettingsView,
+}
+
+#[derive(Serialize)]
+struct SettingsView {
+    review_agreements_on: Option<String>,
+    gathering_required: bool,
 }
 
 #[derive(Serialize)]
@@ -188,6 +212,10 @@ fn view(c: &Collective) -> CollectiveView {
         }),
         joined_at: c.joined_at.to_rfc3339(),
         waiting: c.waiting,
+        settings: SettingsView {
+            review_agreements_on: c.settings.review_agreements_on.map(|d| d.to_string()),
+            gathering_required: c.settings.gathering_required,
+        },
     }
 }
 
@@ -220,6 +248,14 @@ fn summary(c: &Collective) -> String {
             },
             a.not_yet_accepted
         ),
+    };
+    let agreements = match c.settings.review_agreements_on {
+        Some(day) => format!("{agreements}, to be reviewed on {day}"),
+        None => agreements,
+    };
+    let agreements = match c.settings.gathering_required {
+        true => format!("{agreements}; visitors come to a gathering before vouches admit them"),
+        false => agreements,
     };
     format!(
         "{} ({}): {}, {}; {role}; {agreements}",
@@ -365,6 +401,25 @@ pub fn run(cmd: CollectiveCommand, vault: &Vault, out: &Output) -> CliResult {
             let c = collective(vault, &name)?;
             let who = find(vault, &visitor)?.id;
             made(collectives.admit(c.id, who).map_err(fail)?, dir, out)
+        }
+        CollectiveCommand::Settings {
+            name,
+            review_on,
+            no_review,
+            gathering_required,
+            out: dir,
+        } => {
+            let c = collective(vault, &name)?;
+            let mut settings = c.settings;
+            if review_on.is_some() || no_review {
+                settings.review_agreements_on = review_on;
+            }
+            settings.gathering_required = gathering_required.unwrap_or(settings.gathering_required);
+            made(
+                collectives.set_settings(c.id, settings).map_err(fail)?,
+                dir,
+                out,
+            )
         }
         CollectiveCommand::Rename {
             name,

@@ -613,6 +613,26 @@ fn collective_story(
         "Carol accepts: {} not yet accepted, on every phone.",
         waiting(bob)?
     );
+    let review_on = (chrono::Utc::now() + chrono::Duration::days(182)).date_naive();
+    let settings = tend_core::collective::Settings {
+        review_agreements_on: Some(review_on),
+        gathering_required: false,
+    };
+    let set = alice
+        .collectives()
+        .set_settings(founded.id, settings)
+        .map_err(fail)?;
+    story.carry(alice, &set.sealed, &[bob, carol])?;
+    let reminded = carol
+        .gatherings()
+        .next_reminders(chrono::Utc::now(), 5)
+        .map_err(fail)?
+        .into_iter()
+        .filter(|r| r.collective == Some(founded.id))
+        .count();
+    println!(
+        "Alice sets {review_on} to review them together: Carol's phone holds {reminded} reminders for it, a week before and on the day."
+    );
 
     story.step("Dana, who may join, gets a visitor pass from Alice");
     let dana = story.member(dir, "Dana")?;

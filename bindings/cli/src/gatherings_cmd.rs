@@ -684,7 +684,8 @@ fn describe_occurrence(o: &Occurrence) -> String {
 #[derive(Serialize)]
 struct ReminderView {
     fires_at: String,
-    gathering: String,
+    gathering: Option<String>,
+    collective: Option<String>,
     title: String,
     starts_at: String,
     before: String,
@@ -694,7 +695,8 @@ impl From<&Reminder> for ReminderView {
     fn from(r: &Reminder) -> Self {
         ReminderView {
             fires_at: r.fires_at.to_rfc3339(),
-            gathering: r.gathering.to_string(),
+            gathering: r.gathering.map(|g| g.to_string()),
+            collective: r.collective.map(|c| c.to_string()),
             title: r.title.clone(),
             starts_at: r.starts_at.to_rfc3339(),
             before: offset_text(&r.offset),

@@ -324,6 +324,7 @@ fn the_demo_tells_the_whole_story() {
         "founds the collective",
         "introduced by Alice",
         "0 not yet accepted, on every phone",
+        "Carol's phone holds 2 reminders for it",
         "gets a visitor pass",
         "she is sent the collective's face, nothing else",
         "Dana's phone: 1 of 2 vouches",
@@ -754,6 +755,46 @@ fn a_collective_is_founded_joined_and_agreed_on_the_command_line() {
         &["collective", "agreements", "show", "Riverside Care"],
     ));
     assert!(text.contains("greeting round"), "{text}");
+
+    // Alice sets a day to review them: Carol's reminders hold it.
+    let day = (chrono::Utc::now() + chrono::Duration::days(60))
+        .date_naive()
+        .to_string();
+    let set = written(tend(
+        &a,
+        &[
+            "--json",
+            "collective",
+            "settings",
+            "Riverside Care",
+            "--review-on",
+            &day,
+            "--gathering-required",
+            "true",
+            "--out",
+            mail,
+        ],
+    ));
+    open(&c, &set);
+    let shown = json(tend(
+        &c,
+        &["--json", "collective", "show", "Riverside Care"],
+    ));
+    assert_eq!(shown["settings"]["review_agreements_on"], day.as_str());
+    assert_eq!(shown["settings"]["gathering_required"], true);
+    let reminders = json(tend(
+        &c,
+        &["--json", "gatherings", "reminders", "--next", "5"],
+    ));
+    assert_eq!(
+        reminders[0]["title"], "Review the agreements of Riverside Care",
+        "{reminders}"
+    );
+    let refused = tend(
+        &c,
+        &["collective", "settings", "Riverside Care", "--no-review"],
+    );
+    assert!(!refused.status.success(), "a steward's to change");
 }
 
 #[test]

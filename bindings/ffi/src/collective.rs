@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 use tend_core::collective::{
-    Collective, IssuedPass, JoinedVisit, MadeChange, Member, VisitedCollective,
+    Collective, IssuedPass, JoinedVisit, MadeChange, Member, Settings, VisitedCollective,
 };
 use tend_core::envelope::Sealed;
 
@@ -136,6 +136,21 @@ impl TendVault {
     ) -> Result<MadeChange, TendError> {
         self.with(move |v| Ok(v.collectives().rename(collective_id.parse()?, &name)?))
             .await
+    }
+
+    /// A steward changes the collective's settings, all at once: the day
+    /// to review the agreements (every member is reminded through
+    /// `nextReminders`), and whether visitors must come to a gathering.
+    pub async fn set_collective_settings(
+        &self,
+        collective_id: String,
+        settings: Settings,
+    ) -> Result<MadeChange, TendError> {
+        self.with(move |v| {
+            Ok(v.collectives()
+                .set_settings(collective_id.parse()?, settings)?)
+        })
+        .await
     }
 
     /// A visitor pass for someone who may join, valid for `valid_for` (at

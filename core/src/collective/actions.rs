@@ -7,7 +7,7 @@ use std::cell::OnceCell;
 use chrono::Utc;
 use rusqlite::Connection;
 
-use super::change::{Change, CollectiveId, Op};
+use super::change::{Change, CollectiveId, Op, Settings};
 use super::state::{Log, Outcome, State};
 use super::store::{self, Kept};
 use super::wire::{self, Changes};
@@ -274,6 +274,20 @@ impl Collectives<'_> {
         })
     }
 
+    /// A steward changes the collective's settings (all of them at once).
+    pub fn set_settings(&self, id: CollectiveId, settings: Settings) -> Result<MadeChange> {
+        if let Some(day) = settings.review_agreements_on
+            && day < Utc::now().date_naive()
+        {
+            return Err(Error::invalid("review date", "today or later"));
+        }
+        self.vault.with_tx(|tx| {
+            let mut open = open(tx, id)?;
+            let change = make(tx, &mut open, Op::Settings(settings))?;
+            tell_all(tx, &open, &[change])
+        })
+    }
+
     fn member_change(
         &self,
         id: CollectiveId,
@@ -328,6 +342,22 @@ pub(crate) fn fellow_members(conn: &Connection, id: CollectiveId) -> Result<Vec<
         return Err(CollectiveError::NotAMember.into());
     }
     Ok(others(&open, state).collect())
+}
+
+/// The collectives I am a member of that set a day to review their
+/// agreements: each one's id, name and that day.
+pub(crate) fn reviews(conn: &Connection) -> Result<Vec<(CollectiveId, String, chrono::NaiveDate)>> {
+    let mut out = Vec::new();
+    for id in store::ids(conn)? {
+        let open = open(conn, id)?;
+        let state = open.state();
+        if let Some(day) = state.settings.review_agreements_on
+            && state.members.contains(&open.me)
+        {
+            out.push((id, state.name.clone().unwrap_or_default(), day));
+        }
+    }
+    Ok(out)
 }
 
 fn agreements_op(state: &State, text: &str, major: bool) -> Result<Op> {
@@ -513,6 +543,7 @@ fn view(open: &Open, state: &State) -> Collective {
                 .filter(|o| **o == Outcome::Pending)
                 .count(),
         ),
+        settings: state.settings,
     }
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::actions::{Open, add_members, open, others, subject};
 use super::change::{Change, CollectiveId, Op};
 use super::state::Log;
+use super::visitors::Progress;
 use super::wire::Changes;
 use super::{CollectiveError, Collectives, MadeChange, Refusal, kinds, store};
 use crate::comrades::{self, Card, ComradeId, IdentityKey, Met};
@@ -43,6 +44,40 @@ pub(super) struct ProgressBody {
     visitor: String,
     vouches: u32,
     needed: u32,
+    /// Enough vouches wait on a gathering attended.
+    #[serde(default, skip_serializing_if = "is_false")]
+    gathering: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// `collective.attended`: from a gathering's organiser to the stewards, a
+/// visitor who said they were going to an occurrence that has passed.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AttendedBody {
+    v: u8,
+    collective: String,
+    visitor: String,
+}
+
+fn visitor_key(hex_key: &str) -> Result<IdentityKey, EnvelopeError> {
+    let mut visitor = [0; 32];
+    hex::decode_to_slice(hex_key, &mut visitor).map_err(|_| EnvelopeError::Malformed)?;
+    Ok(IdentityKey(visitor))
+}
+
+impl AttendedBody {
+    pub fn parse(body: &[u8]) -> Result<(CollectiveId, IdentityKey), EnvelopeError> {
+        let b: AttendedBody = serde_json::from_slice(body).map_err(|_| EnvelopeError::Malformed)?;
+        let id = b.collective.parse().map_err(|_| EnvelopeError::Malformed)?;
+        match b.v {
+            1 => Ok((id, visitor_key(&b.visitor)?)),
+            _ => Err(EnvelopeError::Malformed),
+        }
+    }
 }
 
 impl VouchBody {
@@ -58,13 +93,16 @@ impl VouchBody {
 }
 
 impl ProgressBody {
-    pub fn parse(body: &[u8]) -> Result<(CollectiveId, IdentityKey, u32, u32), EnvelopeError> {
+    pub fn parse(body: &[u8]) -> Result<(CollectiveId, IdentityKey, Progress), EnvelopeError> {
         let b: ProgressBody = serde_json::from_slice(body).map_err(|_| EnvelopeError::Malformed)?;
         let id = b.collective.parse().map_err(|_| EnvelopeError::Malformed)?;
-        let mut visitor = [0; 32];
-        hex::decode_to_slice(&b.visitor, &mut visitor).map_err(|_| EnvelopeError::Malformed)?;
-        match b.v == 1 && b.needed > 0 && b.needed <= 3 && b.vouches <= 255 {
-            true => Ok((id, IdentityKey(visitor), b.vouches, b.needed)),
+        let p = Progress {
+            vouches: b.vouches,
+            needed: b.needed,
+            gathering: b.gathering,
+        };
+        match b.v == 1 && p.needed > 0 && p.needed <= 3 && p.vouches <= 255 {
+            true => Ok((id, visitor_key(&b.visitor)?, p)),
             false => Err(EnvelopeError::Malformed),
         }
     }
@@ -124,8 +162,7 @@ impl Collectives<'_> {
     }
 }
 
-/// A vouch, at a steward's vault: kept, and the visitor added once enough
-/// members vouched; otherwise the members hear the count.
+/// A vouch, at a steward's vault: kept, and the visitor considered.
 fn record(
     tx: &Connection,
     open: &mut Open,
@@ -133,47 +170,64 @@ fn record(
     voucher: &IdentityKey,
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
-    let key = visitor.identity_key();
     tx.execute(
         "INSERT OR IGNORE INTO collective_vouches (collective, visitor, voucher, card, vouched_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             open.kept.seq,
-            key.as_bytes().as_slice(),
+            visitor.identity_key().as_bytes().as_slice(),
             voucher.as_bytes().as_slice(),
             visitor.as_bytes(),
             now.timestamp_millis()
         ],
     )?;
+    consider(tx, open, &visitor.identity_key(), now)
+}
+
+/// At a steward: the visitor is added once the collective's rule is met
+/// (enough vouches from members, and a gathering attended where the
+/// settings ask it); otherwise the members hear how far they are.
+fn consider(
+    tx: &Connection,
+    open: &mut Open,
+    key: &IdentityKey,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
     let state = open.state();
-    if state.members.contains(&key) {
+    if state.members.contains(key) {
         return Ok(Vec::new());
     }
-    let vouchers: Vec<Vec<u8>> = tx
+    let vouchers: Vec<(Vec<u8>, Vec<u8>)> = tx
         .prepare_cached(
-            "SELECT voucher FROM collective_vouches WHERE collective = ?1 AND visitor = ?2",
+            "SELECT voucher, card FROM collective_vouches
+             WHERE collective = ?1 AND visitor = ?2 ORDER BY vouched_at",
         )?
         .query_map(params![open.kept.seq, key.as_bytes().as_slice()], |r| {
-            r.get(0)
+            Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let vouches = vouchers
+    let counted: Vec<IdentityKey> = vouchers
         .iter()
-        .filter(|v| {
-            state
-                .members
-                .iter()
-                .any(|m| m.as_bytes().as_slice() == v.as_slice())
-        })
-        .count() as u32;
-    let needed = vouches_needed(state.members.len());
-    if vouches < needed {
+        .filter_map(|(v, _)| state.members.iter().find(|m| m.as_bytes().as_slice() == v))
+        .copied()
+        .collect();
+    let Some((_, card)) = vouchers.first() else {
+        return Ok(Vec::new());
+    };
+    let attended = !state.settings.gathering_required || attended_here(tx, open, key)?;
+    let progress = Progress {
+        vouches: counted.len() as u32,
+        needed: vouches_needed(state.members.len()),
+        gathering: !attended,
+    };
+    if progress.vouches < progress.needed || !attended {
         let body = json(&ProgressBody {
             v: 1,
             collective: open.log.collective().to_string(),
             visitor: hex::encode(key.as_bytes()),
-            vouches,
-            needed,
+            vouches: progress.vouches,
+            needed: progress.needed,
+            gathering: progress.gathering,
         })?;
         let to: Vec<IdentityKey> = others(open, state).collect();
         let peers = comrades::peers_for_keys(tx, &to)?;
@@ -188,18 +242,119 @@ fn record(
             let subject = subject(open.log.collective());
             sealed.push(envelope::seal_in(tx, peers, &outgoing, Some(&subject))?);
         }
-        super::visitors::set_progress(tx, open, &key, vouches, needed)?;
+        super::visitors::set_progress(tx, open, key, progress)?;
         sealed.extend(super::visitors::send_faces(tx, open, now)?);
         return Ok(sealed);
     }
-    let by_name = comrades::by_identity(tx, voucher)?.map_or_else(|| "you".into(), |c| c.name);
+    let card = Card::from_bytes(card).map_err(|_| Error::DatabaseDamaged)?;
+    let voucher = counted[0];
+    let by_name = comrades::by_identity(tx, &voucher)?.map_or_else(|| "you".into(), |c| c.name);
     let met = Met::Introduced {
-        by: voucher,
+        by: &voucher,
         by_name: &by_name,
     };
     let name = state.name.clone().unwrap_or_default();
-    comrades::add_met(tx, visitor, met, &name, now)?;
-    Ok(add_members(tx, open, &[key])?.sealed)
+    comrades::add_met(tx, &card, met, &name, now)?;
+    Ok(add_members(tx, open, &[*key])?.sealed)
+}
+
+fn attended_here(tx: &Connection, open: &Open, visitor: &IdentityKey) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM collective_attended WHERE collective = ?1 AND visitor = ?2)",
+        )?
+        .query_row(params![open.kept.seq, visitor.as_bytes().as_slice()], |r| {
+            r.get(0)
+        })?)
+}
+
+/// A visitor came to a gathering of the collective, as `told_by`, its
+/// organiser, says: kept at a steward, and the visitor considered again.
+fn keep_attended(
+    tx: &Connection,
+    open: &mut Open,
+    visitor: &IdentityKey,
+    told_by: &IdentityKey,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
+    tx.execute(
+        "INSERT OR IGNORE INTO collective_attended (collective, visitor, told_by, at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![
+            open.kept.seq,
+            visitor.as_bytes().as_slice(),
+            told_by.as_bytes().as_slice(),
+            now.timestamp_millis()
+        ],
+    )?;
+    consider(tx, open, visitor, now)
+}
+
+/// At a gathering's organiser: `visitor` said they were going to an
+/// occurrence that has passed. The stewards are told (and, if I am one,
+/// my vault counts it at once).
+pub(crate) fn attended(
+    tx: &Connection,
+    id: CollectiveId,
+    visitor: &IdentityKey,
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
+    let Some(mut open) = super::actions::open_kept(tx, id)? else {
+        return Ok(Vec::new());
+    };
+    let state = open.state();
+    if !state.members.contains(&open.me) || state.members.contains(visitor) {
+        return Ok(Vec::new());
+    }
+    let stewards: Vec<IdentityKey> = state
+        .stewards
+        .iter()
+        .copied()
+        .filter(|k| *k != open.me)
+        .collect();
+    let mut sealed = Vec::new();
+    if state.stewards.contains(&open.me) {
+        let me = open.me;
+        sealed.extend(keep_attended(tx, &mut open, visitor, &me, now)?);
+    }
+    let peers = comrades::peers_for_keys(tx, &stewards)?;
+    if !peers.is_empty() {
+        let body = json(&AttendedBody {
+            v: 1,
+            collective: id.to_string(),
+            visitor: hex::encode(visitor.as_bytes()),
+        })?;
+        let outgoing = Outgoing {
+            kind: kinds::COLLECTIVE_ATTENDED,
+            body: &body,
+            to: &[],
+            expires_at: None,
+        };
+        sealed.push(envelope::seal_in(tx, peers, &outgoing, Some(&subject(id)))?);
+    }
+    Ok(sealed)
+}
+
+/// An organiser's word that a visitor came, at my vault: only a steward
+/// takes one, from a member.
+pub(super) fn take_attended(
+    tx: &Connection,
+    organiser: &IdentityKey,
+    (id, visitor): (CollectiveId, IdentityKey),
+    now: DateTime<Utc>,
+) -> Result<Vec<Sealed>> {
+    let mut open = open(tx, id)?;
+    let state = open.state();
+    if !state.members.contains(organiser) {
+        return Err(CollectiveError::SenderNotAMember.into());
+    }
+    if !state.stewards.contains(&open.me) {
+        return Err(CollectiveError::Refused {
+            refusal: Refusal::NotASteward,
+        }
+        .into());
+    }
+    keep_attended(tx, &mut open, &visitor, organiser, now)
 }
 
 /// A member's vouch, at my vault: only a steward takes one.
@@ -229,7 +384,7 @@ pub(super) fn take_vouch(
 pub(super) fn take_progress(
     tx: &Connection,
     steward: &IdentityKey,
-    (id, visitor, vouches, needed): (CollectiveId, IdentityKey, u32, u32),
+    (id, visitor, progress): (CollectiveId, IdentityKey, Progress),
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
     let open = open(tx, id)?;
@@ -239,7 +394,7 @@ pub(super) fn take_progress(
         }
         .into());
     }
-    super::visitors::set_progress(tx, &open, &visitor, vouches, needed)?;
+    super::visitors::set_progress(tx, &open, &visitor, progress)?;
     super::visitors::send_faces(tx, &open, now)
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use sha2::{Digest, Sha256};
 
@@ -97,6 +98,19 @@ pub enum Op {
     Rename {
         name: String,
     },
+    /// The collective's own settings, replaced whole.
+    Settings(Settings),
+}
+
+/// What a collective decides for itself; a steward changes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Settings {
+    /// When the members mean to review their agreements: each is reminded.
+    pub review_agreements_on: Option<NaiveDate>,
+    /// Vouches admit a visitor only once they have been to a gathering of
+    /// the collective (answered going to an occurrence that has passed).
+    pub gathering_required: bool,
 }
 
 impl fmt::Debug for Op {
@@ -123,6 +137,7 @@ impl fmt::Debug for Op {
                 .finish(),
             Op::Accept { version } => f.debug_tuple("Accept").field(version).finish(),
             Op::Rename { name } => f.debug_struct("Rename").field("name", &Text(name)).finish(),
+            Op::Settings(settings) => f.debug_tuple("Settings").field(settings).finish(),
         }
     }
 }
@@ -249,6 +264,10 @@ const REMOVE_STEWARD: u8 = 5;
 const AGREEMENTS: u8 = 6;
 const ACCEPT: u8 = 7;
 const RENAME: u8 = 8;
+const SETTINGS: u8 = 9;
+/// Flags of a settings change; any other bit is refused.
+const REVIEW_DATE: u8 = 1;
+const GATHERING_REQUIRED: u8 = 2;
 
 fn encode_op(op: &Op, out: &mut Vec<u8>) -> Result<(), ChangeError> {
     let name = |name: &str, out: &mut Vec<u8>| {
@@ -303,6 +322,22 @@ fn encode_op(op: &Op, out: &mut Vec<u8>) -> Result<(), ChangeError> {
             out.push(RENAME);
             name(n, out)?;
         }
+        Op::Settings(settings) => {
+            out.push(SETTINGS);
+            let mut flags = 0;
+            if settings.review_agreements_on.is_some() {
+                flags |= REVIEW_DATE;
+            }
+            if settings.gathering_required {
+                flags |= GATHERING_REQUIRED;
+            }
+            out.push(flags);
+            if let Some(day) = settings.review_agreements_on {
+                let days = day.signed_duration_since(NaiveDate::default()).num_days();
+                let days = i32::try_from(days).map_err(|_| ChangeError::Malformed)?;
+                out.extend_from_slice(&days.to_be_bytes());
+            }
+        }
     }
     Ok(())
 }
@@ -352,6 +387,25 @@ fn decode_op(r: &mut Reader<ChangeError>) -> Result<Op, ChangeError> {
         }
         ACCEPT => Op::Accept { version: r.u32()? },
         RENAME => Op::Rename { name: name(r)? },
+        SETTINGS => {
+            let flags = r.u8()?;
+            if flags & !(REVIEW_DATE | GATHERING_REQUIRED) != 0 {
+                return Err(ChangeError::Malformed);
+            }
+            let review_agreements_on = match flags & REVIEW_DATE {
+                0 => None,
+                _ => {
+                    let days = i32::from_be_bytes(r.array()?);
+                    let day = NaiveDate::default()
+                        .checked_add_signed(chrono::Duration::days(days.into()));
+                    Some(day.ok_or(ChangeError::Malformed)?)
+                }
+            };
+            Op::Settings(Settings {
+                review_agreements_on,
+                gathering_required: flags & GATHERING_REQUIRED != 0,
+            })
+        }
         _ => return Err(ChangeError::Malformed),
     })
 }
@@ -441,6 +495,11 @@ mod tests {
         )
         .unwrap();
         let add = Change::sign(&alice, collective, 2, 2, Op::AddMember { member: bob }).unwrap();
+        let settings = Op::Settings(Settings {
+            review_agreements_on: NaiveDate::from_ymd_opt(2027, 6, 1),
+            gathering_required: true,
+        });
+        let settings = Change::sign(&alice, collective, 3, 3, settings).unwrap();
         serde_json::json!({
             "about": "Collective change v1 test vectors; see docs/collective.md. Every byte is fixed.",
             "collective": hex::encode(collective.0),
@@ -449,6 +508,7 @@ mod tests {
             "changes": [
                 {"op": "Found", "name": "Riverside Care", "seq": 1, "lamport": 1, "hex": hex::encode(found.as_bytes())},
                 {"op": "AddMember", "member": hex::encode(bob.as_bytes()), "seq": 2, "lamport": 2, "hex": hex::encode(add.as_bytes())},
+                {"op": "Settings", "review_agreements_on": "2027-06-01", "gathering_required": true, "seq": 3, "lamport": 3, "hex": hex::encode(settings.as_bytes())},
             ],
         })
     }

@@ -25,9 +25,12 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 pub use actions::STARTER_AGREEMENTS;
-pub(crate) use actions::fellow_members;
+pub(crate) use actions::{fellow_members, reviews};
+pub(crate) use admission::attended;
 pub use admission::vouches_needed;
-pub use change::{Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op};
+pub use change::{
+    Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op, Settings,
+};
 pub use pass::{MAX_PASS_BYTES, MAX_PASS_DAYS, Pass, PassError, PassId};
 #[cfg(feature = "testing")]
 pub(crate) use receive::parses_as_a_body;
@@ -59,6 +62,7 @@ pub mod kinds {
     pub const COLLECTIVE_VOUCH: &str = "collective.vouch";
     /// A steward tells the members how many vouches a visitor has.
     pub const COLLECTIVE_PROGRESS: &str = "collective.progress";
+    pub const COLLECTIVE_ATTENDED: &str = "collective.attended";
 }
 
 /// Why a collective refused something I did, or an envelope about one.
@@ -112,6 +116,7 @@ pub struct Collective {
     pub joined_at: DateTime<Utc>,
     /// Changes held that wait on an earlier one of their author's.
     pub waiting: u32,
+    pub settings: Settings,
 }
 
 impl fmt::Debug for Collective {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, Transaction};
 
 use super::actions::{Open, open, open_kept, others, seal};
-use super::admission::{self, ProgressBody, VouchBody};
+use super::admission::{self, AttendedBody, ProgressBody, VouchBody};
 use super::change::{Change, Op};
 use super::state::Outcome;
 use super::store;
@@ -41,7 +41,8 @@ enum Incoming {
     Visit(VisitBody),
     Face(FaceBody),
     Vouch(Box<(super::CollectiveId, Card)>),
-    Progress((super::CollectiveId, IdentityKey, u32, u32)),
+    Progress((super::CollectiveId, IdentityKey, super::visitors::Progress)),
+    Attended((super::CollectiveId, IdentityKey)),
 }
 
 impl KindHandler for CollectiveKinds {
@@ -57,6 +58,7 @@ impl KindHandler for CollectiveKinds {
             kinds::COLLECTIVE_FACE => Incoming::Face(FaceBody::parse(body)?),
             kinds::COLLECTIVE_VOUCH => Incoming::Vouch(Box::new(VouchBody::parse(body)?)),
             kinds::COLLECTIVE_PROGRESS => Incoming::Progress(ProgressBody::parse(body)?),
+            kinds::COLLECTIVE_ATTENDED => Incoming::Attended(AttendedBody::parse(body)?),
             _ => return Err(EnvelopeError::Malformed),
         };
         Ok(Box::new(Received {
@@ -97,6 +99,7 @@ impl Checked for Received {
             }
             Incoming::Vouch(vouch) => admission::take_vouch(tx, &from.0, *vouch, now)?,
             Incoming::Progress(p) => admission::take_progress(tx, &from.0, p, now)?,
+            Incoming::Attended(a) => admission::take_attended(tx, &from.0, a, now)?,
         };
         sealed.extend((self.follow)(tx, now)?);
         Ok(sealed.into_iter().map(|s| s.message_id).collect())
@@ -115,6 +118,7 @@ pub(crate) fn parses_as_a_body(data: &[u8]) -> bool {
         FaceBody::parse(data).is_ok(),
         VouchBody::parse(data).is_ok(),
         ProgressBody::parse(data).is_ok(),
+        AttendedBody::parse(data).is_ok(),
         super::Pass::from_bytes(data).is_ok(),
         text.is_some_and(|t| super::Pass::parse(t).is_ok()),
     ]

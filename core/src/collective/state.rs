@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ed25519_dalek::SigningKey;
 
-use super::change::{Change, ChangeError, CollectiveId, Op};
+use super::change::{Change, ChangeError, CollectiveId, Op, Settings};
 use crate::identity::IdentityKey;
 
 /// Why a change in the log does not count.
@@ -67,6 +67,7 @@ pub struct State {
     pub accepted: BTreeMap<IdentityKey, u32>,
     /// Every change's outcome, by author and number.
     pub outcomes: BTreeMap<(IdentityKey, u64), Outcome>,
+    pub settings: Settings,
 }
 
 impl State {
@@ -397,6 +398,12 @@ fn apply(folded: &mut Folded, change: &Change) -> Result<(), Refusal> {
             *accepted = (*accepted).max(*version);
         }
         Op::Rename { name } => state.name = Some(name.clone()),
+        Op::Settings(settings) => {
+            if state.settings == *settings {
+                return Err(Refusal::NoChange);
+            }
+            state.settings = *settings;
+        }
     }
     Ok(())
 }

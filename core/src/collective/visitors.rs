@@ -60,6 +60,8 @@ pub struct VisitedCollective {
     /// the count, never who.
     pub vouches: Option<u32>,
     pub vouches_needed: Option<u32>,
+    /// Enough vouches wait on my coming to one of its gatherings.
+    pub awaiting_gathering: bool,
 }
 
 impl std::fmt::Debug for VisitedCollective {
@@ -100,14 +102,23 @@ pub(super) struct FaceBody {
     agreements: Option<FaceAgreements>,
     /// How far I am from membership, when a steward counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    progress: Option<FaceProgress>,
+    progress: Option<Progress>,
 }
 
-#[derive(Serialize, Deserialize, PartialEq, Clone, Copy)]
+/// How far a visitor is from membership, as a steward counted.
+#[derive(Serialize, Deserialize, PartialEq, Clone, Copy, Debug)]
 #[serde(deny_unknown_fields)]
-struct FaceProgress {
-    vouches: u32,
-    needed: u32,
+pub(super) struct Progress {
+    pub vouches: u32,
+    pub needed: u32,
+    /// The collective asks visitors to come to a gathering first, and
+    /// this one has not yet.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub gathering: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -148,7 +159,7 @@ impl FaceBody {
         }
     }
 
-    fn of(id: CollectiveId, state: &State, progress: Option<FaceProgress>) -> FaceBody {
+    fn of(id: CollectiveId, state: &State, progress: Option<Progress>) -> FaceBody {
         FaceBody {
             progress,
             v: 1,
@@ -298,6 +309,7 @@ fn visit(conn: &Connection, id: CollectiveId) -> Result<VisitedCollective> {
         agreements: agreements.map(|a| a.text),
         vouches: progress.map(|p| p.vouches),
         vouches_needed: progress.map(|p| p.needed),
+        awaiting_gathering: progress.is_some_and(|p| p.gathering),
     })
 }
 
@@ -408,10 +420,12 @@ pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Re
         i64,
         Option<u32>,
         Option<u32>,
+        bool,
     );
     let rows: Vec<Row> = tx
         .prepare_cached(
-            "SELECT id, visitor, face_sent, expires_at, vouches, needed FROM collective_passes
+            "SELECT id, visitor, face_sent, expires_at, vouches, needed, awaiting_gathering
+             FROM collective_passes
              WHERE collective = ?1 AND visitor IS NOT NULL AND expires_at > ?2",
         )?
         .query_map(params![open.kept.seq, now.timestamp_millis()], |r| {
@@ -422,6 +436,7 @@ pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Re
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -430,7 +445,7 @@ pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Re
     }
     let state = open.state();
     let mut sealed = Vec::new();
-    for (pass, visitor, sent, expires, vouches, needed) in rows {
+    for (pass, visitor, sent, expires, vouches, needed, gathering) in rows {
         if state
             .members
             .iter()
@@ -438,9 +453,11 @@ pub(super) fn send_faces(tx: &Connection, open: &Open, now: DateTime<Utc>) -> Re
         {
             continue; // a member now: sent the collective itself
         }
-        let progress = vouches
-            .zip(needed)
-            .map(|(vouches, needed)| FaceProgress { vouches, needed });
+        let progress = vouches.zip(needed).map(|(vouches, needed)| Progress {
+            vouches,
+            needed,
+            gathering,
+        });
         let face = serde_json::to_vec(&FaceBody::of(open.log.collective(), state, progress))
             .map_err(|_| Error::Storage("encoding a message".into()))?;
         let digest = Sha256::digest(&face).to_vec();
@@ -472,17 +489,17 @@ pub(super) fn set_progress(
     tx: &Connection,
     open: &Open,
     visitor: &IdentityKey,
-    vouches: u32,
-    needed: u32,
+    progress: Progress,
 ) -> Result<()> {
     tx.execute(
-        "UPDATE collective_passes SET vouches = ?3, needed = ?4
+        "UPDATE collective_passes SET vouches = ?3, needed = ?4, awaiting_gathering = ?5
          WHERE collective = ?1 AND visitor = ?2",
         params![
             open.kept.seq,
             visitor.as_bytes().as_slice(),
-            vouches,
-            needed
+            progress.vouches,
+            progress.needed,
+            progress.gathering
         ],
     )?;
     Ok(())

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::invites::{StateBody, ensure_mine, invite_peers, invitees, organiser, seal, state};
 use super::model::Gathering;
+use super::recurrence::Schedule;
+use super::store::local_from;
 use super::{GatheringId, Gatherings, kinds, store};
 use crate::collective::{self, CollectiveError, CollectiveId};
 use crate::comrades::{self, IdentityKey};
@@ -99,6 +101,40 @@ pub(crate) fn follow_collectives(conn: &Connection, now: DateTime<Utc>) -> Resul
         }
         let (_, body) = state(conn, seq, false)?;
         sealed.extend(to_visitors(conn, seq, &body, now)?);
+    }
+    sealed.extend(tell_attendance(conn, now)?);
+    Ok(sealed)
+}
+
+/// At the organiser: each visitor who said they were going to an
+/// occurrence of my collective's gathering that has now passed is told to
+/// the stewards, once (a collective may ask it before vouches admit them).
+pub(super) fn tell_attendance(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Sealed>> {
+    type Row = (i64, String, Vec<u8>, Vec<u8>);
+    let rows: Vec<Row> = conn
+        .prepare_cached(
+            "SELECT a.gathering, a.original_start, a.identity_key, g.collective
+             FROM gathering_answers a JOIN gatherings g ON g.seq = a.gathering
+             WHERE g.organiser IS NULL AND g.collective IS NOT NULL
+               AND a.visitor_name IS NOT NULL AND a.response = 0 AND a.attendance_told = 0",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut sealed = Vec::new();
+    for (seq, start, visitor, collective) in rows {
+        let g = store::load(conn, seq)?;
+        let schedule = Schedule::stored(g.starts_at, &g.time_zone, g.recurrence.as_deref())?;
+        if schedule.instant(local_from(&start)?) > now {
+            continue;
+        }
+        let collective = CollectiveId(collective.try_into().map_err(|_| Error::DatabaseDamaged)?);
+        let visitor = IdentityKey::from_stored(visitor)?;
+        sealed.extend(collective::attended(conn, collective, &visitor, now)?);
+        conn.execute(
+            "UPDATE gathering_answers SET attendance_told = 1
+             WHERE gathering = ?1 AND original_start = ?2 AND identity_key = ?3",
+            params![seq, start, visitor.as_bytes().as_slice()],
+        )?;
     }
     Ok(sealed)
 }

@@ -780,10 +780,12 @@ fn receive_rsvp(
             visitor_host.map(|k| k.as_bytes().to_vec())
         ],
     )?;
-    if totals_at_organiser(tx, seq)?.get(&start).copied() == before {
-        return Ok(Vec::new());
+    // An answer to an occurrence that has passed may be a visitor's attendance.
+    let mut sealed = super::collectives::tell_attendance(tx, now)?;
+    if totals_at_organiser(tx, seq)?.get(&start).copied() != before {
+        sealed.extend(announce(tx, seq, false)?);
     }
-    Ok(ids(announce(tx, seq, false)?))
+    Ok(ids(sealed))
 }
 
 #[cfg(test)]

@@ -214,8 +214,14 @@ impl Gatherings<'_> {
         if n > MAX_REMINDERS {
             return Err(Error::invalid("count", "at most 1,000 reminders"));
         }
-        let loaded = self.vault.with_conn(store::load_all)?;
-        let mut found = Vec::new();
+        let (loaded, reviews) = self
+            .vault
+            .with_conn(|conn| Ok((store::load_all(conn)?, crate::collective::reviews(conn)?)))?;
+        let mut found: Vec<Reminder> = reviews
+            .into_iter()
+            .flat_map(|(id, name, day)| Reminder::of_review(id, &name, day))
+            .filter(|r| r.fires_at >= now)
+            .collect();
         let mut bound = None;
         for l in &loaded {
             l.reminders(now, n, bound, &mut found);
@@ -225,6 +231,8 @@ impl Gatherings<'_> {
                 bound = found.last().map(|r| r.fires_at);
             }
         }
+        found.sort_by_key(|r| (r.fires_at, r.starts_at));
+        found.truncate(n);
         Ok(found)
     }
 

@@ -285,16 +285,50 @@ impl fmt::Debug for Occurrence {
     }
 }
 
-/// A notification to schedule.
+/// A notification to schedule: for an occurrence of a gathering, or for
+/// the day a collective means to review its agreements.
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Reminder {
     pub fires_at: DateTime<Utc>,
-    pub gathering: GatheringId,
+    /// The gathering; `None` for an agreements review.
+    pub gathering: Option<GatheringId>,
+    /// The collective whose agreements are to be reviewed.
+    pub collective: Option<CollectiveId>,
     pub title: String,
+    /// The occurrence's local start; for a review, noon on its day.
     pub original_start: NaiveDateTime,
     pub starts_at: DateTime<Utc>,
     pub offset: ReminderOffset,
+}
+
+/// Reviews are reminded a week before, and on the day, at noon UTC: a
+/// collective has no time zone of its own.
+pub(crate) const REVIEW_REMINDERS: [ReminderOffset; 2] = [
+    ReminderOffset {
+        days: 7,
+        minutes: 0,
+    },
+    ReminderOffset {
+        days: 0,
+        minutes: 0,
+    },
+];
+
+impl Reminder {
+    /// The reminders of a review of `collective`'s agreements on `day`.
+    pub(crate) fn of_review(collective: CollectiveId, name: &str, day: NaiveDate) -> [Reminder; 2] {
+        let noon = day.and_time(NaiveTime::from_hms_opt(12, 0, 0).expect("noon is a time"));
+        REVIEW_REMINDERS.map(|offset| Reminder {
+            fires_at: (noon - Duration::days(offset.days.into())).and_utc(),
+            gathering: None,
+            collective: Some(collective),
+            title: format!("Review the agreements of {name}"),
+            original_start: noon,
+            starts_at: noon.and_utc(),
+            offset,
+        })
+    }
 }
 
 impl fmt::Debug for Reminder {
@@ -302,6 +336,7 @@ impl fmt::Debug for Reminder {
         f.debug_struct("Reminder")
             .field("fires_at", &self.fires_at)
             .field("gathering", &self.gathering)
+            .field("collective", &self.collective)
             .field("title", &Text(&self.title))
             .field("starts_at", &self.starts_at)
             .field("offset", &self.offset)

@@ -106,7 +106,8 @@ impl Loaded {
     fn reminder(&self, slot: &Slot, offset: ReminderOffset) -> Reminder {
         Reminder {
             fires_at: self.fires_at(slot, offset),
-            gathering: self.gathering.id,
+            gathering: Some(self.gathering.id),
+            collective: None,
             title: self.gathering.title.clone(),
             original_start: slot.original,
             starts_at: self.starts_at(slot.local),

@@ -481,6 +481,20 @@ const MIGRATIONS: &[&str] = &[
     -- At the organiser: a visitor's answer, as their host passed it on.
     ALTER TABLE gathering_answers ADD COLUMN visitor_name TEXT;
     ALTER TABLE gathering_answers ADD COLUMN visitor_host BLOB;
+    -- At a steward: visitors who came to a gathering of the collective, as
+    -- its organiser told (a collective's settings may require it).
+    CREATE TABLE collective_attended (
+        collective INTEGER NOT NULL REFERENCES collectives (seq) ON DELETE CASCADE,
+        visitor    BLOB NOT NULL,
+        told_by    BLOB NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (collective, visitor)
+    ) WITHOUT ROWID;
+    -- At a host: whether my visitor's vouches wait on a gathering.
+    ALTER TABLE collective_passes ADD COLUMN awaiting_gathering INTEGER NOT NULL DEFAULT 0;
+    -- At the organiser: a visitor's going answer, once its occurrence
+    -- passed, told to the stewards.
+    ALTER TABLE gathering_answers ADD COLUMN attendance_told INTEGER NOT NULL DEFAULT 0;
     -- At a host: what each of my visitors was last sent of a gathering.
     CREATE TABLE gathering_visitors (
         gathering INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,

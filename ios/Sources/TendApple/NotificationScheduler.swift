@@ -23,7 +23,7 @@ public final class NotificationScheduler {
         center.removePendingNotificationRequests(withIdentifiers: plan.remove)
         for add in plan.add {
             let content = UNMutableNotificationContent()
-            content.title = "A gathering is coming up"
+            content.title = add.aboutGathering ? "A gathering is coming up" : "Agreements to review"
             content.body = "Open Tend to see which."
             let seconds = max(1, Date(tendMilliseconds: add.fireAtMs).timeIntervalSince(now))
             let trigger = UNTimeIntervalNotificationTrigger(timeInterval: seconds, repeats: false)

@@ -8,6 +8,8 @@ public struct NotificationPlan: Equatable {
     public struct Add: Equatable {
         public let identifier: String
         public let fireAtMs: Int64
+        /// A gathering's, or else a collective's agreements review.
+        public let aboutGathering: Bool
     }
 
     public let add: [Add]
@@ -16,9 +18,10 @@ public struct NotificationPlan: Equatable {
     /// The most pending notifications iOS allows an app.
     public static let systemLimit = 64
 
-    /// A stable identifier for one reminder of one occurrence.
+    /// A stable identifier for one reminder of one occurrence, or of one review.
     public static func identifier(for reminder: Reminder) -> String {
-        "tend.\(reminder.gathering).\(reminder.originalStart).\(reminder.offset.days)d\(reminder.offset.minutes)m"
+        let about = reminder.gathering ?? "review.\(reminder.collective ?? "")"
+        return "tend.\(about).\(reminder.originalStart).\(reminder.offset.days)d\(reminder.offset.minutes)m"
     }
 
     /// - Parameters:
@@ -28,7 +31,8 @@ public struct NotificationPlan: Equatable {
     public init(reminders: [Reminder], pending: Set<String>, othersPending: Int = 0) {
         let room = max(0, Self.systemLimit - othersPending)
         let wanted = reminders.prefix(room).map {
-            Add(identifier: Self.identifier(for: $0), fireAtMs: $0.firesAt)
+            Add(identifier: Self.identifier(for: $0), fireAtMs: $0.firesAt,
+                aboutGathering: $0.gathering != nil)
         }
         let wantedIds = Set(wanted.map(\.identifier))
         add = wanted.filter { !pending.contains($0.identifier) }

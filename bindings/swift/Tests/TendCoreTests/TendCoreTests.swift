@@ -258,6 +258,19 @@ final class TendCoreTests: XCTestCase {
         }
         let coming = try await alice.attendees(id: gathering.id, originalStart: "2026-12-05T18:00")
         XCTAssertEqual(coming.map { $0.visitor }, [true])
+
+        // A review day for the agreements comes through the same reminders as gatherings.
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let day = formatter.string(from: Date().addingTimeInterval(30 * 86_400))
+        _ = try await alice.setCollectiveSettings(
+            collectiveId: founded.id, settings: Settings(reviewAgreementsOn: day, gatheringRequired: false))
+        let reminders = try await alice.nextReminders(now: Date().tendMilliseconds, count: 20)
+        let review = reminders.filter { $0.collective == founded.id }
+        XCTAssertEqual(review.count, 2)
+        XCTAssertNil(review.first?.gathering)
+        let plan = NotificationPlan(reminders: review, pending: [])
+        XCTAssertEqual(plan.add.map { $0.aboutGathering }, [false, false])
     }
 
     func testACareRequestTravelsThroughTheAppsOwnTransport() async throws {

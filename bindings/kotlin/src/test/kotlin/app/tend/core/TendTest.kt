@@ -366,6 +366,13 @@ class TendTest {
             runBlocking { alice.issueVisitorPass(founded.id, 91L * 24 * 3600) }
         }
         assertEquals("valid for", expired.field)
+        // A review day for the agreements comes through the same reminders as gatherings.
+        val day = java.time.LocalDate.now().plusDays(30).toString()
+        alice.setCollectiveSettings(founded.id, Settings(day, false))
+        assertEquals(day, alice.collective(founded.id).settings.reviewAgreementsOn)
+        val review = alice.nextReminders(System.currentTimeMillis(), 20u).filter { it.collective == founded.id }
+        assertEquals(2, review.size)
+        assertNull(review[0].gathering)
     }
 
     @Test
