@@ -551,16 +551,7 @@ fn a_member_away_for_a_month_catches_up_at_the_weekly_ask() {
 fn a_gathering_of_the_collective_invites_every_other_member() {
     let (m, id) = founded();
     // Bob, who met only Alice, organises; Carol's card came with the collective.
-    let today = chrono::Utc::now().date_naive();
-    let gathering = m
-        .bob
-        .gatherings()
-        .add(tend_core::gatherings::NewGathering::monthly_restorative(
-            today,
-            "Europe/Berlin",
-            "The community room",
-        ))
-        .unwrap();
+    let gathering = monthly(&m.bob, "The community room");
     let invite = m
         .bob
         .gatherings()
@@ -579,15 +570,7 @@ fn a_gathering_of_the_collective_invites_every_other_member() {
     }
     // Someone who left cannot invite the collective any more.
     m.carol.collectives().leave(id).unwrap();
-    let hers = m
-        .carol
-        .gatherings()
-        .add(tend_core::gatherings::NewGathering::monthly_restorative(
-            today,
-            "Europe/Berlin",
-            "Her kitchen",
-        ))
-        .unwrap();
+    let hers = monthly(&m.carol, "Her kitchen");
     assert!(matches!(
         m.carol.gatherings().invite_collective(hers.id, id, false),
         Err(Error::NotFound { what: "collective" })
@@ -607,9 +590,17 @@ fn outbox_envelope(v: &Vault, id: tend_core::envelope::MessageId) -> Vec<u8> {
 
 /// Dana, a stranger to everyone, with a pass Alice issued.
 fn visiting(m: &Members, id: CollectiveId) -> (Vault, tend_core::collective::JoinedVisit) {
+    visiting_with(m, &m.alice, id)
+}
+
+/// Dana, with a pass `host` issued.
+fn visiting_with(
+    m: &Members,
+    host: &Vault,
+    id: CollectiveId,
+) -> (Vault, tend_core::collective::JoinedVisit) {
     let dana = member(m._dir.path(), "Dana");
-    let pass = m
-        .alice
+    let pass = host
         .collectives()
         .issue_pass(id, chrono::Duration::days(30))
         .unwrap();
@@ -786,15 +777,7 @@ fn a_visitor_opens_no_envelope_of_any_kind_sealed_to_the_members() {
             .unwrap()
             .sealed,
     );
-    let gathering = m
-        .alice
-        .gatherings()
-        .add(tend_core::gatherings::NewGathering::monthly_restorative(
-            chrono::Utc::now().date_naive(),
-            "Europe/Berlin",
-            "The community room",
-        ))
-        .unwrap();
+    let gathering = monthly(&m.alice, "The community room");
     sealed.extend(
         m.alice
             .gatherings()
@@ -822,13 +805,7 @@ fn a_visitor_opens_no_envelope_of_any_kind_sealed_to_the_members() {
 fn a_visitor_vouched_for_by_enough_members_becomes_one_and_sees_only_the_count() {
     let (m, id) = founded();
     // Bob, not a steward, hosts Dana; Alice, the steward, has never met her.
-    let dana = member(m._dir.path(), "Dana");
-    let pass = m
-        .bob
-        .collectives()
-        .issue_pass(id, chrono::Duration::days(30))
-        .unwrap();
-    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    let (dana, joined) = visiting_with(&m, &m.bob, id);
     let opened = m.bob.envelopes().open(&joined.sealed.bytes).unwrap();
     dana.envelopes()
         .open(&outbox_envelope(&m.bob, opened.replies[0]))
@@ -925,6 +902,18 @@ fn a_visitor_vouched_for_by_enough_members_becomes_one_and_sees_only_the_count()
     assert_eq!(dana.collectives().members(id).unwrap().len(), 4);
 }
 
+/// A monthly restorative gathering in `v`'s vault, first on or after today.
+fn monthly(v: &Vault, place: &str) -> tend_core::gatherings::Gathering {
+    let today = chrono::Utc::now().date_naive();
+    v.gatherings()
+        .add(tend_core::gatherings::NewGathering::monthly_restorative(
+            today,
+            "Europe/Berlin",
+            place,
+        ))
+        .unwrap()
+}
+
 /// Delivers `sealed` to those of `vaults` it is addressed to, then what
 /// they seal in answer, until nothing more is sent: a relay in miniature.
 fn relay(sealed: Vec<Sealed>, vaults: &[&Vault]) {
@@ -968,29 +957,14 @@ fn sealing(v: &Vault, f: impl FnOnce()) -> Vec<Sealed> {
 #[test]
 fn a_gathering_that_welcomes_visitors_reaches_them_with_totals_only_and_their_answer_the_organiser()
 {
-    use tend_core::gatherings::{NewGathering, Rsvp};
+    use tend_core::gatherings::Rsvp;
     let (m, id) = founded();
     // Bob hosts Dana; Alice, who organises, has never met her.
-    let dana = member(m._dir.path(), "Dana");
-    let pass = m
-        .bob
-        .collectives()
-        .issue_pass(id, chrono::Duration::days(30))
-        .unwrap();
-    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    let (dana, joined) = visiting_with(&m, &m.bob, id);
     let all = [&m.alice, &m.bob, &m.carol, &dana];
     relay(vec![joined.sealed], &all);
 
-    let today = chrono::Utc::now().date_naive();
-    let g = m
-        .alice
-        .gatherings()
-        .add(NewGathering::monthly_restorative(
-            today,
-            "Europe/Berlin",
-            "The community room",
-        ))
-        .unwrap();
+    let g = monthly(&m.alice, "The community room");
     let invite = m
         .alice
         .gatherings()
@@ -1195,15 +1169,7 @@ fn a_steward_sets_a_review_day_and_every_member_is_reminded_of_it() {
         );
     }
     // A gathering's reminders and the review's come in one order.
-    let g = m
-        .bob
-        .gatherings()
-        .add(tend_core::gatherings::NewGathering::monthly_restorative(
-            today,
-            "Europe/Berlin",
-            "",
-        ))
-        .unwrap();
+    let g = monthly(&m.bob, "");
     let both = m
         .bob
         .gatherings()
@@ -1236,13 +1202,7 @@ fn a_collective_that_asks_visitors_to_come_first_admits_them_after_a_gathering()
     };
     let set = m.alice.collectives().set_settings(id, required).unwrap();
     deliver_all(&set, &[&m.bob, &m.carol]);
-    let dana = member(m._dir.path(), "Dana");
-    let pass = m
-        .bob
-        .collectives()
-        .issue_pass(id, Duration::days(30))
-        .unwrap();
-    let joined = dana.collectives().join_with_pass(&pass.text).unwrap();
+    let (dana, joined) = visiting_with(&m, &m.bob, id);
     let all = [&m.alice, &m.bob, &m.carol, &dana];
     relay(vec![joined.sealed], &all);
     // A weekly gathering whose first evening was two days ago.

@@ -511,27 +511,32 @@ fn expand_needs_no_vault_and_prints_offsets_or_json() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid recurrence"));
 }
 
+/// `tend --json gatherings add` of the monthly restorative gathering from
+/// 2030-01-05 in Berlin, and `more`.
+fn monthly<'a>(more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--json",
+        "gatherings",
+        "add",
+        "--preset",
+        "monthly-restorative",
+        "--tz",
+        "Europe/Berlin",
+        "--start",
+        "2030-01-05T18:00",
+        "--location",
+        "Community room",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 #[test]
 fn a_member_keeps_the_monthly_gathering_and_answers_for_one_evening() {
     let tmp = tempfile::tempdir().unwrap();
     let v = tmp.path().join("vault");
     ok(tend(&v, &["init", "--name", "Alice"]));
-    let added = json(tend(
-        &v,
-        &[
-            "--json",
-            "gatherings",
-            "add",
-            "--preset",
-            "monthly-restorative",
-            "--tz",
-            "Europe/Berlin",
-            "--start",
-            "2030-01-05T18:00",
-            "--location",
-            "Community room",
-        ],
-    ));
+    let added = json(tend(&v, &monthly(&[])));
     let id = added["id"].as_str().unwrap().to_owned();
     assert_eq!(added["recurrence"], "FREQ=MONTHLY;BYDAY=1SA");
     assert_eq!(added["reminders"], serde_json::json!(["7d", "1d"]));
@@ -893,24 +898,13 @@ fn a_visitor_joins_with_a_pass_and_sees_only_the_face() {
     // totals only, and her answer reaches the organiser.
     let sent = written(tend(
         &a,
-        &[
-            "--json",
-            "gatherings",
-            "add",
-            "--preset",
-            "monthly-restorative",
-            "--tz",
-            "Europe/Berlin",
-            "--start",
-            "2030-01-05T18:00",
-            "--location",
-            "Community room",
+        &monthly(&[
             "--collective",
             "Riverside Care",
             "--visitors-welcome",
             "--out",
             mail,
-        ],
+        ]),
     ));
     assert_eq!(sent.len(), 2, "Bob's invitation and Dana's copy");
     for f in &sent {

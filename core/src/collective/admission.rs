@@ -126,33 +126,18 @@ impl Collectives<'_> {
             let card = comrades::card_of_unblocked(tx, &comrade.identity_key)?
                 .ok_or(Error::invalid("visitor", "that comrade is blocked"))?;
             let card = Card::from_bytes(&card).map_err(|_| Error::DatabaseDamaged)?;
-            let stewards: Vec<IdentityKey> = state
-                .stewards
-                .iter()
-                .copied()
-                .filter(|k| *k != open.me)
-                .collect();
-            let mut sealed = Vec::new();
-            if state.stewards.contains(&open.me) {
-                let me = open.me;
-                sealed.extend(record(tx, &mut open, &card, &me, now)?);
-            }
-            let peers = comrades::peers_for_keys(tx, &stewards)?;
-            if !peers.is_empty() {
-                let body = json(&VouchBody {
-                    v: 1,
-                    collective: id.to_string(),
-                    visitor: card.to_text(),
-                })?;
-                let outgoing = Outgoing {
-                    kind: kinds::COLLECTIVE_VOUCH,
-                    body: &body,
-                    to: &[],
-                    expires_at: None,
-                };
-                sealed.push(envelope::seal_in(tx, peers, &outgoing, Some(&subject(id)))?);
-            }
-            Ok(sealed)
+            let body = json(&VouchBody {
+                v: 1,
+                collective: id.to_string(),
+                visitor: card.to_text(),
+            })?;
+            tell_stewards(
+                tx,
+                &mut open,
+                kinds::COLLECTIVE_VOUCH,
+                &body,
+                |tx, open, me| record(tx, open, &card, me, now),
+            )
         })
     }
 
@@ -306,33 +291,70 @@ pub(crate) fn attended(
     if !state.members.contains(&open.me) || state.members.contains(visitor) {
         return Ok(Vec::new());
     }
-    let stewards: Vec<IdentityKey> = state
+    let body = json(&AttendedBody {
+        v: 1,
+        collective: id.to_string(),
+        visitor: hex::encode(visitor.as_bytes()),
+    })?;
+    tell_stewards(
+        tx,
+        &mut open,
+        kinds::COLLECTIVE_ATTENDED,
+        &body,
+        |tx, open, me| keep_attended(tx, open, visitor, me, now),
+    )
+}
+
+/// What I know of a visitor, for the stewards alone: kept by my vault at
+/// once if I am one (`keep`, with my key), and sealed as `kind` to the others.
+fn tell_stewards(
+    tx: &Connection,
+    open: &mut Open,
+    kind: &str,
+    body: &[u8],
+    keep: impl FnOnce(&Connection, &mut Open, &IdentityKey) -> Result<Vec<Sealed>>,
+) -> Result<Vec<Sealed>> {
+    let me = open.me;
+    let state = open.state();
+    let others: Vec<IdentityKey> = state
         .stewards
         .iter()
         .copied()
-        .filter(|k| *k != open.me)
+        .filter(|k| *k != me)
         .collect();
     let mut sealed = Vec::new();
-    if state.stewards.contains(&open.me) {
-        let me = open.me;
-        sealed.extend(keep_attended(tx, &mut open, visitor, &me, now)?);
+    if state.stewards.contains(&me) {
+        sealed.extend(keep(tx, open, &me)?);
     }
-    let peers = comrades::peers_for_keys(tx, &stewards)?;
+    let peers = comrades::peers_for_keys(tx, &others)?;
     if !peers.is_empty() {
-        let body = json(&AttendedBody {
-            v: 1,
-            collective: id.to_string(),
-            visitor: hex::encode(visitor.as_bytes()),
-        })?;
         let outgoing = Outgoing {
-            kind: kinds::COLLECTIVE_ATTENDED,
-            body: &body,
+            kind,
+            body,
             to: &[],
             expires_at: None,
         };
-        sealed.push(envelope::seal_in(tx, peers, &outgoing, Some(&subject(id)))?);
+        let subject = subject(open.log.collective());
+        sealed.push(envelope::seal_in(tx, peers, &outgoing, Some(&subject))?);
     }
     Ok(sealed)
+}
+
+/// The collective, at a steward's vault, for what `sender` tells the
+/// stewards: they must be a member, and I a steward.
+fn open_as_steward(tx: &Connection, id: CollectiveId, sender: &IdentityKey) -> Result<Open> {
+    let open = open(tx, id)?;
+    let state = open.state();
+    if !state.members.contains(sender) {
+        return Err(CollectiveError::SenderNotAMember.into());
+    }
+    if !state.stewards.contains(&open.me) {
+        return Err(CollectiveError::Refused {
+            refusal: Refusal::NotASteward,
+        }
+        .into());
+    }
+    Ok(open)
 }
 
 /// An organiser's word that a visitor came, at my vault: only a steward
@@ -343,17 +365,7 @@ pub(super) fn take_attended(
     (id, visitor): (CollectiveId, IdentityKey),
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
-    let mut open = open(tx, id)?;
-    let state = open.state();
-    if !state.members.contains(organiser) {
-        return Err(CollectiveError::SenderNotAMember.into());
-    }
-    if !state.stewards.contains(&open.me) {
-        return Err(CollectiveError::Refused {
-            refusal: Refusal::NotASteward,
-        }
-        .into());
-    }
+    let mut open = open_as_steward(tx, id, organiser)?;
     keep_attended(tx, &mut open, &visitor, organiser, now)
 }
 
@@ -364,17 +376,7 @@ pub(super) fn take_vouch(
     (id, visitor): (CollectiveId, Card),
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
-    let mut open = open(tx, id)?;
-    let state = open.state();
-    if !state.members.contains(voucher) {
-        return Err(CollectiveError::SenderNotAMember.into());
-    }
-    if !state.stewards.contains(&open.me) {
-        return Err(CollectiveError::Refused {
-            refusal: Refusal::NotASteward,
-        }
-        .into());
-    }
+    let mut open = open_as_steward(tx, id, voucher)?;
     visitor.check_not_ahead(now)?;
     record(tx, &mut open, &visitor, voucher, now)
 }
