@@ -112,6 +112,8 @@ fn the_collective_bodies_corpus_parses_without_panics_and_every_seed_is_taken() 
         "face.json",
         "vouch.json",
         "progress.json",
+        "progress-gathering.json",
+        "attended.json",
         "pass.bin",
         "pass.txt",
     ] {

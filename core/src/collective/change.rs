@@ -439,10 +439,35 @@ mod tests {
             Op::Rename {
                 name: "Riverside".into(),
             },
+            Op::Settings(Settings::default()),
+            Op::Settings(Settings {
+                review_agreements_on: NaiveDate::from_ymd_opt(1969, 12, 31),
+                gathering_required: false,
+            }),
+            Op::Settings(Settings {
+                review_agreements_on: NaiveDate::from_ymd_opt(2031, 2, 28),
+                gathering_required: true,
+            }),
         ] {
             let change = signed(op.clone());
             assert_eq!(Change::from_bytes(change.as_bytes()).unwrap().op, op);
         }
+    }
+
+    /// A settings change with a flag this version does not know is
+    /// refused, whoever signed it.
+    #[test]
+    fn settings_with_an_unknown_flag_are_malformed() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let mut signed = vec![VERSION];
+        signed.extend_from_slice(&[9; 16]);
+        signed.extend_from_slice(&key.verifying_key().to_bytes());
+        signed.extend_from_slice(&1u64.to_be_bytes());
+        signed.extend_from_slice(&1u64.to_be_bytes());
+        signed.extend_from_slice(&[SETTINGS, 4]);
+        let signature = key.sign(&[SIGNING_CONTEXT, &signed].concat());
+        signed.extend_from_slice(&signature.to_bytes());
+        assert_eq!(Change::from_bytes(&signed), Err(ChangeError::Malformed));
     }
 
     #[test]

@@ -704,9 +704,17 @@ mod tests {
                     5 => Op::Accept {
                         version: state.agreements.as_ref().map_or(1, |a| a.version),
                     },
-                    _ => Op::Rename {
+                    _ if rng.gen_bool(0.5) => Op::Rename {
                         name: format!("Circle {}", rng.gen_range(0..100)),
                     },
+                    _ => Op::Settings(Settings {
+                        review_agreements_on: chrono::NaiveDate::from_ymd_opt(
+                            2027,
+                            rng.gen_range(1..13),
+                            1,
+                        ),
+                        gathering_required: rng.gen_bool(0.5),
+                    }),
                 };
                 make(&mut logs[who], me, op);
                 made += 1;
