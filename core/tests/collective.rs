@@ -1122,7 +1122,7 @@ fn a_gathering_that_welcomes_visitors_reaches_them_with_totals_only_and_their_an
 }
 
 #[test]
-fn a_steward_sets_a_review_day_and_every_member_is_reminded_of_it() {
+fn the_settings_remind_every_member_of_the_review_day_and_offer_the_relays() {
     use tend_core::collective::Settings;
     let (m, id) = founded();
     let today = chrono::Utc::now().date_naive();
@@ -1130,8 +1130,9 @@ fn a_steward_sets_a_review_day_and_every_member_is_reminded_of_it() {
     let settings = Settings {
         review_agreements_on: Some(day),
         gathering_required: false,
+        ..Default::default()
     };
-    match m.bob.collectives().set_settings(id, settings) {
+    match m.bob.collectives().set_settings(id, &settings) {
         Err(Error::Collective(CollectiveError::Refused { refusal })) => {
             assert_eq!(refusal, Refusal::NotASteward)
         }
@@ -1140,14 +1141,15 @@ fn a_steward_sets_a_review_day_and_every_member_is_reminded_of_it() {
     assert!(matches!(
         m.alice.collectives().set_settings(
             id,
-            Settings {
+            &Settings {
                 review_agreements_on: Some(today - chrono::Duration::days(1)),
                 gathering_required: false,
+                ..Default::default()
             }
         ),
         Err(Error::Invalid { .. })
     ));
-    let set = m.alice.collectives().set_settings(id, settings).unwrap();
+    let set = m.alice.collectives().set_settings(id, &settings).unwrap();
     deliver_all(&set, &[&m.bob, &m.carol]);
     let noon = day.and_hms_opt(12, 0, 0).unwrap().and_utc();
     for v in [&m.alice, &m.bob, &m.carol] {
@@ -1178,9 +1180,48 @@ fn a_steward_sets_a_review_day_and_every_member_is_reminded_of_it() {
     assert!(both.windows(2).all(|w| w[0].fires_at <= w[1].fires_at));
     assert!(both.iter().any(|r| r.gathering == Some(g.id)));
     assert_eq!(both.iter().filter(|r| r.collective == Some(id)).count(), 2);
+    // It asks its members to receive on a relay: each takes it up when
+    // they choose to, and their comrades get their new card.
+    let relay = tend_core::delivery::RelayUrl::parse("wss://relay.example.org").unwrap();
+    let relays = vec![relay];
+    let with_relay = Settings {
+        relays: relays.clone(),
+        ..settings.clone()
+    };
+    let set = m.alice.collectives().set_settings(id, &with_relay).unwrap();
+    deliver_all(&set, &[&m.bob, &m.carol]);
+    assert_eq!(m.bob.collectives().get(id).unwrap().settings.relays, relays);
+    assert!(
+        m.bob.delivery().relays().unwrap().is_empty(),
+        "not without asking"
+    );
+    let added = m.bob.delivery().use_collective_relays(id).unwrap();
+    assert_eq!(added, relays);
+    assert_eq!(m.bob.delivery().relays().unwrap(), relays);
+    assert!(
+        m.bob
+            .delivery()
+            .use_collective_relays(id)
+            .unwrap()
+            .is_empty()
+    );
+    let nine = Settings {
+        relays: (0..9)
+            .map(|i| {
+                tend_core::delivery::RelayUrl::parse(&format!("wss://r{i}.example.org")).unwrap()
+            })
+            .collect(),
+        ..settings.clone()
+    };
+    assert!(
+        m.alice.collectives().set_settings(id, &nine).is_err(),
+        "at most 8"
+    );
+    let settings = with_relay;
     // The same settings again are no change; someone who left is not reminded.
-    assert!(m.alice.collectives().set_settings(id, settings).is_err());
+    assert!(m.alice.collectives().set_settings(id, &settings).is_err());
     m.carol.collectives().leave(id).unwrap();
+    assert!(m.carol.delivery().use_collective_relays(id).is_err());
     assert!(
         m.carol
             .gatherings()
@@ -1199,8 +1240,9 @@ fn a_collective_that_asks_visitors_to_come_first_admits_them_after_a_gathering()
     let required = Settings {
         review_agreements_on: None,
         gathering_required: true,
+        ..Default::default()
     };
-    let set = m.alice.collectives().set_settings(id, required).unwrap();
+    let set = m.alice.collectives().set_settings(id, &required).unwrap();
     deliver_all(&set, &[&m.bob, &m.carol]);
     let (dana, joined) = visiting_with(&m, &m.bob, id);
     let all = [&m.alice, &m.bob, &m.carol, &dana];

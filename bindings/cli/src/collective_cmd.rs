@@ -94,10 +94,18 @@ pub enum CollectiveCommand {
         /// Vouches admit a visitor only after a gathering they said they would come to
         #[arg(long)]
         gathering_required: Option<bool>,
+        /// The relays members are asked to receive on (repeat it; replaces the list)
+        #[arg(long = "relay", conflicts_with = "no_relays")]
+        relays: Vec<String>,
+        /// Ask members to use no particular relays
+        #[arg(long)]
+        no_relays: bool,
         /// Write the envelopes into this folder, made if missing [default: stdout]
         #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
     },
+    /// Receive on the relays the collective asks its members to use, too
+    UseRelays { name: String },
     /// Make or unmake a steward
     Steward {
         #[command(subcommand)]
@@ -172,6 +180,7 @@ struct CollectiveView {
 
 #[derive(Serialize)]
 struct SettingsView {
+    relays: Vec<String>,
     review_agreements_on: Option<String>,
     gathering_required: bool,
 }
@@ -213,6 +222,12 @@ fn view(c: &Collective) -> CollectiveView {
         joined_at: c.joined_at.to_rfc3339(),
         waiting: c.waiting,
         settings: SettingsView {
+            relays: c
+                .settings
+                .relays
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
             review_agreements_on: c.settings.review_agreements_on.map(|d| d.to_string()),
             gathering_required: c.settings.gathering_required,
         },
@@ -407,19 +422,42 @@ pub fn run(cmd: CollectiveCommand, vault: &Vault, out: &Output) -> CliResult {
             review_on,
             no_review,
             gathering_required,
+            relays,
+            no_relays,
             out: dir,
         } => {
             let c = collective(vault, &name)?;
             let mut settings = c.settings;
+            if !relays.is_empty() || no_relays {
+                settings.relays = relays
+                    .iter()
+                    .map(|r| tend_core::delivery::RelayUrl::parse(r))
+                    .collect::<Result<_, _>>()
+                    .map_err(fail)?;
+            }
             if review_on.is_some() || no_review {
                 settings.review_agreements_on = review_on;
             }
             settings.gathering_required = gathering_required.unwrap_or(settings.gathering_required);
             made(
-                collectives.set_settings(c.id, settings).map_err(fail)?,
+                collectives.set_settings(c.id, &settings).map_err(fail)?,
                 dir,
                 out,
             )
+        }
+        CollectiveCommand::UseRelays { name } => {
+            let c = collective(vault, &name)?;
+            let added = vault.delivery().use_collective_relays(c.id).map_err(fail)?;
+            let added: Vec<&str> = added.iter().map(|r| r.as_str()).collect();
+            out.show(&serde_json::json!({ "added": added }), || {
+                match added.is_empty() {
+                    true => format!("You already receive on every relay {} asks for.", c.name),
+                    false => format!(
+                        "Now receiving on {} too; your comrades are sent your new card.",
+                        added.join(", ")
+                    ),
+                }
+            })
         }
         CollectiveCommand::Rename {
             name,

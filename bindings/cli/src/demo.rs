@@ -616,11 +616,11 @@ fn collective_story(
     let review_on = (chrono::Utc::now() + chrono::Duration::days(182)).date_naive();
     let settings = tend_core::collective::Settings {
         review_agreements_on: Some(review_on),
-        gathering_required: false,
+        ..Default::default()
     };
     let set = alice
         .collectives()
-        .set_settings(founded.id, settings)
+        .set_settings(founded.id, &settings)
         .map_err(fail)?;
     story.carry(alice, &set.sealed, &[bob, carol])?;
     let reminded = carol

@@ -776,6 +776,8 @@ fn a_collective_is_founded_joined_and_agreed_on_the_command_line() {
             &day,
             "--gathering-required",
             "true",
+            "--relay",
+            "wss://relay.example.org",
             "--out",
             mail,
         ],
@@ -787,6 +789,18 @@ fn a_collective_is_founded_joined_and_agreed_on_the_command_line() {
     ));
     assert_eq!(shown["settings"]["review_agreements_on"], day.as_str());
     assert_eq!(shown["settings"]["gathering_required"], true);
+    assert_eq!(
+        shown["settings"]["relays"],
+        serde_json::json!(["wss://relay.example.org"])
+    );
+    let used = json(tend(
+        &c,
+        &["--json", "collective", "use-relays", "Riverside Care"],
+    ));
+    assert_eq!(
+        used["added"],
+        serde_json::json!(["wss://relay.example.org"])
+    );
     let reminders = json(tend(
         &c,
         &["--json", "gatherings", "reminders", "--next", "5"],

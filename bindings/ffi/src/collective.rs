@@ -148,7 +148,23 @@ impl TendVault {
     ) -> Result<MadeChange, TendError> {
         self.with(move |v| {
             Ok(v.collectives()
-                .set_settings(collective_id.parse()?, settings)?)
+                .set_settings(collective_id.parse()?, &settings)?)
+        })
+        .await
+    }
+
+    /// Receives on the relays the collective asks its members to use, as
+    /// well as mine; comrades are sent my new card. The relays added.
+    pub async fn use_collective_relays(
+        &self,
+        collective_id: String,
+    ) -> Result<Vec<String>, TendError> {
+        self.with(move |v| {
+            Ok(v.delivery()
+                .use_collective_relays(collective_id.parse()?)?
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect())
         })
         .await
     }

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::comrades::{self, ComradeId, IdentityKey};
 use crate::envelope::{self, MAX_RECIPIENTS, Outgoing, Sealed};
+use crate::identity::RelayUrl;
 use crate::vault::memo;
 use crate::{Error, Result, identity};
 
@@ -275,7 +276,7 @@ impl Collectives<'_> {
     }
 
     /// A steward changes the collective's settings (all of them at once).
-    pub fn set_settings(&self, id: CollectiveId, settings: Settings) -> Result<MadeChange> {
+    pub fn set_settings(&self, id: CollectiveId, settings: &Settings) -> Result<MadeChange> {
         if let Some(day) = settings.review_agreements_on
             && day < Utc::now().date_naive()
         {
@@ -283,7 +284,7 @@ impl Collectives<'_> {
         }
         self.vault.with_tx(|tx| {
             let mut open = open(tx, id)?;
-            let change = make(tx, &mut open, Op::Settings(settings))?;
+            let change = make(tx, &mut open, Op::Settings(settings.clone()))?;
             tell_all(tx, &open, &[change])
         })
     }
@@ -342,6 +343,16 @@ pub(crate) fn fellow_members(conn: &Connection, id: CollectiveId) -> Result<Vec<
         return Err(CollectiveError::NotAMember.into());
     }
     Ok(others(&open, state).collect())
+}
+
+/// The relays a collective I am a member of asks its members to use.
+pub(crate) fn relays_asked(conn: &Connection, id: CollectiveId) -> Result<Vec<RelayUrl>> {
+    let open = open(conn, id)?;
+    let state = open.state();
+    if !state.members.contains(&open.me) {
+        return Err(CollectiveError::NotAMember.into());
+    }
+    Ok(state.settings.relays.clone())
 }
 
 /// The collectives I am a member of that set a day to review their
@@ -543,7 +554,7 @@ fn view(open: &Open, state: &State) -> Collective {
                 .filter(|o| **o == Outcome::Pending)
                 .count(),
         ),
-        settings: state.settings,
+        settings: state.settings.clone(),
     }
 }
 

@@ -8,7 +8,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use sha2::{Digest, Sha256};
 
 use crate::bytes::Reader;
-use crate::identity::IdentityKey;
+use crate::identity::{IdentityKey, MAX_RELAYS, RelayUrl};
 use crate::redact::Text;
 
 /// Why bytes were refused as a change.
@@ -103,9 +103,12 @@ pub enum Op {
 }
 
 /// What a collective decides for itself; a steward changes it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Settings {
+    /// The relays its members are asked to receive on, so one set reaches
+    /// everyone (`Delivery::use_collective_relays`, at most 8).
+    pub relays: Vec<RelayUrl>,
     /// When the members mean to review their agreements: each is reminded.
     pub review_agreements_on: Option<NaiveDate>,
     /// Vouches admit a visitor only once they have been to a gathering of
@@ -337,6 +340,14 @@ fn encode_op(op: &Op, out: &mut Vec<u8>) -> Result<(), ChangeError> {
                 let days = i32::try_from(days).map_err(|_| ChangeError::Malformed)?;
                 out.extend_from_slice(&days.to_be_bytes());
             }
+            if settings.relays.len() > MAX_RELAYS {
+                return Err(ChangeError::Malformed);
+            }
+            out.push(settings.relays.len() as u8);
+            for relay in &settings.relays {
+                out.push(relay.as_str().len() as u8);
+                out.extend_from_slice(relay.as_str().as_bytes());
+            }
         }
     }
     Ok(())
@@ -401,7 +412,22 @@ fn decode_op(r: &mut Reader<ChangeError>) -> Result<Op, ChangeError> {
                     Some(day.ok_or(ChangeError::Malformed)?)
                 }
             };
+            let count = r.u8()? as usize;
+            if count > MAX_RELAYS {
+                return Err(ChangeError::Malformed);
+            }
+            let mut relays = Vec::with_capacity(count);
+            for _ in 0..count {
+                let len = r.u8()? as usize;
+                let text = std::str::from_utf8(r.take(len)?).map_err(|_| ChangeError::Malformed)?;
+                // Only the canonical form, so every vault reads the same settings.
+                match RelayUrl::parse(text) {
+                    Ok(url) if url.as_str() == text && !relays.contains(&url) => relays.push(url),
+                    _ => return Err(ChangeError::Malformed),
+                }
+            }
             Op::Settings(Settings {
+                relays,
                 review_agreements_on,
                 gathering_required: flags & GATHERING_REQUIRED != 0,
             })
@@ -441,10 +467,15 @@ mod tests {
             },
             Op::Settings(Settings::default()),
             Op::Settings(Settings {
+                relays: Vec::new(),
                 review_agreements_on: NaiveDate::from_ymd_opt(1969, 12, 31),
                 gathering_required: false,
             }),
             Op::Settings(Settings {
+                relays: vec![
+                    RelayUrl::parse("wss://relay.example.org").unwrap(),
+                    RelayUrl::parse("wss://nos.example.net:4443/tend").unwrap(),
+                ],
                 review_agreements_on: NaiveDate::from_ymd_opt(2031, 2, 28),
                 gathering_required: true,
             }),
@@ -521,6 +552,7 @@ mod tests {
         .unwrap();
         let add = Change::sign(&alice, collective, 2, 2, Op::AddMember { member: bob }).unwrap();
         let settings = Op::Settings(Settings {
+            relays: vec![RelayUrl::parse("wss://relay.example.org").unwrap()],
             review_agreements_on: NaiveDate::from_ymd_opt(2027, 6, 1),
             gathering_required: true,
         });
@@ -533,7 +565,7 @@ mod tests {
             "changes": [
                 {"op": "Found", "name": "Riverside Care", "seq": 1, "lamport": 1, "hex": hex::encode(found.as_bytes())},
                 {"op": "AddMember", "member": hex::encode(bob.as_bytes()), "seq": 2, "lamport": 2, "hex": hex::encode(add.as_bytes())},
-                {"op": "Settings", "review_agreements_on": "2027-06-01", "gathering_required": true, "seq": 3, "lamport": 3, "hex": hex::encode(settings.as_bytes())},
+                {"op": "Settings", "relays": ["wss://relay.example.org"], "review_agreements_on": "2027-06-01", "gathering_required": true, "seq": 3, "lamport": 3, "hex": hex::encode(settings.as_bytes())},
             ],
         })
     }

@@ -25,7 +25,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 pub use actions::STARTER_AGREEMENTS;
-pub(crate) use actions::{fellow_members, reviews};
+pub(crate) use actions::{fellow_members, relays_asked, reviews};
 pub(crate) use admission::attended;
 pub use admission::vouches_needed;
 pub use change::{

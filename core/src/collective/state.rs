@@ -402,7 +402,7 @@ fn apply(folded: &mut Folded, change: &Change) -> Result<(), Refusal> {
             if state.settings == *settings {
                 return Err(Refusal::NoChange);
             }
-            state.settings = *settings;
+            state.settings = settings.clone();
         }
     }
     Ok(())
@@ -708,6 +708,7 @@ mod tests {
                         name: format!("Circle {}", rng.gen_range(0..100)),
                     },
                     _ => Op::Settings(Settings {
+                        relays: Vec::new(),
                         review_agreements_on: chrono::NaiveDate::from_ymd_opt(
                             2027,
                             rng.gen_range(1..13),

@@ -26,6 +26,7 @@ pub use crate::identity::{
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
 pub use proxy::ProxyUrl;
 
+use crate::collective::{self, CollectiveId};
 use crate::comrades::{self, ComradeChange};
 use crate::envelope::{self, EnvelopeError, KindHandler, MessageId, Opened, seal_card_update_in};
 use crate::identity::{self, IdentityKey, mailbox, relays};
@@ -248,6 +249,25 @@ impl Delivery<'_> {
                 card_changed(tx, now)?;
             }
             Ok(())
+        })
+    }
+
+    /// Receives on the relays a collective I belong to asks its members to
+    /// use, as well as mine (up to 8 in all); comrades are sent my new card.
+    /// The relays added, in the collective's order.
+    pub fn use_collective_relays(&self, collective: CollectiveId) -> Result<Vec<RelayUrl>> {
+        self.vault.with_tx(|tx| {
+            let now = Utc::now();
+            let mut added = Vec::new();
+            for url in collective::relays_asked(tx, collective)? {
+                if relays::add(tx, &url, now)? {
+                    added.push(url);
+                }
+            }
+            if !added.is_empty() {
+                card_changed(tx, now)?;
+            }
+            Ok(added)
         })
     }
 

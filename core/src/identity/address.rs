@@ -50,6 +50,12 @@ impl fmt::Debug for MailboxKey {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RelayUrl(String);
 
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(RelayUrl, String, {
+    lower: |url| url.0,
+    try_lift: |text| RelayUrl::parse(&text).map_err(|e| uniffi::deps::anyhow::anyhow!("{e}")),
+});
+
 impl RelayUrl {
     pub fn parse(text: &str) -> Result<RelayUrl> {
         let bad = |why: &'static str| Error::invalid("relay address", why);
