@@ -264,7 +264,7 @@ final class TendCoreTests: XCTestCase {
         formatter.formatOptions = [.withFullDate]
         let day = formatter.string(from: Date().addingTimeInterval(30 * 86_400))
         _ = try await alice.setCollectiveSettings(
-            collectiveId: founded.id, settings: Settings(reviewAgreementsOn: day, gatheringRequired: false))
+            collectiveId: founded.id, settings: Settings(relays: [], reviewAgreementsOn: day, gatheringRequired: false))
         let reminders = try await alice.nextReminders(now: Date().tendMilliseconds, count: 20)
         let review = reminders.filter { $0.collective == founded.id }
         XCTAssertEqual(review.count, 2)

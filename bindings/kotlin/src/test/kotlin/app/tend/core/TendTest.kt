@@ -368,7 +368,7 @@ class TendTest {
         assertEquals("valid for", expired.field)
         // A review day for the agreements comes through the same reminders as gatherings.
         val day = java.time.LocalDate.now().plusDays(30).toString()
-        alice.setCollectiveSettings(founded.id, Settings(day, false))
+        alice.setCollectiveSettings(founded.id, Settings(relays = emptyList(), reviewAgreementsOn = day, gatheringRequired = false))
         assertEquals(day, alice.collective(founded.id).settings.reviewAgreementsOn)
         val review = alice.nextReminders(System.currentTimeMillis(), 20u).filter { it.collective == founded.id }
         assertEquals(2, review.size)
