@@ -568,8 +568,20 @@ fn a_gathering_of_the_collective_invites_every_other_member() {
             Some("Bob")
         );
     }
+    // It is for members: nobody else is invited to it by hand.
+    let stranger = member(m._dir.path(), "Erin");
+    let erin = befriend(&m.bob, &stranger).0;
+    assert!(matches!(
+        m.bob
+            .gatherings()
+            .invite(gathering.id, &[Recipient::Comrade(erin)]),
+        Err(Error::Invalid { .. })
+    ));
+    // Carol leaves: Bob's vault invites her no more, and her copy is called off.
+    let left = m.carol.collectives().leave(id).unwrap();
+    relay(left, &[&m.alice, &m.bob, &m.carol]);
+    assert!(m.carol.gatherings().list().unwrap().is_empty());
     // Someone who left cannot invite the collective any more.
-    m.carol.collectives().leave(id).unwrap();
     let hers = monthly(&m.carol, "Her kitchen");
     assert!(matches!(
         m.carol.gatherings().invite_collective(hers.id, id, false),

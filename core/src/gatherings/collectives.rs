@@ -90,14 +90,20 @@ pub(crate) fn follow_collectives(conn: &Connection, now: DateTime<Utc>) -> Resul
             };
             let invited = invitees(conn, seq)?;
             let new: Vec<IdentityKey> = fellows
-                .into_iter()
+                .iter()
                 .filter(|k| !invited.contains(k))
+                .copied()
                 .collect();
             let peers = comrades::peers_for_keys(conn, &new)?;
             if !peers.is_empty() {
                 let id = store::load(conn, seq)?.id;
                 sealed.push(invite_peers(conn, seq, id, peers)?);
             }
+            let gone: Vec<IdentityKey> = invited
+                .into_iter()
+                .filter(|k| !fellows.contains(k))
+                .collect();
+            sealed.extend(uninvite(conn, seq, &gone)?);
         }
         let (_, body) = state(conn, seq, false)?;
         sealed.extend(to_visitors(conn, seq, &body, now)?);
@@ -137,6 +143,33 @@ pub(super) fn tell_attendance(conn: &Connection, now: DateTime<Utc>) -> Result<V
         )?;
     }
     Ok(sealed)
+}
+
+/// Those no longer members are invited no more: their copy is called off,
+/// and they are sent nothing after.
+fn uninvite(conn: &Connection, seq: i64, gone: &[IdentityKey]) -> Result<Vec<Sealed>> {
+    if gone.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut forget = conn.prepare_cached(
+        "DELETE FROM gathering_invitees WHERE gathering = ?1 AND identity_key = ?2",
+    )?;
+    for key in gone {
+        forget.execute(params![seq, key.as_bytes().as_slice()])?;
+    }
+    let peers = comrades::peers_for_keys(conn, gone)?;
+    if peers.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.execute("UPDATE gatherings SET rev = rev + 1 WHERE seq = ?1", [seq])?;
+    let (id, body) = state(conn, seq, false)?;
+    Ok(vec![seal(
+        conn,
+        peers,
+        kinds::GATHERING_UPDATE,
+        &body.cancelled_copy(),
+        id,
+    )?])
 }
 
 /// `body`, the gathering as it now is, to each visitor I host who was

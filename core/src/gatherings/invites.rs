@@ -23,7 +23,7 @@ use crate::envelope::{
 };
 use crate::redact::Text;
 use crate::time::local_text;
-use crate::{Result, identity};
+use crate::{Error, Result, identity};
 
 /// Why a gathering change, or a gathering envelope, was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -191,6 +191,12 @@ impl Gatherings<'_> {
         self.vault.with_tx(|tx| {
             let seq = store::seq_of(tx, id)?;
             ensure_mine(tx, seq)?;
+            if store::load(tx, seq)?.collective.is_some() {
+                return Err(Error::invalid(
+                    "gathering",
+                    "it is a collective's, for its members: they are invited as they join",
+                ));
+            }
             invite_peers(tx, seq, id, envelope::resolve(tx, to)?)
         })
     }
