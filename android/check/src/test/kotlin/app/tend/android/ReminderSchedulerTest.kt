@@ -43,4 +43,21 @@ class ReminderSchedulerTest {
         scheduler.schedule((1..100).map { 1_795_694_400_000L + it * 60_000L })
         assertEquals(ReminderScheduler.MAX_ALARMS, alarms.scheduledAlarms.size)
     }
+
+    @Test
+    fun `a review's alarm says so, after a reboot too`() {
+        val scheduler = ReminderScheduler(context)
+        val now = System.currentTimeMillis() + 86_400_000L
+        scheduler.schedule(listOf(now + 1_000, now + 2_000), reviews = setOf(now + 2_000))
+        ReminderScheduler(context).restore()
+        val byTime = alarms.scheduledAlarms.associate {
+            it.triggerAtTime to shadowOf(it.operation).savedIntent.getBooleanExtra(ReminderReceiver.EXTRA_REVIEW, false)
+        }
+        assertEquals(mapOf(now + 1_000 to false, now + 2_000 to true), byTime)
+        val manager = context.getSystemService(android.app.NotificationManager::class.java)!!
+        val review = shadowOf(alarms.scheduledAlarms.first { it.triggerAtTime == now + 2_000 }.operation).savedIntent
+        ReminderReceiver().onReceive(context, review)
+        val shown = shadowOf(manager).allNotifications.single()
+        assertEquals("Agreements to review", shadowOf(shown).contentTitle)
+    }
 }

@@ -16,7 +16,7 @@ class ReminderReceiver : BroadcastReceiver() {
         )
         val notification = Notification.Builder(context, CHANNEL)
             .setSmallIcon(android.R.drawable.ic_popup_reminder)
-            .setContentTitle("A gathering is coming up")
+            .setContentTitle(if (intent.getBooleanExtra(EXTRA_REVIEW, false)) "Agreements to review" else "A gathering is coming up")
             .setContentText("Open Tend to see which.")
             .setVisibility(Notification.VISIBILITY_PRIVATE)
             .setAutoCancel(true)
@@ -24,8 +24,10 @@ class ReminderReceiver : BroadcastReceiver() {
         manager.notify(NOTIFICATION_ID, notification)
     }
 
-    private companion object {
-        const val CHANNEL = "tend-gatherings"
-        const val NOTIFICATION_ID = 1
+    companion object {
+        /** Set on an agreements review's alarm. */
+        const val EXTRA_REVIEW = "app.tend.review"
+        private const val CHANNEL = "tend-gatherings"
+        private const val NOTIFICATION_ID = 1
     }
 }

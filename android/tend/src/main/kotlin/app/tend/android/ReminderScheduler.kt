@@ -9,9 +9,10 @@ import app.tend.core.TendVault
 
 /**
  * Turns the core's "next N reminders" into AlarmManager alarms. Only fire
- * times are kept outside the vault (to reschedule after a reboot, before
- * the vault can be unlocked); titles stay inside, and notifications say
- * only that a gathering is coming.
+ * times, and whether each is a gathering's or an agreements review, are
+ * kept outside the vault (to reschedule after a reboot, before the vault
+ * can be unlocked); titles stay inside, and notifications say only which
+ * of the two is coming.
  */
 class ReminderScheduler(private val context: Context) {
     private val alarms: AlarmManager = checkNotNull(context.getSystemService(AlarmManager::class.java))
@@ -19,21 +20,25 @@ class ReminderScheduler(private val context: Context) {
 
     /** Asks the vault for the next reminders and replaces the scheduled set. */
     suspend fun reschedule(vault: TendVault, now: Long = System.currentTimeMillis()) {
-        val fireTimes = vault.nextReminders(now, MAX_ALARMS.toUInt()).map { it.firesAt }
-        schedule(fireTimes)
+        val next = vault.nextReminders(now, MAX_ALARMS.toUInt())
+        schedule(next.map { it.firesAt }, next.filter { it.gathering == null }.map { it.firesAt }.toSet())
     }
 
-    /** Replaces the scheduled alarms with these fire times (soonest first). */
-    fun schedule(fireTimes: List<Long>) {
+    /**
+     * Replaces the scheduled alarms with these fire times (soonest first);
+     * those in [reviews] are agreements reviews, the rest gatherings.
+     */
+    fun schedule(fireTimes: List<Long>, reviews: Set<Long> = emptySet()) {
         val times = fireTimes.sorted().take(MAX_ALARMS)
         val before = prefs.getInt(KEY_COUNT, 0)
         for (i in times.size until before) {
-            alarms.cancel(pendingIntent(i))
+            alarms.cancel(pendingIntent(i, review = false))
         }
         val edit = prefs.edit()
         times.forEachIndexed { i, at ->
-            set(at, pendingIntent(i))
-            edit.putLong("$KEY_AT$i", at)
+            val review = at in reviews
+            set(at, pendingIntent(i, review))
+            edit.putLong("$KEY_AT$i", at).putBoolean("$KEY_REVIEW$i", review)
         }
         edit.putInt(KEY_COUNT, times.size).apply()
     }
@@ -41,7 +46,9 @@ class ReminderScheduler(private val context: Context) {
     /** After a reboot: the last schedule, minus what has passed. */
     fun restore(now: Long = System.currentTimeMillis()) {
         val count = prefs.getInt(KEY_COUNT, 0)
-        schedule((0 until count).map { prefs.getLong("$KEY_AT$it", 0) }.filter { it >= now })
+        val kept = (0 until count).map { prefs.getLong("$KEY_AT$it", 0) to prefs.getBoolean("$KEY_REVIEW$it", false) }
+            .filter { (at, _) -> at >= now }
+        schedule(kept.map { it.first }, kept.filter { it.second }.map { it.first }.toSet())
     }
 
     /** The fire times scheduled now, soonest first. */
@@ -56,11 +63,11 @@ class ReminderScheduler(private val context: Context) {
         }
     }
 
-    private fun pendingIntent(slot: Int): PendingIntent =
+    private fun pendingIntent(slot: Int, review: Boolean): PendingIntent =
         PendingIntent.getBroadcast(
             context,
             slot,
-            Intent(context, ReminderReceiver::class.java),
+            Intent(context, ReminderReceiver::class.java).putExtra(ReminderReceiver.EXTRA_REVIEW, review),
             PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
         )
 
@@ -69,5 +76,6 @@ class ReminderScheduler(private val context: Context) {
         const val MAX_ALARMS = 32
         private const val KEY_COUNT = "count"
         private const val KEY_AT = "at"
+        private const val KEY_REVIEW = "review"
     }
 }
