@@ -41,8 +41,7 @@ impl Gatherings<'_> {
                 params![seq, collective.0.as_slice(), visitors_welcome],
             )?;
             let mut sealed = vec![invite_peers(tx, seq, id, peers)?];
-            let (_, body) = state(tx, seq, false)?;
-            sealed.extend(to_visitors(tx, seq, &body, Utc::now())?);
+            sealed.extend(to_visitors(tx, seq, None, Utc::now())?);
             Ok(sealed)
         })
     }
@@ -105,8 +104,7 @@ pub(crate) fn follow_collectives(conn: &Connection, now: DateTime<Utc>) -> Resul
                 .collect();
             sealed.extend(uninvite(conn, seq, &gone)?);
         }
-        let (_, body) = state(conn, seq, false)?;
-        sealed.extend(to_visitors(conn, seq, &body, now)?);
+        sealed.extend(to_visitors(conn, seq, None, now)?);
     }
     sealed.extend(tell_attendance(conn, now)?);
     Ok(sealed)
@@ -162,24 +160,25 @@ fn uninvite(conn: &Connection, seq: i64, gone: &[IdentityKey]) -> Result<Vec<Sea
         return Ok(Vec::new());
     }
     conn.execute("UPDATE gatherings SET rev = rev + 1 WHERE seq = ?1", [seq])?;
-    let (id, body) = state(conn, seq, false)?;
+    let (id, cancelled) = state(conn, seq, true)?;
     Ok(vec![seal(
         conn,
         peers,
         kinds::GATHERING_UPDATE,
-        &body.cancelled_copy(),
+        &cancelled,
         id,
     )?])
 }
 
-/// `body`, the gathering as it now is, to each visitor I host who was
-/// last sent another; if it is cancelled or no longer welcomes them, to
-/// those who were sent it, cancelled. Visitors who became members or whose
-/// pass expired are sent nothing more.
+/// `body`, the gathering as it now is (`None`: as my vault holds it, built
+/// only if someone is to be sent it), to each visitor I host who was last
+/// sent another; if it is cancelled or no longer welcomes them, to those
+/// who were sent it, cancelled. Visitors who became members or whose pass
+/// expired are sent nothing more.
 pub(super) fn to_visitors(
     conn: &Connection,
     seq: i64,
-    body: &StateBody,
+    body: Option<&StateBody>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
     let g = store::load(conn, seq)?;
@@ -190,13 +189,21 @@ pub(super) fn to_visitors(
         .prepare_cached("SELECT visitor, sent FROM gathering_visitors WHERE gathering = ?1")?
         .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let welcome = g.visitors_welcome && !body.is_cancelled();
+    let welcome = g.visitors_welcome && !body.is_some_and(StateBody::is_cancelled);
     if !welcome && sent.is_empty() {
         return Ok(Vec::new());
     }
     let visitors = match welcome {
         true => collective::hosted_visitors(conn, collective, now)?,
         false => Vec::new(),
+    };
+    let current;
+    let body = match body {
+        Some(body) => body,
+        None => {
+            current = state(conn, seq, false)?.1;
+            &current
+        }
     };
     let encoded =
         serde_json::to_vec(body).map_err(|_| Error::Storage("encoding a message".into()))?;
@@ -230,7 +237,7 @@ pub(super) fn to_visitors(
     }
     if !gone.is_empty() && !welcome {
         // Those who saw it see it go.
-        let cancelled = body.cancelled_copy();
+        let cancelled = state(conn, seq, true)?.1;
         let peers = comrades::peers_for_keys(conn, &gone)?;
         if !peers.is_empty() {
             sealed.push(seal(

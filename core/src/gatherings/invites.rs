@@ -152,29 +152,6 @@ impl StateBody {
     pub(super) fn is_cancelled(&self) -> bool {
         self.cancelled
     }
-
-    /// The same gathering, called off: for visitors it no longer welcomes.
-    pub(super) fn cancelled_copy(&self) -> StateBody {
-        StateBody {
-            v: self.v,
-            uid: self.uid.clone(),
-            rev: self.rev,
-            collective: self.collective.clone(),
-            visitors_welcome: false,
-            cancelled: true,
-            title: self.title.clone(),
-            kind: self.kind.clone(),
-            description: String::new(),
-            location: String::new(),
-            starts_at: self.starts_at.clone(),
-            time_zone: self.time_zone.clone(),
-            duration_minutes: self.duration_minutes,
-            recurrence: self.recurrence.clone(),
-            reminders: Vec::new(),
-            overrides: Vec::new(),
-            totals: Vec::new(),
-        }
-    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -333,7 +310,7 @@ pub(crate) fn announce(conn: &Connection, seq: i64, cancelled: bool) -> Result<V
     sealed.extend(super::collectives::to_visitors(
         conn,
         seq,
-        &body,
+        Some(&body),
         Utc::now(),
     )?);
     Ok(sealed)
@@ -657,7 +634,7 @@ fn receive_state(
                 "UPDATE gatherings SET rev = ?2 WHERE seq = ?1",
                 params![seq, b.rev],
             )?;
-            let sealed = super::collectives::to_visitors(tx, seq, b, now)?;
+            let sealed = super::collectives::to_visitors(tx, seq, Some(b), now)?;
             tx.execute("DELETE FROM gatherings WHERE seq = ?1", [seq])?;
             return Ok(ids(sealed));
         }
@@ -707,7 +684,7 @@ fn receive_state(
     for t in &b.totals {
         insert.execute(params![seq, t.start, t.going, t.maybe])?;
     }
-    Ok(ids(super::collectives::to_visitors(tx, seq, b, now)?))
+    Ok(ids(super::collectives::to_visitors(tx, seq, Some(b), now)?))
 }
 
 fn ids(sealed: Vec<Sealed>) -> Vec<MessageId> {
@@ -743,7 +720,8 @@ fn receive_rsvp(
         });
         return Ok(ids(vec![seal(tx, peers, kinds::GATHERING_RSVP, &b, g.id)?]));
     }
-    let invited = invitees(tx, seq)?.contains(from);
+    let invitees = invitees(tx, seq)?;
+    let invited = invitees.contains(from);
     let (answerer, visitor) = match &b.visitor {
         None if invited => (*from, None),
         None if hosted => (
@@ -753,7 +731,7 @@ fn receive_rsvp(
         Some(v) if invited && g.visitors_welcome => {
             let key = v.key().ok_or(EnvelopeError::Malformed)?;
             // Nobody answers for a member, or for me.
-            if invitees(tx, seq)?.contains(&key) || key == identity::identity_key(tx)? {
+            if invitees.contains(&key) || key == identity::identity_key(tx)? {
                 return Err(GatheringError::NotInvited.into());
             }
             (key, Some((v.name.clone(), *from)))

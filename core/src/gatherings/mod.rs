@@ -222,7 +222,11 @@ impl Gatherings<'_> {
             .flat_map(|(id, name, day)| Reminder::of_review(id, &name, day))
             .filter(|r| r.fires_at >= now)
             .collect();
-        let mut bound = None;
+        found.sort_by_key(|r| (r.fires_at, r.starts_at));
+        found.truncate(n);
+        let mut bound = (found.len() == n)
+            .then(|| found.last().map(|r| r.fires_at))
+            .flatten();
         for l in &loaded {
             l.reminders(now, n, bound, &mut found);
             found.sort_by_key(|r| (r.fires_at, r.starts_at));
@@ -231,8 +235,6 @@ impl Gatherings<'_> {
                 bound = found.last().map(|r| r.fires_at);
             }
         }
-        found.sort_by_key(|r| (r.fires_at, r.starts_at));
-        found.truncate(n);
         Ok(found)
     }
 
