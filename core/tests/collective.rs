@@ -1107,6 +1107,45 @@ fn a_gathering_that_welcomes_visitors_reaches_them_with_totals_only_and_their_an
         1,
         "members keep it"
     );
+    // What she sends her host by hand now is refused, typed: an answer to a
+    // gathering that no longer welcomes her, or word that she came.
+    let bob_at_dana = comrade(&dana, &m.bob);
+    let by_hand = |kind: &'static str, body: String| {
+        dana.envelopes()
+            .seal(&Outgoing {
+                kind,
+                body: body.as_bytes(),
+                to: &[Recipient::Comrade(bob_at_dana)],
+                expires_at: None,
+            })
+            .unwrap()
+    };
+    let answer = by_hand(
+        kinds::GATHERING_RSVP,
+        format!(
+            r#"{{"v":1,"uid":"{}@tend","start":"{}","response":"going","at":{}}}"#,
+            g.id,
+            tend_core::gatherings::local_time_text(next.original_start),
+            chrono::Utc::now().timestamp_millis(),
+        ),
+    );
+    assert!(matches!(
+        m.bob.envelopes().open(&answer.bytes),
+        Err(Error::Gathering(
+            tend_core::gatherings::GatheringError::NotOrganiser
+        ))
+    ));
+    let came = by_hand(
+        kinds::COLLECTIVE_ATTENDED,
+        format!(
+            r#"{{"v":1,"collective":"{id}","visitor":"{}"}}"#,
+            hex::encode(key(&dana).as_bytes())
+        ),
+    );
+    assert!(matches!(
+        m.bob.envelopes().open(&came.bytes),
+        Err(Error::Collective(CollectiveError::SenderNotAMember))
+    ));
     let on = m
         .alice
         .gatherings()
