@@ -7,7 +7,7 @@ use chrono::DateTime;
 use ed25519_dalek::SigningKey;
 
 use crate::envelope::{EnvelopeError, wire};
-use crate::identity::{Card, ChainLink, EncryptionSecret, PairKey};
+use crate::identity::{Card, ChainLink, EncryptionSecret, PairKey, PqKey};
 
 /// The recipient of the seeds: "Bob" of `docs/vectors/envelope-v1.json`.
 pub const RECIPIENT_X25519_SECRET: [u8; 32] = [102; 32];
@@ -59,15 +59,35 @@ pub fn parse_card(data: &[u8]) {
 }
 
 /// A sender and `n` recipients made from fixed seeds, with their pair keys
-/// derived ahead, as a vault keeps them.
+/// derived ahead, as a vault keeps them; with post-quantum epoch keys, or
+/// X25519 alone as before them.
 pub struct FixedGroup {
     card: Card,
-    recipients: Vec<(EncryptionSecret, PairKey)>,
+    sender_pq: Option<PqKey>,
+    recipients: Vec<(EncryptionSecret, PairKey, Option<PqKey>)>,
 }
 
 impl FixedGroup {
+    /// X25519 epoch keys, as vaults made before post-quantum epochs.
     pub fn new(n: usize) -> FixedGroup {
-        let sender = EncryptionSecret::from_bytes(&[101; 32]).expect("32 bytes");
+        Self::made(n, false)
+    }
+
+    /// Hybrid epoch keys: what vaults make now.
+    pub fn hybrid(n: usize) -> FixedGroup {
+        Self::made(n, true)
+    }
+
+    fn made(n: usize, hybrid: bool) -> FixedGroup {
+        let keys = |seed: [u8; 32]| {
+            let secret = EncryptionSecret::from_bytes(&seed).expect("32 bytes");
+            match hybrid {
+                true => secret.with_pq(Some(&seed)).expect("32 bytes"),
+                false => secret,
+            }
+        };
+        let sender = keys([101; 32]);
+        let sender_pq = sender.pq().map(|s| s.public());
         let issued = DateTime::from_timestamp(1_790_000_000, 0).expect("a real time");
         let first = ChainLink {
             seq: 1,
@@ -75,7 +95,7 @@ impl FixedGroup {
         };
         let card = Card::issue(
             &SigningKey::from_bytes(&[1; 32]),
-            sender.public(),
+            (sender.public(), sender_pq.as_ref()),
             "Alice",
             None,
             issued,
@@ -86,15 +106,20 @@ impl FixedGroup {
             .map(|i| {
                 let mut seed = [0u8; 32];
                 seed[..8].copy_from_slice(&(i as u64 + 1000).to_be_bytes());
-                EncryptionSecret::from_bytes(&seed).expect("32 bytes")
+                keys(seed)
             })
             .chain([sender])
             .map(|r| {
                 let pair = r.pair_key(&card.encryption_key()).expect("usable keys");
-                (r, pair)
+                let pq = r.pq().map(|s| s.public());
+                (r, pair, pq)
             })
             .collect();
-        FixedGroup { card, recipients }
+        FixedGroup {
+            card,
+            sender_pq,
+            recipients,
+        }
     }
 
     /// An envelope to everyone, the sender's own copy included.
@@ -102,9 +127,10 @@ impl FixedGroup {
         let recipients: Vec<wire::Recipient> = self
             .recipients
             .iter()
-            .map(|(r, pair_key)| wire::Recipient {
+            .map(|(r, pair_key, pq)| wire::Recipient {
                 key: r.public(),
                 pair_key,
+                pq: pq.as_ref(),
             })
             .collect();
         let message = wire::Message {
@@ -116,16 +142,16 @@ impl FixedGroup {
             links: &[],
             pad_to: 0,
         };
-        wire::seal(&self.card, &recipients, &message)
+        wire::seal((&self.card, self.sender_pq.as_ref()), &recipients, &message)
     }
 
-    /// Plain age to the same keys: the baseline.
+    /// Plain age to the same keys (X25519 alone): the baseline.
     pub fn seal_raw_age(&self, body: &[u8]) -> Vec<u8> {
         use std::io::Write;
         let keys: Vec<_> = self
             .recipients
             .iter()
-            .map(|(r, _)| r.public().age_recipient().expect("valid key"))
+            .map(|(r, _, _)| r.public().age_recipient().expect("valid key"))
             .collect();
         let encryptor =
             age::Encryptor::with_recipients(keys.iter().map(|k| k as &dyn age::Recipient))
@@ -142,14 +168,18 @@ impl FixedGroup {
         wire::open(&[&self.recipients[0].0], envelope).map(|u| u.body)
     }
 
-    /// Plain age decryption as the first recipient: the baseline.
+    /// Plain age decryption as the first recipient (X25519): the baseline.
     pub fn open_raw_age(&self, file: &[u8]) -> Vec<u8> {
         use std::io::Read;
-        let identity = self.recipients[0].0.age_identity().expect("valid key");
+        let identities = self.recipients[0]
+            .0
+            .classic()
+            .age_identities()
+            .expect("valid key");
         let mut out = vec![];
         age::Decryptor::new_buffered(file)
             .expect("an age file")
-            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .decrypt(identities.iter().map(|i| i.as_ref()))
             .expect("for this identity")
             .read_to_end(&mut out)
             .expect("authentic");
@@ -273,7 +303,11 @@ pub fn date_current_key(
 pub fn vault_keys_decrypt(vault: &crate::Vault, envelope: &[u8]) -> crate::Result<bool> {
     let keys = vault.with_conn(crate::identity::load)?;
     let secrets: Vec<_> = keys.all_secrets().collect();
-    Ok(wire::rewrap(&secrets, envelope, &[keys.current.public()]).is_ok())
+    let me = wire::SealTo {
+        key: keys.current.public(),
+        pq: None,
+    };
+    Ok(wire::rewrap(&secrets, envelope, &[me]).is_ok())
 }
 
 /// A forger holding the identity key taken from a copy of `vault` (its
@@ -284,6 +318,8 @@ pub struct Forger {
     name: String,
     /// The victim's encryption secret and card when the copy was taken.
     stolen: (EncryptionSecret, Card),
+    /// The post-quantum keys of the victim's comrades, found in the copy.
+    comrades_pq: std::collections::HashMap<crate::identity::IdentityKey, PqKey>,
 }
 
 impl Forger {
@@ -308,11 +344,13 @@ impl Forger {
         vault.with_tx(|conn| {
             let keys = crate::identity::load(conn)?;
             let card = crate::identity::card(conn, &keys)?;
+            let comrades_pq = crate::comrades::pq_keys(conn)?.into_iter().collect();
             Ok(Forger {
                 signing: keys.signing.clone(),
                 encryption: EncryptionSecret::generate(),
                 name: card.name().to_owned(),
                 stolen: (keys.current.clone(), card),
+                comrades_pq,
             })
         })
     }
@@ -341,7 +379,10 @@ impl Forger {
     ) -> crate::Result<Card> {
         Card::issue(
             &self.signing,
-            self.encryption.public(),
+            (
+                self.encryption.public(),
+                self.encryption.pq().map(|s| s.public()).as_ref(),
+            ),
             &self.name,
             None,
             issued_at,
@@ -372,7 +413,8 @@ impl Forger {
     ) -> crate::Result<Vec<u8>> {
         let (secret, victim) = &self.stolen;
         let pair_key = secret.pair_key(&comrade.encryption_key())?;
-        seal_with(&pair_key, comrade, victim, kind, body)
+        let pq = self.comrades_pq.get(&comrade.identity_key());
+        seal_with(&pair_key, (comrade, pq), victim, kind, body)
     }
 
     /// An envelope as the victim sealed them when the copy was taken: their
@@ -389,20 +431,24 @@ fn seal_as(
     kind: &str,
     body: &[u8],
 ) -> crate::Result<Vec<u8>> {
+    let pq = secret.pq().map(|s| s.public());
     seal_with(
         &secret.pair_key(&to.encryption_key())?,
-        card,
+        (
+            card,
+            pq.as_ref().filter(|k| card.pq_digest() == Some(k.digest())),
+        ),
         to,
         kind,
         body,
     )
 }
 
-/// An envelope carrying `card`, to the holder of `to` alone, its MAC made
-/// with `pair_key`.
+/// An envelope carrying `card` (with the post-quantum key it names), to
+/// the holder of `to` alone, its MAC made with `pair_key`.
 fn seal_with(
     pair_key: &PairKey,
-    card: &Card,
+    sender: (&Card, Option<&PqKey>),
     to: &Card,
     kind: &str,
     body: &[u8],
@@ -419,8 +465,9 @@ fn seal_with(
     let recipients = [wire::Recipient {
         key: to.encryption_key(),
         pair_key,
+        pq: None,
     }];
-    Ok(wire::seal(card, &recipients, &message)?)
+    Ok(wire::seal(sender, &recipients, &message)?)
 }
 
 /// Reads hostile bytes as an `.ics` import would, every check made, nothing

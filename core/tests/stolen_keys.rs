@@ -333,6 +333,10 @@ fn a_copy_of_bobs_vault_forges_alice_to_bob_only_while_its_epoch_key_lives() {
     let tmp = tempfile::tempdir().unwrap();
     let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
     befriend(&alice, &bob);
+    // Bob has heard from Alice, so his vault holds her post-quantum key too.
+    bob.envelopes()
+        .open(&note_to(&alice, "Bob", b"hello"))
+        .unwrap();
     let alices = card_of_alice(&bob);
     let forger = Forger::from_vault(&bob).unwrap();
     // The MAC is one Bob could make himself: that is its deniability, and

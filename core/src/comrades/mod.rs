@@ -14,13 +14,14 @@ pub use crate::identity::{
 };
 pub use circles::{Circle, CircleId};
 pub use safety_number::SafetyNumber;
-#[cfg(feature = "testing")]
-pub(crate) use store::card_of;
 pub use store::{Added, Comrade, ComradeId, Introduction, Visit, VisitRole};
 pub(crate) use store::{
     CutOff, Met, Peer, Taken, add_met, by_id, by_identity, card_of_unblocked, encryption_key_of,
-    key_replaced_at, known, mark_conflict, name_of, peers_for_keys, resolve, take_card, unblocked,
+    key_replaced_at, known, learn_pq_key, mark_conflict, name_of, peers_for_keys, pq_key_for,
+    resolve, take_card, unblocked,
 };
+#[cfg(feature = "testing")]
+pub(crate) use store::{card_of, pq_keys};
 
 use crate::identity;
 use crate::{Result, Vault};
@@ -47,6 +48,10 @@ pub(crate) enum ComradeChange {
     Cut(CutOff),
     /// Unblocked: they should have my current card.
     Restored(ComradeId),
+    /// Added from their card: they should have my current card too, whose
+    /// envelope brings the post-quantum key my card names, so what they
+    /// seal to me is post-quantum from the start.
+    Added(ComradeId),
 }
 
 pub(crate) type OnComradeChange = fn(&Connection, ComradeChange) -> Result<()>;

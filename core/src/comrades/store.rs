@@ -9,7 +9,7 @@ use super::circles;
 use super::{ComradeChange, Comrades, Recipient};
 use crate::identity::chain::{self, Held, Verdict};
 use crate::identity::{
-    self, Card, CardError, EncryptionKey, EncryptionSecret, IdentityKey, MyKeys, PairKey,
+    self, Card, CardError, EncryptionKey, EncryptionSecret, IdentityKey, MyKeys, PairKey, PqKey,
 };
 use crate::redact::Text;
 use crate::time::from_ms;
@@ -158,6 +158,9 @@ pub(crate) struct Peer {
     pub name: String,
     pub encryption_key: EncryptionKey,
     pub pair_key: PairKey,
+    /// The post-quantum half of their key, once an envelope of theirs
+    /// brought the one their card names.
+    pub pq_key: Option<PqKey>,
 }
 
 const COLUMNS: &str = "id, name, card, identity_key, verified_key IS identity_key, blocked, \
@@ -187,12 +190,13 @@ impl Comrades<'_> {
                 };
             }
             check_name_free(tx, "comrades", name, None)?;
+            let id = ComradeId::new();
             tx.execute(
                 "INSERT INTO comrades (id, name, card, identity_key, encryption_key,
                      card_issued_at, pair_key, added_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
-                    ComradeId::new().to_string(),
+                    id.to_string(),
                     name,
                     card.as_bytes(),
                     card.identity_key().as_bytes().as_slice(),
@@ -204,6 +208,7 @@ impl Comrades<'_> {
             )?;
             let seq = tx.last_insert_rowid();
             start_chain(tx, seq, card)?;
+            (self.on_change)(tx, ComradeChange::Added(id))?;
             Ok(Added::New(load(tx, seq)?))
         })
     }
@@ -233,7 +238,7 @@ impl Comrades<'_> {
             tx.execute(
                 "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
                      card_issued_at = ?5, pair_key = ?6, verified_key = NULL,
-                     identity_changed_at = ?7, conflict_at = NULL
+                     identity_changed_at = ?7, conflict_at = NULL, pq_key = NULL
                  WHERE seq = ?1",
                 params![
                     seq,
@@ -516,6 +521,10 @@ pub(crate) fn take_card(
         (Some(_), Some(_)) => match chain::judge(&held_chain(conn, seq)?, card, links) {
             Verdict::Known => Ok(Taken::Unchanged),
             Verdict::Fork | Verdict::Gap => Ok(Taken::Conflict),
+            // Once their card names a post-quantum key, a later one must too.
+            Verdict::Extends(_) if card.pq_digest().is_none() && names_pq_key(&held)? => {
+                Ok(Taken::Downgrade)
+            }
             Verdict::Extends(joined) => {
                 hold(conn, keys, seq, card)?;
                 extend_chain(conn, seq, &joined)?;
@@ -523,6 +532,61 @@ pub(crate) fn take_card(
             }
         },
     }
+}
+
+fn names_pq_key(card: &[u8]) -> Result<bool> {
+    Ok(Card::from_bytes(card)
+        .map_err(|_| Error::DatabaseDamaged)?
+        .pq_digest()
+        .is_some())
+}
+
+/// Keeps the post-quantum key an envelope brought, when the card it came
+/// with is the one I hold of them (the envelope checked that it names it).
+pub(crate) fn learn_pq_key(conn: &Connection, card: &Card, key: &PqKey) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE comrades SET pq_key = ?3
+         WHERE identity_key = ?1 AND card = ?2 AND pq_key IS NOT ?3",
+    )?
+    .execute(params![
+        card.identity_key().as_bytes().as_slice(),
+        card.as_bytes(),
+        key.as_bytes().as_slice()
+    ])?;
+    Ok(())
+}
+
+/// The post-quantum key I hold of a comrade, if it is the one `card` names.
+pub(crate) fn pq_key_for(conn: &Connection, card: &Card) -> Result<Option<PqKey>> {
+    let Some(digest) = card.pq_digest() else {
+        return Ok(None);
+    };
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT pq_key FROM comrades WHERE identity_key = ?1")?
+        .query_row([card.identity_key().as_bytes().as_slice()], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(bytes
+        .and_then(|b| PqKey::from_slice(&b))
+        .filter(|k| k.digest() == digest))
+}
+
+/// Every comrade's post-quantum key I hold: what a copy of the vault gives.
+#[cfg(feature = "testing")]
+pub(crate) fn pq_keys(conn: &Connection) -> Result<Vec<(IdentityKey, PqKey)>> {
+    let mut stmt =
+        conn.prepare("SELECT identity_key, pq_key FROM comrades WHERE pq_key IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    rows.map(|row| {
+        let (identity, pq) = row?;
+        Ok((
+            IdentityKey::from_stored(identity)?,
+            PqKey::from_slice(&pq).ok_or(Error::DatabaseDamaged)?,
+        ))
+    })
+    .collect()
 }
 
 /// Marks the identity conflict [`take_card`] found: they are no longer
@@ -546,9 +610,11 @@ fn hold(conn: &Connection, keys: &MyKeys, seq: i64, card: &Card) -> Result<()> {
         |r| r.get(0),
     )?;
     let replaced = (held.as_slice() != card.encryption_key().as_bytes().as_slice()).then_some(held);
+    // The post-quantum key I held was the old card's: the next envelope
+    // brings the one this card names.
     conn.execute(
         "UPDATE comrades SET card = ?2, encryption_key = ?3, card_issued_at = ?4, pair_key = ?5,
-             card_seq = ?6
+             card_seq = ?6, pq_key = NULL
          WHERE seq = ?1",
         params![
             seq,
@@ -901,12 +967,12 @@ fn cut_off(conn: &Connection, seq: i64) -> Result<CutOff> {
     let (peer, card) = conn.query_row(
         &format!("SELECT {PEER_COLUMNS}, card FROM comrades WHERE seq = ?1"),
         [seq],
-        |r| Ok((peer_row(r)?, r.get(4)?)),
+        |r| Ok((peer_row(r)?, r.get(5)?)),
     )?;
     Ok(CutOff { peer: peer?, card })
 }
 
-const PEER_COLUMNS: &str = "identity_key, name, encryption_key, pair_key";
+const PEER_COLUMNS: &str = "identity_key, name, encryption_key, pair_key, pq_key";
 
 /// A [`Peer`] from [`PEER_COLUMNS`]: a damaged row is an error of its own.
 fn peer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Peer>> {
@@ -914,6 +980,7 @@ fn peer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Peer>> {
     let name: String = r.get(1)?;
     let encryption: Vec<u8> = r.get(2)?;
     let pair = zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(3)?);
+    let pq: Option<Vec<u8>> = r.get(4)?;
     Ok((|| {
         Ok(Peer {
             identity_key: IdentityKey::from_stored(identity)?,
@@ -922,6 +989,9 @@ fn peer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Peer>> {
                 encryption.try_into().map_err(|_| Error::DatabaseDamaged)?,
             ),
             pair_key: PairKey::from_slice(&pair)?,
+            pq_key: pq
+                .map(|bytes| PqKey::from_slice(&bytes).ok_or(Error::DatabaseDamaged))
+                .transpose()?,
         })
     })())
 }

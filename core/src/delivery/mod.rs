@@ -628,8 +628,8 @@ fn card_changed(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
 
 /// What a change among my comrades asks of delivery, as the registry
 /// hands it to comrades. A removed or blocked comrade is announced a
-/// mailbox they do not know; an unblocked one gets my current card, when I
-/// receive through relays at all.
+/// mailbox they do not know; an unblocked or new one gets my current card,
+/// when I receive through relays at all.
 pub(crate) fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Result<()> {
     let now = Utc::now();
     match change {
@@ -645,7 +645,7 @@ pub(crate) fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Resul
             }
             Ok(())
         }
-        ComradeChange::Restored(id) => {
+        ComradeChange::Restored(id) | ComradeChange::Added(id) => {
             if !relays::list(tx)?.is_empty()
                 && let Some(sealed) = envelope::seal_card_update_to(tx, &[id])?
             {

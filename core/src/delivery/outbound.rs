@@ -9,7 +9,9 @@ use rusqlite::{Connection, params};
 use super::{EVENT_LIFETIME, LONGEST_STAY};
 use crate::comrades;
 use crate::envelope::{self, MessageId, OutboxCopy, wire};
-use crate::identity::{self, Card, EncryptionKey, IdentityKey, MailboxKey, RelayUrl, relays};
+use crate::identity::{
+    self, Card, EncryptionKey, IdentityKey, MailboxKey, PqKey, RelayUrl, relays,
+};
 use crate::time::from_ms;
 use crate::{Error, Result};
 
@@ -221,6 +223,7 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
         }
     }
     let mut parcels = Vec::new();
+    let mut pq_keys: HashMap<IdentityKey, Option<PqKey>> = HashMap::new();
     for Waiting {
         seq,
         message_id,
@@ -229,11 +232,28 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
     } in waiting
     {
         let envelope = envelope::outbox_envelope(conn, seq)?;
-        let keys: Vec<_> = recipients
+        // Each relay copy is sealed to one recipient: post-quantum whenever
+        // I hold the key their card names.
+        let pq: Vec<Option<PqKey>> = recipients
             .iter()
-            .map(|(_, c, _)| c.encryption_key())
+            .map(|(_, c, _)| match pq_keys.get(&c.identity_key()) {
+                Some(key) => Ok(key.clone()),
+                None => {
+                    let key = comrades::pq_key_for(conn, c)?;
+                    pq_keys.insert(c.identity_key(), key.clone());
+                    Ok(key)
+                }
+            })
+            .collect::<Result<_>>()?;
+        let to: Vec<wire::SealTo> = recipients
+            .iter()
+            .zip(&pq)
+            .map(|((_, c, _), pq)| wire::SealTo {
+                key: c.encryption_key(),
+                pq: pq.as_ref(),
+            })
             .collect();
-        let copies = wire::rewrap(&secrets, &envelope, &keys)?;
+        let copies = wire::rewrap(&secrets, &envelope, &to)?;
         for ((id, card, relays), envelope) in recipients.into_iter().zip(copies) {
             let address = card.address().ok_or(Error::DatabaseDamaged)?;
             parcels.push(Parcel {

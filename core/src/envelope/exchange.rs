@@ -225,6 +225,9 @@ fn open_in(
                 return Err(EnvelopeError::IdentityConflict.into());
             }
         }
+        if let Some(pq) = &unsealed.pq_key {
+            comrades::learn_pq_key(tx, &unsealed.card, pq)?;
+        }
         Sender {
             comrade: Some(known.id),
             name: known.name,
@@ -437,7 +440,7 @@ pub(crate) fn reseal(tx: &Connection, outbox: i64) -> Result<bool> {
         links: &links,
         pad_to: 0,
     };
-    let bytes = wire::seal(&card, &recipients, &message)?;
+    let bytes = wire::seal((&card, keys.pq_public.as_ref()), &recipients, &message)?;
     tx.execute(
         "UPDATE outbox SET envelope = ?2 WHERE seq = ?1",
         params![outbox, bytes],
@@ -626,7 +629,7 @@ fn file(
         links: &links,
         pad_to,
     };
-    let bytes = wire::seal(card, &recipients, &message)?;
+    let bytes = wire::seal((card, keys.pq_public.as_ref()), &recipients, &message)?;
     tx.execute(
         "INSERT INTO outbox (message_id, kind, subject, created_at, expires_at, envelope, decoy)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -650,10 +653,12 @@ fn and_me<'a>(peers: &'a [Peer], keys: &'a identity::MyKeys) -> Vec<wire::Recipi
         .map(|p| wire::Recipient {
             key: p.encryption_key,
             pair_key: &p.pair_key,
+            pq: p.pq_key.as_ref(),
         })
         .chain([wire::Recipient {
             key: keys.current.public(),
             pair_key: &keys.self_pair,
+            pq: keys.pq_public.as_ref(),
         }])
         .collect()
 }

@@ -1,7 +1,8 @@
 //! The envelope format (`docs/envelope.md`): an age file whose plaintext
-//! carries the sender's card (version 2: with the digests of the cards
-//! before it), the sorted recipients, a deniable MAC for each of them, and
-//! padding. Version 1, with a version 1 card and no digests, still opens.
+//! carries the sender's card (with the digests of the cards before it, and
+//! since version 3 the post-quantum half of their epoch key), the sorted
+//! recipients, a deniable MAC for each of them, and padding. Versions 1
+//! and 2 still open.
 
 use std::io::{Read, Write};
 
@@ -12,20 +13,27 @@ use zeroize::Zeroizing;
 use super::EnvelopeError;
 use crate::bytes::Reader;
 use crate::identity::chain::MAX_LINKS;
-use crate::identity::{Card, CardError, EncryptionKey, EncryptionSecret, PairKey};
+use crate::identity::{
+    Card, CardError, EncryptionKey, EncryptionSecret, PQ_KEY_BYTES, PairKey, PqKey,
+};
 
-/// What this build seals: version 2, for a card with a chain.
-pub const VERSION: u8 = 2;
+/// What this build seals: version 3, for a chained card with the digest
+/// of a post-quantum key, which the envelope carries.
+pub const VERSION: u8 = 3;
+/// Envelopes from vaults before post-quantum epochs: a chained card, no key.
+pub const CLASSIC_VERSION: u8 = 2;
 /// Envelopes from vaults before card chains: a version 1 card, no digests.
 pub const UNCHAINED_VERSION: u8 = 1;
 /// The largest body an envelope carries.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Recipients of one envelope, the sender's own copy included.
 pub const MAX_RECIPIENTS: usize = 256;
-/// Larger binary envelopes are refused before any decryption.
-pub const MAX_ENVELOPE_BYTES: usize = 1152 * 1024;
-/// Larger armored envelopes are refused before any decoding.
-pub const MAX_ARMORED_BYTES: usize = 1600 * 1024;
+/// Larger binary envelopes are refused before any decryption: a 1 MiB body
+/// to the most recipients, each with a ~1.6 KB post-quantum stanza.
+pub const MAX_ENVELOPE_BYTES: usize = 1536 * 1024;
+/// Larger armored envelopes are refused before any decoding: base64 of the
+/// largest binary one, with its line breaks.
+pub const MAX_ARMORED_BYTES: usize = 2112 * 1024;
 const MAX_KIND_BYTES: usize = 32;
 const MIN_PADDED: usize = 1024;
 const MAC_BYTES: usize = 32;
@@ -35,6 +43,8 @@ const MAX_INNER_BYTES: usize = 1
     + 1024
     + 1
     + MAX_LINKS * 32
+    + 2
+    + PQ_KEY_BYTES
     + 16
     + 16
     + 1
@@ -59,10 +69,22 @@ pub struct Message<'a> {
     pub pad_to: usize,
 }
 
-/// One recipient: their key and the MAC key I share with them.
+/// One recipient: their key, the MAC key I share with them, and the
+/// post-quantum half of their key when I hold it.
 pub struct Recipient<'a> {
     pub key: EncryptionKey,
     pub pair_key: &'a PairKey,
+    pub pq: Option<&'a PqKey>,
+}
+
+/// Whom an age layer is sealed to: an X25519 key, and the post-quantum key
+/// of the same epoch when I hold it. The layer is post-quantum only when
+/// every one of them has one: age refuses to mix the two, since a file is
+/// only as strong as its weakest stanza.
+#[derive(Clone, Copy)]
+pub struct SealTo<'a> {
+    pub key: EncryptionKey,
+    pub pq: Option<&'a PqKey>,
 }
 
 /// A decrypted, authenticated envelope.
@@ -70,6 +92,8 @@ pub struct Unsealed {
     pub card: Card,
     /// Digests of the sender's cards before `card`, oldest first.
     pub links: Vec<[u8; 32]>,
+    /// The post-quantum half of the sender's key, matching their card.
+    pub pq_key: Option<PqKey>,
     pub id: [u8; 16],
     pub created_ms: i64,
     pub expires_ms: Option<i64>,
@@ -88,7 +112,7 @@ pub fn check_kind(kind: &str) -> bool {
 /// The plaintext inside the age layer, padded. `recipients` must include
 /// the sender's own key.
 pub fn encode_inner(
-    card: &Card,
+    (card, sender_pq): (&Card, Option<&PqKey>),
     recipients: &[Recipient<'_>],
     message: &Message<'_>,
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
@@ -99,6 +123,12 @@ pub fn encode_inner(
         });
     }
     let chained = card.chain();
+    let version = inner_version(card);
+    let pq_key = match (card.pq_digest(), sender_pq) {
+        (None, _) => None,
+        (Some(digest), Some(key)) if key.digest() == digest => Some(key),
+        (Some(_), _) => return Err(EnvelopeError::Malformed),
+    };
     // Digests only of cards before this one, and none for an unchained card.
     let links_fit = match chained {
         Some(c) => message.links.len() <= MAX_LINKS && message.links.len() < c.seq as usize,
@@ -123,10 +153,7 @@ pub fn encode_inner(
     );
     let mut out = Zeroizing::new(Vec::with_capacity(padded_len(capacity.max(message.pad_to))));
     let card_bytes = card.as_bytes();
-    out.push(match chained {
-        Some(_) => VERSION,
-        None => UNCHAINED_VERSION,
-    });
+    out.push(version);
     out.extend_from_slice(&(card_bytes.len() as u16).to_be_bytes());
     out.extend_from_slice(card_bytes);
     if chained.is_some() {
@@ -134,6 +161,10 @@ pub fn encode_inner(
         for link in message.links {
             out.extend_from_slice(link);
         }
+    }
+    if let Some(key) = pq_key {
+        out.extend_from_slice(&(PQ_KEY_BYTES as u16).to_be_bytes());
+        out.extend_from_slice(key.as_bytes());
     }
     out.extend_from_slice(&message.id);
     out.extend_from_slice(&message.created_ms.to_be_bytes());
@@ -169,7 +200,12 @@ pub fn inner_len(
         Some(_) => 1 + links * 32,
         None => 0,
     };
+    let pq = match inner_version(card) {
+        VERSION => 2 + PQ_KEY_BYTES,
+        _ => 0,
+    };
     1 + 2
+        + pq
         + card.as_bytes().len()
         + links
         + 16
@@ -183,15 +219,31 @@ pub fn inner_len(
         + body_len
 }
 
-/// Seals to every recipient with age; binary form.
+/// The version an envelope with `card` is: the card says what it carries.
+fn inner_version(card: &Card) -> u8 {
+    match (card.chain(), card.pq_digest()) {
+        (None, _) => UNCHAINED_VERSION,
+        (Some(_), None) => CLASSIC_VERSION,
+        (Some(_), Some(_)) => VERSION,
+    }
+}
+
+/// Seals to every recipient with age; binary form. `sender` is my card and
+/// the post-quantum key its digest names.
 pub fn seal(
-    card: &Card,
+    sender: (&Card, Option<&PqKey>),
     recipients: &[Recipient<'_>],
     message: &Message<'_>,
 ) -> Result<Vec<u8>, EnvelopeError> {
-    let inner = encode_inner(card, recipients, message)?;
-    let keys: Vec<EncryptionKey> = recipients.iter().map(|r| r.key).collect();
-    encrypt(&inner, &keys)
+    let inner = encode_inner(sender, recipients, message)?;
+    let to: Vec<SealTo> = recipients
+        .iter()
+        .map(|r| SealTo {
+            key: r.key,
+            pq: r.pq,
+        })
+        .collect();
+    encrypt(&inner, &to)
 }
 
 /// The same message re-sealed for one recipient alone, from my own copy:
@@ -201,25 +253,36 @@ pub fn seal(
 pub fn rewrap(
     my_keys: &[&EncryptionSecret],
     bytes: &[u8],
-    to: &[EncryptionKey],
+    to: &[SealTo<'_>],
 ) -> Result<Vec<Vec<u8>>, EnvelopeError> {
     let inner = decrypt(&identities(my_keys)?, bytes)?;
     to.iter()
-        .map(|key| encrypt(&inner, std::slice::from_ref(key)))
+        .map(|target| encrypt(&inner, std::slice::from_ref(target)))
         .collect()
 }
 
-fn encrypt(inner: &[u8], keys: &[EncryptionKey]) -> Result<Vec<u8>, EnvelopeError> {
-    let age_recipients = keys
-        .iter()
-        .map(|k| k.age_recipient())
-        .collect::<crate::Result<Vec<_>>>()
+fn encrypt(inner: &[u8], to: &[SealTo<'_>]) -> Result<Vec<u8>, EnvelopeError> {
+    let age_recipients: Vec<Box<dyn age::Recipient>> =
+        match to.iter().map(|t| t.pq).collect::<Option<Vec<&PqKey>>>() {
+            Some(pq) => pq
+                .into_iter()
+                .map(|k| Box::new(k.age_recipient()) as Box<dyn age::Recipient>)
+                .collect(),
+            None => to
+                .iter()
+                .map(|t| {
+                    t.key
+                        .age_recipient()
+                        .map(|r| Box::new(r) as Box<dyn age::Recipient>)
+                })
+                .collect::<crate::Result<_>>()
+                .map_err(|_| EnvelopeError::Malformed)?,
+        };
+    let encryptor = age::Encryptor::with_recipients(age_recipients.iter().map(|r| r.as_ref()))
         .map_err(|_| EnvelopeError::Malformed)?;
-    let encryptor =
-        age::Encryptor::with_recipients(age_recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|_| EnvelopeError::Malformed)?;
-    // age adds a 16-byte tag per 64 KiB chunk, a nonce, and ~100 bytes a stanza.
-    let mut sealed = Vec::with_capacity(inner.len() + inner.len() / 4096 + 128 * keys.len() + 512);
+    // age adds a 16-byte tag per 64 KiB chunk, a nonce, and per stanza ~100
+    // bytes (X25519) or ~1,560 (post-quantum).
+    let mut sealed = Vec::with_capacity(inner.len() + inner.len() / 4096 + 1600 * to.len() + 512);
     let mut writer = encryptor
         .wrap_output(&mut sealed)
         .map_err(|_| EnvelopeError::Malformed)?;
@@ -231,23 +294,23 @@ fn encrypt(inner: &[u8], keys: &[EncryptionKey]) -> Result<Vec<u8>, EnvelopeErro
 }
 
 /// The inner layer, for any of my keys; sizes and stanzas checked first.
-fn identities(my_keys: &[&EncryptionSecret]) -> Result<Vec<age::x25519::Identity>, EnvelopeError> {
-    my_keys
-        .iter()
-        .map(|k| k.age_identity())
-        .collect::<crate::Result<Vec<_>>>()
-        .map_err(|_| EnvelopeError::Malformed)
+fn identities(my_keys: &[&EncryptionSecret]) -> Result<Vec<Box<dyn age::Identity>>, EnvelopeError> {
+    let mut all = Vec::with_capacity(my_keys.len() * 2);
+    for key in my_keys {
+        all.extend(key.age_identities().map_err(|_| EnvelopeError::Malformed)?);
+    }
+    Ok(all)
 }
 
 fn decrypt(
-    identities: &[age::x25519::Identity],
+    identities: &[Box<dyn age::Identity>],
     bytes: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     check_size(bytes.len(), MAX_ENVELOPE_BYTES)?;
     check_stanza_count(bytes)?;
     let decryptor = age::Decryptor::new_buffered(bytes).map_err(age_error)?;
     let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .decrypt(identities.iter().map(|i| i.as_ref()))
         .map_err(age_error)?;
     let mut inner = Zeroizing::new(Vec::new());
     (&mut reader)
@@ -300,7 +363,7 @@ pub fn open(my_keys: &[&EncryptionSecret], bytes: &[u8]) -> Result<Unsealed, Env
 /// card check (by its exact bytes), each pair key. For a fetched batch.
 pub(crate) struct Opener<'k> {
     mine: Vec<(&'k EncryptionSecret, EncryptionKey)>,
-    identities: Vec<age::x25519::Identity>,
+    identities: Vec<Box<dyn age::Identity>>,
     cards: std::collections::HashMap<[u8; 32], Card>,
     pairs: std::collections::HashMap<(usize, EncryptionKey), PairKey>,
 }
@@ -353,6 +416,7 @@ impl<'k> Opener<'k> {
         Ok(Unsealed {
             card: parsed.card,
             links: parsed.links,
+            pq_key: parsed.pq_key,
             id: parsed.id,
             created_ms: parsed.created_ms,
             expires_ms: parsed.expires_ms,
@@ -365,6 +429,7 @@ impl<'k> Opener<'k> {
 struct Parsed<'a> {
     card: Card,
     links: Vec<[u8; 32]>,
+    pq_key: Option<PqKey>,
     id: [u8; 16],
     created_ms: i64,
     expires_ms: Option<i64>,
@@ -403,9 +468,13 @@ fn parse_inner<'a>(
             card
         }
     };
-    // A chained card travels in version 2 with its links, an unchained one in 1.
-    let links = match (version, card.chain()) {
-        (VERSION, Some(link)) => {
+    // A card says which version carries it: unchained in 1, chained in 2,
+    // chained with a post-quantum digest in 3.
+    if version != inner_version(&card) {
+        return Err(Malformed);
+    }
+    let links = match card.chain() {
+        Some(link) => {
             let count = r.u8()? as usize;
             if count > MAX_LINKS || count >= link.seq as usize {
                 return Err(Malformed);
@@ -415,8 +484,18 @@ fn parse_inner<'a>(
                 .map(|c| c.try_into().expect("32-byte chunks"))
                 .collect()
         }
-        (UNCHAINED_VERSION, None) => Vec::new(),
-        _ => return Err(Malformed),
+        None => Vec::new(),
+    };
+    let pq_key = match card.pq_digest() {
+        Some(digest) => {
+            let len = r.u16()? as usize;
+            let key = PqKey::from_slice(r.take(len)?).ok_or(Malformed)?;
+            if key.digest() != digest {
+                return Err(Malformed);
+            }
+            Some(key)
+        }
+        None => None,
     };
     let id: [u8; 16] = r.take(16)?.try_into().map_err(|_| Malformed)?;
     let created_ms = r.i64()?;
@@ -456,6 +535,7 @@ fn parse_inner<'a>(
     Ok(Parsed {
         card,
         links,
+        pq_key,
         id,
         created_ms,
         expires_ms,
@@ -503,7 +583,8 @@ fn check_stanza_count(bytes: &[u8]) -> Result<(), EnvelopeError> {
         .windows(4)
         .filter(|w| *w == b"\n-> ")
         .count();
-    if stanzas > MAX_RECIPIENTS {
+    // age adds a random "grease" stanza of its own to every file.
+    if stanzas > MAX_RECIPIENTS + 1 {
         return Err(EnvelopeError::Malformed);
     }
     Ok(())
@@ -537,7 +618,8 @@ mod tests {
         let signing = SigningKey::from_bytes(&[seed; 32]);
         let secret = EncryptionSecret::from_bytes(&[seed.wrapping_add(100); 32]).unwrap();
         let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
-        let card = Card::issue(&signing, secret.public(), name, None, issued, None).unwrap();
+        let card =
+            Card::issue(&signing, (secret.public(), None), name, None, issued, None).unwrap();
         Member {
             signing,
             secret,
@@ -569,27 +651,32 @@ mod tests {
         body: &[u8],
         links: &[[u8; 32]],
     ) -> (Vec<u8>, Vec<u8>) {
-        let pairs: Vec<(EncryptionKey, PairKey)> = to
+        let pairs: Vec<(EncryptionKey, PairKey, Option<PqKey>)> = to
             .iter()
-            .map(|m| m.secret.public())
-            .chain([from.secret.public()])
-            .map(|k| (k, from.secret.pair_key(&k).unwrap()))
+            .copied()
+            .chain([from])
+            .map(|m| {
+                let k = m.secret.public();
+                let pq = m.secret.pq().map(|s| s.public());
+                (k, from.secret.pair_key(&k).unwrap(), pq)
+            })
             .collect();
         let recipients: Vec<Recipient> = pairs
             .iter()
-            .map(|(key, pair_key)| Recipient {
+            .map(|(key, pair_key, pq)| Recipient {
                 key: *key,
                 pair_key,
+                pq: pq.as_ref(),
             })
             .collect();
         let msg = Message {
             links,
             ..message(body)
         };
-        let inner = encode_inner(&from.card, &recipients, &msg)
-            .unwrap()
-            .to_vec();
-        (seal(&from.card, &recipients, &msg).unwrap(), inner)
+        let pq = from.secret.pq().map(|s| s.public());
+        let sender = (&from.card, pq.as_ref());
+        let inner = encode_inner(sender, &recipients, &msg).unwrap().to_vec();
+        (seal(sender, &recipients, &msg).unwrap(), inner)
     }
 
     /// Encrypts any plaintext with plain age, as a dishonest recipient could.
@@ -662,10 +749,11 @@ mod tests {
         let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
         let pair = bob.secret.pair_key(&alice.secret.public()).unwrap();
         let fake = seal(
-            &alice.card,
+            (&alice.card, None),
             &[Recipient {
                 key: bob.secret.public(),
                 pair_key: &pair,
+                pq: None,
             }],
             &message(b"words Alice never wrote"),
         )
@@ -679,11 +767,11 @@ mod tests {
     fn a_newer_inner_version_is_reported_as_such() {
         let (alice, bob) = (member(1, "Alice"), member(2, "Bob"));
         let (_, mut inner) = seal_between(&alice, &[&bob], b"x");
-        inner[0] = 3;
+        inner[0] = 4;
         let resealed = age_to(&inner, &[&bob]);
         assert_eq!(
             open(&[&bob.secret], &resealed).err(),
-            Some(EnvelopeError::UnsupportedVersion(3))
+            Some(EnvelopeError::UnsupportedVersion(4))
         );
     }
 
@@ -783,12 +871,23 @@ mod tests {
         now: &Value,
         fields: &[&str],
     ) -> Option<(Value, Unsealed)> {
+        vectors_hold_for(&member(2, "Bob"), file, stored, now, fields)
+    }
+
+    /// [`vectors_hold`], the sample opened by `bob`.
+    fn vectors_hold_for(
+        bob: &Member,
+        file: &str,
+        stored: &str,
+        now: &Value,
+        fields: &[&str],
+    ) -> Option<(Value, Unsealed)> {
         let stored = crate::bytes::checked_in_vectors(file, stored, now)?;
         for field in fields {
             assert_eq!(stored[field], now[field], "{field}");
         }
         let sealed = dearmor(stored["sealed_armored"].as_str().unwrap().as_bytes()).unwrap();
-        let opened = open(&[&member(2, "Bob").secret], &sealed).unwrap();
+        let opened = open(&[&bob.secret], &sealed).unwrap();
         Some((stored, opened))
     }
 
@@ -864,8 +963,17 @@ mod tests {
                 DateTime::from_timestamp(1_790_000_000 + i64::from(seq) * 86_400, 0).unwrap();
             let link = crate::identity::ChainLink { seq, prev };
             let key = alice.secret.public();
-            chain
-                .push(Card::issue(&alice.signing, key, "Alice", None, issued, Some(link)).unwrap());
+            chain.push(
+                Card::issue(
+                    &alice.signing,
+                    (key, None),
+                    "Alice",
+                    None,
+                    issued,
+                    Some(link),
+                )
+                .unwrap(),
+            );
         }
         let card = chain[2].clone();
         (Member { card, ..alice }, chain)
@@ -940,5 +1048,167 @@ mod tests {
             Some(EnvelopeError::Malformed),
             "not a bucket"
         );
+    }
+
+    /// A member of the version 1 vectors with the post-quantum half of
+    /// their epoch key (seeded from theirs) and a first chained card that
+    /// names it: what vaults issue now.
+    fn hybrid_member(seed: u8, name: &str) -> Member {
+        let plain = member(seed, name);
+        let secret = plain
+            .secret
+            .with_pq(Some(&[seed.wrapping_add(200); 32]))
+            .unwrap();
+        let pq = secret.pq().map(|s| s.public());
+        let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let first = crate::identity::ChainLink {
+            seq: 1,
+            prev: [0; 32],
+        };
+        let card = Card::issue(
+            &plain.signing,
+            (secret.public(), pq.as_ref()),
+            name,
+            None,
+            issued,
+            Some(first),
+        )
+        .unwrap();
+        Member {
+            signing: plain.signing,
+            secret,
+            card,
+        }
+    }
+
+    const VECTORS_V3: &str = include_str!("../../../docs/vectors/envelope-v3.json");
+
+    fn vectors_v3_now() -> Value {
+        let (alice, bob) = (hybrid_member(1, "Alice"), hybrid_member(2, "Bob"));
+        let body = br#"{"v":1,"entry":{"written_at":"2026-11-07T18:30:00+01:00","body":"We painted side by side."}}"#;
+        let (sealed, inner) = seal_between(&alice, &[&bob], body);
+        let keys = |m: &Member| {
+            let pq = m.secret.pq().unwrap();
+            json!({
+                "x25519_secret": hex::encode(*m.secret.to_bytes()),
+                "pq_seed": hex::encode(pq.as_bytes()),
+                "pq_public": hex::encode(pq.public().as_bytes()),
+                "pq_digest": hex::encode(pq.public().digest()),
+                "card": m.card.to_text(),
+            })
+        };
+        json!({
+            "about": "Envelope v3 test vectors; see docs/envelope.md. The members of the v1 vectors with the post-quantum halves of their epoch keys (X-Wing seeds) and first chained cards naming them; the envelope carries Alice's X-Wing public key after her card's links, and its age layer is one mlkem768x25519 stanza per recipient. Inner bytes are exact; `sealed` is one sample that must open to `inner`.",
+            "sender": keys(&alice),
+            "recipient": keys(&bob),
+            "message": {
+                "id": hex::encode([0x42; 16]),
+                "created_ms": 1_790_000_000_000i64,
+                "expires_ms": 0,
+                "kind": "journal.entry",
+                "body_utf8": std::str::from_utf8(body).unwrap(),
+            },
+            "inner_hex": hex::encode(&inner),
+            "sealed_armored": armor(&sealed),
+        })
+    }
+
+    #[test]
+    fn the_checked_in_version_3_vectors_hold_byte_for_byte() {
+        let bob = hybrid_member(2, "Bob");
+        let fields = ["sender", "recipient", "message", "inner_hex"];
+        let Some((stored, opened)) = vectors_hold_for(
+            &bob,
+            "envelope-v3.json",
+            VECTORS_V3,
+            &vectors_v3_now(),
+            &fields,
+        ) else {
+            return;
+        };
+        let alice = hybrid_member(1, "Alice");
+        assert_eq!(opened.pq_key, alice.secret.pq().map(|s| s.public()));
+        // The sample's age layer is post-quantum only: X25519 alone opens nothing.
+        let sealed = dearmor(stored["sealed_armored"].as_str().unwrap().as_bytes()).unwrap();
+        assert_eq!(
+            open(&[&bob.secret.classic()], &sealed).err(),
+            Some(EnvelopeError::NotForMe)
+        );
+    }
+
+    #[test]
+    fn a_post_quantum_key_that_is_not_the_one_the_card_names_is_refused() {
+        let (alice, bob) = (hybrid_member(1, "Alice"), hybrid_member(2, "Bob"));
+        let (_, inner) = seal_between(&alice, &[&bob], b"x");
+        let key = alice.secret.pq().unwrap().public();
+        let at = inner
+            .windows(PQ_KEY_BYTES)
+            .position(|w| w == key.as_bytes())
+            .unwrap();
+        let mut swapped = inner.clone();
+        swapped[at..at + PQ_KEY_BYTES]
+            .copy_from_slice(bob.secret.pq().unwrap().public().as_bytes());
+        assert_eq!(
+            open(&[&bob.secret], &age_to(&swapped, &[&bob])).err(),
+            Some(EnvelopeError::Malformed)
+        );
+        // A card naming a key, in the version before keys travelled: refused.
+        let mut older = inner.clone();
+        older[0] = CLASSIC_VERSION;
+        assert_eq!(
+            open(&[&bob.secret], &age_to(&older, &[&bob])).err(),
+            Some(EnvelopeError::Malformed)
+        );
+        // Sealing with a key the card does not name is refused too.
+        let other = bob.secret.pq().unwrap().public();
+        let pair = alice.secret.pair_key(&bob.secret.public()).unwrap();
+        let to = [Recipient {
+            key: bob.secret.public(),
+            pair_key: &pair,
+            pq: None,
+        }];
+        assert!(matches!(
+            seal((&alice.card, Some(&other)), &to, &message(b"x")),
+            Err(EnvelopeError::Malformed)
+        ));
+    }
+
+    #[test]
+    fn the_age_layer_is_post_quantum_only_when_every_recipient_has_a_key() {
+        let (alice, bob) = (hybrid_member(1, "Alice"), hybrid_member(2, "Bob"));
+        let carol = member(3, "Carol");
+        let stanzas = |sealed: &[u8]| -> Vec<String> {
+            let text = String::from_utf8_lossy(sealed);
+            text.lines()
+                .filter_map(|l| l.strip_prefix("-> "))
+                .map(|l| l.split(' ').next().unwrap().to_owned())
+                .filter(|t| t == "X25519" || t == "mlkem768x25519")
+                .collect()
+        };
+        let (both, _) = seal_between(&alice, &[&bob], b"x");
+        assert_eq!(stanzas(&both), ["mlkem768x25519"; 2]);
+        let (mixed, _) = seal_between(&alice, &[&bob, &carol], b"x");
+        assert_eq!(stanzas(&mixed), ["X25519"; 3], "never both in one file");
+        assert!(open(&[&carol.secret], &mixed).is_ok());
+        assert!(open(&[&bob.secret], &mixed).is_ok());
+    }
+
+    #[test]
+    fn a_mebibyte_to_the_most_recipients_fits_the_limits_post_quantum_too() {
+        let alice = hybrid_member(1, "Alice");
+        let others: Vec<Member> = (0..=u8::MAX)
+            .filter(|&i| i != 1)
+            .map(|i| hybrid_member(i, "Bob"))
+            .collect();
+        assert_eq!(others.len() + 1, MAX_RECIPIENTS);
+        let to: Vec<&Member> = others.iter().collect();
+        let body = vec![0x5a; MAX_BODY_BYTES];
+        let (sealed, _) = seal_between(&alice, &to, &body);
+        assert!(sealed.len() <= MAX_ENVELOPE_BYTES, "{}", sealed.len());
+        let armored = armor(&sealed);
+        assert!(armored.len() <= MAX_ARMORED_BYTES, "{}", armored.len());
+        let last = others.last().unwrap();
+        let bytes = dearmor(armored.as_bytes()).unwrap();
+        assert_eq!(open(&[&last.secret], &bytes).unwrap().body, body);
     }
 }

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::address::{Address, MAX_RELAY_HINTS, MailboxKey, MailboxSeed, NextMailbox, RelayUrl};
 use super::keys::{EncryptionKey, IdentityKey};
+use super::pq::PqKey;
 use crate::redact::Text;
 use crate::{Error, Result};
 
@@ -74,6 +75,7 @@ const FIELD_MAILBOX: u8 = 2;
 const FIELD_RELAY: u8 = 3;
 const FIELD_MAILBOX_SEED: u8 = 4;
 const FIELD_NEXT_MAILBOX: u8 = 5;
+const FIELD_PQ_KEY_DIGEST: u8 = 6;
 /// Cards longer than this do not fit a QR code anyone would scan.
 pub const MAX_CARD_BYTES: usize = 1024;
 
@@ -86,15 +88,17 @@ pub struct Card {
     name: String,
     address: Option<Address>,
     chain: Option<ChainLink>,
+    pq_digest: Option<[u8; 32]>,
     bytes: Vec<u8>,
 }
 
 impl Card {
     /// A card signed by `signing`. With `chain`, version 2; without, the
     /// version 1 that vaults issued before card chains (tests and vectors).
+    /// With `pq`, the digest of the epoch key's post-quantum half.
     pub(crate) fn issue(
         signing: &SigningKey,
-        encryption_key: EncryptionKey,
+        (encryption_key, pq): (EncryptionKey, Option<&PqKey>),
         name: &str,
         address: Option<&Address>,
         issued_at: DateTime<Utc>,
@@ -104,7 +108,11 @@ impl Card {
         let secs = u64::try_from(issued_at.timestamp())
             .map_err(|_| Error::invalid("card time", "before 1970"))?;
         let next = address.and_then(|a| a.next).map(NextMailbox::to_bytes);
+        let pq_digest = pq.map(PqKey::digest);
         let mut fields = vec![(FIELD_NAME, name.as_bytes())];
+        if let Some(digest) = &pq_digest {
+            fields.push((FIELD_PQ_KEY_DIGEST, digest.as_slice()));
+        }
         if let Some(address) = address {
             fields.push((FIELD_MAILBOX, address.mailbox.as_bytes().as_slice()));
             if let Some(seed) = &address.seed {
@@ -194,7 +202,11 @@ impl Card {
         let chain = (version == CHAINED)
             .then(|| parse_link(&signed[FIXED_V1..fixed]))
             .transpose()?;
-        let (name, address) = parse_fields(&signed[fixed..])?;
+        let Fields {
+            name,
+            address,
+            pq_digest,
+        } = parse_fields(&signed[fixed..])?;
         Ok(Card {
             identity_key,
             encryption_key,
@@ -202,6 +214,7 @@ impl Card {
             name,
             address,
             chain,
+            pq_digest,
             bytes: bytes.to_vec(),
         })
     }
@@ -237,6 +250,12 @@ impl Card {
     /// When it was issued; a later card replaces an earlier one.
     pub fn issued_at(&self) -> DateTime<Utc> {
         self.issued_at
+    }
+
+    /// SHA-256 of the post-quantum half of its encryption key, which
+    /// envelopes carry; `None` on cards from before post-quantum epochs.
+    pub fn pq_digest(&self) -> Option<[u8; 32]> {
+        self.pq_digest
     }
 
     /// Its place in its owner's chain; `None` for a version 1 card.
@@ -276,12 +295,20 @@ impl fmt::Debug for Card {
     }
 }
 
+/// What a card's fields say.
+struct Fields {
+    name: String,
+    address: Option<Address>,
+    pq_digest: Option<[u8; 32]>,
+}
+
 /// Fields are `tag, length, value`. The name is required; unknown tags are
 /// skipped, so later versions can add fields older apps still accept.
 /// Relay hints and a mailbox seed count only with a mailbox, a next pair
 /// only with a seed.
-fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardError> {
+fn parse_fields(mut fields: &[u8]) -> Result<Fields, CardError> {
     let mut name = None;
+    let mut pq_digest = None;
     let mut mailbox = None;
     let mut seed = None;
     let mut next = None;
@@ -318,6 +345,12 @@ fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardErro
                     return Err(CardError::Malformed);
                 }
             }
+            FIELD_PQ_KEY_DIGEST => {
+                let digest: [u8; 32] = value.try_into().map_err(|_| CardError::Malformed)?;
+                if pq_digest.replace(digest).is_some() {
+                    return Err(CardError::Malformed);
+                }
+            }
             FIELD_RELAY => {
                 let url = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
                 let url = RelayUrl::parse(url).map_err(|_| CardError::Malformed)?;
@@ -336,7 +369,11 @@ fn parse_fields(mut fields: &[u8]) -> Result<(String, Option<Address>), CardErro
         relays,
         next: next.filter(|_| seed.is_some()),
     });
-    Ok((name.ok_or(CardError::Malformed)?, address))
+    Ok(Fields {
+        name: name.ok_or(CardError::Malformed)?,
+        address,
+        pq_digest,
+    })
 }
 
 fn check_name(name: &str) -> Result<(), CardError> {
@@ -383,7 +420,7 @@ mod tests {
             .public();
         Card::issue(
             &signing,
-            enc,
+            (enc, None),
             "Alice",
             None,
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
@@ -446,7 +483,7 @@ mod tests {
         let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
         let full = Card::issue(
             &signing,
-            card().encryption_key(),
+            (card().encryption_key(), None),
             "Alice",
             Some(&with_next),
             issued,
@@ -514,7 +551,7 @@ mod tests {
         };
         Card::issue(
             &SigningKey::from_bytes(&[7; 32]),
-            card().encryption_key(),
+            (card().encryption_key(), None),
             "Alice",
             Some(&address),
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
@@ -565,7 +602,7 @@ mod tests {
         let signing = SigningKey::from_bytes(&[7; 32]);
         let full = Card::issue(
             &signing,
-            card().encryption_key(),
+            (card().encryption_key(), None),
             "Alice",
             Some(&address(6)),
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),

@@ -9,6 +9,7 @@ use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::pq::PqSecret;
 use crate::{Error, Result};
 
 /// A member's long-term identity key (Ed25519). It signs their card, and
@@ -91,31 +92,66 @@ macro_rules! short_debug {
 short_debug!(IdentityKey);
 short_debug!(EncryptionKey);
 
-/// An X25519 secret key of mine.
+/// The secret of one of my epoch keys: X25519, and the post-quantum half
+/// made with it (none for epochs from before post-quantum keys). Both go
+/// when the epoch's key is deleted.
 #[derive(Clone)]
-pub(crate) struct EncryptionSecret(StaticSecret);
+pub(crate) struct EncryptionSecret {
+    x25519: StaticSecret,
+    pq: Option<PqSecret>,
+}
 
 impl EncryptionSecret {
+    /// A new epoch's key, both halves.
     pub(crate) fn generate() -> Self {
-        EncryptionSecret(StaticSecret::random_from_rng(rand::rngs::OsRng))
+        EncryptionSecret {
+            x25519: StaticSecret::random_from_rng(rand::rngs::OsRng),
+            pq: Some(PqSecret::generate()),
+        }
     }
 
+    /// An X25519 secret as stored; [`Self::with_pq`] adds its other half.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let array: Zeroizing<[u8; 32]> =
             Zeroizing::new(bytes.try_into().map_err(|_| Error::DatabaseDamaged)?);
-        Ok(EncryptionSecret(StaticSecret::from(*array)))
+        Ok(EncryptionSecret {
+            x25519: StaticSecret::from(*array),
+            pq: None,
+        })
+    }
+
+    /// The post-quantum half as stored, if the epoch has one.
+    pub(crate) fn with_pq(self, seed: Option<&[u8]>) -> Result<Self> {
+        let pq = seed
+            .map(|seed| PqSecret::from_slice(seed).ok_or(Error::DatabaseDamaged))
+            .transpose()?;
+        Ok(EncryptionSecret { pq, ..self })
+    }
+
+    /// An X25519 key alone, as epochs before post-quantum keys were.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn classic(&self) -> Self {
+        EncryptionSecret {
+            x25519: self.x25519.clone(),
+            pq: None,
+        }
     }
 
     pub(crate) fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(self.0.to_bytes())
+        Zeroizing::new(self.x25519.to_bytes())
     }
 
     pub(crate) fn public(&self) -> EncryptionKey {
-        EncryptionKey(PublicKey::from(&self.0).to_bytes())
+        EncryptionKey(PublicKey::from(&self.x25519).to_bytes())
     }
 
-    /// The same key as an age identity, for decrypting.
-    pub(crate) fn age_identity(&self) -> Result<age::x25519::Identity> {
+    pub(crate) fn pq(&self) -> Option<&PqSecret> {
+        self.pq.as_ref()
+    }
+
+    /// The same key as age identities, for decrypting: X25519, and the
+    /// post-quantum half when there is one.
+    pub(crate) fn age_identities(&self) -> Result<Vec<Box<dyn age::Identity>>> {
         let encoded = Zeroizing::new(
             bech32::encode_upper::<bech32::Bech32>(
                 bech32::Hrp::parse_unchecked("age-secret-key-"),
@@ -123,15 +159,20 @@ impl EncryptionSecret {
             )
             .map_err(|_| Error::Storage("encoding a key".into()))?,
         );
-        encoded
+        let x25519: age::x25519::Identity = encoded
             .parse()
-            .map_err(|_| Error::Storage("encoding a key".into()))
+            .map_err(|_| Error::Storage("encoding a key".into()))?;
+        let mut identities: Vec<Box<dyn age::Identity>> = vec![Box::new(x25519)];
+        if let Some(pq) = &self.pq {
+            identities.push(Box::new(pq.age_identity()));
+        }
+        Ok(identities)
     }
 
     /// The MAC key this secret shares with the holder of `theirs`. Both sides
     /// derive the same key; nobody else can.
     pub(crate) fn pair_key(&self, theirs: &EncryptionKey) -> Result<PairKey> {
-        let shared = self.0.diffie_hellman(&PublicKey::from(theirs.0));
+        let shared = self.x25519.diffie_hellman(&PublicKey::from(theirs.0));
         if !shared.was_contributory() {
             return Err(Error::invalid("encryption key", "a small-order point"));
         }

@@ -11,6 +11,7 @@ use super::address::Address;
 use super::card::{Card, ChainLink};
 use super::chain::MAX_LINKS;
 use super::keys::{self, EncryptionSecret, IdentityKey, PairKey};
+use super::pq::{PqKey, PqSecret};
 use crate::vault::settings;
 use crate::{Error, Result, Vault};
 
@@ -33,6 +34,9 @@ pub const RETIRED_KEY_LIFETIME: Duration = Duration::days(14);
 pub(crate) struct MyKeys {
     pub signing: SigningKey,
     pub current: EncryptionSecret,
+    /// The post-quantum half of `current`, public; `None` only until the
+    /// first unlock after the upgrade gives the epoch one.
+    pub pq_public: Option<PqKey>,
     pub self_pair: PairKey,
     pub retired: Vec<EncryptionSecret>,
 }
@@ -57,7 +61,7 @@ pub(crate) fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
         r.get(0)
     })?;
     if exists {
-        return Ok(());
+        return give_current_key_a_pq_half(conn, now);
     }
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
     conn.execute(
@@ -80,27 +84,36 @@ pub(crate) fn load(conn: &Connection) -> Result<MyKeys> {
     )?;
     let signing = keys::signing_key_from(&zeroize::Zeroizing::new(signing))?;
     let mut stmt = conn.prepare_cached(
-        "SELECT secret, self_pair, retired_at FROM my_encryption_keys
+        "SELECT secret, self_pair, retired_at, pq_seed, pq_public FROM my_encryption_keys
          ORDER BY retired_at IS NOT NULL, retired_at DESC",
     )?;
     let mut rows = stmt.query([])?;
     let mut current = None;
     let mut retired = Vec::new();
     while let Some(row) = rows.next()? {
+        let pq_seed = row
+            .get::<_, Option<Vec<u8>>>(3)?
+            .map(zeroize::Zeroizing::new);
         let secret =
-            EncryptionSecret::from_bytes(&zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(0)?))?;
+            EncryptionSecret::from_bytes(&zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(0)?))?
+                .with_pq(pq_seed.as_deref().map(Vec::as_slice))?;
         match row.get::<_, Option<i64>>(2)? {
             None => {
                 let pair = zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(1)?);
-                current = Some((secret, PairKey::from_slice(&pair)?));
+                let pq_public = row
+                    .get::<_, Option<Vec<u8>>>(4)?
+                    .map(|b| PqKey::from_slice(&b).ok_or(Error::DatabaseDamaged))
+                    .transpose()?;
+                current = Some((secret, pq_public, PairKey::from_slice(&pair)?));
             }
             Some(_) => retired.push(secret),
         }
     }
-    let (current, self_pair) = current.ok_or(Error::DatabaseDamaged)?;
+    let (current, pq_public, self_pair) = current.ok_or(Error::DatabaseDamaged)?;
     Ok(MyKeys {
         signing,
         current,
+        pq_public,
         self_pair,
         retired,
     })
@@ -194,7 +207,7 @@ fn card_with(
         .ok_or(Error::DatabaseDamaged)?;
     Card::issue(
         &keys.signing,
-        keys.current.public(),
+        (keys.current.public(), keys.pq_public.as_ref()),
         &name,
         Some(address),
         issued,
@@ -280,16 +293,40 @@ fn insert_encryption_key(
 ) -> Result<()> {
     let public = secret.public();
     conn.execute(
-        "INSERT INTO my_encryption_keys (secret, public, self_pair, created_at)
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO my_encryption_keys (secret, public, self_pair, created_at, pq_seed, pq_public)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             secret.to_bytes().as_slice(),
             public.0.as_slice(),
             secret.pair_key(&public)?.0.as_slice(),
-            now.timestamp_millis()
+            now.timestamp_millis(),
+            secret.pq().map(|pq| pq.as_bytes().as_slice()),
+            secret.pq().map(|pq| pq.public().as_bytes().to_vec()),
         ],
     )?;
     Ok(())
+}
+
+/// The upgrade to post-quantum epochs: the epoch key of a vault from before
+/// gains its post-quantum half at the first unlock, and my card its digest,
+/// so comrades seal hybrid from my next envelope on. The epoch's X25519
+/// half stays, so nothing in flight is lost.
+fn give_current_key_a_pq_half(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    let lacking: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM my_encryption_keys
+                        WHERE retired_at IS NULL AND pq_seed IS NULL)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !lacking {
+        return Ok(());
+    }
+    let pq = PqSecret::generate();
+    conn.execute(
+        "UPDATE my_encryption_keys SET pq_seed = ?1, pq_public = ?2 WHERE retired_at IS NULL",
+        params![pq.as_bytes().as_slice(), pq.public().as_bytes().as_slice()],
+    )?;
+    bump_card(conn, now)
 }
 
 /// My identity key, without loading any secret.

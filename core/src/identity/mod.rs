@@ -27,6 +27,5 @@ pub(crate) use mine::{
     MyKeys, bump_card, card, ensure, epoch_due, has_card, identity_key, links, load,
     prune_retired_keys, rotate,
 };
-pub(crate) use pq::PqSecret;
 pub use pq::{PQ_CIPHERTEXT_BYTES, PQ_KEY_BYTES, PqKey};
 pub use relays::MAX_RELAYS;

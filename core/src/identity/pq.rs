@@ -17,7 +17,7 @@ use base64::prelude::BASE64_STANDARD_NO_PAD;
 use hpke::generic_array::GenericArray;
 use hpke::generic_array::typenum::{Sum, U32, U96, U192, U1024};
 use hpke::{Deserializable, HpkeError, Serializable};
-use ml_kem::kem::{Decapsulate, Encapsulate};
+use ml_kem::kem::Decapsulate;
 use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem768};
 use sha2::{Digest, Sha256};
 use sha3::digest::{ExtendableOutput, Update, XofReader};
@@ -95,8 +95,9 @@ impl PqSecret {
         PqKey(Box::new(expanded.public))
     }
 
+    /// Expanded once here, not at every stanza it is tried on.
     pub(crate) fn age_identity(&self) -> PqIdentity {
-        PqIdentity(self.clone())
+        PqIdentity(HpkeSecret::from(self))
     }
 }
 
@@ -170,8 +171,7 @@ fn encapsulate(
     Some((shared, ciphertext))
 }
 
-fn decapsulate(seed: &[u8; 32], ciphertext: &[u8; PQ_CIPHERTEXT_BYTES]) -> Option<[u8; 32]> {
-    let expanded = Expanded::from_seed(seed);
+fn decapsulate(expanded: &Expanded, ciphertext: &[u8; PQ_CIPHERTEXT_BYTES]) -> Option<[u8; 32]> {
     let (ct_m, ct_x) = ciphertext.split_at(MLKEM_CIPHERTEXT_BYTES);
     let ct_m = ml_kem::Ciphertext::<MlKem768>::try_from(ct_m).ok()?;
     let ss_m = expanded.mlkem.decapsulate(&ct_m).ok()?;
@@ -194,8 +194,29 @@ type U1120 = Sum<U1024, U96>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct HpkePublic(PqKey);
 
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct HpkeSecret(PqSecret);
+/// The seed, and both halves expanded from it.
+#[derive(Clone)]
+pub(crate) struct HpkeSecret {
+    seed: PqSecret,
+    expanded: std::sync::Arc<Expanded>,
+}
+
+impl From<&PqSecret> for HpkeSecret {
+    fn from(seed: &PqSecret) -> HpkeSecret {
+        HpkeSecret {
+            seed: seed.clone(),
+            expanded: std::sync::Arc::new(Expanded::from_seed(&seed.0)),
+        }
+    }
+}
+
+impl PartialEq for HpkeSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.seed == other.seed
+    }
+}
+
+impl Eq for HpkeSecret {}
 
 #[derive(Clone)]
 pub(crate) struct Encapsulated([u8; PQ_CIPHERTEXT_BYTES]);
@@ -218,14 +239,14 @@ impl Deserializable for HpkePublic {
 impl Serializable for HpkeSecret {
     type OutputSize = U32;
     fn write_exact(&self, buf: &mut [u8]) {
-        buf.copy_from_slice(&self.0.0);
+        buf.copy_from_slice(&self.seed.0);
     }
 }
 
 impl Deserializable for HpkeSecret {
     fn from_bytes(encoded: &[u8]) -> Result<Self, HpkeError> {
         PqSecret::from_slice(encoded)
-            .map(HpkeSecret)
+            .map(|seed| HpkeSecret::from(&seed))
             .ok_or(HpkeError::IncorrectInputLength(32, encoded.len()))
     }
 }
@@ -254,7 +275,7 @@ impl hpke::Kem for XWing {
     const KEM_ID: u16 = 0x647a;
 
     fn sk_to_pk(sk: &HpkeSecret) -> HpkePublic {
-        HpkePublic(sk.0.public())
+        HpkePublic(PqKey(Box::new(sk.expanded.public)))
     }
 
     /// draft-ietf-hpke-pq: the seed is SHAKE256 of the input keying material.
@@ -263,9 +284,9 @@ impl hpke::Kem for XWing {
         let mut shake = Shake256::default();
         shake.update(ikm);
         shake.finalize_xof().read(&mut seed);
-        let secret = PqSecret(seed);
-        let public = secret.public();
-        (HpkeSecret(secret), HpkePublic(public))
+        let secret = HpkeSecret::from(&PqSecret(seed));
+        let public = Self::sk_to_pk(&secret);
+        (secret, public)
     }
 
     fn decap(
@@ -276,9 +297,11 @@ impl hpke::Kem for XWing {
         if pk_sender_id.is_some() {
             return Err(HpkeError::DecapError);
         }
-        let shared = decapsulate(&sk_recip.0.0, &encapped_key.0).ok_or(HpkeError::DecapError)?;
+        let shared = Zeroizing::new(
+            decapsulate(&sk_recip.expanded, &encapped_key.0).ok_or(HpkeError::DecapError)?,
+        );
         Ok(hpke::kem::SharedSecret(GenericArray::clone_from_slice(
-            &shared,
+            &shared[..],
         )))
     }
 
@@ -294,8 +317,9 @@ impl hpke::Kem for XWing {
         csprng.fill_bytes(&mut randomness[..]);
         let (shared, ciphertext) =
             encapsulate(&pk_recip.0.0, &randomness).ok_or(HpkeError::EncapError)?;
+        let shared = Zeroizing::new(shared);
         Ok((
-            hpke::kem::SharedSecret(GenericArray::clone_from_slice(&shared)),
+            hpke::kem::SharedSecret(GenericArray::clone_from_slice(&shared[..])),
             Encapsulated(ciphertext),
         ))
     }
@@ -328,7 +352,7 @@ impl age::Recipient for PqRecipient {
 }
 
 /// Opens `mlkem768x25519` stanzas sealed to one of my epoch keys.
-pub(crate) struct PqIdentity(PqSecret);
+pub(crate) struct PqIdentity(HpkeSecret);
 
 impl age::Identity for PqIdentity {
     fn unwrap_stanza(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
@@ -350,7 +374,7 @@ impl age::Identity for PqIdentity {
         // A stanza for someone else fails to open: not mine, try the next.
         let opened = age_core::primitives::hpke_open::<XWing>(
             &Encapsulated(enc),
-            &HpkeSecret(self.0.clone()),
+            &self.0,
             STANZA_INFO,
             &stanza.body,
         )
@@ -385,7 +409,7 @@ mod tests {
         let (shared, ct) = encapsulate(public.as_bytes(), &randomness).unwrap();
         assert_eq!(hex::encode(ct), v["ct"].as_str().unwrap());
         assert_eq!(hex::encode(shared), v["ss"].as_str().unwrap());
-        assert_eq!(decapsulate(&seed, &ct), Some(shared));
+        assert_eq!(decapsulate(&Expanded::from_seed(&seed), &ct), Some(shared));
     }
 
     /// A file Go age 1.3.2 sealed to a hybrid identity opens here.

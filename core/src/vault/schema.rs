@@ -503,6 +503,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (gathering, visitor)
     ) WITHOUT ROWID;
     "#,
+    // 13 -> 14: post-quantum epochs. Each of my epoch keys' X-Wing seed and
+    // public key (none for epochs from before); a comrade's, as their
+    // envelopes bring it, since their card holds only its digest.
+    r#"
+    ALTER TABLE my_encryption_keys ADD COLUMN pq_seed BLOB;
+    ALTER TABLE my_encryption_keys ADD COLUMN pq_public BLOB;
+    ALTER TABLE comrades ADD COLUMN pq_key BLOB;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -51,6 +51,13 @@ pub fn members_on(dir: &Path, names: &[&str], relays: &[&RelayUrl]) -> Vec<Vault
             befriend(a, b);
         }
     }
+    // Adding a comrade sends them my card; once each has fetched the others',
+    // every envelope between them is sealed post-quantum.
+    for _ in 0..2 {
+        for v in &vaults {
+            sync(v);
+        }
+    }
     vaults
 }
 
@@ -135,8 +142,10 @@ pub fn taken_once_from_two(dir: &Path, one: &RelayUrl, two: &RelayUrl) {
     let report = sync(&v[0]);
     assert!(report.relays.iter().all(|r| r.sent == 1), "{report:?}");
     let report = sync(&v[1]);
+    // Duplicates also count the cards they sent each other when they met,
+    // fetched again within the window a fetch reads back.
     let duplicates: usize = report.relays.iter().map(|r| r.duplicates).sum();
-    assert_eq!((received(&report), duplicates), (1, 1), "{report:?}");
+    assert!(received(&report) == 1 && duplicates >= 1, "{report:?}");
     assert_eq!(report.opened[0].message_id, sealed.message_id);
     assert_eq!(v[1].envelopes().inbox(Some("test.note")).unwrap().len(), 1);
     assert!(sync(&v[1]).opened.is_empty(), "nothing new the second time");
