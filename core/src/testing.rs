@@ -310,6 +310,39 @@ pub fn vault_keys_decrypt(vault: &crate::Vault, envelope: &[u8]) -> crate::Resul
     Ok(wire::rewrap(&secrets, envelope, &[me]).is_ok())
 }
 
+/// Makes `vault` as one from before post-quantum epochs: its current key
+/// loses its post-quantum half and its card the digest (the next unlock
+/// gives them back, as the upgrade does).
+pub fn as_before_post_quantum(vault: &crate::Vault) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::identity::forget_pq_half(tx, chrono::Utc::now()))
+}
+
+/// The X25519 halves of every epoch key this vault holds now: what a
+/// quantum computer would recover from the public keys on cards, whether or
+/// not the vault has since deleted them.
+pub fn x25519_secrets(vault: &crate::Vault) -> crate::Result<Vec<[u8; 32]>> {
+    let keys = vault.with_conn(crate::identity::load)?;
+    Ok(keys.all_secrets().map(|s| *s.to_bytes()).collect())
+}
+
+/// Whether X25519 secrets alone, without the post-quantum halves, decrypt
+/// `envelope`'s age layer.
+pub fn x25519_alone_decrypts(secrets: &[[u8; 32]], envelope: &[u8]) -> bool {
+    let keys: Vec<EncryptionSecret> = secrets
+        .iter()
+        .filter_map(|s| EncryptionSecret::from_bytes(s).ok())
+        .collect();
+    let Some(first) = keys.first() else {
+        return false;
+    };
+    let refs: Vec<&EncryptionSecret> = keys.iter().collect();
+    let to = wire::SealTo {
+        key: first.public(),
+        pq: None,
+    };
+    wire::rewrap(&refs, envelope, &[to]).is_ok()
+}
+
 /// A forger holding the identity key taken from a copy of `vault` (its
 /// files and passphrase, or its data key), with an X25519 key of their own.
 pub struct Forger {
@@ -338,6 +371,15 @@ impl Forger {
     ) -> Result<Vec<u8>, crate::collective::ChangeError> {
         crate::collective::Change::sign(&self.signing, collective, seq, lamport, op)
             .map(|c| c.as_bytes().to_vec())
+    }
+
+    /// The same forger with an X25519 key alone, as before post-quantum
+    /// epochs: the cards they issue name no post-quantum key.
+    pub fn without_post_quantum(self) -> Forger {
+        Forger {
+            encryption: self.encryption.classic(),
+            ..self
+        }
     }
 
     pub fn from_vault(vault: &crate::Vault) -> crate::Result<Forger> {

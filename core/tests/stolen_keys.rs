@@ -358,3 +358,56 @@ fn a_copy_of_bobs_vault_forges_alice_to_bob_only_while_its_epoch_key_lives() {
         Err(Error::Envelope(EnvelopeError::NotForMe))
     ));
 }
+
+#[test]
+fn a_card_that_drops_the_post_quantum_key_is_refused_as_a_downgrade() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
+    befriend(&alice, &bob);
+    assert!(card_of_alice(&bob).pq_digest().is_some());
+    // A thief who would have Bob seal to X25519 alone again.
+    let forger = Forger::from_vault(&alice).unwrap().without_post_quantum();
+    let card = forger.next_card(Utc::now()).unwrap();
+    assert!(card.pq_digest().is_none());
+    let bobs = bob.comrades().my_card().unwrap();
+    let update = forger.card_update(&card, &bobs).unwrap();
+    assert!(matches!(
+        bob.envelopes().open(&update),
+        Err(Error::Envelope(EnvelopeError::Downgrade))
+    ));
+    assert!(matches!(
+        bob.comrades().add(&card, None),
+        Err(Error::Card(tend_core::comrades::CardError::Downgrade))
+    ));
+    assert!(card_of_alice(&bob).pq_digest().is_some());
+}
+
+#[test]
+fn a_member_from_before_post_quantum_keys_moves_over_at_unlock_and_comrades_follow() {
+    use tend_core::testing::as_before_post_quantum;
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
+    as_before_post_quantum(&alice).unwrap();
+    befriend(&alice, &bob);
+    assert!(card_of_alice(&bob).pq_digest().is_none());
+    // What Bob seals to her is X25519 alone, and still opens after the upgrade.
+    let waiting = note_to(&bob, "Alice", b"before");
+    alice.lock();
+    alice.unlock_with_key(&common::key(7)).unwrap();
+    let upgraded = alice.comrades().my_card().unwrap();
+    assert!(upgraded.pq_digest().is_some());
+    assert_eq!(alice.envelopes().open(&waiting).unwrap().body, b"before");
+    // Her next envelope brings the new card and its key: Bob follows, and
+    // seals to her post-quantum from then on.
+    bob.envelopes()
+        .open(&note_to(&alice, "Bob", b"upgraded"))
+        .unwrap();
+    assert_eq!(card_of_alice(&bob), upgraded);
+    let after = note_to(&bob, "Alice", b"after");
+    let secrets = tend_core::testing::x25519_secrets(&alice).unwrap();
+    assert!(!tend_core::testing::x25519_alone_decrypts(&secrets, &after));
+    assert!(tend_core::testing::x25519_alone_decrypts(
+        &secrets, &waiting
+    ));
+    assert_eq!(alice.envelopes().open(&after).unwrap().body, b"after");
+}

@@ -354,3 +354,81 @@ fn neither_a_base_mailbox_nor_its_seed_ever_crosses_the_wire() {
         assert!(wire.contains(&this_week));
     }
 }
+
+/// Each recorded event's age file, when it carries a whole envelope.
+fn age_file(e: &Event) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&e.content)
+        .ok()?;
+    // A whole envelope is one piece: a marker byte, then the age file.
+    let file = bytes.get(1..)?;
+    file.starts_with(b"age-encryption.org/v1\n")
+        .then(|| file.to_vec())
+}
+
+/// The relay records every event; years later its keeper's quantum computer
+/// yields every X25519 secret of every epoch, from the public keys on the
+/// members' cards. Once the two hold each other's cards, nothing recorded
+/// opens with them: each copy is sealed to an X-Wing key. Only the cards
+/// they sent each other on meeting (X25519 alone, since neither yet held
+/// the other's post-quantum key) open, and they carry no more than a card.
+#[test]
+fn a_relay_that_records_everything_and_later_breaks_x25519_reads_nothing_but_the_first_cards() {
+    use tend_core::testing::{x25519_alone_decrypts, x25519_secrets};
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    let met = relay.events().len();
+    let mut broken: Vec<[u8; 32]> = Vec::new();
+    broken.extend(x25519_secrets(alice).unwrap());
+    broken.extend(x25519_secrets(bob).unwrap());
+    let request = alice
+        .care()
+        .post(&ride(vec![comrade(alice, "Bob")]))
+        .unwrap();
+    sync(alice);
+    sync(bob);
+    bob.care()
+        .offer_help(request.request.id, "I can drive", None)
+        .unwrap();
+    sync(bob);
+    sync(alice);
+    // A new epoch on each side, announced and used.
+    for member in [alice, bob] {
+        member.comrades().rotate_encryption_key().unwrap();
+        member.envelopes().seal_card_update().unwrap();
+        broken.extend(x25519_secrets(member).unwrap());
+    }
+    sync(alice);
+    sync(bob);
+    sync(alice);
+    let note = Outgoing {
+        kind: "test.note",
+        body: b"after the new epoch",
+        to: &[comrade(bob, "Alice")],
+        expires_at: None,
+    };
+    bob.envelopes().seal(&note).unwrap();
+    sync(bob);
+    assert_eq!(sync(alice).opened.len(), 1);
+
+    let files: Vec<Vec<u8>> = relay.events().iter().filter_map(age_file).collect();
+    assert_eq!(
+        files.len(),
+        relay.events().len(),
+        "no chunked envelope here"
+    );
+    assert!(files.len() >= met + 6, "{} events", files.len());
+    for (i, file) in files.iter().enumerate() {
+        let opened_classically = x25519_alone_decrypts(&broken, file);
+        assert_eq!(opened_classically, i < met, "event {i} of {}", files.len());
+    }
+    // The members themselves still open what was sent to them.
+    let to_bob = files[met..]
+        .iter()
+        .filter(|f| tend_core::testing::vault_keys_decrypt(bob, f).unwrap())
+        .count();
+    assert!(to_bob >= 2, "{to_bob}");
+}

@@ -248,6 +248,16 @@ pub(crate) fn rotate(conn: &Connection, now: DateTime<Utc>) -> Result<Encryption
     Ok(secret)
 }
 
+/// Undoes [`give_current_key_a_pq_half`] (tests of the upgrade).
+#[cfg(feature = "testing")]
+pub(crate) fn forget_pq_half(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE my_encryption_keys SET pq_seed = NULL, pq_public = NULL WHERE retired_at IS NULL",
+        [],
+    )?;
+    bump_card(conn, now)
+}
+
 /// Dates my current encryption key as made at `at` (tests of epochs).
 #[cfg(feature = "testing")]
 pub(crate) fn date_current_key(conn: &Connection, at: DateTime<Utc>) -> Result<()> {

@@ -20,12 +20,12 @@ pub use card::{Card, CardError, ChainLink, MAX_CARD_AHEAD, MAX_CARD_BYTES, chain
 pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_NOTICE, Mailbox, week_closes};
-#[cfg(feature = "testing")]
-pub(crate) use mine::date_current_key;
 pub use mine::{EPOCH, RETIRED_KEY_LIFETIME};
 pub(crate) use mine::{
     MyKeys, bump_card, card, ensure, epoch_due, has_card, identity_key, links, load,
     prune_retired_keys, rotate,
 };
+#[cfg(feature = "testing")]
+pub(crate) use mine::{date_current_key, forget_pq_half};
 pub use pq::{PQ_CIPHERTEXT_BYTES, PQ_KEY_BYTES, PqKey};
 pub use relays::MAX_RELAYS;
