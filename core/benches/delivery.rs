@@ -167,6 +167,11 @@ fn fetch_1000(c: &mut Criterion, bin: &Path) {
     let alice = member(tmp.path(), "Alice", &DataKey::generate(), &[&relay]);
     let bob = member(tmp.path(), "Bob", &key, &[&relay]);
     let to = Recipient::Comrade(befriend(&alice, &bob));
+    // The cards they send each other on meeting: Alice then holds Bob's
+    // post-quantum key, and seals to it, as members do.
+    sync(&alice);
+    sync(&bob);
+    sync(&alice);
     for i in 0..WAITING {
         alice
             .envelopes()
@@ -203,7 +208,8 @@ fn fetch_1000(c: &mut Criterion, bin: &Path) {
         )
     });
     group.bench_function("relay_raw_req", |b| {
-        b.iter(|| raw_fetch(&relay.url, WAITING))
+        // Everything the relay holds: the 1,000 and the two cards.
+        b.iter(|| raw_fetch(&relay.url, WAITING + 2))
     });
     group.finish();
 }
@@ -213,6 +219,7 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
     let tmp = tempfile::tempdir().unwrap();
     let alice = member(tmp.path(), "Alice", &DataKey::generate(), &[&one, &two]);
     let circle = alice.comrades().create_circle("everyone").unwrap();
+    let mut comrades = Vec::new();
     for i in 0..50 {
         let comrade = member(
             tmp.path(),
@@ -222,6 +229,12 @@ fn publish_50_on_2(c: &mut Criterion, bin: &Path) {
         );
         let id = befriend(&alice, &comrade);
         alice.comrades().add_to_circle(circle.id, id).unwrap();
+        comrades.push(comrade);
+    }
+    // Each sends Alice their card on meeting, so her copies are sealed to
+    // their post-quantum keys.
+    for comrade in &comrades {
+        sync(comrade);
     }
     sync(&alice);
     let request = NewCareRequest {

@@ -49,6 +49,38 @@ fn open(c: &mut Criterion) {
     group.finish();
 }
 
+/// Hybrid epoch keys (an mlkem768x25519 stanza per recipient) against
+/// X25519 alone, the envelope before them, in the same run; with the sizes.
+fn post_quantum(c: &mut Criterion) {
+    let body = vec![b'x'; KIB];
+    let mut group = c.benchmark_group("post_quantum_1KiB");
+    for n in [1, 10, 50] {
+        let (hybrid, classic) = (FixedGroup::hybrid(n), FixedGroup::new(n));
+        let (h, x) = (hybrid.seal(&body).unwrap(), classic.seal(&body).unwrap());
+        eprintln!(
+            "to {n} and the sender: hybrid {} bytes, X25519 {} bytes, {} more a recipient",
+            h.len(),
+            x.len(),
+            (h.len() - x.len()) / (n + 1)
+        );
+        group.bench_with_input(BenchmarkId::new("seal/hybrid", n), &n, |b, _| {
+            b.iter(|| black_box(hybrid.seal(black_box(&body)).unwrap()))
+        });
+        group.bench_with_input(BenchmarkId::new("seal/x25519", n), &n, |b, _| {
+            b.iter(|| black_box(classic.seal(black_box(&body)).unwrap()))
+        });
+        if n != 10 {
+            group.bench_with_input(BenchmarkId::new("open/hybrid", n), &n, |b, _| {
+                b.iter(|| black_box(hybrid.open(black_box(&h)).unwrap()))
+            });
+            group.bench_with_input(BenchmarkId::new("open/x25519", n), &n, |b, _| {
+                b.iter(|| black_box(classic.open(black_box(&x)).unwrap()))
+            });
+        }
+    }
+    group.finish();
+}
+
 fn one_mebibyte(c: &mut Criterion) {
     let body = vec![b'x'; 1024 * KIB];
     let fixed = FixedGroup::new(1);
@@ -128,6 +160,6 @@ criterion_group!(
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = seal, open, one_mebibyte, in_a_vault
+    targets = seal, open, post_quantum, one_mebibyte, in_a_vault
 );
 criterion_main!(benches);

@@ -131,6 +131,8 @@ struct ComradeView {
     /// Met through a visitor pass: the collective, and "visitor" or "host".
     visit: Option<String>,
     visit_role: Option<&'static str>,
+    /// What goes to them through relays is sealed post-quantum.
+    post_quantum: bool,
 }
 
 impl From<&Comrade> for ComradeView {
@@ -150,6 +152,7 @@ impl From<&Comrade> for ComradeView {
                 VisitRole::Visitor => "visitor",
                 VisitRole::Host => "host",
             }),
+            post_quantum: c.post_quantum,
         }
     }
 }

@@ -48,6 +48,10 @@ pub struct Comrade {
     pub introduced: Option<Introduction>,
     /// Met through a visitor pass: mine (they visit) or theirs (they host me).
     pub visit: Option<Visit>,
+    /// I hold the post-quantum key their card names, so what goes to them
+    /// through relays is sealed post-quantum; until an envelope of theirs
+    /// brings it, X25519 alone.
+    pub post_quantum: bool,
 }
 
 /// A comrade met through a visitor pass, and which of us issued it.
@@ -107,6 +111,7 @@ impl fmt::Debug for Comrade {
             .field("blocked", &self.blocked)
             .field("identity_conflict_at", &self.identity_conflict_at)
             .field("introduced", &self.introduced)
+            .field("post_quantum", &self.post_quantum)
             .finish_non_exhaustive()
     }
 }
@@ -165,7 +170,8 @@ pub(crate) struct Peer {
 
 const COLUMNS: &str = "id, name, card, identity_key, verified_key IS identity_key, blocked, \
                        added_at, identity_changed_at, conflict_at, introduced_by, \
-                       introduced_by_name, introduced_in, visit, visit_role";
+                       introduced_by_name, introduced_in, visit, visit_role, \
+                       pq_key IS NOT NULL";
 
 impl Comrades<'_> {
     /// Adds a comrade from their card, under `name` or the name on the card.
@@ -1034,6 +1040,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
         Some(collective) => Some((collective, row.get(13)?)),
         None => None,
     };
+    let post_quantum: bool = row.get(14)?;
     Ok((|| {
         let card = Card::from_bytes(&card).map_err(|_| Error::DatabaseDamaged)?;
         Ok(Comrade {
@@ -1065,6 +1072,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
                     Ok(Visit { collective, role })
                 })
                 .transpose()?,
+            post_quantum,
         })
     })())
 }

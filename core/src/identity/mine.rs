@@ -400,6 +400,54 @@ mod tests {
     }
 
     #[test]
+    fn from_13_to_14_gives_the_current_key_a_post_quantum_half_once() {
+        let mut conn = at_version(13);
+        let (signing, secret) = (
+            SigningKey::generate(&mut rand::rngs::OsRng),
+            EncryptionSecret::generate(),
+        );
+        let public = secret.public();
+        conn.execute(
+            "INSERT INTO my_identity (id, signing_key, public, created_at) VALUES (1, ?1, ?2, 0)",
+            params![
+                signing.to_bytes().as_slice(),
+                signing.verifying_key().as_bytes().as_slice()
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO my_encryption_keys (secret, public, self_pair, created_at)
+             VALUES (?1, ?2, ?3, 0)",
+            params![
+                secret.to_bytes().as_slice(),
+                public.0.as_slice(),
+                secret.pair_key(&public).unwrap().0.as_slice()
+            ],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        settings::set(&conn, DISPLAY_NAME, "Alice").unwrap();
+        settings::set(&conn, CARD_ISSUED_AT, "0").unwrap();
+        super::super::mailbox::ensure(&conn, Utc::now()).unwrap();
+        let before = card(&conn, &load(&conn).unwrap()).unwrap();
+        assert!(before.pq_digest().is_none(), "as issued before the upgrade");
+        ensure(&conn, Utc::now()).unwrap();
+        let keys = load(&conn).unwrap();
+        assert_eq!(
+            keys.current.public(),
+            public,
+            "the same epoch, its X25519 kept"
+        );
+        let pq = keys.current.pq().unwrap().public();
+        assert_eq!(keys.pq_public.as_ref(), Some(&pq));
+        let after = card(&conn, &keys).unwrap();
+        assert_eq!(after.pq_digest(), Some(pq.digest()));
+        assert_eq!(after.chain().unwrap().seq, before.chain().unwrap().seq + 1);
+        ensure(&conn, Utc::now()).unwrap();
+        assert_eq!(load(&conn).unwrap().pq_public, Some(pq), "given once");
+    }
+
+    #[test]
     fn my_first_card_is_number_1_and_each_change_the_next() {
         let conn = at_version(crate::vault::SCHEMA_VERSION);
         ensure(&conn, Utc::now()).unwrap();
