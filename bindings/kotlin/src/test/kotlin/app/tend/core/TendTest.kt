@@ -208,6 +208,14 @@ class TendTest {
         val bobAtAlice = alice.addComrade(bob.myCard(), null)
         bob.addComrade(alice.myCard(), null)
         val transport = MemoryTransport()
+        // Adding a comrade sends them my card; once each has fetched the
+        // other's, what they send each other is sealed post-quantum.
+        val meeting = SyncOptions(retryNow = true, delayBudget = java.time.Duration.ZERO)
+        assertFalse(alice.comrades().single().postQuantum)
+        for (v in listOf(alice, bob, alice)) v.syncWith(transport, meeting)
+        assertTrue(alice.comrades().single().postQuantum)
+        assertTrue(bob.comrades().single().postQuantum)
+        val forgottenOnMeeting = transport.forgotten.size
         val posted = alice.postCareRequest(NewCareRequest(
             category = CareCategory.FOOD, title = "Soup on Thursday", details = "",
             urgency = CareUrgency.THIS_WEEK, neededBy = null, expiresAt = null,
@@ -221,7 +229,7 @@ class TendTest {
         assertEquals(1u, sent.relays.single().sent)
         val fetched = bob.syncWith(transport, background)
         assertEquals(listOf("care.request"), fetched.opened.map { it.kind })
-        assertEquals(1, transport.forgotten.size)
+        assertEquals(forgottenOnMeeting + 1, transport.forgotten.size)
         bob.offerHelp(posted.request.id, "I'll cook", null)
         bob.syncWith(transport, background)
         assertEquals(1u, alice.syncWith(transport, background).relays.single().received)
