@@ -283,6 +283,15 @@ final class TendCoreTests: XCTestCase {
         let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
         _ = try await bob.addComrade(card: try await alice.myCard(), name: nil)
         let transport = MemoryTransport()
+        // Adding a comrade sends them my card; once each has fetched the
+        // other's, what they send each other is sealed post-quantum.
+        let meeting = SyncOptions(retryNow: true, delayBudget: 0)
+        let before = try await alice.comrades()
+        XCTAssertEqual(before.map { $0.postQuantum }, [false])
+        for v in [alice, bob, alice] { _ = try await v.syncWith(transport: transport, options: meeting) }
+        let after = try await alice.comrades()
+        XCTAssertEqual(after.map { $0.postQuantum }, [true])
+        let forgottenOnMeeting = transport.forgotten.count
         let posted = try await alice.postCareRequest(request: NewCareRequest(
             category: .food, title: "Soup on Thursday", details: "", urgency: .thisWeek,
             neededBy: nil, expiresAt: nil, location: nil, onBehalfOf: nil,
@@ -295,7 +304,7 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(sent.relays.first?.sent, 1)
         let fetched = try await bob.syncWith(transport: transport, options: background)
         XCTAssertEqual(fetched.opened.map { $0.kind }, ["care.request"])
-        XCTAssertEqual(transport.forgotten.count, 1)
+        XCTAssertEqual(transport.forgotten.count, forgottenOnMeeting + 1)
         _ = try await bob.offerHelp(requestId: posted.request.id, message: "I'll cook", canHelpAt: nil)
         _ = try await bob.syncWith(transport: transport, options: background)
         let back = try await alice.syncWith(transport: transport, options: background)
