@@ -61,6 +61,8 @@ pub enum Error {
     Gathering(#[from] crate::gatherings::GatheringError),
     #[error("collective: {0}")]
     Collective(#[from] crate::collective::CollectiveError),
+    #[error("recovery: {0}")]
+    Recovery(#[from] crate::identity::RecoveryError),
     #[error("import, line {line}: {problem}")]
     ImportLine { line: u64, problem: String },
     #[error("import: {0}")]

@@ -63,9 +63,12 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         "entries" | "tags" | "entry_tags" | "mood_scale" => &[Journal],
         t if t.starts_with("entries_fts") => &[Journal],
         // comrades
-        "comrades" | "circles" | "circle_members" | "comrade_chain" | "comrade_previous_keys" => {
-            &[Comrades]
-        }
+        "comrades"
+        | "circles"
+        | "circle_members"
+        | "comrade_chain"
+        | "comrade_previous_keys"
+        | "replaced_identities" => &[Comrades],
         // envelope
         "inbox" => &[Inbox],
         "outbox" | "outbox_recipients" => &[Outbox],

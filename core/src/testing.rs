@@ -7,7 +7,7 @@ use chrono::DateTime;
 use ed25519_dalek::SigningKey;
 
 use crate::envelope::{EnvelopeError, wire};
-use crate::identity::{Card, ChainLink, EncryptionSecret, PairKey, PqKey};
+use crate::identity::{Card, CardKeys, ChainLink, EncryptionSecret, PairKey, PqKey};
 
 /// The recipient of the seeds: "Bob" of `docs/vectors/envelope-v1.json`.
 pub const RECIPIENT_X25519_SECRET: [u8; 32] = [102; 32];
@@ -95,7 +95,11 @@ impl FixedGroup {
         };
         let card = Card::issue(
             &SigningKey::from_bytes(&[1; 32]),
-            (sender.public(), sender_pq.as_ref()),
+            CardKeys {
+                encryption: sender.public(),
+                pq: sender_pq.as_ref(),
+                recovery: None,
+            },
             "Alice",
             None,
             issued,
@@ -414,17 +418,44 @@ impl Forger {
         self.issue(issued_at, link)
     }
 
+    /// [`Self::next_card`], committing to a recovery key of the forger's.
+    pub fn next_card_with_recovery(
+        &self,
+        commitment: [u8; 32],
+        issued_at: chrono::DateTime<chrono::Utc>,
+    ) -> crate::Result<Card> {
+        let stolen = &self.stolen.1;
+        let link = stolen.chain().map(|l| ChainLink {
+            seq: l.seq + 1,
+            prev: stolen.chain_hash().unwrap_or_default(),
+        });
+        self.issue_with(issued_at, link, Some(commitment))
+    }
+
     fn issue(
         &self,
         issued_at: chrono::DateTime<chrono::Utc>,
         chain: Option<ChainLink>,
     ) -> crate::Result<Card> {
+        self.issue_with(issued_at, chain, self.stolen.1.recovery())
+    }
+
+    /// The victim's name and identity with the forger's keys; the recovery
+    /// commitment is the victim's unless the forger brings their own.
+    fn issue_with(
+        &self,
+        issued_at: chrono::DateTime<chrono::Utc>,
+        chain: Option<ChainLink>,
+        recovery: Option<[u8; 32]>,
+    ) -> crate::Result<Card> {
+        let pq = self.encryption.pq().map(|s| s.public());
         Card::issue(
             &self.signing,
-            (
-                self.encryption.public(),
-                self.encryption.pq().map(|s| s.public()).as_ref(),
-            ),
+            CardKeys {
+                encryption: self.encryption.public(),
+                pq: pq.as_ref(),
+                recovery,
+            },
             &self.name,
             None,
             issued_at,

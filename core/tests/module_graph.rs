@@ -180,6 +180,7 @@ const TABLES: &[(&str, &str)] = &[
     ("circle_members", "comrades"),
     ("comrade_chain", "comrades"),
     ("comrade_previous_keys", "comrades"),
+    ("replaced_identities", "comrades"),
     ("inbox", "envelope"),
     ("outbox", "envelope"),
     ("outbox_recipients", "envelope"),

@@ -411,3 +411,133 @@ fn a_member_from_before_post_quantum_keys_moves_over_at_unlock_and_comrades_foll
     ));
     assert_eq!(alice.envelopes().open(&after).unwrap().body, b"after");
 }
+
+/// The recovery key's test of issue 17: Alice's phone is taken, the thief
+/// speaks for her with her identity key, and Alice, on a new phone, takes
+/// her identity back with the twelve words she wrote down. Bob follows her
+/// without meeting again and refuses the thief from then on.
+#[test]
+fn a_stolen_identity_is_taken_back_with_the_recovery_key_and_the_thief_refused() {
+    use tend_core::identity::{RecoveryError, Replacement};
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
+    let words = alice.set_up_recovery().unwrap().words();
+    assert!(matches!(
+        alice.set_up_recovery(),
+        Err(Error::Recovery(RecoveryError::AlreadySetUp))
+    ));
+    assert!(alice.recovery_set_up_at().unwrap().is_some());
+    befriend(&alice, &bob);
+    let at_bob = bob.comrades().find("Alice").unwrap().id;
+    bob.comrades().mark_verified(at_bob).unwrap();
+    // The thief, holding a copy of the phone, speaks first.
+    let thief = Forger::from_vault(&alice).unwrap();
+    let bobs = bob.comrades().my_card().unwrap();
+    let next = thief.next_card(Utc::now()).unwrap();
+    bob.envelopes()
+        .open(&thief.card_update(&next, &bobs).unwrap())
+        .unwrap();
+    assert_eq!(
+        card_of_alice(&bob),
+        next,
+        "within the day, the thief's card is taken"
+    );
+
+    // Alice's new phone: a new identity with a recovery key of its own.
+    let phone = member(tmp.path(), "Alice on a new phone");
+    assert!(
+        phone.replacement_statement(&words).is_err(),
+        "its own key first"
+    );
+    let own = phone.set_up_recovery().unwrap().words();
+    assert!(
+        phone.replacement_statement(&own).is_err(),
+        "not its own words"
+    );
+    let wrong = words.replace(words.split(' ').next().unwrap(), "zoo");
+    assert!(matches!(
+        phone.replacement_statement(&wrong),
+        Err(Error::Recovery(RecoveryError::WrongWords))
+    ));
+    let statement = phone.replacement_statement(&words).unwrap().to_text();
+    assert!(statement.starts_with("TENDR:"));
+
+    // By any channel to Bob, who takes it without meeting her.
+    let replaced = bob
+        .comrades()
+        .accept_replacement(&Replacement::parse(&statement).unwrap())
+        .unwrap();
+    assert_eq!(replaced.id, at_bob, "the same comrade, circles and all");
+    assert_eq!(
+        replaced.identity_key,
+        phone.comrades().my_identity_key().unwrap()
+    );
+    assert!(
+        replaced.verified,
+        "the recovery key was on the card Bob verified"
+    );
+    assert!(replaced.recovered_at.is_some());
+    assert!(replaced.identity_conflict_at.is_none());
+    // Once only: the old card's key is used up.
+    assert!(matches!(
+        bob.comrades()
+            .accept_replacement(&Replacement::parse(&statement).unwrap()),
+        Err(Error::Recovery(RecoveryError::NoSuchComrade))
+    ));
+
+    // The thief is refused, by envelope and by card.
+    let later = thief.next_card(Utc::now()).unwrap();
+    assert!(matches!(
+        bob.envelopes()
+            .open(&thief.card_update(&later, &bobs).unwrap()),
+        Err(Error::Envelope(EnvelopeError::ReplacedIdentity))
+    ));
+    assert!(matches!(
+        bob.comrades().add(&later, None),
+        Err(Error::Card(CardError::ReplacedIdentity))
+    ));
+    // Alice on her new phone reaches Bob as Alice.
+    phone.comrades().add(&bobs, Some("Bob")).unwrap();
+    let opened = bob
+        .envelopes()
+        .open(&note_to(&phone, "Bob", b"it's me, on a new phone"))
+        .unwrap();
+    assert_eq!(opened.sender.comrade, Some(at_bob));
+}
+
+#[test]
+fn a_forged_statement_or_a_changed_recovery_key_is_refused() {
+    use tend_core::identity::{RecoveryError, Replacement};
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(tmp.path(), "Alice"), member(tmp.path(), "Bob"));
+    alice.set_up_recovery().unwrap();
+    befriend(&alice, &bob);
+    // A statement signed with some other recovery key names nobody.
+    let stranger = member(tmp.path(), "Mallory");
+    let theirs = stranger.set_up_recovery().unwrap().words();
+    let other = member(tmp.path(), "Mallory again");
+    other.set_up_recovery().unwrap();
+    let forged = other.replacement_statement(&theirs).unwrap();
+    assert!(matches!(
+        bob.comrades().accept_replacement(&forged),
+        Err(Error::Recovery(RecoveryError::NoSuchComrade))
+    ));
+    // Damaged: the signature no longer holds.
+    let mut text = forged.to_text();
+    let at = text.len() - 10;
+    let flipped = if &text[at..at + 1] == "A" { "B" } else { "A" };
+    text.replace_range(at..at + 1, flipped);
+    assert!(matches!(
+        Replacement::parse(&text),
+        Err(RecoveryError::BadProof | RecoveryError::Malformed)
+    ));
+    // A thief who would set up a recovery key of their own: a loud conflict.
+    let thief = Forger::from_vault(&alice).unwrap();
+    let card = thief.next_card_with_recovery([9; 32], Utc::now()).unwrap();
+    let bobs = bob.comrades().my_card().unwrap();
+    assert!(matches!(
+        bob.envelopes()
+            .open(&thief.card_update(&card, &bobs).unwrap()),
+        Err(Error::Envelope(EnvelopeError::IdentityConflict))
+    ));
+}

@@ -30,8 +30,9 @@ use tend_core::{KdfParams, Vault};
     about = "Tend: a private journal and care for your comrades",
     after_help = "Passphrases come from a prompt without echo, or for scripts from \
                   TEND_PASSPHRASE (the vault's, also for init), TEND_NEW_PASSPHRASE (the new one, \
-                  for passphrase change), TEND_DURESS_PASSPHRASE (passphrase duress set) and \
-                  TEND_BACKUP_PASSPHRASE (export and import)."
+                  for passphrase change), TEND_DURESS_PASSPHRASE (passphrase duress set), \
+                  TEND_BACKUP_PASSPHRASE (export and import) and TEND_RECOVERY_WORDS \
+                  (recovery replace)."
 )]
 struct Cli {
     /// The vault folder [default: the platform data folder, e.g. ~/.local/share/tend]
@@ -89,6 +90,10 @@ enum Command {
     /// The comrades I share with
     #[command(subcommand)]
     Comrades(sharing_cmd::ComradesCommand),
+    /// My recovery key: twelve words that take my identity back if this
+    /// phone is lost or taken
+    #[command(subcommand)]
+    Recovery(sharing_cmd::RecoveryCommand),
     /// The 60 digits to compare with a comrade in person
     SafetyNumber { name: String },
     /// Named groups of comrades
@@ -199,15 +204,25 @@ fn run(cli: Cli) -> CliResult {
             let vault = Vault::create_with_passphrase(&dir, &passphrase, KdfParams::default())
                 .map_err(fail)?;
             // All or nothing: a vault without a name is no use and would block a second init.
-            if let Err(e) = vault.set_display_name(&name) {
-                let _ = vault.wipe();
-                return Err(fail(e));
-            }
-            out.done(&format!("Created a vault for {name} in {}", dir.display()))
+            let key = match vault
+                .set_display_name(&name)
+                .and_then(|()| vault.set_up_recovery())
+            {
+                Ok(key) => key,
+                Err(e) => {
+                    let _ = vault.wipe();
+                    return Err(fail(e));
+                }
+            };
+            let created = format!("Created a vault for {name} in {}", dir.display());
+            let (mut json, words) = sharing_cmd::recovery_words(&key);
+            json["message"] = created.clone().into();
+            out.show(&json, || format!("{created}.\n\n{words}"))
         }
         Command::Journal(cmd) => journal_cmd::run(cmd, &open(&dir)?, &out),
         Command::Card { qr, action } => sharing_cmd::card(&open(&dir)?, qr, action, &out),
         Command::Comrades(cmd) => sharing_cmd::comrades(cmd, &open(&dir)?, &out),
+        Command::Recovery(cmd) => sharing_cmd::recovery(cmd, &open(&dir)?, &out),
         Command::SafetyNumber { name } => sharing_cmd::safety_number(&open(&dir)?, &name, &out),
         Command::Circles(cmd) => sharing_cmd::circles(cmd, &open(&dir)?, &out),
         Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),

@@ -7,6 +7,7 @@ pub const VAULT_ENV: &str = "TEND_PASSPHRASE";
 pub const NEW_ENV: &str = "TEND_NEW_PASSPHRASE";
 pub const BACKUP_ENV: &str = "TEND_BACKUP_PASSPHRASE";
 pub const DURESS_ENV: &str = "TEND_DURESS_PASSPHRASE";
+pub const RECOVERY_ENV: &str = "TEND_RECOVERY_WORDS";
 
 pub fn ask(env: &str, prompt: &str) -> Result<Zeroizing<String>, String> {
     if let Ok(value) = std::env::var(env) {
@@ -14,7 +15,7 @@ pub fn ask(env: &str, prompt: &str) -> Result<Zeroizing<String>, String> {
     }
     rpassword::prompt_password(format!("{prompt}: "))
         .map(Zeroizing::new)
-        .map_err(|_| format!("no passphrase: set {env} or run in a terminal"))
+        .map_err(|_| format!("nothing typed: set {env} or run in a terminal"))
 }
 
 /// A new passphrase: from the environment, or typed twice.

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::comrades::{Added, Card, Comrade, VisitRole};
+use tend_core::identity::{RecoveryKey, Replacement};
 use tend_core::journal::EntryId;
 
 use crate::args::{find, recipients};
@@ -69,6 +70,24 @@ pub enum ComradesCommand {
         name: String,
         card: String,
     },
+    /// Take a comrade's replacement statement (TENDR:…, or - for stdin),
+    /// made with their recovery key after their phone was lost or taken:
+    /// their new identity replaces the old, which is refused from then on
+    Recover {
+        statement: String,
+    },
+}
+
+/// The recovery key: twelve words on paper that take my identity back
+#[derive(Subcommand)]
+pub enum RecoveryCommand {
+    /// Whether it is set up; for a vault from before recovery keys, sets it
+    /// up and prints its words once
+    Show,
+    /// On a new phone: the statement that this vault's identity replaces the
+    /// old one, signed with the old one's words (TEND_RECOVERY_WORDS or a
+    /// prompt). Give it to each comrade by any channel
+    Replace,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +152,8 @@ struct ComradeView {
     visit_role: Option<&'static str>,
     /// What goes to them through relays is sealed post-quantum.
     post_quantum: bool,
+    /// When they took their identity back with their recovery key.
+    recovered_at: Option<String>,
 }
 
 impl From<&Comrade> for ComradeView {
@@ -153,6 +174,7 @@ impl From<&Comrade> for ComradeView {
                 VisitRole::Host => "host",
             }),
             post_quantum: c.post_quantum,
+            recovered_at: c.recovered_at.map(|t| t.to_rfc3339()),
         }
     }
 }
@@ -181,6 +203,12 @@ fn describe(c: &Comrade) -> String {
     }
     if let Some(at) = c.identity_changed_at {
         marks.push(format!("identity changed {}", at.format("%Y-%m-%d")));
+    }
+    if let Some(at) = c.recovered_at {
+        marks.push(format!(
+            "new phone {}: identity taken back with their recovery key",
+            at.format("%Y-%m-%d")
+        ));
     }
     if let Some(at) = c.identity_conflict_at {
         marks.push(format!(
@@ -350,6 +378,57 @@ pub fn comrades(cmd: ComradesCommand, vault: &Vault, out: &Output) -> CliResult 
                 .resolve_conflict(find(vault, &name)?.id, &card)
                 .map_err(fail)?;
             show(&resolved, "Conflict resolved; verified")
+        }
+        ComradesCommand::Recover { statement } => {
+            let statement =
+                Replacement::parse(&read_arg(&statement)?).map_err(|e| fail(e.into()))?;
+            let recovered = c.accept_replacement(&statement).map_err(fail)?;
+            show(
+                &recovered,
+                "Took their new identity, signed with their recovery key",
+            )
+        }
+    }
+}
+
+/// What to print of a recovery key just set up: its words, once.
+pub fn recovery_words(key: &RecoveryKey) -> (serde_json::Value, String) {
+    let words = key.words();
+    (
+        serde_json::json!({ "recovery_words": words.as_str() }),
+        format!(
+            "Your recovery key, twelve words. Write them down now and keep them away from \
+             this phone; Tend does not keep them. With them, comrades take your identity \
+             back from whoever takes this phone:\n\n    {}\n",
+            words.as_str()
+        ),
+    )
+}
+
+pub fn recovery(cmd: RecoveryCommand, vault: &Vault, out: &Output) -> CliResult {
+    match cmd {
+        RecoveryCommand::Show => match vault.recovery_set_up_at().map_err(fail)? {
+            Some(at) => out.show(&serde_json::json!({ "set_up_at": at.to_rfc3339() }), || {
+                format!(
+                    "A recovery key was set up on {}. Tend does not keep its words.",
+                    at.format("%Y-%m-%d")
+                )
+            }),
+            None => {
+                let key = vault.set_up_recovery().map_err(fail)?;
+                let (json, text) = recovery_words(&key);
+                out.show(&json, || text)
+            }
+        },
+        RecoveryCommand::Replace => {
+            let words = crate::secrets::ask(crate::secrets::RECOVERY_ENV, "Old recovery words")?;
+            let statement = vault.replacement_statement(&words).map_err(fail)?;
+            let text = statement.to_text();
+            out.show(&serde_json::json!({ "statement": text }), || {
+                format!(
+                    "Give this to each comrade, by any channel; `tend comrades recover` takes it:\n{text}"
+                )
+            })
         }
     }
 }

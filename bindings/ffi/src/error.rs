@@ -1,6 +1,6 @@
 //! The one error apps see. Kotlin gets exceptions, Swift `throws`. Each of
 //! the core's errors keeps its own kind; the core's envelope, card, care,
-//! gathering and collective errors cross as they are. No variant carries secrets or member
+//! gathering, collective and recovery errors cross as they are. No variant carries secrets or member
 //! content: only fixed words, field names, numbers and line numbers.
 
 use tend_core::care::CareError;
@@ -8,6 +8,7 @@ use tend_core::collective::CollectiveError;
 use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
 use tend_core::gatherings::GatheringError;
+use tend_core::identity::RecoveryError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum TendError {
@@ -48,6 +49,8 @@ pub enum TendError {
     Gathering { problem: GatheringError },
     #[error("collective: {problem}")]
     Collective { problem: CollectiveError },
+    #[error("recovery: {problem}")]
+    Recovery { problem: RecoveryError },
     /// `line` is the file's line, where one is known.
     #[error("import failed: {problem}")]
     Import { line: Option<u64>, problem: String },
@@ -102,6 +105,7 @@ impl From<tend_core::Error> for TendError {
             E::Care(problem) => TendError::Care { problem },
             E::Gathering(problem) => TendError::Gathering { problem },
             E::Collective(problem) => TendError::Collective { problem },
+            E::Recovery(problem) => TendError::Recovery { problem },
             E::ImportLine { line, problem } => TendError::Import {
                 line: Some(line),
                 problem,

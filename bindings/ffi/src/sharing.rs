@@ -66,6 +66,36 @@ impl TendVault {
         .await
     }
 
+    /// Sets up my recovery key, once (at creation, or as an upgrade step the
+    /// app shows): its twelve words, to show the member once and never keep.
+    pub async fn set_up_recovery(&self) -> Result<String, TendError> {
+        self.with(|v| Ok(v.set_up_recovery()?.words().to_string()))
+            .await
+    }
+
+    /// When my recovery key was set up; `None` until it is.
+    pub async fn recovery_set_up_at(&self) -> Result<Option<DateTime<Utc>>, TendError> {
+        self.with(|v| Ok(v.recovery_set_up_at()?)).await
+    }
+
+    /// On a new phone: the statement (`TENDR:…`), signed with the old
+    /// identity's recovery words, that this vault's identity replaces it.
+    pub async fn replacement_statement(&self, words: String) -> Result<String, TendError> {
+        self.with(move |v| Ok(v.replacement_statement(&words)?.to_text()))
+            .await
+    }
+
+    /// Takes a comrade's replacement statement: their new identity replaces
+    /// the one whose card commits to the recovery key that signed it.
+    pub async fn accept_replacement(&self, statement: String) -> Result<Comrade, TendError> {
+        self.with(move |v| {
+            let statement = tend_core::identity::Replacement::parse(&statement)
+                .map_err(tend_core::Error::from)?;
+            Ok(v.comrades().accept_replacement(&statement)?)
+        })
+        .await
+    }
+
     pub async fn mark_verified(&self, comrade_id: String) -> Result<Comrade, TendError> {
         self.with(move |v| Ok(v.comrades().mark_verified(comrade_id.parse()?)?))
             .await

@@ -192,7 +192,7 @@ mod tests {
             .unwrap()
             .public();
         let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
-        let card = Card::issue(&signing, (encryption, None), "Alice", None, issued, None).unwrap();
+        let card = Card::issue(&signing, encryption.into(), "Alice", None, issued, None).unwrap();
         (signing, card)
     }
 

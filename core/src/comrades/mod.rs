@@ -17,8 +17,8 @@ pub use safety_number::SafetyNumber;
 pub use store::{Added, Comrade, ComradeId, Introduction, Visit, VisitRole};
 pub(crate) use store::{
     CutOff, Met, Peer, Taken, add_met, by_id, by_identity, card_of_unblocked, encryption_key_of,
-    key_replaced_at, known, learn_pq_key, mark_conflict, name_of, peers_for_keys, pq_key_for,
-    resolve, take_card, unblocked,
+    is_replaced, key_replaced_at, known, learn_pq_key, mark_conflict, name_of, peers_for_keys,
+    pq_key_for, resolve, take_card, unblocked,
 };
 #[cfg(feature = "testing")]
 pub(crate) use store::{card_of, pq_keys};

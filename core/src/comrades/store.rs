@@ -10,6 +10,7 @@ use super::{ComradeChange, Comrades, Recipient};
 use crate::identity::chain::{self, Held, Verdict};
 use crate::identity::{
     self, Card, CardError, EncryptionKey, EncryptionSecret, IdentityKey, MyKeys, PairKey, PqKey,
+    RecoveryError, Replacement,
 };
 use crate::redact::Text;
 use crate::time::from_ms;
@@ -52,6 +53,9 @@ pub struct Comrade {
     /// through relays is sealed post-quantum; until an envelope of theirs
     /// brings it, X25519 alone.
     pub post_quantum: bool,
+    /// When they replaced their identity with their recovery key (a phone
+    /// lost or taken): show it, as a changed identity is shown.
+    pub recovered_at: Option<DateTime<Utc>>,
 }
 
 /// A comrade met through a visitor pass, and which of us issued it.
@@ -112,6 +116,7 @@ impl fmt::Debug for Comrade {
             .field("identity_conflict_at", &self.identity_conflict_at)
             .field("introduced", &self.introduced)
             .field("post_quantum", &self.post_quantum)
+            .field("recovered_at", &self.recovered_at)
             .finish_non_exhaustive()
     }
 }
@@ -171,7 +176,7 @@ pub(crate) struct Peer {
 const COLUMNS: &str = "id, name, card, identity_key, verified_key IS identity_key, blocked, \
                        added_at, identity_changed_at, conflict_at, introduced_by, \
                        introduced_by_name, introduced_in, visit, visit_role, \
-                       pq_key IS NOT NULL";
+                       pq_key IS NOT NULL, recovered_at";
 
 impl Comrades<'_> {
     /// Adds a comrade from their card, under `name` or the name on the card.
@@ -183,6 +188,9 @@ impl Comrades<'_> {
             let keys = identity::load(tx)?;
             if card.identity_key() == keys.identity_key() {
                 return Err(Error::invalid("card", "this is your own card"));
+            }
+            if is_replaced(tx, &card.identity_key())? {
+                return Err(CardError::ReplacedIdentity.into());
             }
             if let Some(seq) = seq_by_identity(tx, &card.identity_key())? {
                 return match take_card(tx, &keys, card, &[])? {
@@ -262,6 +270,62 @@ impl Comrades<'_> {
             )?;
             start_chain(tx, seq, card)?;
             Ok(Added::IdentityChanged(load(tx, seq)?))
+        })
+    }
+
+    /// Takes a comrade's replacement statement, signed with the recovery key
+    /// the card I hold of them commits to: their identity becomes the new
+    /// card's, without meeting again. They stay verified if they were, since
+    /// the recovery key was on the card I verified; an identity conflict
+    /// the theft caused ends. The replaced identity is refused from then on,
+    /// whatever its cards and envelopes say.
+    pub fn accept_replacement(&self, statement: &Replacement) -> Result<Comrade> {
+        let now = Utc::now();
+        let new = statement.new_card();
+        new.check_not_ahead(now)?;
+        self.vault.with_tx(|tx| {
+            let keys = identity::load(tx)?;
+            if new.identity_key() == keys.identity_key() {
+                return Err(Error::invalid("statement", "it replaces someone with you"));
+            }
+            let (seq, id, old, verified) =
+                committed_to(tx, &statement.commitment())?.ok_or(RecoveryError::NoSuchComrade)?;
+            if seq_by_identity(tx, &new.identity_key())?.is_some()
+                || is_replaced(tx, &new.identity_key())?
+            {
+                return Err(Error::invalid(
+                    "statement",
+                    "its new identity is already another comrade's",
+                ));
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO replaced_identities (identity_key, comrade, replaced_at)
+                 VALUES (?1, ?2, ?3)",
+                params![old.as_bytes().as_slice(), seq, now.timestamp_millis()],
+            )?;
+            tx.execute(
+                "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
+                     card_issued_at = ?5, pair_key = ?6, verified_key = ?7,
+                     recovered_at = ?8, conflict_at = NULL, pq_key = NULL
+                 WHERE seq = ?1",
+                params![
+                    seq,
+                    new.as_bytes(),
+                    new.identity_key().as_bytes().as_slice(),
+                    new.encryption_key().as_bytes().as_slice(),
+                    new.issued_at().timestamp(),
+                    keys.current.pair_key(&new.encryption_key())?.0.as_slice(),
+                    verified.then(|| new.identity_key().as_bytes().to_vec()),
+                    now.timestamp_millis(),
+                ],
+            )?;
+            tx.execute(
+                "DELETE FROM comrade_previous_keys WHERE comrade = ?1",
+                [seq],
+            )?;
+            start_chain(tx, seq, new)?;
+            (self.on_change)(tx, ComradeChange::Added(id))?;
+            load(tx, seq)
         })
     }
 
@@ -432,6 +496,7 @@ pub(crate) fn add_met(
     let keys = identity::load(conn)?;
     if card.identity_key() == keys.identity_key()
         || seq_by_identity(conn, &card.identity_key())?.is_some()
+        || is_replaced(conn, &card.identity_key())?
     {
         return Ok(None);
     }
@@ -527,24 +592,24 @@ pub(crate) fn take_card(
         (Some(_), Some(_)) => match chain::judge(&held_chain(conn, seq)?, card, links) {
             Verdict::Known => Ok(Taken::Unchanged),
             Verdict::Fork | Verdict::Gap => Ok(Taken::Conflict),
-            // Once their card names a post-quantum key, a later one must too.
-            Verdict::Extends(_) if card.pq_digest().is_none() && names_pq_key(&held)? => {
-                Ok(Taken::Downgrade)
-            }
             Verdict::Extends(joined) => {
+                let before = Card::from_bytes(&held).map_err(|_| Error::DatabaseDamaged)?;
+                // Once their card names a post-quantum key, a later one must too.
+                if before.pq_digest().is_some() && card.pq_digest().is_none() {
+                    return Ok(Taken::Downgrade);
+                }
+                // A recovery key is set up once; a card that changes or
+                // drops it is what someone holding a stolen identity key
+                // would issue, to keep the member from taking it back.
+                if before.recovery().is_some() && card.recovery() != before.recovery() {
+                    return Ok(Taken::Conflict);
+                }
                 hold(conn, keys, seq, card)?;
                 extend_chain(conn, seq, &joined)?;
                 Ok(Taken::Updated)
             }
         },
     }
-}
-
-fn names_pq_key(card: &[u8]) -> Result<bool> {
-    Ok(Card::from_bytes(card)
-        .map_err(|_| Error::DatabaseDamaged)?
-        .pq_digest()
-        .is_some())
 }
 
 /// Keeps the post-quantum key an envelope brought, when the card it came
@@ -575,6 +640,40 @@ pub(crate) fn pq_key_for(conn: &Connection, card: &Card) -> Result<Option<PqKey>
     Ok(bytes
         .and_then(|b| PqKey::from_slice(&b))
         .filter(|k| k.digest() == digest))
+}
+
+/// The comrade whose card I hold commits to this recovery key: their row,
+/// id, identity key, and whether I verified them.
+fn committed_to(
+    conn: &Connection,
+    commitment: &[u8; 32],
+) -> Result<Option<(i64, ComradeId, IdentityKey, bool)>> {
+    let mut stmt =
+        conn.prepare("SELECT seq, id, card, verified_key IS identity_key FROM comrades")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let card =
+            Card::from_bytes(&row.get::<_, Vec<u8>>(2)?).map_err(|_| Error::DatabaseDamaged)?;
+        if card.recovery() == Some(*commitment) {
+            let id: String = row.get(1)?;
+            return Ok(Some((
+                row.get(0)?,
+                id.parse().map_err(|_| Error::DatabaseDamaged)?,
+                card.identity_key(),
+                row.get(3)?,
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a comrade replaced this identity with their recovery key.
+pub(crate) fn is_replaced(conn: &Connection, key: &IdentityKey) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM replaced_identities WHERE identity_key = ?1)",
+        )?
+        .query_row([key.as_bytes().as_slice()], |r| r.get(0))?)
 }
 
 /// Every comrade's post-quantum key I hold: what a copy of the vault gives.
@@ -1041,6 +1140,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
         None => None,
     };
     let post_quantum: bool = row.get(14)?;
+    let recovered: Option<i64> = row.get(15)?;
     Ok((|| {
         let card = Card::from_bytes(&card).map_err(|_| Error::DatabaseDamaged)?;
         Ok(Comrade {
@@ -1073,6 +1173,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Result<Comrade>> {
                 })
                 .transpose()?,
             post_quantum,
+            recovered_at: recovered.map(from_ms).transpose()?,
         })
     })())
 }

@@ -202,6 +202,9 @@ fn open_in(
     } else {
         let known = match comrades::known(tx, &sender_key)? {
             Some(known) => known,
+            None if comrades::is_replaced(tx, &sender_key)? => {
+                return Err(EnvelopeError::ReplacedIdentity.into());
+            }
             None if checked.admit_stranger(tx, &unsealed.card, now)? => {
                 comrades::known(tx, &sender_key)?.ok_or(EnvelopeError::UnknownSender)?
             }

@@ -64,6 +64,8 @@ pub enum EnvelopeError {
     Downgrade,
     #[error("its sender's identity is in conflict: two of their cards fork")]
     IdentityConflict,
+    #[error("sent with an identity its owner replaced with their recovery key")]
+    ReplacedIdentity,
 }
 
 crate::id::uuid_id!(

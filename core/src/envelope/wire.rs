@@ -607,6 +607,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::identity::CardKeys;
 
     struct Member {
         signing: SigningKey,
@@ -618,8 +619,7 @@ mod tests {
         let signing = SigningKey::from_bytes(&[seed; 32]);
         let secret = EncryptionSecret::from_bytes(&[seed.wrapping_add(100); 32]).unwrap();
         let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
-        let card =
-            Card::issue(&signing, (secret.public(), None), name, None, issued, None).unwrap();
+        let card = Card::issue(&signing, secret.public().into(), name, None, issued, None).unwrap();
         Member {
             signing,
             secret,
@@ -966,7 +966,7 @@ mod tests {
             chain.push(
                 Card::issue(
                     &alice.signing,
-                    (key, None),
+                    key.into(),
                     "Alice",
                     None,
                     issued,
@@ -1067,7 +1067,11 @@ mod tests {
         };
         let card = Card::issue(
             &plain.signing,
-            (secret.public(), pq.as_ref()),
+            CardKeys {
+                encryption: secret.public(),
+                pq: pq.as_ref(),
+                recovery: None,
+            },
             name,
             None,
             issued,

@@ -33,6 +33,8 @@ pub enum CardError {
     IssuedAhead,
     #[error("the card is in an older format than the one of theirs you hold")]
     Downgrade,
+    #[error("its owner replaced this identity with their recovery key")]
+    ReplacedIdentity,
 }
 
 /// Where a version 2 card stands in its owner's chain of cards: its number
@@ -76,6 +78,7 @@ const FIELD_RELAY: u8 = 3;
 const FIELD_MAILBOX_SEED: u8 = 4;
 const FIELD_NEXT_MAILBOX: u8 = 5;
 const FIELD_PQ_KEY_DIGEST: u8 = 6;
+const FIELD_RECOVERY: u8 = 7;
 /// Cards longer than this do not fit a QR code anyone would scan.
 pub const MAX_CARD_BYTES: usize = 1024;
 
@@ -89,16 +92,36 @@ pub struct Card {
     address: Option<Address>,
     chain: Option<ChainLink>,
     pq_digest: Option<[u8; 32]>,
+    recovery: Option<[u8; 32]>,
     bytes: Vec<u8>,
+}
+
+/// The keys a card carries beside the identity key that signs it.
+pub(crate) struct CardKeys<'a> {
+    pub encryption: EncryptionKey,
+    /// The post-quantum half of the encryption key, named by its digest.
+    pub pq: Option<&'a PqKey>,
+    /// The commitment to my recovery key.
+    pub recovery: Option<[u8; 32]>,
+}
+
+/// An X25519 key alone, as cards were before post-quantum epochs.
+impl From<EncryptionKey> for CardKeys<'_> {
+    fn from(encryption: EncryptionKey) -> Self {
+        CardKeys {
+            encryption,
+            pq: None,
+            recovery: None,
+        }
+    }
 }
 
 impl Card {
     /// A card signed by `signing`. With `chain`, version 2; without, the
     /// version 1 that vaults issued before card chains (tests and vectors).
-    /// With `pq`, the digest of the epoch key's post-quantum half.
     pub(crate) fn issue(
         signing: &SigningKey,
-        (encryption_key, pq): (EncryptionKey, Option<&PqKey>),
+        keys: CardKeys<'_>,
         name: &str,
         address: Option<&Address>,
         issued_at: DateTime<Utc>,
@@ -108,10 +131,14 @@ impl Card {
         let secs = u64::try_from(issued_at.timestamp())
             .map_err(|_| Error::invalid("card time", "before 1970"))?;
         let next = address.and_then(|a| a.next).map(NextMailbox::to_bytes);
-        let pq_digest = pq.map(PqKey::digest);
+        let encryption_key = keys.encryption;
+        let pq_digest = keys.pq.map(PqKey::digest);
         let mut fields = vec![(FIELD_NAME, name.as_bytes())];
         if let Some(digest) = &pq_digest {
             fields.push((FIELD_PQ_KEY_DIGEST, digest.as_slice()));
+        }
+        if let Some(commitment) = &keys.recovery {
+            fields.push((FIELD_RECOVERY, commitment.as_slice()));
         }
         if let Some(address) = address {
             fields.push((FIELD_MAILBOX, address.mailbox.as_bytes().as_slice()));
@@ -206,6 +233,7 @@ impl Card {
             name,
             address,
             pq_digest,
+            recovery,
         } = parse_fields(&signed[fixed..])?;
         Ok(Card {
             identity_key,
@@ -215,6 +243,7 @@ impl Card {
             address,
             chain,
             pq_digest,
+            recovery,
             bytes: bytes.to_vec(),
         })
     }
@@ -256,6 +285,12 @@ impl Card {
     /// envelopes carry; `None` on cards from before post-quantum epochs.
     pub fn pq_digest(&self) -> Option<[u8; 32]> {
         self.pq_digest
+    }
+
+    /// The commitment to its owner's recovery key: a statement signed with
+    /// that key replaces this identity; `None` when none is set up.
+    pub fn recovery(&self) -> Option<[u8; 32]> {
+        self.recovery
     }
 
     /// Its place in its owner's chain; `None` for a version 1 card.
@@ -300,6 +335,7 @@ struct Fields {
     name: String,
     address: Option<Address>,
     pq_digest: Option<[u8; 32]>,
+    recovery: Option<[u8; 32]>,
 }
 
 /// Fields are `tag, length, value`. The name is required; unknown tags are
@@ -309,6 +345,7 @@ struct Fields {
 fn parse_fields(mut fields: &[u8]) -> Result<Fields, CardError> {
     let mut name = None;
     let mut pq_digest = None;
+    let mut recovery = None;
     let mut mailbox = None;
     let mut seed = None;
     let mut next = None;
@@ -351,6 +388,12 @@ fn parse_fields(mut fields: &[u8]) -> Result<Fields, CardError> {
                     return Err(CardError::Malformed);
                 }
             }
+            FIELD_RECOVERY => {
+                let commitment: [u8; 32] = value.try_into().map_err(|_| CardError::Malformed)?;
+                if recovery.replace(commitment).is_some() {
+                    return Err(CardError::Malformed);
+                }
+            }
             FIELD_RELAY => {
                 let url = std::str::from_utf8(value).map_err(|_| CardError::Malformed)?;
                 let url = RelayUrl::parse(url).map_err(|_| CardError::Malformed)?;
@@ -373,6 +416,7 @@ fn parse_fields(mut fields: &[u8]) -> Result<Fields, CardError> {
         name: name.ok_or(CardError::Malformed)?,
         address,
         pq_digest,
+        recovery,
     })
 }
 
@@ -420,7 +464,7 @@ mod tests {
             .public();
         Card::issue(
             &signing,
-            (enc, None),
+            enc.into(),
             "Alice",
             None,
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
@@ -483,7 +527,7 @@ mod tests {
         let issued = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
         let full = Card::issue(
             &signing,
-            (card().encryption_key(), None),
+            card().encryption_key().into(),
             "Alice",
             Some(&with_next),
             issued,
@@ -551,7 +595,7 @@ mod tests {
         };
         Card::issue(
             &SigningKey::from_bytes(&[7; 32]),
-            (card().encryption_key(), None),
+            card().encryption_key().into(),
             "Alice",
             Some(&address),
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
@@ -602,7 +646,7 @@ mod tests {
         let signing = SigningKey::from_bytes(&[7; 32]);
         let full = Card::issue(
             &signing,
-            (card().encryption_key(), None),
+            card().encryption_key().into(),
             "Alice",
             Some(&address(6)),
             DateTime::from_timestamp(1_790_000_000, 0).unwrap(),

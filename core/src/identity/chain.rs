@@ -100,7 +100,7 @@ mod tests {
         let seq = cards.len() as u32 + 1;
         let issued = DateTime::from_timestamp(1_790_000_000 + i64::from(seq), 0).unwrap();
         let link = ChainLink { seq, prev };
-        Card::issue(&signing, (key, None), name, None, issued, Some(link)).unwrap()
+        Card::issue(&signing, key.into(), name, None, issued, Some(link)).unwrap()
     }
 
     fn held(cards: &[Card]) -> Held {

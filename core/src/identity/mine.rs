@@ -8,10 +8,11 @@ use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use super::address::Address;
-use super::card::{Card, ChainLink};
+use super::card::{Card, CardKeys, ChainLink};
 use super::chain::MAX_LINKS;
 use super::keys::{self, EncryptionSecret, IdentityKey, PairKey};
 use super::pq::{PqKey, PqSecret};
+use super::recovery::{RecoveryError, RecoveryKey, Replacement};
 use crate::vault::settings;
 use crate::{Error, Result, Vault};
 
@@ -207,7 +208,11 @@ fn card_with(
         .ok_or(Error::DatabaseDamaged)?;
     Card::issue(
         &keys.signing,
-        (keys.current.public(), keys.pq_public.as_ref()),
+        CardKeys {
+            encryption: keys.current.public(),
+            pq: keys.pq_public.as_ref(),
+            recovery: recovery_commitment(conn)?,
+        },
         &name,
         Some(address),
         issued,
@@ -348,7 +353,70 @@ pub(crate) fn identity_key(conn: &Connection) -> Result<IdentityKey> {
     IdentityKey::from_stored(public)
 }
 
+/// The commitment to my recovery key, if one is set up.
+fn recovery_commitment(conn: &Connection) -> Result<Option<[u8; 32]>> {
+    let stored: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT recovery_commitment FROM my_identity WHERE id = 1")?
+        .query_row([], |r| r.get(0))?;
+    stored
+        .map(|b| b.try_into().map_err(|_| Error::DatabaseDamaged))
+        .transpose()
+}
+
 impl Vault {
+    /// Sets up my recovery key, once: its words are for the member to write
+    /// down and keep away from the phone. The vault keeps only the
+    /// commitment my card carries (reissued with it), so comrades can take
+    /// a replacement of my identity signed with it without meeting again.
+    /// A vault made before recovery keys sets one up the same way.
+    pub fn set_up_recovery(&self) -> Result<RecoveryKey> {
+        self.with_tx(|tx| {
+            if recovery_commitment(tx)?.is_some() {
+                return Err(RecoveryError::AlreadySetUp.into());
+            }
+            let key = RecoveryKey::generate();
+            tx.execute(
+                "UPDATE my_identity SET recovery_commitment = ?1, recovery_set_up_at = ?2
+                 WHERE id = 1",
+                params![key.commitment().as_slice(), Utc::now().timestamp_millis()],
+            )?;
+            bump_card(tx, Utc::now())?;
+            Ok(key)
+        })
+    }
+
+    /// When my recovery key was set up; `None` until it is (show the member
+    /// the step).
+    pub fn recovery_set_up_at(&self) -> Result<Option<DateTime<Utc>>> {
+        self.with_conn(|conn| {
+            let at: Option<i64> = conn.query_row(
+                "SELECT recovery_set_up_at FROM my_identity WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            at.map(crate::time::from_ms).transpose()
+        })
+    }
+
+    /// On a new phone, after the old one was taken: the statement, signed
+    /// with the old identity's recovery key (`words`), that this vault's
+    /// identity replaces it. This vault must have a recovery key of its own
+    /// set up first, since the statement shows the old one's public half.
+    pub fn replacement_statement(&self, words: &str) -> Result<Replacement> {
+        let old = RecoveryKey::from_words(words)?;
+        self.with_tx(|tx| match recovery_commitment(tx)? {
+            None => Err(Error::invalid(
+                "recovery key",
+                "set up this phone's own recovery key first",
+            )),
+            Some(mine) if mine == old.commitment() => Err(Error::invalid(
+                "recovery key",
+                "these are this phone's own words, not the old identity's",
+            )),
+            Some(_) => old.replace_with(&card(tx, &load(tx)?)?, Utc::now()),
+        })
+    }
+
     /// The member's display name, as they introduced themselves.
     pub fn display_name(&self) -> Result<Option<String>> {
         self.with_conn(|conn| settings::get(conn, DISPLAY_NAME))

@@ -10,12 +10,15 @@ mod keys;
 pub(crate) mod mailbox;
 mod mine;
 mod pq;
+mod recovery;
 pub(crate) mod relays;
 
 pub use address::{
     Address, MAILBOX_WEEK, MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MailboxKey, MailboxSeed,
     NextMailbox, RelayUrl, week_of, week_start,
 };
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use card::CardKeys;
 pub use card::{Card, CardError, ChainLink, MAX_CARD_AHEAD, MAX_CARD_BYTES, chain_hash};
 pub(crate) use keys::EncryptionSecret;
 pub use keys::{EncryptionKey, IdentityKey, PairKey};
@@ -28,4 +31,5 @@ pub(crate) use mine::{
 #[cfg(feature = "testing")]
 pub(crate) use mine::{date_current_key, forget_pq_half};
 pub use pq::{PQ_CIPHERTEXT_BYTES, PQ_KEY_BYTES, PqKey};
+pub use recovery::{RecoveryError, RecoveryKey, Replacement};
 pub use relays::MAX_RELAYS;

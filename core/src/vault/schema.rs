@@ -511,6 +511,19 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE my_encryption_keys ADD COLUMN pq_public BLOB;
     ALTER TABLE comrades ADD COLUMN pq_key BLOB;
     "#,
+    // 14 -> 15: recovery keys. The commitment to mine (never the words);
+    // when a comrade replaced their identity with theirs, and the
+    // identities so replaced, refused from then on.
+    r#"
+    ALTER TABLE my_identity ADD COLUMN recovery_commitment BLOB;
+    ALTER TABLE my_identity ADD COLUMN recovery_set_up_at INTEGER;
+    ALTER TABLE comrades ADD COLUMN recovered_at INTEGER;
+    CREATE TABLE replaced_identities (
+        identity_key BLOB PRIMARY KEY,
+        comrade      INTEGER NOT NULL REFERENCES comrades (seq) ON DELETE CASCADE,
+        replaced_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

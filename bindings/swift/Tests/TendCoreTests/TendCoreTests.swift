@@ -316,6 +316,31 @@ final class TendCoreTests: XCTestCase {
         }
     }
 
+    func testAMemberTakesHerIdentityBackWithHerRecoveryWords() async throws {
+        let alice = try await member("Alice")
+        let bob = try await member("Bob")
+        let unset = try await alice.recoverySetUpAt()
+        XCTAssertNil(unset)
+        let words = try await alice.setUpRecovery()
+        XCTAssertEqual(words.split(separator: " ").count, 12)
+        await expectError({ try await alice.setUpRecovery() }) {
+            if case .Recovery(problem: .alreadySetUp) = $0 { return true } else { return false }
+        }
+        let aliceAtBob = try await bob.addComrade(card: try await alice.myCard(), name: nil)
+        _ = try await bob.markVerified(comradeId: aliceAtBob.id)
+        let phone = try await member("Alice again")
+        _ = try await phone.setUpRecovery()
+        let statement = try await phone.replacementStatement(words: words)
+        XCTAssertTrue(statement.hasPrefix("TENDR:"))
+        let recovered = try await bob.acceptReplacement(statement: statement)
+        XCTAssertEqual(recovered.id, aliceAtBob.id)
+        XCTAssertTrue(recovered.verified)
+        XCTAssertNotNil(recovered.recoveredAt)
+        await expectError({ try await bob.acceptReplacement(statement: statement) }) {
+            if case .Recovery(problem: .noSuchComrade) = $0 { return true } else { return false }
+        }
+    }
+
     func testTheMonthlyGatheringAndItsReminders() async throws {
         let vault = try await member("Alice")
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")

@@ -11,6 +11,7 @@ import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotEquals
+import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
@@ -130,6 +131,35 @@ class TendTest {
         val tampered = sealed.bytes.copyOf().also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() }
         val refused = assertThrows<TendException.Envelope> { runBlocking { bob.openEnvelope(tampered) } }
         assertEquals(EnvelopeError.Tampered, refused.problem)
+    }
+
+    @Test
+    fun `a member takes her identity back on a new phone with her recovery words`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        assertNull(alice.recoverySetUpAt())
+        val words = alice.setUpRecovery()
+        assertEquals(12, words.split(" ").size)
+        assertNotNull(alice.recoverySetUpAt())
+        val again = assertThrows<TendException.Recovery> { runBlocking { alice.setUpRecovery() } }
+        assertEquals(RecoveryError.ALREADY_SET_UP, again.problem)
+        val aliceAtBob = bob.addComrade(alice.myCard(), null)
+        bob.markVerified(aliceAtBob.id)
+
+        val phone = member("Alice again")
+        phone.setUpRecovery()
+        val statement = phone.replacementStatement(words)
+        assertTrue(statement.startsWith("TENDR:"))
+        val recovered = bob.acceptReplacement(statement)
+        assertEquals(aliceAtBob.id, recovered.id)
+        assertTrue(recovered.verified)
+        assertNotNull(recovered.recoveredAt)
+        val once = assertThrows<TendException.Recovery> { runBlocking { bob.acceptReplacement(statement) } }
+        assertEquals(RecoveryError.NO_SUCH_COMRADE, once.problem)
+        val wrong = assertThrows<TendException.Recovery> {
+            runBlocking { phone.replacementStatement("not twelve words at all") }
+        }
+        assertEquals(RecoveryError.WRONG_WORDS, wrong.problem)
     }
 
     @Test
