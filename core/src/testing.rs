@@ -47,7 +47,8 @@ pub fn open_inner(data: &[u8]) -> bool {
     written.is_ok() && open_envelope(&sealed)
 }
 
-/// Parses hostile bytes as a card, in text and binary form. Must never panic.
+/// Parses hostile bytes as a card and as a replacement statement, in text
+/// and binary form. Must never panic.
 pub fn parse_card(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data)
         && let Ok(card) = Card::parse(text)
@@ -56,6 +57,11 @@ pub fn parse_card(data: &[u8]) {
         assert_eq!(Card::parse(&card.to_text()).ok(), Some(card));
     }
     let _ = Card::from_bytes(data);
+    // Replacement statements share the card's text form and carry one.
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::identity::Replacement::parse(text);
+    }
+    let _ = crate::identity::Replacement::from_bytes(data);
 }
 
 /// A sender and `n` recipients made from fixed seeds, with their pair keys
