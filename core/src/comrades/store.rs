@@ -249,26 +249,7 @@ impl Comrades<'_> {
                     "the same identity: add the card, or resolve the conflict",
                 ));
             }
-            tx.execute(
-                "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
-                     card_issued_at = ?5, pair_key = ?6, verified_key = NULL,
-                     identity_changed_at = ?7, conflict_at = NULL, pq_key = NULL
-                 WHERE seq = ?1",
-                params![
-                    seq,
-                    card.as_bytes(),
-                    card.identity_key().as_bytes().as_slice(),
-                    card.encryption_key().as_bytes().as_slice(),
-                    card.issued_at().timestamp(),
-                    keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
-                    Utc::now().timestamp_millis(),
-                ],
-            )?;
-            tx.execute(
-                "DELETE FROM comrade_previous_keys WHERE comrade = ?1",
-                [seq],
-            )?;
-            start_chain(tx, seq, card)?;
+            take_new_identity(tx, &keys, seq, card, NewIdentity::Told)?;
             Ok(Added::IdentityChanged(load(tx, seq)?))
         })
     }
@@ -303,27 +284,7 @@ impl Comrades<'_> {
                  VALUES (?1, ?2, ?3)",
                 params![old.as_bytes().as_slice(), seq, now.timestamp_millis()],
             )?;
-            tx.execute(
-                "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
-                     card_issued_at = ?5, pair_key = ?6, verified_key = ?7,
-                     recovered_at = ?8, conflict_at = NULL, pq_key = NULL
-                 WHERE seq = ?1",
-                params![
-                    seq,
-                    new.as_bytes(),
-                    new.identity_key().as_bytes().as_slice(),
-                    new.encryption_key().as_bytes().as_slice(),
-                    new.issued_at().timestamp(),
-                    keys.current.pair_key(&new.encryption_key())?.0.as_slice(),
-                    verified.then(|| new.identity_key().as_bytes().to_vec()),
-                    now.timestamp_millis(),
-                ],
-            )?;
-            tx.execute(
-                "DELETE FROM comrade_previous_keys WHERE comrade = ?1",
-                [seq],
-            )?;
-            start_chain(tx, seq, new)?;
+            take_new_identity(tx, &keys, seq, new, NewIdentity::Recovered { verified })?;
             (self.on_change)(tx, ComradeChange::Added(id))?;
             load(tx, seq)
         })
@@ -640,6 +601,53 @@ pub(crate) fn pq_key_for(conn: &Connection, card: &Card) -> Result<Option<PqKey>
     Ok(bytes
         .and_then(|b| PqKey::from_slice(&b))
         .filter(|k| k.digest() == digest))
+}
+
+/// How a comrade came to a new identity key: I was told, so they are
+/// unverified until we meet; or by their recovery key, so they stay as
+/// verified as they were.
+enum NewIdentity {
+    Told,
+    Recovered { verified: bool },
+}
+
+/// Comrade `seq` is now the holder of `card`'s identity: its keys replace
+/// theirs, their chain starts again at it, and an identity conflict ends.
+fn take_new_identity(
+    conn: &Connection,
+    keys: &MyKeys,
+    seq: i64,
+    card: &Card,
+    how: NewIdentity,
+) -> Result<()> {
+    let now = Utc::now().timestamp_millis();
+    let (verified, changed_at, recovered_at) = match how {
+        NewIdentity::Told => (false, Some(now), None),
+        NewIdentity::Recovered { verified } => (verified, None, Some(now)),
+    };
+    conn.execute(
+        "UPDATE comrades SET card = ?2, identity_key = ?3, encryption_key = ?4,
+             card_issued_at = ?5, pair_key = ?6, verified_key = ?7,
+             identity_changed_at = coalesce(?8, identity_changed_at),
+             recovered_at = coalesce(?9, recovered_at), conflict_at = NULL, pq_key = NULL
+         WHERE seq = ?1",
+        params![
+            seq,
+            card.as_bytes(),
+            card.identity_key().as_bytes().as_slice(),
+            card.encryption_key().as_bytes().as_slice(),
+            card.issued_at().timestamp(),
+            keys.current.pair_key(&card.encryption_key())?.0.as_slice(),
+            verified.then(|| card.identity_key().as_bytes().to_vec()),
+            changed_at,
+            recovered_at,
+        ],
+    )?;
+    conn.execute(
+        "DELETE FROM comrade_previous_keys WHERE comrade = ?1",
+        [seq],
+    )?;
+    start_chain(conn, seq, card)
 }
 
 /// The comrade whose card I hold commits to this recovery key: their row,

@@ -862,6 +862,17 @@ mod tests {
 
     const VECTORS: &str = include_str!("../../../docs/vectors/envelope-v1.json");
 
+    /// The message every version's vectors carry, as [`message`] makes it.
+    fn vector_message(body: &[u8]) -> Value {
+        json!({
+            "id": hex::encode([0x42; 16]),
+            "created_ms": 1_790_000_000_000i64,
+            "expires_ms": 0,
+            "kind": "journal.entry",
+            "body_utf8": std::str::from_utf8(body).unwrap(),
+        })
+    }
+
     /// With `TEND_WRITE_VECTORS` set, writes `now` to `docs/vectors/<file>`
     /// and gives nothing; otherwise checks `fields` of the checked-in
     /// `stored` against `now`, and gives it with its sample opened by Bob.
@@ -912,13 +923,7 @@ mod tests {
             "sender": keys(&alice),
             "recipient": keys(&bob),
             "pair_key": hex::encode(alice.secret.pair_key(&bob.secret.public()).unwrap().0),
-            "message": {
-                "id": hex::encode([0x42; 16]),
-                "created_ms": 1_790_000_000_000i64,
-                "expires_ms": 0,
-                "kind": "journal.entry",
-                "body_utf8": std::str::from_utf8(body).unwrap(),
-            },
+            "message": vector_message(body),
             "inner_hex": hex::encode(&inner),
             "sealed_armored": armor(&sealed),
             "safety_number": safety.digits(),
@@ -1000,13 +1005,7 @@ mod tests {
             "about": "Envelope v2 test vectors; see docs/envelope.md and docs/comrade-card.md. The sender's chain of three version 2 cards (same keys as the v1 vectors, issued a day apart); the envelope carries the third and the digests of the first two. Inner bytes are exact; `sealed` is one sample that must open to `inner`.",
             "sender_chain": cards,
             "recipient_x25519_secret": hex::encode(*bob.secret.to_bytes()),
-            "message": {
-                "id": hex::encode([0x42; 16]),
-                "created_ms": 1_790_000_000_000i64,
-                "expires_ms": 0,
-                "kind": "journal.entry",
-                "body_utf8": std::str::from_utf8(body).unwrap(),
-            },
+            "message": vector_message(body),
             "inner_hex": hex::encode(&inner),
             "sealed_armored": armor(&sealed),
         })
@@ -1105,13 +1104,7 @@ mod tests {
             "about": "Envelope v3 test vectors; see docs/envelope.md. The members of the v1 vectors with the post-quantum halves of their epoch keys (X-Wing seeds) and first chained cards naming them; the envelope carries Alice's X-Wing public key after her card's links, and its age layer is one mlkem768x25519 stanza per recipient. Inner bytes are exact; `sealed` is one sample that must open to `inner`.",
             "sender": keys(&alice),
             "recipient": keys(&bob),
-            "message": {
-                "id": hex::encode([0x42; 16]),
-                "created_ms": 1_790_000_000_000i64,
-                "expires_ms": 0,
-                "kind": "journal.entry",
-                "body_utf8": std::str::from_utf8(body).unwrap(),
-            },
+            "message": vector_message(body),
             "inner_hex": hex::encode(&inner),
             "sealed_armored": armor(&sealed),
         })
