@@ -216,6 +216,7 @@ fn run(cli: Cli) -> CliResult {
             };
             let created = format!("Created a vault for {name} in {}", dir.display());
             let (mut json, words) = sharing_cmd::recovery_words(&key);
+            json["ok"] = true.into();
             json["message"] = created.clone().into();
             out.show(&json, || format!("{created}.\n\n{words}"))
         }

@@ -1731,6 +1731,25 @@ fn every_documented_json_shape_is_what_tend_prints() {
         "tend --json visitor show",
         run(&b, &["--json", "visitor", "show"]),
     ));
+    let fresh = tmp.path().join("fresh");
+    let made = run(&fresh, &["--json", "init", "--name", "Cleo"]);
+    let words = made["recovery_words"].as_str().unwrap().to_owned();
+    assert_eq!(words.split(' ').count(), 12);
+    real.push(("tend --json init", made));
+    real.push((
+        "tend --json recovery show",
+        run(&fresh, &["--json", "recovery", "show"]),
+    ));
+    let phone = tmp.path().join("phone");
+    ok(tend(&phone, &["init", "--name", "Cleo"]));
+    let env = [
+        ("TEND_PASSPHRASE", PASS),
+        ("TEND_RECOVERY_WORDS", words.as_str()),
+    ];
+    real.push((
+        "tend --json recovery replace",
+        json(tend_with(&phone, &["--json", "recovery", "replace"], &env)),
+    ));
 
     let doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
