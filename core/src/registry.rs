@@ -97,6 +97,7 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
 static HOOKS: Hooks = Hooks {
     on_open: &[
         make_my_keys,
+        post_quantum_epochs,
         weekly_mailboxes,
         sweep_care,
         prune_replay_records,
@@ -110,6 +111,10 @@ static HOOKS: Hooks = Hooks {
 
 fn make_my_keys(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     identity::ensure(conn, now)
+}
+
+fn post_quantum_epochs(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    delivery::upgrade_to_post_quantum(conn, now)
 }
 
 fn weekly_mailboxes(conn: &Connection, now: DateTime<Utc>) -> Result<()> {

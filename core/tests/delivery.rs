@@ -741,3 +741,46 @@ fn a_copy_sealed_to_a_key_replaced_before_it_went_out_is_sealed_again() {
         .collect();
     assert_eq!(opened, vec![b"written while away".to_vec()], "{report:?}");
 }
+
+#[test]
+fn a_vault_from_before_post_quantum_keys_tells_comrades_its_new_key_at_unlock() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (
+        common::member(dir.path(), "Alice"),
+        common::member(dir.path(), "Bob"),
+    );
+    tend_core::testing::as_before_post_quantum(&alice).unwrap();
+    for v in [&alice, &bob] {
+        v.delivery().add_relay(&relay.url).unwrap();
+    }
+    common::befriend(&alice, &bob);
+    for v in [&alice, &bob, &alice] {
+        sync(v);
+    }
+    let alice_at_bob = || bob.comrades().find("Alice").unwrap();
+    assert!(
+        !alice_at_bob().post_quantum,
+        "her card names no such key yet"
+    );
+    // The update: her next unlock gives her key its post-quantum half, and
+    // her card goes to Bob in her next sync, not only with her next message.
+    let sent = alice.envelopes().outbox().unwrap().len();
+    alice.lock();
+    alice.unlock_with_key(&common::key(7)).unwrap();
+    let outbox = alice.envelopes().outbox().unwrap();
+    assert_eq!(
+        (outbox.len(), outbox[0].kind.as_str()),
+        (sent + 1, "card.update")
+    );
+    sync(&alice);
+    sync(&bob);
+    assert!(alice_at_bob().post_quantum);
+    assert!(
+        bob.comrades()
+            .find("Alice")
+            .unwrap()
+            .identity_conflict_at
+            .is_none()
+    );
+}

@@ -682,6 +682,16 @@ pub(crate) fn upgrade_to_weekly_mailboxes(tx: &Connection, now: DateTime<Utc>) -
     Ok(())
 }
 
+/// At unlock: a vault from before post-quantum epochs gives its current key
+/// its post-quantum half and tells comrades, so what they seal to me is
+/// post-quantum from their next sync on (`docs/envelope.md`).
+pub(crate) fn upgrade_to_post_quantum(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
+    if identity::give_current_key_a_pq_half(tx)? {
+        card_changed(tx, now)?;
+    }
+    Ok(())
+}
+
 /// A new pair announced ahead (`mailbox::announce_next`), and my card with
 /// it sent to every comrade.
 fn rotate_mailbox_in(tx: &Connection, now: DateTime<Utc>) -> Result<()> {

@@ -62,7 +62,7 @@ pub(crate) fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
         r.get(0)
     })?;
     if exists {
-        return give_current_key_a_pq_half(conn, now);
+        return Ok(());
     }
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
     conn.execute(
@@ -323,25 +323,24 @@ fn insert_encryption_key(
 }
 
 /// The upgrade to post-quantum epochs: the epoch key of a vault from before
-/// gains its post-quantum half at the first unlock, and my card its digest,
-/// so comrades seal hybrid from my next envelope on. The epoch's X25519
-/// half stays, so nothing in flight is lost.
-fn give_current_key_a_pq_half(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+/// gains its post-quantum half at the first unlock, so my card (which the
+/// caller reissues) names it and comrades seal hybrid from then on. The
+/// epoch's X25519 half stays, so nothing in flight is lost. Whether it did.
+pub(crate) fn give_current_key_a_pq_half(conn: &Connection) -> Result<bool> {
     let lacking: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM my_encryption_keys
                         WHERE retired_at IS NULL AND pq_seed IS NULL)",
         [],
         |r| r.get(0),
     )?;
-    if !lacking {
-        return Ok(());
+    if lacking {
+        let pq = PqSecret::generate();
+        conn.execute(
+            "UPDATE my_encryption_keys SET pq_seed = ?1, pq_public = ?2 WHERE retired_at IS NULL",
+            params![pq.as_bytes().as_slice(), pq.public().as_bytes().as_slice()],
+        )?;
     }
-    let pq = PqSecret::generate();
-    conn.execute(
-        "UPDATE my_encryption_keys SET pq_seed = ?1, pq_public = ?2 WHERE retired_at IS NULL",
-        params![pq.as_bytes().as_slice(), pq.public().as_bytes().as_slice()],
-    )?;
-    bump_card(conn, now)
+    Ok(lacking)
 }
 
 /// My identity key, without loading any secret.
@@ -499,7 +498,8 @@ mod tests {
         super::super::mailbox::ensure(&conn, Utc::now()).unwrap();
         let before = card(&conn, &load(&conn).unwrap()).unwrap();
         assert!(before.pq_digest().is_none(), "as issued before the upgrade");
-        ensure(&conn, Utc::now()).unwrap();
+        assert!(give_current_key_a_pq_half(&conn).unwrap());
+        bump_card(&conn, Utc::now()).unwrap();
         let keys = load(&conn).unwrap();
         assert_eq!(
             keys.current.public(),
@@ -511,8 +511,8 @@ mod tests {
         let after = card(&conn, &keys).unwrap();
         assert_eq!(after.pq_digest(), Some(pq.digest()));
         assert_eq!(after.chain().unwrap().seq, before.chain().unwrap().seq + 1);
-        ensure(&conn, Utc::now()).unwrap();
-        assert_eq!(load(&conn).unwrap().pq_public, Some(pq), "given once");
+        assert!(!give_current_key_a_pq_half(&conn).unwrap(), "given once");
+        assert_eq!(load(&conn).unwrap().pq_public, Some(pq));
     }
 
     #[test]
