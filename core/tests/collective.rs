@@ -873,15 +873,7 @@ fn a_visitor_vouched_for_by_enough_members_becomes_one_and_sees_only_the_count()
     ));
 
     // Carol met Dana at the gathering and vouches too: that is enough.
-    m.carol
-        .comrades()
-        .add(&dana.comrades().my_card().unwrap(), None)
-        .unwrap();
-    let vouched = m
-        .carol
-        .collectives()
-        .vouch(id, comrade(&m.carol, &dana))
-        .unwrap();
+    let vouched = meets_and_vouches(&m.carol, &dana, id);
     let admitted = m.alice.envelopes().open(&vouched[0].bytes).unwrap();
     let sealed: Vec<Sealed> = m
         .alice
@@ -915,6 +907,18 @@ fn a_visitor_vouched_for_by_enough_members_becomes_one_and_sees_only_the_count()
 }
 
 /// A monthly restorative gathering in `v`'s vault, first on or after today.
+/// `member` takes the visitor's card (they met at a gathering) and vouches.
+fn meets_and_vouches(member: &Vault, visitor: &Vault, id: CollectiveId) -> Vec<Sealed> {
+    member
+        .comrades()
+        .add(&visitor.comrades().my_card().unwrap(), None)
+        .unwrap();
+    member
+        .collectives()
+        .vouch(id, comrade(member, visitor))
+        .unwrap()
+}
+
 fn monthly(v: &Vault, place: &str) -> tend_core::gatherings::Gathering {
     let today = chrono::Utc::now().date_naive();
     v.gatherings()
@@ -1334,15 +1338,7 @@ fn a_collective_that_asks_visitors_to_come_first_admits_them_after_a_gathering()
         .vouch(id, comrade(&m.bob, &dana))
         .unwrap();
     relay(vouched, &all);
-    m.carol
-        .comrades()
-        .add(&dana.comrades().my_card().unwrap(), None)
-        .unwrap();
-    let vouched = m
-        .carol
-        .collectives()
-        .vouch(id, comrade(&m.carol, &dana))
-        .unwrap();
+    let vouched = meets_and_vouches(&m.carol, &dana, id);
     relay(vouched, &all);
     let seen = &dana.collectives().visits().unwrap()[0];
     assert_eq!(

@@ -828,6 +828,8 @@ pub(crate) struct Known {
     pub name: String,
     pub blocked: bool,
     pub in_conflict: bool,
+    /// I hold the post-quantum key their card names.
+    pub post_quantum: bool,
     encryption_key: Vec<u8>,
     /// Keys their later cards replaced, and when.
     previous_keys: Vec<(Vec<u8>, i64)>,
@@ -857,10 +859,11 @@ impl Known {
 
 /// The comrade with this identity key, if I have them.
 pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known>> {
-    type Row = (i64, String, String, bool, Vec<u8>, bool);
+    type Row = (i64, String, String, bool, Vec<u8>, bool, bool);
     let row: Option<Row> = conn
         .prepare_cached(
-            "SELECT seq, id, name, blocked, encryption_key, conflict_at IS NOT NULL
+            "SELECT seq, id, name, blocked, encryption_key, conflict_at IS NOT NULL,
+                    pq_key IS NOT NULL
              FROM comrades WHERE identity_key = ?1",
         )?
         .query_row([key.as_bytes().as_slice()], |r| {
@@ -871,10 +874,11 @@ pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .optional()?;
-    let Some((seq, id, name, blocked, encryption_key, in_conflict)) = row else {
+    let Some((seq, id, name, blocked, encryption_key, in_conflict, post_quantum)) = row else {
         return Ok(None);
     };
     let previous_keys = conn
@@ -886,6 +890,7 @@ pub(crate) fn known(conn: &Connection, key: &IdentityKey) -> Result<Option<Known
         name,
         blocked,
         in_conflict,
+        post_quantum,
         encryption_key,
         previous_keys,
     }))

@@ -218,17 +218,20 @@ fn open_in(
         }
         // Only a card that extends their chain brings a key; any other
         // must use the key I hold (or the one before, for a while).
-        match comrades::take_card(tx, keys, &unsealed.card, &unsealed.links)? {
-            Taken::Updated => {}
-            Taken::Unchanged if known.may_seal_with(&unsealed.card, now) => {}
+        let updated = match comrades::take_card(tx, keys, &unsealed.card, &unsealed.links)? {
+            Taken::Updated => true,
+            Taken::Unchanged if known.may_seal_with(&unsealed.card, now) => false,
             Taken::Unchanged => return Err(EnvelopeError::RetiredKey.into()),
             Taken::Downgrade => return Err(EnvelopeError::Downgrade.into()),
             Taken::Conflict => {
                 *conflict = Some(sender_key);
                 return Err(EnvelopeError::IdentityConflict.into());
             }
-        }
-        if let Some(pq) = &unsealed.pq_key {
+        };
+        // Kept once: only a new card clears the key held.
+        if let Some(pq) = &unsealed.pq_key
+            && (updated || !known.post_quantum)
+        {
             comrades::learn_pq_key(tx, &unsealed.card, pq)?;
         }
         Sender {
