@@ -56,6 +56,10 @@ impl RecoveryKey {
     /// Twelve English BIP-39 words; case and spacing are forgiven, and the
     /// last word's checksum catches a misspelt or swapped word.
     pub fn from_words(words: &str) -> Result<RecoveryKey, RecoveryError> {
+        // Twelve words of at most eight letters, and room for spacing.
+        if words.len() > 1024 {
+            return Err(RecoveryError::WrongWords);
+        }
         let normalized = Zeroizing::new(
             words
                 .split_whitespace()
@@ -278,6 +282,11 @@ mod tests {
         assert_eq!(
             RecoveryKey::from_words("abandon abandon").err(),
             Some(RecoveryError::WrongWords)
+        );
+        assert_eq!(
+            RecoveryKey::from_words(&"abandon ".repeat(10_000)).err(),
+            Some(RecoveryError::WrongWords),
+            "refused before it is read"
         );
         assert_eq!(format!("{key:?}"), "RecoveryKey(<redacted>)");
     }
