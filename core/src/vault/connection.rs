@@ -15,6 +15,7 @@ pub(crate) enum Create {
 /// all before anything is written.
 pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result<Connection> {
     tend_page_crypto::linked();
+    initialize_once()?;
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_PRIVATE_CACHE;
@@ -44,6 +45,20 @@ pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result
     super::schema::check_not_newer(&conn)?;
     configure(&conn)?;
     Ok(conn)
+}
+
+/// SQLite marks itself initialised before it runs SQLCipher's start-up
+/// (`SQLITE_EXTRA_INIT`), so a second thread's first open could key its
+/// database while SQLCipher was still starting, and fail ("keying failed",
+/// `tests/first_open.rs`). Every thread waits here for the whole start-up.
+fn initialize_once() -> Result<()> {
+    static STARTED: std::sync::OnceLock<std::ffi::c_int> = std::sync::OnceLock::new();
+    // SAFETY: sqlite3_initialize may be called at any time, from any thread.
+    let rc = *STARTED.get_or_init(|| unsafe { rusqlite::ffi::sqlite3_initialize() });
+    if rc != rusqlite::ffi::SQLITE_OK {
+        return Err(Error::Storage(format!("SQLite did not start (code {rc})")));
+    }
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -82,8 +97,7 @@ fn apply_key(conn: &Connection, key: &DataKey, call: KeyCall) -> Result<()> {
         }
     };
     if rc != rusqlite::ffi::SQLITE_OK {
-        // What SQLite says of it (never the key): a rare failure under many
-        // parallel tests is not yet explained, and this is what will tell.
+        // What SQLite says of it (never the key).
         // SAFETY: the handle is live; the message is copied before any other call.
         let said = unsafe {
             let db = conn.handle();
