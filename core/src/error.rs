@@ -63,6 +63,8 @@ pub enum Error {
     Collective(#[from] crate::collective::CollectiveError),
     #[error("recovery: {0}")]
     Recovery(#[from] crate::identity::RecoveryError),
+    #[error("backup refused: {0}")]
+    Backup(#[from] crate::vault::BackupError),
     #[error("import, line {line}: {problem}")]
     ImportLine { line: u64, problem: String },
     #[error("import: {0}")]

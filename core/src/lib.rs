@@ -22,7 +22,7 @@
 //! | 3 | `comrades` | comrades, circles, safety numbers; reports `ComradeChange` | rows 0–2 |
 //! | 2 | `identity` | my keys, mailboxes and relays, my card; the key, card and address types | rows 0–1 |
 //! | 1 | `vault` | the database, its header and migrations, named settings; the `Hooks` seam | row 0 |
-//! | 0 | `error`, `id`, `name`, `passphrase`, `time`, `redact`, `secret`, `fts`, `bytes`, `uniffi_types` | shared values and helpers | nothing above |
+//! | 0 | `error`, `id`, `name`, `passphrase`, `time`, `redact`, `secret`, `sealed`, `fts`, `bytes`, `uniffi_types` | shared values and helpers | nothing above |
 //!
 //! The modules on row 6 do not import each other.
 //!
@@ -48,6 +48,7 @@ mod name;
 pub mod passphrase;
 mod redact;
 mod registry;
+pub mod sealed;
 mod secret;
 #[cfg(feature = "testing")]
 pub mod testing;

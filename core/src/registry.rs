@@ -5,6 +5,7 @@
 //! module and [`KINDS`].
 
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,7 +16,8 @@ use crate::collective::Collectives;
 use crate::comrades::Comrades;
 use crate::delivery::{self, Delivery};
 use crate::envelope::{self, CardUpdates, Envelopes, KindHandler};
-use crate::vault::{self, Hooks, KeyWrapper, TableListener, Unlock};
+use crate::sealed::OpenWith;
+use crate::vault::{self, BackupSummary, Contents, Hooks, KeyWrapper, TableListener, Unlock};
 use crate::{DataKey, KdfParams, Result, Vault, care, collective, gatherings, identity, journal};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
@@ -143,6 +145,16 @@ fn gatherings_follow_collectives(conn: &Connection, now: DateTime<Utc>) -> Resul
     gatherings::follow_collectives(conn, now).map(drop)
 }
 
+fn restore(
+    backup: impl Read,
+    with: &OpenWith,
+    create: impl FnOnce(Contents<'_>) -> Result<Vault>,
+) -> Result<(Vault, BackupSummary)> {
+    let backup = vault::read_backup(backup, with)?;
+    let vault = create(Contents::Backup(&backup))?;
+    Ok((vault, backup.summary()))
+}
+
 fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     envelope::prune_replay_records(conn, now).map(drop)
 }
@@ -150,7 +162,7 @@ fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
 impl Vault {
     /// Creates a vault whose data key the app keeps (wrapped by Keystore or Keychain).
     pub fn create_with_key(dir: impl Into<PathBuf>, key: &DataKey) -> Result<Vault> {
-        vault::create_with_key(dir, key, &HOOKS)
+        vault::create_with_key(dir, key, Contents::Fresh, &HOOKS)
     }
 
     /// Creates a vault with a fresh random data key, wrapped by the passphrase.
@@ -159,7 +171,7 @@ impl Vault {
         passphrase: &str,
         params: KdfParams,
     ) -> Result<Vault> {
-        vault::create_with_passphrase(dir, passphrase, params, &HOOKS)
+        vault::create_with_passphrase(dir, passphrase, params, Contents::Fresh, &HOOKS)
     }
 
     pub fn open_with_key(dir: impl Into<PathBuf>, key: &DataKey) -> Result<Vault> {
@@ -179,7 +191,14 @@ impl Vault {
         wrapper: &dyn KeyWrapper,
         params: KdfParams,
     ) -> Result<Vault> {
-        vault::create_with_passphrase_and_device(dir, passphrase, wrapper, params, &HOOKS)
+        vault::create_with_passphrase_and_device(
+            dir,
+            passphrase,
+            wrapper,
+            params,
+            Contents::Fresh,
+            &HOOKS,
+        )
     }
 
     pub fn open_with_passphrase_and_device(
@@ -196,11 +215,63 @@ impl Vault {
 
     /// A new vault with a fresh random data key that only `wrapper` can unwrap.
     pub fn create_wrapped(dir: impl Into<PathBuf>, wrapper: &dyn KeyWrapper) -> Result<Vault> {
-        vault::create_wrapped(dir, wrapper, &HOOKS)
+        vault::create_wrapped(dir, wrapper, Contents::Fresh, &HOOKS)
     }
 
     pub fn open_wrapped(dir: impl Into<PathBuf>, wrapper: &dyn KeyWrapper) -> Result<Vault> {
         vault::open_wrapped(dir, wrapper, &HOOKS)
+    }
+
+    /// The member a whole-vault backup ([`Vault::write_backup`]) holds, in a
+    /// new vault in `dir` with a data key and passphrase of its own. The
+    /// backup is read and checked whole first, so a wrong key or a damaged
+    /// backup leaves nothing behind. The other `restore_` constructors
+    /// differ only in how the new vault is unlocked, as `create_` ones do.
+    pub fn restore_with_passphrase(
+        dir: impl Into<PathBuf>,
+        backup: impl Read,
+        with: &OpenWith,
+        passphrase: &str,
+        params: KdfParams,
+    ) -> Result<(Vault, BackupSummary)> {
+        restore(backup, with, |from| {
+            vault::create_with_passphrase(dir, passphrase, params, from, &HOOKS)
+        })
+    }
+
+    pub fn restore_with_key(
+        dir: impl Into<PathBuf>,
+        backup: impl Read,
+        with: &OpenWith,
+        key: &DataKey,
+    ) -> Result<(Vault, BackupSummary)> {
+        restore(backup, with, |from| {
+            vault::create_with_key(dir, key, from, &HOOKS)
+        })
+    }
+
+    pub fn restore_with_passphrase_and_device(
+        dir: impl Into<PathBuf>,
+        backup: impl Read,
+        with: &OpenWith,
+        passphrase: &str,
+        wrapper: &dyn KeyWrapper,
+        params: KdfParams,
+    ) -> Result<(Vault, BackupSummary)> {
+        restore(backup, with, |from| {
+            vault::create_with_passphrase_and_device(dir, passphrase, wrapper, params, from, &HOOKS)
+        })
+    }
+
+    pub fn restore_wrapped(
+        dir: impl Into<PathBuf>,
+        backup: impl Read,
+        with: &OpenWith,
+        wrapper: &dyn KeyWrapper,
+    ) -> Result<(Vault, BackupSummary)> {
+        restore(backup, with, |from| {
+            vault::create_wrapped(dir, wrapper, from, &HOOKS)
+        })
     }
 
     /// An unencrypted vault with the same schema and pragmas, so benchmarks

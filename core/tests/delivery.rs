@@ -46,6 +46,13 @@ fn three_members_carry_a_care_request_through_a_relay() {
 }
 
 #[test]
+fn a_member_moves_phones_and_comrades_carry_on() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::moves_phone(dir.path(), &relay.url);
+}
+
+#[test]
 fn the_same_event_from_two_relays_is_taken_once() {
     let (one, two) = (FakeRelay::honest(), FakeRelay::honest());
     let dir = tempfile::tempdir().unwrap();

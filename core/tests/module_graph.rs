@@ -16,6 +16,7 @@ const ROWS: &[&[&str]] = &[
         "time",
         "redact",
         "secret",
+        "sealed",
         "fts",
         "bytes",
         "uniffi_types",

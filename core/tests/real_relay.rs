@@ -75,3 +75,11 @@ fn a_flood_sharing_one_date_cannot_hide_a_real_envelope() {
         relays::publish_raw(&url, &events)
     });
 }
+
+#[test]
+#[ignore = "needs nostr-rs-relay in TEND_RELAY_BIN; .ci/run builds it"]
+fn a_member_moves_phones_and_comrades_carry_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(dir.path(), "relay");
+    journeys::moves_phone(&dir.path().join("members"), &relay.url);
+}

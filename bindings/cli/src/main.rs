@@ -1,6 +1,7 @@
 //! `tend`: Tend's command line. The demo, scripting and inspection of a vault.
 
 mod args;
+mod backup_cmd;
 mod care_cmd;
 mod collective_cmd;
 mod delivery_cmd;
@@ -31,7 +32,7 @@ use tend_core::{KdfParams, Vault};
     after_help = "Passphrases come from a prompt without echo, or for scripts from \
                   TEND_PASSPHRASE (the vault's, also for init), TEND_NEW_PASSPHRASE (the new one, \
                   for passphrase change), TEND_DURESS_PASSPHRASE (passphrase duress set), \
-                  TEND_BACKUP_PASSPHRASE (export and import) and TEND_RECOVERY_WORDS \
+                  TEND_BACKUP_PASSPHRASE (export, import, backup and restore) and TEND_RECOVERY_WORDS \
                   (recovery replace)."
 )]
 struct Cli {
@@ -70,6 +71,24 @@ enum Command {
     },
     /// Import a JSON backup made by `tend export`
     Import { file: PathBuf },
+    /// Back up the whole vault (identity, keys, comrades, everything), to
+    /// restore on a new phone; sealed with a passphrase unless --to
+    Backup {
+        /// The file to write, replaced whole
+        #[arg(long, value_parser = crate::args::out_file)]
+        out: PathBuf,
+        /// Seal it to this age recipient (age1…) instead of a passphrase
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Make a new vault (in --vault) from a whole-vault backup: the same
+    /// member, carrying on with every comrade
+    Restore {
+        file: PathBuf,
+        /// An age identity file (AGE-SECRET-KEY-1…), for a backup sealed --to its recipient
+        #[arg(long)]
+        identity: Option<PathBuf>,
+    },
     /// Change the vault passphrase
     #[command(subcommand)]
     Passphrase(PassphraseCommand),
@@ -279,6 +298,12 @@ fn run(cli: Cli) -> CliResult {
                     )
                 },
             )
+        }
+        Command::Backup { out: path, to } => {
+            backup_cmd::backup(&open(&dir)?, &path, to.as_deref(), &out)
+        }
+        Command::Restore { file, identity } => {
+            backup_cmd::restore(&dir, &file, identity.as_deref(), &out)
         }
         Command::Import { file } => {
             let vault = open(&dir)?;

@@ -1807,3 +1807,69 @@ fn every_documented_json_shape_is_what_tend_prints() {
     );
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn a_whole_vault_backup_restores_the_same_member_in_a_new_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (old, new) = (tmp.path().join("old"), tmp.path().join("new"));
+    let backup_pass = [
+        (
+            "TEND_BACKUP_PASSPHRASE",
+            "heron lantern under the river bridge",
+        ),
+        ("TEND_PASSPHRASE", PASS),
+    ];
+    ok(tend(&old, &["init", "--name", "Alice"]));
+    ok(tend(&old, &["journal", "add", "Saw a kingfisher"]));
+    let file = tmp.path().join("alice.tendbackup");
+    let file = file.to_str().unwrap();
+    let weak = tend_with(
+        &old,
+        &["backup", "--out", file],
+        &[
+            ("TEND_BACKUP_PASSPHRASE", "123456"),
+            ("TEND_PASSPHRASE", PASS),
+        ],
+    );
+    assert!(!weak.status.success());
+    assert!(!Path::new(file).exists());
+    let made = json(tend_with(
+        &old,
+        &["--json", "backup", "--out", file],
+        &backup_pass,
+    ));
+    assert_eq!(made["schema"], tend_core::vault::SCHEMA_VERSION);
+    assert!(
+        std::fs::read(file)
+            .unwrap()
+            .starts_with(b"age-encryption.org/v1")
+    );
+
+    let wrong = tend_with(
+        &new,
+        &["restore", file],
+        &[("TEND_BACKUP_PASSPHRASE", "not the passphrase at all, sorry")],
+    );
+    assert!(!wrong.status.success());
+    assert!(!new.exists() || std::fs::read_dir(&new).unwrap().next().is_none());
+    let restored = ok(tend_with(
+        &new,
+        &["restore", file],
+        &[
+            backup_pass[0],
+            ("TEND_PASSPHRASE", "kingfisher wades at dawn by the weir"),
+        ],
+    ));
+    assert!(restored.contains("Restored Alice"), "{restored}");
+    let listed = ok(tend_with(
+        &new,
+        &["journal", "list"],
+        &[("TEND_PASSPHRASE", "kingfisher wades at dawn by the weir")],
+    ));
+    assert!(listed.contains("Saw a kingfisher"), "{listed}");
+    let card = |dir: &Path, pass: &str| ok(tend_with(dir, &["card"], &[("TEND_PASSPHRASE", pass)]));
+    assert_eq!(
+        card(&old, PASS),
+        card(&new, "kingfisher wades at dawn by the weir")
+    );
+}

@@ -1,6 +1,6 @@
 //! The one error apps see. Kotlin gets exceptions, Swift `throws`. Each of
 //! the core's errors keeps its own kind; the core's envelope, card, care,
-//! gathering, collective and recovery errors cross as they are. No variant carries secrets or member
+//! gathering, collective, recovery and backup errors cross as they are. No variant carries secrets or member
 //! content: only fixed words, field names, numbers and line numbers.
 
 use tend_core::care::CareError;
@@ -9,6 +9,7 @@ use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
 use tend_core::gatherings::GatheringError;
 use tend_core::identity::RecoveryError;
+use tend_core::vault::BackupError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum TendError {
@@ -51,6 +52,8 @@ pub enum TendError {
     Collective { problem: CollectiveError },
     #[error("recovery: {problem}")]
     Recovery { problem: RecoveryError },
+    #[error("backup refused: {problem}")]
+    Backup { problem: BackupError },
     /// `line` is the file's line, where one is known.
     #[error("import failed: {problem}")]
     Import { line: Option<u64>, problem: String },
@@ -106,6 +109,7 @@ impl From<tend_core::Error> for TendError {
             E::Gathering(problem) => TendError::Gathering { problem },
             E::Collective(problem) => TendError::Collective { problem },
             E::Recovery(problem) => TendError::Recovery { problem },
+            E::Backup(problem) => TendError::Backup { problem },
             E::ImportLine { line, problem } => TendError::Import {
                 line: Some(line),
                 problem,

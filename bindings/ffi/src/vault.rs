@@ -1,10 +1,11 @@
 //! The vault's lifecycle: create, open, lock, passphrase, rekey, panic
 //! wipe; the app's key provider; and change notices.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tend_core::vault::KeyWrapper;
+use tend_core::sealed::{OpenWith, SealWith};
+use tend_core::vault::{BackupSummary, KeyWrapper};
 use tend_core::{Change, DataKey, KdfParams, Vault};
 
 use crate::{TendError, off_thread};
@@ -205,6 +206,121 @@ pub async fn open_vault_with_passphrase_and_device(
     .await
 }
 
+/// How a whole-vault backup is sealed.
+#[derive(uniffi::Enum)]
+pub enum BackupSeal {
+    /// At least as strong as a vault passphrase.
+    Passphrase { passphrase: String },
+    /// An age X25519 recipient, `age1…`.
+    Recipient { recipient: String },
+}
+
+/// What opens a whole-vault backup.
+#[derive(uniffi::Enum)]
+pub enum BackupOpener {
+    Passphrase {
+        passphrase: String,
+    },
+    /// An age X25519 identity, `AGE-SECRET-KEY-1…`.
+    Identity {
+        identity: String,
+    },
+}
+
+impl BackupSeal {
+    fn core(self) -> Result<SealWith, TendError> {
+        Ok(match self {
+            BackupSeal::Passphrase { passphrase } => SealWith::Passphrase(passphrase.into()),
+            BackupSeal::Recipient { recipient } => SealWith::recipient(&recipient)?,
+        })
+    }
+}
+
+impl BackupOpener {
+    fn core(self) -> Result<OpenWith, TendError> {
+        Ok(match self {
+            BackupOpener::Passphrase { passphrase } => OpenWith::Passphrase(passphrase.into()),
+            BackupOpener::Identity { identity } => OpenWith::identity(&identity)?,
+        })
+    }
+}
+
+fn backup_file(path: &str) -> Result<std::fs::File, TendError> {
+    std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => TendError::NotFound {
+            what: "backup file".into(),
+        },
+        _ => TendError::Storage,
+    })
+}
+
+/// A new vault, its key wrapped by the key store, holding everything the
+/// whole-vault backup at `backup_path` holds: the same member, carrying on.
+#[uniffi::export]
+pub async fn restore_vault(
+    dir: String,
+    backup_path: String,
+    opener: BackupOpener,
+    provider: Arc<dyn KeyProvider>,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        let (opener, backup) = (opener.core()?, backup_file(&backup_path)?);
+        let (vault, _) = Provider::run(provider, |p| {
+            Vault::restore_wrapped(PathBuf::from(dir), backup, &opener, p)
+        })?;
+        Ok(TendVault::wrap(vault))
+    })
+    .await
+}
+
+/// As [`restore_vault`], the new vault sealed by a passphrase of its own.
+#[uniffi::export]
+pub async fn restore_vault_with_passphrase(
+    dir: String,
+    backup_path: String,
+    opener: BackupOpener,
+    passphrase: String,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        let (opener, backup) = (opener.core()?, backup_file(&backup_path)?);
+        let (vault, _) = Vault::restore_with_passphrase(
+            PathBuf::from(dir),
+            backup,
+            &opener,
+            &passphrase,
+            KdfParams::default(),
+        )?;
+        Ok(TendVault::wrap(vault))
+    })
+    .await
+}
+
+/// As [`restore_vault`], the new vault opening with a passphrase and the device secret.
+#[uniffi::export]
+pub async fn restore_vault_with_passphrase_and_device(
+    dir: String,
+    backup_path: String,
+    opener: BackupOpener,
+    passphrase: String,
+    provider: Arc<dyn KeyProvider>,
+) -> Result<Arc<TendVault>, TendError> {
+    off_thread(move || {
+        let (opener, backup) = (opener.core()?, backup_file(&backup_path)?);
+        let (vault, _) = Provider::run(provider, |p| {
+            Vault::restore_with_passphrase_and_device(
+                PathBuf::from(dir),
+                backup,
+                &opener,
+                &passphrase,
+                p,
+                KdfParams::default(),
+            )
+        })?;
+        Ok(TendVault::wrap(vault))
+    })
+    .await
+}
+
 /// Panic wipe without unlocking: destroys the key and deletes every vault file.
 #[uniffi::export]
 pub async fn wipe_vault(dir: String) -> Result<(), TendError> {
@@ -218,6 +334,17 @@ impl TendVault {
         self.vault.set_change_listener(listener.map(|app| {
             Arc::new(move |change| app.changed(change)) as Arc<dyn Fn(Change) + Send + Sync>
         }));
+    }
+
+    /// Everything this vault holds, sealed, written to `path` (replaced only
+    /// once the whole backup is on disk): what a new phone restores from.
+    pub async fn write_backup(
+        &self,
+        path: String,
+        seal: BackupSeal,
+    ) -> Result<BackupSummary, TendError> {
+        self.with(move |v| Ok(v.write_backup_file(&seal.core()?, Path::new(&path))?))
+            .await
     }
 
     /// Closes the database and forgets the key.

@@ -14,6 +14,7 @@ use super::entry::{CleanEntry, Entry, EntryId, NewEntry};
 use super::mood::{self, MoodStep};
 use super::store;
 use super::{Journal, Progress};
+use crate::sealed::{self, OpenWith, Refused, SealWith};
 use crate::{Error, Result};
 
 pub const BACKUP_FORMAT: &str = "tend-journal";
@@ -96,9 +97,8 @@ impl Journal<'_> {
                 write(&mut out)
             }
             ExportProtection::Passphrase(passphrase) => {
-                let mut sealed = age::Encryptor::with_user_passphrase(passphrase)
-                    .wrap_output(out)
-                    .map_err(Error::io("writing the export"))?;
+                let with = SealWith::Passphrase(passphrase);
+                let mut sealed = sealed::seal(&with, out, "writing the export")?;
                 let n = write(&mut sealed)?;
                 sealed.finish().map_err(Error::io("writing the export"))?;
                 Ok(n)
@@ -199,13 +199,10 @@ impl Journal<'_> {
     ) -> Result<ImportSummary> {
         let mut input = BufReader::new(input.take(MAX_IMPORT_BYTES + 1));
         let mut bytes = Vec::new();
-        if is_age(input.fill_buf().map_err(Error::io("reading the backup"))?) {
+        if sealed::is_age(input.fill_buf().map_err(Error::io("reading the backup"))?) {
             let passphrase = passphrase.ok_or(Error::PassphraseNeeded)?;
-            let decryptor = age::Decryptor::new_buffered(input).map_err(age_error)?;
-            let identity = age::scrypt::Identity::new(passphrase);
-            decryptor
-                .decrypt(std::iter::once(&identity as &dyn age::Identity))
-                .map_err(age_error)?
+            sealed::open(input, &OpenWith::Passphrase(passphrase))
+                .map_err(refused)?
                 .take(MAX_IMPORT_BYTES + 1)
                 .read_to_end(&mut bytes)
                 .map_err(|_| Error::Import("the backup is damaged"))?;
@@ -247,19 +244,13 @@ impl Journal<'_> {
     }
 }
 
-fn is_age(start: &[u8]) -> bool {
-    start.starts_with(b"age-encryption.org/")
-}
-
-fn age_error(e: age::DecryptError) -> Error {
-    match e {
-        age::DecryptError::DecryptionFailed
-        | age::DecryptError::KeyDecryptionFailed
-        | age::DecryptError::NoMatchingKeys => Error::WrongKey,
-        age::DecryptError::ExcessiveWork { .. } => {
+fn refused(refused: Refused) -> Error {
+    match refused {
+        Refused::WrongKey => Error::WrongKey,
+        Refused::TooMuchWork => {
             Error::Import("the backup's passphrase work factor is too high for this device")
         }
-        _ => Error::Import("the backup is damaged or not an age file"),
+        Refused::Damaged => Error::Import("the backup is damaged or not an age file"),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Opening a SQLCipher connection: the key, the key check, then the pragmas.
 
+use std::ffi::CStr;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
@@ -30,11 +31,7 @@ pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result
     // keys in a private heap it overwrites on free regardless, and the page
     // cipher (ours) wipes its AES keys (the `zeroize` features).
     if let Some(key) = key {
-        apply_key(&conn, key, KeyCall::Key)?;
-        // Page HMACs with SHA-256: phones' ARMv8 crypto extensions accelerate
-        // it, few accelerate SHA-512 (SQLCipher's default). Add one entry:
-        // 2.3x plain SQLite with SHA-512, about 1.7x with SHA-256.
-        conn.execute_batch("PRAGMA cipher_hmac_algorithm = HMAC_SHA256;")?;
+        key_database(&conn, c"main", key)?;
     }
     // The first read proves the key: a wrong one fails here as "not a database".
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
@@ -44,6 +41,21 @@ pub(crate) fn open(path: &Path, key: Option<&DataKey>, create: Create) -> Result
         })?;
     super::schema::check_not_newer(&conn)?;
     configure(&conn)?;
+    Ok(conn)
+}
+
+/// A plain database in memory, for reading what nobody vouches for: a
+/// backup's image. SQLite's defensive mode, and no function or virtual
+/// table the schema names runs unless SQLite trusts it.
+pub(crate) fn open_in_memory() -> Result<Connection> {
+    initialize_once()?;
+    let conn = Connection::open_in_memory()?;
+    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA,
+        false,
+    )?;
     Ok(conn)
 }
 
@@ -73,13 +85,41 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Keys the database `schema` (main, or one just attached) before its first read.
+fn key_database(conn: &Connection, schema: &CStr, key: &DataKey) -> Result<()> {
+    apply_key(conn, key, KeyCall::Key(schema))?;
+    // Page HMACs with SHA-256: phones' ARMv8 crypto extensions accelerate
+    // it, few accelerate SHA-512 (SQLCipher's default). Add one entry:
+    // 2.3x plain SQLite with SHA-512, about 1.7x with SHA-256.
+    let schema = schema.to_str().expect("schema names are ASCII");
+    conn.execute_batch(&format!(
+        "PRAGMA {schema}.cipher_hmac_algorithm = HMAC_SHA256;"
+    ))?;
+    Ok(())
+}
+
+/// Attaches a new vault database at `path` as `schema`, keyed as `open` keys one.
+pub(crate) fn attach_new(
+    conn: &Connection,
+    schema: &CStr,
+    path: &Path,
+    key: &DataKey,
+) -> Result<()> {
+    let name = schema.to_str().expect("schema names are ASCII");
+    let path = path
+        .to_str()
+        .ok_or(Error::invalid("vault folder", "must be valid UTF-8"))?;
+    conn.execute(&format!("ATTACH ?1 AS {name}"), [path])?;
+    key_database(conn, schema, key)
+}
+
 /// Changes the database key in place (SQLCipher rewrites every page).
 pub(crate) fn rekey(conn: &Connection, new_key: &DataKey) -> Result<()> {
     apply_key(conn, new_key, KeyCall::Rekey)
 }
 
-enum KeyCall {
-    Key,
+enum KeyCall<'a> {
+    Key(&'a CStr),
     Rekey,
 }
 
@@ -92,7 +132,9 @@ fn apply_key(conn: &Connection, key: &DataKey, call: KeyCall) -> Result<()> {
     let rc = unsafe {
         let db = conn.handle();
         match call {
-            KeyCall::Key => rusqlite::ffi::sqlite3_key(db, text.as_ptr().cast(), len),
+            KeyCall::Key(schema) => {
+                rusqlite::ffi::sqlite3_key_v2(db, schema.as_ptr(), text.as_ptr().cast(), len)
+            }
             KeyCall::Rekey => rusqlite::ffi::sqlite3_rekey(db, text.as_ptr().cast(), len),
         }
     };

@@ -4,7 +4,7 @@
 //! (`docs/vault-format.md`, "A duress passphrase").
 
 use super::header::{Header, Secret};
-use super::{Hooks, Unlocked, VaultFiles, make, wipe_files, wrapped};
+use super::{Contents, Hooks, Unlocked, VaultFiles, make, wipe_files, wrapped};
 use crate::{DataKey, Result};
 
 /// Wipes the vault in `files` and makes an empty one under `decoy`, with a
@@ -25,7 +25,7 @@ pub(super) fn take_over(
         false => None,
     };
     wipe_files(files)?;
-    let unlocked = make(files, decoy, &new_header, hooks)?;
+    let unlocked = make(files, decoy, &new_header, Contents::Fresh, hooks)?;
     if let Some(bytes) = device {
         wrapped::write_wrapped(files, &bytes)?;
     }

@@ -528,18 +528,31 @@ fn cipher(key: &[u8; 32]) -> XChaCha20Poly1305 {
 /// Writes a temporary file, syncs it and renames it over `path`: a crash
 /// leaves the old file or the new one, never half of either.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8], context: &'static str) -> Result<()> {
+    write_file_atomically(path, context, |file| {
+        file.write_all(bytes).map_err(Error::io(context))
+    })
+}
+
+/// [`write_atomically`], with what `fill` writes into the temporary file.
+pub(crate) fn write_file_atomically<T>(
+    path: &Path,
+    context: &'static str,
+    fill: impl FnOnce(&mut fs::File) -> Result<T>,
+) -> Result<T> {
     let tmp = path.with_extension("tmp");
+    let io = |e| Error::io(context)(e);
     let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        sync_dir(path)
+        let mut file = fs::File::create(&tmp).map_err(io)?;
+        let value = fill(&mut file)?;
+        file.sync_all().map_err(io)?;
+        fs::rename(&tmp, path).map_err(io)?;
+        sync_dir(path).map_err(io)?;
+        Ok(value)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result.map_err(Error::io(context))
+    result
 }
 
 pub(crate) fn sync_dir(path: &Path) -> std::io::Result<()> {

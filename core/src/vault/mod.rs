@@ -12,6 +12,7 @@
 //! as `Hooks`, which `crate::registry` assembles; the public constructors
 //! live there too, so every vault is opened with them.
 
+mod backup;
 mod connection;
 mod duress;
 mod header;
@@ -30,6 +31,10 @@ use rand::RngCore;
 use rusqlite::{Connection, Transaction};
 
 use crate::{DataKey, Error, Result};
+pub(crate) use backup::{Backup, read as read_backup};
+pub use backup::{
+    BackupError, BackupSummary, MAX_VAULT_BACKUP_BYTES, VAULT_BACKUP_FORMAT, VAULT_BACKUP_VERSION,
+};
 use connection::Create;
 pub use header::KdfParams;
 use header::{Header, Secret, Slot};
@@ -133,6 +138,15 @@ impl Hooks {
     }
 }
 
+/// What a new vault's database starts with.
+#[derive(Clone, Copy)]
+pub(crate) enum Contents<'a> {
+    /// Tend's tables, empty.
+    Fresh,
+    /// Everything a backup holds (`backup::read` checked it).
+    Backup(&'a Backup),
+}
+
 /// How the data key is supplied.
 pub(crate) enum Unlock<'a> {
     AppKey(&'a DataKey),
@@ -192,12 +206,14 @@ impl std::fmt::Debug for Vault {
 pub(crate) fn create_with_key(
     dir: impl Into<PathBuf>,
     key: &DataKey,
+    from: Contents<'_>,
     hooks: &'static Hooks,
 ) -> Result<Vault> {
     Vault::create(
         VaultFiles::new(dir),
         key.clone(),
         Header::for_app_key(key),
+        from,
         hooks,
     )
 }
@@ -207,6 +223,7 @@ pub(crate) fn create_with_passphrase(
     dir: impl Into<PathBuf>,
     passphrase: &str,
     params: KdfParams,
+    from: Contents<'_>,
     hooks: &'static Hooks,
 ) -> Result<Vault> {
     check_passphrase(passphrase)?;
@@ -216,7 +233,7 @@ pub(crate) fn create_with_passphrase(
         device: None,
     };
     let header = Header::for_passphrase(&key, &secret, params)?;
-    Vault::create(VaultFiles::new(dir), key, header, hooks)
+    Vault::create(VaultFiles::new(dir), key, header, from, hooks)
 }
 
 pub(crate) fn open(
@@ -261,9 +278,10 @@ impl Vault {
         files: VaultFiles,
         key: DataKey,
         header: Header,
+        from: Contents<'_>,
         hooks: &'static Hooks,
     ) -> Result<Vault> {
-        let unlocked = make(&files, key, &header, hooks)?;
+        let unlocked = make(&files, key, &header, from, hooks)?;
         Self::from_parts(files, unlocked, hooks)
     }
     fn from_parts(files: VaultFiles, unlocked: Unlocked, hooks: &'static Hooks) -> Result<Vault> {
@@ -514,7 +532,13 @@ impl Vault {
 
 /// A new database under `key` with `header` beside it, in a folder with no
 /// vault files; nothing is left behind if it fails.
-fn make(files: &VaultFiles, key: DataKey, header: &Header, hooks: &Hooks) -> Result<Unlocked> {
+fn make(
+    files: &VaultFiles,
+    key: DataKey,
+    header: &Header,
+    from: Contents<'_>,
+    hooks: &Hooks,
+) -> Result<Unlocked> {
     if files.all().iter().any(|p| p.exists()) {
         return Err(Error::VaultExists);
     }
@@ -528,13 +552,25 @@ fn make(files: &VaultFiles, key: DataKey, header: &Header, hooks: &Hooks) -> Res
             .map_err(Error::io("creating the vault folder"))?;
     }
     let made = (|| {
+        if let Contents::Backup(backup) = from {
+            backup::fill(&files.database(), &key, backup)?;
+        }
         let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
         hooks.open(&mut conn)?;
+        // A restored vault is another copy: an id of its own, and its
+        // first vault's day of creation kept.
         let vault_id = uuid::Uuid::now_v7().to_string();
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
-            (vault_id, chrono::Utc::now().to_rfc3339()),
-        )?;
+        let now = chrono::Utc::now().to_rfc3339();
+        match from {
+            Contents::Fresh => conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
+                (vault_id, now),
+            )?,
+            Contents::Backup(_) => conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('vault_id', ?1), ('restored_at', ?2)",
+                (vault_id, now),
+            )?,
+        };
         // The header is written last: a vault without one was never finished.
         header.write_atomically(&files.header())?;
         Ok(conn)

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use super::header::{Header, Secret, sync_dir, write_atomically};
-use super::{Hooks, KdfParams, Vault, VaultFiles, check_passphrase};
+use super::{Contents, Hooks, KdfParams, Vault, VaultFiles, check_passphrase};
 use crate::{DataKey, Error, Result};
 
 /// Larger wrapped keys are refused unread: a wrapped 32-byte key is small.
@@ -27,12 +27,13 @@ pub trait KeyWrapper {
 pub(crate) fn create_wrapped(
     dir: impl Into<PathBuf>,
     wrapper: &dyn KeyWrapper,
+    from: Contents<'_>,
     hooks: &'static Hooks,
 ) -> Result<Vault> {
     let files = VaultFiles::new(dir);
     let key = DataKey::generate();
     create_beside_wrapped(&files, wrapper, &key, || {
-        super::create_with_key(files.dir(), &key, hooks)
+        super::create_with_key(files.dir(), &key, from, hooks)
     })
 }
 
@@ -66,6 +67,7 @@ pub(crate) fn create_with_passphrase_and_device(
     passphrase: &str,
     wrapper: &dyn KeyWrapper,
     params: KdfParams,
+    from: Contents<'_>,
     hooks: &'static Hooks,
 ) -> Result<Vault> {
     check_passphrase(passphrase)?;
@@ -78,7 +80,7 @@ pub(crate) fn create_with_passphrase_and_device(
             device: Some(&device),
         };
         let header = Header::for_passphrase(&key, &secret, params)?;
-        Vault::create(files.clone(), key, header, hooks)
+        Vault::create(files.clone(), key, header, from, hooks)
     })?;
     if let Some(unlocked) = vault.guard().as_mut() {
         unlocked.device = Some(device);

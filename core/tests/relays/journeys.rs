@@ -10,7 +10,10 @@ use tend_core::delivery::nostr::Limits;
 use tend_core::delivery::{RelayUrl, RouteState, SyncOptions, SyncReport};
 use tend_core::envelope::{Outgoing, Recipient};
 
-use crate::common::{befriend, member};
+use tend_core::gatherings::NewGathering;
+use tend_core::sealed::{OpenWith, SealWith};
+
+use crate::common::{TEST_KDF, befriend, entry, member};
 
 /// Words the journeys send, which no relay may hold in the clear.
 pub const WORDS: &[&str] = &["clinic", "Appointment", "Riverside", "hello"];
@@ -309,5 +312,96 @@ pub fn flood_cannot_hide(
         !again.relays[0]
             .problems
             .contains_key(&tend_core::delivery::RelayProblem::BadChunk)
+    );
+}
+
+/// The passphrase a journey's backups are sealed with.
+pub const BACKUP_PASSPHRASE: &str = "heron lantern under the river bridge";
+
+/// The whole vault, sealed with [`BACKUP_PASSPHRASE`].
+pub fn backup_of(vault: &Vault) -> Vec<u8> {
+    let mut out = Vec::new();
+    vault
+        .write_backup(
+            &SealWith::Passphrase(BACKUP_PASSPHRASE.to_owned().into()),
+            &mut out,
+        )
+        .unwrap();
+    out
+}
+
+/// Alice's phone is lost; her whole-vault backup becomes a new vault with a
+/// passphrase of its own. Bob and Carol carry on with it through the relay
+/// without meeting her again, and nothing of hers is lost.
+pub fn moves_phone(dir: &Path, relay: &RelayUrl) {
+    let v = members_on(dir, &["Alice", "Bob", "Carol"], &[relay]);
+    let (alice, bob, carol) = (&v[0], &v[1], &v[2]);
+    let bobs_id = alice.comrades().find("Bob").unwrap().id;
+    alice.comrades().mark_verified(bobs_id).unwrap();
+    let circle = alice.comrades().create_circle("Wellbeing circle").unwrap();
+    alice.comrades().add_to_circle(circle.id, bobs_id).unwrap();
+    alice.journal().add(entry("Saw a kingfisher")).unwrap();
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+    alice
+        .gatherings()
+        .add(NewGathering::monthly_restorative(
+            first,
+            "Europe/Berlin",
+            "Riverside",
+        ))
+        .unwrap();
+    let request = alice
+        .care()
+        .post(&ride(vec![comrade(alice, "Bob")]))
+        .unwrap();
+    sync(alice);
+
+    let (moved, summary) = Vault::restore_with_passphrase(
+        dir.join("Alice's new phone"),
+        backup_of(alice).as_slice(),
+        &OpenWith::Passphrase(BACKUP_PASSPHRASE.to_owned().into()),
+        "kingfisher wades at dawn by the weir",
+        TEST_KDF,
+    )
+    .unwrap();
+    assert_eq!(summary.schema, tend_core::vault::SCHEMA_VERSION);
+    assert!(moved.comrades().my_card().unwrap() == alice.comrades().my_card().unwrap());
+    assert!(moved.comrades().list().unwrap() == alice.comrades().list().unwrap());
+    assert!(moved.comrades().find("Bob").unwrap().verified);
+    assert!(moved.comrades().circles().unwrap() == alice.comrades().circles().unwrap());
+    let everything = tend_core::journal::EntryFilter::default();
+    assert_eq!(
+        moved.journal().list(&everything, 10, None).unwrap().entries,
+        alice.journal().list(&everything, 10, None).unwrap().entries
+    );
+    assert!(moved.gatherings().list().unwrap() == alice.gatherings().list().unwrap());
+    assert_eq!(
+        moved.delivery().relays().unwrap(),
+        std::slice::from_ref(relay)
+    );
+    let mine = moved.care().mine().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].request.id, request.request.id);
+    assert!(moved.integrity_check().unwrap());
+
+    // Bob answers the request the old phone sent; the new phone hears it.
+    assert_eq!(received(&sync(bob)), 1);
+    bob.care()
+        .offer_help(request.request.id, "I can drive", None)
+        .unwrap();
+    sync(bob);
+    assert_eq!(received(&sync(&moved)), 1);
+    assert_eq!(moved.care().mine().unwrap()[0].offers.len(), 1);
+    // And what the new phone sends is Alice's, verified as before.
+    note(&moved, "Carol", b"hello from my new phone");
+    sync(&moved);
+    assert_eq!(received(&sync(carol)), 1);
+    let inbox = carol.envelopes().inbox(Some("test.note")).unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].opened.body, b"hello from my new phone");
+    let sender = &inbox[0].opened.sender;
+    assert_eq!(
+        sender.comrade,
+        Some(carol.comrades().find("Alice").unwrap().id)
     );
 }
