@@ -324,8 +324,81 @@ fn change_passphrase_and_rekey(c: &mut Criterion) {
     group.finish();
 }
 
+/// Issue 21: the whole vault (100k entries, 200 comrades) backed up and
+/// restored, against the journal-only export of the same vault. The backup
+/// is sealed to an age X25519 recipient and the export is plain JSON, so
+/// neither figure carries scrypt's deliberate second.
+fn whole_vault_backup(c: &mut Criterion) {
+    use tend_core::sealed::{OpenWith, SealWith};
+    let mut group = c.benchmark_group("whole_vault_backup_100k_entries_200_comrades");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(40));
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = Vault::create_with_key(tmp.path().join("alice"), &key()).unwrap();
+    let opts = DaylioOptions {
+        time_zone: chrono_tz::Europe::Berlin,
+        unknown_moods: UnknownMoods::Report,
+    };
+    vault
+        .journal()
+        .import_daylio(daylio_csv(100_000, 3).as_slice(), &opts, &mut |_, _| {})
+        .unwrap();
+    for i in 0..200 {
+        let comrade = Vault::create_with_key(tmp.path().join(format!("c{i}")), &key()).unwrap();
+        let card = comrade.comrades().my_card().unwrap();
+        vault
+            .comrades()
+            .add(&card, Some(&format!("Comrade {i}")))
+            .unwrap();
+    }
+    let identity = age::x25519::Identity::generate();
+    let seal = SealWith::Recipient(identity.to_public());
+    let mut backup = Vec::new();
+    vault.write_backup(&seal, &mut backup).unwrap();
+    eprintln!("whole-vault backup: {} bytes", backup.len());
+
+    group.bench_function("journal_export_json", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            vault
+                .journal()
+                .export(
+                    tend_core::journal::ExportFormat::Json,
+                    tend_core::journal::ExportProtection::Plaintext,
+                    &mut out,
+                    &mut |_, _| {},
+                )
+                .unwrap();
+            black_box(out.len())
+        })
+    });
+    group.bench_function("backup", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(backup.len());
+            black_box(vault.write_backup(&seal, &mut out).unwrap())
+        })
+    });
+    let open = OpenWith::Identity(identity.clone());
+    group.bench_function("restore", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().unwrap(),
+            |dir| {
+                let (restored, _) =
+                    Vault::restore_with_key(dir.path().join("v"), backup.as_slice(), &open, &key())
+                        .unwrap();
+                drop(restored);
+                dir
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    whole_vault_backup,
     open,
     add_one,
     bulk_import,

@@ -375,3 +375,38 @@ fn mutated_images_never_panic_or_half_restore() {
     }
     assert!(refusals > 0 && refusals + restored == 60);
 }
+
+/// `docs/vectors/vault-backup-v1.age`: Alice, her comrade Bob and one
+/// entry, sealed to the identity `docs/export-formats.md` publishes. Made
+/// once (`TEND_WRITE_VECTORS=1`); every later Tend must restore it, its
+/// schema carried on by the migrations.
+#[test]
+fn the_checked_in_vault_backup_vector_restores() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vectors/vault-backup-v1.age");
+    if std::env::var_os("TEND_WRITE_VECTORS").is_some() {
+        let tmp = tempfile::tempdir().unwrap();
+        let alice = alice(tmp.path());
+        let mut out = Vec::new();
+        alice.write_backup(&seal_with(), &mut out).unwrap();
+        std::fs::write(&path, out).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let (head, _) = unseal(&bytes);
+    assert_eq!(head["format"], "tend-vault");
+    let tmp = tempfile::tempdir().unwrap();
+    let (vault, summary) = Vault::restore_with_key(
+        tmp.path().join("v"),
+        bytes.as_slice(),
+        &open_with(),
+        &key(9),
+    )
+    .unwrap();
+    assert_eq!(summary.schema, head["schema"].as_i64().unwrap());
+    assert_eq!(vault.display_name().unwrap().as_deref(), Some("Alice"));
+    assert_eq!(vault.comrades().list().unwrap()[0].name, "Bob");
+    let everything = tend_core::journal::EntryFilter::default();
+    let entries = vault.journal().list(&everything, 10, None).unwrap().entries;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].body, "Saw a kingfisher");
+    assert!(vault.integrity_check().unwrap());
+}

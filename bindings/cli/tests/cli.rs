@@ -1580,6 +1580,31 @@ fn every_documented_json_shape_is_what_tend_prints() {
         "tend --json export",
         run(&a, &["--json", "export", "--out", backup.to_str().unwrap()]),
     ));
+    let whole = tmp.path().join("alice.tendbackup");
+    let whole = whole.to_str().unwrap();
+    let strong = [
+        (
+            "TEND_BACKUP_PASSPHRASE",
+            "heron lantern under the river bridge",
+        ),
+        ("TEND_PASSPHRASE", PASS),
+    ];
+    real.push((
+        "tend --json backup",
+        json(tend_with(
+            &a,
+            &["--json", "backup", "--out", whole],
+            &strong,
+        )),
+    ));
+    real.push((
+        "tend --json restore",
+        json(tend_with(
+            &tmp.path().join("restored"),
+            &["--json", "restore", whole],
+            &strong,
+        )),
+    ));
     let shared = tmp.path().join("entry.tend");
     ok(tend(
         &a,

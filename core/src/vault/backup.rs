@@ -142,8 +142,12 @@ pub(crate) fn read(input: impl Read, with: &OpenWith) -> Result<Backup> {
         Refused::Damaged => BackupError::Damaged.into(),
     })?);
     let head = read_head(&mut plain)?;
-    // Read as it arrives, so a head that claims 2 GiB costs only what follows it.
+    // Reserved whole, so no copy is left unwiped by growing; untouched
+    // pages cost nothing, so a head that lies costs only what follows it.
     let mut image = Zeroizing::new(Vec::new());
+    image
+        .try_reserve_exact(head.database_bytes as usize)
+        .map_err(|_| BackupError::TooLarge)?;
     (&mut plain)
         .take(head.database_bytes)
         .read_to_end(&mut image)

@@ -341,6 +341,46 @@ final class TendCoreTests: XCTestCase {
         }
     }
 
+    func testAWholeVaultBackupBecomesTheSameMemberOnANewPhone() async throws {
+        let alice = try await member("Alice")
+        let bob = try await member("Bob")
+        let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
+        let aliceAtBob = try await bob.addComrade(card: try await alice.myCard(), name: nil)
+        _ = try await alice.markVerified(comradeId: bobAtAlice.id)
+        let file = dir.appendingPathComponent("alice.tendbackup").path
+        let passphrase = "heron lantern under the river bridge"
+        let made = try await alice.writeBackup(path: file, seal: .passphrase(passphrase: passphrase))
+        XCTAssertGreaterThan(made.databaseBytes, 0)
+        let newPhone = dir.appendingPathComponent("new phone").path
+        await expectError({
+            try await restoreVault(dir: newPhone, backupPath: file,
+                                   opener: .passphrase(passphrase: "not the passphrase at all, sorry"),
+                                   provider: PadKeyProvider(9))
+        }) {
+            if case .WrongKey = $0 { return true } else { return false }
+        }
+        let moved = try await restoreVault(dir: newPhone, backupPath: file,
+                                           opener: .passphrase(passphrase: passphrase),
+                                           provider: PadKeyProvider(9))
+        let card = try await moved.myCard()
+        let old = try await alice.myCard()
+        XCTAssertEqual(card, old)
+        let comrades = try await moved.comrades()
+        XCTAssertEqual(comrades.first?.verified, true)
+        let written = try await bob.addEntry(entry: entry("For the new phone"))
+        let sealed = try await bob.shareEntry(entryId: written.id, to: [.comrade(aliceAtBob.id)], note: nil)
+        let opened = try await moved.openEnvelope(envelope: sealed.bytes)
+        XCTAssertEqual(opened.sender.name, "Bob")
+        let notOne = dir.appendingPathComponent("not a backup")
+        try Data("hello".utf8).write(to: notOne)
+        await expectError({
+            try await restoreVault(dir: self.dir.appendingPathComponent("other").path, backupPath: notOne.path,
+                                   opener: .passphrase(passphrase: passphrase), provider: PadKeyProvider(9))
+        }) {
+            if case .Backup(problem: .notABackup) = $0 { return true } else { return false }
+        }
+    }
+
     func testTheMonthlyGatheringAndItsReminders() async throws {
         let vault = try await member("Alice")
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")

@@ -163,6 +163,37 @@ class TendTest {
     }
 
     @Test
+    fun `a whole-vault backup becomes the same member on a new phone`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val bob = member("Bob")
+        val bobAtAlice = alice.addComrade(bob.myCard(), null)
+        bob.addComrade(alice.myCard(), null)
+        alice.markVerified(bobAtAlice.id)
+        alice.addEntry(entry("Saw a kingfisher"))
+        val file = dir.resolve("alice.tendbackup").toString()
+        val passphrase = "heron lantern under the river bridge"
+        val made = alice.writeBackup(file, BackupSeal.Passphrase(passphrase))
+        assertTrue(made.databaseBytes > 0uL)
+
+        val newPhone = dir.resolve("new phone").toString()
+        val wrong = BackupOpener.Passphrase("not the passphrase at all, sorry")
+        assertThrows<TendException.WrongKey> { runBlocking { restoreVault(newPhone, file, wrong, PadKeyProvider(9)) } }
+        val moved = restoreVault(newPhone, file, BackupOpener.Passphrase(passphrase), PadKeyProvider(9))
+        assertEquals(alice.myCard(), moved.myCard())
+        assertTrue(moved.comrades().single().verified)
+        assertEquals("Saw a kingfisher", moved.listEntries(10u, null, null, null, null).entries.single().body)
+        val sealed = bob.shareEntry(bob.addEntry(entry("For the new phone")).id,
+            listOf(Recipient.Comrade(bob.comrades().single().id)), null)
+        assertEquals("Bob", moved.openEnvelope(sealed.bytes).sender.name)
+
+        Files.write(dir.resolve("not a backup"), "hello".toByteArray())
+        val notOne = assertThrows<TendException.Backup> {
+            runBlocking { restoreVault(dir.resolve("other").toString(), dir.resolve("not a backup").toString(), wrong, PadKeyProvider(9)) }
+        }
+        assertEquals(BackupError.NOT_A_BACKUP, notOne.problem)
+    }
+
+    @Test
     fun `deleting an entry takes its outbox copies, and the inbox deletes and clears`() = runBlocking<Unit> {
         val alice = member("Alice")
         val bob = member("Bob")
