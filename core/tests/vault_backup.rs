@@ -155,6 +155,14 @@ fn a_backup_sealed_to_a_recipient_opens_with_its_identity_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let alice = alice(tmp.path());
     let identity = age::x25519::Identity::generate();
+    // A plan names a folder on the old phone; the new one sets its own.
+    let plan = tend_core::vault::AutomaticBackups {
+        folder: tmp.path().to_str().unwrap().into(),
+        every_days: 7,
+        keep: 3,
+        recipient: identity.to_public().to_string(),
+    };
+    alice.set_automatic_backups(Some(&plan)).unwrap();
     let recipient = SealWith::recipient(&identity.to_public().to_string()).unwrap();
     let mut bytes = Vec::new();
     alice.write_backup(&recipient, &mut bytes).unwrap();
@@ -169,6 +177,8 @@ fn a_backup_sealed_to_a_recipient_opens_with_its_identity_alone() {
     let mine = OpenWith::identity(identity.to_string().expose_secret()).unwrap();
     let (moved, _) = Vault::restore_with_key(&dir, bytes.as_slice(), &mine, &key(9)).unwrap();
     assert_eq!(moved.journal().count().unwrap(), 1);
+    assert_eq!(moved.automatic_backups().unwrap(), None);
+    assert_eq!(alice.automatic_backups().unwrap(), Some(plan));
     assert!(matches!(
         SealWith::recipient("age1notakey"),
         Err(Error::Invalid { .. })

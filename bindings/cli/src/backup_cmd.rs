@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
+use clap::Subcommand;
 use tend_core::sealed::{OpenWith, SealWith};
+use tend_core::vault::AutomaticBackups;
 use tend_core::{KdfParams, Vault};
 
 use crate::output::Output;
@@ -69,4 +71,84 @@ pub fn restore(dir: &Path, file: &Path, identity: Option<&Path>, out: &Output) -
 
 fn size(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+#[derive(Subcommand)]
+pub enum BackupsCommand {
+    /// Write whole-vault backups into FOLDER on their own, sealed to an age
+    /// recipient; `tend backups run` (or the app's background work) writes
+    /// one when due
+    Set {
+        folder: std::path::PathBuf,
+        /// The age recipient (age1…) whose identity, kept off this phone, opens them
+        #[arg(long)]
+        to: String,
+        /// How often, in days
+        #[arg(long, default_value_t = 7)]
+        every_days: u32,
+        /// How many to keep, newest first
+        #[arg(long, default_value_t = 3)]
+        keep: u32,
+    },
+    /// The plan, and when the last one was written
+    Show,
+    /// Stop writing them (those written stay)
+    Off,
+    /// Write one now if one is due
+    Run,
+}
+
+pub fn backups(cmd: BackupsCommand, vault: &Vault, out: &Output) -> CliResult {
+    match cmd {
+        BackupsCommand::Set {
+            folder,
+            to,
+            every_days,
+            keep,
+        } => {
+            let folder = folder
+                .canonicalize()
+                .map_err(|e| format!("cannot use {}: {e}", folder.display()))?;
+            let plan = AutomaticBackups {
+                folder: folder.to_string_lossy().into_owned(),
+                every_days,
+                keep,
+                recipient: to,
+            };
+            vault.set_automatic_backups(Some(&plan)).map_err(fail)?;
+            out.done(&format!(
+                "A backup every {every_days} days into {}, the newest {keep} kept.",
+                folder.display()
+            ))
+        }
+        BackupsCommand::Show => {
+            let plan = vault.automatic_backups().map_err(fail)?;
+            let last = vault.last_automatic_backup().map_err(fail)?;
+            let json = serde_json::json!({ "plan": plan, "last": last });
+            out.show(&json, || match &plan {
+                None => "No automatic backups.".into(),
+                Some(p) => format!(
+                    "A backup every {} days into {}, the newest {} kept; the last: {}.",
+                    p.every_days,
+                    p.folder,
+                    p.keep,
+                    last.map_or("none yet".into(), |t| t
+                        .format("%Y-%m-%d %H:%M UTC")
+                        .to_string())
+                ),
+            })
+        }
+        BackupsCommand::Off => {
+            vault.set_automatic_backups(None).map_err(fail)?;
+            out.done("No more automatic backups; those written stay.")
+        }
+        BackupsCommand::Run => {
+            let written = vault.back_up_if_due(chrono::Utc::now()).map_err(fail)?;
+            let json = serde_json::json!({ "written": written });
+            out.show(&json, || match &written {
+                Some(path) => format!("Backed up to {}.", path.display()),
+                None => "None due.".into(),
+            })
+        }
+    }
 }

@@ -81,6 +81,9 @@ enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Automatic whole-vault backups into a folder, sealed to an age recipient
+    #[command(subcommand)]
+    Backups(backup_cmd::BackupsCommand),
     /// Make a new vault (in --vault) from a whole-vault backup: the same
     /// member, carrying on with every comrade
     Restore {
@@ -302,6 +305,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Backup { out: path, to } => {
             backup_cmd::backup(&open(&dir)?, &path, to.as_deref(), &out)
         }
+        Command::Backups(cmd) => backup_cmd::backups(cmd, &open(&dir)?, &out),
         Command::Restore { file, identity } => {
             backup_cmd::restore(&dir, &file, identity.as_deref(), &out)
         }

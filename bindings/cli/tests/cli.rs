@@ -1605,6 +1605,19 @@ fn every_documented_json_shape_is_what_tend_prints() {
             &strong,
         )),
     ));
+    let folder = tmp.path().join("backups");
+    std::fs::create_dir(&folder).unwrap();
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let folder = folder.to_str().unwrap();
+    ok(tend(&a, &["backups", "set", folder, "--to", &recipient]));
+    real.push((
+        "tend --json backups run",
+        run(&a, &["--json", "backups", "run"]),
+    ));
+    real.push((
+        "tend --json backups show",
+        run(&a, &["--json", "backups", "show"]),
+    ));
     let shared = tmp.path().join("entry.tend");
     ok(tend(
         &a,

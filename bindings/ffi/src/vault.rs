@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tend_core::sealed::{OpenWith, SealWith};
-use tend_core::vault::{BackupSummary, KeyWrapper};
+use tend_core::vault::{AutomaticBackups, BackupSummary, KeyWrapper};
 use tend_core::{Change, DataKey, KdfParams, Vault};
 
 use crate::{TendError, off_thread};
@@ -345,6 +345,30 @@ impl TendVault {
     ) -> Result<BackupSummary, TendError> {
         self.with(move |v| Ok(v.write_backup_file(&seal.core()?, Path::new(&path))?))
             .await
+    }
+
+    /// Backups written on their own into a folder the app chose, sealed to
+    /// an age recipient; `None` ends them. See `back_up_if_due`.
+    pub async fn set_automatic_backups(
+        &self,
+        plan: Option<AutomaticBackups>,
+    ) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.set_automatic_backups(plan.as_ref())?))
+            .await
+    }
+
+    pub async fn automatic_backups(&self) -> Result<Option<AutomaticBackups>, TendError> {
+        self.with(|v| Ok(v.automatic_backups()?)).await
+    }
+
+    /// For the app's background work (WorkManager, BGTaskScheduler): writes
+    /// a backup if one is due, keeps the newest, and returns its path.
+    pub async fn back_up_if_due(&self) -> Result<Option<String>, TendError> {
+        self.with(|v| {
+            let path = v.back_up_if_due(chrono::Utc::now())?;
+            Ok(path.map(|p| p.to_string_lossy().into_owned()))
+        })
+        .await
     }
 
     /// Closes the database and forgets the key.

@@ -12,6 +12,7 @@
 //! as `Hooks`, which `crate::registry` assembles; the public constructors
 //! live there too, so every vault is opened with them.
 
+mod automatic_backups;
 mod backup;
 mod connection;
 mod duress;
@@ -31,6 +32,7 @@ use rand::RngCore;
 use rusqlite::{Connection, Transaction};
 
 use crate::{DataKey, Error, Result};
+pub use automatic_backups::AutomaticBackups;
 pub(crate) use backup::{Backup, read as read_backup};
 pub use backup::{
     BackupError, BackupSummary, MAX_VAULT_BACKUP_BYTES, VAULT_BACKUP_FORMAT, VAULT_BACKUP_VERSION,
@@ -566,10 +568,13 @@ fn make(
                 "INSERT INTO meta (key, value) VALUES ('vault_id', ?1), ('created_at', ?2)",
                 (vault_id, now),
             )?,
-            Contents::Backup(_) => conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('vault_id', ?1), ('restored_at', ?2)",
-                (vault_id, now),
-            )?,
+            Contents::Backup(_) => {
+                automatic_backups::forget_on_restore(&conn)?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('vault_id', ?1), ('restored_at', ?2)",
+                    (vault_id, now),
+                )?
+            }
         };
         // The header is written last: a vault without one was never finished.
         header.write_atomically(&files.header())?;
