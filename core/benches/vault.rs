@@ -346,6 +346,7 @@ fn whole_vault_backup(c: &mut Criterion) {
         .unwrap();
     for i in 0..200 {
         let comrade = Vault::create_with_key(tmp.path().join(format!("c{i}")), &key()).unwrap();
+        comrade.set_display_name(&format!("Comrade {i}")).unwrap();
         let card = comrade.comrades().my_card().unwrap();
         vault
             .comrades()
