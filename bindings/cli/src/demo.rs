@@ -298,6 +298,7 @@ pub fn run(relay: Option<&str>) -> CliResult {
         tmp.path(),
     )?;
     dana_joins(&mut story, (&vault, &bob, &carol), &dana, collective)?;
+    new_phone(&mut story, &vault, &bob, tmp.path())?;
 
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;
@@ -314,6 +315,60 @@ pub fn run(relay: Option<&str>) -> CliResult {
             "\nThe end. Envelopes went by hand here; `tend demo --relay ws://…` carries them through a Nostr relay."
         ),
     }
+    Ok(())
+}
+
+/// Alice's whole vault, backed up and restored on a new phone, where Bob's
+/// next envelope opens as from a comrade she verified.
+fn new_phone(story: &mut Story, alice: &Vault, bob: &Vault, dir: &std::path::Path) -> CliResult {
+    use tend_core::sealed::{OpenWith, SealWith};
+    story.step("Alice's phone is lost: her whole-vault backup becomes her new phone");
+    let passphrase = "a different long backup passphrase";
+    let path = dir.join("alice.tendbackup");
+    let made = alice
+        .write_backup_file(&SealWith::Passphrase(passphrase.to_owned().into()), &path)
+        .map_err(fail)?;
+    let backup = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+    let (phone, _) = Vault::restore_with_key(
+        dir.join("alice-new-phone"),
+        backup,
+        &OpenWith::Passphrase(passphrase.to_owned().into()),
+        &DataKey::generate(),
+    )
+    .map_err(fail)?;
+    let comrades = phone.comrades().list().map_err(fail)?;
+    let verified = comrades.iter().filter(|c| c.verified).count();
+    println!(
+        "Backed up everything, sealed with age ({:.1} MB: her identity and keys, comrades, \
+         circles, the collective, gatherings, care, relays, journal), and restored under a key \
+         of its own: {} comrades, {verified} verified, {} entries.",
+        made.database_bytes as f64 / 1e6,
+        comrades.len(),
+        phone.journal().count().map_err(fail)?
+    );
+    let alice_id = bob.comrades().find("Alice").map_err(fail)?.id;
+    let written = bob
+        .journal()
+        .add(NewEntry {
+            body: "Glad you are back".into(),
+            ..NewEntry::default()
+        })
+        .map_err(fail)?;
+    let sealed = bob
+        .journal()
+        .share(written.id, &[Recipient::Comrade(alice_id)], None)
+        .map_err(fail)?;
+    let opened = phone.envelopes().open(&sealed.bytes).map_err(fail)?;
+    let from = phone.comrades().find(&opened.sender.name).map_err(fail)?;
+    println!(
+        "Bob's next entry opens on the new phone, from {} ({}), without meeting again.",
+        opened.sender.name,
+        if from.verified {
+            "verified"
+        } else {
+            "not verified"
+        }
+    );
     Ok(())
 }
 
