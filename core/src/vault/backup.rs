@@ -118,9 +118,15 @@ impl Vault {
 
 impl Vault {
     /// [`Vault::write_backup`] into the file `path`, replaced only once the
-    /// whole backup is on disk.
+    /// whole backup is on disk. The temporary file beside it has a random
+    /// name, so no file of the member's is ever overwritten on the way.
     pub fn write_backup_file(&self, with: &SealWith, path: &Path) -> Result<BackupSummary> {
-        super::header::write_file_atomically(path, "writing the backup", |file| {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("backup");
+        let tmp = path.with_file_name(format!(".{name}.{}.part", uuid::Uuid::now_v7().simple()));
+        super::header::write_file_atomically(path, &tmp, "writing the backup", |file| {
             let mut out = std::io::BufWriter::new(file);
             let summary = self.write_backup(with, &mut out)?;
             out.flush().map_err(Error::io("writing the backup"))?;

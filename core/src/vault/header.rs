@@ -527,30 +527,32 @@ fn cipher(key: &[u8; 32]) -> XChaCha20Poly1305 {
 
 /// Writes a temporary file, syncs it and renames it over `path`: a crash
 /// leaves the old file or the new one, never half of either.
+/// The temporary file is `path` with `.tmp`, a name `VaultFiles` knows.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8], context: &'static str) -> Result<()> {
-    write_file_atomically(path, context, |file| {
+    write_file_atomically(path, &path.with_extension("tmp"), context, |file| {
         file.write_all(bytes).map_err(Error::io(context))
     })
 }
 
-/// [`write_atomically`], with what `fill` writes into the temporary file.
+/// [`write_atomically`] through the temporary file `tmp`, with what `fill`
+/// writes into it.
 pub(crate) fn write_file_atomically<T>(
     path: &Path,
+    tmp: &Path,
     context: &'static str,
     fill: impl FnOnce(&mut fs::File) -> Result<T>,
 ) -> Result<T> {
-    let tmp = path.with_extension("tmp");
     let io = |e| Error::io(context)(e);
     let result = (|| {
-        let mut file = fs::File::create(&tmp).map_err(io)?;
+        let mut file = fs::File::create(tmp).map_err(io)?;
         let value = fill(&mut file)?;
         file.sync_all().map_err(io)?;
-        fs::rename(&tmp, path).map_err(io)?;
+        fs::rename(tmp, path).map_err(io)?;
         sync_dir(path).map_err(io)?;
         Ok(value)
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
     }
     result
 }
