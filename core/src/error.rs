@@ -80,6 +80,10 @@ pub enum Error {
         "the vault's folder cannot be written (a read-only disk, or no permission); the vault itself is not damaged"
     )]
     ReadOnly,
+    #[error(
+        "a newer copy of this vault (restored from a backup, or moved to a new phone) has taken over; this one is read-only and sends nothing"
+    )]
+    Retired,
     #[error("storage error ({0})")]
     Storage(String),
     #[error("i/o error while {context}: {kind}")]

@@ -25,6 +25,7 @@ use crate::{DataKey, KdfParams, Result, Vault, care, collective, gatherings, ide
 pub mod kinds {
     pub use crate::care::kinds::*;
     pub use crate::collective::kinds::*;
+    pub use crate::delivery::DEVICE_MOVED;
     pub use crate::envelope::CARD_UPDATE;
     pub use crate::gatherings::kinds::*;
     pub use crate::journal::JOURNAL_ENTRY;
@@ -39,6 +40,7 @@ pub(crate) static KINDS: &[&dyn KindHandler] = &[
     &collective::CollectiveKinds {
         follow: gatherings::follow_collectives,
     },
+    &delivery::MoveNotices,
 ];
 
 /// What changed, so a screen can refresh. Reported after each commit, on

@@ -420,3 +420,135 @@ fn the_checked_in_vault_backup_vector_restores() {
     assert_eq!(entries[0].body, "Saw a kingfisher");
     assert!(vault.integrity_check().unwrap());
 }
+
+/// The notice a restored copy would publish to my own mailbox.
+fn move_notice(copy: &Vault) -> tend_core::delivery::Parcel {
+    let mine = copy
+        .delivery()
+        .my_address()
+        .unwrap()
+        .mailbox_at(chrono::Utc::now());
+    let mut notices: Vec<_> = copy
+        .delivery()
+        .due(true)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.mailbox == mine)
+        .collect();
+    assert_eq!(notices.len(), 1, "one notice, to my own mailbox");
+    notices.pop().unwrap()
+}
+
+#[test]
+fn the_newest_copy_retires_the_others_and_an_older_one_retires_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = alice(dir.path());
+    let relay = tend_core::delivery::RelayUrl::parse("wss://relay.example.org").unwrap();
+    alice.delivery().add_relay(&relay).unwrap();
+    let bytes = backup(&alice);
+    let older = restore(&dir.path().join("older"), &bytes).unwrap();
+    let newer = restore(&dir.path().join("newer"), &bytes).unwrap();
+    let (from_older, from_newer) = (move_notice(&older), move_notice(&newer));
+    // Sealed once a week, not at every sync.
+    assert_eq!(move_notice(&older).message_id, from_older.message_id);
+    let (from_older, from_newer) = (from_older.envelope, from_newer.envelope);
+
+    assert!(matches!(
+        newer.envelopes().open(&from_newer),
+        Err(Error::Envelope(
+            tend_core::envelope::EnvelopeError::Replayed
+        ))
+    ));
+    let opened = newer.envelopes().open(&from_older).unwrap();
+    assert_eq!(opened.kind, tend_core::kinds::DEVICE_MOVED);
+    assert!(newer.retirement().unwrap().is_none(), "born after it");
+
+    older.envelopes().open(&from_newer).unwrap();
+    let retired = older.retirement().unwrap().expect("retired");
+    assert!(retired.newer_copy_born_at > chrono::Utc::now() - chrono::Duration::minutes(5));
+    alice.envelopes().open(&from_older).unwrap();
+    assert!(alice.retirement().unwrap().is_some());
+
+    // A retired copy reads; it changes and sends nothing, after a lock too.
+    alice.lock();
+    alice.unlock_with_key(&key(7)).unwrap();
+    let everything = tend_core::journal::EntryFilter::default();
+    assert_eq!(
+        alice
+            .journal()
+            .list(&everything, 10, None)
+            .unwrap()
+            .entries
+            .len(),
+        1
+    );
+    assert!(alice.integrity_check().unwrap());
+    assert_eq!(alice.journal().search("kingfisher", 10).unwrap().len(), 1);
+    let mut export = Vec::new();
+    let exported = alice.journal().export(
+        tend_core::journal::ExportFormat::Json,
+        tend_core::journal::ExportProtection::Plaintext,
+        &mut export,
+        &mut |_, _| {},
+    );
+    assert_eq!(exported.unwrap(), 1);
+    for refused in [
+        alice.journal().add(entry("Written on the old phone")).err(),
+        alice.envelopes().open(&from_newer).err(),
+        alice.delivery().due(true).err(),
+        alice
+            .delivery()
+            .add_relay(&tend_core::delivery::RelayUrl::parse("wss://other.example.org").unwrap())
+            .err(),
+        alice.set_display_name("Alice B").err(),
+    ] {
+        assert!(matches!(refused, Some(Error::Retired)), "{refused:?}");
+    }
+    // A retired copy's backup restores as the newest copy: the way back.
+    let again = restore(&dir.path().join("again"), &backup(&older)).unwrap();
+    assert!(again.retirement().unwrap().is_none());
+    again.journal().add(entry("A new start")).unwrap();
+}
+
+#[test]
+fn a_comrade_cannot_retire_me_and_a_notice_must_be_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = member(dir.path(), "Alice");
+    let bob = member(dir.path(), "Bob");
+    common::befriend(&alice, &bob);
+    let to = [tend_core::envelope::Recipient::Comrade(
+        bob.comrades().find("Alice").unwrap().id,
+    )];
+    let notice = |body: &[u8]| {
+        bob.envelopes()
+            .seal(&tend_core::envelope::Outgoing {
+                kind: tend_core::kinds::DEVICE_MOVED,
+                body,
+                to: &to,
+                expires_at: None,
+            })
+            .unwrap()
+            .bytes
+    };
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let sound = format!(r#"{{"copy":"0192f0e4-7d3a-7c4e-9a1b-3f5e6d7c8b9a","born_at":"{later}"}}"#);
+    for (body, why) in [
+        (sound.clone(), tend_core::envelope::EnvelopeError::NotForMe),
+        (
+            "{}".to_owned(),
+            tend_core::envelope::EnvelopeError::Malformed,
+        ),
+        (
+            sound.replace("}", r#","more":1}"#),
+            tend_core::envelope::EnvelopeError::Malformed,
+        ),
+    ] {
+        let refused = alice.envelopes().open(&notice(body.as_bytes())).err();
+        assert!(
+            matches!(&refused, Some(Error::Envelope(e)) if *e == why),
+            "{refused:?}"
+        );
+    }
+    assert!(alice.retirement().unwrap().is_none());
+    alice.journal().add(entry("Still mine")).unwrap();
+}

@@ -282,9 +282,10 @@ fn my_mailboxes_are_never_fetched_in_one_burst() {
     let (a, b) = (&asked[mine[0].as_str()], &asked[mine[1].as_str()]);
     for x in a {
         for y in b {
-            // Slices of 0.75 s each, fetched in their middle half.
+            // Fetches take the first half: slices of 0.5 s each, fetched
+            // in their middle half, so at least 0.25 s apart.
             let gap = if x > y { *x - *y } else { *y - *x };
-            assert!(gap >= Duration::from_millis(300), "{gap:?} apart");
+            assert!(gap >= Duration::from_millis(240), "{gap:?} apart");
         }
     }
 }
@@ -423,8 +424,15 @@ fn a_relay_that_records_everything_and_later_breaks_x25519_reads_nothing_but_the
     assert!(files.len() >= met + 6, "{} events", files.len());
     for (i, file) in files.iter().enumerate() {
         let opened_classically = x25519_alone_decrypts(&broken, file);
-        assert_eq!(opened_classically, i < met, "event {i} of {}", files.len());
+        assert!(
+            !opened_classically || i < met,
+            "event {i} of {}",
+            files.len()
+        );
     }
+    // The first card sent on meeting went before either held the other's
+    // post-quantum key (the fake relay's list is in publishing order).
+    assert!(x25519_alone_decrypts(&broken, &files[0]));
     // The members themselves still open what was sent to them.
     let to_bob = files[met..]
         .iter()

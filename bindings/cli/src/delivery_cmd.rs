@@ -153,12 +153,15 @@ pub fn sync_now(vault: &Vault, spread: Duration) -> CliResult<SyncReport> {
 
 /// One line per relay.
 pub fn describe(report: &SyncReport) -> String {
-    report
-        .relays
-        .iter()
-        .map(describe_relay)
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut lines: Vec<String> = report.relays.iter().map(describe_relay).collect();
+    if report.retired {
+        lines.push(
+            "This vault was restored on another phone, which has taken over: this copy sent \
+             nothing and is read-only from now on. Wipe it when you no longer need to read it."
+                .into(),
+        );
+    }
+    lines.join("\n")
 }
 
 fn describe_relay(r: &RelayReport) -> String {
@@ -213,5 +216,6 @@ fn report_json(report: &SyncReport) -> serde_json::Value {
             "from": o.sender.name,
             "kind": o.kind,
         })).collect::<Vec<_>>(),
+        "retired": report.retired,
     })
 }

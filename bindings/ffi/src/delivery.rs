@@ -87,6 +87,9 @@ pub struct SyncSummary {
     pub relays: Vec<RelaySummary>,
     /// Everything opened, in order: notify the member of these.
     pub opened: Vec<Opened>,
+    /// A newer copy of this vault (a restore on a new phone) took over: this
+    /// one sent nothing and is read-only now. Tell the member; offer a wipe.
+    pub retired: bool,
 }
 
 fn count(n: usize) -> u32 {
@@ -114,6 +117,7 @@ impl From<core::SyncReport> for SyncSummary {
         SyncSummary {
             relays: r.relays.into_iter().map(RelaySummary::from).collect(),
             opened: r.opened,
+            retired: r.retired,
         }
     }
 }

@@ -69,6 +69,9 @@ pub enum TendError {
     Busy,
     #[error("the vault's folder cannot be written (a read-only disk, or no permission)")]
     ReadOnly,
+    /// A newer copy of this vault (restored on a new phone) took over.
+    #[error("a newer copy of this vault has taken over; this one is read-only")]
+    Retired,
     #[error("storage failed")]
     Storage,
     /// A bug in Tend: a panic caught at the boundary.
@@ -124,6 +127,7 @@ impl From<tend_core::Error> for TendError {
             }
             E::Busy => TendError::Busy,
             E::ReadOnly => TendError::ReadOnly,
+            E::Retired => TendError::Retired,
             E::Storage(_) | E::Io { .. } => TendError::Storage,
         }
     }

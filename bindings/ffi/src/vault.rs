@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tend_core::sealed::{OpenWith, SealWith};
-use tend_core::vault::{AutomaticBackups, BackupSummary, KeyWrapper};
+use tend_core::vault::{AutomaticBackups, BackupSummary, KeyWrapper, Retirement};
 use tend_core::{Change, DataKey, KdfParams, Vault};
 
 use crate::{TendError, off_thread};
@@ -359,6 +359,12 @@ impl TendVault {
 
     pub async fn automatic_backups(&self) -> Result<Option<AutomaticBackups>, TendError> {
         self.with(|v| Ok(v.automatic_backups()?)).await
+    }
+
+    /// Set once a newer copy of this vault took over (`TendError.Retired`
+    /// for every change from then on).
+    pub async fn retirement(&self) -> Result<Option<Retirement>, TendError> {
+        self.with(|v| Ok(v.retirement()?)).await
     }
 
     /// For the app's background work (WorkManager, BGTaskScheduler): writes

@@ -6,6 +6,7 @@
 //! files) keeps working beside either. Spec: `docs/delivery.md`.
 
 mod inbound;
+mod moved;
 pub mod nostr;
 mod outbound;
 mod proxy;
@@ -23,6 +24,8 @@ pub use crate::identity::{
     MAX_RELAY_HINTS, MAX_RELAY_URL_BYTES, MAX_RELAYS, Mailbox, MailboxKey, MailboxSeed,
     NextMailbox, RelayUrl, week_closes, week_of, week_start,
 };
+pub(crate) use moved::MoveNotices;
+pub use moved::{DEVICE_MOVED, NOTICE_EVERY, NOTICE_FOR};
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
 pub use proxy::ProxyUrl;
 
@@ -219,6 +222,9 @@ pub struct SyncReport {
     pub relays: Vec<RelayReport>,
     /// Everything opened, in the order it was.
     pub opened: Vec<Opened>,
+    /// A newer copy of this vault told it that it took over: this copy
+    /// sent nothing and is read-only from now on ([`Vault::retirement`]).
+    pub retired: bool,
 }
 
 /// Relays, mailboxes and syncing. Borrow it with [`Vault::delivery`].
@@ -332,63 +338,81 @@ impl Delivery<'_> {
             .with_conn(|conn| outbound::routes(conn, message_id))
     }
 
-    /// Parcels due now: for a transport an app drives itself. Report what
-    /// happened with [`Delivery::record`]. Copies to a key replaced before
-    /// they could go are sealed again first.
+    /// Parcels due now: for a transport an app drives itself, which
+    /// fetches first. Report what happened with [`Delivery::record`].
+    /// Copies to a key replaced before they could go are sealed again
+    /// first; a restored copy's notice to the copy it replaced is among them.
     pub fn due(&self, retry_now: bool) -> Result<Vec<Parcel>> {
-        self.vault
-            .with_tx(|tx| outbound::due(tx, Utc::now(), retry_now))
+        self.refuse_if_retired()?;
+        self.vault.with_tx(|tx| {
+            let now = Utc::now();
+            moved::notice_if_due(tx, now)?;
+            let mut parcels = outbound::due(tx, now, retry_now)?;
+            parcels.extend(moved::due(tx, now, retry_now)?);
+            Ok(parcels)
+        })
+    }
+
+    /// A copy that a newer one replaced sends nothing, even what it sealed
+    /// before it learnt so.
+    fn refuse_if_retired(&self) -> Result<()> {
+        match self.vault.retirement()? {
+            Some(_) => Err(Error::Retired),
+            None => Ok(()),
+        }
     }
 
     pub fn record(&self, outcomes: &[Sent]) -> Result<()> {
+        self.refuse_if_retired()?;
         self.vault
             .with_tx(|tx| outbound::record(tx, outcomes, Utc::now()))
     }
 
-    /// Sends what the outbox owes and fetches and opens what waits in my
-    /// mailboxes: one connection per recipient's copy per relay, and per
-    /// mailbox per relay, in a shuffled order spread over the delay budget
-    /// (`schedule`). Replies sealed while opening (care, gatherings) go out
-    /// in the last quarter of it, and so do copies sent to a mailbox that a
-    /// card opened meanwhile says no longer serves. A relay that fails is
-    /// reported and tried again later; only a vault error stops the sync.
+    /// Fetches and opens what waits in my mailboxes, then sends what the
+    /// outbox owes, replies to what was opened included: one connection per
+    /// mailbox per relay, and per recipient's copy per relay, each at a
+    /// random moment (`schedule`), fetches in the first half of the delay
+    /// budget and sends in the second. Fetching first lets a copy of my
+    /// vault that a newer one replaced learn it before it sends anything
+    /// ([`moved`]): it then stops, and [`SyncReport::retired`] says so. A
+    /// relay that fails is reported and tried again later; only a vault
+    /// error stops the sync.
     pub fn sync(
         &self,
         transport: &mut dyn Transport,
         options: SyncOptions,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
+        self.refuse_if_retired()?;
         let mut sync = Syncing {
             delivery: self,
             transport,
             progress,
             reports: BTreeMap::new(),
             opened: Vec::new(),
+            retired: false,
         };
         let budget = options.delay_budget;
-        self.vault.with_tx(|tx| next_epoch_if_due(tx, Utc::now()))?;
-        let parcels = self.due(options.retry_now)?;
         let fetches = self.fetches()?;
-        sync.run(&parcels, &fetches, budget.mul_f64(0.75))?;
-        let senders: BTreeSet<IdentityKey> = sync
-            .opened
-            .iter()
-            .filter(|o| o.sender.comrade.is_some())
-            .map(|o| o.sender.identity_key)
-            .collect();
-        let moved = self
-            .vault
-            .with_tx(|tx| outbound::send_again_if_moved(tx, &senders, Utc::now()))?;
-        // Replies, and cards opened: they may have replaced a key that copies
-        // still due were sealed to.
-        if moved > 0 || !senders.is_empty() {
-            let replies = self.due(options.retry_now)?;
-            sync.run(&replies, &[], budget.mul_f64(0.25))?;
+        sync.run(&[], &fetches, budget.mul_f64(0.5))?;
+        if !sync.retired {
+            self.vault.with_tx(|tx| next_epoch_if_due(tx, Utc::now()))?;
+            let senders: BTreeSet<IdentityKey> = sync
+                .opened
+                .iter()
+                .filter(|o| o.sender.comrade.is_some())
+                .map(|o| o.sender.identity_key)
+                .collect();
+            // Cards opened may have moved a comrade's mailbox under copies sent.
+            self.vault
+                .with_tx(|tx| outbound::send_again_if_moved(tx, &senders, Utc::now()))?;
+            let parcels = self.due(options.retry_now)?;
+            sync.run(&parcels, &[], budget.mul_f64(0.5))?;
+            self.vault.with_tx(|tx| {
+                inbound::prune_seen(tx, Utc::now())?;
+                envelope::prune_decoys(tx, Utc::now() - EVENT_LIFETIME)
+            })?;
         }
-        self.vault.with_tx(|tx| {
-            inbound::prune_seen(tx, Utc::now())?;
-            envelope::prune_decoys(tx, Utc::now() - EVENT_LIFETIME)
-        })?;
         let relays = sync
             .reports
             .into_iter()
@@ -400,6 +424,7 @@ impl Delivery<'_> {
         Ok(SyncReport {
             relays,
             opened: sync.opened,
+            retired: sync.retired,
         })
     }
 }
@@ -445,6 +470,9 @@ struct Syncing<'s, 'v> {
     progress: &'s mut dyn FnMut(SyncProgress),
     reports: BTreeMap<RelayUrl, RelayReport>,
     opened: Vec<Opened>,
+    /// Set once a notice from a newer copy of my vault was opened: nothing
+    /// more runs.
+    retired: bool,
 }
 
 impl Syncing<'_, '_> {
@@ -459,6 +487,9 @@ impl Syncing<'_, '_> {
         let plan = schedule::plan(&mut rand::thread_rng(), budget, &publishes, &reads);
         let start = std::time::Instant::now();
         for (offset, job) in plan {
+            if self.retired {
+                break;
+            }
             if let Some(wait) = offset.checked_sub(start.elapsed()) {
                 std::thread::sleep(wait);
             }
@@ -535,6 +566,9 @@ impl Syncing<'_, '_> {
             };
             let complete = fetched.complete;
             let progressed = self.open(mailbox, relay, fetched)?;
+            if self.retired {
+                return Ok(());
+            }
             if complete {
                 return vault.with_tx(|tx| inbound::set_cursor(tx, mailbox, relay, started));
             }
@@ -603,6 +637,10 @@ impl Syncing<'_, '_> {
             progressed |= !taken.is_empty();
             forget.extend(taken.into_iter().flat_map(|i| arrivals[i].ids.clone()));
             self.opened.extend(opened);
+            if vault.retirement()?.is_some() {
+                self.retired = true;
+                return Ok(false);
+            }
         }
         if !forget.is_empty() {
             // Best effort: the events expire on their own.

@@ -28,6 +28,13 @@ pub struct ParcelId {
     recipient: IdentityKey,
 }
 
+impl ParcelId {
+    /// The copy of outbox envelope `outbox` for `recipient`.
+    pub(super) fn new(outbox: i64, recipient: IdentityKey) -> ParcelId {
+        ParcelId { outbox, recipient }
+    }
+}
+
 #[cfg(test)]
 impl ParcelId {
     pub(crate) fn for_tests() -> ParcelId {
@@ -200,14 +207,7 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
             outbox: seq,
             recipient,
         };
-        let relays: Vec<RelayUrl> = routes
-            .iter()
-            .filter(|relay| match states.get(&(id, (*relay).clone())) {
-                None => true,
-                Some((sent, next_try)) => !sent && (retry_now || *next_try <= now),
-            })
-            .cloned()
-            .collect();
+        let relays = still_due(&states, id, routes, now, retry_now);
         if relays.is_empty() {
             continue;
         }
@@ -269,6 +269,24 @@ pub(crate) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Res
     Ok(parcels)
 }
 
+/// The relays of `routes` on which the copy `id` has not gone yet and is due.
+pub(super) fn still_due(
+    tried: &Tried,
+    id: ParcelId,
+    routes: &[RelayUrl],
+    now: DateTime<Utc>,
+    retry_now: bool,
+) -> Vec<RelayUrl> {
+    routes
+        .iter()
+        .filter(|relay| match tried.get(&(id, (*relay).clone())) {
+            None => true,
+            Some((sent, next_try)) => !sent && (retry_now || *next_try <= now),
+        })
+        .cloned()
+        .collect()
+}
+
 /// One outbox envelope's recipients still due, with their cards and relays.
 struct Waiting {
     seq: i64,
@@ -278,10 +296,10 @@ struct Waiting {
 }
 
 /// Whether each route tried was sent, and when to try it next.
-type Tried = HashMap<(ParcelId, RelayUrl), (bool, DateTime<Utc>)>;
+pub(super) type Tried = HashMap<(ParcelId, RelayUrl), (bool, DateTime<Utc>)>;
 
 /// Every route tried of these outbox envelopes.
-fn tried_routes(conn: &Connection, outboxes: BTreeSet<i64>) -> Result<Tried> {
+pub(super) fn tried_routes(conn: &Connection, outboxes: BTreeSet<i64>) -> Result<Tried> {
     let mut stmt = conn.prepare_cached(
         "SELECT recipient, relay, sent_at IS NOT NULL, next_try_at FROM deliveries
          WHERE outbox = ?1",

@@ -272,6 +272,8 @@ fn open_in(
     let kept = checked.kept();
     if opened.sender.comrade.is_some() {
         opened.replies = checked.receive(tx, &opened, now)?;
+    } else {
+        checked.receive_from_my_other_copy(tx, &opened, now)?;
     }
     if kept {
         tx.execute(

@@ -52,6 +52,18 @@ pub(crate) trait Checked {
         let _ = (tx, opened, now);
         Ok(Vec::new())
     }
+
+    /// Applies an envelope from another copy of my own vault (one not in
+    /// my outbox: a restored copy's, say). Nothing, unless a kind says so.
+    fn receive_from_my_other_copy(
+        self: Box<Self>,
+        tx: &Transaction<'_>,
+        opened: &Opened,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let _ = (tx, opened, now);
+        Ok(())
+    }
 }
 
 /// An app's own kind, which Tend keeps in the inbox unread.

@@ -97,7 +97,9 @@ impl Vault {
             use age::secrecy::ExposeSecret;
             crate::passphrase::check(passphrase.expose_secret(), &[])?;
         }
-        let (schema, image) = self.with_conn(export)?;
+        // A retired copy may be backed up too: its restore is the newest copy.
+        let (schema, image) =
+            self.with_conn(|conn| super::retirement::writing_nothing(conn, || export(conn)))?;
         let head = Head {
             format: VAULT_BACKUP_FORMAT.into(),
             version: VAULT_BACKUP_VERSION,

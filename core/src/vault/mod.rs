@@ -18,6 +18,7 @@ mod connection;
 mod duress;
 mod header;
 pub(crate) mod memo;
+pub(crate) mod retirement;
 mod schema;
 pub(crate) mod settings;
 mod watch;
@@ -40,6 +41,7 @@ pub use backup::{
 use connection::Create;
 pub use header::KdfParams;
 use header::{Header, Secret, Slot};
+pub use retirement::Retirement;
 pub use schema::CURRENT as SCHEMA_VERSION;
 #[cfg(test)]
 pub(crate) use schema::{at_version, migrate};
@@ -130,6 +132,10 @@ pub(crate) struct Hooks {
 impl Hooks {
     fn open(&self, conn: &mut Connection) -> Result<()> {
         schema::migrate(conn)?;
+        // A retired copy changes nothing, so nothing runs at its open.
+        if retirement::of(conn)?.is_some() {
+            return retirement::make_read_only(conn);
+        }
         let tx = connection::write_transaction(conn)?;
         let now = chrono::Utc::now();
         for step in self.on_open {
@@ -327,6 +333,13 @@ impl Vault {
         self.guard().is_none()
     }
 
+    /// Set once a newer copy of this vault (restored from a backup, or moved
+    /// to a new phone) has taken over: this one is then read-only, and every
+    /// change or send is refused with [`Error::Retired`].
+    pub fn retirement(&self) -> Result<Option<Retirement>> {
+        self.with_conn(retirement::of)
+    }
+
     pub fn unlock_with_key(&self, key: &DataKey) -> Result<()> {
         let mut state = self.guard();
         if state.is_none() {
@@ -488,17 +501,21 @@ impl Vault {
             let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
             let cipher_problems = stmt.query_map([], |_| Ok(()))?.count();
             let mut sound = ok == "ok" && cipher_problems == 0;
-            for check in self.hooks.integrity {
-                sound &= check(conn)?;
-            }
-            Ok(sound)
+            // FTS5 checks itself through an INSERT.
+            retirement::writing_nothing(conn, || {
+                for check in self.hooks.integrity {
+                    sound &= check(conn)?;
+                }
+                Ok(sound)
+            })
         })
     }
 
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
-        let value = memo::within(&mut unlocked.memo, || f(&unlocked.conn));
+        let value = memo::within(&mut unlocked.memo, || f(&unlocked.conn))
+            .map_err(|e| retirement::refused(&unlocked.conn, e));
         let touched = self.watch.take();
         drop(state);
         self.watch.report(touched);
@@ -506,17 +523,29 @@ impl Vault {
     }
 
     /// Runs `f` in one transaction: all of it commits, or none of it. What
-    /// it touched is reported once it has committed.
+    /// it touched is reported once it has committed. On a retired copy it
+    /// may read; any write is refused with [`Error::Retired`].
     pub(crate) fn with_tx<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
+        let read_only = retirement::is_read_only(&unlocked.conn)?;
         let committed = memo::within(&mut unlocked.memo, || {
-            let tx = connection::write_transaction(&mut unlocked.conn)?;
+            let tx = match read_only {
+                true => unlocked.conn.transaction()?,
+                false => connection::write_transaction(&mut unlocked.conn)?,
+            };
             let value = f(&tx)?;
             tx.commit()?;
             Ok(value)
-        });
+        })
+        .map_err(|e| retirement::refused(&unlocked.conn, e));
         let touched = self.watch.take();
+        if committed.is_ok()
+            && touched.contains("meta")
+            && retirement::of(&unlocked.conn)?.is_some()
+        {
+            retirement::make_read_only(&unlocked.conn)?;
+        }
         drop(state);
         if committed.is_ok() {
             self.watch.report(touched);
@@ -558,6 +587,9 @@ fn make(
             backup::fill(&files.database(), &key, backup)?;
         }
         let mut conn = connection::open(&files.database(), Some(&key), Create::Yes)?;
+        if let Contents::Backup(_) = from {
+            retirement::forget_on_restore(&conn)?;
+        }
         hooks.open(&mut conn)?;
         // A restored vault is another copy: an id of its own, and its
         // first vault's day of creation kept.

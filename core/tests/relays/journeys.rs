@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tend_core::Vault;
 use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest, OfferState};
-use tend_core::delivery::nostr::Limits;
+use tend_core::delivery::nostr::{Limits, NostrTransport};
 use tend_core::delivery::{RelayUrl, RouteState, SyncOptions, SyncReport};
 use tend_core::envelope::{Outgoing, Recipient};
 
@@ -404,4 +404,49 @@ pub fn moves_phone(dir: &Path, relay: &RelayUrl) {
         sender.comrade,
         Some(carol.comrades().find("Alice").unwrap().id)
     );
+
+    // The old phone still runs. What it writes before its next sync never
+    // leaves it: the sync fetches first, finds the new phone's notice, and
+    // retires it.
+    note(alice, "Carol", b"from the phone I left in a drawer");
+    let told = sync(alice);
+    assert!(told.retired, "the old phone learns it was replaced");
+    assert!(alice.retirement().unwrap().is_some());
+    assert_eq!(received(&sync(carol)), 0, "the old phone sent nothing");
+    // Read-only from then on, after a lock too; reading still works.
+    alice.lock();
+    alice.unlock_with_key(&crate::common::key(7)).unwrap();
+    for refused in [
+        alice
+            .delivery()
+            .sync(
+                &mut NostrTransport::new(Limits::default()),
+                SyncOptions::default(),
+                &mut |_| {},
+            )
+            .err(),
+        alice.journal().add(entry("Written on the old phone")).err(),
+        alice.comrades().rotate_encryption_key().err(),
+    ] {
+        assert!(
+            matches!(refused, Some(tend_core::Error::Retired)),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        alice
+            .journal()
+            .list(&everything, 10, None)
+            .unwrap()
+            .entries
+            .len(),
+        1
+    );
+    // The new phone reads its own notice back and carries on.
+    let again = sync(&moved);
+    assert!(!again.retired);
+    assert!(moved.retirement().unwrap().is_none());
+    note(&moved, "Carol", b"still me");
+    sync(&moved);
+    assert_eq!(received(&sync(carol)), 1);
 }

@@ -347,6 +347,7 @@ final class TendCoreTests: XCTestCase {
         let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
         let aliceAtBob = try await bob.addComrade(card: try await alice.myCard(), name: nil)
         _ = try await alice.markVerified(comradeId: bobAtAlice.id)
+        try await alice.addRelay(url: "ws://127.0.0.1:9/")
         let file = dir.appendingPathComponent("alice.tendbackup").path
         let passphrase = "heron lantern under the river bridge"
         let made = try await alice.writeBackup(path: file, seal: .passphrase(passphrase: passphrase))
@@ -371,6 +372,19 @@ final class TendCoreTests: XCTestCase {
         let sealed = try await bob.shareEntry(entryId: written.id, to: [.comrade(aliceAtBob.id)], note: nil)
         let opened = try await moved.openEnvelope(envelope: sealed.bytes)
         XCTAssertEqual(opened.sender.name, "Bob")
+        // The old phone, at its next sync, learns the new one took over.
+        let retiredBefore = try await moved.retirement()
+        XCTAssertNil(retiredBefore)
+        let transport = MemoryTransport()
+        let now = SyncOptions(retryNow: true, delayBudget: 0)
+        _ = try await moved.syncWith(transport: transport, options: now)
+        let told = try await alice.syncWith(transport: transport, options: now)
+        XCTAssertTrue(told.retired)
+        let retired = try await alice.retirement()
+        XCTAssertNotNil(retired)
+        await expectError({ try await alice.addEntry(entry: entry("On the old phone")) }) {
+            if case .Retired = $0 { return true } else { return false }
+        }
         let notOne = dir.appendingPathComponent("not a backup")
         try Data("hello".utf8).write(to: notOne)
         await expectError({

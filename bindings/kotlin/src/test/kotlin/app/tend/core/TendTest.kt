@@ -170,6 +170,7 @@ class TendTest {
         bob.addComrade(alice.myCard(), null)
         alice.markVerified(bobAtAlice.id)
         alice.addEntry(entry("Saw a kingfisher"))
+        alice.addRelay("ws://127.0.0.1:9/")
         val file = dir.resolve("alice.tendbackup").toString()
         val passphrase = "heron lantern under the river bridge"
         val made = alice.writeBackup(file, BackupSeal.Passphrase(passphrase))
@@ -185,6 +186,16 @@ class TendTest {
         val sealed = bob.shareEntry(bob.addEntry(entry("For the new phone")).id,
             listOf(Recipient.Comrade(bob.comrades().single().id)), null)
         assertEquals("Bob", moved.openEnvelope(sealed.bytes).sender.name)
+
+        // The old phone, at its next sync, learns the new one took over.
+        assertNull(moved.retirement())
+        val transport = MemoryTransport()
+        val now = SyncOptions(retryNow = true, delayBudget = java.time.Duration.ZERO)
+        moved.syncWith(transport, now)
+        assertTrue(alice.syncWith(transport, now).retired)
+        assertNotNull(alice.retirement())
+        assertThrows<TendException.Retired> { runBlocking { alice.addEntry(entry("On the old phone")) } }
+        assertFalse(moved.syncWith(transport, now).retired)
 
         Files.write(dir.resolve("not a backup"), "hello".toByteArray())
         val notOne = assertThrows<TendException.Backup> {
