@@ -53,6 +53,13 @@ fn a_member_moves_phones_and_comrades_carry_on() {
 }
 
 #[test]
+fn a_member_moves_phone_to_phone_through_the_relays() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::moves_phone_to_phone(dir.path(), &relay.url);
+}
+
+#[test]
 fn the_same_event_from_two_relays_is_taken_once() {
     let (one, two) = (FakeRelay::honest(), FakeRelay::honest());
     let dir = tempfile::tempdir().unwrap();

@@ -83,3 +83,11 @@ fn a_member_moves_phones_and_comrades_carry_on() {
     let relay = relay(dir.path(), "relay");
     journeys::moves_phone(&dir.path().join("members"), &relay.url);
 }
+
+#[test]
+#[ignore = "needs nostr-rs-relay in TEND_RELAY_BIN; .ci/run builds it"]
+fn a_member_moves_phone_to_phone_through_the_relays() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(dir.path(), "relay");
+    journeys::moves_phone_to_phone(&dir.path().join("members"), &relay.url);
+}

@@ -10,6 +10,7 @@ mod files;
 mod gatherings_cmd;
 mod inbox_cmd;
 mod journal_cmd;
+mod move_cmd;
 mod output;
 mod render;
 mod secrets;
@@ -84,6 +85,10 @@ enum Command {
     /// Automatic whole-vault backups into a folder, sealed to an age recipient
     #[command(subcommand)]
     Backups(backup_cmd::BackupsCommand),
+    /// Move phone to phone through relays: `receive` on the new phone,
+    /// `send CODE` on the old one
+    #[command(subcommand)]
+    Move(move_cmd::MoveCommand),
     /// Make a new vault (in --vault) from a whole-vault backup: the same
     /// member, carrying on with every comrade
     Restore {
@@ -306,6 +311,14 @@ fn run(cli: Cli) -> CliResult {
             backup_cmd::backup(&open(&dir)?, &path, to.as_deref(), &out)
         }
         Command::Backups(cmd) => backup_cmd::backups(cmd, &open(&dir)?, &out),
+        Command::Move(move_cmd::MoveCommand::Receive {
+            relays,
+            wait,
+            code_file,
+        }) => move_cmd::receive(&dir, &relays, wait, code_file.as_deref(), &out),
+        Command::Move(move_cmd::MoveCommand::Send { code, short_code }) => {
+            move_cmd::send(&open(&dir)?, &code, short_code.as_deref(), &out)
+        }
         Command::Restore { file, identity } => {
             backup_cmd::restore(&dir, &file, identity.as_deref(), &out)
         }

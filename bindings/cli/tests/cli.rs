@@ -1913,3 +1913,50 @@ fn a_whole_vault_backup_restores_the_same_member_in_a_new_vault() {
         card(&new, "kingfisher wades at dawn by the weir")
     );
 }
+
+#[test]
+fn a_move_checks_the_short_code_and_retires_nothing_it_did_not_send() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (old, new) = (tmp.path().join("old"), tmp.path().join("new"));
+    ok(tend(&old, &["init", "--name", "Alice"]));
+    let code_file = tmp.path().join("move-code");
+    // Nothing listens on port 9: the new phone's wait ends, its code written.
+    let waited = tend(
+        &new,
+        &[
+            "move",
+            "receive",
+            "--relay",
+            "ws://127.0.0.1:9",
+            "--wait",
+            "0",
+            "--code-file",
+            code_file.to_str().unwrap(),
+        ],
+    );
+    assert!(!waited.status.success());
+    assert!(!new.exists() || std::fs::read_dir(&new).unwrap().next().is_none());
+    let code = std::fs::read_to_string(&code_file).unwrap();
+    assert!(code.starts_with("TENDM:"));
+    let shown = String::from_utf8_lossy(&waited.stderr).into_owned();
+    let short: String = shown
+        .rsplit("Both show ")
+        .next()
+        .unwrap()
+        .chars()
+        .take(7)
+        .collect();
+
+    let swapped = tend(&old, &["move", "send", &code, "--short-code", "000 000"]);
+    assert!(!swapped.status.success());
+    assert!(String::from_utf8_lossy(&swapped.stderr).contains("nothing was sent"));
+    let unsent = tend(&old, &["move", "send", &code, "--short-code", &short]);
+    assert!(!unsent.status.success(), "no relay took it");
+    // Neither retired the old phone.
+    ok(tend(&old, &["journal", "add", "Still here"]));
+    let bad = tend(
+        &old,
+        &["move", "send", "TENDM:AAAA", "--short-code", "000000"],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("move code"));
+}

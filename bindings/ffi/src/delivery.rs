@@ -123,7 +123,7 @@ impl From<core::SyncReport> for SyncSummary {
 }
 
 /// The app's transport seen as the core's.
-struct Foreign(Arc<dyn DeliveryTransport>);
+pub(crate) struct Foreign(pub(crate) Arc<dyn DeliveryTransport>);
 
 fn transport_error(e: TransportFailure) -> TransportError {
     match e {

@@ -16,6 +16,7 @@ mod delivery;
 mod error;
 mod gatherings;
 mod journal;
+mod moving;
 mod sharing;
 mod time;
 mod vault;

@@ -34,13 +34,13 @@ pub trait ChangeListener: Send + Sync {
 
 /// The app's provider seen as the core's `KeyWrapper`. The core only knows
 /// "wrong key"; the app's own error is kept and reported instead.
-struct Provider {
+pub(crate) struct Provider {
     app: Arc<dyn KeyProvider>,
     failure: Mutex<Option<TendError>>,
 }
 
 impl Provider {
-    fn run<T>(
+    pub(crate) fn run<T>(
         app: Arc<dyn KeyProvider>,
         work: impl FnOnce(&Provider) -> tend_core::Result<T>,
     ) -> Result<T, TendError> {
@@ -97,7 +97,7 @@ pub struct TendVault {
 }
 
 impl TendVault {
-    fn wrap(vault: Vault) -> Arc<TendVault> {
+    pub(crate) fn wrap(vault: Vault) -> Arc<TendVault> {
         Arc::new(TendVault {
             vault: Arc::new(vault),
         })

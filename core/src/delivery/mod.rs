@@ -7,6 +7,7 @@
 
 mod inbound;
 mod moved;
+mod moving;
 pub mod nostr;
 mod outbound;
 mod proxy;
@@ -26,6 +27,9 @@ pub use crate::identity::{
 };
 pub(crate) use moved::MoveNotices;
 pub use moved::{DEVICE_MOVED, NOTICE_EVERY, NOTICE_FOR};
+pub use moving::{
+    MAX_MOVE_RELAYS, MOVE_PIECE_BYTES, MoveCode, MoveProgress, MoveReceiver, MoveSent,
+};
 pub use outbound::{MAX_BACKOFF, Parcel, ParcelId, RouteState, Sent};
 pub use proxy::ProxyUrl;
 

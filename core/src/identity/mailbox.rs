@@ -49,6 +49,21 @@ impl Mailbox {
         &self.secret
     }
 
+    /// A mailbox outside the vault whose secret key is `secret` (a move's
+    /// rendezvous, which both phones derive).
+    pub(crate) fn one_time(secret: &[u8; 32]) -> Result<Mailbox> {
+        let key = nostr::prelude::SecretKey::from_slice(secret)
+            .map_err(|_| crate::Error::invalid("mailbox", "not a secp256k1 key"))?;
+        let public = nostr::prelude::Keys::new(key).public_key();
+        Ok(Mailbox {
+            seq: 0,
+            key: MailboxKey(public.to_bytes()),
+            secret: Zeroizing::new(*secret),
+            week: None,
+            retired_at: None,
+        })
+    }
+
     /// Whether comrades who have my current card no longer address its pair.
     pub fn is_retired(&self, now: DateTime<Utc>) -> bool {
         self.retired_at.is_some_and(|r| r <= now)

@@ -333,6 +333,17 @@ impl Vault {
         self.guard().is_none()
     }
 
+    /// This copy went to a new phone: read-only from now on. Writes
+    /// nothing else, so a copy already retired stays as it is.
+    pub(crate) fn retire_for_move(&self) -> Result<()> {
+        let mut state = self.guard();
+        let unlocked = state.as_mut().ok_or(Error::Locked)?;
+        retirement::writing_nothing(&unlocked.conn, || {
+            retirement::retire_for_move(&unlocked.conn, chrono::Utc::now())
+        })?;
+        retirement::make_read_only(&unlocked.conn)
+    }
+
     /// Set once a newer copy of this vault (restored from a backup, or moved
     /// to a new phone) has taken over: this one is then read-only, and every
     /// change or send is refused with [`Error::Retired`].

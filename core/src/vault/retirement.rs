@@ -80,6 +80,16 @@ pub(crate) fn retire_if_newer(
     Ok(true)
 }
 
+/// Retires this copy now: it sent itself to a new phone, which is born
+/// after this moment.
+pub(crate) fn retire_for_move(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    if of(conn)?.is_none() {
+        settings::set(conn, RETIRED_AT, &now.to_rfc3339())?;
+        settings::set(conn, REPLACED_BY_BORN_AT, &now.to_rfc3339())?;
+    }
+    Ok(())
+}
+
 /// A restored copy is not retired because the copy it came from was.
 pub(crate) fn forget_on_restore(conn: &Connection) -> Result<()> {
     settings::delete(conn, RETIRED_AT)?;

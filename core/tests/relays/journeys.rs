@@ -450,3 +450,64 @@ pub fn moves_phone(dir: &Path, relay: &RelayUrl) {
     sync(&moved);
     assert_eq!(received(&sync(carol)), 1);
 }
+
+/// Alice's new phone shows a move code; her old phone sends the whole
+/// vault through the relay in pieces and retires; comrades carry on with
+/// the new phone.
+pub fn moves_phone_to_phone(dir: &Path, relay: &RelayUrl) {
+    use tend_core::delivery::{MoveCode, MoveReceiver};
+    let v = members_on(dir, &["Alice", "Bob"], &[relay]);
+    let (alice, bob) = (&v[0], &v[1]);
+    // Enough for several pieces, each several Nostr events.
+    for i in 0..400 {
+        alice
+            .journal()
+            .add(entry(&format!(
+                "Day {i}: {}",
+                "the heron again. ".repeat(40)
+            )))
+            .unwrap();
+    }
+    let mut receiver = MoveReceiver::new(vec![relay.clone()]).unwrap();
+    let scanned = MoveCode::parse(&receiver.code().to_text()).unwrap();
+    assert_eq!(scanned.short_code(), receiver.code().short_code());
+    let mut transport = NostrTransport::new(Limits::default());
+    let sent = alice
+        .delivery()
+        .send_move(&scanned, &mut transport)
+        .unwrap();
+    assert!(sent.complete && sent.pieces >= 3, "{sent:?}");
+    assert!(alice.retirement().unwrap().is_some());
+
+    let mut whole = None;
+    for _ in 0..5 {
+        whole = receiver.fetch(&mut transport).unwrap();
+        if whole.is_some() {
+            break;
+        }
+    }
+    let whole = whole.expect("every piece arrived");
+    let (moved, _) = Vault::restore_with_key(
+        dir.join("Alice's new phone"),
+        whole.as_slice(),
+        &receiver.opener(),
+        &crate::common::key(7),
+    )
+    .unwrap();
+    let everything = tend_core::journal::EntryFilter::default();
+    assert_eq!(
+        moved
+            .journal()
+            .list(&everything, 500, None)
+            .unwrap()
+            .entries
+            .len(),
+        400
+    );
+    note(bob, "Alice", b"hello to the new phone");
+    sync(bob);
+    assert_eq!(received(&sync(&moved)), 1);
+    note(&moved, "Bob", b"hello from the new phone");
+    sync(&moved);
+    assert_eq!(received(&sync(bob)), 1);
+}

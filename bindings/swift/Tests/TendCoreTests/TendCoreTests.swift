@@ -395,6 +395,29 @@ final class TendCoreTests: XCTestCase {
         }
     }
 
+    func testAVaultMovesPhoneToPhoneAndTheOldPhoneRetires() async throws {
+        let alice = try await member("Alice")
+        _ = try await alice.addEntry(entry: entry("Saw a kingfisher"))
+        let receiving = try MoveReceiving(relays: ["wss://relay.example.org"])
+        XCTAssertTrue(receiving.code().hasPrefix("TENDM:"))
+        XCTAssertEqual(receiving.shortCode(), try moveShortCode(code: receiving.code()))
+        let transport = MemoryTransport()
+        let early = try await receiving.fetchWith(transport: transport)
+        XCTAssertFalse(early)
+        let sent = try await alice.sendMoveWith(code: receiving.code(), transport: transport)
+        XCTAssertTrue(sent.complete)
+        await expectError({ try await alice.addEntry(entry: entry("After the move")) }) {
+            if case .Retired = $0 { return true } else { return false }
+        }
+        let came = try await receiving.fetchWith(transport: transport)
+        XCTAssertTrue(came)
+        let moved = try await receiving.restore(dir: dir.appendingPathComponent("new phone").path,
+                                                provider: PadKeyProvider(9))
+        let card = try await moved.myCard()
+        let old = try await alice.myCard()
+        XCTAssertEqual(card, old)
+    }
+
     func testTheMonthlyGatheringAndItsReminders() async throws {
         let vault = try await member("Alice")
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")

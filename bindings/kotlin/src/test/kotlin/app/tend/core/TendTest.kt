@@ -205,6 +205,27 @@ class TendTest {
     }
 
     @Test
+    fun `a vault moves phone to phone and the old phone retires`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        alice.addEntry(entry("Saw a kingfisher"))
+        val receiving = MoveReceiving(listOf("wss://relay.example.org"))
+        assertTrue(receiving.code().startsWith("TENDM:"))
+        assertEquals(receiving.shortCode(), moveShortCode(receiving.code()))
+        val transport = MemoryTransport()
+        assertFalse(receiving.fetchWith(transport))
+        val sent = alice.sendMoveWith(receiving.code(), transport)
+        assertTrue(sent.complete)
+        assertTrue(sent.pieces >= 1u)
+        assertNotNull(alice.retirement())
+        assertThrows<TendException.Retired> { runBlocking { alice.addEntry(entry("After the move")) } }
+        assertTrue(receiving.fetchWith(transport))
+        val moved = receiving.restore(dir.resolve("new phone").toString(), PadKeyProvider(9))
+        assertEquals(alice.myCard(), moved.myCard())
+        assertEquals("Saw a kingfisher", moved.listEntries(10u, null, null, null, null).entries.single().body)
+        assertThrows<TendException.Invalid> { runBlocking { alice.sendMoveWith("TENDM:AAAA", transport) } }
+    }
+
+    @Test
     fun `deleting an entry takes its outbox copies, and the inbox deletes and clears`() = runBlocking<Unit> {
         val alice = member("Alice")
         val bob = member("Bob")
