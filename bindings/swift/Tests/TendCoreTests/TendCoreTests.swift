@@ -398,6 +398,8 @@ final class TendCoreTests: XCTestCase {
     func testAVaultMovesPhoneToPhoneAndTheOldPhoneRetires() async throws {
         let alice = try await member("Alice")
         _ = try await alice.addEntry(entry: entry("Saw a kingfisher"))
+        // Issued now: a retired vault issues no card.
+        let old = try await alice.myCard()
         let receiving = try MoveReceiving(relays: ["wss://relay.example.org"])
         XCTAssertTrue(receiving.code().hasPrefix("TENDM:"))
         XCTAssertEqual(receiving.shortCode(), try moveShortCode(code: receiving.code()))
@@ -414,7 +416,6 @@ final class TendCoreTests: XCTestCase {
         let moved = try await receiving.restore(dir: dir.appendingPathComponent("new phone").path,
                                                 provider: PadKeyProvider(9))
         let card = try await moved.myCard()
-        let old = try await alice.myCard()
         XCTAssertEqual(card, old)
     }
 
