@@ -51,15 +51,7 @@ pub fn restore(dir: &Path, file: &Path, identity: Option<&Path>, out: &Output) -
     };
     let backup =
         std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
-    let (vault, summary) =
-        Vault::restore_with_passphrase(dir, backup, &with, &passphrase, KdfParams::default())
-            .map_err(fail)?;
-    let name = vault
-        .display_name()
-        .map_err(fail)?
-        .unwrap_or_else(|| "the member".into());
-    out.show(&summary, || {
+    restore_from(dir, backup, &with, out, |name, summary| {
         format!(
             "Restored {name} in {} from the backup made {}. Comrades carry on with this vault \
              without meeting again.",
@@ -67,6 +59,26 @@ pub fn restore(dir: &Path, file: &Path, identity: Option<&Path>, out: &Output) -
             summary.made_at.format("%Y-%m-%d %H:%M UTC")
         )
     })
+}
+
+/// A new vault in `dir` from a whole-vault backup, under a new passphrase;
+/// `says` words what happened for the member named.
+pub fn restore_from(
+    dir: &Path,
+    backup: impl std::io::Read,
+    with: &OpenWith,
+    out: &Output,
+    says: impl FnOnce(&str, &tend_core::vault::BackupSummary) -> String,
+) -> CliResult {
+    let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
+    let (vault, summary) =
+        Vault::restore_with_passphrase(dir, backup, with, &passphrase, KdfParams::default())
+            .map_err(fail)?;
+    let name = vault
+        .display_name()
+        .map_err(fail)?
+        .unwrap_or_else(|| "the member".into());
+    out.show(&summary, || says(&name, &summary))
 }
 
 fn size(bytes: u64) -> String {

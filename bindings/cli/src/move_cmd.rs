@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
+use tend_core::Vault;
 use tend_core::delivery::nostr::{Limits, NostrTransport};
 use tend_core::delivery::{MoveCode, MoveReceiver, RelayUrl};
-use tend_core::{KdfParams, Vault};
 
 use crate::output::Output;
 use crate::sharing_cmd::qr_code;
-use crate::{CliResult, fail, secrets};
+use crate::{CliResult, fail};
 
 #[derive(Subcommand)]
 pub enum MoveCommand {
@@ -75,20 +75,7 @@ pub fn receive(
         }
         std::thread::sleep(Duration::from_secs(2));
     };
-    let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
-    let (vault, summary) = Vault::restore_with_passphrase(
-        dir,
-        whole.as_slice(),
-        &receiver.opener(),
-        &passphrase,
-        KdfParams::default(),
-    )
-    .map_err(fail)?;
-    let name = vault
-        .display_name()
-        .map_err(fail)?
-        .unwrap_or_else(|| "the member".into());
-    out.show(&summary, || {
+    crate::backup_cmd::restore_from(dir, whole.as_slice(), &receiver.opener(), out, |name, _| {
         format!(
             "{name} moved here, to {}. Comrades carry on with this vault without meeting again.",
             dir.display()

@@ -1,13 +1,12 @@
 //! Moving phone to phone: the new phone's receiver and the old phone's send.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use tend_core::Vault;
 use tend_core::delivery::{MoveCode, MoveReceiver, RelayUrl, Transport};
-use tend_core::{KdfParams, Vault};
 
 use crate::delivery::{DeliveryTransport, Foreign};
-use crate::vault::{KeyProvider, Provider, TendVault};
+use crate::vault::{self, KeyProvider, TendVault};
 use crate::{TendError, off_thread};
 
 /// The new phone's side of a move: show [`MoveReceiving::code`] as a QR
@@ -80,10 +79,7 @@ impl MoveReceiving {
     ) -> Result<Arc<TendVault>, TendError> {
         off_thread(move || {
             let (whole, opener) = self.arrived()?;
-            let (vault, _) = Provider::run(provider, |p| {
-                Vault::restore_wrapped(PathBuf::from(dir), whole.as_slice(), &opener, p)
-            })?;
-            Ok(TendVault::wrap(vault))
+            vault::restore_wrapped(dir, whole.as_slice(), &opener, provider)
         })
         .await
     }
@@ -96,14 +92,7 @@ impl MoveReceiving {
     ) -> Result<Arc<TendVault>, TendError> {
         off_thread(move || {
             let (whole, opener) = self.arrived()?;
-            let (vault, _) = Vault::restore_with_passphrase(
-                PathBuf::from(dir),
-                whole.as_slice(),
-                &opener,
-                &passphrase,
-                KdfParams::default(),
-            )?;
-            Ok(TendVault::wrap(vault))
+            vault::restore_with_passphrase(dir, whole.as_slice(), &opener, &passphrase)
         })
         .await
     }

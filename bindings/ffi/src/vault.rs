@@ -34,13 +34,13 @@ pub trait ChangeListener: Send + Sync {
 
 /// The app's provider seen as the core's `KeyWrapper`. The core only knows
 /// "wrong key"; the app's own error is kept and reported instead.
-pub(crate) struct Provider {
+struct Provider {
     app: Arc<dyn KeyProvider>,
     failure: Mutex<Option<TendError>>,
 }
 
 impl Provider {
-    pub(crate) fn run<T>(
+    fn run<T>(
         app: Arc<dyn KeyProvider>,
         work: impl FnOnce(&Provider) -> tend_core::Result<T>,
     ) -> Result<T, TendError> {
@@ -265,12 +265,39 @@ pub async fn restore_vault(
 ) -> Result<Arc<TendVault>, TendError> {
     off_thread(move || {
         let (opener, backup) = (opener.core()?, backup_file(&backup_path)?);
-        let (vault, _) = Provider::run(provider, |p| {
-            Vault::restore_wrapped(PathBuf::from(dir), backup, &opener, p)
-        })?;
-        Ok(TendVault::wrap(vault))
+        restore_wrapped(dir, backup, &opener, provider)
     })
     .await
+}
+
+/// [`restore_vault`] from any reader (a move's pieces, say).
+pub(crate) fn restore_wrapped(
+    dir: String,
+    backup: impl std::io::Read,
+    opener: &OpenWith,
+    provider: Arc<dyn KeyProvider>,
+) -> Result<Arc<TendVault>, TendError> {
+    let (vault, _) = Provider::run(provider, |p| {
+        Vault::restore_wrapped(PathBuf::from(dir), backup, opener, p)
+    })?;
+    Ok(TendVault::wrap(vault))
+}
+
+/// [`restore_vault_with_passphrase`] from any reader.
+pub(crate) fn restore_with_passphrase(
+    dir: String,
+    backup: impl std::io::Read,
+    opener: &OpenWith,
+    passphrase: &str,
+) -> Result<Arc<TendVault>, TendError> {
+    let (vault, _) = Vault::restore_with_passphrase(
+        PathBuf::from(dir),
+        backup,
+        opener,
+        passphrase,
+        KdfParams::default(),
+    )?;
+    Ok(TendVault::wrap(vault))
 }
 
 /// As [`restore_vault`], the new vault sealed by a passphrase of its own.
@@ -283,14 +310,7 @@ pub async fn restore_vault_with_passphrase(
 ) -> Result<Arc<TendVault>, TendError> {
     off_thread(move || {
         let (opener, backup) = (opener.core()?, backup_file(&backup_path)?);
-        let (vault, _) = Vault::restore_with_passphrase(
-            PathBuf::from(dir),
-            backup,
-            &opener,
-            &passphrase,
-            KdfParams::default(),
-        )?;
-        Ok(TendVault::wrap(vault))
+        restore_with_passphrase(dir, backup, &opener, &passphrase)
     })
     .await
 }

@@ -71,16 +71,6 @@ impl Checked for Notice {
     }
 }
 
-fn time(conn: &Connection, key: &str) -> Result<Option<DateTime<Utc>>> {
-    settings::get(conn, key)?
-        .map(|v| {
-            DateTime::parse_from_rfc3339(&v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| Error::DatabaseDamaged)
-        })
-        .transpose()
-}
-
 /// A restored copy that receives through relays seals a new notice when
 /// it has sent none since its restore, or none for [`NOTICE_EVERY`].
 pub(super) fn notice_if_due(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
@@ -91,7 +81,9 @@ pub(super) fn notice_if_due(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
         return Ok(());
     }
     // A notice the backup's own copy sent (it was restored too) is not mine.
-    if time(tx, LAST_NOTICE_AT)?.is_some_and(|at| at >= restored && now - at < NOTICE_EVERY) {
+    if settings::get_time(tx, LAST_NOTICE_AT)?
+        .is_some_and(|at| at >= restored && now - at < NOTICE_EVERY)
+    {
         return Ok(());
     }
     let me = retirement::this_copy(tx)?;
@@ -112,7 +104,7 @@ pub(super) fn notice_if_due(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
         None,
     )?;
     settings::set(tx, LAST_NOTICE, &sealed.message_id.to_string())?;
-    settings::set(tx, LAST_NOTICE_AT, &now.to_rfc3339())
+    settings::set_time(tx, LAST_NOTICE_AT, now)
 }
 
 /// The newest notice, sealed for me, to my own mailbox on each of my
@@ -120,7 +112,7 @@ pub(super) fn notice_if_due(tx: &Connection, now: DateTime<Utc>) -> Result<()> {
 pub(super) fn due(conn: &Connection, now: DateTime<Utc>, retry_now: bool) -> Result<Vec<Parcel>> {
     let (Some(id), Some(at)) = (
         settings::get(conn, LAST_NOTICE)?,
-        time(conn, LAST_NOTICE_AT)?,
+        settings::get_time(conn, LAST_NOTICE_AT)?,
     ) else {
         return Ok(Vec::new());
     };

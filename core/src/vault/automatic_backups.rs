@@ -75,7 +75,7 @@ impl Vault {
         let folder = Path::new(&plan.folder);
         let path = folder.join(format!("{PREFIX}{}{SUFFIX}", now.format("%Y%m%dT%H%M%SZ")));
         self.write_backup_file(&SealWith::recipient(&plan.recipient)?, &path)?;
-        self.with_conn(|c| settings::set(c, LAST, &now.to_rfc3339()))?;
+        self.with_conn(|c| settings::set_time(c, LAST, now))?;
         prune(folder, plan.keep as usize)?;
         Ok(Some(path))
     }
@@ -100,9 +100,7 @@ fn plan(conn: &rusqlite::Connection) -> Result<Option<AutomaticBackups>> {
 }
 
 fn last(conn: &rusqlite::Connection) -> Result<Option<DateTime<Utc>>> {
-    Ok(settings::get(conn, LAST)?
-        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-        .map(|t| t.with_timezone(&Utc)))
+    settings::get_time(conn, LAST)
 }
 
 /// The plan names a folder on this phone: a restored vault sets its own.

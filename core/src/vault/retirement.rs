@@ -27,38 +27,29 @@ pub(crate) struct Copy {
     pub born_at: DateTime<Utc>,
 }
 
-fn time(conn: &Connection, key: &str) -> Result<Option<DateTime<Utc>>> {
-    settings::get(conn, key)?
-        .map(|v| {
-            DateTime::parse_from_rfc3339(&v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| Error::DatabaseDamaged)
-        })
-        .transpose()
-}
-
 /// This copy's id, and when it was restored, or else created.
 pub(crate) fn this_copy(conn: &Connection) -> Result<Copy> {
     let id = settings::get(conn, "vault_id")?.ok_or(Error::DatabaseDamaged)?;
-    let born_at = match time(conn, "restored_at")? {
+    let born_at = match settings::get_time(conn, "restored_at")? {
         Some(at) => at,
-        None => time(conn, "created_at")?.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        None => settings::get_time(conn, "created_at")?.unwrap_or(DateTime::<Utc>::MIN_UTC),
     };
     Ok(Copy { id, born_at })
 }
 
 /// When this copy was restored, if it was.
 pub(crate) fn restored_at(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
-    time(conn, "restored_at")
+    settings::get_time(conn, "restored_at")
 }
 
 pub(crate) fn of(conn: &Connection) -> Result<Option<Retirement>> {
-    let Some(retired_at) = time(conn, RETIRED_AT)? else {
+    let Some(retired_at) = settings::get_time(conn, RETIRED_AT)? else {
         return Ok(None);
     };
     Ok(Some(Retirement {
         retired_at,
-        newer_copy_born_at: time(conn, REPLACED_BY_BORN_AT)?.ok_or(Error::DatabaseDamaged)?,
+        newer_copy_born_at: settings::get_time(conn, REPLACED_BY_BORN_AT)?
+            .ok_or(Error::DatabaseDamaged)?,
     }))
 }
 
@@ -75,8 +66,8 @@ pub(crate) fn retire_if_newer(
     if other == me.id || born_at <= me.born_at || of(conn)?.is_some() {
         return Ok(false);
     }
-    settings::set(conn, RETIRED_AT, &now.to_rfc3339())?;
-    settings::set(conn, REPLACED_BY_BORN_AT, &born_at.to_rfc3339())?;
+    settings::set_time(conn, RETIRED_AT, now)?;
+    settings::set_time(conn, REPLACED_BY_BORN_AT, born_at)?;
     Ok(true)
 }
 
@@ -84,8 +75,8 @@ pub(crate) fn retire_if_newer(
 /// after this moment.
 pub(crate) fn retire_for_move(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     if of(conn)?.is_none() {
-        settings::set(conn, RETIRED_AT, &now.to_rfc3339())?;
-        settings::set(conn, REPLACED_BY_BORN_AT, &now.to_rfc3339())?;
+        settings::set_time(conn, RETIRED_AT, now)?;
+        settings::set_time(conn, REPLACED_BY_BORN_AT, now)?;
     }
     Ok(())
 }

@@ -2,9 +2,10 @@
 //! that keep a value or two: my display name, my card's date, care's
 //! retention. Each module names its own keys.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::Result;
+use crate::{Error, Result};
 
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
@@ -25,4 +26,19 @@ pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 pub(crate) fn delete(conn: &Connection, key: &str) -> Result<()> {
     conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     Ok(())
+}
+
+/// A setting kept as an RFC 3339 instant; one that does not parse is damage.
+pub(crate) fn get_time(conn: &Connection, key: &str) -> Result<Option<DateTime<Utc>>> {
+    get(conn, key)?
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| Error::DatabaseDamaged)
+        })
+        .transpose()
+}
+
+pub(crate) fn set_time(conn: &Connection, key: &str, at: DateTime<Utc>) -> Result<()> {
+    set(conn, key, &at.to_rfc3339())
 }

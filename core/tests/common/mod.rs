@@ -92,3 +92,24 @@ pub fn befriend(
         .unwrap();
     (b_in_a.comrade().id, a_in_b.comrade().id)
 }
+
+/// Every one of these calls was refused because a newer copy took over.
+pub fn all_retired(refusals: impl IntoIterator<Item = Option<tend_core::Error>>) {
+    for refused in refusals {
+        assert!(
+            matches!(refused, Some(tend_core::Error::Retired)),
+            "{refused:?}"
+        );
+    }
+}
+
+/// How many entries the journal lists, up to 500.
+pub fn entry_count(vault: &Vault) -> usize {
+    let everything = tend_core::journal::EntryFilter::default();
+    vault
+        .journal()
+        .list(&everything, 500, None)
+        .unwrap()
+        .entries
+        .len()
+}
