@@ -299,6 +299,7 @@ pub fn run(relay: Option<&str>) -> CliResult {
     )?;
     dana_joins(&mut story, (&vault, &bob, &carol), &dana, collective)?;
     new_phone(&mut story, &vault, &bob, tmp.path())?;
+    phone_to_phone(&mut story, &carol, &bob, tmp.path())?;
 
     story.step("Panic wipe");
     vault.wipe().map_err(fail)?;
@@ -368,6 +369,123 @@ fn new_phone(story: &mut Story, alice: &Vault, bob: &Vault, dir: &std::path::Pat
         } else {
             "not verified"
         }
+    );
+    Ok(())
+}
+
+/// Pieces of a move kept in memory by mailbox: the story's stand-in for
+/// relays when it runs by hand.
+#[derive(Default)]
+struct Courier(std::collections::HashMap<String, Vec<tend_core::delivery::Arrival>>);
+
+impl tend_core::delivery::Transport for Courier {
+    fn publish(
+        &mut self,
+        relay: &RelayUrl,
+        parcel: &tend_core::delivery::Parcel,
+    ) -> Result<Result<(), String>, tend_core::delivery::TransportError> {
+        let waiting = self.0.entry(parcel.mailbox.to_hex()).or_default();
+        let id = format!("{relay}/{}", waiting.len());
+        waiting.push(tend_core::delivery::Arrival {
+            ids: vec![id],
+            envelope: parcel.envelope.clone(),
+        });
+        Ok(Ok(()))
+    }
+
+    fn fetch(
+        &mut self,
+        _: &RelayUrl,
+        mailbox: &tend_core::delivery::Mailbox,
+        _: Option<chrono::DateTime<chrono::Utc>>,
+        _: &dyn Fn(&str) -> bool,
+    ) -> Result<tend_core::delivery::Fetched, tend_core::delivery::TransportError> {
+        Ok(tend_core::delivery::Fetched {
+            arrivals: self
+                .0
+                .get(&mailbox.key.to_hex())
+                .cloned()
+                .unwrap_or_default(),
+            complete: true,
+            ..Default::default()
+        })
+    }
+}
+
+/// Carol moves phone to phone: a move code, six digits compared, her
+/// whole vault in pieces, and her old phone retired.
+fn phone_to_phone(
+    story: &mut Story,
+    carol: &Vault,
+    bob: &Vault,
+    dir: &std::path::Path,
+) -> CliResult {
+    use tend_core::delivery::{MoveCode, MoveReceiver, Transport};
+    story.step("Carol moves phone to phone: a code to scan, six digits to compare");
+    let meet_on = match &story.relay {
+        Some(relay) => relay.clone(),
+        None => RelayUrl::parse("wss://relay.example.org").map_err(fail)?,
+    };
+    let mut receiver = MoveReceiver::new(vec![meet_on]).map_err(fail)?;
+    let scanned = MoveCode::parse(&receiver.code().to_text()).map_err(fail)?;
+    let mut transport: Box<dyn Transport> = match story.relay {
+        Some(_) => Box::new(tend_core::delivery::nostr::NostrTransport::new(
+            tend_core::delivery::nostr::Limits::default(),
+        )),
+        None => Box::new(Courier::default()),
+    };
+    let sent = carol
+        .delivery()
+        .send_move(&scanned, transport.as_mut())
+        .map_err(fail)?;
+    let mut whole = None;
+    for _ in 0..3 {
+        whole = receiver.fetch(transport.as_mut()).map_err(fail)?;
+        if whole.is_some() {
+            break;
+        }
+    }
+    let whole = whole.ok_or("the move's pieces did not all arrive")?;
+    let (phone, _) = Vault::restore_with_key(
+        dir.join("carol-new-phone"),
+        whole.as_slice(),
+        &receiver.opener(),
+        &DataKey::generate(),
+    )
+    .map_err(fail)?;
+    let after = carol.journal().add(NewEntry {
+        body: "written on the old phone".into(),
+        ..NewEntry::default()
+    });
+    if !matches!(after, Err(Error::Retired)) {
+        return Err(format!("the old phone still writes: {after:?}"));
+    }
+    println!(
+        "Both phones showed {}. Her old phone sent {:.1} MB in {} pieces, sealed to the new \
+         phone's one-time key{}, and is read-only now: a new entry there is refused.",
+        scanned.short_code(),
+        sent.bytes as f64 / 1e6,
+        sent.pieces,
+        match story.relay {
+            Some(_) => ", through the relay",
+            None => " (carried in memory here)",
+        },
+    );
+    let carol_id = bob.comrades().find("Carol").map_err(fail)?.id;
+    let sealed = bob
+        .envelopes()
+        .seal(&tend_core::envelope::Outgoing {
+            kind: "demo.note",
+            body: b"welcome to your new phone",
+            to: &[Recipient::Comrade(carol_id)],
+            expires_at: None,
+        })
+        .map_err(fail)?;
+    let opened = phone.envelopes().open(&sealed.bytes).map_err(fail)?;
+    println!(
+        "Bob's next note opens on Carol's new phone, from {}, a comrade she has: they need \
+         not meet again.",
+        opened.sender.name
     );
     Ok(())
 }
