@@ -355,10 +355,15 @@ pub fn moves_phone(dir: &Path, relay: &RelayUrl) {
         .post(&ride(vec![comrade(alice, "Bob")]))
         .unwrap();
     sync(alice);
+    let backup = backup_of(alice);
+    // Carol writes after the backup was made; the old phone reads it.
+    note(carol, "Alice", b"written after your backup");
+    sync(carol);
+    assert_eq!(received(&sync(alice)), 1);
 
     let (moved, summary) = Vault::restore_with_passphrase(
         dir.join("Alice's new phone"),
-        backup_of(alice).as_slice(),
+        backup.as_slice(),
         &OpenWith::Passphrase(BACKUP_PASSPHRASE.to_owned().into()),
         "kingfisher wades at dawn by the weir",
         TEST_KDF,
@@ -383,6 +388,12 @@ pub fn moves_phone(dir: &Path, relay: &RelayUrl) {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].request.id, request.request.id);
     assert!(moved.integrity_check().unwrap());
+
+    // The restored vault reads on from where the backup had read to, so
+    // what came since is not lost.
+    assert_eq!(received(&sync(&moved)), 1);
+    let caught_up = moved.envelopes().inbox(Some("test.note")).unwrap();
+    assert_eq!(caught_up[0].opened.body, b"written after your backup");
 
     // Bob answers the request the old phone sent; the new phone hears it.
     assert_eq!(received(&sync(bob)), 1);
