@@ -27,6 +27,7 @@ const CODE_VERSION: u8 = 1;
 /// Relays a move code names at most.
 pub const MAX_MOVE_RELAYS: usize = 4;
 const MAX_CODE_BYTES: usize = 1 + 32 + 32 + 1 + MAX_MOVE_RELAYS * 256;
+const _: () = assert!(crate::identity::MAX_RELAY_URL_BYTES <= u8::MAX as usize);
 const PIECE_MAGIC: &[u8; 8] = b"TENDMV1\0";
 /// Backup bytes per piece: each travels as one envelope of Nostr chunks.
 pub const MOVE_PIECE_BYTES: usize = 256 * 1024;
