@@ -485,6 +485,7 @@ fn the_newest_copy_retires_the_others_and_an_older_one_retires_nothing() {
     assert_eq!(exported.unwrap(), 1);
     common::all_retired([
         alice.journal().add(entry("Written on the old phone")).err(),
+        alice.back_up_if_due(chrono::Utc::now()).err(),
         alice.envelopes().open(&from_newer).err(),
         alice.delivery().due(true).err(),
         alice

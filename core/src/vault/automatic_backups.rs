@@ -66,6 +66,11 @@ impl Vault {
     /// written yet, or the last `every_days` ago), keeps the newest `keep`,
     /// and says where it went. Apps call it from their background work.
     pub fn back_up_if_due(&self, now: DateTime<Utc>) -> Result<Option<PathBuf>> {
+        // A retired copy's backup would be the newest in the folder, and
+        // restoring it would bring back what the member moved away from.
+        if self.retirement()?.is_some() {
+            return Err(Error::Retired);
+        }
         let (Some(plan), last) = self.with_conn(|c| Ok((plan(c)?, last(c)?)))? else {
             return Ok(None);
         };
