@@ -16,6 +16,7 @@
 //! |---|---|---|---|
 //! | 7 | `registry`, `testing` | the lists that fill every seam below; the public vault constructors | everything |
 //! | 6 | `care`, `gatherings`, `journal` | requests and offers; gatherings, RSVPs, .ics; entries, search, backups | rows 0–5 |
+//! | 6 | `custody` | custodians of my backup key, and the shares I keep for others | rows 0–5 |
 //! | 6 | `delivery` | relays' outbox state, cursors, the Nostr transport | rows 0–5 |
 //! | 5 | `collective` | a collective's log of signed changes and the state it folds to | rows 0–4 |
 //! | 4 | `envelope` | sealing and opening, inbox, outbox, replay records; the `KindHandler` seam | rows 0–3 |
@@ -36,6 +37,7 @@ mod bytes;
 pub mod care;
 pub mod collective;
 pub mod comrades;
+pub mod custody;
 pub mod delivery;
 pub mod envelope;
 mod error;

@@ -18,13 +18,16 @@ use crate::delivery::{self, Delivery};
 use crate::envelope::{self, CardUpdates, Envelopes, KindHandler};
 use crate::sealed::OpenWith;
 use crate::vault::{self, BackupSummary, Contents, Hooks, KeyWrapper, TableListener, Unlock};
-use crate::{DataKey, KdfParams, Result, Vault, care, collective, gatherings, identity, journal};
+use crate::{
+    DataKey, KdfParams, Result, Vault, care, collective, custody, gatherings, identity, journal,
+};
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
 /// at most 32 bytes; the inbox keeps those as they are.
 pub mod kinds {
     pub use crate::care::kinds::*;
     pub use crate::collective::kinds::*;
+    pub use crate::custody::kinds::*;
     pub use crate::delivery::DEVICE_MOVED;
     pub use crate::envelope::CARD_UPDATE;
     pub use crate::gatherings::kinds::*;
@@ -41,6 +44,7 @@ pub(crate) static KINDS: &[&dyn KindHandler] = &[
         follow: gatherings::follow_collectives,
     },
     &delivery::MoveNotices,
+    &custody::CustodyKinds,
 ];
 
 /// What changed, so a screen can refresh. Reported after each commit, on
@@ -94,6 +98,8 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         | "collective_vouches"
         | "collective_attended" => &[Collectives],
         "collective_answers" => &[],
+        // custody
+        "custodians" | "custody_held" => &[Comrades],
         _ => return None,
     })
 }
@@ -301,6 +307,11 @@ impl Vault {
     /// The collectives I belong to or visit. Gatherings follow their changes.
     pub fn collectives(&self) -> Collectives<'_> {
         Collectives::new(self, gatherings::follow_collectives)
+    }
+
+    /// Custodians of my backup key, and the shares I keep for comrades.
+    pub fn custody(&self) -> crate::custody::Custody<'_> {
+        crate::custody::Custody::new(self)
     }
 
     /// Relays, mailboxes and syncing.

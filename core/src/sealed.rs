@@ -14,6 +14,8 @@ pub enum SealWith {
     Passphrase(SecretString),
     /// An age X25519 recipient, `age1…`: whoever holds its identity opens it.
     Recipient(age::x25519::Recipient),
+    /// Several: whoever holds any one's identity opens it.
+    Recipients(Vec<age::x25519::Recipient>),
 }
 
 /// What opens a sealed file.
@@ -26,10 +28,14 @@ pub enum OpenWith {
 impl SealWith {
     /// An `age1…` recipient, as `age-keygen` prints it.
     pub fn recipient(text: &str) -> Result<SealWith> {
-        age::x25519::Recipient::from_str(text.trim())
-            .map(SealWith::Recipient)
-            .map_err(|_| Error::invalid("recipient", "is not an age1… X25519 recipient"))
+        parse_recipient(text).map(SealWith::Recipient)
     }
+}
+
+/// An `age1…` X25519 recipient.
+pub(crate) fn parse_recipient(text: &str) -> Result<age::x25519::Recipient> {
+    age::x25519::Recipient::from_str(text.trim())
+        .map_err(|_| Error::invalid("recipient", "is not an age1… X25519 recipient"))
 }
 
 impl OpenWith {
@@ -46,6 +52,7 @@ impl std::fmt::Debug for SealWith {
         f.write_str(match self {
             SealWith::Passphrase(_) => "Passphrase(<redacted>)",
             SealWith::Recipient(_) => "Recipient",
+            SealWith::Recipients(_) => "Recipients",
         })
     }
 }
@@ -81,6 +88,10 @@ pub(crate) fn seal<W: Write>(
         SealWith::Recipient(recipient) => {
             age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
                 .expect("one recipient")
+        }
+        SealWith::Recipients(recipients) => {
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|_| Error::invalid("recipients", "none given"))?
         }
     };
     encryptor.wrap_output(out).map_err(Error::io(context))

@@ -673,3 +673,11 @@ pub fn collective_change(data: &[u8]) -> bool {
 pub fn relay_pieces(data: &[u8]) {
     crate::delivery::nostr::assemble_lines(data);
 }
+
+/// The share `vault` keeps for `owner`: what a release will carry.
+pub fn custody_share(
+    vault: &crate::Vault,
+    owner: &crate::comrades::IdentityKey,
+) -> crate::Result<Option<crate::custody::KeptShare>> {
+    vault.with_conn(|conn| crate::custody::held_share(conn, owner))
+}

@@ -26,7 +26,7 @@ const ROWS: &[&[&str]] = &[
     &["comrades"],
     &["envelope"],
     &["collective"],
-    &["care", "gatherings", "journal", "delivery"],
+    &["care", "gatherings", "journal", "delivery", "custody"],
     &["registry", "testing"],
 ];
 
@@ -191,6 +191,8 @@ const TABLES: &[(&str, &str)] = &[
     ("entry_tags", "journal"),
     ("tags", "journal"),
     ("mood_scale", "journal"),
+    ("custodians", "custody"),
+    ("custody_held", "custody"),
     ("care_requests", "care"),
     ("care_offers", "care"),
     ("care_audience", "care"),

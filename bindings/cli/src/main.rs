@@ -4,6 +4,7 @@ mod args;
 mod backup_cmd;
 mod care_cmd;
 mod collective_cmd;
+mod custody_cmd;
 mod delivery_cmd;
 mod demo;
 mod files;
@@ -117,6 +118,9 @@ enum Command {
     /// The comrades I share with
     #[command(subcommand)]
     Comrades(sharing_cmd::ComradesCommand),
+    /// Comrades who keep shares of my backup key, for when everything is lost
+    #[command(subcommand)]
+    Custodians(custody_cmd::CustodiansCommand),
     /// My recovery key: twelve words that take my identity back if this
     /// phone is lost or taken
     #[command(subcommand)]
@@ -251,6 +255,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Card { qr, action } => sharing_cmd::card(&open(&dir)?, qr, action, &out),
         Command::Comrades(cmd) => sharing_cmd::comrades(cmd, &open(&dir)?, &out),
         Command::Recovery(cmd) => sharing_cmd::recovery(cmd, &open(&dir)?, &out),
+        Command::Custodians(cmd) => custody_cmd::custodians(cmd, &open(&dir)?, &out),
         Command::SafetyNumber { name } => sharing_cmd::safety_number(&open(&dir)?, &name, &out),
         Command::Circles(cmd) => sharing_cmd::circles(cmd, &open(&dir)?, &out),
         Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),

@@ -1963,3 +1963,46 @@ fn a_move_checks_the_short_code_and_retires_nothing_it_did_not_send() {
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("move code"));
 }
+
+#[test]
+fn custodians_are_chosen_and_keep_one_share_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = comrades(tmp.path());
+    let c = tmp.path().join("c");
+    ok(tend(&c, &["init", "--name", "Carol"]));
+    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
+    let card_c = ok(tend(&c, &["card"])).trim().to_owned();
+    ok(tend(&a, &["comrades", "add", &card_c]));
+    ok(tend(&c, &["comrades", "add", &card_a]));
+    assert!(ok(tend(&a, &["custodians", "status"])).contains("No custodians"));
+    let alone = tend(&a, &["custodians", "choose", "--threshold", "2", "Bob"]);
+    assert!(!alone.status.success(), "a threshold above the custodians");
+    let mail = tmp.path().join("mail");
+    let files = written(tend(
+        &a,
+        &[
+            "--json",
+            "custodians",
+            "choose",
+            "--threshold",
+            "2",
+            "Bob",
+            "Carol",
+            "--out",
+            mail.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(files.len(), 2, "a share for each");
+    for vault in [&b, &c] {
+        for f in &files {
+            let _ = tend(vault, &["inbox", "open", f]);
+        }
+        let held = json(tend(vault, &["--json", "custodians", "held"]));
+        assert_eq!(held[0]["owner"], "Alice");
+        assert_eq!(held.as_array().unwrap().len(), 1);
+    }
+    let status = json(tend(&a, &["--json", "custodians", "status"]));
+    assert_eq!(status["threshold"], 2);
+    assert_eq!(status["recoverable"], false);
+    assert_eq!(status["custodians"].as_array().unwrap().len(), 2);
+}

@@ -16,6 +16,7 @@ use crate::{Error, Result};
 
 const PLAN: &str = "automatic_backups";
 const LAST: &str = "automatic_backup_at";
+const ALSO_TO: &str = "automatic_backups_also_to";
 const PREFIX: &str = "tend-";
 const SUFFIX: &str = ".tendbackup";
 
@@ -79,7 +80,13 @@ impl Vault {
         }
         let folder = Path::new(&plan.folder);
         let path = folder.join(format!("{PREFIX}{}{SUFFIX}", now.format("%Y%m%dT%H%M%SZ")));
-        self.write_backup_file(&SealWith::recipient(&plan.recipient)?, &path)?;
+        let mut to = vec![plan.recipient.clone()];
+        to.extend(self.with_conn(|c| settings::get(c, ALSO_TO))?);
+        let recipients = to
+            .iter()
+            .map(|r| crate::sealed::parse_recipient(r))
+            .collect::<Result<_>>()?;
+        self.write_backup_file(&SealWith::Recipients(recipients), &path)?;
         self.with_conn(|c| settings::set_time(c, LAST, now))?;
         prune(folder, plan.keep as usize)?;
         Ok(Some(path))
@@ -106,6 +113,15 @@ fn plan(conn: &rusqlite::Connection) -> Result<Option<AutomaticBackups>> {
 
 fn last(conn: &rusqlite::Connection) -> Result<Option<DateTime<Utc>>> {
     settings::get_time(conn, LAST)
+}
+
+/// Automatic backups are sealed to `recipient` too (the key custodians
+/// share), or no longer with `None`.
+pub(crate) fn seal_also_to(conn: &rusqlite::Connection, recipient: Option<&str>) -> Result<()> {
+    match recipient {
+        Some(r) => settings::set(conn, ALSO_TO, r),
+        None => settings::delete(conn, ALSO_TO),
+    }
 }
 
 /// The plan names a folder on this phone: a restored vault sets its own.

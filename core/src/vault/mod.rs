@@ -12,7 +12,7 @@
 //! as `Hooks`, which `crate::registry` assembles; the public constructors
 //! live there too, so every vault is opened with them.
 
-mod automatic_backups;
+pub(crate) mod automatic_backups;
 mod backup;
 mod connection;
 mod duress;

@@ -524,6 +524,28 @@ const MIGRATIONS: &[&str] = &[
         replaced_at  INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 15 -> 16: recovery through comrades. The custodians I chose for my
+    // backup key (one share each, never kept here), and the shares I keep
+    // for comrades who chose me.
+    r#"
+    CREATE TABLE custodians (
+        identity_key BLOB PRIMARY KEY,
+        name         TEXT NOT NULL,
+        plan         TEXT NOT NULL,
+        sent_at      INTEGER NOT NULL,
+        confirmed_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE custody_held (
+        owner       BLOB PRIMARY KEY,     -- their identity key
+        owner_name  TEXT NOT NULL,
+        plan        TEXT NOT NULL,
+        threshold   INTEGER NOT NULL,
+        count       INTEGER NOT NULL,
+        recipient   TEXT NOT NULL,        -- what the key opens: age1…
+        share       BLOB NOT NULL,
+        received_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
