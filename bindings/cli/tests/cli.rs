@@ -642,6 +642,17 @@ fn comrades(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (a, b)
 }
 
+/// Carol, in `dir/c`, and Alice (in `a`) swap cards.
+fn carol_meets(a: &Path, dir: &Path) -> std::path::PathBuf {
+    let c = dir.join("c");
+    ok(tend(&c, &["init", "--name", "Carol"]));
+    let card_a = ok(tend(a, &["card"])).trim().to_owned();
+    let card_c = ok(tend(&c, &["card"])).trim().to_owned();
+    ok(tend(a, &["comrades", "add", &card_c]));
+    ok(tend(&c, &["comrades", "add", &card_a]));
+    c
+}
+
 /// The armored envelopes a command wrote into `dir`, by file.
 fn written(out: Output) -> Vec<String> {
     json(out)
@@ -656,12 +667,7 @@ fn written(out: Output) -> Vec<String> {
 fn a_collective_is_founded_joined_and_agreed_on_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = comrades(tmp.path());
-    let c = tmp.path().join("c");
-    ok(tend(&c, &["init", "--name", "Carol"]));
-    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
-    let card_c = ok(tend(&c, &["card"])).trim().to_owned();
-    ok(tend(&a, &["comrades", "add", &card_c]));
-    ok(tend(&c, &["comrades", "add", &card_a]));
+    let c = carol_meets(&a, tmp.path());
     let mail = tmp.path().join("mail");
     let mail = mail.to_str().unwrap();
     let open = |vault: &Path, files: &[String]| {
@@ -1968,12 +1974,7 @@ fn a_move_checks_the_short_code_and_retires_nothing_it_did_not_send() {
 fn custodians_are_chosen_and_keep_one_share_each() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = comrades(tmp.path());
-    let c = tmp.path().join("c");
-    ok(tend(&c, &["init", "--name", "Carol"]));
-    let card_a = ok(tend(&a, &["card"])).trim().to_owned();
-    let card_c = ok(tend(&c, &["card"])).trim().to_owned();
-    ok(tend(&a, &["comrades", "add", &card_c]));
-    ok(tend(&c, &["comrades", "add", &card_a]));
+    let c = carol_meets(&a, tmp.path());
     assert!(ok(tend(&a, &["custodians", "status"])).contains("No custodians"));
     let alone = tend(&a, &["custodians", "choose", "--threshold", "2", "Bob"]);
     assert!(!alone.status.success(), "a threshold above the custodians");
