@@ -359,7 +359,8 @@ pub(crate) fn held_share(conn: &Connection, owner: &IdentityKey) -> Result<Optio
 pub(crate) struct CustodyKinds;
 
 enum Message {
-    Share(ShareBody),
+    /// The body, and its share decoded.
+    Share(ShareBody, Zeroizing<Vec<u8>>),
     Held(HeldBody),
 }
 
@@ -373,9 +374,11 @@ impl KindHandler for CustodyKinds {
         let message = match kind {
             CUSTODY_SHARE => {
                 let body: ShareBody = serde_json::from_slice(body).map_err(malformed)?;
-                let share = data_encoding::BASE32_NOPAD
-                    .decode(body.share.as_bytes())
-                    .map_err(|_| EnvelopeError::Malformed)?;
+                let share = Zeroizing::new(
+                    data_encoding::BASE32_NOPAD
+                        .decode(body.share.as_bytes())
+                        .map_err(|_| EnvelopeError::Malformed)?,
+                );
                 if body.v != 1
                     || body.threshold < 2
                     || body.threshold > body.count
@@ -385,7 +388,7 @@ impl KindHandler for CustodyKinds {
                 {
                     return Err(EnvelopeError::Malformed);
                 }
-                Message::Share(body)
+                Message::Share(body, share)
             }
             CUSTODY_HELD => {
                 let body: HeldBody = serde_json::from_slice(body).map_err(malformed)?;
@@ -409,12 +412,7 @@ impl Checked for Message {
     ) -> Result<Vec<MessageId>> {
         let from = opened.sender.identity_key;
         match *self {
-            Message::Share(body) => {
-                let share = Zeroizing::new(
-                    data_encoding::BASE32_NOPAD
-                        .decode(body.share.as_bytes())
-                        .map_err(|_| EnvelopeError::Malformed)?,
-                );
+            Message::Share(body, share) => {
                 tx.execute(
                     "INSERT OR REPLACE INTO custody_held
                          (owner, owner_name, plan, threshold, count, recipient, share, received_at)

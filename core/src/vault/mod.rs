@@ -339,7 +339,10 @@ impl Vault {
         let mut state = self.guard();
         let unlocked = state.as_mut().ok_or(Error::Locked)?;
         retirement::writing_nothing(&unlocked.conn, || {
-            retirement::retire_for_move(&unlocked.conn, chrono::Utc::now())
+            // Both settings, or neither.
+            let tx = unlocked.conn.unchecked_transaction()?;
+            retirement::retire_for_move(&tx, chrono::Utc::now())?;
+            Ok(tx.commit()?)
         })?;
         retirement::make_read_only(&unlocked.conn)
     }

@@ -107,8 +107,11 @@ pub(crate) fn writing_nothing<T>(conn: &Connection, f: impl FnOnce() -> Result<T
     value
 }
 
+/// Asked at every transaction, so the statement is prepared once.
 pub(crate) fn is_read_only(conn: &Connection) -> Result<bool> {
-    Ok(conn.pragma_query_value(None, "query_only", |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("PRAGMA query_only")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// What a write refused by a read-only connection means to the caller.
