@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use crate::collective::Collectives;
-use crate::comrades::Comrades;
+use crate::comrades::{ComradeChange, Comrades};
 use crate::delivery::{self, Delivery};
 use crate::envelope::{self, CardUpdates, Envelopes, KindHandler};
 use crate::sealed::OpenWith;
@@ -115,6 +115,7 @@ static HOOKS: Hooks = Hooks {
         next_epoch,
         collectives_catch_up,
         gatherings_follow_collectives,
+        custodians_confirm,
     ],
     integrity: &[journal::index_is_sound],
 };
@@ -161,6 +162,24 @@ fn restore(
     let backup = vault::read_backup(backup, with)?;
     let vault = create(Contents::Backup(&backup))?;
     Ok((vault, backup.summary()))
+}
+
+fn custodians_confirm(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    custody::confirm_if_due(conn, now)
+}
+
+/// A change among comrades, for the modules above them that follow it:
+/// delivery (mailboxes and cards) and custody (a cut custodian's share).
+fn on_comrade_change(tx: &Connection, change: ComradeChange) -> Result<()> {
+    let cut = match &change {
+        ComradeChange::Cut(cut) => Some(cut.peer.identity_key),
+        _ => None,
+    };
+    delivery::on_comrade_change(tx, change)?;
+    match cut {
+        Some(key) => custody::on_comrade_cut(tx, &key),
+        None => Ok(()),
+    }
 }
 
 fn prune_replay_records(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
@@ -301,7 +320,7 @@ impl Vault {
 
     /// My comrades and circles. Removing, blocking and unblocking tell delivery.
     pub fn comrades(&self) -> Comrades<'_> {
-        Comrades::new(self, delivery::on_comrade_change)
+        Comrades::new(self, on_comrade_change)
     }
 
     /// The collectives I belong to or visit. Gatherings follow their changes.

@@ -674,7 +674,15 @@ pub fn relay_pieces(data: &[u8]) {
     crate::delivery::nostr::assemble_lines(data);
 }
 
-/// The share `vault` keeps for `owner`: what a release will carry.
+/// The custodian's confirmation, as an unlock at `now` runs it.
+pub fn custodians_confirm_at(
+    vault: &crate::Vault,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::custody::confirm_if_due(tx, now))
+}
+
+/// The share `vault` keeps for `owner`: what a release carries.
 pub fn custody_share(
     vault: &crate::Vault,
     owner: &crate::comrades::IdentityKey,

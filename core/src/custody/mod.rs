@@ -5,12 +5,16 @@
 //! nothing of it. The key's secret half is never kept: only its public
 //! half, to which automatic backups are sealed too. Spec: `docs/custody.md`.
 
-use chrono::{DateTime, Utc};
+mod recovery;
+
+pub use recovery::{Recovered, RecoveryRequest, RequestCode};
+
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, Transaction, params};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::comrades::{self, ComradeId, IdentityKey};
+use crate::comrades::{self, ComradeId, IdentityKey, Peer};
 use crate::envelope::{self, Checked, EnvelopeError, KindHandler, MessageId, Opened, Sealed};
 use crate::time::from_ms;
 use crate::vault::{automatic_backups, settings};
@@ -27,7 +31,14 @@ use kinds::{CUSTODY_HELD, CUSTODY_SHARE};
 
 /// Custodians a member may choose.
 pub const MAX_CUSTODIANS: usize = 16;
+/// How often a custodian says again that it keeps my share: at unlock,
+/// once this long has passed since it last did.
+pub const CONFIRM_EVERY: Duration = Duration::days(30);
+/// A custodian not heard from for this long no longer counts towards
+/// [`CustodyStatus::recoverable_at`]: three confirmations missed.
+pub const CONFIRMED_FOR: Duration = Duration::days(91);
 const PLAN: &str = "custody_plan";
+const LAST_CONFIRMED: &str = "custody_confirmed_at";
 const AGE_SECRET_HRP: &str = "age-secret-key-";
 
 /// My plan, as `Custody::status` shows it.
@@ -41,13 +52,13 @@ pub struct CustodyStatus {
 }
 
 impl CustodyStatus {
-    /// Whether enough custodians have said they keep their share.
+    /// Whether enough custodians have said lately that they keep their share.
+    pub fn recoverable_at(&self, now: DateTime<Utc>) -> bool {
+        self.custodians.iter().filter(|c| c.current_at(now)).count() >= usize::from(self.threshold)
+    }
+
     pub fn recoverable(&self) -> bool {
-        self.custodians
-            .iter()
-            .filter(|c| c.confirmed_at.is_some())
-            .count()
-            >= usize::from(self.threshold)
+        self.recoverable_at(Utc::now())
     }
 }
 
@@ -56,7 +67,15 @@ pub struct Custodian {
     pub name: String,
     pub identity_key: IdentityKey,
     pub sent_at: DateTime<Utc>,
+    /// When they last said they keep their share.
     pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl Custodian {
+    /// Heard from within [`CONFIRMED_FOR`] of `now`.
+    pub fn current_at(&self, now: DateTime<Utc>) -> bool {
+        self.confirmed_at.is_some_and(|at| now - at < CONFIRMED_FOR)
+    }
 }
 
 /// A plan just chosen, and each custodian's share, sealed for them alone.
@@ -93,7 +112,7 @@ struct Plan {
     made_at: DateTime<Utc>,
 }
 
-/// A `custody.share` body.
+/// A `custody.share` body, and a release's.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ShareBody {
@@ -149,54 +168,7 @@ impl Custody<'_> {
             if peers.len() != count {
                 return Err(Error::invalid("custodians", "names a comrade twice"));
             }
-            let identity = age::x25519::Identity::generate();
-            let recipient = identity.to_public().to_string();
-            let secret = secret_bytes(&identity)?;
-            let plan = Plan {
-                id: uuid::Uuid::now_v7(),
-                threshold,
-                recipient: recipient.clone(),
-                made_at: Utc::now(),
-            };
-            tx.execute("DELETE FROM custodians", [])?;
-            let mut sealed = Vec::with_capacity(count);
-            let shares = blahaj::Sharks(threshold).dealer(secret.as_slice());
-            for (peer, share) in peers.into_iter().zip(shares) {
-                let bytes = Zeroizing::new(Vec::from(&share));
-                let body = ShareBody {
-                    v: 1,
-                    plan: plan.id,
-                    threshold,
-                    count: count as u8,
-                    recipient: recipient.clone(),
-                    share: data_encoding::BASE32_NOPAD.encode(&bytes),
-                };
-                tx.execute(
-                    "INSERT INTO custodians (identity_key, name, plan, sent_at)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        peer.identity_key.as_bytes().as_slice(),
-                        peer.name,
-                        plan.id.to_string(),
-                        plan.made_at.timestamp_millis()
-                    ],
-                )?;
-                sealed.push(envelope::seal_json_in(
-                    tx,
-                    vec![peer],
-                    CUSTODY_SHARE,
-                    &body,
-                    "custody",
-                    None,
-                )?);
-            }
-            let json = serde_json::to_string(&plan).map_err(|_| Error::DatabaseDamaged)?;
-            settings::set(tx, PLAN, &json)?;
-            automatic_backups::seal_also_to(tx, Some(&recipient))?;
-            Ok(Chosen {
-                status: status(tx)?.ok_or(Error::DatabaseDamaged)?,
-                sealed,
-            })
+            plan_in(tx, threshold, peers)
         })
     }
 
@@ -236,11 +208,131 @@ impl Custody<'_> {
     }
 }
 
+/// A new backup key split among `peers`, replacing any plan before.
+fn plan_in(tx: &Connection, threshold: u8, peers: Vec<Peer>) -> Result<Chosen> {
+    let count = peers.len() as u8;
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let secret = secret_bytes(&identity)?;
+    let plan = Plan {
+        id: uuid::Uuid::now_v7(),
+        threshold,
+        recipient: recipient.clone(),
+        made_at: Utc::now(),
+    };
+    tx.execute("DELETE FROM custodians", [])?;
+    let mut sealed = Vec::with_capacity(peers.len());
+    let shares = blahaj::Sharks(threshold).dealer(secret.as_slice());
+    for (peer, share) in peers.into_iter().zip(shares) {
+        let bytes = Zeroizing::new(Vec::from(&share));
+        let body = ShareBody {
+            v: 1,
+            plan: plan.id,
+            threshold,
+            count,
+            recipient: recipient.clone(),
+            share: data_encoding::BASE32_NOPAD.encode(&bytes),
+        };
+        tx.execute(
+            "INSERT INTO custodians (identity_key, name, plan, sent_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                peer.identity_key.as_bytes().as_slice(),
+                peer.name,
+                plan.id.to_string(),
+                plan.made_at.timestamp_millis()
+            ],
+        )?;
+        sealed.push(envelope::seal_json_in(
+            tx,
+            vec![peer],
+            CUSTODY_SHARE,
+            &body,
+            "custody",
+            None,
+        )?);
+    }
+    let json = serde_json::to_string(&plan).map_err(|_| Error::DatabaseDamaged)?;
+    settings::set(tx, PLAN, &json)?;
+    automatic_backups::seal_also_to(tx, Some(&recipient))?;
+    Ok(Chosen {
+        status: status(tx)?.ok_or(Error::DatabaseDamaged)?,
+        sealed,
+    })
+}
+
+/// A custodian removed or blocked must not keep a share of the key my
+/// next backups are sealed to: the others get shares of a new one, or,
+/// when fewer than the threshold are left, the plan ends and backups are
+/// sealed to my own recipient alone. Earlier backups still open with the
+/// old shares.
+pub(crate) fn on_comrade_cut(tx: &Connection, cut: &IdentityKey) -> Result<()> {
+    let Some(plan) = plan(tx)? else {
+        return Ok(());
+    };
+    let keys = custodian_keys(tx)?;
+    if !keys.contains(cut) {
+        return Ok(());
+    }
+    let left: Vec<IdentityKey> = keys.into_iter().filter(|k| k != cut).collect();
+    let peers = comrades::peers_for_keys(tx, &left)?;
+    if peers.len() >= usize::from(plan.threshold) {
+        return plan_in(tx, plan.threshold, peers).map(drop);
+    }
+    tx.execute("DELETE FROM custodians", [])?;
+    settings::delete(tx, PLAN)?;
+    automatic_backups::seal_also_to(tx, None)
+}
+
+fn custodian_keys(conn: &Connection) -> Result<Vec<IdentityKey>> {
+    let mut stmt = conn.prepare("SELECT identity_key FROM custodians")?;
+    let keys = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    keys.map(|k| IdentityKey::from_stored(k?)).collect()
+}
+
+/// At unlock: a custodian says again, to each member whose share it
+/// keeps, that it still does, once [`CONFIRM_EVERY`] has passed.
+pub(crate) fn confirm_if_due(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    if settings::get_time(conn, LAST_CONFIRMED)?.is_some_and(|at| now - at < CONFIRM_EVERY) {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare("SELECT owner, plan FROM custody_held")?;
+    let held = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if held.is_empty() {
+        return Ok(());
+    }
+    for (owner, plan) in held {
+        let plan = plan.parse().map_err(|_| Error::DatabaseDamaged)?;
+        confirm(conn, &IdentityKey::from_stored(owner)?, plan)?;
+    }
+    settings::set_time(conn, LAST_CONFIRMED, now)
+}
+
+/// Tells `owner`, alone, that I keep my share of `plan`.
+fn confirm(conn: &Connection, owner: &IdentityKey, plan: uuid::Uuid) -> Result<Vec<MessageId>> {
+    let peers = comrades::peers_for_keys(conn, std::slice::from_ref(owner))?;
+    if peers.is_empty() {
+        return Ok(Vec::new()); // no longer a comrade, or blocked
+    }
+    let held = HeldBody { v: 1, plan };
+    let sealed = envelope::seal_json_in(conn, peers, CUSTODY_HELD, &held, "custody", None)?;
+    Ok(vec![sealed.message_id])
+}
+
+fn plan(conn: &Connection) -> Result<Option<Plan>> {
+    settings::get(conn, PLAN)?
+        .map(|json| serde_json::from_str(&json).map_err(|_| Error::DatabaseDamaged))
+        .transpose()
+}
+
 fn status(conn: &Connection) -> Result<Option<CustodyStatus>> {
-    let Some(plan) = settings::get(conn, PLAN)? else {
+    let Some(plan) = plan(conn)? else {
         return Ok(None);
     };
-    let plan: Plan = serde_json::from_str(&plan).map_err(|_| Error::DatabaseDamaged)?;
     let mut stmt = conn.prepare(
         "SELECT name, identity_key, sent_at, confirmed_at FROM custodians ORDER BY name",
     )?;
@@ -322,7 +414,9 @@ pub fn recover(
 /// A share as its custodian keeps it, with the plan's threshold and the
 /// recipient the rebuilt key must open for: what a release carries.
 pub struct KeptShare {
+    pub plan: uuid::Uuid,
     pub threshold: u8,
+    pub count: u8,
     pub recipient: String,
     pub bytes: Zeroizing<Vec<u8>>,
 }
@@ -335,24 +429,33 @@ impl std::fmt::Debug for KeptShare {
     }
 }
 
-/// The share I keep for `owner`. Only tests read it out until the
-/// release to a recovering member is built.
-#[cfg(feature = "testing")]
+/// The share I keep for `owner`.
 pub(crate) fn held_share(conn: &Connection, owner: &IdentityKey) -> Result<Option<KeptShare>> {
     use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row(
-            "SELECT threshold, recipient, share FROM custody_held WHERE owner = ?1",
-            [owner.as_bytes().as_slice()],
-            |r| {
-                Ok(KeptShare {
-                    threshold: r.get(0)?,
-                    recipient: r.get(1)?,
-                    bytes: Zeroizing::new(r.get(2)?),
-                })
-            },
-        )
-        .optional()?)
+    conn.query_row(
+        "SELECT plan, threshold, count, recipient, share FROM custody_held WHERE owner = ?1",
+        [owner.as_bytes().as_slice()],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                Zeroizing::new(r.get(4)?),
+            ))
+        },
+    )
+    .optional()?
+    .map(|(plan, threshold, count, recipient, bytes)| {
+        Ok::<_, Error>(KeptShare {
+            plan: plan.parse().map_err(|_| Error::DatabaseDamaged)?,
+            threshold,
+            count,
+            recipient,
+            bytes,
+        })
+    })
+    .transpose()
 }
 
 /// The `custody.*` kinds, as `crate::registry` lists them.
@@ -428,14 +531,10 @@ impl Checked for Message {
                         now.timestamp_millis()
                     ],
                 )?;
-                let peers = comrades::peers_for_keys(tx, &[from])?;
-                let held = HeldBody {
-                    v: 1,
-                    plan: body.plan,
-                };
-                let sealed =
-                    envelope::seal_json_in(tx, peers, CUSTODY_HELD, &held, "custody", None)?;
-                Ok(vec![sealed.message_id])
+                if settings::get_time(tx, LAST_CONFIRMED)?.is_none() {
+                    settings::set_time(tx, LAST_CONFIRMED, now)?;
+                }
+                confirm(tx, &from, body.plan)
             }
             Message::Held(body) => {
                 // Only a custodian of my current plan confirms it.
