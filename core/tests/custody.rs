@@ -236,6 +236,11 @@ fn a_member_with_nothing_left_comes_back_through_three_custodians() {
 
     // Alice, with nothing of hers left, makes a request and keeps it.
     let passphrase = tend_core::SecretString::from("a long new passphrase for Alice".to_owned());
+    let weak = tend_core::SecretString::from("alice".to_owned());
+    assert!(matches!(
+        RecoveryRequest::new().save(&weak),
+        Err(Error::WeakPassphrase { .. })
+    ));
     let saved = RecoveryRequest::new().save(&passphrase).unwrap();
     let wrong = tend_core::SecretString::from("not it at all".to_owned());
     assert!(matches!(
@@ -334,7 +339,13 @@ fn fewer_shares_than_the_threshold_fit_every_key() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, five) = alice_and_five(dir.path());
     let custodians: Vec<&Vault> = five.iter().take(3).collect();
-    chosen_and_backed_up(dir.path(), &alice, &custodians, &["Bob", "Carol", "Dana"], 3);
+    chosen_and_backed_up(
+        dir.path(),
+        &alice,
+        &custodians,
+        &["Bob", "Carol", "Dana"],
+        3,
+    );
     let me = alice.comrades().my_identity_key().unwrap();
     let two: Vec<blahaj::Share> = five[..2]
         .iter()
@@ -368,7 +379,13 @@ fn a_custodian_removed_or_blocked_takes_no_share_of_the_next_backups() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, five) = alice_and_five(dir.path());
     let four: Vec<&Vault> = five.iter().take(4).collect();
-    chosen_and_backed_up(dir.path(), &alice, &four, &["Bob", "Carol", "Dana", "Eve"], 3);
+    chosen_and_backed_up(
+        dir.path(),
+        &alice,
+        &four,
+        &["Bob", "Carol", "Dana", "Eve"],
+        3,
+    );
     let first = alice.custody().status().unwrap().unwrap();
 
     // Eve is removed: Bob, Carol and Dana get shares of a new key.
@@ -380,12 +397,18 @@ fn a_custodian_removed_or_blocked_takes_no_share_of_the_next_backups() {
     assert_eq!(second.threshold, 3);
     let names: Vec<&str> = second.custodians.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Bob", "Carol", "Dana"]);
-    assert!(!second.recoverable(), "the new shares are not confirmed yet");
+    assert!(
+        !second.recoverable(),
+        "the new shares are not confirmed yet"
+    );
     deliver(&alice, before, &four[..3]);
     let me = alice.comrades().my_identity_key().unwrap();
     for c in &four[..3] {
         let kept = custody_share(c, &me).unwrap().unwrap();
-        assert_eq!(kept.recipient, second.recipient, "the newer share replaced the older");
+        assert_eq!(
+            kept.recipient, second.recipient,
+            "the newer share replaced the older"
+        );
     }
     // Eve's old share is of the old key only.
     let eve_kept = custody_share(&five[3], &me).unwrap().unwrap();

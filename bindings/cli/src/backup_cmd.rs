@@ -71,14 +71,23 @@ pub fn restore_from(
     says: impl FnOnce(&str, &tend_core::vault::BackupSummary) -> String,
 ) -> CliResult {
     let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
+    restore_into(dir, backup, with, &passphrase, out, says).map_err(fail)?
+}
+
+/// As [`restore_from`], under `passphrase`; the core's error apart, so a
+/// caller can try another backup.
+pub fn restore_into(
+    dir: &Path,
+    backup: impl std::io::Read,
+    with: &OpenWith,
+    passphrase: &str,
+    out: &Output,
+    says: impl FnOnce(&str, &tend_core::vault::BackupSummary) -> String,
+) -> tend_core::Result<CliResult> {
     let (vault, summary) =
-        Vault::restore_with_passphrase(dir, backup, with, &passphrase, KdfParams::default())
-            .map_err(fail)?;
-    let name = vault
-        .display_name()
-        .map_err(fail)?
-        .unwrap_or_else(|| "the member".into());
-    out.show(&summary, || says(&name, &summary))
+        Vault::restore_with_passphrase(dir, backup, with, passphrase, KdfParams::default())?;
+    let name = vault.display_name()?.unwrap_or_else(|| "the member".into());
+    Ok(out.show(&summary, || says(&name, &summary)))
 }
 
 fn size(bytes: u64) -> String {

@@ -1,11 +1,17 @@
 //! `tend custodians`: recovery through comrades.
 
+use std::path::{Path, PathBuf};
+
 use clap::Subcommand;
 use serde_json::json;
-use tend_core::Vault;
+use tend_core::custody::{RecoveryRequest, RequestCode};
+use tend_core::sealed::OpenWith;
 
 use crate::output::Output;
-use crate::{CliResult, args, fail};
+use crate::{CliResult, args, fail, secrets};
+
+/// Where a recovery request waits in --vault until it is used.
+const REQUEST_FILE: &str = "recovery-request.age";
 
 #[derive(Subcommand)]
 pub enum CustodiansCommand {
@@ -27,22 +33,78 @@ pub enum CustodiansCommand {
     Status,
     /// The shares you keep for comrades who chose you
     Held,
+    /// With everything lost: a code to show each custodian in person (kept
+    /// in --vault, under the new vault's passphrase, until `recover`)
+    Request,
+    /// For a comrade who lost everything and shows you their code in
+    /// person: your share of their key, sealed to that code alone
+    Release {
+        code: String,
+        /// Whose share, when you keep several
+        #[arg(long = "for")]
+        owner: Option<String>,
+        #[arg(long, value_parser = crate::args::out_file)]
+        out: PathBuf,
+    },
+    /// Rebuild your backup key from custodians' releases and make the vault
+    /// in --vault from your newest automatic backup it opens
+    Recover {
+        /// The files custodians released to your request
+        #[arg(required = true)]
+        releases: Vec<PathBuf>,
+        /// An automatic backup, or the folder they were written to
+        #[arg(long)]
+        backup: PathBuf,
+    },
 }
 
-pub fn custodians(cmd: CustodiansCommand, vault: &Vault, out: &Output) -> CliResult {
+pub fn custodians(cmd: CustodiansCommand, dir: &Path, out: &Output) -> CliResult {
     match cmd {
+        CustodiansCommand::Request => request(dir, out),
+        CustodiansCommand::Recover { releases, backup } => recover(dir, &releases, &backup, out),
+        CustodiansCommand::Release {
+            code,
+            owner,
+            out: path,
+        } => {
+            let vault = &crate::open(dir)?;
+            let code = RequestCode::parse(&code).map_err(fail)?;
+            let owner = match owner {
+                None => None,
+                Some(name) => Some(
+                    vault
+                        .custody()
+                        .held()
+                        .map_err(fail)?
+                        .into_iter()
+                        .find(|h| h.owner == name)
+                        .ok_or_else(|| format!("you keep no share of {name}'s"))?
+                        .owner_key,
+                ),
+            };
+            let release = vault
+                .custody()
+                .release(&code, owner.as_ref())
+                .map_err(fail)?;
+            crate::files::write_bytes(&path, &release)?;
+            out.done(&format!(
+                "Wrote your share to {}, sealed to the code you scanned: give it to them.",
+                path.display()
+            ))
+        }
         CustodiansCommand::Choose {
             threshold,
             comrades,
-            out: dir,
+            out: folder,
         } => {
+            let vault = &crate::open(dir)?;
             let ids = comrades
                 .iter()
                 .map(|name| args::find(vault, name).map(|c| c.id))
                 .collect::<CliResult<Vec<_>>>()?;
             let chosen = vault.custody().choose(threshold, &ids).map_err(fail)?;
-            if dir.is_some() {
-                return crate::render::write_envelopes(&chosen.sealed, dir, out);
+            if folder.is_some() {
+                return crate::render::write_envelopes(&chosen.sealed, folder, out);
             }
             out.done(&format!(
                 "A new backup key, split among {} comrades: any {threshold} of them can open \
@@ -51,6 +113,7 @@ pub fn custodians(cmd: CustodiansCommand, vault: &Vault, out: &Output) -> CliRes
             ))
         }
         CustodiansCommand::Status => {
+            let vault = &crate::open(dir)?;
             let status = vault.custody().status().map_err(fail)?;
             let shown = status.as_ref().map(|s| {
                 json!({
@@ -93,6 +156,7 @@ pub fn custodians(cmd: CustodiansCommand, vault: &Vault, out: &Output) -> CliRes
             })
         }
         CustodiansCommand::Held => {
+            let vault = &crate::open(dir)?;
             let held = vault.custody().held().map_err(fail)?;
             let shown: Vec<_> = held
                 .iter()
@@ -114,4 +178,109 @@ pub fn custodians(cmd: CustodiansCommand, vault: &Vault, out: &Output) -> CliRes
             })
         }
     }
+}
+
+/// Makes a request, or shows again the one kept in `dir`.
+fn request(dir: &Path, out: &Output) -> CliResult {
+    if tend_core::VaultFiles::new(dir).exists() {
+        return Err(format!("{} holds a vault already", dir.display()));
+    }
+    let path = dir.join(REQUEST_FILE);
+    let request = if path.exists() {
+        load_request(&path)?
+    } else {
+        let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
+        let request = RecoveryRequest::new();
+        let saved = request.save(&secrets::secret(&passphrase)).map_err(fail)?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot use {}: {e}", dir.display()))?;
+        crate::files::write_bytes(&path, &saved)?;
+        request
+    };
+    let code = request.code().to_text();
+    out.show(&json!({ "code": code }), || {
+        format!(
+            "{}\n{code}\n\nShow this to each custodian in person. They run \
+             `tend custodians release CODE --out FILE` and give you the file; with enough, \
+             run `tend custodians recover FILE… --backup BACKUP`.",
+            crate::sharing_cmd::qr_code(&code).unwrap_or_default()
+        )
+    })
+}
+
+fn load_request(path: &Path) -> CliResult<RecoveryRequest> {
+    let saved = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let passphrase = secrets::ask(secrets::VAULT_ENV, "New vault passphrase")?;
+    RecoveryRequest::load(&saved, &secrets::secret(&passphrase)).map_err(fail)
+}
+
+fn recover(dir: &Path, releases: &[PathBuf], backup: &Path, out: &Output) -> CliResult {
+    let path = dir.join(REQUEST_FILE);
+    if !path.exists() {
+        return Err(format!(
+            "no recovery request in {}; run `tend custodians request` first",
+            dir.display()
+        ));
+    }
+    let passphrase = secrets::ask(secrets::VAULT_ENV, "New vault passphrase")?;
+    let saved = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let request = RecoveryRequest::load(&saved, &secrets::secret(&passphrase)).map_err(fail)?;
+    let releases = releases
+        .iter()
+        .map(|p| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display())))
+        .collect::<CliResult<Vec<_>>>()?;
+    let recovered = request.recover(&releases).map_err(fail)?;
+    let set_aside = recovered.set_aside.len();
+    for candidate in newest_first(backup)? {
+        let file = std::fs::File::open(&candidate)
+            .map_err(|e| format!("cannot read {}: {e}", candidate.display()))?;
+        match restore(dir, file, &recovered.opener, &passphrase, out, set_aside) {
+            Err(tend_core::Error::WrongKey) => continue, // sealed before this plan
+            done => {
+                done.map_err(fail)??;
+                let _ = std::fs::remove_file(&path);
+                return Ok(());
+            }
+        }
+    }
+    Err("the key your custodians rebuilt opens none of those backups".into())
+}
+
+fn restore(
+    dir: &Path,
+    backup: std::fs::File,
+    opener: &OpenWith,
+    passphrase: &str,
+    out: &Output,
+    set_aside: usize,
+) -> tend_core::Result<CliResult> {
+    crate::backup_cmd::restore_into(dir, backup, opener, passphrase, out, |name, summary| {
+        let aside = match set_aside {
+            0 => String::new(),
+            n => format!(" {n} release(s) did not fit the others and were set aside."),
+        };
+        format!(
+            "Welcome back, {name}: restored in {} from the backup made {}.{aside} Comrades \
+             carry on with this vault without meeting again.",
+            dir.display(),
+            summary.made_at.format("%Y-%m-%d %H:%M UTC")
+        )
+    })
+}
+
+/// `path` itself, or the automatic backups in that folder, newest first.
+fn newest_first(path: &Path) -> CliResult<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tendbackup"))
+        .collect();
+    found.sort();
+    found.reverse();
+    if found.is_empty() {
+        return Err(format!("no .tendbackup file in {}", path.display()));
+    }
+    Ok(found)
 }

@@ -255,7 +255,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Card { qr, action } => sharing_cmd::card(&open(&dir)?, qr, action, &out),
         Command::Comrades(cmd) => sharing_cmd::comrades(cmd, &open(&dir)?, &out),
         Command::Recovery(cmd) => sharing_cmd::recovery(cmd, &open(&dir)?, &out),
-        Command::Custodians(cmd) => custody_cmd::custodians(cmd, &open(&dir)?, &out),
+        Command::Custodians(cmd) => custody_cmd::custodians(cmd, &dir, &out),
         Command::SafetyNumber { name } => sharing_cmd::safety_number(&open(&dir)?, &name, &out),
         Command::Circles(cmd) => sharing_cmd::circles(cmd, &open(&dir)?, &out),
         Command::Share(cmd) => sharing_cmd::share(cmd, &open(&dir)?, &out),
@@ -419,7 +419,7 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
-fn open(dir: &std::path::Path) -> CliResult<Vault> {
+pub(crate) fn open(dir: &std::path::Path) -> CliResult<Vault> {
     if !tend_core::VaultFiles::new(dir).exists() {
         return Err(format!(
             "no vault in {}; run `tend init --name NAME`",

@@ -2006,4 +2006,92 @@ fn custodians_are_chosen_and_keep_one_share_each() {
     assert_eq!(status["threshold"], 2);
     assert_eq!(status["recoverable"], false);
     assert_eq!(status["custodians"].as_array().unwrap().len(), 2);
+
+    // Alice's automatic backup; then she loses everything.
+    ok(tend(&a, &["journal", "add", "Planted the beans"]));
+    let folder = tmp.path().join("backups");
+    std::fs::create_dir(&folder).unwrap();
+    let own = age::x25519::Identity::generate().to_public().to_string();
+    ok(tend(
+        &a,
+        &["backups", "set", folder.to_str().unwrap(), "--to", &own],
+    ));
+    ok(tend(&a, &["backups", "run"]));
+
+    // On a new phone she asks; asking again shows the same code.
+    let again = tmp.path().join("alice-again");
+    let code = json(tend(&again, &["--json", "custodians", "request"]))["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = json(tend(&again, &["--json", "custodians", "request"]));
+    assert_eq!(shown["code"], code.as_str());
+    let wrong = tend_with(
+        &again,
+        &["custodians", "request"],
+        &[("TEND_PASSPHRASE", "another passphrase entirely")],
+    );
+    assert!(
+        !wrong.status.success(),
+        "the request opens with its passphrase only"
+    );
+
+    // Bob and Carol each release their share to her code.
+    let releases: Vec<String> = [(&b, "bob"), (&c, "carol")]
+        .iter()
+        .map(|(vault, name)| {
+            let file = tmp.path().join(format!("{name}.release"));
+            let file = file.to_str().unwrap().to_owned();
+            ok(tend(
+                vault,
+                &[
+                    "custodians",
+                    "release",
+                    &code,
+                    "--for",
+                    "Alice",
+                    "--out",
+                    &file,
+                ],
+            ));
+            file
+        })
+        .collect();
+    let nobody = tend(
+        &b,
+        &["custodians", "release", &code, "--for", "Zed", "--out", "x"],
+    );
+    assert!(!nobody.status.success());
+
+    // One is not enough, and leaves no vault behind.
+    let one = tend(
+        &again,
+        &[
+            "custodians",
+            "recover",
+            &releases[0],
+            "--backup",
+            folder.to_str().unwrap(),
+        ],
+    );
+    assert!(!one.status.success());
+    assert!(!again.join("vault.db").exists() && again.join("recovery-request.age").exists());
+
+    let back = ok(tend(
+        &again,
+        &[
+            "custodians",
+            "recover",
+            &releases[0],
+            &releases[1],
+            "--backup",
+            folder.to_str().unwrap(),
+        ],
+    ));
+    assert!(back.contains("Welcome back, Alice"), "{back}");
+    assert!(
+        !again.join("recovery-request.age").exists(),
+        "the request is spent"
+    );
+    assert!(ok(tend(&again, &["journal", "list"])).contains("Planted the beans"));
 }

@@ -164,8 +164,10 @@ impl RecoveryRequest {
     }
 
     /// The request sealed with age to `passphrase`, to keep while
-    /// custodians are met: whoever opens it can open their releases.
+    /// custodians are met: whoever opens it can open their releases. The
+    /// passphrase must be strong enough for a vault: it will be the new one's.
     pub fn save(&self, passphrase: &SecretString) -> Result<Vec<u8>> {
+        crate::passphrase::check(passphrase.expose_secret(), &[])?;
         let text = Zeroizing::new(format!(
             "{SAVED_HEAD}{}\n",
             self.identity.to_string().expose_secret()
