@@ -58,7 +58,7 @@ fn three_of_five_custodians_rebuild_the_key_that_opens_the_backups_and_two_canno
         plan.sealed.iter().all(|s| s.recipients.len() == 1),
         "each share to one"
     );
-    assert!(!plan.status.recoverable(), "nobody has confirmed yet");
+    assert!(!plan.status.recoverable, "nobody has confirmed yet");
     let custodians: Vec<&Vault> = five.iter().collect();
     deliver(&alice, before, &custodians);
     for c in &five {
@@ -70,7 +70,7 @@ fn three_of_five_custodians_rebuild_the_key_that_opens_the_backups_and_two_canno
         alice.envelopes().open(&outbox[0].sealed.bytes).unwrap();
     }
     let status = alice.custody().status().unwrap().unwrap();
-    assert!(status.recoverable());
+    assert!(status.recoverable);
     assert!(status.custodians.iter().all(|c| c.confirmed_at.is_some()));
 
     // Her automatic backups are sealed to that key as well as her own.
@@ -398,7 +398,7 @@ fn a_custodian_removed_or_blocked_takes_no_share_of_the_next_backups() {
     let names: Vec<&str> = second.custodians.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Bob", "Carol", "Dana"]);
     assert!(
-        !second.recoverable(),
+        !second.recoverable,
         "the new shares are not confirmed yet"
     );
     deliver(&alice, before, &four[..3]);

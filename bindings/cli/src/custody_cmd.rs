@@ -118,7 +118,7 @@ pub fn custodians(cmd: CustodiansCommand, dir: &Path, out: &Output) -> CliResult
             let shown = status.as_ref().map(|s| {
                 json!({
                     "threshold": s.threshold,
-                    "recoverable": s.recoverable(),
+                    "recoverable": s.recoverable,
                     "custodians": s.custodians.iter().map(|c| json!({
                         "name": c.name,
                         "confirmed_at": c.confirmed_at,
@@ -134,7 +134,7 @@ pub fn custodians(cmd: CustodiansCommand, dir: &Path, out: &Output) -> CliResult
                         "Any {} of {} can open your automatic backups; {}.",
                         s.threshold,
                         s.custodians.len(),
-                        if s.recoverable() {
+                        if s.recoverable {
                             "enough have confirmed they keep their share"
                         } else {
                             "not enough have confirmed yet"

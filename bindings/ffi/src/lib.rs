@@ -12,6 +12,7 @@
 mod bench;
 mod care;
 mod collective;
+mod custody;
 mod delivery;
 mod error;
 mod gatherings;

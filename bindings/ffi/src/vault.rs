@@ -245,7 +245,7 @@ impl BackupOpener {
     }
 }
 
-fn backup_file(path: &str) -> Result<std::fs::File, TendError> {
+pub(crate) fn backup_file(path: &str) -> Result<std::fs::File, TendError> {
     std::fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => TendError::NotFound {
             what: "backup file".into(),

@@ -43,12 +43,16 @@ const AGE_SECRET_HRP: &str = "age-secret-key-";
 
 /// My plan, as `Custody::status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CustodyStatus {
     pub threshold: u8,
     pub custodians: Vec<Custodian>,
     pub made_at: DateTime<Utc>,
     /// The age recipient automatic backups are sealed to as well.
     pub recipient: String,
+    /// Whether recovery would work, as of when this was read:
+    /// [`CustodyStatus::recoverable_at`] then.
+    pub recoverable: bool,
 }
 
 impl CustodyStatus {
@@ -56,13 +60,10 @@ impl CustodyStatus {
     pub fn recoverable_at(&self, now: DateTime<Utc>) -> bool {
         self.custodians.iter().filter(|c| c.current_at(now)).count() >= usize::from(self.threshold)
     }
-
-    pub fn recoverable(&self) -> bool {
-        self.recoverable_at(Utc::now())
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Custodian {
     pub name: String,
     pub identity_key: IdentityKey,
@@ -87,6 +88,7 @@ pub struct Chosen {
 
 /// A share I keep for a comrade.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HeldShare {
     pub owner: String,
     pub owner_key: IdentityKey,
@@ -355,12 +357,15 @@ fn status(conn: &Connection) -> Result<Option<CustodyStatus>> {
             })
         })
         .collect::<Result<_>>()?;
-    Ok(Some(CustodyStatus {
+    let mut status = CustodyStatus {
         threshold: plan.threshold,
         custodians,
         made_at: plan.made_at,
         recipient: plan.recipient,
-    }))
+        recoverable: false,
+    };
+    status.recoverable = status.recoverable_at(Utc::now());
+    Ok(Some(status))
 }
 
 fn secret_bytes(identity: &age::x25519::Identity) -> Result<Zeroizing<Vec<u8>>> {

@@ -15,7 +15,7 @@ use crate::comrades::IdentityKey;
 use crate::sealed::{self, OpenWith, Refused, SealWith};
 use crate::{Error, Result};
 
-const CODE_PREFIX: &str = "TENDR:";
+const CODE_PREFIX: &str = "TENDC:";
 const CODE_VERSION: u8 = 1;
 /// The saved request: this line, then the one-time identity, under age.
 const SAVED_HEAD: &str = "tend recovery request v1\n";
@@ -43,7 +43,7 @@ fn bad_release(problem: &'static str) -> Error {
 }
 
 impl RequestCode {
-    /// `TENDR:` and Base32 of a version byte and the key's 32 bytes.
+    /// `TENDC:` and Base32 of a version byte and the key's 32 bytes.
     pub fn to_text(&self) -> String {
         let (_, key) =
             bech32::decode(&self.recipient.to_string()).expect("age recipients are bech32");

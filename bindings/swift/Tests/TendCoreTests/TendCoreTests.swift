@@ -419,6 +419,58 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(card, old)
     }
 
+    func testAMemberWithNothingLeftComesBackThroughTwoCustodians() async throws {
+        let alice = try await member("Alice")
+        var helpers: [TendVault] = []
+        var ids: [String] = []
+        for name in ["Bob", "Carol", "Dana"] {
+            let helper = try await member(name)
+            _ = try await helper.addComrade(card: try await alice.myCard(), name: nil)
+            ids.append(try await alice.addComrade(card: try await helper.myCard(), name: nil).id)
+            helpers.append(helper)
+        }
+        _ = try await alice.addEntry(entry: entry("Saw a kingfisher"))
+        let chosen = try await alice.chooseCustodians(threshold: 2, comradeIds: ids)
+        XCTAssertEqual(chosen.custodians.count, 3)
+        XCTAssertFalse(chosen.recoverable)
+        let shares = try await alice.outbox()
+        for helper in helpers {
+            for sealed in shares { _ = try? await helper.openEnvelope(envelope: sealed.bytes) }
+            let held = try await helper.custodyHeld()
+            XCTAssertEqual(held.map { $0.owner }, ["Alice"])
+            _ = try await alice.openEnvelope(envelope: try await helper.outbox()[0].bytes)
+        }
+        let status = try await alice.custodyStatus()
+        XCTAssertEqual(status?.recoverable, true)
+        let folder = dir.appendingPathComponent("backups")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try await alice.setAutomaticBackups(plan: AutomaticBackups(
+            folder: folder.path, everyDays: 7, keep: 3,
+            recipient: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"))
+        let backup = try await alice.backUpIfDue()!
+
+        let passphrase = "heron lantern under the river bridge"
+        await expectError({ try RecoveryRequesting().save(passphrase: "alice") }) {
+            if case .WeakPassphrase = $0 { return true } else { return false }
+        }
+        let request = try RecoveryRequesting.load(
+            saved: try RecoveryRequesting().save(passphrase: passphrase), passphrase: passphrase)
+        XCTAssertTrue(request.code().hasPrefix("TENDC:"))
+        var releases: [Data] = []
+        for helper in helpers.prefix(2) {
+            releases.append(try await helper.releaseCustodyShare(code: request.code(), ownerKey: nil))
+        }
+        await expectError({ try request.releasesSetAside(releases: Array(releases.prefix(1))) }) {
+            if case .Invalid = $0 { return true } else { return false }
+        }
+        let back = try await request.recover(releases: releases, backupPath: backup,
+                                             dir: dir.appendingPathComponent("alice again").path,
+                                             provider: PadKeyProvider(9))
+        let card = try await back.myCard()
+        let old = try await alice.myCard()
+        XCTAssertEqual(card, old)
+    }
+
     func testTheMonthlyGatheringAndItsReminders() async throws {
         let vault = try await member("Alice")
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")

@@ -229,6 +229,43 @@ class TendTest {
     }
 
     @Test
+    fun `custodians keep shares and a member with nothing left comes back through two`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val helpers = listOf(member("Bob"), member("Carol"), member("Dana"))
+        val ids = helpers.map { helper ->
+            helper.addComrade(alice.myCard(), null)
+            alice.addComrade(helper.myCard(), null).id
+        }
+        alice.addEntry(entry("Saw a kingfisher"))
+        val chosen = alice.chooseCustodians(2u, ids)
+        assertEquals(3, chosen.custodians.size)
+        assertFalse(chosen.recoverable)
+        val shares = alice.outbox()
+        for (helper in helpers) {
+            for (sealed in shares) runCatching { helper.openEnvelope(sealed.bytes) }
+            assertEquals("Alice", helper.custodyHeld().single().owner)
+            alice.openEnvelope(helper.outbox().first().bytes)
+        }
+        assertTrue(alice.custodyStatus()!!.recoverable)
+        val folder = Files.createDirectory(dir.resolve("backups")).toString()
+        alice.setAutomaticBackups(AutomaticBackups(folder, 7u, 3u, "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"))
+        val backup = alice.backUpIfDue()!!
+
+        // Everything lost: a request, kept under the new vault's passphrase.
+        val passphrase = "heron lantern under the river bridge"
+        assertThrows<TendException.WeakPassphrase> { RecoveryRequesting().save("alice") }
+        val saved = RecoveryRequesting().save(passphrase)
+        val request = RecoveryRequesting.load(saved, passphrase)
+        assertTrue(request.code().startsWith("TENDC:"))
+        val releases = helpers.take(2).map { it.releaseCustodyShare(request.code(), null) }
+        assertThrows<TendException.Invalid> { request.releasesSetAside(releases.take(1)) }
+        assertEquals(0u, request.releasesSetAside(releases))
+        val back = request.recover(releases, backup, dir.resolve("alice again").toString(), PadKeyProvider(9))
+        assertEquals(alice.myCard(), back.myCard())
+        assertEquals("Saw a kingfisher", back.listEntries(10u, null, null, null, null).entries.single().body)
+    }
+
+    @Test
     fun `deleting an entry takes its outbox copies, and the inbox deletes and clears`() = runBlocking<Unit> {
         val alice = member("Alice")
         val bob = member("Bob")
