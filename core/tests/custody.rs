@@ -397,10 +397,7 @@ fn a_custodian_removed_or_blocked_takes_no_share_of_the_next_backups() {
     assert_eq!(second.threshold, 3);
     let names: Vec<&str> = second.custodians.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Bob", "Carol", "Dana"]);
-    assert!(
-        !second.recoverable,
-        "the new shares are not confirmed yet"
-    );
+    assert!(!second.recoverable, "the new shares are not confirmed yet");
     deliver(&alice, before, &four[..3]);
     let me = alice.comrades().my_identity_key().unwrap();
     for c in &four[..3] {

@@ -299,6 +299,7 @@ pub fn run(relay: Option<&str>) -> CliResult {
     )?;
     dana_joins(&mut story, (&vault, &bob, &carol), &dana, collective)?;
     new_phone(&mut story, &vault, &bob, tmp.path())?;
+    custodians(&mut story, &vault, (&bob, &carol, &dana), tmp.path())?;
     phone_to_phone(&mut story, &carol, &bob, tmp.path())?;
 
     story.step("Panic wipe");
@@ -369,6 +370,88 @@ fn new_phone(story: &mut Story, alice: &Vault, bob: &Vault, dir: &std::path::Pat
         } else {
             "not verified"
         }
+    );
+    Ok(())
+}
+
+/// Alice splits a backup key among three comrades; with everything lost,
+/// even her passphrase, two of them bring her back.
+fn custodians(
+    story: &mut Story,
+    alice: &Vault,
+    (bob, carol, dana): (&Vault, &Vault, &Vault),
+    dir: &std::path::Path,
+) -> CliResult {
+    use tend_core::custody::RecoveryRequest;
+    use tend_core::vault::AutomaticBackups;
+    story.step("Alice chooses custodians: any two of Bob, Carol and Dana can bring her back");
+    let ids = ["Bob", "Carol", "Dana"]
+        .iter()
+        .map(|n| alice.comrades().find(n).map(|c| c.id))
+        .collect::<tend_core::Result<Vec<_>>>()
+        .map_err(fail)?;
+    let chosen = alice.custody().choose(2, &ids).map_err(fail)?;
+    let custodians = [bob, carol, dana];
+    let opened = story.carry(alice, &chosen.sealed, &custodians)?;
+    for custodian in custodians {
+        story.carry_replies(custodian, &opened, &[alice])?;
+    }
+    let folder = dir.join("alice-backups");
+    std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+    alice
+        .set_automatic_backups(Some(&AutomaticBackups {
+            folder: folder.to_string_lossy().into_owned(),
+            every_days: 7,
+            keep: 3,
+            // Her own key, kept off the phone; lost too, in this story.
+            recipient: age::x25519::Identity::generate().to_public().to_string(),
+        }))
+        .map_err(fail)?;
+    let backup = alice
+        .back_up_if_due(chrono::Utc::now())
+        .map_err(fail)?
+        .ok_or("no automatic backup was written")?;
+    let status = alice.custody().status().map_err(fail)?.ok_or("no plan")?;
+    println!(
+        "A new backup key, split with Shamir's scheme: each custodian holds one share, and one \
+         alone says nothing of the key. {} of 3 confirmed they keep theirs; her automatic \
+         backups are sealed to that key too.",
+        status
+            .custodians
+            .iter()
+            .filter(|c| c.confirmed_at.is_some())
+            .count()
+    );
+
+    story.step("Alice loses everything, even her passphrase: Bob and Dana bring her back");
+    let request = RecoveryRequest::new();
+    let code = request.code();
+    let me = alice.comrades().my_identity_key().map_err(fail)?;
+    let releases = [bob, dana]
+        .iter()
+        .map(|c| c.custody().release(&code, Some(&me)))
+        .collect::<tend_core::Result<Vec<_>>>()
+        .map_err(fail)?;
+    let one = request.recover(&releases[..1]);
+    if one.is_ok() {
+        return Err("one custodian alone rebuilt the key".into());
+    }
+    let recovered = request.recover(&releases).map_err(fail)?;
+    let file = std::fs::File::open(&backup).map_err(|e| e.to_string())?;
+    let (back, _) = Vault::restore_with_key(
+        dir.join("alice-recovered"),
+        file,
+        &recovered.opener,
+        &DataKey::generate(),
+    )
+    .map_err(fail)?;
+    println!(
+        "On a new phone she showed a one-time code; Bob and Dana scanned it in person and each \
+         released their share, sealed to it alone. One share opened nothing; the two rebuilt \
+         the key and her newest automatic backup opened: {} comrades, {} entries, the same \
+         member.",
+        back.comrades().list().map_err(fail)?.len(),
+        back.journal().count().map_err(fail)?
     );
     Ok(())
 }

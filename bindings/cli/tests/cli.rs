@@ -338,6 +338,8 @@ fn the_demo_tells_the_whole_story() {
         "2 going, 0 maybe",
         "becomes her new phone",
         "opens on the new phone, from Bob (verified)",
+        "3 of 3 confirmed they keep theirs",
+        "One share opened nothing; the two rebuilt the key",
         "Carol moves phone to phone",
         "is read-only now: a new entry there is refused",
         "opens on Carol's new phone, from Bob",

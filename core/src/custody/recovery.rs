@@ -336,3 +336,134 @@ fn open_bytes(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTORS: &str = include_str!("../../../docs/vectors/custody-v1.json");
+
+    fn identity_from(bytes: [u8; 32]) -> age::x25519::Identity {
+        let text = bech32::encode_upper::<bech32::Bech32>(
+            bech32::Hrp::parse_unchecked(super::super::AGE_SECRET_HRP),
+            &bytes,
+        )
+        .unwrap();
+        text.parse().unwrap()
+    }
+
+    /// A request and a backup key from fixed bytes; the shares and the
+    /// release are random each time they are written, and checked by what
+    /// they open to.
+    fn vectors_now() -> serde_json::Value {
+        let request = RecoveryRequest {
+            identity: identity_from([0x42; 32]),
+        };
+        let backup_key = identity_from([0x07; 32]);
+        let shares: Vec<String> = blahaj::Sharks(2)
+            .dealer(&[0x07; 32])
+            .take(3)
+            .map(|s| data_encoding::BASE32_NOPAD.encode(&Vec::from(&s)))
+            .collect();
+        let body = serde_json::to_string(&ShareBody {
+            v: 1,
+            plan: "0192f0e4-7d3a-7c4e-9a1b-3f5e6d7c8b9a".parse().unwrap(),
+            threshold: 2,
+            count: 3,
+            recipient: backup_key.to_public().to_string(),
+            share: shares[0].clone(),
+        })
+        .unwrap();
+        let release = seal_bytes(
+            &SealWith::Recipient(request.code().recipient.clone()),
+            body.as_bytes(),
+        )
+        .unwrap();
+        serde_json::json!({
+            "about": "Recovery through custodians; see docs/custody.md. The request's identity and the backup key are published here, so they protect nothing. The shares are any valid 2-of-3 dealing of the backup key's 32 bytes over GF(256) with the polynomial 0x11d; the release is the first share's body sealed with age to the request.",
+            "request_identity": request.identity.to_string().expose_secret(),
+            "request_code": request.code().to_text(),
+            "backup_identity": backup_key.to_string().expose_secret(),
+            "backup_recipient": backup_key.to_public().to_string(),
+            "threshold": 2,
+            "shares_base32": shares,
+            "release_body": body,
+            "release_base64": data_encoding::BASE64.encode(&release),
+        })
+    }
+
+    #[test]
+    fn the_checked_in_custody_vectors_hold() {
+        let now = vectors_now();
+        let Some(stored) = crate::bytes::checked_in_vectors("custody-v1.json", VECTORS, &now)
+        else {
+            return;
+        };
+        for exact in [
+            "request_identity",
+            "request_code",
+            "backup_identity",
+            "backup_recipient",
+        ] {
+            assert_eq!(stored[exact], now[exact], "{exact}");
+        }
+        let request = RecoveryRequest {
+            identity: stored["request_identity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        };
+        assert_eq!(
+            RequestCode::parse(stored["request_code"].as_str().unwrap()).unwrap(),
+            request.code()
+        );
+        let release = data_encoding::BASE64
+            .decode(stored["release_base64"].as_str().unwrap().as_bytes())
+            .unwrap();
+        let kept = request.open_release(&release).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(stored["release_body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            data_encoding::BASE32_NOPAD.encode(&kept.bytes),
+            body["share"].as_str().unwrap()
+        );
+        let shares: Vec<Vec<u8>> = stored["shares_base32"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                data_encoding::BASE32_NOPAD
+                    .decode(s.as_str().unwrap().as_bytes())
+                    .unwrap()
+            })
+            .collect();
+        let recipient = stored["backup_recipient"].as_str().unwrap();
+        for pair in [[0, 1], [1, 2], [0, 2]] {
+            let two: Vec<Vec<u8>> = pair.iter().map(|&i| shares[i].clone()).collect();
+            let key = recover(2, recipient, &two).unwrap();
+            assert_eq!(
+                key.to_string().expose_secret(),
+                stored["backup_identity"].as_str().unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_code_is_only_a_request_code() {
+        let code = RecoveryRequest::new().code().to_text();
+        assert!(code.starts_with("TENDC:"));
+        assert!(!format!("{:?}", RecoveryRequest::new()).contains("AGE-SECRET"));
+        for bad in [
+            "TENDC:",
+            "TENDM:AAAA",
+            &code[..code.len() - 4],
+            &format!("{code}AAAA"),
+        ] {
+            assert!(
+                matches!(RequestCode::parse(bad), Err(Error::Invalid { .. })),
+                "{bad}"
+            );
+        }
+    }
+}
