@@ -43,6 +43,7 @@ pub enum CustodiansCommand {
         /// Whose share, when you keep several
         #[arg(long = "for")]
         owner: Option<String>,
+        /// Where to write the release, to hand to them
         #[arg(long, value_parser = crate::args::out_file)]
         out: PathBuf,
     },
