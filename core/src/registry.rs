@@ -116,6 +116,7 @@ static HOOKS: Hooks = Hooks {
         collectives_catch_up,
         gatherings_follow_collectives,
         custodians_confirm,
+        greeting_rounds,
     ],
     integrity: &[journal::index_is_sound],
 };
@@ -162,6 +163,11 @@ fn restore(
     let backup = vault::read_backup(backup, with)?;
     let vault = create(Contents::Backup(&backup))?;
     Ok((vault, backup.summary()))
+}
+
+/// My gatherings' greeting rounds open at their start; old ones are deleted.
+fn greeting_rounds(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    gatherings::rounds_at_unlock(conn, now)
 }
 
 fn custodians_confirm(conn: &Connection, now: DateTime<Utc>) -> Result<()> {

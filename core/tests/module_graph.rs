@@ -203,6 +203,8 @@ const TABLES: &[(&str, &str)] = &[
     ("gathering_rsvps", "gatherings"),
     ("gathering_invitees", "gatherings"),
     ("gathering_answers", "gatherings"),
+    ("gathering_round_lines", "gatherings"),
+    ("gathering_rounds", "gatherings"),
     ("gathering_totals", "gatherings"),
     ("gathering_visitors", "gatherings"),
     ("collectives", "collective"),

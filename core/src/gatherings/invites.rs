@@ -491,6 +491,7 @@ impl KindHandler for GatheringKinds {
 enum Message {
     State(Box<StateBody>),
     Rsvp(RsvpBody),
+    Round(super::round::RoundMessage),
 }
 
 impl Message {
@@ -498,6 +499,7 @@ impl Message {
         match self {
             Message::State(b) => &b.uid,
             Message::Rsvp(b) => &b.uid,
+            Message::Round(m) => m.uid(),
         }
     }
 }
@@ -553,6 +555,7 @@ fn parse(kind: &str, body: &[u8]) -> Result<Message, EnvelopeError> {
             }
             Message::Rsvp(b)
         }
+        k if k.starts_with("gathering.round.") => Message::Round(super::round::parse(k, body)?),
         _ => return Err(EnvelopeError::Malformed),
     };
     Ok(message)
@@ -600,6 +603,7 @@ impl Checked for Message {
         match *self {
             Message::State(b) => receive_state(tx, &from, &opened.sender.name, &b, now),
             Message::Rsvp(b) => receive_rsvp(tx, (&from, &opened.sender.name), b, now),
+            Message::Round(m) => super::round::receive(tx, (&from, &opened.sender.name), m, now),
         }
     }
 }
@@ -788,6 +792,6 @@ mod tests {
             assert!(parse(&kind, body.as_bytes()).is_ok(), "{kind}: {body}");
             checked += 1;
         }
-        assert_eq!(checked, 3);
+        assert_eq!(checked, 6);
     }
 }

@@ -8,6 +8,7 @@ mod invites;
 mod model;
 mod occurrences;
 mod recurrence;
+mod round;
 mod rule_text;
 mod store;
 mod vtimezone;
@@ -28,6 +29,8 @@ pub use model::{
     RESTORATIVE_DESCRIPTION, Reminder, ReminderOffset, Rsvp,
 };
 pub use recurrence::{MAX_EXPANSION, MAX_RULE_BYTES, Schedule};
+pub(crate) use round::at_unlock as rounds_at_unlock;
+pub use round::{MAX_LINE_CHARS, ROUND_KEPT, Round, RoundLine, Said};
 
 use crate::time::local_text;
 use crate::{Error, Result, Vault};
@@ -38,6 +41,12 @@ pub mod kinds {
     pub const GATHERING_INVITE: &str = "gathering.invite";
     pub const GATHERING_UPDATE: &str = "gathering.update";
     pub const GATHERING_RSVP: &str = "gathering.rsvp";
+    /// The greeting round: a sealed line, to the organiser.
+    pub const GATHERING_ROUND_LINE: &str = "gathering.round.line";
+    /// Every line of a round, fixed, and the keys released so far, to those going.
+    pub const GATHERING_ROUND_OPEN: &str = "gathering.round.open";
+    /// An attendee's line key, to the organiser once the round opened.
+    pub const GATHERING_ROUND_KEY: &str = "gathering.round.key";
 }
 
 /// Reminders one call returns at most; iOS keeps 64 pending.

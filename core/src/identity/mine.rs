@@ -344,6 +344,10 @@ pub(crate) fn give_current_key_a_pq_half(conn: &Connection) -> Result<bool> {
 }
 
 /// My identity key, without loading any secret.
+pub(crate) fn display_name(conn: &Connection) -> Result<Option<String>> {
+    settings::get(conn, DISPLAY_NAME)
+}
+
 pub(crate) fn identity_key(conn: &Connection) -> Result<IdentityKey> {
     let public: Vec<u8> =
         conn.query_row("SELECT public FROM my_identity WHERE id = 1", [], |r| {
@@ -418,7 +422,7 @@ impl Vault {
 
     /// The member's display name, as they introduced themselves.
     pub fn display_name(&self) -> Result<Option<String>> {
-        self.with_conn(|conn| settings::get(conn, DISPLAY_NAME))
+        self.with_conn(display_name)
     }
 
     /// My card carries it, so the card is reissued.

@@ -25,8 +25,8 @@ pub use keys::{EncryptionKey, IdentityKey, PairKey};
 pub use mailbox::{CLOCK_SKEW, LONGEST_STAY, MAILBOX_GRACE, MAILBOX_NOTICE, Mailbox, week_closes};
 pub use mine::{EPOCH, RETIRED_KEY_LIFETIME};
 pub(crate) use mine::{
-    MyKeys, bump_card, card, ensure, epoch_due, give_current_key_a_pq_half, has_card, identity_key,
-    links, load, prune_retired_keys, rotate,
+    MyKeys, bump_card, card, display_name, ensure, epoch_due, give_current_key_a_pq_half, has_card,
+    identity_key, links, load, prune_retired_keys, rotate,
 };
 #[cfg(feature = "testing")]
 pub(crate) use mine::{date_current_key, forget_pq_half};

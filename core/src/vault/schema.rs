@@ -546,6 +546,27 @@ const MIGRATIONS: &[&str] = &[
         received_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 16 -> 17: the greeting round. Lines as sealed (the key once
+    // released, or mine), and each round once it opened, with its digest.
+    r#"
+    CREATE TABLE gathering_round_lines (
+        gathering      INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        original_start TEXT NOT NULL,
+        author         BLOB NOT NULL,     -- their identity key
+        author_name    TEXT NOT NULL,
+        commitment     BLOB NOT NULL,
+        sealed         BLOB NOT NULL,
+        line_key       BLOB,
+        PRIMARY KEY (gathering, original_start, author)
+    ) WITHOUT ROWID;
+    CREATE TABLE gathering_rounds (
+        gathering      INTEGER NOT NULL REFERENCES gatherings (seq) ON DELETE CASCADE,
+        original_start TEXT NOT NULL,
+        opened_at      INTEGER NOT NULL,
+        digest         BLOB NOT NULL,
+        PRIMARY KEY (gathering, original_start)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.
