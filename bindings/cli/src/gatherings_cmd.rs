@@ -10,7 +10,7 @@ use serde::Serialize;
 use tend_core::Vault;
 use tend_core::gatherings::{
     AttendanceTotals, Gathering, GatheringId, GatheringKind, NewGathering, Occurrence, Reminder,
-    ReminderOffset, Rsvp,
+    ReminderOffset, Rsvp, Said,
 };
 
 use crate::args::recipients;
@@ -150,6 +150,19 @@ pub enum GatheringsCommand {
         /// With --collective: its visitors see it too (time, place, totals) and may answer
         #[arg(long, requires = "collective")]
         visitors_welcome: bool,
+        /// Write the envelopes into this folder, made if missing [default: stdout]
+        #[arg(long, value_parser = crate::args::out_folder)]
+        out: Option<PathBuf>,
+    },
+    /// The greeting round of one occurrence: one line each, or a pass,
+    /// read by nobody until it opens, shown in an order nobody chose
+    Round {
+        id: String,
+        /// Which occurrence: its local start, e.g. 2026-12-05T18:00
+        #[arg(long)]
+        occurrence: String,
+        #[command(subcommand)]
+        action: RoundAction,
         /// Write the envelopes into this folder, made if missing [default: stdout]
         #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
@@ -424,6 +437,19 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
             };
             write_envelopes(&sealed, dir, out)
         }
+        GatheringsCommand::Round {
+            id,
+            occurrence,
+            action,
+            out: dir,
+        } => round(
+            vault,
+            gathering_id(&id)?,
+            local_time(&occurrence)?,
+            action,
+            dir,
+            out,
+        ),
         GatheringsCommand::Attendees { id, occurrence } => {
             let list = g
                 .attendees(gathering_id(&id)?, local_time(&occurrence)?)
@@ -485,6 +511,96 @@ pub fn run(cmd: GatheringsCommand, vault: Option<&Vault>, out: &Output) -> CliRe
 
 /// Runs a change, then writes the envelopes it made the vault seal: an
 /// update for invitees, or an answer for the organiser.
+#[derive(clap::Subcommand)]
+pub enum RoundAction {
+    /// My line (up to 140 characters), sealed until the round opens
+    Write { line: String },
+    /// No line: a pass counts as a full answer
+    Pass,
+    /// As organiser: open it now (it opens by itself at the start)
+    Open,
+    /// The lines in their order once it opens; nothing before
+    Show,
+}
+
+fn round(
+    vault: &Vault,
+    id: GatheringId,
+    at: chrono::NaiveDateTime,
+    action: RoundAction,
+    dir: Option<PathBuf>,
+    out: &Output,
+) -> CliResult {
+    let g = vault.gatherings();
+    match action {
+        RoundAction::Write { line } => sending(
+            vault,
+            dir,
+            out,
+            "Your line is sealed until the round opens.",
+            || g.write_round_line(id, at, Some(&line)),
+        ),
+        RoundAction::Pass => sending(vault, dir, out, "You pass; that is a full answer.", || {
+            g.write_round_line(id, at, None)
+        }),
+        RoundAction::Open => sending(
+            vault,
+            dir,
+            out,
+            "The round is open: every line is fixed.",
+            || g.open_round(id, at),
+        ),
+        RoundAction::Show => {
+            let round = g.round(id, at).map_err(fail)?;
+            let said = |s: &Said| match s {
+                Said::Line { text } => serde_json::json!({ "line": text }),
+                Said::Pass => serde_json::json!({ "pass": true }),
+                Said::Unreleased => serde_json::json!({ "unreleased": true }),
+            };
+            let lines: Vec<_> = round
+                .lines
+                .iter()
+                .map(|l| {
+                    let mut v = said(&l.said);
+                    v["name"] = serde_json::json!(l.name);
+                    v
+                })
+                .collect();
+            let json = serde_json::json!({
+                "open": round.opened_at.is_some(),
+                "check": round.check,
+                "written": round.written,
+                "lines": lines,
+            });
+            out.show(&json, || {
+                let Some(check) = &round.check else {
+                    return format!(
+                        "The round has not opened: {} written so far, none readable.{}",
+                        round.written,
+                        match &round.mine {
+                            Some(Said::Line { text }) => format!(" Yours: “{text}”."),
+                            Some(_) => " You pass.".into(),
+                            None => String::new(),
+                        }
+                    );
+                };
+                let mut text = vec![format!(
+                    "The round (check {check}, the same on every phone):"
+                )];
+                for l in &round.lines {
+                    let who = l.name.as_deref().unwrap_or("me");
+                    text.push(match &l.said {
+                        Said::Line { text } => format!("  {who}: {text}"),
+                        Said::Pass => format!("  {who} passes"),
+                        Said::Unreleased => format!("  {who}: (their phone has not released it)"),
+                    });
+                }
+                text.join("\n")
+            })
+        }
+    }
+}
+
 fn sending(
     vault: &Vault,
     dir: Option<PathBuf>,

@@ -1207,6 +1207,62 @@ fn an_invitee_answers_and_the_organiser_sees_who_is_coming() {
         ],
     ));
     assert!(coming.contains("Bob"), "{coming}");
+
+    // The greeting round: Bob's line is sealed until Alice opens it.
+    let round = |vault: &Path, id: &str, action: &[&str], out: &str| {
+        let mut args = vec![
+            "--json",
+            "gatherings",
+            "round",
+            id,
+            "--occurrence",
+            "2027-03-06T18:00",
+        ];
+        if !out.is_empty() {
+            args.extend(["--out", out]);
+        }
+        args.extend(action);
+        tend(vault, &args)
+    };
+    let line = written(round(&b, &copy, &["write", "I'll sketch the heron"], mail));
+    ok(tend(&a, &["inbox", "open", &line[0]]));
+    let before = json(round(&a, &id, &["show"], ""));
+    assert_eq!(before["open"], false);
+    assert_eq!(before["written"], 1);
+    assert!(!before.to_string().contains("heron"));
+    ok(round(&a, &id, &["write", "Reading poems"], ""));
+    let opened = written(round(&a, &id, &["open"], mail));
+    let replies = tmp.path().join("replies");
+    ok(tend(
+        &b,
+        &[
+            "inbox",
+            "open",
+            &opened[0],
+            "--out",
+            replies.to_str().unwrap(),
+        ],
+    ));
+    for reply in std::fs::read_dir(&replies).unwrap() {
+        let reply = reply.unwrap().path();
+        ok(tend(&a, &["inbox", "open", reply.to_str().unwrap()]));
+    }
+    let at_alice = json(round(&a, &id, &["show"], ""));
+    let at_bob = json(round(&b, &copy, &["show"], ""));
+    assert_eq!(at_alice["open"], true);
+    assert_eq!(at_alice["check"], at_bob["check"]);
+    let lines = |v: &serde_json::Value| -> Vec<String> {
+        v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["line"].to_string())
+            .collect()
+    };
+    assert_eq!(lines(&at_alice), lines(&at_bob), "one order on both phones");
+    assert!(at_alice.to_string().contains("heron") && at_bob.to_string().contains("poems"));
+    let late = round(&b, &copy, &["pass"], "");
+    assert!(String::from_utf8_lossy(&late.stderr).contains("has opened"));
 }
 
 #[test]
