@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tend_core::comrades::Recipient;
 use tend_core::envelope::Sealed;
 use tend_core::gatherings::{
-    self as core, Attendee, Gathering, NewGathering, Occurrence, Reminder, Rsvp,
+    self as core, Attendee, Gathering, NewGathering, Occurrence, Reminder, Round, Rsvp,
 };
 
 use crate::TendError;
@@ -184,6 +184,42 @@ impl TendVault {
         self.with(move |v| {
             Ok(v.gatherings()
                 .attendees(id.parse()?, parse_local(&original_start, "occurrence")?)?)
+        })
+        .await
+    }
+
+    /// My line for the occurrence's greeting round, or a pass (`None`):
+    /// sealed until the round opens.
+    pub async fn write_round_line(
+        &self,
+        id: String,
+        original_start: String,
+        line: Option<String>,
+    ) -> Result<(), TendError> {
+        self.with(move |v| {
+            Ok(v.gatherings().write_round_line(
+                id.parse()?,
+                parse_local(&original_start, "occurrence")?,
+                line.as_deref(),
+            )?)
+        })
+        .await
+    }
+
+    /// As organiser: opens the round now (it opens by itself at the start).
+    pub async fn open_round(&self, id: String, original_start: String) -> Result<(), TendError> {
+        self.with(move |v| {
+            Ok(v.gatherings()
+                .open_round(id.parse()?, parse_local(&original_start, "occurrence")?)?)
+        })
+        .await
+    }
+
+    /// The round as this vault holds it: its lines in order once open.
+    pub async fn round(&self, id: String, original_start: String) -> Result<Round, TendError> {
+        self.with(move |v| {
+            Ok(v.gatherings()
+                .round(id.parse()?, parse_local(&original_start, "occurrence")?)?)
         })
         .await
     }

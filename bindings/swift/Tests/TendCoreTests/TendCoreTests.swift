@@ -471,6 +471,39 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(card, old)
     }
 
+    func testTheGreetingRoundIsSealedUntilItOpensAndInOneOrder() async throws {
+        let alice = try await member("Alice")
+        let bob = try await member("Bob")
+        let bobAtAlice = try await alice.addComrade(card: try await bob.myCard(), name: nil)
+        _ = try await bob.addComrade(card: try await alice.myCard(), name: nil)
+        let gathering = try await alice.addGathering(gathering: try monthlyRestorativeGathering(
+            from: "2026-12-01", timeZone: "America/Chicago", location: "Community room"))
+        let invite = try await alice.inviteToGathering(id: gathering.id, to: [.comrade(bobAtAlice.id)])
+        _ = try await bob.openEnvelope(envelope: invite.bytes)
+        let copy = try await bob.gatherings()[0]
+        let evening = "2026-12-05T18:00"
+        try await bob.rsvp(id: copy.id, originalStart: evening, response: .going, note: nil)
+        _ = try await alice.openEnvelope(envelope: try await bob.outbox()[0].bytes)
+
+        try await bob.writeRoundLine(id: copy.id, originalStart: evening, line: "I'll sketch the heron")
+        _ = try await alice.openEnvelope(envelope: try await bob.outbox()[0].bytes)
+        let before = try await alice.round(id: gathering.id, originalStart: evening)
+        XCTAssertEqual(before.written, 1)
+        XCTAssertTrue(before.lines.isEmpty)
+        try await alice.writeRoundLine(id: gathering.id, originalStart: evening, line: nil)
+        try await alice.openRound(id: gathering.id, originalStart: evening)
+        let released = try await bob.openEnvelope(envelope: try await alice.outbox()[0].bytes)
+        for item in try await bob.outbox() where released.replies.contains(item.messageId) {
+            _ = try await alice.openEnvelope(envelope: item.bytes)
+        }
+        let atAlice = try await alice.round(id: gathering.id, originalStart: evening)
+        let atBob = try await bob.round(id: copy.id, originalStart: evening)
+        XCTAssertEqual(atAlice.check, atBob.check)
+        XCTAssertEqual(atAlice.lines.map { $0.said }, atBob.lines.map { $0.said })
+        XCTAssertTrue(atAlice.lines.contains { $0.said == .line(text: "I'll sketch the heron") })
+        XCTAssertTrue(atBob.lines.contains { $0.said == .pass })
+    }
+
     func testTheMonthlyGatheringAndItsReminders() async throws {
         let vault = try await member("Alice")
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")

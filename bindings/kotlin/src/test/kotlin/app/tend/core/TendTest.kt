@@ -429,6 +429,24 @@ class TendTest {
         bob.openEnvelope(totals.bytes)
         val first = bob.occurrences(1_796_000_000_000L, 1_797_000_000_000L).first() // 2026-11-29 to 12-11
         assertEquals(AttendanceTotals(1u, 0u), first.totals)
+
+        // The greeting round: Bob's line is sealed until Alice opens it.
+        val evening = "2026-12-05T18:00"
+        bob.writeRoundLine(copy.id, evening, "I'll sketch the heron")
+        alice.openEnvelope(bob.outbox().first().bytes)
+        val before = alice.round(gathering.id, evening)
+        assertEquals(1u, before.written)
+        assertTrue(before.lines.isEmpty())
+        alice.writeRoundLine(gathering.id, evening, null)
+        alice.openRound(gathering.id, evening)
+        val released = bob.openEnvelope(alice.outbox().first().bytes)
+        alice.openEnvelope(bob.outbox().first { it.messageId == released.replies.single() }.bytes)
+        val atAlice = alice.round(gathering.id, evening)
+        val atBob = bob.round(copy.id, evening)
+        assertEquals(atAlice.check, atBob.check)
+        assertEquals(atAlice.lines.map { it.said }, atBob.lines.map { it.said })
+        assertTrue(atAlice.lines.any { it.said == Said.Line("I'll sketch the heron") })
+        assertTrue(atBob.lines.any { it.said == Said.Pass })
     }
 
     @Test
