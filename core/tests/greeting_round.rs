@@ -286,16 +286,17 @@ fn round_messages_from_the_wrong_person_or_with_the_wrong_key_are_refused() {
     ));
     // Nobody but the organiser opens a round.
     let fake_open = seal(
-        &c.alice
-            .comrades()
-            .find("Bob")
-            .map(|_| &c.others[2])
-            .unwrap(),
+        &c.others[2],
         "Alice",
         kinds::GATHERING_ROUND_OPEN,
         serde_json::json!({"v":1,"uid":uid,"start":"2026-12-05T18:00:00","lines":[]}),
     );
-    assert!(c.alice.envelopes().open(&fake_open.bytes).is_err());
+    assert!(matches!(
+        c.alice.envelopes().open(&fake_open.bytes),
+        Err(Error::Gathering(
+            tend_core::gatherings::GatheringError::NotOrganiser
+        ))
+    ));
 
     c.open_round(&[1, 2]);
     // A key that does not open Bob's line is refused, and leaves it unread.
@@ -303,16 +304,51 @@ fn round_messages_from_the_wrong_person_or_with_the_wrong_key_are_refused() {
     let open = latest(&c.alice, kinds::GATHERING_ROUND_OPEN).remove(0);
     let open = c.others[0].envelopes().open(&open.bytes);
     assert!(open.is_err(), "Bob had it already: a replay");
-    let wrong = seal(
-        &c.others[0],
-        "Alice",
-        kinds::GATHERING_ROUND_KEY,
-        serde_json::json!({"v":1,"uid":uid,"start":"2026-12-05T18:00:00","digest":"00".repeat(32),
-            "key":{"commitment":"00".repeat(32),"key":"11".repeat(32)}}),
-    );
-    assert!(matches!(
-        c.alice.envelopes().open(&wrong.bytes),
-        Err(Error::Envelope(EnvelopeError::Malformed))
-    ));
+    // The digest as docs/gatherings.md defines it, from the two commitments.
+    let mut commitments: Vec<Vec<u8>> = at_alice
+        .iter()
+        .map(|o| {
+            let body: serde_json::Value = serde_json::from_slice(&o.body).unwrap();
+            hex::decode(body["commitment"].as_str().unwrap()).unwrap()
+        })
+        .collect();
+    let bobs = hex::encode(&commitments[0]);
+    commitments.sort();
+    let mut h = <sha2::Sha256 as sha2::Digest>::new_with_prefix(b"tend round order v1");
+    for c in &commitments {
+        sha2::Digest::update(&mut h, c);
+    }
+    let digest = hex::encode(sha2::Digest::finalize(h));
+    let key = |digest: &str| {
+        seal(
+            &c.others[0],
+            "Alice",
+            kinds::GATHERING_ROUND_KEY,
+            serde_json::json!({"v":1,"uid":uid,"start":"2026-12-05T18:00:00","digest":digest,
+                "key":{"commitment":bobs,"key":"11".repeat(32)}}),
+        )
+    };
+    for digest in ["00".repeat(32), digest.clone()] {
+        assert!(matches!(
+            c.alice.envelopes().open(&key(&digest).bytes),
+            Err(Error::Envelope(EnvelopeError::Malformed))
+        ));
+    }
     assert_eq!(c.round(0), round);
+    assert!(round.lines.iter().all(|l| l.said == Said::Unreleased));
+    // Bob's own release names the digest the spec gives, and opens his line.
+    // (The oldest in his outbox: the forged ones came after.)
+    let real = latest(&c.others[0], kinds::GATHERING_ROUND_KEY)
+        .pop()
+        .unwrap();
+    let opened = c.alice.envelopes().open(&real.bytes).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&opened.body).unwrap();
+    assert_eq!(body["digest"], digest.as_str());
+    let unread = c
+        .round(0)
+        .lines
+        .iter()
+        .filter(|l| l.said == Said::Unreleased)
+        .count();
+    assert_eq!(unread, 1, "Carol's only");
 }
