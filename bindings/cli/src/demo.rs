@@ -1117,5 +1117,83 @@ fn monthly_gathering(
         "Everyone invited sees totals only: {} going, {} maybe. Nobody sees who is not coming.",
         totals.going, totals.maybe
     );
+    greeting_round(
+        story,
+        alice,
+        bob,
+        (gathering.id, copy.id),
+        first.original_start,
+    )
+}
+
+/// The round that opens the gathering: Bob's line and Alice's, unreadable
+/// until it opens, then in the same order on both phones.
+fn greeting_round(
+    story: &mut Story,
+    alice: &Vault,
+    bob: &Vault,
+    (at_alice, at_bob): (
+        tend_core::gatherings::GatheringId,
+        tend_core::gatherings::GatheringId,
+    ),
+    start: chrono::NaiveDateTime,
+) -> CliResult {
+    use tend_core::gatherings::Said;
+    story.step("The greeting round: each line sealed until it opens, in an order nobody chose");
+    let newest = |vault: &Vault, kind: &str| -> CliResult<Sealed> {
+        vault
+            .envelopes()
+            .outbox()
+            .map_err(fail)?
+            .into_iter()
+            .find(|o| o.kind == kind)
+            .map(|o| o.sealed)
+            .ok_or_else(|| format!("no {kind} was sealed"))
+    };
+    bob.gatherings()
+        .write_round_line(at_bob, start, Some("I'll sketch the heron"))
+        .map_err(fail)?;
+    let line = newest(bob, tend_core::kinds::GATHERING_ROUND_LINE)?;
+    story.carry(bob, &[line], &[alice])?;
+    alice
+        .gatherings()
+        .write_round_line(at_alice, start, Some("Reading poems by the window"))
+        .map_err(fail)?;
+    let before = alice.gatherings().round(at_alice, start).map_err(fail)?;
+    println!(
+        "Before it opens, Alice's phone holds {} lines and can read only her own: each is \
+         sealed under a key its writer keeps, with a commitment to it.",
+        before.written
+    );
+    alice
+        .gatherings()
+        .open_round(at_alice, start)
+        .map_err(fail)?;
+    let open = newest(alice, tend_core::kinds::GATHERING_ROUND_OPEN)?;
+    let opened = story.carry(alice, &[open], &[bob])?;
+    story.carry_replies(bob, &opened, &[alice])?;
+    let round = alice.gatherings().round(at_alice, start).map_err(fail)?;
+    let bobs = bob.gatherings().round(at_bob, start).map_err(fail)?;
+    if bobs.check != round.check {
+        return Err("the two phones hold different rounds".into());
+    }
+    let lines: Vec<String> = round
+        .lines
+        .iter()
+        .map(|l| {
+            let who = l.name.as_deref().unwrap_or("Alice");
+            match &l.said {
+                Said::Line { text } => format!("{who}: “{text}”"),
+                Said::Pass => format!("{who} passes"),
+                Said::Unreleased => format!("{who}: not released"),
+            }
+        })
+        .collect();
+    println!(
+        "Alice opened it; Bob's phone released his key. Both phones show, in this order, with \
+         check {}: {}.",
+        round.check.as_deref().unwrap_or("?"),
+        lines.join("; ")
+    );
     Ok(())
 }

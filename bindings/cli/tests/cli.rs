@@ -336,6 +336,7 @@ fn the_demo_tells_the_whole_story() {
         "Alice sees: Bob, Dana (visiting).",
         "Dana, a visitor, got it from Alice, her host",
         "2 going, 0 maybe",
+        "Bob's phone released his key",
         "becomes her new phone",
         "opens on the new phone, from Bob (verified)",
         "3 of 3 confirmed they keep theirs",
