@@ -4,8 +4,8 @@
 mod common;
 
 use chrono::NaiveDateTime;
-use common::{befriend, member};
-use tend_core::envelope::{EnvelopeError, Opened, Outgoing, Recipient, Sealed};
+use common::{befriend, member, sealed_of};
+use tend_core::envelope::{EnvelopeError, Opened, Outgoing, Recipient};
 use tend_core::gatherings::{GatheringId, NewGathering, Round, Rsvp, Said};
 use tend_core::kinds;
 use tend_core::{Error, Vault};
@@ -59,7 +59,7 @@ fn circle() -> Circle {
             .unwrap();
         alice
             .envelopes()
-            .open(&latest(v, kinds::GATHERING_RSVP)[0].bytes)
+            .open(&sealed_of(v, kinds::GATHERING_RSVP)[0].bytes)
             .unwrap();
     }
     Circle {
@@ -69,18 +69,6 @@ fn circle() -> Circle {
         ids,
         start,
     }
-}
-
-/// What `vault` sealed of `kind`, newest first.
-fn latest(vault: &Vault, kind: &str) -> Vec<Sealed> {
-    vault
-        .envelopes()
-        .outbox()
-        .unwrap()
-        .into_iter()
-        .filter(|o| o.kind == kind)
-        .map(|o| o.sealed)
-        .collect()
 }
 
 impl Circle {
@@ -105,7 +93,7 @@ impl Circle {
     fn lines_reach_alice(&self) -> Vec<Opened> {
         let mut opened = Vec::new();
         for v in &self.others[..3] {
-            for sealed in latest(v, kinds::GATHERING_ROUND_LINE).iter().take(1) {
+            for sealed in sealed_of(v, kinds::GATHERING_ROUND_LINE).iter().take(1) {
                 opened.push(self.alice.envelopes().open(&sealed.bytes).unwrap());
             }
         }
@@ -119,7 +107,7 @@ impl Circle {
             .gatherings()
             .open_round(self.ids[0], self.start)
             .unwrap();
-        let open = latest(&self.alice, kinds::GATHERING_ROUND_OPEN).remove(0);
+        let open = sealed_of(&self.alice, kinds::GATHERING_ROUND_OPEN).remove(0);
         assert_eq!(open.recipients.len(), 3, "those going, not Eve");
         let mut released = Vec::new();
         for (i, v) in self.others[..3].iter().enumerate() {
@@ -131,13 +119,13 @@ impl Circle {
                 "a key released, by those who wrote"
             );
             if wrote && !silent.contains(&(i + 1)) {
-                released.push((i, latest(v, kinds::GATHERING_ROUND_KEY).remove(0)));
+                released.push((i, sealed_of(v, kinds::GATHERING_ROUND_KEY).remove(0)));
             }
         }
         for (from, key) in released {
             self.alice.envelopes().open(&key.bytes).unwrap();
             // The round again, with every key so far, to the others.
-            let again = latest(&self.alice, kinds::GATHERING_ROUND_OPEN).remove(0);
+            let again = sealed_of(&self.alice, kinds::GATHERING_ROUND_OPEN).remove(0);
             assert_eq!(again.recipients.len(), 2);
             for (i, w) in self.others[..3].iter().enumerate() {
                 if i != from {
@@ -255,7 +243,7 @@ fn round_messages_from_the_wrong_person_or_with_the_wrong_key_are_refused() {
     c.write(2, Some("Mending a coat")).unwrap();
     let at_alice = c.lines_reach_alice();
     // The same line again at Alice is a replay: refused.
-    let again = latest(&c.others[0], kinds::GATHERING_ROUND_LINE).remove(0);
+    let again = sealed_of(&c.others[0], kinds::GATHERING_ROUND_LINE).remove(0);
     assert!(c.alice.envelopes().open(&again.bytes).is_err());
 
     let seal = |from: &Vault, to: &str, kind: &str, body: serde_json::Value| {
@@ -301,7 +289,7 @@ fn round_messages_from_the_wrong_person_or_with_the_wrong_key_are_refused() {
     c.open_round(&[1, 2]);
     // A key that does not open Bob's line is refused, and leaves it unread.
     let round = c.round(0);
-    let open = latest(&c.alice, kinds::GATHERING_ROUND_OPEN).remove(0);
+    let open = sealed_of(&c.alice, kinds::GATHERING_ROUND_OPEN).remove(0);
     let open = c.others[0].envelopes().open(&open.bytes);
     assert!(open.is_err(), "Bob had it already: a replay");
     // The digest as docs/gatherings.md defines it, from the two commitments.
@@ -338,7 +326,7 @@ fn round_messages_from_the_wrong_person_or_with_the_wrong_key_are_refused() {
     assert!(round.lines.iter().all(|l| l.said == Said::Unreleased));
     // Bob's own release names the digest the spec gives, and opens his line.
     // (The oldest in his outbox: the forged ones came after.)
-    let real = latest(&c.others[0], kinds::GATHERING_ROUND_KEY)
+    let real = sealed_of(&c.others[0], kinds::GATHERING_ROUND_KEY)
         .pop()
         .unwrap();
     let opened = c.alice.envelopes().open(&real.bytes).unwrap();

@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
-use common::{befriend, member, snapshot};
+use common::{befriend, member, sealed_of, snapshot};
 use tend_core::envelope::{Outgoing, Recipient, Sealed};
 use tend_core::gatherings::{
     AttendanceTotals, Gathering, GatheringError, NewGathering, Occurrence, Rsvp,
@@ -75,19 +75,6 @@ fn open(vault: &Vault, sealed: &Sealed) -> Vec<tend_core::envelope::MessageId> {
     vault.envelopes().open(&sealed.bytes).unwrap().replies
 }
 
-/// What Alice's vault sealed most recently, newest first.
-fn latest(vault: &Vault, kind: &str, n: usize) -> Vec<Sealed> {
-    vault
-        .envelopes()
-        .outbox()
-        .unwrap()
-        .into_iter()
-        .filter(|o| o.kind == kind)
-        .take(n)
-        .map(|o| o.sealed)
-        .collect()
-}
-
 fn winter(vault: &Vault) -> Vec<Occurrence> {
     let from: DateTime<Utc> = "2026-12-01T00:00:00Z".parse().unwrap();
     vault
@@ -152,7 +139,7 @@ fn invitees_get_the_gathering_and_every_later_change_in_any_order() {
     );
     edited.description = "Bring something quiet. Tea from 17:45.".into();
     gs.update(g.gathering.id, edited).unwrap();
-    let updates = latest(&g.alice, kinds::GATHERING_UPDATE, 3);
+    let updates = sealed_of(&g.alice, kinds::GATHERING_UPDATE)[..3].to_vec();
     assert_eq!(updates.len(), 3);
 
     // Bob in order, Carol newest first: both end where Alice is.
@@ -198,7 +185,7 @@ fn rsvps_go_to_the_organiser_and_others_see_only_totals() {
             Some("bringing: watercolours"),
         )
         .unwrap();
-    let answer = &latest(&g.bob, kinds::GATHERING_RSVP, 1)[0];
+    let answer = &sealed_of(&g.bob, kinds::GATHERING_RSVP)[0];
     assert_eq!(answer.recipients.len(), 1, "to Alice alone");
     assert_eq!(answer.recipients[0].name, "Alice");
 
@@ -215,7 +202,7 @@ fn rsvps_go_to_the_organiser_and_others_see_only_totals() {
         .unwrap();
     assert_eq!(attendees.len(), 1);
     assert_eq!(attendees[0].name.as_deref(), Some("Bob"));
-    let totals = &latest(&g.alice, kinds::GATHERING_UPDATE, 1)[0];
+    let totals = &sealed_of(&g.alice, kinds::GATHERING_UPDATE)[0];
     open(&g.carol, totals);
     let at_carol = winter(&g.carol);
     assert_eq!(
@@ -230,7 +217,7 @@ fn rsvps_go_to_the_organiser_and_others_see_only_totals() {
         .gatherings()
         .rsvp(bobs_copy, first, Some(Rsvp::NotGoing), None)
         .unwrap();
-    let no = &latest(&g.bob, kinds::GATHERING_RSVP, 1)[0];
+    let no = &sealed_of(&g.bob, kinds::GATHERING_RSVP)[0];
     open(&g.alice, no);
     assert!(
         g.alice
@@ -239,7 +226,7 @@ fn rsvps_go_to_the_organiser_and_others_see_only_totals() {
             .unwrap()
             .is_empty()
     );
-    open(&g.carol, &latest(&g.alice, kinds::GATHERING_UPDATE, 1)[0]);
+    open(&g.carol, &sealed_of(&g.alice, kinds::GATHERING_UPDATE)[0]);
     assert_eq!(
         winter(&g.carol)[0].totals,
         Some(AttendanceTotals::default())
@@ -327,6 +314,6 @@ fn only_the_organiser_changes_it_and_only_invitees_answer() {
 
     // Alice calls it off; Bob's copy goes.
     g.alice.gatherings().delete(g.gathering.id).unwrap();
-    open(&g.bob, &latest(&g.alice, kinds::GATHERING_UPDATE, 1)[0]);
+    open(&g.bob, &sealed_of(&g.alice, kinds::GATHERING_UPDATE)[0]);
     assert!(g.bob.gatherings().list().unwrap().is_empty());
 }

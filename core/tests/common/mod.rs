@@ -113,3 +113,15 @@ pub fn entry_count(vault: &Vault) -> usize {
         .entries
         .len()
 }
+
+/// What `vault` sealed of `kind`, newest first.
+pub fn sealed_of(vault: &Vault, kind: &str) -> Vec<tend_core::envelope::Sealed> {
+    vault
+        .envelopes()
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == kind)
+        .map(|o| o.sealed)
+        .collect()
+}
