@@ -52,12 +52,21 @@ pub struct Round {
     pub check: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RoundLine {
     /// As I call them; `None` for me.
     pub name: Option<String>,
     pub said: Said,
+}
+
+impl std::fmt::Debug for RoundLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoundLine")
+            .field("name", &self.name.as_deref().map(crate::redact::Text))
+            .field("said", &self.said)
+            .finish()
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -861,6 +870,17 @@ mod tests {
         assert_eq!(open_line(&key, &sealed, &[0; 32]), None);
         let (key, sealed, commitment) = seal_line(None);
         assert_eq!(open_line(&key, &sealed, &commitment), Some(Said::Pass));
+        let shown = RoundLine {
+            name: Some("Bob".into()),
+            said: Said::Line {
+                text: "the heron".into(),
+            },
+        };
+        let debug = format!("{shown:?}");
+        assert!(
+            !debug.contains("heron") && !debug.contains("Bob"),
+            "{debug}"
+        );
     }
 
     #[test]
