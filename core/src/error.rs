@@ -101,6 +101,26 @@ impl Error {
         }
     }
 
+    /// The vault itself failed (storage, a lock, retirement), rather than
+    /// one input being refused: a sync stops for the first, and goes on
+    /// past the second.
+    pub(crate) fn is_the_vaults(&self) -> bool {
+        matches!(
+            self,
+            Error::VaultNotFound
+                | Error::Locked
+                | Error::HeaderDamaged(_)
+                | Error::UnsupportedHeaderVersion(_)
+                | Error::DatabaseDamaged
+                | Error::SchemaTooNew { .. }
+                | Error::Busy
+                | Error::ReadOnly
+                | Error::Retired
+                | Error::Storage(_)
+                | Error::Io { .. }
+        )
+    }
+
     pub(crate) fn invalid(field: &'static str, problem: &'static str) -> Error {
         Error::Invalid { field, problem }
     }

@@ -60,6 +60,13 @@ fn a_member_moves_phone_to_phone_through_the_relays() {
 }
 
 #[test]
+fn a_greeting_round_goes_through_the_relays() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    journeys::greeting_round(dir.path(), &relay.url);
+}
+
+#[test]
 fn the_same_event_from_two_relays_is_taken_once() {
     let (one, two) = (FakeRelay::honest(), FakeRelay::honest());
     let dir = tempfile::tempdir().unwrap();
@@ -796,5 +803,38 @@ fn a_vault_from_before_post_quantum_keys_tells_comrades_its_new_key_at_unlock() 
             .unwrap()
             .identity_conflict_at
             .is_none()
+    );
+}
+
+/// A comrade's message the vault turns down (an answer about a gathering
+/// it never had) is taken off the relay like any other: it stops neither
+/// this sync nor the next, and what came with it arrives.
+#[test]
+fn a_message_turned_down_stops_no_sync() {
+    let relay = FakeRelay::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let v = members_on(dir.path(), &["Alice", "Bob"], &[&relay.url]);
+    let (alice, bob) = (&v[0], &v[1]);
+    let body = json!({"v":1,"uid":"no-such-gathering@tend","start":"2026-12-05T18:00:00",
+        "response":"going","at":1_795_694_400_000_i64});
+    bob.envelopes()
+        .seal(&tend_core::envelope::Outgoing {
+            kind: tend_core::kinds::GATHERING_RSVP,
+            body: body.to_string().as_bytes(),
+            to: &[comrade(bob, "Alice")],
+            expires_at: None,
+        })
+        .unwrap();
+    note(bob, "Alice", b"hello after it");
+    sync(bob);
+    let report = sync(alice);
+    let turned_down: usize = report.relays.iter().map(|r| r.turned_down).sum();
+    assert_eq!(turned_down, 1);
+    assert!(report.opened.iter().any(|o| o.body == b"hello after it"));
+    let again = sync(alice);
+    assert_eq!(
+        again.relays.iter().map(|r| r.turned_down).sum::<usize>(),
+        0,
+        "not fetched again"
     );
 }

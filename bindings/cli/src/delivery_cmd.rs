@@ -184,6 +184,12 @@ fn describe_relay(r: &RelayReport) -> String {
     if r.from_strangers > 0 {
         parts.push(format!("{} from people not yet comrades", r.from_strangers));
     }
+    if r.turned_down > 0 {
+        parts.push(format!(
+            "turned down {} (about nothing this vault holds)",
+            r.turned_down
+        ));
+    }
     if !r.problems.is_empty() {
         let what: Vec<String> = r
             .problems
@@ -208,6 +214,7 @@ fn report_json(report: &SyncReport) -> serde_json::Value {
             "duplicates": r.duplicates,
             "rejected": r.rejected.iter().map(|(e, n)| (format!("{e:?}"), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "from_strangers": r.from_strangers,
+            "turned_down": r.turned_down,
             "problems": r.problems.iter().map(|(p, n)| (format!("{p:?}"), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "unreachable": r.unreachable.as_ref().map(ToString::to_string),
         })).collect::<Vec<_>>(),

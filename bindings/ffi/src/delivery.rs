@@ -72,7 +72,7 @@ pub struct RelaySummary {
     pub refused: u32,
     pub received: u32,
     pub duplicates: u32,
-    /// Envelopes that would not open.
+    /// Envelopes that would not open, or whose message was refused.
     pub rejected: u32,
     /// Envelopes from people not (yet) comrades, left to try again.
     pub from_strangers: u32,
@@ -104,7 +104,7 @@ impl From<RelayReport> for RelaySummary {
             refused: count(r.refused),
             received: count(r.received),
             duplicates: count(r.duplicates),
-            rejected: count(r.rejected.values().sum()),
+            rejected: count(r.rejected.values().sum::<usize>() + r.turned_down),
             from_strangers: count(r.from_strangers),
             bad_answers: count(r.problems.values().sum()),
             unreachable: r.unreachable.map(|e| e.to_string()),

@@ -214,6 +214,10 @@ pub struct RelayReport {
     /// Envelopes from someone not (yet) my comrade: kept on the relay, and
     /// tried again while it holds them.
     pub from_strangers: usize,
+    /// Envelopes that opened, but what they carried was refused (an answer
+    /// about a gathering this vault no longer holds, say): nothing of them
+    /// kept, and not fetched again.
+    pub turned_down: usize,
     /// The relay's bad answers, by kind.
     pub problems: BTreeMap<RelayProblem, usize>,
     /// Set when the relay could not be used; what waits is tried again.
@@ -632,6 +636,8 @@ impl Syncing<'_, '_> {
                     Err(Error::Envelope(why)) => {
                         *report.rejected.entry(why).or_default() += 1;
                     }
+                    // One comrade's message must not stop every sync after it.
+                    Err(other) if !other.is_the_vaults() => report.turned_down += 1,
                     Err(other) => return Err(other),
                 }
                 inbound::mark_seen(tx, &arrivals[i].ids, Utc::now())?;

@@ -660,11 +660,13 @@ pub(super) fn receive(
     let from_organiser = organiser == Some(*from);
     match message {
         RoundMessage::Line(b) => {
-            // To me as organiser, from someone going, before it opened.
+            // To me as organiser, from an invitee, before it opened. Their
+            // answer may come after their line: only lines of those going
+            // are kept when it opens.
             if organiser.is_some() {
                 return Err(GatheringError::NotOrganiser.into());
             }
-            if !going_at_organiser(tx, seq, &start)?.contains(from) {
+            if !super::invites::invitees(tx, seq)?.contains(from) {
                 return Err(GatheringError::NotInvited.into());
             }
             if opened(tx, seq, &start)?.is_some() {

@@ -500,3 +500,69 @@ pub fn moves_phone_to_phone(dir: &Path, relay: &RelayUrl) {
     sync(&moved);
     assert_eq!(received(&sync(bob)), 1);
 }
+
+/// The greeting round through the relays: Bob's and Carol's lines and
+/// Alice's, sealed until she opens it, then the same round on each phone.
+pub fn greeting_round(dir: &Path, relay: &RelayUrl) {
+    use tend_core::gatherings::{Rsvp, Said};
+    let vaults = members_on(dir, &["Alice", "Bob", "Carol"], &[relay]);
+    let (alice, guests) = (&vaults[0], &vaults[1..]);
+    let gathering = alice
+        .gatherings()
+        .add(NewGathering::monthly_restorative(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            "America/Chicago",
+            "Community room",
+        ))
+        .unwrap();
+    let to = vec![comrade(alice, "Bob"), comrade(alice, "Carol")];
+    alice.gatherings().invite(gathering.id, &to).unwrap();
+    sync(alice);
+    let start =
+        chrono::NaiveDateTime::parse_from_str("2026-12-05T18:00", "%Y-%m-%dT%H:%M").unwrap();
+    let mut ids = vec![gathering.id];
+    for (v, line) in guests
+        .iter()
+        .zip(["I'll sketch the heron", "Knitting a scarf"])
+    {
+        sync(v);
+        let id = v.gatherings().list().unwrap()[0].id;
+        v.gatherings()
+            .rsvp(id, start, Some(Rsvp::Going), None)
+            .unwrap();
+        v.gatherings()
+            .write_round_line(id, start, Some(line))
+            .unwrap();
+        sync(v);
+        ids.push(id);
+    }
+    alice
+        .gatherings()
+        .write_round_line(gathering.id, start, None)
+        .unwrap();
+    sync(alice);
+    let before = alice.gatherings().round(gathering.id, start).unwrap();
+    assert_eq!(before.written, 3);
+    assert!(before.lines.is_empty());
+    alice.gatherings().open_round(gathering.id, start).unwrap();
+    // Alice sends the round; each guest releases; Alice passes keys on.
+    for _ in 0..2 {
+        sync(alice);
+        for v in guests {
+            sync(v);
+        }
+    }
+    let rounds: Vec<_> = vaults
+        .iter()
+        .zip(&ids)
+        .map(|(v, id)| v.gatherings().round(*id, start).unwrap())
+        .collect();
+    for r in &rounds {
+        assert_eq!(r.check, rounds[0].check);
+        let said: Vec<&Said> = r.lines.iter().map(|l| &l.said).collect();
+        let first: Vec<&Said> = rounds[0].lines.iter().map(|l| &l.said).collect();
+        assert_eq!(said, first, "one order on every phone");
+        assert_eq!(r.lines.len(), 3);
+        assert!(r.lines.iter().all(|l| l.said != Said::Unreleased));
+    }
+}
