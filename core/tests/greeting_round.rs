@@ -4,9 +4,9 @@
 mod common;
 
 use chrono::NaiveDateTime;
-use common::{befriend, member, sealed_of};
+use common::{befriend, member, restorative_gathering, sealed_of};
 use tend_core::envelope::{EnvelopeError, Opened, Outgoing, Recipient};
-use tend_core::gatherings::{GatheringId, NewGathering, Round, Rsvp, Said};
+use tend_core::gatherings::{GatheringId, Round, Rsvp, Said};
 use tend_core::kinds;
 use tend_core::{Error, Vault};
 
@@ -34,14 +34,7 @@ fn circle() -> Circle {
     for v in &others {
         befriend(&alice, v);
     }
-    let gathering = alice
-        .gatherings()
-        .add(NewGathering::monthly_restorative(
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            "America/Chicago",
-            "Community room",
-        ))
-        .unwrap();
+    let gathering = restorative_gathering(&alice);
     let to: Vec<Recipient> = ["Bob", "Carol", "Dana", "Eve"]
         .iter()
         .map(|n| Recipient::Comrade(alice.comrades().find(n).unwrap().id))

@@ -125,3 +125,16 @@ pub fn sealed_of(vault: &Vault, kind: &str) -> Vec<tend_core::envelope::Sealed> 
         .map(|o| o.sealed)
         .collect()
 }
+
+/// The monthly restorative gathering from December 2026, in Chicago: its
+/// first evening is 2026-12-05T18:00.
+pub fn restorative_gathering(vault: &Vault) -> tend_core::gatherings::Gathering {
+    vault
+        .gatherings()
+        .add(tend_core::gatherings::NewGathering::monthly_restorative(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            "America/Chicago",
+            "Community room",
+        ))
+        .unwrap()
+}

@@ -13,7 +13,7 @@ use tend_core::envelope::{Outgoing, Recipient};
 use tend_core::gatherings::NewGathering;
 use tend_core::sealed::{OpenWith, SealWith};
 
-use crate::common::{TEST_KDF, befriend, entry, member};
+use crate::common::{TEST_KDF, befriend, entry, member, restorative_gathering};
 
 /// Words the journeys send, which no relay may hold in the clear.
 pub const WORDS: &[&str] = &["clinic", "Appointment", "Riverside", "hello"];
@@ -507,14 +507,7 @@ pub fn greeting_round(dir: &Path, relay: &RelayUrl) {
     use tend_core::gatherings::{Rsvp, Said};
     let vaults = members_on(dir, &["Alice", "Bob", "Carol"], &[relay]);
     let (alice, guests) = (&vaults[0], &vaults[1..]);
-    let gathering = alice
-        .gatherings()
-        .add(NewGathering::monthly_restorative(
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            "America/Chicago",
-            "Community room",
-        ))
-        .unwrap();
+    let gathering = restorative_gathering(alice);
     let to = vec![comrade(alice, "Bob"), comrade(alice, "Carol")];
     alice.gatherings().invite(gathering.id, &to).unwrap();
     sync(alice);
