@@ -188,7 +188,7 @@ fn request(dir: &Path, out: &Output) -> CliResult {
     }
     let path = dir.join(REQUEST_FILE);
     let request = if path.exists() {
-        load_request(&path)?
+        load_request(&path)?.0
     } else {
         let passphrase = secrets::ask_new(secrets::VAULT_ENV, "New vault passphrase")?;
         let request = RecoveryRequest::new();
@@ -208,10 +208,12 @@ fn request(dir: &Path, out: &Output) -> CliResult {
     })
 }
 
-fn load_request(path: &Path) -> CliResult<RecoveryRequest> {
+/// The request kept at `path`, and the passphrase that opened it.
+fn load_request(path: &Path) -> CliResult<(RecoveryRequest, zeroize::Zeroizing<String>)> {
     let saved = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let passphrase = secrets::ask(secrets::VAULT_ENV, "New vault passphrase")?;
-    RecoveryRequest::load(&saved, &secrets::secret(&passphrase)).map_err(fail)
+    let request = RecoveryRequest::load(&saved, &secrets::secret(&passphrase)).map_err(fail)?;
+    Ok((request, passphrase))
 }
 
 fn recover(dir: &Path, releases: &[PathBuf], backup: &Path, out: &Output) -> CliResult {
@@ -222,9 +224,7 @@ fn recover(dir: &Path, releases: &[PathBuf], backup: &Path, out: &Output) -> Cli
             dir.display()
         ));
     }
-    let passphrase = secrets::ask(secrets::VAULT_ENV, "New vault passphrase")?;
-    let saved = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let request = RecoveryRequest::load(&saved, &secrets::secret(&passphrase)).map_err(fail)?;
+    let (request, passphrase) = load_request(&path)?;
     let releases = releases
         .iter()
         .map(|p| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display())))

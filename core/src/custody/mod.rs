@@ -127,6 +127,25 @@ struct ShareBody {
     share: String,
 }
 
+impl ShareBody {
+    /// A body as the spec allows it, and its share decoded; `None` else.
+    fn parse(bytes: &[u8]) -> Option<(ShareBody, Zeroizing<Vec<u8>>)> {
+        let body: ShareBody = serde_json::from_slice(bytes).ok()?;
+        let share = Zeroizing::new(
+            data_encoding::BASE32_NOPAD
+                .decode(body.share.as_bytes())
+                .ok()?,
+        );
+        let fits = body.v == 1
+            && body.threshold >= 2
+            && body.threshold <= body.count
+            && usize::from(body.count) <= MAX_CUSTODIANS
+            && share.len() == 33
+            && body.recipient.parse::<age::x25519::Recipient>().is_ok();
+        fits.then_some((body, share))
+    }
+}
+
 /// A `custody.held` body.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -481,21 +500,7 @@ impl KindHandler for CustodyKinds {
         let malformed = |_| EnvelopeError::Malformed;
         let message = match kind {
             CUSTODY_SHARE => {
-                let body: ShareBody = serde_json::from_slice(body).map_err(malformed)?;
-                let share = Zeroizing::new(
-                    data_encoding::BASE32_NOPAD
-                        .decode(body.share.as_bytes())
-                        .map_err(|_| EnvelopeError::Malformed)?,
-                );
-                if body.v != 1
-                    || body.threshold < 2
-                    || body.threshold > body.count
-                    || usize::from(body.count) > MAX_CUSTODIANS
-                    || share.len() != 33
-                    || body.recipient.parse::<age::x25519::Recipient>().is_err()
-                {
-                    return Err(EnvelopeError::Malformed);
-                }
+                let (body, share) = ShareBody::parse(body).ok_or(EnvelopeError::Malformed)?;
                 Message::Share(body, share)
             }
             CUSTODY_HELD => {

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{Custody, KeptShare, MAX_CUSTODIANS, ShareBody, held_share, recover};
+use super::{Custody, KeptShare, ShareBody, held_share, recover};
 use crate::comrades::IdentityKey;
 use crate::sealed::{self, OpenWith, Refused, SealWith};
 use crate::{Error, Result};
@@ -194,21 +194,7 @@ impl RecoveryRequest {
     pub fn open_release(&self, release: &[u8]) -> Result<KeptShare> {
         let opener = OpenWith::Identity(self.identity.clone());
         let body = open_bytes(release, &opener, MAX_RELEASE_BYTES, "release")?;
-        let body: ShareBody =
-            serde_json::from_slice(&body).map_err(|_| bad_release("is not a release"))?;
-        let bytes = Zeroizing::new(
-            data_encoding::BASE32_NOPAD
-                .decode(body.share.as_bytes())
-                .map_err(|_| bad_release("is not a release"))?,
-        );
-        if body.v != 1
-            || body.threshold < 2
-            || body.threshold > body.count
-            || usize::from(body.count) > MAX_CUSTODIANS
-            || bytes.len() != 33
-        {
-            return Err(bad_release("is not a release"));
-        }
+        let (body, bytes) = ShareBody::parse(&body).ok_or(bad_release("is not a release"))?;
         Ok(KeptShare {
             plan: body.plan,
             threshold: body.threshold,

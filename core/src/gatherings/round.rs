@@ -707,8 +707,9 @@ pub(super) fn receive(
                 true => fix_lines(tx, seq, &start, &b.lines, &digest, now)?,
                 false => None,
             };
+            let held = lines(tx, seq, &start)?;
             for key in &b.keys {
-                take_key(tx, seq, &start, key, None)?;
+                take_key(tx, seq, &start, &held, key, None)?;
             }
             let Some(key) = released else {
                 return Ok(Vec::new()); // I wrote nothing, it came too late, or I released already
@@ -730,7 +731,14 @@ pub(super) fn receive(
                 return Err(GatheringError::NotOrganiser.into());
             }
             same_round(tx, seq, &start, &b.digest)?;
-            take_key(tx, seq, &start, &b.key, Some(from))?;
+            take_key(
+                tx,
+                seq,
+                &start,
+                &lines(tx, seq, &start)?,
+                &b.key,
+                Some(from),
+            )?;
             // Everyone else going gets the round with it.
             let others: Vec<IdentityKey> = going_at_organiser(tx, seq, &start)?
                 .into_iter()
@@ -794,23 +802,30 @@ fn same_round(conn: &Connection, seq: i64, start: &str, digest: &str) -> Result<
     }
 }
 
-/// Keeps a released key if it opens its line; from `author` only, when given.
+/// Keeps a released key if it opens its line among `held` (the round's
+/// lines as stored); from `author` only, when given. A key held already
+/// is not checked again: each `round.open` repeats them all.
 fn take_key(
     conn: &Connection,
     seq: i64,
     start: &str,
+    held: &[Stored],
     k: &KeyBody,
     author: Option<&IdentityKey>,
 ) -> Result<()> {
     let commitment = hex32(&k.commitment).ok_or(EnvelopeError::Malformed)?;
     let key = Zeroizing::new(hex32(&k.key).ok_or(EnvelopeError::Malformed)?);
-    let line = lines(conn, seq, start)?
-        .into_iter()
+    let line = held
+        .iter()
         .find(|l| l.commitment == commitment)
         .ok_or(EnvelopeError::Malformed)?;
-    if author.is_some_and(|a| *a != line.author)
-        || open_line(&key, &line.sealed, &commitment).is_none()
-    {
+    if author.is_some_and(|a| *a != line.author) {
+        return Err(EnvelopeError::Malformed.into());
+    }
+    if line.key.as_deref() == Some(&*key) {
+        return Ok(());
+    }
+    if line.key.is_some() || open_line(&key, &line.sealed, &commitment).is_none() {
         return Err(EnvelopeError::Malformed.into());
     }
     conn.execute(
