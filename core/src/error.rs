@@ -61,6 +61,8 @@ pub enum Error {
     Gathering(#[from] crate::gatherings::GatheringError),
     #[error("collective: {0}")]
     Collective(#[from] crate::collective::CollectiveError),
+    #[error("pulse: {0}")]
+    Pulse(#[from] crate::pulse::PulseError),
     #[error("recovery: {0}")]
     Recovery(#[from] crate::identity::RecoveryError),
     #[error("backup refused: {0}")]

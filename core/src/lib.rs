@@ -17,6 +17,7 @@
 //! | 7 | `registry`, `testing` | the lists that fill every seam below; the public vault constructors | everything |
 //! | 6 | `care`, `gatherings`, `journal` | requests and offers; gatherings, RSVPs, .ics; entries, search, backups | rows 0–5 |
 //! | 6 | `custody` | custodians of my backup key, and the shares I keep for others | rows 0–5 |
+//! | 6 | `pulse` | a collective's pulses: shares a tallier holds, the talliers' sums, totals | rows 0–5 |
 //! | 6 | `delivery` | relays' outbox state, cursors, the Nostr transport | rows 0–5 |
 //! | 5 | `collective` | a collective's log of signed changes and the state it folds to | rows 0–4 |
 //! | 4 | `envelope` | sealing and opening, inbox, outbox, replay records; the `KindHandler` seam | rows 0–3 |
@@ -48,6 +49,7 @@ pub mod identity;
 pub mod journal;
 mod name;
 pub mod passphrase;
+pub mod pulse;
 mod redact;
 mod registry;
 pub mod sealed;

@@ -20,6 +20,7 @@ use crate::sealed::OpenWith;
 use crate::vault::{self, BackupSummary, Contents, Hooks, KeyWrapper, TableListener, Unlock};
 use crate::{
     DataKey, KdfParams, Result, Vault, care, collective, custody, gatherings, identity, journal,
+    pulse,
 };
 
 /// The kinds Tend itself sends. Apps may add their own: lowercase, dotted,
@@ -32,6 +33,7 @@ pub mod kinds {
     pub use crate::envelope::CARD_UPDATE;
     pub use crate::gatherings::kinds::*;
     pub use crate::journal::JOURNAL_ENTRY;
+    pub use crate::pulse::kinds::*;
 }
 
 /// Who reads the body of each kind an envelope can carry.
@@ -45,6 +47,7 @@ pub(crate) static KINDS: &[&dyn KindHandler] = &[
     },
     &delivery::MoveNotices,
     &custody::CustodyKinds,
+    &pulse::PulseKinds,
 ];
 
 /// What changed, so a screen can refresh. Reported after each commit, on
@@ -98,6 +101,8 @@ pub(crate) fn changes_for(table: &str) -> Option<&'static [Change]> {
         | "collective_vouches"
         | "collective_attended" => &[Collectives],
         "collective_answers" => &[],
+        // pulse
+        "pulses" | "pulse_shares" | "pulse_tallies" => &[Collectives],
         // custody
         "custodians" | "custody_held" => &[Comrades],
         _ => return None,
@@ -117,6 +122,7 @@ static HOOKS: Hooks = Hooks {
         gatherings_follow_collectives,
         custodians_confirm,
         greeting_rounds,
+        pulses,
     ],
     integrity: &[journal::index_is_sound],
 };
@@ -168,6 +174,11 @@ fn restore(
 /// My gatherings' greeting rounds open at their start; old ones are deleted.
 fn greeting_rounds(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     gatherings::rounds_at_unlock(conn, now)
+}
+
+/// Talliers count closed pulses, silent ones fail, a month's pulse starts.
+fn pulses(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
+    pulse::at_unlock(conn, now)
 }
 
 fn custodians_confirm(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
@@ -337,6 +348,11 @@ impl Vault {
     /// Custodians of my backup key, and the shares I keep for comrades.
     pub fn custody(&self) -> crate::custody::Custody<'_> {
         crate::custody::Custody::new(self)
+    }
+
+    /// My collectives' pulses; an answer's mood may come from the journal.
+    pub fn pulses(&self) -> pulse::Pulses<'_> {
+        pulse::Pulses::new(self, journal::mood_of_day)
     }
 
     /// Relays, mailboxes and syncing.

@@ -689,3 +689,54 @@ pub fn custody_share(
 ) -> crate::Result<Option<crate::custody::KeptShare>> {
     vault.with_conn(|conn| crate::custody::held_share(conn, owner))
 }
+
+/// Every row of every table of the vault, each cell as bytes (text as
+/// UTF-8, integers in decimal, blobs as they are): what a thief holding
+/// the key would read.
+pub fn every_row(vault: &crate::Vault) -> crate::Result<Vec<(String, Vec<Vec<u8>>)>> {
+    use rusqlite::types::ValueRef;
+    vault.with_conn(|conn| {
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut rows = Vec::new();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\""))?;
+            let width = stmt.column_count();
+            let mut query = stmt.query([])?;
+            while let Some(row) = query.next()? {
+                let cells = (0..width)
+                    .map(|i| match row.get_ref(i) {
+                        Ok(ValueRef::Integer(n)) => n.to_string().into_bytes(),
+                        Ok(ValueRef::Real(x)) => x.to_string().into_bytes(),
+                        Ok(ValueRef::Text(t) | ValueRef::Blob(t)) => t.to_vec(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                rows.push((table.clone(), cells));
+            }
+        }
+        Ok(rows)
+    })
+}
+
+/// A tallier that lies: it keeps a made-up share for `member`, who sent it
+/// none, so its list names them.
+pub fn pulse_share_made_up(
+    vault: &crate::Vault,
+    pulse: crate::pulse::PulseId,
+    member: crate::identity::IdentityKey,
+) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::pulse::made_up_share(tx, pulse, member))
+}
+
+/// A tallier that lies: it drops `member`'s share after listing them, so
+/// its sums leave out what its list names.
+pub fn pulse_share_dropped(
+    vault: &crate::Vault,
+    pulse: crate::pulse::PulseId,
+    member: crate::identity::IdentityKey,
+) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::pulse::drop_share(tx, pulse, member))
+}

@@ -26,7 +26,14 @@ const ROWS: &[&[&str]] = &[
     &["comrades"],
     &["envelope"],
     &["collective"],
-    &["care", "gatherings", "journal", "delivery", "custody"],
+    &[
+        "care",
+        "gatherings",
+        "journal",
+        "delivery",
+        "custody",
+        "pulse",
+    ],
     &["registry", "testing"],
 ];
 
@@ -214,6 +221,9 @@ const TABLES: &[(&str, &str)] = &[
     ("collective_vouches", "collective"),
     ("collective_answers", "collective"),
     ("collective_attended", "collective"),
+    ("pulses", "pulse"),
+    ("pulse_shares", "pulse"),
+    ("pulse_tallies", "pulse"),
     ("deliveries", "delivery"),
     ("delivery_seen", "delivery"),
     ("mailbox_cursors", "delivery"),

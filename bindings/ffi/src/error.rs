@@ -9,6 +9,7 @@ use tend_core::comrades::CardError;
 use tend_core::envelope::EnvelopeError;
 use tend_core::gatherings::GatheringError;
 use tend_core::identity::RecoveryError;
+use tend_core::pulse::PulseError;
 use tend_core::vault::BackupError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -50,6 +51,8 @@ pub enum TendError {
     Gathering { problem: GatheringError },
     #[error("collective: {problem}")]
     Collective { problem: CollectiveError },
+    #[error("pulse: {problem}")]
+    Pulse { problem: PulseError },
     #[error("recovery: {problem}")]
     Recovery { problem: RecoveryError },
     #[error("backup refused: {problem}")]
@@ -111,6 +114,7 @@ impl From<tend_core::Error> for TendError {
             E::Care(problem) => TendError::Care { problem },
             E::Gathering(problem) => TendError::Gathering { problem },
             E::Collective(problem) => TendError::Collective { problem },
+            E::Pulse(problem) => TendError::Pulse { problem },
             E::Recovery(problem) => TendError::Recovery { problem },
             E::Backup(problem) => TendError::Backup { problem },
             E::ImportLine { line, problem } => TendError::Import {

@@ -282,6 +282,13 @@ impl Collectives<'_> {
         {
             return Err(Error::invalid("review date", "today or later"));
         }
+        if !settings.fits() {
+            return Err(Error::invalid(
+                "settings",
+                "at most 8 relays, a pulse threshold of 3 or more, a mood scale of 3 to 10 \
+                 steps, and rounds kept 1 to 365 days",
+            ));
+        }
         self.vault.with_tx(|tx| {
             let mut open = open(tx, id)?;
             let change = make(tx, &mut open, Op::Settings(settings.clone()))?;
@@ -353,6 +360,42 @@ pub(crate) fn relays_asked(conn: &Connection, id: CollectiveId) -> Result<Vec<Re
         return Err(CollectiveError::NotAMember.into());
     }
     Ok(state.settings.relays.clone())
+}
+
+/// Who a collective's members and stewards are, as my vault folds it.
+pub(crate) struct Membership {
+    pub me: IdentityKey,
+    pub members: std::collections::BTreeSet<IdentityKey>,
+    pub stewards: std::collections::BTreeSet<IdentityKey>,
+    pub settings: Settings,
+}
+
+/// A collective I am a member of, or `NotAMember`.
+pub(crate) fn membership(conn: &Connection, id: CollectiveId) -> Result<Membership> {
+    let open = open(conn, id)?;
+    let state = open.state();
+    if !state.members.contains(&open.me) {
+        return Err(CollectiveError::NotAMember.into());
+    }
+    Ok(Membership {
+        me: open.me,
+        members: state.members.clone(),
+        stewards: state.stewards.clone(),
+        settings: state.settings.clone(),
+    })
+}
+
+/// The settings of a collective I am a member of; `None` for one I am not
+/// (or no longer) in.
+pub(crate) fn settings_of(conn: &Connection, id: CollectiveId) -> Result<Option<Settings>> {
+    let Some(open) = open_kept(conn, id)? else {
+        return Ok(None);
+    };
+    let state = open.state();
+    Ok(state
+        .members
+        .contains(&open.me)
+        .then(|| state.settings.clone()))
 }
 
 /// The collectives I am a member of that set a day to review their

@@ -103,7 +103,7 @@ pub enum Op {
 }
 
 /// What a collective decides for itself; a steward changes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Settings {
     /// The relays its members are asked to receive on, so one set reaches
@@ -114,6 +114,59 @@ pub struct Settings {
     /// Vouches admit a visitor only once they have been to a gathering of
     /// the collective (answered going to an occurrence that has passed).
     pub gathering_required: bool,
+    /// How the collective takes its pulse (`docs/pulse.md`).
+    pub pulse: PulseSettings,
+    /// Days a gathering's greeting-round lines are kept after its
+    /// occurrence, 1 to 365.
+    pub round_kept_days: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            relays: Vec::new(),
+            review_agreements_on: None,
+            gathering_required: false,
+            pulse: PulseSettings::default(),
+            round_kept_days: DEFAULT_ROUND_KEPT_DAYS,
+        }
+    }
+}
+
+/// The pulse: totals show only once `threshold` members answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PulseSettings {
+    /// At least [`MIN_PULSE_THRESHOLD`].
+    pub threshold: u8,
+    /// Steps of the collective's mood scale, 3 to 10; 1 is the lowest.
+    pub mood_steps: u8,
+    /// Whether a steward's vault starts one each month by itself.
+    pub monthly: bool,
+}
+
+/// No pulse shows totals of fewer answers.
+pub const MIN_PULSE_THRESHOLD: u8 = 3;
+const DEFAULT_ROUND_KEPT_DAYS: u16 = 30;
+
+impl Default for PulseSettings {
+    fn default() -> Self {
+        PulseSettings {
+            threshold: 4,
+            mood_steps: 5,
+            monthly: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Whether every value is within its bounds.
+    pub(crate) fn fits(&self) -> bool {
+        self.relays.len() <= MAX_RELAYS
+            && self.pulse.threshold >= MIN_PULSE_THRESHOLD
+            && (3..=10).contains(&self.pulse.mood_steps)
+            && (1..=365).contains(&self.round_kept_days)
+    }
 }
 
 impl fmt::Debug for Op {
@@ -271,6 +324,8 @@ const SETTINGS: u8 = 9;
 /// Flags of a settings change; any other bit is refused.
 const REVIEW_DATE: u8 = 1;
 const GATHERING_REQUIRED: u8 = 2;
+const PULSE: u8 = 4;
+const ROUND_KEPT: u8 = 8;
 
 fn encode_op(op: &Op, out: &mut Vec<u8>) -> Result<(), ChangeError> {
     let name = |name: &str, out: &mut Vec<u8>| {
@@ -334,19 +389,35 @@ fn encode_op(op: &Op, out: &mut Vec<u8>) -> Result<(), ChangeError> {
             if settings.gathering_required {
                 flags |= GATHERING_REQUIRED;
             }
+            // Defaults are not written, so older settings keep their bytes.
+            let pulse = settings.pulse != PulseSettings::default();
+            let round_kept = settings.round_kept_days != DEFAULT_ROUND_KEPT_DAYS;
+            if pulse {
+                flags |= PULSE;
+            }
+            if round_kept {
+                flags |= ROUND_KEPT;
+            }
             out.push(flags);
             if let Some(day) = settings.review_agreements_on {
                 let days = day.signed_duration_since(NaiveDate::default()).num_days();
                 let days = i32::try_from(days).map_err(|_| ChangeError::Malformed)?;
                 out.extend_from_slice(&days.to_be_bytes());
             }
-            if settings.relays.len() > MAX_RELAYS {
+            if !settings.fits() {
                 return Err(ChangeError::Malformed);
             }
             out.push(settings.relays.len() as u8);
             for relay in &settings.relays {
                 out.push(relay.as_str().len() as u8);
                 out.extend_from_slice(relay.as_str().as_bytes());
+            }
+            if pulse {
+                let p = settings.pulse;
+                out.extend_from_slice(&[p.threshold, p.mood_steps, u8::from(p.monthly)]);
+            }
+            if round_kept {
+                out.extend_from_slice(&settings.round_kept_days.to_be_bytes());
             }
         }
     }
@@ -400,7 +471,7 @@ fn decode_op(r: &mut Reader<ChangeError>) -> Result<Op, ChangeError> {
         RENAME => Op::Rename { name: name(r)? },
         SETTINGS => {
             let flags = r.u8()?;
-            if flags & !(REVIEW_DATE | GATHERING_REQUIRED) != 0 {
+            if flags & !(REVIEW_DATE | GATHERING_REQUIRED | PULSE | ROUND_KEPT) != 0 {
                 return Err(ChangeError::Malformed);
             }
             let review_agreements_on = match flags & REVIEW_DATE {
@@ -426,11 +497,36 @@ fn decode_op(r: &mut Reader<ChangeError>) -> Result<Op, ChangeError> {
                     _ => return Err(ChangeError::Malformed),
                 }
             }
-            Op::Settings(Settings {
+            let pulse = match flags & PULSE {
+                0 => PulseSettings::default(),
+                _ => PulseSettings {
+                    threshold: r.u8()?,
+                    mood_steps: r.u8()?,
+                    monthly: match r.u8()? {
+                        0 => false,
+                        1 => true,
+                        _ => return Err(ChangeError::Malformed),
+                    },
+                },
+            };
+            let round_kept_days = match flags & ROUND_KEPT {
+                0 => DEFAULT_ROUND_KEPT_DAYS,
+                _ => r.u16()?,
+            };
+            let settings = Settings {
                 relays,
                 review_agreements_on,
                 gathering_required: flags & GATHERING_REQUIRED != 0,
-            })
+                pulse,
+                round_kept_days,
+            };
+            // Only the canonical form: a default written out is refused.
+            let canonical = (flags & PULSE == 0 || pulse != PulseSettings::default())
+                && (flags & ROUND_KEPT == 0 || round_kept_days != DEFAULT_ROUND_KEPT_DAYS);
+            if !settings.fits() || !canonical {
+                return Err(ChangeError::Malformed);
+            }
+            Op::Settings(settings)
         }
         _ => return Err(ChangeError::Malformed),
     })
@@ -469,7 +565,16 @@ mod tests {
             Op::Settings(Settings {
                 relays: Vec::new(),
                 review_agreements_on: NaiveDate::from_ymd_opt(1969, 12, 31),
-                gathering_required: false,
+                ..Settings::default()
+            }),
+            Op::Settings(Settings {
+                pulse: PulseSettings {
+                    threshold: 3,
+                    mood_steps: 10,
+                    monthly: true,
+                },
+                round_kept_days: 365,
+                ..Settings::default()
             }),
             Op::Settings(Settings {
                 relays: vec![
@@ -478,6 +583,7 @@ mod tests {
                 ],
                 review_agreements_on: NaiveDate::from_ymd_opt(2031, 2, 28),
                 gathering_required: true,
+                ..Settings::default()
             }),
         ] {
             let change = signed(op.clone());
@@ -489,16 +595,57 @@ mod tests {
     /// refused, whoever signed it.
     #[test]
     fn settings_with_an_unknown_flag_are_malformed() {
+        assert_eq!(
+            Change::from_bytes(&signed_settings(&[16, 0])),
+            Err(ChangeError::Malformed)
+        );
+    }
+
+    /// A settings change signed over raw `settings` bytes.
+    fn signed_settings(settings: &[u8]) -> Vec<u8> {
         let key = SigningKey::from_bytes(&[3; 32]);
         let mut signed = vec![VERSION];
         signed.extend_from_slice(&[9; 16]);
         signed.extend_from_slice(&key.verifying_key().to_bytes());
         signed.extend_from_slice(&1u64.to_be_bytes());
         signed.extend_from_slice(&1u64.to_be_bytes());
-        signed.extend_from_slice(&[SETTINGS, 4]);
+        signed.push(SETTINGS);
+        signed.extend_from_slice(settings);
         let signature = key.sign(&[SIGNING_CONTEXT, &signed].concat());
         signed.extend_from_slice(&signature.to_bytes());
-        assert_eq!(Change::from_bytes(&signed), Err(ChangeError::Malformed));
+        signed
+    }
+
+    /// Every vault must read the same settings from the same bytes: a
+    /// default written out, or a value out of bounds, is refused.
+    #[test]
+    fn pulse_settings_are_canonical_and_bounded() {
+        let ok = signed_settings(&[PULSE, 0, 3, 10, 1]);
+        assert!(Change::from_bytes(&ok).is_ok());
+        for bad in [
+            &[PULSE, 0, 4, 5, 0][..],
+            &[PULSE, 0, 2, 5, 0],
+            &[PULSE, 0, 4, 11, 0],
+            &[PULSE, 0, 4, 5, 2],
+            &[ROUND_KEPT, 0, 0, 30],
+            &[ROUND_KEPT, 0, 0, 0],
+            &[ROUND_KEPT, 0, 1, 110],
+        ] {
+            assert_eq!(
+                Change::from_bytes(&signed_settings(bad)),
+                Err(ChangeError::Malformed),
+                "{bad:?}"
+            );
+        }
+        let two = Settings {
+            pulse: PulseSettings {
+                threshold: 2,
+                ..PulseSettings::default()
+            },
+            ..Settings::default()
+        };
+        let key = SigningKey::from_bytes(&[3; 32]);
+        assert!(Change::sign(&key, CollectiveId([9; 16]), 1, 1, Op::Settings(two)).is_err());
     }
 
     #[test]
@@ -555,8 +702,19 @@ mod tests {
             relays: vec![RelayUrl::parse("wss://relay.example.org").unwrap()],
             review_agreements_on: NaiveDate::from_ymd_opt(2027, 6, 1),
             gathering_required: true,
+            ..Settings::default()
         });
         let settings = Change::sign(&alice, collective, 3, 3, settings).unwrap();
+        let pulse = Op::Settings(Settings {
+            pulse: PulseSettings {
+                threshold: 5,
+                mood_steps: 7,
+                monthly: true,
+            },
+            round_kept_days: 14,
+            ..Settings::default()
+        });
+        let pulse = Change::sign(&alice, collective, 4, 4, pulse).unwrap();
         serde_json::json!({
             "about": "Collective change v1 test vectors; see docs/collective.md. Every byte is fixed.",
             "collective": hex::encode(collective.0),
@@ -566,6 +724,7 @@ mod tests {
                 {"op": "Found", "name": "Riverside Care", "seq": 1, "lamport": 1, "hex": hex::encode(found.as_bytes())},
                 {"op": "AddMember", "member": hex::encode(bob.as_bytes()), "seq": 2, "lamport": 2, "hex": hex::encode(add.as_bytes())},
                 {"op": "Settings", "relays": ["wss://relay.example.org"], "review_agreements_on": "2027-06-01", "gathering_required": true, "seq": 3, "lamport": 3, "hex": hex::encode(settings.as_bytes())},
+                {"op": "Settings", "relays": [], "pulse": {"threshold": 5, "mood_steps": 7, "monthly": true}, "round_kept_days": 14, "seq": 4, "lamport": 4, "hex": hex::encode(pulse.as_bytes())},
             ],
         })
     }

@@ -25,11 +25,14 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 pub use actions::STARTER_AGREEMENTS;
-pub(crate) use actions::{fellow_members, relays_asked, reviews};
+pub(crate) use actions::{
+    Membership, fellow_members, membership, relays_asked, reviews, settings_of,
+};
 pub(crate) use admission::attended;
 pub use admission::vouches_needed;
 pub use change::{
-    Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, Op, Settings,
+    Change, ChangeError, CollectiveId, MAX_AGREEMENTS_BYTES, MAX_CHANGE_BYTES, MIN_PULSE_THRESHOLD,
+    Op, PulseSettings, Settings,
 };
 pub use pass::{MAX_PASS_BYTES, MAX_PASS_DAYS, Pass, PassError, PassId};
 #[cfg(feature = "testing")]
@@ -37,6 +40,7 @@ pub(crate) use receive::parses_as_a_body;
 pub use receive::{ASK_AGAIN_AFTER, CATCH_UP_EVERY, collective_of};
 pub(crate) use receive::{CollectiveKinds, ask_if_due};
 pub use state::{Added, Agreements, Log, LogError, Outcome, Refusal, State};
+pub(crate) use store::ids;
 #[cfg(feature = "testing")]
 pub(crate) use store::keep;
 pub use store::{MAX_CHANGES_PER_AUTHOR, MAX_LOG_CHANGES};

@@ -719,6 +719,7 @@ mod tests {
                             1,
                         ),
                         gathering_required: rng.gen_bool(0.5),
+                        ..Settings::default()
                     }),
                 };
                 make(&mut logs[who], me, op);

@@ -31,7 +31,8 @@ pub const MAX_LINE_CHARS: usize = 140;
 const MAX_LINES: usize = 500;
 /// A sealed line: a tag byte, 140 characters of UTF-8 at most, the AEAD tag.
 const MAX_SEALED_BYTES: usize = 1 + 4 * MAX_LINE_CHARS + 16;
-/// Lines are deleted this long after their occurrence.
+/// Lines are deleted this long after their occurrence, unless the
+/// gathering's collective sets its own time (`Settings::round_kept_days`).
 pub const ROUND_KEPT: Duration = Duration::days(30);
 
 /// A round as my vault holds it.
@@ -837,7 +838,8 @@ fn take_key(
 }
 
 /// At unlock: my gatherings' rounds open at their occurrence's start, and
-/// rounds are deleted [`ROUND_KEPT`] after it.
+/// rounds are deleted as long after it as their collective keeps them
+/// ([`ROUND_KEPT`] outside one).
 pub(crate) fn at_unlock(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     let mut stmt = conn.prepare(
         "SELECT DISTINCT l.gathering, l.original_start FROM gathering_round_lines l
@@ -856,13 +858,30 @@ pub(crate) fn at_unlock(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
             open_in(conn, seq, &start, now)?;
         }
     }
-    // Local times: a day's slack covers any zone's offset.
-    let before = local_text((now - ROUND_KEPT - Duration::days(1)).naive_utc());
-    for table in ["gathering_round_lines", "gathering_rounds"] {
-        conn.execute(
-            &format!("DELETE FROM {table} WHERE original_start < ?1"),
-            [&before],
-        )?;
+    let held = conn
+        .prepare(
+            "SELECT seq, collective FROM gatherings WHERE seq IN
+               (SELECT gathering FROM gathering_round_lines
+                UNION SELECT gathering FROM gathering_rounds)",
+        )?
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (seq, of) in held {
+        let kept = match of.and_then(|id| <[u8; 16]>::try_from(id).ok()) {
+            Some(id) => crate::collective::settings_of(conn, crate::collective::CollectiveId(id))?
+                .map_or(ROUND_KEPT, |s| Duration::days(s.round_kept_days.into())),
+            None => ROUND_KEPT,
+        };
+        // Local times: a day's slack covers any zone's offset.
+        let before = local_text((now - kept - Duration::days(1)).naive_utc());
+        for table in ["gathering_round_lines", "gathering_rounds"] {
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE gathering = ?1 AND original_start < ?2"),
+                params![seq, before],
+            )?;
+        }
     }
     Ok(())
 }

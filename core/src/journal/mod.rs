@@ -20,6 +20,7 @@ pub(crate) use daylio::check as check_daylio;
 pub use daylio::{DaylioOptions, UnknownMoods};
 pub use entry::{Entry, EntryFilter, EntryId, EntryPage, NewEntry, PageCursor, TagKind};
 pub use insights::{Counts, Insights, MoodCount, PeriodMood, TagMood};
+pub(crate) use mood::mood_of_day;
 pub use mood::{MoodScale, MoodStep};
 pub use prompts::{PROMPTS, for_day as prompt_for_day};
 pub(crate) use search::index_is_sound;

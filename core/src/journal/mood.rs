@@ -126,6 +126,18 @@ impl Journal<'_> {
     }
 }
 
+/// The mean mood of a local day's entries and the steps of my scale, for
+/// a pulse answer; `None` when no entry of that day has a mood. Only the
+/// mean leaves the journal.
+pub(crate) fn mood_of_day(conn: &Connection, day: chrono::NaiveDate) -> Result<Option<(f64, u8)>> {
+    let mean: Option<f64> = conn.query_row(
+        "SELECT AVG(mood) FROM entries WHERE local_day = ?1 AND mood IS NOT NULL",
+        [day.format("%Y-%m-%d").to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(mean.map(|m| (m, read_scale(conn).map_or(5, |s| s.len()))))
+}
+
 pub(crate) fn read_scale(conn: &Connection) -> Result<MoodScale> {
     let mut stmt = conn.prepare_cached("SELECT value, label FROM mood_scale ORDER BY value")?;
     let steps = stmt

@@ -567,6 +567,50 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (gathering, original_start)
     ) WITHOUT ROWID;
     "#,
+    // 17 -> 18: the collective's pulse. Each pulse, and once decided its
+    // totals; while it is counted, the shares a tallier holds and the
+    // talliers' lists and sums (deleted with the decision).
+    r#"
+    CREATE TABLE pulses (
+        id          BLOB PRIMARY KEY,
+        collective  BLOB NOT NULL,
+        started_at  INTEGER NOT NULL,
+        closes_at   INTEGER NOT NULL,
+        threshold   INTEGER NOT NULL,
+        mood_steps  INTEGER NOT NULL,
+        talliers    BLOB NOT NULL,        -- their identity keys, 32 bytes each
+        answered_at INTEGER,              -- that I answered, never what
+        counted_at  INTEGER,
+        summed_at   INTEGER,
+        outcome     INTEGER,              -- 0 totals, 1 too few, 2 talliers silent, 3 disagree
+        answers     INTEGER,
+        green       INTEGER,
+        yellow      INTEGER,
+        red         INTEGER,
+        moods       INTEGER,
+        mood_sum    INTEGER,
+        decided_at  INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX pulses_by_collective ON pulses (collective, started_at);
+    CREATE TABLE pulse_shares (
+        pulse       BLOB NOT NULL,
+        collective  BLOB NOT NULL,
+        member      BLOB NOT NULL,
+        share       BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (pulse, member)
+    ) WITHOUT ROWID;
+    CREATE TABLE pulse_tallies (
+        pulse       BLOB NOT NULL,
+        collective  BLOB NOT NULL,
+        tallier     BLOB NOT NULL,
+        stage       INTEGER NOT NULL,     -- 1 its list, 2 its sums
+        counted     BLOB NOT NULL,
+        sums        BLOB,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (pulse, tallier, stage)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and understands.

@@ -1,0 +1,152 @@
+//! Receiving `pulse.*` envelopes. Every one names its collective, and only
+//! members of it, by my vault's view, are heard. Shares and tallies may
+//! come before the start they belong to (relays keep no order); a few are
+//! kept until it does.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Transaction;
+
+use super::store::{self, Stage};
+use super::wire::{CheckInBody, Share, Start, Tally};
+use super::{PulseError, kinds, tally};
+use crate::Result;
+use crate::collective::{self, CollectiveError, CollectiveId};
+use crate::comrades::IdentityKey;
+use crate::envelope::{Checked, EnvelopeError, KindHandler, MessageId, Opened};
+
+/// Shares or tallies one sender may have waiting for a start my vault
+/// has not seen: enough for any order of delivery, too few to flood.
+const MAX_WAITING: u32 = 4;
+
+/// Reads `pulse.*` envelopes.
+pub struct PulseKinds;
+
+enum Message {
+    Start(Start),
+    Share(Share),
+    Tally(Stage, Tally),
+    CheckIn,
+}
+
+impl KindHandler for PulseKinds {
+    fn owns(&self, kind: &str) -> bool {
+        kind.starts_with("pulse.")
+    }
+
+    fn check(
+        &self,
+        kind: &str,
+        body: &[u8],
+    ) -> std::result::Result<Box<dyn Checked>, EnvelopeError> {
+        let message = match kind {
+            kinds::PULSE_START => Message::Start(Start::parse(body)?),
+            kinds::PULSE_SHARE => Message::Share(Share::parse(body)?),
+            kinds::PULSE_COUNT => Message::Tally(Stage::Count, Tally::parse(body)?),
+            kinds::PULSE_SUM => Message::Tally(Stage::Sum, Tally::parse(body)?),
+            kinds::PULSE_CHECK_IN => {
+                let b: CheckInBody =
+                    serde_json::from_slice(body).map_err(|_| EnvelopeError::Malformed)?;
+                if b.v != 1
+                    || b.note
+                        .as_deref()
+                        .is_some_and(|n| !super::wire::note_fits(n))
+                {
+                    return Err(EnvelopeError::Malformed);
+                }
+                Message::CheckIn
+            }
+            _ => return Err(EnvelopeError::Malformed),
+        };
+        Ok(Box::new(message))
+    }
+}
+
+impl Checked for Message {
+    fn kept(&self) -> bool {
+        matches!(self, Message::CheckIn)
+    }
+
+    fn receive(
+        self: Box<Self>,
+        tx: &Transaction<'_>,
+        opened: &Opened,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageId>> {
+        let from = opened.sender.identity_key;
+        let pulse = match *self {
+            Message::CheckIn => return Ok(Vec::new()),
+            Message::Start(start) => {
+                let m = members_only(tx, start.collective, &from)?;
+                if !m.stewards.contains(&from) {
+                    return Err(PulseError::NotASteward.into());
+                }
+                if start.talliers.iter().any(|t| !m.members.contains(t)) {
+                    return Err(CollectiveError::NotAMember.into());
+                }
+                store::insert(tx, &start)?;
+                start.pulse
+            }
+            Message::Share(share) => {
+                let m = members_only(tx, share.collective, &from)?;
+                match store::pulse(tx, share.pulse)? {
+                    Some(stored) => {
+                        if stored.start.collective != share.collective
+                            || !stored.start.talliers.contains(&m.me)
+                        {
+                            return Err(PulseError::NotATallier.into());
+                        }
+                        if stored.counting.is_some() || stored.outcome.is_some() {
+                            return Err(PulseError::Closed.into());
+                        }
+                    }
+                    None => waiting_room(tx, "pulse_shares", &from)?,
+                }
+                if !store::put_share(tx, share.pulse, share.collective, &from, &share.share, now)? {
+                    return Err(PulseError::AlreadyAnswered.into());
+                }
+                share.pulse
+            }
+            Message::Tally(stage, tally) => {
+                members_only(tx, tally.collective, &from)?;
+                match store::pulse(tx, tally.pulse)? {
+                    Some(stored) => {
+                        if stored.start.collective != tally.collective
+                            || !stored.start.talliers.contains(&from)
+                        {
+                            return Err(PulseError::NotFromATallier.into());
+                        }
+                    }
+                    None => waiting_room(tx, "pulse_tallies", &from)?,
+                }
+                // A tallier sends each stage once; a second is not heard.
+                store::put_tally(tx, stage, &from, &tally, now)?;
+                tally.pulse
+            }
+        };
+        let sealed = tally::advance(tx, pulse, now)?;
+        Ok(sealed.into_iter().map(|s| s.message_id).collect())
+    }
+}
+
+/// The collective, when both the sender and I are members of it.
+fn members_only(
+    tx: &Transaction<'_>,
+    collective: CollectiveId,
+    from: &IdentityKey,
+) -> Result<collective::Membership> {
+    let m = collective::membership(tx, collective).map_err(|e| match e {
+        crate::Error::NotFound { .. } => CollectiveError::NotInvited.into(),
+        e => e,
+    })?;
+    if !m.members.contains(from) {
+        return Err(CollectiveError::SenderNotAMember.into());
+    }
+    Ok(m)
+}
+
+fn waiting_room(tx: &Transaction<'_>, table: &str, from: &IdentityKey) -> Result<()> {
+    if store::strays_from(tx, table, from)? >= MAX_WAITING {
+        return Err(PulseError::TooManyWaiting.into());
+    }
+    Ok(())
+}
