@@ -740,3 +740,11 @@ pub fn pulse_share_dropped(
 ) -> crate::Result<()> {
     vault.with_tx(|tx| crate::pulse::drop_share(tx, pulse, member))
 }
+
+/// Greeting rounds open and are deleted as at an unlock at `now`.
+pub fn greeting_rounds_at(
+    vault: &crate::Vault,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<()> {
+    vault.with_tx(|tx| crate::gatherings::rounds_at_unlock(tx, now))
+}

@@ -330,3 +330,54 @@ fn round_messages_from_the_wrong_person_or_with_the_wrong_key_are_refused() {
         .count();
     assert_eq!(unread, 1, "Carol's only");
 }
+
+/// Lines are kept as long as the gathering's collective says, 30 days
+/// outside one.
+#[test]
+fn lines_are_deleted_when_the_collective_says() {
+    use tend_core::collective::Settings;
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (member(dir.path(), "Alice"), member(dir.path(), "Bob"));
+    befriend(&alice, &bob);
+    let collective = alice
+        .collectives()
+        .create("Riverside Care", None)
+        .unwrap()
+        .id;
+    let bob_id = alice.comrades().find("Bob").unwrap().id;
+    alice
+        .collectives()
+        .add_members(collective, &[bob_id])
+        .unwrap();
+    let week = Settings {
+        round_kept_days: 7,
+        ..Settings::default()
+    };
+    alice.collectives().set_settings(collective, &week).unwrap();
+    let theirs = restorative_gathering(&alice);
+    alice
+        .gatherings()
+        .invite_collective(theirs.id, collective, false)
+        .unwrap();
+    let mine = restorative_gathering(&alice);
+    let start = NaiveDateTime::parse_from_str("2026-12-05T18:00", "%Y-%m-%dT%H:%M").unwrap();
+    for id in [theirs.id, mine.id] {
+        alice
+            .gatherings()
+            .write_round_line(id, start, Some("I'll sketch the heron"))
+            .unwrap();
+    }
+    let kept = |id| alice.gatherings().round(id, start).unwrap().mine.is_some();
+    let at = |day: &str| {
+        chrono::DateTime::parse_from_rfc3339(&format!("{day}T00:00:00Z"))
+            .unwrap()
+            .to_utc()
+    };
+    tend_core::testing::greeting_rounds_at(&alice, at("2026-12-12")).unwrap();
+    assert!(kept(theirs.id) && kept(mine.id));
+    tend_core::testing::greeting_rounds_at(&alice, at("2026-12-14")).unwrap();
+    assert!(!kept(theirs.id), "the collective keeps lines a week");
+    assert!(kept(mine.id));
+    tend_core::testing::greeting_rounds_at(&alice, at("2027-01-06")).unwrap();
+    assert!(!kept(mine.id), "30 days outside a collective");
+}

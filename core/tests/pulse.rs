@@ -599,3 +599,48 @@ fn a_red_answer_may_ask_one_comrade_to_check_in_and_a_mood_may_come_from_the_jou
         (1, 4, Some((3.0 + 12.0) / 4.0))
     );
 }
+
+/// A collective that asks for a monthly pulse gets one a month, the same
+/// one whichever steward's vault starts it.
+#[test]
+fn a_monthly_pulse_starts_once_whichever_steward_starts_it() {
+    let mut g = group(4, 4);
+    let steward = g.vaults[0].comrades().find("M1").unwrap().id;
+    g.vaults[0]
+        .collectives()
+        .add_steward(g.id, steward)
+        .unwrap();
+    let monthly = Settings {
+        pulse: PulseSettings {
+            monthly: true,
+            ..PulseSettings::default()
+        },
+        ..Settings::default()
+    };
+    g.vaults[0]
+        .collectives()
+        .set_settings(g.id, &monthly)
+        .unwrap();
+    assert!(g.post().is_empty());
+    // Not a steward: nothing starts.
+    g.vaults[2].pulses().tend().unwrap();
+    assert!(g.vaults[2].pulses().list(g.id).unwrap().is_empty());
+    // Both stewards' vaults start the month's pulse before hearing of the other's.
+    let now = Utc::now();
+    let mut started = Vec::new();
+    for i in [0, 1] {
+        started.extend(g.vaults[i].pulses().tend_at(now).unwrap());
+    }
+    assert_eq!(started.len(), 2);
+    assert!(g.post().is_empty());
+    for v in &g.vaults {
+        let pulses = v.pulses().list(g.id).unwrap();
+        assert_eq!(pulses.len(), 1, "one pulse this month");
+        assert_eq!(pulses[0].state, PulseState::Open);
+    }
+    assert!(g.vaults[0].pulses().tend_at(now).unwrap().is_empty());
+    let next_month = now + Duration::days(32);
+    g.vaults[1].pulses().tend_at(next_month).unwrap();
+    assert!(g.post().is_empty());
+    assert_eq!(g.vaults[3].pulses().list(g.id).unwrap().len(), 2);
+}
