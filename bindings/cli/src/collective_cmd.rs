@@ -100,6 +100,18 @@ pub enum CollectiveCommand {
         /// Ask members to use no particular relays
         #[arg(long)]
         no_relays: bool,
+        /// A pulse shows totals only once this many answered (3 or more)
+        #[arg(long)]
+        pulse_threshold: Option<u8>,
+        /// Steps of the collective's mood scale, 3 to 10
+        #[arg(long)]
+        mood_steps: Option<u8>,
+        /// A steward's vault starts a pulse each month by itself
+        #[arg(long)]
+        monthly_pulse: Option<bool>,
+        /// Days greeting-round lines are kept after their gathering, 1 to 365
+        #[arg(long)]
+        rounds_kept_days: Option<u16>,
         /// Write the envelopes into this folder, made if missing [default: stdout]
         #[arg(long, value_parser = crate::args::out_folder)]
         out: Option<PathBuf>,
@@ -115,6 +127,11 @@ pub enum CollectiveCommand {
     Agreements {
         #[command(subcommand)]
         action: AgreementsCommand,
+    },
+    /// How the collective is doing: private answers, totals only
+    Pulse {
+        #[command(subcommand)]
+        action: crate::pulse_cmd::PulseCommand,
     },
 }
 
@@ -183,6 +200,10 @@ struct SettingsView {
     relays: Vec<String>,
     review_agreements_on: Option<String>,
     gathering_required: bool,
+    pulse_threshold: u8,
+    mood_steps: u8,
+    monthly_pulse: bool,
+    rounds_kept_days: u16,
 }
 
 #[derive(Serialize)]
@@ -230,6 +251,10 @@ fn view(c: &Collective) -> CollectiveView {
                 .collect(),
             review_agreements_on: c.settings.review_agreements_on.map(|d| d.to_string()),
             gathering_required: c.settings.gathering_required,
+            pulse_threshold: c.settings.pulse.threshold,
+            mood_steps: c.settings.pulse.mood_steps,
+            monthly_pulse: c.settings.pulse.monthly,
+            rounds_kept_days: c.settings.round_kept_days,
         },
     }
 }
@@ -298,7 +323,7 @@ fn made(made: MadeChange, dir: Option<PathBuf>, out: &Output) -> CliResult {
     sent(&made.sealed, dir, out)
 }
 
-fn sent(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
+pub fn sent(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
     if sealed.is_empty() {
         return out.done("Nobody to tell yet.");
     }
@@ -424,10 +449,19 @@ pub fn run(cmd: CollectiveCommand, vault: &Vault, out: &Output) -> CliResult {
             gathering_required,
             relays,
             no_relays,
+            pulse_threshold,
+            mood_steps,
+            monthly_pulse,
+            rounds_kept_days,
             out: dir,
         } => {
             let c = collective(vault, &name)?;
             let mut settings = c.settings;
+            let pulse = &mut settings.pulse;
+            pulse.threshold = pulse_threshold.unwrap_or(pulse.threshold);
+            pulse.mood_steps = mood_steps.unwrap_or(pulse.mood_steps);
+            pulse.monthly = monthly_pulse.unwrap_or(pulse.monthly);
+            settings.round_kept_days = rounds_kept_days.unwrap_or(settings.round_kept_days);
             if !relays.is_empty() || no_relays {
                 settings.relays = relays
                     .iter()
@@ -481,6 +515,7 @@ pub fn run(cmd: CollectiveCommand, vault: &Vault, out: &Output) -> CliResult {
             };
             made(change.map_err(fail)?, dir, out)
         }
+        CollectiveCommand::Pulse { action } => crate::pulse_cmd::run(action, vault, out),
         CollectiveCommand::Agreements { action } => match action {
             AgreementsCommand::Show { name } => {
                 let c = collective(vault, &name)?;

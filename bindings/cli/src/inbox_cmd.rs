@@ -52,7 +52,8 @@ pub fn run(cmd: InboxCommand, vault: &Vault, out: &Output) -> CliResult {
             let gathering = vault.gatherings().about(&opened).map_err(fail)?;
             let about = crate::care_cmd::describe_opened(vault, &opened)
                 .or_else(|| gathering.as_ref().map(crate::gatherings_cmd::describe))
-                .or_else(|| crate::collective_cmd::describe_opened(vault, &opened));
+                .or_else(|| crate::collective_cmd::describe_opened(vault, &opened))
+                .or_else(|| crate::pulse_cmd::describe_opened(vault, &opened));
             out.show(
                 &serde_json::json!({
                     "from": opened.sender.name,

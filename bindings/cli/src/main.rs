@@ -13,6 +13,7 @@ mod inbox_cmd;
 mod journal_cmd;
 mod move_cmd;
 mod output;
+mod pulse_cmd;
 mod render;
 mod secrets;
 mod sharing_cmd;

@@ -1626,6 +1626,71 @@ fn journal_text_comes_from_stdin_or_the_editor() {
 
 /// Issue 14: `--json` shapes are documented in one place (docs/cli-json.md)
 /// and each command prints exactly the keys shown there, at every level.
+/// How what the commands printed differs from `docs/cli-json.md`, for the
+/// documented commands `mine` picks: every key at every level, both ways.
+fn json_shape_problems(
+    real: &[(&str, serde_json::Value)],
+    mine: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/cli-json.md"
+    ))
+    .unwrap();
+    let mut documented = std::collections::BTreeMap::new();
+    for block in doc.split("```json ").skip(1) {
+        let (command, rest) = block.split_once('\n').unwrap();
+        let example: serde_json::Value =
+            serde_json::from_str(rest.split("```").next().unwrap()).unwrap();
+        if mine(command.trim()) {
+            documented.insert(command.trim().to_owned(), example);
+        }
+    }
+    fn differences(
+        doc: &serde_json::Value,
+        real: &serde_json::Value,
+        at: &str,
+        out: &mut Vec<String>,
+    ) {
+        use serde_json::Value;
+        match (doc, real) {
+            (Value::Object(d), Value::Object(r)) => {
+                let mut dk: Vec<_> = d.keys().collect();
+                let mut rk: Vec<_> = r.keys().collect();
+                dk.sort();
+                rk.sort();
+                if dk != rk {
+                    out.push(format!("{at}: documented {dk:?}, printed {rk:?}"));
+                }
+                for (k, v) in d {
+                    if let Some(r) = r.get(k) {
+                        differences(v, r, &format!("{at}.{k}"), out);
+                    }
+                }
+            }
+            (Value::Array(d), Value::Array(r)) => {
+                if let (Some(d), Some(r)) = (d.first(), r.first()) {
+                    differences(d, r, &format!("{at}[0]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut problems = Vec::new();
+    for (command, printed) in real {
+        match documented.remove(*command) {
+            Some(example) => differences(&example, printed, command, &mut problems),
+            None => problems.push(format!("{command}: not in docs/cli-json.md")),
+        }
+    }
+    problems.extend(
+        documented
+            .keys()
+            .map(|c| format!("{c}: documented but not tested")),
+    );
+    problems
+}
+
 #[test]
 fn every_documented_json_shape_is_what_tend_prints() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1859,60 +1924,9 @@ fn every_documented_json_shape_is_what_tend_prints() {
         json(tend_with(&phone, &["--json", "recovery", "replace"], &env)),
     ));
 
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/cli-json.md"
-    ))
-    .unwrap();
-    let mut documented = std::collections::BTreeMap::new();
-    for block in doc.split("```json ").skip(1) {
-        let (command, rest) = block.split_once('\n').unwrap();
-        let example: serde_json::Value =
-            serde_json::from_str(rest.split("```").next().unwrap()).unwrap();
-        documented.insert(command.trim().to_owned(), example);
-    }
-    fn differences(
-        doc: &serde_json::Value,
-        real: &serde_json::Value,
-        at: &str,
-        out: &mut Vec<String>,
-    ) {
-        use serde_json::Value;
-        match (doc, real) {
-            (Value::Object(d), Value::Object(r)) => {
-                let mut dk: Vec<_> = d.keys().collect();
-                let mut rk: Vec<_> = r.keys().collect();
-                dk.sort();
-                rk.sort();
-                if dk != rk {
-                    out.push(format!("{at}: documented {dk:?}, printed {rk:?}"));
-                }
-                for (k, v) in d {
-                    if let Some(r) = r.get(k) {
-                        differences(v, r, &format!("{at}.{k}"), out);
-                    }
-                }
-            }
-            (Value::Array(d), Value::Array(r)) => {
-                if let (Some(d), Some(r)) = (d.first(), r.first()) {
-                    differences(d, r, &format!("{at}[0]"), out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut problems = Vec::new();
-    for (command, printed) in &real {
-        match documented.remove(*command) {
-            Some(example) => differences(&example, printed, command, &mut problems),
-            None => problems.push(format!("{command}: not in docs/cli-json.md")),
-        }
-    }
-    problems.extend(
-        documented
-            .keys()
-            .map(|c| format!("{c}: documented but not tested")),
-    );
+    // A pulse needs three members: `a_collective_takes_its_pulse_on_the_command_line`
+    // checks those shapes.
+    let problems = json_shape_problems(&real, |c| !c.starts_with("tend --json collective pulse"));
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
@@ -2153,4 +2167,186 @@ fn custodians_are_chosen_and_keep_one_share_each() {
         "the request is spent"
     );
     assert!(ok(tend(&again, &["journal", "list"])).contains("Planted the beans"));
+}
+
+/// `name`, in `dir/folder`, and Alice (in `a`) swap cards.
+fn meets(a: &Path, dir: &Path, folder: &str, name: &str) -> std::path::PathBuf {
+    let v = dir.join(folder);
+    ok(tend(&v, &["init", "--name", name]));
+    let card_a = ok(tend(a, &["card"])).trim().to_owned();
+    let card_v = ok(tend(&v, &["card"])).trim().to_owned();
+    ok(tend(a, &["comrades", "add", &card_v]));
+    ok(tend(&v, &["comrades", "add", &card_a]));
+    v
+}
+
+/// Opens each envelope a command wrote at the vaults it names, and what
+/// opening them sealed in answer, until nothing is left to carry.
+fn carry(members: &[(&str, &Path)], printed: Output, mail: &str) {
+    let mut waiting: Vec<serde_json::Value> = vec![json(printed)];
+    while let Some(written) = waiting.pop() {
+        for w in written.as_array().into_iter().flatten() {
+            let file = w["file"].as_str().unwrap();
+            for name in w["to"].as_str().unwrap().split(", ") {
+                let (_, vault) = members.iter().find(|(n, _)| *n == name).unwrap();
+                let out = tend(vault, &["--json", "inbox", "open", file, "--out", mail]);
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                // The opened envelope, then the envelopes sealed in answer.
+                let values: Vec<serde_json::Value> =
+                    serde_json::Deserializer::from_slice(&out.stdout)
+                        .into_iter()
+                        .map(Result::unwrap)
+                        .collect();
+                waiting.extend(values.into_iter().skip(1));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_collective_takes_its_pulse_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = comrades(tmp.path());
+    let c = meets(&a, tmp.path(), "c", "Carol");
+    let d = meets(&a, tmp.path(), "d", "Dana");
+    let members = [
+        ("Alice", a.as_path()),
+        ("Bob", &b),
+        ("Carol", &c),
+        ("Dana", &d),
+    ];
+    let mail = tmp.path().join("mail");
+    let mail = mail.to_str().unwrap();
+    ok(tend(&a, &["collective", "create", "Riverside Care"]));
+    for name in ["Bob", "Carol", "Dana"] {
+        let added = tend(
+            &a,
+            &[
+                "--json",
+                "collective",
+                "add",
+                "Riverside Care",
+                name,
+                "--out",
+                mail,
+            ],
+        );
+        carry(&members, added, mail);
+    }
+    let pulse = |vault: &Path, args: &[&str]| {
+        let mut all = vec!["--json", "collective", "pulse"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", mail]);
+        tend(vault, &all)
+    };
+    let refused = pulse(&b, &["start", "Riverside Care"]);
+    assert!(!refused.status.success(), "only a steward starts one");
+    carry(&members, pulse(&a, &["start", "Riverside Care"]), mail);
+    let shown = json(tend(
+        &d,
+        &["--json", "collective", "pulse", "show", "Riverside Care"],
+    ));
+    assert_eq!(shown["state"], "open");
+    assert_eq!(shown["totals"], serde_json::Value::Null);
+
+    carry(
+        &members,
+        pulse(&a, &["answer", "Riverside Care", "green", "--mood", "4"]),
+        mail,
+    );
+    carry(
+        &members,
+        pulse(
+            &b,
+            &[
+                "answer",
+                "Riverside Care",
+                "red",
+                "--mood",
+                "2",
+                "--check-in",
+                "Alice",
+                "--note",
+                "Could you call tonight?",
+            ],
+        ),
+        mail,
+    );
+    carry(
+        &members,
+        pulse(&c, &["answer", "Riverside Care", "yellow"]),
+        mail,
+    );
+    let early = ok(tend(&c, &["collective", "pulse", "show", "Riverside Care"]));
+    assert!(early.contains("open until"), "{early}");
+    let twice = pulse(&c, &["answer", "Riverside Care", "green"]);
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("answered this pulse already"));
+    carry(
+        &members,
+        pulse(&d, &["answer", "Riverside Care", "green", "--mood", "5"]),
+        mail,
+    );
+
+    let mut real = Vec::new();
+    for (name, vault) in members {
+        let shown = json(tend(
+            vault,
+            &["--json", "collective", "pulse", "show", "Riverside Care"],
+        ));
+        assert_eq!(shown["state"], "shown", "{name}");
+        let t = &shown["totals"];
+        assert_eq!(
+            (
+                &t["answers"],
+                &t["green"],
+                &t["yellow"],
+                &t["red"],
+                &t["moods"]
+            ),
+            (&4.into(), &2.into(), &1.into(), &1.into(), &3.into()),
+            "{name}"
+        );
+        assert_eq!(
+            t["mean_mood"],
+            serde_json::Value::Null,
+            "three moods, four needed"
+        );
+        real.push(("tend --json collective pulse show", shown));
+    }
+    real.truncate(1);
+    real.push((
+        "tend --json collective pulse history",
+        json(tend(
+            &a,
+            &["--json", "collective", "pulse", "history", "Riverside Care"],
+        )),
+    ));
+    let problems = json_shape_problems(&real, |c| c.starts_with("tend --json collective pulse"));
+    assert!(problems.is_empty(), "{problems:#?}");
+    let chart = ok(tend(
+        &d,
+        &["collective", "pulse", "history", "Riverside Care"],
+    ));
+    assert!(chart.contains("██████████▒▒▒▒▒░░░░░"), "{chart}");
+    assert!(
+        chart.contains("4 answers: 2 green, 1 yellow, 1 red"),
+        "{chart}"
+    );
+    // Alice alone was asked to check in, by a message the others never saw.
+    let inbox = json(tend(&a, &["--json", "inbox", "list"]));
+    let asks: Vec<_> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "pulse.check_in")
+        .collect();
+    assert_eq!(asks.len(), 1);
+    for v in [&c, &d] {
+        assert!(!ok(tend(v, &["inbox", "list"])).contains("check"));
+    }
 }

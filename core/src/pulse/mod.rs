@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-pub use receive::PulseKinds;
+pub use receive::{PulseKinds, check_in_note, pulse_of};
 pub(crate) use tally::at_unlock;
 pub use wire::MAX_NOTE_CHARS;
 

@@ -128,6 +128,22 @@ impl Checked for Message {
     }
 }
 
+/// The pulse an opened `pulse.*` envelope is about (a check-in is about none).
+pub fn pulse_of(opened: &Opened) -> Option<super::PulseId> {
+    match opened.kind.as_str() {
+        kinds::PULSE_START => Start::parse(&opened.body).ok().map(|s| s.pulse),
+        kinds::PULSE_SHARE => Share::parse(&opened.body).ok().map(|s| s.pulse),
+        kinds::PULSE_COUNT | kinds::PULSE_SUM => Tally::parse(&opened.body).ok().map(|t| t.pulse),
+        _ => None,
+    }
+}
+
+/// The note of an opened `pulse.check_in`, if it has one.
+pub fn check_in_note(opened: &Opened) -> Option<String> {
+    let body: CheckInBody = serde_json::from_slice(&opened.body).ok()?;
+    body.note
+}
+
 /// The collective, when both the sender and I are members of it.
 fn members_only(
     tx: &Transaction<'_>,
