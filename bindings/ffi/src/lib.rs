@@ -18,6 +18,7 @@ mod error;
 mod gatherings;
 mod journal;
 mod moving;
+mod pulse;
 mod sharing;
 mod time;
 mod vault;

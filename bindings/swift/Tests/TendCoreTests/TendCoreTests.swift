@@ -202,6 +202,77 @@ final class TendCoreTests: XCTestCase {
         XCTAssertEqual(atAlice.status, .fulfilled)
     }
 
+    /// Carries every envelope in the members' outboxes to those it names, until none is left.
+    func carryAll(_ members: [String: TendVault]) async throws {
+        var carried = Set<String>()
+        var moved = true
+        while moved {
+            moved = false
+            for from in members.values {
+                for sealed in try await from.outbox().reversed() {
+                    for r in sealed.recipients where carried.insert("\(sealed.messageId) \(r.name)").inserted {
+                        moved = true
+                        _ = try? await members[r.name]!.openEnvelope(envelope: sealed.bytes)
+                    }
+                }
+            }
+        }
+    }
+
+    func testACollectivesPulseShowsTotalsOnlyAndARedAnswerMayAskForACheckIn() async throws {
+        let alice = try await member("Alice")
+        var everyone = ["Alice": alice]
+        var ids: [String] = []
+        for name in ["Bob", "Carol", "Dana"] {
+            let m = try await member(name)
+            _ = try await m.addComrade(card: try await alice.myCard(), name: nil)
+            ids.append(try await alice.addComrade(card: try await m.myCard(), name: nil).id)
+            everyone[name] = m
+        }
+        let founded = try await alice.createCollective(name: "Riverside Care", agreements: nil)
+        _ = try await alice.addCollectiveMembers(collectiveId: founded.id, comradeIds: ids)
+        try await carryAll(everyone)
+        await expectError({ try await everyone["Bob"]!.startPulse(collectiveId: founded.id, openForHours: nil) }) {
+            if case .Pulse(problem: .notASteward) = $0 { return true } else { return false }
+        }
+        let started = try await alice.startPulse(collectiveId: founded.id, openForHours: 24)
+        try await carryAll(everyone)
+        let answers: [(String, Capacity, PulseMood)] = [
+            ("Alice", .green, .given(value: 4)), ("Bob", .red, .given(value: 2)),
+            ("Carol", .yellow, .skip), ("Dana", .green, .given(value: 5)),
+        ]
+        for (name, capacity, mood) in answers {
+            _ = try await everyone[name]!.answerPulse(
+                pulseId: started.pulse.id, answer: PulseAnswer(capacity: capacity, mood: mood, checkIn: nil))
+        }
+        await expectError({
+            try await alice.answerPulse(pulseId: started.pulse.id,
+                                        answer: PulseAnswer(capacity: .green, mood: .skip, checkIn: nil))
+        }) {
+            if case .Pulse(problem: .alreadyAnswered) = $0 { return true } else { return false }
+        }
+        try await carryAll(everyone)
+        for (name, vault) in everyone {
+            guard case .shown(let totals) = try await vault.pulses(collectiveId: founded.id)[0].state else {
+                return XCTFail("\(name) shows no totals")
+            }
+            XCTAssertEqual([totals.answers, totals.green, totals.yellow, totals.red, totals.moods], [4, 2, 1, 1, 3])
+            XCTAssertNil(totals.meanMood, "three moods, four needed")
+        }
+        // A red answer in the next pulse asks Bob alone to check in.
+        let next = try await alice.startPulse(collectiveId: founded.id, openForHours: nil)
+        try await carryAll(everyone)
+        let dana = everyone["Dana"]!
+        let bobAtDana = try await dana.comrades().first { $0.name == "Bob" }!.id
+        _ = try await dana.answerPulse(pulseId: next.pulse.id, answer: PulseAnswer(
+            capacity: .red, mood: .skip, checkIn: CheckIn(comrade: bobAtDana, note: "Could you call tonight?")))
+        try await carryAll(everyone)
+        let asked = try await everyone["Bob"]!.inbox(kind: "pulse.check_in")
+        XCTAssertEqual(asked.count, 1)
+        let notAsked = try await alice.inbox(kind: "pulse.check_in")
+        XCTAssertTrue(notAsked.isEmpty)
+    }
+
     func testACollectiveIsFoundedJoinedAndAgreed() async throws {
         let alice = try await member("Alice")
         let bob = try await member("Bob")
@@ -263,8 +334,9 @@ final class TendCoreTests: XCTestCase {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withFullDate]
         let day = formatter.string(from: Date().addingTimeInterval(30 * 86_400))
-        _ = try await alice.setCollectiveSettings(
-            collectiveId: founded.id, settings: Settings(relays: [], reviewAgreementsOn: day, gatheringRequired: false))
+        var settings = try await alice.collective(collectiveId: founded.id).settings
+        settings.reviewAgreementsOn = day
+        _ = try await alice.setCollectiveSettings(collectiveId: founded.id, settings: settings)
         let reminders = try await alice.nextReminders(now: Date().tendMilliseconds, count: 20)
         let review = reminders.filter { $0.collective == founded.id }
         XCTAssertEqual(review.count, 2)

@@ -449,6 +449,71 @@ class TendTest {
         assertTrue(atBob.lines.any { it.said == Said.Pass })
     }
 
+    /** Carries every envelope in the members' outboxes to those it names, until none is left. */
+    private suspend fun carryAll(members: Map<String, TendVault>) {
+        val carried = mutableSetOf<Pair<String, String>>()
+        do {
+            var moved = false
+            for (from in members.values) for (s in from.outbox().reversed()) for (r in s.recipients) {
+                if (carried.add(s.messageId to r.name)) {
+                    moved = true
+                    runCatching { members.getValue(r.name).openEnvelope(s.bytes) }
+                }
+            }
+        } while (moved)
+    }
+
+    @Test
+    fun `a collective's pulse shows totals only, and a red answer may ask for a check-in`() = runBlocking<Unit> {
+        val alice = member("Alice")
+        val others = listOf("Bob", "Carol", "Dana").map { member(it) }
+        val ids = others.map { m ->
+            m.addComrade(alice.myCard(), null)
+            alice.addComrade(m.myCard(), null).id
+        }
+        val founded = alice.createCollective("Riverside Care", null)
+        alice.addCollectiveMembers(founded.id, ids)
+        val everyone = mapOf("Alice" to alice, "Bob" to others[0], "Carol" to others[1], "Dana" to others[2])
+        carryAll(everyone)
+        val refused = assertThrows<TendException.Pulse> { runBlocking { others[0].startPulse(founded.id, null) } }
+        assertEquals(PulseError.NotASteward, refused.problem)
+        val started = alice.startPulse(founded.id, 24u)
+        assertEquals(PulseState.Open, started.pulse.state)
+        carryAll(everyone)
+        val answers = listOf(
+            Capacity.GREEN to PulseMood.Given(4u),
+            Capacity.RED to PulseMood.Given(2u),
+            Capacity.YELLOW to PulseMood.Skip,
+            Capacity.GREEN to PulseMood.Given(5u),
+        )
+        val bobAtDana = others[2].comrades().single { it.name == "Bob" }.id
+        for ((vault, answer) in everyone.values.zip(answers)) {
+            vault.answerPulse(started.pulse.id, PulseAnswer(answer.first, answer.second, null))
+        }
+        val late = assertThrows<TendException.Pulse> {
+            runBlocking { alice.answerPulse(started.pulse.id, PulseAnswer(Capacity.GREEN, PulseMood.Skip, null)) }
+        }
+        assertEquals(PulseError.AlreadyAnswered, late.problem)
+        carryAll(everyone)
+        for ((name, vault) in everyone) {
+            val state = vault.pulses(founded.id).single().state
+            val totals = (state as PulseState.Shown).totals
+            assertEquals(listOf(4u, 2u, 1u, 1u, 3u), listOf(totals.answers, totals.green, totals.yellow, totals.red, totals.moods), name)
+            assertNull(totals.meanMood, "three moods, four needed")
+        }
+        // A red answer in the next pulse asks Bob alone to check in.
+        val next = alice.startPulse(founded.id, null)
+        carryAll(everyone)
+        val sealed = others[2].answerPulse(
+            next.pulse.id,
+            PulseAnswer(Capacity.RED, PulseMood.Skip, CheckIn(bobAtDana, "Could you call tonight?")),
+        )
+        assertTrue(sealed.any { s -> s.recipients.singleOrNull()?.name == "Bob" })
+        carryAll(everyone)
+        assertEquals(1, others[0].inbox("pulse.check_in").size)
+        assertTrue(alice.inbox("pulse.check_in").isEmpty())
+    }
+
     @Test
     fun `a collective is founded, joined and agreed, and a member's refused change is typed`() = runBlocking<Unit> {
         val alice = member("Alice")
@@ -527,7 +592,7 @@ class TendTest {
         assertEquals("valid for", expired.field)
         // A review day for the agreements comes through the same reminders as gatherings.
         val day = java.time.LocalDate.now().plusDays(30).toString()
-        alice.setCollectiveSettings(founded.id, Settings(relays = emptyList(), reviewAgreementsOn = day, gatheringRequired = false))
+        alice.setCollectiveSettings(founded.id, alice.collective(founded.id).settings.copy(reviewAgreementsOn = day))
         assertEquals(day, alice.collective(founded.id).settings.reviewAgreementsOn)
         val review = alice.nextReminders(System.currentTimeMillis(), 20u).filter { it.collective == founded.id }
         assertEquals(2, review.size)
