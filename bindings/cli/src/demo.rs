@@ -1,12 +1,13 @@
 //! `tend demo`: Tend's story, one titled step at a time, in a temporary folder.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, FixedOffset, TimeZone};
 use tend_core::care::{CareCategory, CareStatus, CareUrgency, NewCareRequest};
 use tend_core::collective::{CollectiveId, STARTER_AGREEMENTS};
 use tend_core::delivery::RelayUrl;
-use tend_core::envelope::{EnvelopeError, Opened, Recipient, Sealed};
+use tend_core::envelope::{EnvelopeError, MessageId, Opened, Recipient, Sealed};
 use tend_core::gatherings::{NewGathering, Rsvp};
 use tend_core::journal::{ExportFormat, ExportProtection, NewEntry, prompt_for_day};
 use tend_core::{DataKey, Error, KdfParams, SecretString, Vault, VaultFiles};
@@ -81,6 +82,40 @@ impl Story {
             .map(|o| o.sealed)
             .collect();
         self.carry(from, &replies, to).map(|_| ())
+    }
+
+    /// Carries what these vaults seal among themselves from now on, and
+    /// what opening it seals in answer, until nothing moves. `before`:
+    /// what their outboxes held already.
+    fn settle(&self, vaults: &[&Vault], before: &BTreeSet<MessageId>) -> CliResult {
+        if self.relay.is_some() {
+            // Each pass publishes what the last one sealed and fetches it.
+            for _ in 0..4 {
+                let mut opened = 0;
+                for vault in vaults {
+                    opened += self.sync(vault)?.len();
+                }
+                if opened == 0 {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        let mut carried = before.clone();
+        loop {
+            let mut moved = false;
+            for from in vaults {
+                for item in from.envelopes().outbox().map_err(fail)?.into_iter().rev() {
+                    if carried.insert(item.sealed.message_id) {
+                        moved = true;
+                        self.carry(from, &[item.sealed], vaults)?;
+                    }
+                }
+            }
+            if !moved {
+                return Ok(());
+            }
+        }
     }
 
     fn sync(&self, vault: &Vault) -> CliResult<Vec<Opened>> {
@@ -298,6 +333,7 @@ pub fn run(relay: Option<&str>) -> CliResult {
         tmp.path(),
     )?;
     dana_joins(&mut story, (&vault, &bob, &carol), &dana, collective)?;
+    pulse(&mut story, [&vault, &bob, &carol, &dana], collective)?;
     new_phone(&mut story, &vault, &bob, tmp.path())?;
     custodians(&mut story, &vault, (&bob, &carol, &dana), tmp.path())?;
     phone_to_phone(&mut story, &carol, &bob, tmp.path())?;
@@ -960,6 +996,100 @@ fn dana_joins(
          Her phone holds {}, {} members, and Bob's and Carol's cards, introduced.",
         at_dana.name, at_dana.members
     );
+    Ok(())
+}
+
+/// What every member's outbox holds now.
+fn outboxes(vaults: &[&Vault]) -> CliResult<BTreeSet<MessageId>> {
+    let mut ids = BTreeSet::new();
+    for v in vaults {
+        ids.extend(
+            v.envelopes()
+                .outbox()
+                .map_err(fail)?
+                .into_iter()
+                .map(|o| o.sealed.message_id),
+        );
+    }
+    Ok(ids)
+}
+
+/// Alice takes the collective's pulse: four private answers, totals only.
+fn pulse(story: &mut Story, members: [&Vault; 4], collective: CollectiveId) -> CliResult {
+    use tend_core::pulse::{Capacity, CheckIn, PulseAnswer, PulseMood, PulseState};
+    story.step("The collective's pulse: four private answers, and only the totals anywhere");
+    let [alice, bob, carol, dana] = members;
+    let before = outboxes(&members)?;
+    let started = alice.pulses().start(collective, None).map_err(fail)?;
+    let id = started.pulse.id;
+    story.settle(&members, &before)?;
+    let talliers = members
+        .iter()
+        .filter(|v| v.pulses().get(id).is_ok_and(|p| p.i_tally))
+        .count();
+    let newest = alice
+        .journal()
+        .list(&Default::default(), 1, None)
+        .map_err(fail)?;
+    let day = newest
+        .entries
+        .first()
+        .map(|e| e.local_date())
+        .ok_or("no entry")?;
+    let alice_at_bob = bob.comrades().find("Alice").map_err(fail)?.id;
+    let answers = [
+        (alice, Capacity::Green, PulseMood::FromJournal { day }, None),
+        (
+            bob,
+            Capacity::Red,
+            PulseMood::Given { value: 2 },
+            Some(CheckIn {
+                comrade: alice_at_bob,
+                note: Some("Could we talk after the gathering?".into()),
+            }),
+        ),
+        (carol, Capacity::Yellow, PulseMood::Given { value: 3 }, None),
+        (dana, Capacity::Green, PulseMood::Given { value: 4 }, None),
+    ];
+    let before = outboxes(&members)?;
+    for (vault, capacity, mood, check_in) in answers {
+        let answer = PulseAnswer {
+            capacity,
+            mood,
+            check_in,
+        };
+        vault.pulses().answer(id, &answer).map_err(fail)?;
+    }
+    println!(
+        "Alice started it; each answer was split into {talliers} random shares that add up to it, \
+         one sealed to each of {talliers} talliers drawn from the members. Alice's mood came \
+         from her journal's newest day; the entries stayed on her phone. Bob answered red \
+         and asked Alice, privately, to check in."
+    );
+    story.settle(&members, &before)?;
+    let shown = dana.pulses().get(id).map_err(fail)?;
+    let PulseState::Shown { totals } = &shown.state else {
+        return Err(format!("the pulse was not counted: {:?}", shown.state));
+    };
+    let mood = totals
+        .mean_mood
+        .map_or("hidden".to_owned(), |m| format!("{m:.1}"));
+    println!(
+        "Every phone shows the same totals, and no phone holds anyone's answer: {} green, \
+         {} yellow, {} red, mean mood {mood}.",
+        totals.green, totals.yellow, totals.red
+    );
+    let asked = alice
+        .envelopes()
+        .inbox(Some(tend_core::kinds::PULSE_CHECK_IN))
+        .map_err(fail)?;
+    println!(
+        "Alice's inbox: {} check-in asked by Bob, which no one else received.",
+        asked.len()
+    );
+    let all = carol.pulses().list(collective).map_err(fail)?;
+    let name = carol.collectives().get(collective).map_err(fail)?.name;
+    println!("{}", crate::pulse_cmd::history(&name, &all));
     Ok(())
 }
 

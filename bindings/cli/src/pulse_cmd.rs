@@ -195,7 +195,7 @@ fn spark(mean: f64, steps: u8) -> char {
     BLOCKS[((fraction.clamp(0.0, 1.0) * 7.0).round()) as usize]
 }
 
-fn history(name: &str, pulses: &[Pulse]) -> String {
+pub fn history(name: &str, pulses: &[Pulse]) -> String {
     if pulses.is_empty() {
         return format!("{name} has taken no pulse yet.");
     }

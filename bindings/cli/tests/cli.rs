@@ -329,6 +329,8 @@ fn the_demo_tells_the_whole_story() {
         "she is sent the collective's face, nothing else",
         "Dana's phone: 1 of 2 vouches",
         "Dana is a member",
+        "Every phone shows the same totals, and no phone holds anyone's answer: 2 green, 1 yellow, 1 red",
+        "1 check-in asked by Bob",
         "monthly restorative gathering",
         "the gathering has not",
         "reminders her phone will schedule",
