@@ -60,10 +60,10 @@ fn a_member_moves_phone_to_phone_through_the_relays() {
 }
 
 #[test]
-fn a_greeting_round_goes_through_the_relays() {
+fn a_greeting_round_and_a_pulse_go_through_the_relays() {
     let relay = FakeRelay::honest();
     let dir = tempfile::tempdir().unwrap();
-    journeys::greeting_round(dir.path(), &relay.url);
+    journeys::greeting_round_and_pulse(dir.path(), &relay.url);
 }
 
 #[test]

@@ -94,8 +94,8 @@ fn a_member_moves_phone_to_phone_through_the_relays() {
 
 #[test]
 #[ignore = "needs nostr-rs-relay in TEND_RELAY_BIN; .ci/run builds it"]
-fn a_greeting_round_goes_through_the_relays() {
+fn a_greeting_round_and_a_pulse_go_through_the_relays() {
     let dir = tempfile::tempdir().unwrap();
     let relay = relay(dir.path(), "relay");
-    journeys::greeting_round(&dir.path().join("members"), &relay.url);
+    journeys::greeting_round_and_pulse(&dir.path().join("members"), &relay.url);
 }

@@ -503,7 +503,9 @@ pub fn moves_phone_to_phone(dir: &Path, relay: &RelayUrl) {
 
 /// The greeting round through the relays: Bob's and Carol's lines and
 /// Alice's, sealed until she opens it, then the same round on each phone.
-pub fn greeting_round(dir: &Path, relay: &RelayUrl) {
+/// The greeting round of a gathering, and then the collective's pulse,
+/// every envelope through the relay.
+pub fn greeting_round_and_pulse(dir: &Path, relay: &RelayUrl) {
     use tend_core::gatherings::{Rsvp, Said};
     let vaults = members_on(dir, &["Alice", "Bob", "Carol"], &[relay]);
     let (alice, guests) = (&vaults[0], &vaults[1..]);
@@ -557,5 +559,56 @@ pub fn greeting_round(dir: &Path, relay: &RelayUrl) {
         assert_eq!(said, first, "one order on every phone");
         assert_eq!(r.lines.len(), 3);
         assert!(r.lines.iter().all(|l| l.said != Said::Unreleased));
+    }
+    pulse(&vaults);
+}
+
+/// Alice founds a collective of the three, with a threshold of three,
+/// and takes its pulse: totals on every phone, in sync rounds only.
+fn pulse(vaults: &[Vault]) {
+    use tend_core::collective::{PulseSettings, Settings};
+    use tend_core::pulse::{Capacity, PulseAnswer, PulseMood, PulseState};
+    let alice = &vaults[0];
+    let id = alice.collectives().create("Riverside Care", None).unwrap().id;
+    let others = ["Bob", "Carol"].map(|n| alice.comrades().find(n).unwrap().id);
+    alice.collectives().add_members(id, &others).unwrap();
+    let three = Settings {
+        pulse: PulseSettings {
+            threshold: 3,
+            ..PulseSettings::default()
+        },
+        ..Settings::default()
+    };
+    alice.collectives().set_settings(id, &three).unwrap();
+    let everyone = || {
+        for v in vaults {
+            sync(v);
+        }
+    };
+    everyone();
+    let started = alice.pulses().start(id, None).unwrap();
+    everyone();
+    for (v, (capacity, mood)) in vaults.iter().zip([
+        (Capacity::Green, Some(4)),
+        (Capacity::Red, Some(1)),
+        (Capacity::Green, None),
+    ]) {
+        let answer = PulseAnswer {
+            capacity,
+            mood: mood.map_or(PulseMood::Skip, |value| PulseMood::Given { value }),
+            check_in: None,
+        };
+        v.pulses().answer(started.pulse.id, &answer).unwrap();
+    }
+    // Shares reach the talliers, their lists each other, their sums everyone.
+    for _ in 0..3 {
+        everyone();
+    }
+    for v in vaults {
+        let p = v.pulses().get(started.pulse.id).unwrap();
+        let PulseState::Shown { totals } = p.state else {
+            panic!("not counted: {:?}", p.state);
+        };
+        assert_eq!((totals.answers, totals.green, totals.red, totals.moods), (3, 2, 1, 2));
     }
 }
