@@ -15,10 +15,10 @@ use rusqlite::Connection;
 use super::shares::{self, WIDTH};
 use super::store::{self, Stage, Stored};
 use super::wire::Tally;
-use super::{Outcome, PulseFailure, PulseId, TALLY_WAIT, kinds, monthly, seal, start_in};
+use super::{Outcome, PulseFailure, PulseId, TALLY_WAIT, kinds, monthly, seal_each, start_in};
 use crate::Result;
 use crate::collective::{self, CollectiveId};
-use crate::comrades::{self, IdentityKey};
+use crate::comrades::IdentityKey;
 use crate::envelope::Sealed;
 
 /// Shares and tallies of a pulse never heard of are dropped after this.
@@ -161,7 +161,7 @@ fn decide(tx: &Connection, stored: &Stored, now: DateTime<Utc>) -> Result<()> {
     store::decide(tx, start.pulse, outcome, now)
 }
 
-/// Seals `tally` to the members among `keys` whose cards I hold.
+/// Seals `tally` to each of the members among `keys` whose cards I hold.
 fn to(
     tx: &Connection,
     keys: &[IdentityKey],
@@ -169,18 +169,8 @@ fn to(
     tally: &Tally,
     closes_at: DateTime<Utc>,
 ) -> Result<Vec<Sealed>> {
-    let peers = comrades::peers_for_keys(tx, keys)?;
-    if peers.is_empty() {
-        return Ok(Vec::new());
-    }
     let expires = closes_at + TALLY_WAIT + TALLY_WAIT;
-    Ok(vec![seal(
-        tx,
-        peers,
-        kind,
-        &tally.to_bytes(),
-        Some(expires),
-    )?])
+    seal_each(tx, keys, kind, &tally.to_bytes(), expires)
 }
 
 /// What is due at `now`: closed pulses are counted, silent ones fail,

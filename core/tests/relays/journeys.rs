@@ -569,7 +569,11 @@ fn pulse(vaults: &[Vault]) {
     use tend_core::collective::{PulseSettings, Settings};
     use tend_core::pulse::{Capacity, PulseAnswer, PulseMood, PulseState};
     let alice = &vaults[0];
-    let id = alice.collectives().create("Riverside Care", None).unwrap().id;
+    let id = alice
+        .collectives()
+        .create("Riverside Care", None)
+        .unwrap()
+        .id;
     let others = ["Bob", "Carol"].map(|n| alice.comrades().find(n).unwrap().id);
     alice.collectives().add_members(id, &others).unwrap();
     let three = Settings {
@@ -609,6 +613,9 @@ fn pulse(vaults: &[Vault]) {
         let PulseState::Shown { totals } = p.state else {
             panic!("not counted: {:?}", p.state);
         };
-        assert_eq!((totals.answers, totals.green, totals.red, totals.moods), (3, 2, 1, 2));
+        assert_eq!(
+            (totals.answers, totals.green, totals.red, totals.moods),
+            (3, 2, 1, 2)
+        );
     }
 }
