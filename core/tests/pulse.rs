@@ -201,9 +201,11 @@ fn totals_are_exact_for_random_answers_from_3_to_60_members() {
     }
 }
 
-/// Once decided, no vault keeps a share, a list or a sum.
+/// Once decided, no vault keeps a share, a list or a sum, nor its own
+/// share envelopes (sealed to itself too) in its outbox.
 fn assert_working_rows_gone(g: &Group) {
     for v in &g.vaults {
+        assert!(common::sealed_of(v, kinds::PULSE_SHARE).is_empty());
         let rows = tend_core::testing::every_row(v).unwrap();
         let working: Vec<_> = rows
             .iter()

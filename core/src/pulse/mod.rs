@@ -315,7 +315,18 @@ impl<'v> Pulses<'v> {
                 }
                 .to_bytes();
                 let expires = start.closes_at + TALLY_WAIT;
-                sealed.push(seal(tx, peers, kinds::PULSE_SHARE, &body, Some(expires))?);
+                let outgoing = Outgoing {
+                    kind: kinds::PULSE_SHARE,
+                    body: &body,
+                    to: &[],
+                    expires_at: Some(expires),
+                };
+                sealed.push(envelope::seal_in(
+                    tx,
+                    peers,
+                    &outgoing,
+                    Some(&shares_subject(pulse)),
+                )?);
             }
             store::set_answered(tx, pulse, now)?;
             if let Some(check_in) = &answer.check_in {
@@ -458,6 +469,19 @@ fn monthly(collective: CollectiveId, month: &str) -> (PulseId, [u8; 32]) {
     let id = uuid::Builder::from_custom_bytes(seed[..16].try_into().expect("16 of 32 bytes"))
         .into_uuid();
     (PulseId(id), seed)
+}
+
+/// What my share envelopes of a pulse are filed under in the outbox:
+/// they are sealed to me too, so they go once the pulse is decided.
+fn shares_subject(pulse: PulseId) -> String {
+    format!("pulse shares {pulse}")
+}
+
+/// The pulse is decided: its outcome kept, every share, list and sum
+/// deleted, and my own shares' outbox copies with them.
+fn conclude(tx: &Connection, pulse: PulseId, outcome: Outcome, now: DateTime<Utc>) -> Result<()> {
+    store::decide(tx, pulse, outcome, now)?;
+    envelope::forget_outbox_about(tx, &shares_subject(pulse)).map(drop)
 }
 
 fn seal(

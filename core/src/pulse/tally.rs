@@ -15,7 +15,9 @@ use rusqlite::Connection;
 use super::shares::{self, WIDTH};
 use super::store::{self, Stage, Stored};
 use super::wire::Tally;
-use super::{Outcome, PulseFailure, PulseId, TALLY_WAIT, kinds, monthly, seal_each, start_in};
+use super::{
+    Outcome, PulseFailure, PulseId, TALLY_WAIT, conclude, kinds, monthly, seal_each, start_in,
+};
 use crate::Result;
 use crate::collective::{self, CollectiveId};
 use crate::comrades::IdentityKey;
@@ -158,7 +160,7 @@ fn decide(tx: &Connection, stored: &Stored, now: DateTime<Utc>) -> Result<()> {
             None => Outcome::Failed(PulseFailure::TalliesDisagree),
         }
     };
-    store::decide(tx, start.pulse, outcome, now)
+    conclude(tx, start.pulse, outcome, now)
 }
 
 /// Seals `tally` to each of the members among `keys` whose cards I hold.
@@ -190,7 +192,7 @@ pub(super) fn due(tx: &Connection, now: DateTime<Utc>) -> Result<Vec<Sealed>> {
             && stored.outcome.is_none()
             && now > stored.start.closes_at + TALLY_WAIT
         {
-            store::decide(tx, id, Outcome::Failed(PulseFailure::TalliersSilent), now)?;
+            conclude(tx, id, Outcome::Failed(PulseFailure::TalliersSilent), now)?;
         }
     }
     for collective in collective::ids(tx)? {
