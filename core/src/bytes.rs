@@ -75,6 +75,20 @@ pub(crate) fn from_text(prefix: &str, text: &str, max: usize) -> Option<Vec<u8>>
     data_encoding::BASE32_NOPAD.decode(payload.as_bytes()).ok()
 }
 
+/// The example bodies of a spec: each block fenced as ```` ```json KIND ````
+/// where KIND begins `prefix`, as (kind, body).
+#[cfg(test)]
+pub(crate) fn spec_examples(spec: &str, prefix: &str) -> Vec<(String, String)> {
+    spec.split(&format!("```json {prefix}"))
+        .skip(1)
+        .map(|block| {
+            let (kind, rest) = block.split_once('\n').unwrap();
+            let body = rest.split("```").next().unwrap();
+            (format!("{prefix}{}", kind.trim()), body.to_owned())
+        })
+        .collect()
+}
+
 /// The checked-in test vectors `stored` of `docs/vectors/<file>`, parsed;
 /// with `TEND_WRITE_VECTORS` set, `now` is written there instead and
 /// nothing is given.

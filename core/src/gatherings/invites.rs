@@ -784,14 +784,10 @@ mod tests {
     #[test]
     fn the_examples_in_the_spec_are_valid() {
         let spec = include_str!("../../../docs/gatherings.md");
-        let mut checked = 0;
-        for block in spec.split("```json gathering.").skip(1) {
-            let (kind, rest) = block.split_once('\n').unwrap();
-            let body = rest.split("```").next().unwrap();
-            let kind = format!("gathering.{}", kind.trim());
-            assert!(parse(&kind, body.as_bytes()).is_ok(), "{kind}: {body}");
-            checked += 1;
+        let examples = crate::bytes::spec_examples(spec, "gathering.");
+        for (kind, body) in &examples {
+            assert!(parse(kind, body.as_bytes()).is_ok(), "{kind}: {body}");
         }
-        assert_eq!(checked, 6);
+        assert_eq!(examples.len(), 6);
     }
 }

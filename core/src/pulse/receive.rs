@@ -175,32 +175,52 @@ mod tests {
     #[test]
     fn the_examples_in_the_spec_are_valid() {
         let spec = include_str!("../../../docs/pulse.md");
-        let mut checked = 0;
-        for block in spec.split("```json pulse.").skip(1) {
-            let (kind, rest) = block.split_once('\n').unwrap();
-            let body = rest.split("```").next().unwrap();
-            let kind = format!("pulse.{}", kind.trim());
-            assert!(PulseKinds.check(&kind, body.as_bytes()).is_ok(), "{kind}: {body}");
-            checked += 1;
+        let examples = crate::bytes::spec_examples(spec, "pulse.");
+        for (kind, body) in &examples {
+            assert!(
+                PulseKinds.check(kind, body.as_bytes()).is_ok(),
+                "{kind}: {body}"
+            );
         }
-        assert_eq!(checked, 5);
+        assert_eq!(examples.len(), 5);
     }
 
     #[test]
     fn hostile_bodies_are_malformed_never_a_panic() {
         let cases: &[(&str, &str)] = &[
-            (kinds::PULSE_SHARE, r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","share":[2305843009213693951,0,0,0,0]}"#),
-            (kinds::PULSE_SHARE, r#"{"v":1,"collective":"09","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","share":[0,0,0,0,0]}"#),
-            (kinds::PULSE_SHARE, r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","share":[0,0,0,0]}"#),
-            (kinds::PULSE_START, r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","started_at":0,"closes_at":1000,"threshold":4,"mood_steps":5,"talliers":[]}"#),
-            (kinds::PULSE_COUNT, r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","counted":["8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c","8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"]}"#),
+            (
+                kinds::PULSE_SHARE,
+                r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","share":[2305843009213693951,0,0,0,0]}"#,
+            ),
+            (
+                kinds::PULSE_SHARE,
+                r#"{"v":1,"collective":"09","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","share":[0,0,0,0,0]}"#,
+            ),
+            (
+                kinds::PULSE_SHARE,
+                r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","share":[0,0,0,0]}"#,
+            ),
+            (
+                kinds::PULSE_START,
+                r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","started_at":0,"closes_at":1000,"threshold":4,"mood_steps":5,"talliers":[]}"#,
+            ),
+            (
+                kinds::PULSE_COUNT,
+                r#"{"v":1,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","counted":["8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c","8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"]}"#,
+            ),
             (kinds::PULSE_CHECK_IN, r#"{"v":1,"note":""}"#),
-            (kinds::PULSE_SUM, r#"{"v":2,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","counted":[]}"#),
+            (
+                kinds::PULSE_SUM,
+                r#"{"v":2,"collective":"09090909090909090909090909090909","pulse":"0193c2a1-7f4e-7b21-9c3d-5e6f7a8b9c0d","counted":[]}"#,
+            ),
             ("pulse.other", "{}"),
         ];
         for (kind, body) in cases {
             assert!(
-                matches!(PulseKinds.check(kind, body.as_bytes()), Err(EnvelopeError::Malformed)),
+                matches!(
+                    PulseKinds.check(kind, body.as_bytes()),
+                    Err(EnvelopeError::Malformed)
+                ),
                 "{kind}: {body}"
             );
         }

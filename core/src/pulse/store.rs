@@ -176,21 +176,21 @@ fn outcome_from(code: i64, totals: [Option<i64>; 6]) -> Result<Outcome> {
 
 /// A collective's pulses, newest first.
 pub(super) fn ids_of(conn: &Connection, collective: CollectiveId) -> Result<Vec<PulseId>> {
-    let mut stmt = conn.prepare_cached(
+    ids(
+        conn,
         "SELECT id FROM pulses WHERE collective = ?1 ORDER BY started_at DESC, id",
-    )?;
-    let rows = stmt.query_map([collective.0.as_slice()], |r| r.get::<_, Vec<u8>>(0))?;
-    rows.map(|id| {
-        let id: [u8; 16] = id?.try_into().map_err(|_| Error::DatabaseDamaged)?;
-        Ok(PulseId(uuid::Uuid::from_bytes(id)))
-    })
-    .collect()
+        [collective.0.as_slice()],
+    )
 }
 
-/// Pulses not yet decided, and each one's collective.
+/// Pulses not yet decided.
 pub(super) fn undecided(conn: &Connection) -> Result<Vec<PulseId>> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM pulses WHERE outcome IS NULL")?;
-    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    ids(conn, "SELECT id FROM pulses WHERE outcome IS NULL", [])
+}
+
+fn ids(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<PulseId>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| r.get::<_, Vec<u8>>(0))?;
     rows.map(|id| {
         let id: [u8; 16] = id?.try_into().map_err(|_| Error::DatabaseDamaged)?;
         Ok(PulseId(uuid::Uuid::from_bytes(id)))
