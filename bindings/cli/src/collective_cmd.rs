@@ -8,11 +8,11 @@ use clap::Subcommand;
 use serde::Serialize;
 use tend_core::Vault;
 use tend_core::collective::{Collective, MadeChange, Member, STARTER_AGREEMENTS};
-use tend_core::envelope::{Opened, Sealed};
+use tend_core::envelope::Opened;
 
 use crate::args::{collective, find};
 use crate::output::{Output, count};
-use crate::render::write_envelopes;
+use crate::render::sent;
 use crate::{CliResult, fail};
 
 #[derive(Subcommand)]
@@ -321,13 +321,6 @@ pub fn describe_opened(vault: &Vault, opened: &Opened) -> Option<String> {
 fn made(made: MadeChange, dir: Option<PathBuf>, out: &Output) -> CliResult {
     eprintln!("{}", summary(&made.collective));
     sent(&made.sealed, dir, out)
-}
-
-pub fn sent(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
-    if sealed.is_empty() {
-        return out.done("Nobody to tell yet.");
-    }
-    write_envelopes(sealed, dir, out)
 }
 
 pub fn run(cmd: CollectiveCommand, vault: &Vault, out: &Output) -> CliResult {

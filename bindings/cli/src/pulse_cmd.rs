@@ -11,9 +11,9 @@ use tend_core::pulse::{
 };
 
 use crate::args::{collective, find};
-use crate::collective_cmd::sent;
+
 use crate::output::{Output, count};
-use crate::render::local;
+use crate::render::{local, sent};
 use crate::{CliResult, fail};
 
 #[derive(Subcommand)]

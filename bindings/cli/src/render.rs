@@ -30,6 +30,14 @@ pub fn write_envelope(sealed: &Sealed, path: Option<PathBuf>, out: &Output) -> C
 
 /// Several envelopes, each for its own recipients: into `dir` as
 /// `<message id>.tend`, or armored on stdout one after another.
+/// What an action sealed, written; or that there was nobody to tell.
+pub fn sent(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
+    if sealed.is_empty() {
+        return out.done("Nobody to tell yet.");
+    }
+    write_envelopes(sealed, dir, out)
+}
+
 pub fn write_envelopes(sealed: &[Sealed], dir: Option<PathBuf>, out: &Output) -> CliResult {
     let Some(dir) = dir else {
         for s in sealed {
