@@ -32,6 +32,7 @@ pub struct Arrival {
 }
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum TransportFailure {
     #[error("unreachable: {reason}")]
     Unreachable { reason: String },

@@ -12,7 +12,10 @@ use tend_core::identity::RecoveryError;
 use tend_core::pulse::PulseError;
 use tend_core::vault::BackupError;
 
+/// `Display` crosses too: Kotlin's `message` and Swift's `errorDescription`
+/// carry these texts (see generate.sh).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum TendError {
     #[error("wrong key or passphrase")]
     WrongKey,

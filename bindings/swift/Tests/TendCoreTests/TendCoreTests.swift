@@ -87,6 +87,19 @@ final class TendCoreTests: XCTestCase {
         }
     }
 
+    func testAnErrorDescribesItselfInTheCoresOwnText() async throws {
+        XCTAssertEqual(TendError.WrongKey.localizedDescription, "wrong key or passphrase")
+        XCTAssertEqual("\(TendError.NotFound(what: "journal entry"))", "journal entry not found")
+        XCTAssertEqual(TransportFailure.TimedOut.errorDescription, "timed out")
+        let vault = try await member("Alice")
+        do {
+            _ = try await vault.recipientNamed(name: "Nobody")
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertTrue(error.localizedDescription.hasSuffix("not found"), error.localizedDescription)
+        }
+    }
+
     func testAVaultMadeWithASwiftKeyProviderOpensOnlyWithIt() async throws {
         let path = dir.appendingPathComponent("v").path
         let vault = try await createVault(dir: path, provider: PadKeyProvider(7))

@@ -84,6 +84,19 @@ class TendTest {
     }
 
     @Test
+    fun `an exception's message is the core's own text`() = runBlocking<Unit> {
+        assertEquals("wrong key or passphrase", TendException.WrongKey().message)
+        assertEquals("journal entry not found", TendException.NotFound("journal entry").message)
+        assertEquals("timed out", TransportFailure.TimedOut().message)
+        val vault = member("Alice")
+        val missing = assertThrows<TendException.NotFound> { runBlocking { vault.recipientNamed("Nobody") } }
+        assertEquals(missing.toString(), missing.message)
+        assertFalse(missing.message!!.contains("="), missing.message)
+        val weak = assertThrows<TendException.WeakPassphrase> { RecoveryRequesting().save("alice") }
+        assertTrue(weak.message!!.startsWith("that passphrase is too easy to guess."), weak.message)
+    }
+
+    @Test
     fun `journal, search and insights`() = runBlocking<Unit> {
         val vault = member("Alice")
         vault.addEntry(entry("Painted a heron by the canal", mood = 4, feelings = listOf("calm")))
