@@ -32,6 +32,10 @@ for triple in "${@:-$host}"; do
   dir="$size_target/${args:+$triple/}mobile"
   out="$(mktemp)"
   "$strip" -o "$out" "$dir/libtend_ffi.so"
-  awk -v t="$triple${features:+ ${features[*]}}" -v b="$(stat -c %s "$out")" 'BEGIN { printf "%s\t%d bytes\t%.2f MB\n", t, b, b / 1e6 }'
+  # What a crash report is symbolised with, kept apart from what ships.
+  "${strip%strip}objcopy" --only-keep-debug "$dir/libtend_ffi.so" "$dir/libtend_ffi.so.debug"
+  awk -v t="$triple${features:+ ${features[*]}}" -v b="$(stat -c %s "$out")" \
+    -v d="$(stat -c %s "$dir/libtend_ffi.so.debug")" \
+    'BEGIN { printf "%s\t%d bytes\t%.2f MB\t(symbols kept apart: %.2f MB)\n", t, b, b / 1e6, d / 1e6 }'
   rm -f "$out"
 done
