@@ -97,6 +97,23 @@ class TendTest {
     }
 
     @Test
+    fun `records are values, changed only by copy`() {
+        val records = listOf(
+            SyncSummary::class.java, Parcel::class.java, // tend-ffi's
+            Entry::class.java, Occurrence::class.java, Reminder::class.java, CareRequest::class.java,
+            Settings::class.java, PulseTotals::class.java, // the core's
+        )
+        for (record in records) {
+            val fields = record.declaredFields.filter { !java.lang.reflect.Modifier.isStatic(it.modifiers) }
+            assertTrue(fields.isNotEmpty(), record.name)
+            assertTrue(fields.all { java.lang.reflect.Modifier.isFinal(it.modifiers) }, "${record.name} has a var")
+        }
+        val changed = entry("A walk by the canal", mood = 4).copy(mood = 2u)
+        assertEquals("A walk by the canal", changed.body)
+        assertEquals(2u.toUByte(), changed.mood)
+    }
+
+    @Test
     fun `journal, search and insights`() = runBlocking<Unit> {
         val vault = member("Alice")
         vault.addEntry(entry("Painted a heron by the canal", mood = 4, feelings = listOf("calm")))
