@@ -75,6 +75,9 @@ final class TendCoreTests: XCTestCase {
         return vault
     }
 
+    /// What SwiftUI's ForEach reads: compiles only for Identifiable records.
+    func identities<T: Identifiable>(_ records: [T]) -> [T.ID] { records.map(\.id) }
+
     func expectError<T>(_ body: () async throws -> T, _ check: (TendError) -> Bool,
                         file: StaticString = #filePath, line: UInt = #line) async {
         do {
@@ -116,6 +119,7 @@ final class TendCoreTests: XCTestCase {
         let reopened = try await openVault(dir: path, provider: PadKeyProvider(7))
         let page = try await reopened.listEntries(limit: 10, after: nil, from: nil, to: nil, tag: nil)
         XCTAssertEqual(page.entries.first?.body, "kept under the Keychain")
+        XCTAssertEqual(identities(page.entries), page.entries.map { $0.id })
         try await reopened.wipe()
         await expectError({ try await openVault(dir: path, provider: PadKeyProvider(7)) }) {
             if case .VaultNotFound = $0 { return true } else { return false }
@@ -376,6 +380,7 @@ final class TendCoreTests: XCTestCase {
         for v in [alice, bob, alice] { _ = try await v.syncWith(transport: transport, options: meeting) }
         let after = try await alice.comrades()
         XCTAssertEqual(after.map { $0.postQuantum }, [true])
+        XCTAssertEqual(identities(after), before.map { $0.id })
         let forgottenOnMeeting = transport.forgotten.count
         let posted = try await alice.postCareRequest(request: NewCareRequest(
             category: .food, title: "Soup on Thursday", details: "", urgency: .thisWeek,
