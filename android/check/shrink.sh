@@ -14,7 +14,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 kotlin="$root/bindings/kotlin"
 work="$here/target/shrink"
 rm -rf "$work"
-mkdir -p "$work/rules"
+mkdir -p "$work"
 for compiled in "$here/target/classes" "$kotlin/target/classes" "$kotlin/target/test-classes"; do
   [ -d "$compiled" ] || { echo "shrink.sh: $compiled is missing; run check.sh and bindings/kotlin/test.sh first" >&2; exit 1; }
 done
@@ -44,7 +44,13 @@ injars() { # CLASSPATH_FILE → an -injars line per jar, its rules extracted
     fi
   done
 }
-embedded_rules() { find "$work/rules" -name '*.pro' | sed 's/^/-include /'; }
+# Each pass starts with no extracted rules and ends its config with these.
+fresh_rules() { rm -rf "$work/rules"; mkdir -p "$work/rules"; }
+app_rules() {
+  echo "-include $here/shrink/app-defaults.pro"
+  echo "-include $root/android/tend/consumer-rules.pro"
+  find "$work/rules" -name '*.pro' | sed 's/^/-include /'
+}
 
 proguard() { # CONFIG LOG
   if ! java -cp "$(cat "$work/tools.cp")" proguard.ProGuard "@$1" >"$2" 2>&1; then
@@ -64,6 +70,7 @@ jmods="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/jmods"
 
 # 1. Android. AGP keeps each component the merged manifest names; so do we.
 android_all="$(entries "$work/framework.cp" | grep /android-all-)"
+fresh_rules
 {
   echo "-injars $here/target/classes"
   injars "$work/android.cp"
@@ -74,9 +81,7 @@ android_all="$(entries "$work/framework.cp" | grep /android-all-)"
   for module in java.base java.logging java.sql java.xml; do
     echo "-libraryjars $jmods/$module.jmod(!**.jar;!module-info.class)"
   done
-  echo "-include $here/shrink/app-defaults.pro"
-  echo "-include $root/android/tend/consumer-rules.pro"
-  embedded_rules
+  app_rules
   sed -n 's/.*<\(activity\|receiver\|service\|provider\) android:name="\([^"]*\)".*/-keep class \2 { <init>(); }/p' \
     "$root"/android/*/src/main/AndroidManifest.xml
 } >"$work/android.pro"
@@ -86,8 +91,7 @@ echo "Android: shrunk against android-all 15 with no unresolved reference;" \
 
 # 2. JVM: the suite is the app; JUnit finds its tests by reflection.
 stdlib="$(entries "$work/jvm.cp" | grep /kotlin-stdlib-)"
-rm -rf "$work/rules"
-mkdir -p "$work/rules"
+fresh_rules
 {
   echo "-injars $kotlin/target/classes"
   echo "-injars $kotlin/target/test-classes"
@@ -99,9 +103,7 @@ mkdir -p "$work/rules"
   echo "-libraryjars $jmods(!**.jar;!module-info.class)"
   comm -13 <(entries "$work/jvm.cp" | sort) <(entries "$work/jvm-test.cp" | sort) | grep . |
     sed 's/^/-libraryjars /'
-  echo "-include $here/shrink/app-defaults.pro"
-  echo "-include $root/android/tend/consumer-rules.pro"
-  embedded_rules
+  app_rules
   echo "-keep class app.tend.core.TendTest { *; }"
   echo "-dontwarn android.annotation.**" # coroutines' debug agent, on the JVM
   echo "-keepattributes *Annotation*,Signature,InnerClasses,EnclosingMethod,SourceFile,LineNumberTable"
