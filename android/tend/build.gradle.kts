@@ -21,6 +21,8 @@ android {
     }
     sourceSets["main"].jniLibs.srcDir(jniOut)
     sourceSets["main"].java.srcDir(generatedKotlin)
+    // Tend's Kotlin layer over the generated bindings (the changes flow).
+    sourceSets["main"].java.srcDir(repoRoot.resolve("bindings/kotlin/src/main/kotlin"))
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17

@@ -16,9 +16,13 @@ trap 'rm -rf "$generated"' EXIT
 cp "$generated/TendCore.swift" "$generated/TendCoreModel.swift" "$here/Sources/TendCore/"
 cp "$generated/TendCoreFFI.h" "$generated/TendCoreModelFFI.h" "$here/Sources/TendCoreFFI/"
 
+# Swift 6's language mode: data-race safety checked at compile time, for the
+# generated code, Tend's Swift layer and the tests alike.
+swift_mode="-Xswiftc -swift-version -Xswiftc 6"
+
 if command -v swift >/dev/null; then
   cd "$here"
-  LD_LIBRARY_PATH="$libdir" DYLD_LIBRARY_PATH="$libdir" swift test -Xlinker -L"$libdir"
+  LD_LIBRARY_PATH="$libdir" DYLD_LIBRARY_PATH="$libdir" swift test $swift_mode -Xlinker -L"$libdir"
   exit
 fi
 
@@ -55,4 +59,4 @@ for m in proc dev sys; do
   mountpoint -q "$sysroot/$m" || $as_root mount --bind "/$m" "$sysroot/$m"
 done
 $as_root chroot "$sysroot" /bin/sh -c \
-  'cd /work/pkg && HOME=/work LD_LIBRARY_PATH=/work/lib swift test -Xlinker -L/work/lib 2>&1'
+  "cd /work/pkg && HOME=/work LD_LIBRARY_PATH=/work/lib swift test $swift_mode -Xlinker -L/work/lib 2>&1"

@@ -2,7 +2,9 @@
 //! feature that only tend-ffi turns on: instants as Unix milliseconds, an
 //! instant with the writer's UTC offset as RFC 3339 text, dates and local
 //! wall-clock times as ISO 8601 text, lengths of time in whole seconds.
-//! Ids cross as their text (`id::uuid_id`).
+//! Ids cross as their text (`id::uuid_id`). `core/uniffi.toml` turns these
+//! into java.time types in Kotlin and into `Date` and `TimeInterval` in
+//! Swift; the values crossing stay these.
 //!
 //! A value these refuse (a date past chrono's ±262,000 years, a malformed
 //! id) inside a record the app built reaches the app as uniffi's internal

@@ -22,7 +22,7 @@ pub enum BenchOp {
 
 /// The cheapest call there is: the boundary's own cost.
 #[uniffi::export]
-pub fn bench_noop(x: u32) -> u32 {
+pub fn bench_noop(x: i32) -> i32 {
     x.wrapping_add(1)
 }
 
@@ -32,15 +32,15 @@ pub fn bench_noop(x: u32) -> u32 {
 pub fn bench_rust_nanos(
     vault: Arc<TendVault>,
     op: BenchOp,
-    iterations: u32,
+    iterations: i32,
     envelopes: Vec<Vec<u8>>,
-) -> Result<u64, TendError> {
+) -> Result<i64, TendError> {
     let v = &vault.vault;
     let start = Instant::now();
-    for i in 0..iterations as usize {
+    for i in 0..usize::try_from(iterations).unwrap_or(0) {
         match op {
             BenchOp::Noop => {
-                std::hint::black_box(bench_noop(std::hint::black_box(i as u32)));
+                std::hint::black_box(bench_noop(std::hint::black_box(i as i32)));
             }
             BenchOp::ListFifty => {
                 std::hint::black_box(v.journal().list(&EntryFilter::default(), 50, None)?);
@@ -51,5 +51,5 @@ pub fn bench_rust_nanos(
             }
         }
     }
-    Ok(start.elapsed().as_nanos() as u64)
+    Ok(i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX))
 }

@@ -9,6 +9,7 @@ use tend_core::care::{
 use tend_core::envelope::Sealed;
 
 use crate::TendError;
+use crate::numbers::{big_count, count, from_app};
 use crate::vault::TendVault;
 
 #[uniffi::export]
@@ -76,8 +77,9 @@ impl TendVault {
     /// Open requests I was asked about: most urgent, then longest waiting, first.
     pub async fn requests_i_could_help_with(
         &self,
-        limit: u32,
+        limit: i32,
     ) -> Result<Vec<CareRequest>, TendError> {
+        let limit = from_app(limit, "limit")?;
         self.with(move |v| Ok(v.care().could_help(limit)?)).await
     }
 
@@ -89,19 +91,21 @@ impl TendVault {
     pub async fn search_care(
         &self,
         query: String,
-        limit: u32,
+        limit: i32,
     ) -> Result<Vec<CareRequest>, TendError> {
+        let limit = from_app(limit, "limit")?;
         self.with(move |v| Ok(v.care().search(&query, limit)?))
             .await
     }
 
-    pub async fn care_retention_days(&self) -> Result<u32, TendError> {
-        self.with(|v| Ok(v.care().retention_days()?)).await
+    pub async fn care_retention_days(&self) -> Result<i32, TendError> {
+        self.with(|v| Ok(count(v.care().retention_days()?))).await
     }
 
     /// Returns how many closed requests were deleted at once.
-    pub async fn set_care_retention_days(&self, days: u32) -> Result<u64, TendError> {
-        self.with(move |v| Ok(v.care().set_retention_days(days)?))
+    pub async fn set_care_retention_days(&self, days: i32) -> Result<i64, TendError> {
+        let days = from_app(days, "retention days")?;
+        self.with(move |v| Ok(big_count(v.care().set_retention_days(days)?)))
             .await
     }
 }

@@ -8,6 +8,7 @@ use tend_core::comrades::IdentityKey;
 use tend_core::custody::{CustodyStatus, HeldShare, RecoveryRequest, RequestCode};
 use tend_core::sealed::OpenWith;
 
+use crate::numbers::{count, from_app};
 use crate::vault::{self, KeyProvider, TendVault, backup_file};
 use crate::{TendError, off_thread};
 
@@ -18,9 +19,10 @@ impl TendVault {
     /// shares go with the next sync.
     pub async fn choose_custodians(
         &self,
-        threshold: u8,
+        threshold: i32,
         comrade_ids: Vec<String>,
     ) -> Result<CustodyStatus, TendError> {
+        let threshold = from_app(threshold, "threshold")?;
         self.with(move |v| {
             let ids = comrade_ids
                 .iter()
@@ -94,8 +96,8 @@ impl RecoveryRequesting {
 
     /// How many of `releases` are shares of the key they rebuild; an error
     /// when they rebuild none yet.
-    pub fn releases_set_aside(&self, releases: Vec<Vec<u8>>) -> Result<u32, TendError> {
-        Ok(self.request.recover(&releases)?.set_aside.len() as u32)
+    pub fn releases_set_aside(&self, releases: Vec<Vec<u8>>) -> Result<i32, TendError> {
+        Ok(count(self.request.recover(&releases)?.set_aside.len()))
     }
 
     /// A new vault, its key wrapped by the key store, from the automatic

@@ -11,6 +11,7 @@ use tend_core::delivery::{
 use tend_core::envelope::Opened;
 
 use crate::TendError;
+use crate::numbers::count;
 use crate::vault::TendVault;
 
 /// One envelope sealed for one recipient alone, for an app's own transport.
@@ -68,17 +69,17 @@ pub trait DeliveryTransport: Send + Sync {
 #[derive(uniffi::Record)]
 pub struct RelaySummary {
     pub relay: String,
-    pub sent: u32,
+    pub sent: i32,
     /// Parcels the relay refused; tried again after a backoff.
-    pub refused: u32,
-    pub received: u32,
-    pub duplicates: u32,
+    pub refused: i32,
+    pub received: i32,
+    pub duplicates: i32,
     /// Envelopes that would not open, or whose message was refused.
-    pub rejected: u32,
+    pub rejected: i32,
     /// Envelopes from people not (yet) comrades, left to try again.
-    pub from_strangers: u32,
+    pub from_strangers: i32,
     /// The relay's bad answers (garbage, forgeries, floods), skipped.
-    pub bad_answers: u32,
+    pub bad_answers: i32,
     /// Why the relay could not be used this time; what waits is kept.
     pub unreachable: Option<String>,
 }
@@ -93,10 +94,6 @@ pub struct SyncSummary {
     pub retired: bool,
 }
 
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
 impl From<RelayReport> for RelaySummary {
     fn from(r: RelayReport) -> Self {
         RelaySummary {
@@ -107,7 +104,7 @@ impl From<RelayReport> for RelaySummary {
             duplicates: count(r.duplicates),
             rejected: count(r.rejected.values().sum::<usize>() + r.turned_down),
             from_strangers: count(r.from_strangers),
-            bad_answers: count(r.problems.values().sum()),
+            bad_answers: count(r.problems.values().sum::<usize>()),
             unreachable: r.unreachable.map(|e| e.to_string()),
         }
     }

@@ -12,6 +12,8 @@ use tend_core::identity::RecoveryError;
 use tend_core::pulse::PulseError;
 use tend_core::vault::BackupError;
 
+use crate::numbers::big_count;
+
 /// `Display` crosses too: Kotlin's `message` and Swift's `errorDescription`
 /// carry these texts (see generate.sh).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -36,12 +38,12 @@ pub enum TendError {
     #[error("invalid {field}: {problem}")]
     Invalid { field: String, problem: String },
     #[error("mood {value} is not on the scale of {steps} steps")]
-    MoodOutOfScale { value: u8, steps: u8 },
+    MoodOutOfScale { value: i32, steps: i32 },
     /// A scale has 3 to 10 steps.
     #[error("a mood scale has 3 to 10 steps, not {steps}")]
-    MoodScaleSize { steps: u64 },
+    MoodScaleSize { steps: i64 },
     #[error("{entries} entries use moods above {steps}")]
-    MoodScaleShrink { steps: u8, entries: u64 },
+    MoodScaleShrink { steps: i32, entries: i64 },
     #[error("another {what} already has that name")]
     NameTaken { what: String },
     #[error("envelope refused: {problem}")]
@@ -62,7 +64,7 @@ pub enum TendError {
     Backup { problem: BackupError },
     /// `line` is the file's line, where one is known.
     #[error("import failed: {problem}")]
-    Import { line: Option<u64>, problem: String },
+    Import { line: Option<i64>, problem: String },
     #[error("this backup needs a passphrase")]
     PassphraseNeeded,
     /// zxcvbn's words: why, and what would help. Never the passphrase.
@@ -105,11 +107,17 @@ impl From<tend_core::Error> for TendError {
                 field: field.into(),
                 problem: problem.into(),
             },
-            E::MoodOutOfScale { value, steps } => TendError::MoodOutOfScale { value, steps },
-            E::MoodScaleSize(steps) => TendError::MoodScaleSize {
-                steps: steps as u64,
+            E::MoodOutOfScale { value, steps } => TendError::MoodOutOfScale {
+                value: value.into(),
+                steps: steps.into(),
             },
-            E::MoodScaleShrink { steps, entries } => TendError::MoodScaleShrink { steps, entries },
+            E::MoodScaleSize(steps) => TendError::MoodScaleSize {
+                steps: big_count(steps),
+            },
+            E::MoodScaleShrink { steps, entries } => TendError::MoodScaleShrink {
+                steps: steps.into(),
+                entries: big_count(entries),
+            },
             E::NameTaken { what } => TendError::NameTaken { what: what.into() },
             E::TagExists => TendError::NameTaken { what: "tag".into() },
             E::Envelope(problem) => TendError::Envelope { problem },
@@ -121,7 +129,7 @@ impl From<tend_core::Error> for TendError {
             E::Recovery(problem) => TendError::Recovery { problem },
             E::Backup(problem) => TendError::Backup { problem },
             E::ImportLine { line, problem } => TendError::Import {
-                line: Some(line),
+                line: Some(big_count(line)),
                 problem,
             },
             E::Import(problem) => TendError::Import {

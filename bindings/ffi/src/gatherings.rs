@@ -1,6 +1,6 @@
 //! Gatherings, occurrences, RSVPs, reminders and iCalendar.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use tend_core::comrades::Recipient;
 use tend_core::envelope::Sealed;
 use tend_core::gatherings::{
@@ -8,19 +8,16 @@ use tend_core::gatherings::{
 };
 
 use crate::TendError;
-use crate::time::{invalid, parse_local};
+use crate::numbers::{count, from_app};
 use crate::vault::TendVault;
 
 /// The monthly restorative gathering, first on or after `from` (`YYYY-MM-DD`).
 #[uniffi::export]
 pub fn monthly_restorative_gathering(
-    from: String,
+    from: NaiveDate,
     time_zone: String,
     location: String,
 ) -> Result<NewGathering, TendError> {
-    let from: NaiveDate = from
-        .parse()
-        .map_err(|_| invalid("from", "not a date like 2026-11-26"))?;
     Ok(NewGathering::monthly_restorative(
         from, &time_zone, &location,
     ))
@@ -29,16 +26,16 @@ pub fn monthly_restorative_gathering(
 /// The first `count` starts of a rule: to check a rule before saving it.
 #[uniffi::export]
 pub fn expand_recurrence(
-    starts_at: String,
+    starts_at: NaiveDateTime,
     time_zone: String,
     rule: Option<String>,
-    count: u32,
+    count: i32,
 ) -> Result<Vec<DateTime<Utc>>, TendError> {
     let starts = core::expand(
-        parse_local(&starts_at, "start")?,
+        starts_at,
         &time_zone,
         rule.as_deref(),
-        count as usize,
+        from_app(count, "count")?,
     )?;
     Ok(starts.iter().map(|t| t.with_timezone(&Utc)).collect())
 }
@@ -81,20 +78,21 @@ impl TendVault {
     pub async fn next_reminders(
         &self,
         now: DateTime<Utc>,
-        count: u32,
+        count: i32,
     ) -> Result<Vec<Reminder>, TendError> {
-        self.with(move |v| Ok(v.gatherings().next_reminders(now, count as usize)?))
+        let count = from_app(count, "count")?;
+        self.with(move |v| Ok(v.gatherings().next_reminders(now, count)?))
             .await
     }
 
     pub async fn cancel_occurrence(
         &self,
         id: String,
-        original_start: String,
+        original_start: NaiveDateTime,
     ) -> Result<(), TendError> {
         self.with(move |v| {
             Ok(v.gatherings()
-                .cancel_occurrence(id.parse()?, parse_local(&original_start, "occurrence")?)?)
+                .cancel_occurrence(id.parse()?, original_start)?)
         })
         .await
     }
@@ -102,16 +100,19 @@ impl TendVault {
     pub async fn move_occurrence(
         &self,
         id: String,
-        original_start: String,
-        to: String,
-        duration_minutes: Option<u32>,
+        original_start: NaiveDateTime,
+        to: NaiveDateTime,
+        duration_minutes: Option<i32>,
     ) -> Result<(), TendError> {
+        let minutes: Option<u32> = duration_minutes
+            .map(|m| from_app(m, "duration minutes"))
+            .transpose()?;
         self.with(move |v| {
             Ok(v.gatherings().move_occurrence(
                 id.parse()?,
-                parse_local(&original_start, "occurrence")?,
-                parse_local(&to, "new start")?,
-                duration_minutes.map(|m| Duration::minutes(m as i64)),
+                original_start,
+                to,
+                minutes.map(|m| Duration::minutes(m.into())),
             )?)
         })
         .await
@@ -120,17 +121,13 @@ impl TendVault {
     pub async fn rsvp(
         &self,
         id: String,
-        original_start: String,
+        original_start: NaiveDateTime,
         response: Option<Rsvp>,
         note: Option<String>,
     ) -> Result<(), TendError> {
         self.with(move |v| {
-            Ok(v.gatherings().rsvp(
-                id.parse()?,
-                parse_local(&original_start, "occurrence")?,
-                response,
-                note.as_deref(),
-            )?)
+            Ok(v.gatherings()
+                .rsvp(id.parse()?, original_start, response, note.as_deref())?)
         })
         .await
     }
@@ -179,13 +176,10 @@ impl TendVault {
     pub async fn attendees(
         &self,
         id: String,
-        original_start: String,
+        original_start: NaiveDateTime,
     ) -> Result<Vec<Attendee>, TendError> {
-        self.with(move |v| {
-            Ok(v.gatherings()
-                .attendees(id.parse()?, parse_local(&original_start, "occurrence")?)?)
-        })
-        .await
+        self.with(move |v| Ok(v.gatherings().attendees(id.parse()?, original_start)?))
+            .await
     }
 
     /// My line for the occurrence's greeting round, or a pass (`None`):
@@ -193,35 +187,34 @@ impl TendVault {
     pub async fn write_round_line(
         &self,
         id: String,
-        original_start: String,
+        original_start: NaiveDateTime,
         line: Option<String>,
     ) -> Result<(), TendError> {
         self.with(move |v| {
-            Ok(v.gatherings().write_round_line(
-                id.parse()?,
-                parse_local(&original_start, "occurrence")?,
-                line.as_deref(),
-            )?)
+            Ok(v.gatherings()
+                .write_round_line(id.parse()?, original_start, line.as_deref())?)
         })
         .await
     }
 
     /// As organiser: opens the round now (it opens by itself at the start).
-    pub async fn open_round(&self, id: String, original_start: String) -> Result<(), TendError> {
-        self.with(move |v| {
-            Ok(v.gatherings()
-                .open_round(id.parse()?, parse_local(&original_start, "occurrence")?)?)
-        })
-        .await
+    pub async fn open_round(
+        &self,
+        id: String,
+        original_start: NaiveDateTime,
+    ) -> Result<(), TendError> {
+        self.with(move |v| Ok(v.gatherings().open_round(id.parse()?, original_start)?))
+            .await
     }
 
     /// The round as this vault holds it: its lines in order once open.
-    pub async fn round(&self, id: String, original_start: String) -> Result<Round, TendError> {
-        self.with(move |v| {
-            Ok(v.gatherings()
-                .round(id.parse()?, parse_local(&original_start, "occurrence")?)?)
-        })
-        .await
+    pub async fn round(
+        &self,
+        id: String,
+        original_start: NaiveDateTime,
+    ) -> Result<Round, TendError> {
+        self.with(move |v| Ok(v.gatherings().round(id.parse()?, original_start)?))
+            .await
     }
 
     /// One gathering, or all, as `.ics` text.
@@ -234,10 +227,10 @@ impl TendVault {
     }
 
     /// All events of an `.ics` file, or none; floating times in `default_zone`.
-    pub async fn import_ics(&self, text: String, default_zone: String) -> Result<u32, TendError> {
+    pub async fn import_ics(&self, text: String, default_zone: String) -> Result<i32, TendError> {
         self.with(move |v| {
             let s = v.gatherings().import_ics(&text, &default_zone)?;
-            Ok((s.added + s.updated) as u32)
+            Ok(count(s.added + s.updated))
         })
         .await
     }

@@ -8,16 +8,9 @@ use tend_core::journal::{
 };
 
 use crate::TendError;
+use crate::numbers::{big_count, from_app};
 use crate::time::invalid;
 use crate::vault::TendVault;
-
-fn date(text: Option<String>, field: &str) -> Result<Option<NaiveDate>, TendError> {
-    text.map(|t| {
-        t.parse()
-            .map_err(|_| invalid(field, "not a date like 2026-11-26"))
-    })
-    .transpose()
-}
 
 #[uniffi::export]
 impl TendVault {
@@ -37,30 +30,31 @@ impl TendVault {
 
     /// Deletes an entry with its sealed copies still in the outbox; returns
     /// how many copies went. Delivered copies stay with their recipients.
-    pub async fn delete_entry(&self, id: String) -> Result<u64, TendError> {
-        self.with(move |v| Ok(v.journal().delete(id.parse()?)?))
+    pub async fn delete_entry(&self, id: String) -> Result<i64, TendError> {
+        self.with(move |v| Ok(big_count(v.journal().delete(id.parse()?)?)))
             .await
     }
 
     /// Deletes the entries comrades shared with me that arrived before `before`.
-    pub async fn clear_shared_before(&self, before: DateTime<Utc>) -> Result<u64, TendError> {
-        self.with(move |v| Ok(v.journal().clear_shared_before(before)?))
+    pub async fn clear_shared_before(&self, before: DateTime<Utc>) -> Result<i64, TendError> {
+        self.with(move |v| Ok(big_count(v.journal().clear_shared_before(before)?)))
             .await
     }
 
     /// Newest first; `limit` at most 500. `from` and `to` are local dates.
     pub async fn list_entries(
         &self,
-        limit: u32,
+        limit: i32,
         after: Option<String>,
-        from: Option<String>,
-        to: Option<String>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
         tag: Option<String>,
     ) -> Result<EntryPage, TendError> {
+        let limit = from_app(limit, "limit")?;
         self.with(move |v| {
             let filter = core::EntryFilter {
-                from: date(from, "from")?,
-                to: date(to, "to")?,
+                from,
+                to,
                 tag,
                 ..Default::default()
             };
@@ -70,17 +64,18 @@ impl TendVault {
         .await
     }
 
-    pub async fn search(&self, query: String, limit: u32) -> Result<Vec<SearchHit>, TendError> {
+    pub async fn search(&self, query: String, limit: i32) -> Result<Vec<SearchHit>, TendError> {
+        let limit = from_app(limit, "limit")?;
         self.with(move |v| Ok(v.journal().search(&query, limit)?))
             .await
     }
 
     pub async fn insights(
         &self,
-        from: Option<String>,
-        to: Option<String>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
     ) -> Result<Insights, TendError> {
-        self.with(move |v| Ok(v.journal().insights(date(from, "from")?, date(to, "to")?)?))
+        self.with(move |v| Ok(v.journal().insights(from, to)?))
             .await
     }
 

@@ -11,6 +11,7 @@
 #[cfg(feature = "bench")]
 mod bench;
 mod care;
+mod changes;
 mod collective;
 mod custody;
 mod delivery;
@@ -18,14 +19,16 @@ mod error;
 mod gatherings;
 mod journal;
 mod moving;
+mod numbers;
 mod pulse;
 mod sharing;
 mod time;
 mod vault;
 
+pub use changes::{ChangeListener, ChangeSubscription};
 pub use error::TendError;
 pub use tend_core::Change;
-pub use vault::{ChangeListener, KeyProvider, TendVault};
+pub use vault::{KeyProvider, TendVault};
 
 uniffi::setup_scaffolding!();
 

@@ -6,6 +6,7 @@ use tend_core::Vault;
 use tend_core::delivery::{MoveCode, MoveReceiver, RelayUrl, Transport};
 
 use crate::delivery::{DeliveryTransport, Foreign};
+use crate::numbers::{big_count, count};
 use crate::vault::{self, KeyProvider, TendVault};
 use crate::{TendError, off_thread};
 
@@ -22,8 +23,8 @@ pub struct MoveReceiving {
 /// What the old phone sent.
 #[derive(uniffi::Record)]
 pub struct MoveSummary {
-    pub pieces: u32,
-    pub bytes: u64,
+    pub pieces: i32,
+    pub bytes: i64,
     /// Every piece reached a relay, and this vault retired (read-only).
     pub complete: bool,
 }
@@ -171,8 +172,8 @@ fn send(
         .delivery()
         .send_move(&MoveCode::parse(code)?, transport)?;
     Ok(MoveSummary {
-        pieces: sent.pieces,
-        bytes: sent.bytes,
+        pieces: count(sent.pieces),
+        bytes: big_count(sent.bytes),
         complete: sent.complete,
     })
 }

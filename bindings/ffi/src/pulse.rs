@@ -8,6 +8,7 @@ use tend_core::envelope::Sealed;
 use tend_core::pulse::{Pulse, PulseAnswer, StartedPulse};
 
 use crate::TendError;
+use crate::numbers::from_app;
 use crate::vault::TendVault;
 
 #[uniffi::export]
@@ -17,13 +18,13 @@ impl TendVault {
     pub async fn start_pulse(
         &self,
         collective_id: String,
-        open_for_hours: Option<u32>,
+        open_for_hours: Option<i32>,
     ) -> Result<StartedPulse, TendError> {
-        self.with(move |v| {
-            let open_for = open_for_hours.map(|h| Duration::hours(h.into()));
-            Ok(v.pulses().start(collective_id.parse()?, open_for)?)
-        })
-        .await
+        let open_for = open_for_hours
+            .map(|h| from_app::<u32>(h, "open for hours").map(|h| Duration::hours(h.into())))
+            .transpose()?;
+        self.with(move |v| Ok(v.pulses().start(collective_id.parse()?, open_for)?))
+            .await
     }
 
     /// My answer, split into shares for the talliers; my vault keeps only

@@ -1,13 +1,14 @@
 //! The vault's lifecycle: create, open, lock, passphrase, rekey, panic
-//! wipe; the app's key provider; and change notices.
+//! wipe; and the app's key provider.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tend_core::sealed::{OpenWith, SealWith};
 use tend_core::vault::{AutomaticBackups, BackupSummary, KeyWrapper, Retirement};
-use tend_core::{Change, DataKey, KdfParams, Vault};
+use tend_core::{DataKey, KdfParams, Vault};
 
+use crate::changes::Subscribers;
 use crate::{TendError, off_thread};
 
 /// The app's key store: Android Keystore or iOS Keychain wraps the vault's
@@ -24,12 +25,6 @@ pub trait KeyProvider: Send + Sync {
 pub fn generate_passphrase() -> String {
     use tend_core::ExposeSecret;
     tend_core::passphrase::generate().expose_secret().to_owned()
-}
-
-/// Told of changes after they are saved, on a background thread.
-#[uniffi::export(with_foreign)]
-pub trait ChangeListener: Send + Sync {
-    fn changed(&self, what: Change);
 }
 
 /// The app's provider seen as the core's `KeyWrapper`. The core only knows
@@ -94,12 +89,17 @@ fn zeroize(bytes: &mut [u8]) {
 #[derive(uniffi::Object)]
 pub struct TendVault {
     pub(crate) vault: Arc<Vault>,
+    pub(crate) changes: Arc<Subscribers>,
 }
 
 impl TendVault {
     pub(crate) fn wrap(vault: Vault) -> Arc<TendVault> {
+        let changes = Arc::new(Subscribers::default());
+        let hub = changes.clone();
+        vault.set_change_listener(Some(Arc::new(move |change| hub.notify(change))));
         Arc::new(TendVault {
             vault: Arc::new(vault),
+            changes,
         })
     }
 
@@ -349,13 +349,6 @@ pub async fn wipe_vault(dir: String) -> Result<(), TendError> {
 
 #[uniffi::export]
 impl TendVault {
-    /// Changes are reported to `listener` from now on; `None` stops that.
-    pub fn set_listener(&self, listener: Option<Arc<dyn ChangeListener>>) {
-        self.vault.set_change_listener(listener.map(|app| {
-            Arc::new(move |change| app.changed(change)) as Arc<dyn Fn(Change) + Send + Sync>
-        }));
-    }
-
     /// Everything this vault holds, sealed, written to `path` (replaced only
     /// once the whole backup is on disk): what a new phone restores from.
     pub async fn write_backup(

@@ -37,8 +37,8 @@ struct RemindersView: View {
             }
             backgroundLock = BackgroundLock(vault: vault, delay: 60)
             try await NotificationScheduler().reschedule(vault: vault)
-            let next = try await vault.nextReminders(now: Date().tendMilliseconds, count: 5)
-            lines = next.map { "\($0.fires.formatted()) — \($0.title)" }
+            let next = try await vault.nextReminders(now: Date(), count: 5)
+            lines = next.map { "\($0.firesAt.formatted()) — \($0.title)" }
         } catch {
             lines = ["Could not open the vault: \(error)"]
         }

@@ -16,8 +16,8 @@ public final class NotificationScheduler {
     public func reschedule(vault: TendVault, now: Date = Date()) async throws {
         let pending = await center.pendingNotificationRequests()
         let ours = Set(pending.map(\.identifier).filter { $0.hasPrefix("tend.") })
-        let reminders = try await vault.nextReminders(now: now.tendMilliseconds,
-                                                     count: UInt32(NotificationPlan.systemLimit))
+        let reminders = try await vault.nextReminders(now: now,
+                                                     count: Int32(NotificationPlan.systemLimit))
         let plan = NotificationPlan(reminders: reminders, pending: ours,
                                     othersPending: pending.count - ours.count)
         center.removePendingNotificationRequests(withIdentifiers: plan.remove)
@@ -25,7 +25,7 @@ public final class NotificationScheduler {
             let content = UNMutableNotificationContent()
             content.title = add.aboutGathering ? "A gathering is coming up" : "Agreements to review"
             content.body = "Open Tend to see which."
-            let seconds = max(1, Date(tendMilliseconds: add.fireAtMs).timeIntervalSince(now))
+            let seconds = max(1, add.fireAt.timeIntervalSince(now))
             let trigger = UNTimeIntervalNotificationTrigger(timeInterval: seconds, repeats: false)
             try await center.add(UNNotificationRequest(identifier: add.identifier, content: content, trigger: trigger))
         }

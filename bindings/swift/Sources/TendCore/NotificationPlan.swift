@@ -4,10 +4,10 @@ import Foundation
 /// the core's next reminders. iOS keeps at most 64 pending notifications per
 /// app; the plan never asks for more than the room left. Platform-free, so
 /// it is tested on Linux; `ios/` applies it with UNUserNotificationCenter.
-public struct NotificationPlan: Equatable {
-    public struct Add: Equatable {
+public struct NotificationPlan: Equatable, Sendable {
+    public struct Add: Equatable, Sendable {
         public let identifier: String
-        public let fireAtMs: Int64
+        public let fireAt: Date
         /// A gathering's, or else a collective's agreements review.
         public let aboutGathering: Bool
     }
@@ -31,7 +31,7 @@ public struct NotificationPlan: Equatable {
     public init(reminders: [Reminder], pending: Set<String>, othersPending: Int = 0) {
         let room = max(0, Self.systemLimit - othersPending)
         let wanted = reminders.prefix(room).map {
-            Add(identifier: Self.identifier(for: $0), fireAtMs: $0.firesAt,
+            Add(identifier: Self.identifier(for: $0), fireAt: $0.firesAt,
                 aboutGathering: $0.gathering != nil)
         }
         let wantedIds = Set(wanted.map(\.identifier))

@@ -19,13 +19,6 @@ final class PadKeyProvider: KeyProvider, @unchecked Sendable {
     }
 }
 
-final class Listener: ChangeListener, @unchecked Sendable {
-    private let lock = NSLock()
-    private var heard: [Change] = []
-    func changed(what: Change) { lock.lock(); heard.append(what); lock.unlock() }
-    func count(_ change: Change) -> Int { lock.lock(); defer { lock.unlock() }; return heard.filter { $0 == change }.count }
-}
-
 func entry(_ body: String, mood: UInt8? = nil, feelings: [String] = []) -> NewEntry {
     NewEntry(writtenAt: nil, mood: mood, feelings: feelings,
              activities: [], title: nil, body: body)
@@ -44,7 +37,7 @@ final class MemoryTransport: DeliveryTransport, @unchecked Sendable {
         return nil
     }
 
-    func fetch(relay: String, mailbox: String, since: Int64?) throws -> [Arrival] {
+    func fetch(relay: String, mailbox: String, since: Date?) throws -> [Arrival] {
         lock.lock(); defer { lock.unlock() }
         return waiting[mailbox] ?? []
     }
@@ -56,7 +49,9 @@ final class MemoryTransport: DeliveryTransport, @unchecked Sendable {
     }
 }
 
-final class TendCoreTests: XCTestCase {
+// Unchecked: Linux's XCTest wraps each async test in a closure that
+// captures the case; each test runs alone on its own instance.
+final class TendCoreTests: XCTestCase, @unchecked Sendable {
     var dir: URL!
 
     override func setUp() {
@@ -354,7 +349,7 @@ final class TendCoreTests: XCTestCase {
         var settings = try await alice.collective(collectiveId: founded.id).settings
         settings.reviewAgreementsOn = day
         _ = try await alice.setCollectiveSettings(collectiveId: founded.id, settings: settings)
-        let reminders = try await alice.nextReminders(now: Date().tendMilliseconds, count: 20)
+        let reminders = try await alice.nextReminders(now: Date(), count: 20)
         let review = reminders.filter { $0.collective == founded.id }
         XCTAssertEqual(review.count, 2)
         XCTAssertNil(review.first?.gathering)
@@ -599,13 +594,12 @@ final class TendCoreTests: XCTestCase {
         let preset = try monthlyRestorativeGathering(from: "2026-11-26", timeZone: "America/Chicago", location: "")
         let gathering = try await vault.addGathering(gathering: preset)
         XCTAssertEqual(gathering.startsAt, "2026-12-05T18:00:00")
-        let reminders = try await vault.nextReminders(now: 1_795_694_400_000, count: 4)
+        let reminders = try await vault.nextReminders(now: Date(timeIntervalSince1970: 1_795_694_400), count: 4)
         XCTAssertEqual(reminders.count, 4)
-        XCTAssertEqual(reminders[0].firesAt, 1_795_910_400_000)
-        XCTAssertEqual(reminders[0].fires, Date(timeIntervalSince1970: 1_795_910_400))
+        XCTAssertEqual(reminders[0].firesAt, Date(timeIntervalSince1970: 1_795_910_400))
         XCTAssertEqual(Date(tendMilliseconds: 1_234).tendMilliseconds, 1_234)
         let starts = try expandRecurrence(startsAt: "2026-03-07T02:30", timeZone: "America/Chicago", rule: "FREQ=DAILY", count: 2)
-        XCTAssertEqual(starts[1], 1_772_958_600_000)
+        XCTAssertEqual(starts[1], Date(timeIntervalSince1970: 1_772_958_600))
     }
 
     func testTheNotificationPlanKeepsWithinIOSLimitAndFollowsChanges() async throws {
@@ -615,16 +609,16 @@ final class TendCoreTests: XCTestCase {
             weekly.recurrence = "FREQ=WEEKLY"
             _ = try await vault.addGathering(gathering: weekly)
         }
-        let now: Int64 = 1_795_694_400_000
+        let now = Date(timeIntervalSince1970: 1_795_694_400)
         let reminders = try await vault.nextReminders(now: now, count: 100)
         let first = NotificationPlan(reminders: reminders, pending: [], othersPending: 4)
         XCTAssertEqual(first.add.count, 60, "64 less the app's other 4")
         XCTAssertTrue(first.remove.isEmpty)
-        XCTAssertEqual(first.add.map(\.fireAtMs), first.add.map(\.fireAtMs).sorted())
+        XCTAssertEqual(first.add.map(\.fireAt), first.add.map(\.fireAt).sorted())
 
         // A week later: passed ones go, new ones come, the rest stay.
         let pending = Set(first.add.map(\.identifier))
-        let later = try await vault.nextReminders(now: now + 7 * 86_400_000, count: 100)
+        let later = try await vault.nextReminders(now: now + 7 * 86_400, count: 100)
         let second = NotificationPlan(reminders: later, pending: pending, othersPending: 4)
         XCTAssertFalse(second.remove.isEmpty)
         XCTAssertEqual(second.add.count, second.remove.count)
@@ -670,18 +664,32 @@ final class TendCoreTests: XCTestCase {
         }
     }
 
-    func testManyTasksAtOnceAndTheListenerHearsEachChange() async throws {
+    func testManyTasksAtOnceAndEveryChangesStreamHearsEachChange() async throws {
         let vault = try await member("Alice")
-        let listener = Listener()
-        vault.setListener(listener: listener)
+        // Two watchers, each its own stream; each counts 50 journal notices.
+        let first = vault.changes, second = vault.changes
+        let watchers = [first, second].map { stream in
+            Task { () -> Int in
+                var journal = 0
+                for await change in stream where change == .journal {
+                    journal += 1
+                    if journal == 50 { break }
+                }
+                return journal
+            }
+        }
+        // The streams subscribe as they are made, before any write.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 1...50 {
                 group.addTask { _ = try await vault.addEntry(entry: entry("entry \(i)")) }
             }
             try await group.waitForAll()
         }
+        for watcher in watchers {
+            let heard = await watcher.value
+            XCTAssertEqual(heard, 50)
+        }
         let page = try await vault.listEntries(limit: 100, after: nil, from: nil, to: nil, tag: nil)
         XCTAssertEqual(page.entries.count, 50)
-        XCTAssertEqual(listener.count(.journal), 50)
     }
 }

@@ -11,6 +11,7 @@ import app.tend.core.createVault
 import app.tend.core.monthlyRestorativeGathering
 import app.tend.core.openVault
 import java.io.File
+import java.time.Instant
 import java.time.LocalDate
 import java.time.ZoneId
 import kotlinx.coroutines.CoroutineScope
@@ -34,14 +35,14 @@ class MainActivity : Activity(), CoroutineScope by MainScope() {
             } catch (e: TendException.VaultNotFound) {
                 createVault(dir, keys).also {
                     val zone = ZoneId.systemDefault().id
-                    it.addGathering(monthlyRestorativeGathering(LocalDate.now().toString(), zone, ""))
+                    it.addGathering(monthlyRestorativeGathering(LocalDate.now(), zone, ""))
                 }
             }
             // A minute in the background and the vault locks (its key dropped).
             VaultAutoLock(application, delayMillis = 60_000) { vault.lock() }.install()
             ReminderScheduler(this@MainActivity).reschedule(vault)
-            val next = vault.nextReminders(System.currentTimeMillis(), 1u).firstOrNull()
-            text.text = next?.let { "Next reminder: ${java.util.Date(it.firesAt)} for ${it.title}" }
+            val next = vault.nextReminders(Instant.now(), 1).firstOrNull()
+            text.text = next?.let { "Next reminder: ${it.firesAt.atZone(ZoneId.systemDefault())} for ${it.title}" }
                 ?: "No reminders ahead."
         }
     }

@@ -6,6 +6,7 @@ import android.content.Context
 import android.content.Intent
 import android.os.Build
 import app.tend.core.TendVault
+import java.time.Instant
 
 /**
  * Turns the core's "next N reminders" into AlarmManager alarms. Only fire
@@ -19,13 +20,15 @@ class ReminderScheduler(private val context: Context) {
     private val prefs = context.getSharedPreferences("tend-reminders", Context.MODE_PRIVATE)
 
     /** Asks the vault for the next reminders and replaces the scheduled set. */
-    suspend fun reschedule(vault: TendVault, now: Long = System.currentTimeMillis()) {
-        val next = vault.nextReminders(now, MAX_ALARMS.toUInt())
-        schedule(next.map { it.firesAt }, next.filter { it.gathering == null }.map { it.firesAt }.toSet())
+    suspend fun reschedule(vault: TendVault, now: Instant = Instant.now()) {
+        val next = vault.nextReminders(now, MAX_ALARMS)
+        val at = next.map { it.firesAt.toEpochMilli() }
+        schedule(at, next.filter { it.gathering == null }.map { it.firesAt.toEpochMilli() }.toSet())
     }
 
     /**
-     * Replaces the scheduled alarms with these fire times (soonest first);
+     * Replaces the scheduled alarms with these fire times (Unix
+     * milliseconds, as AlarmManager takes them; soonest first);
      * those in [reviews] are agreements reviews, the rest gatherings.
      */
     fun schedule(fireTimes: List<Long>, reviews: Set<Long> = emptySet()) {

@@ -42,17 +42,17 @@ fun main() = runBlocking {
     }
 
     // Warm up the JIT and the library.
-    repeat(20_000) { benchNoop(it.toUInt()) }
-    repeat(200) { alice.listEntries(50u, null, null, null, null) }
+    repeat(20_000) { benchNoop(it) }
+    repeat(200) { alice.listEntries(50, null, null, null, null) }
 
     val rows = mutableListOf<Triple<String, Double, Double>>()
     val noopN = 200_000
-    val jvmNoop = timeEach(noopN) { benchNoop(it.toUInt()) }
+    val jvmNoop = timeEach(noopN) { benchNoop(it) }
     val rustNoop = rustPerCall(alice, BenchOp.NOOP, noopN, listOf())
     rows += Triple("trivial call (sync)", jvmNoop, rustNoop)
 
     val listN = 300
-    val jvmList = timeEach(listN) { alice.listEntries(50u, null, null, null, null) }
+    val jvmList = timeEach(listN) { alice.listEntries(50, null, null, null, null) }
     val rustList = rustPerCall(alice, BenchOp.LIST_FIFTY, listN, listOf())
     rows += Triple("list 50 entries (suspend)", jvmList, rustList)
 
@@ -66,7 +66,7 @@ fun main() = runBlocking {
         }
         median(rounds).toDouble() / openN
     }
-    val rustOpen = median((1..5).map { benchRustNanos(bob, BenchOp.OPEN_ENVELOPE, openN.toUInt(), sealMany(openN)).toLong() }).toDouble() / openN
+    val rustOpen = median((1..5).map { benchRustNanos(bob, BenchOp.OPEN_ENVELOPE, openN, sealMany(openN)) }).toDouble() / openN
     rows += Triple("open one 1 KiB envelope (suspend)", jvmOpen, rustOpen)
 
     println("| Operation | Kotlin on the JVM | Rust directly | Overhead per call |")
@@ -77,7 +77,7 @@ fun main() = runBlocking {
 }
 
 private fun rustPerCall(vault: TendVault, op: BenchOp, n: Int, envelopes: List<ByteArray>): Double =
-    median((1..7).map { benchRustNanos(vault, op, n.toUInt(), envelopes).toLong() }).toDouble() / n
+    median((1..7).map { benchRustNanos(vault, op, n, envelopes) }).toDouble() / n
 
 private fun fmt(nanos: Double): String = when {
     nanos >= 1_000_000 -> "%.2f ms".format(nanos / 1_000_000)

@@ -3,11 +3,22 @@ package app.tend.core
 import app.tend.core.model.*
 import java.nio.file.Files
 import java.nio.file.Path
+import java.time.Instant
+import java.time.LocalDate
+import java.time.LocalDateTime
 import java.util.concurrent.CopyOnWriteArrayList
+import kotlin.coroutines.CoroutineContext
+import kotlin.coroutines.EmptyCoroutineContext
+import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.produceIn
+import kotlinx.coroutines.flow.receiveAsFlow
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotEquals
@@ -45,7 +56,7 @@ class MemoryTransport : DeliveryTransport {
         return null
     }
 
-    override fun fetch(relay: String, mailbox: String, since: Long?): List<Arrival> =
+    override fun fetch(relay: String, mailbox: String, since: Instant?): List<Arrival> =
         waiting[mailbox].orEmpty().toList()
 
     override fun forget(relay: String, mailbox: String, ids: List<String>) {
@@ -54,9 +65,16 @@ class MemoryTransport : DeliveryTransport {
     }
 }
 
-class TendTest {
+open class TendTest {
     @TempDir
     lateinit var dir: Path
+
+    /** Where the suite's coroutines run; [TendUnconfinedTest] runs it all again on Unconfined. */
+    protected open val dispatcher: CoroutineContext = EmptyCoroutineContext
+
+    /** A test's body; a call that never completes fails it instead of hanging the build. */
+    protected fun journey(body: suspend CoroutineScope.() -> Unit) =
+        runBlocking(dispatcher) { withTimeout(300_000) { body() } }
 
     private suspend fun member(name: String): TendVault {
         val vault = createVault(dir.resolve(name).toString(), PadKeyProvider(name.length.toByte()))
@@ -65,31 +83,31 @@ class TendTest {
     }
 
     @Test
-    fun `a vault made with a Kotlin key provider opens only with it`() = runBlocking<Unit> {
+    fun `a vault made with a Kotlin key provider opens only with it`() = journey {
         val path = dir.resolve("v").toString()
         val vault = createVault(path, PadKeyProvider(7))
         vault.addEntry(entry("kept under the Keystore"))
         vault.lock()
         assertTrue(vault.isLocked())
-        assertThrows<TendException.Locked> { runBlocking { vault.search("kept", 10u) } }
-        assertThrows<TendException.WrongKey> { runBlocking { openVault(path, PadKeyProvider(9)) } }
+        assertThrows<TendException.Locked> { runBlocking(dispatcher) { vault.search("kept", 10) } }
+        assertThrows<TendException.WrongKey> { runBlocking(dispatcher) { openVault(path, PadKeyProvider(9)) } }
         vault.unlock(PadKeyProvider(7))
-        assertEquals(1, vault.search("keystore", 10u).size)
+        assertEquals(1, vault.search("keystore", 10).size)
         vault.rekey(PadKeyProvider(7))
         val reopened = openVault(path, PadKeyProvider(7))
-        assertEquals("kept under the Keystore", reopened.listEntries(10u, null, null, null, null).entries[0].body)
+        assertEquals("kept under the Keystore", reopened.listEntries(10, null, null, null, null).entries[0].body)
         assertFalse(Files.readAllBytes(dir.resolve("v/wrapped.key")).decodeToString().contains("kept"))
         reopened.wipe()
-        assertThrows<TendException.VaultNotFound> { runBlocking { openVault(path, PadKeyProvider(7)) } }
+        assertThrows<TendException.VaultNotFound> { runBlocking(dispatcher) { openVault(path, PadKeyProvider(7)) } }
     }
 
     @Test
-    fun `an exception's message is the core's own text`() = runBlocking<Unit> {
+    fun `an exception's message is the core's own text`() = journey {
         assertEquals("wrong key or passphrase", TendException.WrongKey().message)
         assertEquals("journal entry not found", TendException.NotFound("journal entry").message)
         assertEquals("timed out", TransportFailure.TimedOut().message)
         val vault = member("Alice")
-        val missing = assertThrows<TendException.NotFound> { runBlocking { vault.recipientNamed("Nobody") } }
+        val missing = assertThrows<TendException.NotFound> { runBlocking(dispatcher) { vault.recipientNamed("Nobody") } }
         assertEquals(missing.toString(), missing.message)
         assertFalse(missing.message!!.contains("="), missing.message)
         val weak = assertThrows<TendException.WeakPassphrase> { RecoveryRequesting().save("alice") }
@@ -114,11 +132,11 @@ class TendTest {
     }
 
     @Test
-    fun `journal, search and insights`() = runBlocking<Unit> {
+    fun `journal, search and insights`() = journey {
         val vault = member("Alice")
         vault.addEntry(entry("Painted a heron by the canal", mood = 4, feelings = listOf("calm")))
         vault.addEntry(entry("Long shift, tired", mood = 2, feelings = listOf("tired")))
-        val hits = vault.search("her", 10u)
+        val hits = vault.search("her", 10)
         assertEquals(1, hits.size)
         assertTrue(hits[0].snippet.any { it.matched && it.text.lowercase() == "heron" })
         val insights = vault.insights(null, null)
@@ -132,7 +150,7 @@ class TendTest {
     }
 
     @Test
-    fun `two members swap cards, compare safety numbers and share an entry`() = runBlocking<Unit> {
+    fun `two members swap cards, compare safety numbers and share an entry`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         val bobAtAlice = alice.addComrade(bob.myCard(), null)
@@ -143,7 +161,7 @@ class TendTest {
         // Ending an identity conflict takes the card their phone shows, and only theirs.
         assertEquals(null, aliceAtBob.identityConflictAt)
         assertTrue(bob.resolveIdentityConflict(aliceAtBob.id, alice.myCard()).verified)
-        assertThrows<TendException.Invalid> { runBlocking { bob.resolveIdentityConflict(aliceAtBob.id, bob.myCard()) } }
+        assertThrows<TendException.Invalid> { runBlocking(dispatcher) { bob.resolveIdentityConflict(aliceAtBob.id, bob.myCard()) } }
 
         val written = alice.addEntry(entry("The heron came back"))
         val sealed = alice.shareEntry(written.id, listOf(Recipient.Comrade(bobAtAlice.id)), "for you")
@@ -154,24 +172,24 @@ class TendTest {
         val shared = bob.sharedWithMe()
         assertEquals("The heron came back", shared[0].body)
         assertEquals("for you", shared[0].note)
-        assertEquals(0, bob.listEntries(10u, null, null, null, null).entries.size)
+        assertEquals(0, bob.listEntries(10, null, null, null, null).entries.size)
 
-        val replay = assertThrows<TendException.Envelope> { runBlocking { bob.openEnvelope(sealed.bytes) } }
+        val replay = assertThrows<TendException.Envelope> { runBlocking(dispatcher) { bob.openEnvelope(sealed.bytes) } }
         assertEquals(EnvelopeError.Replayed, replay.problem)
         val tampered = sealed.bytes.copyOf().also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() }
-        val refused = assertThrows<TendException.Envelope> { runBlocking { bob.openEnvelope(tampered) } }
+        val refused = assertThrows<TendException.Envelope> { runBlocking(dispatcher) { bob.openEnvelope(tampered) } }
         assertEquals(EnvelopeError.Tampered, refused.problem)
     }
 
     @Test
-    fun `a member takes her identity back on a new phone with her recovery words`() = runBlocking<Unit> {
+    fun `a member takes her identity back on a new phone with her recovery words`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         assertNull(alice.recoverySetUpAt())
         val words = alice.setUpRecovery()
         assertEquals(12, words.split(" ").size)
         assertNotNull(alice.recoverySetUpAt())
-        val again = assertThrows<TendException.Recovery> { runBlocking { alice.setUpRecovery() } }
+        val again = assertThrows<TendException.Recovery> { runBlocking(dispatcher) { alice.setUpRecovery() } }
         assertEquals(RecoveryError.ALREADY_SET_UP, again.problem)
         val aliceAtBob = bob.addComrade(alice.myCard(), null)
         bob.markVerified(aliceAtBob.id)
@@ -184,16 +202,16 @@ class TendTest {
         assertEquals(aliceAtBob.id, recovered.id)
         assertTrue(recovered.verified)
         assertNotNull(recovered.recoveredAt)
-        val once = assertThrows<TendException.Recovery> { runBlocking { bob.acceptReplacement(statement) } }
+        val once = assertThrows<TendException.Recovery> { runBlocking(dispatcher) { bob.acceptReplacement(statement) } }
         assertEquals(RecoveryError.NO_SUCH_COMRADE, once.problem)
         val wrong = assertThrows<TendException.Recovery> {
-            runBlocking { phone.replacementStatement("not twelve words at all") }
+            runBlocking(dispatcher) { phone.replacementStatement("not twelve words at all") }
         }
         assertEquals(RecoveryError.WRONG_WORDS, wrong.problem)
     }
 
     @Test
-    fun `a whole-vault backup becomes the same member on a new phone`() = runBlocking<Unit> {
+    fun `a whole-vault backup becomes the same member on a new phone`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         val bobAtAlice = alice.addComrade(bob.myCard(), null)
@@ -208,11 +226,11 @@ class TendTest {
 
         val newPhone = dir.resolve("new phone").toString()
         val wrong = BackupOpener.Passphrase("not the passphrase at all, sorry")
-        assertThrows<TendException.WrongKey> { runBlocking { restoreVault(newPhone, file, wrong, PadKeyProvider(9)) } }
+        assertThrows<TendException.WrongKey> { runBlocking(dispatcher) { restoreVault(newPhone, file, wrong, PadKeyProvider(9)) } }
         val moved = restoreVault(newPhone, file, BackupOpener.Passphrase(passphrase), PadKeyProvider(9))
         assertEquals(alice.myCard(), moved.myCard())
         assertTrue(moved.comrades().single().verified)
-        assertEquals("Saw a kingfisher", moved.listEntries(10u, null, null, null, null).entries.single().body)
+        assertEquals("Saw a kingfisher", moved.listEntries(10, null, null, null, null).entries.single().body)
         val sealed = bob.shareEntry(bob.addEntry(entry("For the new phone")).id,
             listOf(Recipient.Comrade(bob.comrades().single().id)), null)
         assertEquals("Bob", moved.openEnvelope(sealed.bytes).sender.name)
@@ -224,18 +242,18 @@ class TendTest {
         moved.syncWith(transport, now)
         assertTrue(alice.syncWith(transport, now).retired)
         assertNotNull(alice.retirement())
-        assertThrows<TendException.Retired> { runBlocking { alice.addEntry(entry("On the old phone")) } }
+        assertThrows<TendException.Retired> { runBlocking(dispatcher) { alice.addEntry(entry("On the old phone")) } }
         assertFalse(moved.syncWith(transport, now).retired)
 
         Files.write(dir.resolve("not a backup"), "hello".toByteArray())
         val notOne = assertThrows<TendException.Backup> {
-            runBlocking { restoreVault(dir.resolve("other").toString(), dir.resolve("not a backup").toString(), wrong, PadKeyProvider(9)) }
+            runBlocking(dispatcher) { restoreVault(dir.resolve("other").toString(), dir.resolve("not a backup").toString(), wrong, PadKeyProvider(9)) }
         }
         assertEquals(BackupError.NOT_A_BACKUP, notOne.problem)
     }
 
     @Test
-    fun `a vault moves phone to phone and the old phone retires`() = runBlocking<Unit> {
+    fun `a vault moves phone to phone and the old phone retires`() = journey {
         val alice = member("Alice")
         alice.addEntry(entry("Saw a kingfisher"))
         // Issued now: a retired vault issues no card.
@@ -247,19 +265,19 @@ class TendTest {
         assertFalse(receiving.fetchWith(transport))
         val sent = alice.sendMoveWith(receiving.code(), transport)
         assertTrue(sent.complete)
-        assertTrue(sent.pieces >= 1u)
+        assertTrue(sent.pieces >= 1)
         assertNotNull(alice.retirement())
-        assertThrows<TendException.Retired> { runBlocking { alice.addEntry(entry("After the move")) } }
+        assertThrows<TendException.Retired> { runBlocking(dispatcher) { alice.addEntry(entry("After the move")) } }
         assertTrue(receiving.fetchWith(transport))
         val moved = receiving.restore(dir.resolve("new phone").toString(), PadKeyProvider(9))
         assertEquals(card, moved.myCard())
         assertEquals(card, alice.myCard())
-        assertEquals("Saw a kingfisher", moved.listEntries(10u, null, null, null, null).entries.single().body)
-        assertThrows<TendException.Invalid> { runBlocking { alice.sendMoveWith("TENDM:AAAA", transport) } }
+        assertEquals("Saw a kingfisher", moved.listEntries(10, null, null, null, null).entries.single().body)
+        assertThrows<TendException.Invalid> { runBlocking(dispatcher) { alice.sendMoveWith("TENDM:AAAA", transport) } }
     }
 
     @Test
-    fun `custodians keep shares and a member with nothing left comes back through two`() = runBlocking<Unit> {
+    fun `custodians keep shares and a member with nothing left comes back through two`() = journey {
         val alice = member("Alice")
         val helpers = listOf(member("Bob"), member("Carol"), member("Dana"))
         val ids = helpers.map { helper ->
@@ -267,7 +285,7 @@ class TendTest {
             alice.addComrade(helper.myCard(), null).id
         }
         alice.addEntry(entry("Saw a kingfisher"))
-        val chosen = alice.chooseCustodians(2u, ids)
+        val chosen = alice.chooseCustodians(2, ids)
         assertEquals(3, chosen.custodians.size)
         assertFalse(chosen.recoverable)
         val shares = alice.outbox()
@@ -289,14 +307,14 @@ class TendTest {
         assertTrue(request.code().startsWith("TENDC:"))
         val releases = helpers.take(2).map { it.releaseCustodyShare(request.code(), null) }
         assertThrows<TendException.Invalid> { request.releasesSetAside(releases.take(1)) }
-        assertEquals(0u, request.releasesSetAside(releases))
+        assertEquals(0, request.releasesSetAside(releases))
         val back = request.recover(releases, backup, dir.resolve("alice again").toString(), PadKeyProvider(9))
         assertEquals(alice.myCard(), back.myCard())
-        assertEquals("Saw a kingfisher", back.listEntries(10u, null, null, null, null).entries.single().body)
+        assertEquals("Saw a kingfisher", back.listEntries(10, null, null, null, null).entries.single().body)
     }
 
     @Test
-    fun `deleting an entry takes its outbox copies, and the inbox deletes and clears`() = runBlocking<Unit> {
+    fun `deleting an entry takes its outbox copies, and the inbox deletes and clears`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         val bobAtAlice = alice.addComrade(bob.myCard(), null)
@@ -304,19 +322,19 @@ class TendTest {
         val to = listOf(Recipient.Comrade(bobAtAlice.id))
         val first = alice.addEntry(entry("The heron came back"))
         val opened = bob.openEnvelope(alice.shareEntry(first.id, to, null).bytes)
-        assertEquals(1uL, alice.deleteEntry(first.id))
+        assertEquals(1L, alice.deleteEntry(first.id))
         assertTrue(alice.outbox().none { it.messageId == opened.messageId })
         bob.deleteFromInbox(opened.messageId)
         assertTrue(bob.inbox(null).isEmpty())
-        assertThrows<TendException.NotFound> { runBlocking { bob.deleteFromInbox(opened.messageId) } }
+        assertThrows<TendException.NotFound> { runBlocking(dispatcher) { bob.deleteFromInbox(opened.messageId) } }
         val second = alice.addEntry(entry("A kingfisher at dusk"))
         bob.openEnvelope(alice.shareEntry(second.id, to, null).bytes)
-        assertEquals(1uL, bob.clearSharedBefore(System.currentTimeMillis() + 1_000))
+        assertEquals(1L, bob.clearSharedBefore(Instant.now().plusSeconds(1)))
         assertTrue(bob.sharedWithMe().isEmpty())
     }
 
     @Test
-    fun `a care request goes from post to thanks, and Carol sees only covered`() = runBlocking<Unit> {
+    fun `a care request goes from post to thanks, and Carol sees only covered`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         val carol = member("Carol")
@@ -327,7 +345,7 @@ class TendTest {
             alice.addToCircle(circle.id, added.id)
         }
         assertEquals(Recipient.Circle(circle.id), alice.recipientNamed("eastside"))
-        assertThrows<TendException.NotFound> { runBlocking { alice.recipientNamed("Nobody") } }
+        assertThrows<TendException.NotFound> { runBlocking(dispatcher) { alice.recipientNamed("Nobody") } }
         val posted = alice.postCareRequest(NewCareRequest(
             category = CareCategory.RIDE, title = "A ride to the clinic", details = "10:00",
             urgency = CareUrgency.TODAY, neededBy = null, expiresAt = null,
@@ -336,7 +354,7 @@ class TendTest {
         assertEquals(CareRole.REQUESTER, posted.request.role)
         val offers = listOf(bob to "I can drive", carol to "By bus?").map { (helper, message) ->
             helper.openEnvelope(posted.sealed.bytes)
-            assertEquals("A ride to the clinic", helper.requestsICouldHelpWith(10u).single().title)
+            assertEquals("A ride to the clinic", helper.requestsICouldHelpWith(10).single().title)
             val offered = helper.offerHelp(posted.request.id, message, null)
             alice.openEnvelope(offered.sealed.bytes)
             offered.offer
@@ -351,18 +369,18 @@ class TendTest {
         assertEquals(null, atCarol.helper?.name)
         assertEquals(OfferState.ACCEPTED, bob.myCommitments().single().offer.state)
 
-        val twice = assertThrows<TendException.Care> { runBlocking { alice.acceptOffer(offers[1].id) } }
+        val twice = assertThrows<TendException.Care> { runBlocking(dispatcher) { alice.acceptOffer(offers[1].id) } }
         assertEquals(CareError.InvalidTransition(CareAction.ACCEPT, CareStatus.MATCHED), twice.problem)
 
         bob.fulfilCare(posted.request.id).forEach { alice.openEnvelope(it.bytes) }
         bob.openEnvelope(alice.thankHelper(posted.request.id, "Thank you").bytes)
         assertEquals(CareStatus.FULFILLED, alice.careRequest(posted.request.id).status)
         assertEquals("Thank you", bob.careRequest(posted.request.id).thanks)
-        assertEquals(30u, alice.careRetentionDays())
+        assertEquals(30, alice.careRetentionDays())
     }
 
     @Test
-    fun `a care request and its offer travel through the app's own transport`() = runBlocking<Unit> {
+    fun `a care request and its offer travel through the app's own transport`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         // Nothing listens on port 9: only the app's transport below carries anything.
@@ -389,13 +407,13 @@ class TendTest {
         val asked = SyncOptions(retryNow = true, delayBudget = java.time.Duration.ZERO)
         val background = defaultSyncOptions().copy(delayBudget = java.time.Duration.ofMillis(200))
         val sent = alice.syncWith(transport, asked)
-        assertEquals(1u, sent.relays.single().sent)
+        assertEquals(1, sent.relays.single().sent)
         val fetched = bob.syncWith(transport, background)
         assertEquals(listOf("care.request"), fetched.opened.map { it.kind })
         assertEquals(forgottenOnMeeting + 1, transport.forgotten.size)
         bob.offerHelp(posted.request.id, "I'll cook", null)
         bob.syncWith(transport, background)
-        assertEquals(1u, alice.syncWith(transport, background).relays.single().received)
+        assertEquals(1, alice.syncWith(transport, background).relays.single().received)
         assertEquals(listOf("Bob"), alice.myCareRequests().single().offers.map { it.helper?.name })
 
         // Tend's own client, with nothing listening: reported, not thrown.
@@ -407,11 +425,11 @@ class TendTest {
         assertNull(alice.relayProxy())
         alice.setRelayProxy("socks5://127.0.0.1:9050")
         assertEquals("socks5://127.0.0.1:9050", alice.relayProxy())
-        val noProxy = assertThrows<TendException.Invalid> { runBlocking { alice.setRelayProxy("127.0.0.1:9050") } }
+        val noProxy = assertThrows<TendException.Invalid> { runBlocking(dispatcher) { alice.setRelayProxy("127.0.0.1:9050") } }
         assertEquals("proxy address", noProxy.field)
         alice.setRelayProxy(null)
         assertNull(alice.relayProxy())
-        val bad = assertThrows<TendException.Invalid> { runBlocking { alice.addRelay("https://x.org") } }
+        val bad = assertThrows<TendException.Invalid> { runBlocking(dispatcher) { alice.addRelay("https://x.org") } }
         assertEquals("relay address", bad.field)
         assertTrue(relayIsUnencryptedOffThisMachine("ws://relay.example.org"))
         assertFalse(relayIsUnencryptedOffThisMachine("ws://127.0.0.1:9"))
@@ -419,49 +437,49 @@ class TendTest {
     }
 
     @Test
-    fun `the monthly gathering and its reminders`() = runBlocking<Unit> {
+    fun `the monthly gathering and its reminders`() = journey {
         val vault = member("Alice")
-        val preset = monthlyRestorativeGathering("2026-11-26", "America/Chicago", "Community room")
+        val preset = monthlyRestorativeGathering(LocalDate.parse("2026-11-26"), "America/Chicago", "Community room")
         val gathering = vault.addGathering(preset)
-        assertEquals("2026-12-05T18:00:00", gathering.startsAt)
+        assertEquals(LocalDateTime.parse("2026-12-05T18:00:00"), gathering.startsAt)
         assertEquals("FREQ=MONTHLY;BYDAY=1SA", gathering.recurrence)
-        val now = 1_795_694_400_000L // 2026-11-26T12:00:00Z
-        val reminders = vault.nextReminders(now, 4u)
+        val now = Instant.ofEpochMilli(1_795_694_400_000L) // 2026-11-26T12:00:00Z
+        val reminders = vault.nextReminders(now, 4)
         assertEquals(4, reminders.size)
         assertTrue(reminders.zipWithNext().all { (a, b) -> a.firesAt <= b.firesAt })
-        assertEquals(1_795_910_400_000L, reminders[0].firesAt) // 2026-11-28 18:00 CST, a week before
-        vault.cancelOccurrence(gathering.id, "2026-12-05T18:00")
-        assertEquals("2027-01-02T18:00:00", vault.nextReminders(now, 1u)[0].originalStart)
+        assertEquals(Instant.ofEpochMilli(1_795_910_400_000L), reminders[0].firesAt) // 2026-11-28 18:00 CST, a week before
+        vault.cancelOccurrence(gathering.id, LocalDateTime.parse("2026-12-05T18:00"))
+        assertEquals(LocalDateTime.parse("2027-01-02T18:00:00"), vault.nextReminders(now, 1)[0].originalStart)
         val ics = vault.exportIcs(gathering.id)
         assertTrue(ics.contains("EXDATE;TZID=America/Chicago:20261205T180000"))
-        val starts = expandRecurrence("2026-03-07T02:30", "America/Chicago", "FREQ=DAILY", 2u)
-        assertEquals(1_772_958_600_000L, starts[1]) // 03:30 CDT: the gap moves it forward
+        val starts = expandRecurrence(LocalDateTime.parse("2026-03-07T02:30"), "America/Chicago", "FREQ=DAILY", 2)
+        assertEquals(Instant.ofEpochMilli(1_772_958_600_000L), starts[1]) // 03:30 CDT: the gap moves it forward
     }
 
     @Test
-    fun `an invited member answers and sees only totals`() = runBlocking<Unit> {
+    fun `an invited member answers and sees only totals`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         val bobAtAlice = alice.addComrade(bob.myCard(), null)
         bob.addComrade(alice.myCard(), null)
-        val gathering = alice.addGathering(monthlyRestorativeGathering("2026-12-01", "America/Chicago", "Community room"))
+        val gathering = alice.addGathering(monthlyRestorativeGathering(LocalDate.parse("2026-12-01"), "America/Chicago", "Community room"))
         val invite = alice.inviteToGathering(gathering.id, listOf(Recipient.Comrade(bobAtAlice.id)))
         bob.openEnvelope(invite.bytes)
         val copy = bob.gatherings().single()
         assertEquals("Alice", copy.organiser)
-        val refused = assertThrows<TendException.Gathering> { runBlocking { bob.cancelOccurrence(copy.id, "2026-12-05T18:00") } }
+        val refused = assertThrows<TendException.Gathering> { runBlocking(dispatcher) { bob.cancelOccurrence(copy.id, LocalDateTime.parse("2026-12-05T18:00")) } }
         assertEquals(GatheringError.NOT_ORGANISER, refused.problem)
 
-        bob.rsvp(copy.id, "2026-12-05T18:00", Rsvp.GOING, "bringing: wool")
+        bob.rsvp(copy.id, LocalDateTime.parse("2026-12-05T18:00"), Rsvp.GOING, "bringing: wool")
         val opened = alice.openEnvelope(bob.outbox().first().bytes)
-        assertEquals(listOf("Bob"), alice.attendees(gathering.id, "2026-12-05T18:00").map { it.name })
+        assertEquals(listOf("Bob"), alice.attendees(gathering.id, LocalDateTime.parse("2026-12-05T18:00")).map { it.name })
         val totals = alice.outbox().first { it.messageId == opened.replies.single() }
         bob.openEnvelope(totals.bytes)
-        val first = bob.occurrences(1_796_000_000_000L, 1_797_000_000_000L).first() // 2026-11-29 to 12-11
+        val first = bob.occurrences(Instant.ofEpochMilli(1_796_000_000_000L), Instant.ofEpochMilli(1_797_000_000_000L)).first() // 2026-11-29 to 12-11
         assertEquals(AttendanceTotals(1u, 0u), first.totals)
 
         // The greeting round: Bob's line is sealed until Alice opens it.
-        val evening = "2026-12-05T18:00"
+        val evening = LocalDateTime.parse("2026-12-05T18:00")
         bob.writeRoundLine(copy.id, evening, "I'll sketch the heron")
         alice.openEnvelope(bob.outbox().first().bytes)
         val before = alice.round(gathering.id, evening)
@@ -494,7 +512,7 @@ class TendTest {
     }
 
     @Test
-    fun `a collective's pulse shows totals only, and a red answer may ask for a check-in`() = runBlocking<Unit> {
+    fun `a collective's pulse shows totals only, and a red answer may ask for a check-in`() = journey {
         val alice = member("Alice")
         val others = listOf("Bob", "Carol", "Dana").map { member(it) }
         val ids = others.map { m ->
@@ -505,9 +523,9 @@ class TendTest {
         alice.addCollectiveMembers(founded.id, ids)
         val everyone = mapOf("Alice" to alice, "Bob" to others[0], "Carol" to others[1], "Dana" to others[2])
         carryAll(everyone)
-        val refused = assertThrows<TendException.Pulse> { runBlocking { others[0].startPulse(founded.id, null) } }
+        val refused = assertThrows<TendException.Pulse> { runBlocking(dispatcher) { others[0].startPulse(founded.id, null) } }
         assertEquals(PulseError.NotASteward, refused.problem)
-        val started = alice.startPulse(founded.id, 24u)
+        val started = alice.startPulse(founded.id, 24)
         assertEquals(PulseState.Open, started.pulse.state)
         carryAll(everyone)
         val answers = listOf(
@@ -521,7 +539,7 @@ class TendTest {
             vault.answerPulse(started.pulse.id, PulseAnswer(answer.first, answer.second, null))
         }
         val late = assertThrows<TendException.Pulse> {
-            runBlocking { alice.answerPulse(started.pulse.id, PulseAnswer(Capacity.GREEN, PulseMood.Skip, null)) }
+            runBlocking(dispatcher) { alice.answerPulse(started.pulse.id, PulseAnswer(Capacity.GREEN, PulseMood.Skip, null)) }
         }
         assertEquals(PulseError.AlreadyAnswered, late.problem)
         carryAll(everyone)
@@ -545,14 +563,11 @@ class TendTest {
     }
 
     @Test
-    fun `a collective is founded, joined and agreed, and a member's refused change is typed`() = runBlocking<Unit> {
+    fun `a collective is founded, joined and agreed, and a member's refused change is typed`() = journey {
         val alice = member("Alice")
         val bob = member("Bob")
         val carol = member("Carol")
-        val heard = CopyOnWriteArrayList<Change>()
-        carol.setListener(object : ChangeListener {
-            override fun changed(what: Change) { heard.add(what) }
-        })
+        val heard = carol.changes.produceIn(this)
         val ids = listOf(bob, carol).map { m ->
             m.addComrade(alice.myCard(), null)
             alice.addComrade(m.myCard(), null).id
@@ -567,7 +582,8 @@ class TendTest {
                     .forEach { m.openEnvelope(it.bytes) }
             }
         }
-        assertTrue(heard.contains(Change.COLLECTIVES))
+        assertEquals(Change.COLLECTIVES, withTimeout(10_000) { heard.receiveAsFlow().first { it == Change.COLLECTIVES } })
+        heard.cancel()
         val atCarol = carol.collective(founded.id)
         assertEquals(3u, atCarol.members)
         assertEquals(3u, atCarol.agreements?.notYetAccepted?.plus(1u))
@@ -576,7 +592,7 @@ class TendTest {
         assertEquals("Alice", carol.comrades().single { it.name == "Bob" }.introduced?.byName)
 
         val refused = assertThrows<TendException.Collective> {
-            runBlocking { bob.renameCollective(founded.id, "Bob's club") }
+            runBlocking(dispatcher) { bob.renameCollective(founded.id, "Bob's club") }
         }
         assertEquals(CollectiveError.Refused(Refusal.NOT_A_STEWARD), refused.problem)
         val accepted = carol.acceptAgreements(founded.id)
@@ -588,7 +604,7 @@ class TendTest {
 
         // Dana, a stranger, comes with a pass and sees only the face.
         val dana = member("Dana")
-        val pass = alice.issueVisitorPass(founded.id, 30L * 24 * 3600)
+        val pass = alice.issueVisitorPass(founded.id, java.time.Duration.ofDays(30))
         assertTrue(pass.text.startsWith("TENDPASS:"))
         val joined = dana.joinWithPass(pass.text)
         val opened = alice.openEnvelope(joined.sealed.bytes)
@@ -598,7 +614,7 @@ class TendTest {
         assertTrue(visit.agreements!!.contains("greeting round"))
         assertTrue(dana.collectives().isEmpty())
         // The monthly gathering welcomes visitors: Dana gets it from Alice, her host, and answers.
-        val gathering = alice.addGathering(monthlyRestorativeGathering("2026-12-01", "America/Chicago", "Community room"))
+        val gathering = alice.addGathering(monthlyRestorativeGathering(LocalDate.parse("2026-12-01"), "America/Chicago", "Community room"))
         alice.inviteCollectiveToGathering(gathering.id, founded.id, true)
             .filter { s -> s.recipients.any { it.name == "Dana" } }
             .forEach { dana.openEnvelope(it.bytes) }
@@ -606,9 +622,9 @@ class TendTest {
         assertTrue(copy.visitorsWelcome)
         assertEquals(founded.id, copy.collective)
         val before = dana.outbox().map { it.messageId }
-        dana.rsvp(copy.id, "2026-12-05T18:00", Rsvp.GOING, null)
+        dana.rsvp(copy.id, LocalDateTime.parse("2026-12-05T18:00"), Rsvp.GOING, null)
         alice.openEnvelope(dana.outbox().single { it.messageId !in before }.bytes)
-        val coming = alice.attendees(gathering.id, "2026-12-05T18:00").single()
+        val coming = alice.attendees(gathering.id, LocalDateTime.parse("2026-12-05T18:00")).single()
         assertEquals("Dana", coming.name)
         assertTrue(coming.visitor)
         // Two members: one vouch, a steward's, is enough.
@@ -617,45 +633,45 @@ class TendTest {
         assertTrue(dana.collective(founded.id).iAmMember)
         assertTrue(dana.visitedCollectives().isEmpty())
         val expired = assertThrows<TendException.Invalid> {
-            runBlocking { alice.issueVisitorPass(founded.id, 91L * 24 * 3600) }
+            runBlocking(dispatcher) { alice.issueVisitorPass(founded.id, java.time.Duration.ofDays(91)) }
         }
         assertEquals("valid for", expired.field)
         // A review day for the agreements comes through the same reminders as gatherings.
-        val day = java.time.LocalDate.now().plusDays(30).toString()
+        val day = LocalDate.now().plusDays(30)
         alice.setCollectiveSettings(founded.id, alice.collective(founded.id).settings.copy(reviewAgreementsOn = day))
         assertEquals(day, alice.collective(founded.id).settings.reviewAgreementsOn)
-        val review = alice.nextReminders(System.currentTimeMillis(), 20u).filter { it.collective == founded.id }
+        val review = alice.nextReminders(Instant.now(), 20).filter { it.collective == founded.id }
         assertEquals(2, review.size)
         assertNull(review[0].gathering)
     }
 
     @Test
-    fun `every public error is typed`() = runBlocking<Unit> {
+    fun `every public error is typed`() = journey {
         val vault = member("Alice")
-        assertThrows<TendException.Invalid> { runBlocking { vault.addEntry(entry("x".repeat(300_000))) } }
-        assertThrows<TendException.NotFound> { runBlocking { vault.getEntry("01890000-0000-7000-8000-000000000000") } }
-        assertThrows<TendException.Invalid> { runBlocking { vault.getEntry("not an id") } }
+        assertThrows<TendException.Invalid> { runBlocking(dispatcher) { vault.addEntry(entry("x".repeat(300_000))) } }
+        assertThrows<TendException.NotFound> { runBlocking(dispatcher) { vault.getEntry("01890000-0000-7000-8000-000000000000") } }
+        assertThrows<TendException.Invalid> { runBlocking(dispatcher) { vault.getEntry("not an id") } }
         val card = assertThrows<TendException.Card> { cardName("TEND:AAAAAAAA") }
         assertNotEquals(null, card.problem)
-        assertThrows<TendException.VaultExists> { runBlocking { createVault(dir.resolve("Alice").toString(), PadKeyProvider(1)) } }
-        assertThrows<TendException.NameTaken> { runBlocking { vault.createCircle("Care"); vault.createCircle("care") } }
+        assertThrows<TendException.VaultExists> { runBlocking(dispatcher) { createVault(dir.resolve("Alice").toString(), PadKeyProvider(1)) } }
+        assertThrows<TendException.NameTaken> { runBlocking(dispatcher) { vault.createCircle("Care"); vault.createCircle("care") } }
         val bad = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nDTSTART:tomorrow\nEND:VEVENT\nEND:VCALENDAR\n"
-        val import = assertThrows<TendException.Import> { runBlocking { vault.importIcs(bad, "UTC") } }
-        assertEquals(4uL, import.line)
-        assertThrows<TendException.Invalid> { expandRecurrence("2026-01-01T10:00", "Mars/Base", null, 1u) }
+        val import = assertThrows<TendException.Import> { runBlocking(dispatcher) { vault.importIcs(bad, "UTC") } }
+        assertEquals(4L, import.line)
+        assertThrows<TendException.Invalid> { expandRecurrence(LocalDateTime.parse("2026-01-01T10:00"), "Mars/Base", null, 1) }
         val failing = object : KeyProvider {
             override fun wrapKey(key: ByteArray): ByteArray = throw TendException.KeyProvider("no Keystore")
             override fun unwrapKey(wrapped: ByteArray): ByteArray = throw TendException.KeyProvider("no Keystore")
         }
-        val refused = assertThrows<TendException.KeyProvider> { runBlocking { createVault(dir.resolve("x").toString(), failing) } }
+        val refused = assertThrows<TendException.KeyProvider> { runBlocking(dispatcher) { createVault(dir.resolve("x").toString(), failing) } }
         assertEquals("no Keystore", refused.reason)
         assertFalse(Files.exists(dir.resolve("x/vault.db")), "nothing left behind")
     }
 
     @Test
-    fun `a weak passphrase is refused, a generated one is taken`() = runBlocking<Unit> {
+    fun `a weak passphrase is refused, a generated one is taken`() = journey {
         val path = dir.resolve("p").toString()
-        val weak = assertThrows<TendException.WeakPassphrase> { runBlocking { createVaultWithPassphrase(path, "123456") } }
+        val weak = assertThrows<TendException.WeakPassphrase> { runBlocking(dispatcher) { createVaultWithPassphrase(path, "123456") } }
         assertTrue(weak.suggestion.isNotEmpty())
         assertFalse(Files.exists(dir.resolve("p/vault.db")), "nothing written")
         val words = generatePassphrase()
@@ -665,43 +681,68 @@ class TendTest {
     }
 
     @Test
-    fun `a passphrase and the device key together, and a duress passphrase that leaves nothing`() = runBlocking<Unit> {
+    fun `a passphrase and the device key together, and a duress passphrase that leaves nothing`() = journey {
         val path = dir.resolve("d").toString()
         val (real, duress) = generatePassphrase() to generatePassphrase()
         val vault = createVaultWithPassphraseAndDevice(path, real, PadKeyProvider(5))
         vault.addEntry(entry("behind two locks"))
         vault.lock()
-        assertThrows<TendException.WrongUnlockMethod> { runBlocking { vault.unlockWithPassphrase(real) } }
+        assertThrows<TendException.WrongUnlockMethod> { runBlocking(dispatcher) { vault.unlockWithPassphrase(real) } }
         assertThrows<TendException.KeyProvider> {
-            runBlocking { vault.unlockWithPassphraseAndDevice(real, PadKeyProvider(6).let { p ->
+            runBlocking(dispatcher) { vault.unlockWithPassphraseAndDevice(real, PadKeyProvider(6).let { p ->
                 object : KeyProvider by p { override fun unwrapKey(wrapped: ByteArray) = throw TendException.KeyProvider("locked") } }) }
         }
         vault.unlockWithPassphraseAndDevice(real, PadKeyProvider(5))
-        assertEquals(1, vault.listEntries(10u, null, null, null, null).entries.size)
+        assertEquals(1, vault.listEntries(10, null, null, null, null).entries.size)
         vault.setDuressPassphrase(real, duress)
         vault.lock()
         val forced = openVaultWithPassphraseAndDevice(path, duress, PadKeyProvider(5))
-        assertEquals(0, forced.listEntries(10u, null, null, null, null).entries.size, "an empty vault in its place")
+        assertEquals(0, forced.listEntries(10, null, null, null, null).entries.size, "an empty vault in its place")
         forced.lock()
         assertThrows<TendException.WrongKey> {
-            runBlocking { openVaultWithPassphraseAndDevice(path, real, PadKeyProvider(5)) }
+            runBlocking(dispatcher) { openVaultWithPassphraseAndDevice(path, real, PadKeyProvider(5)) }
         }
     }
 
     @Test
-    fun `many coroutines at once, and the listener hears each change`() = runBlocking<Unit> {
+    fun `many coroutines at once, and every collector of the changes flow hears each change`() = journey {
         val vault = member("Alice")
-        val heard = CopyOnWriteArrayList<Change>()
-        vault.setListener(object : ChangeListener {
-            override fun changed(what: Change) { heard.add(what) }
-        })
+        val first = vault.changes.produceIn(this)
+        val second = vault.changes.produceIn(this)
+        // Each collector subscribes when it starts; write until both hear.
+        val listening = BooleanArray(2)
+        while (!listening.all { it }) {
+            vault.addEntry(entry("warming up"))
+            listOf(first, second).forEachIndexed { i, heard ->
+                if (!listening[i]) listening[i] = withTimeoutOrNull(100) { heard.receive() } != null
+            }
+        }
+        // A notice is queued before the write returns: what is left is in the channels.
+        for (heard in listOf(first, second)) while (withTimeoutOrNull(200) { heard.receive() } != null) {}
+
         (1..50).map { i ->
             async(Dispatchers.Default) {
                 vault.addEntry(entry("entry $i"))
-                vault.search("entry", 5u)
+                vault.search("entry", 5)
             }
         }.awaitAll()
-        assertEquals(50, vault.listEntries(100u, null, null, null, null).entries.size)
-        assertEquals(50, heard.count { it == Change.JOURNAL })
+        for (heard in listOf(first, second)) {
+            repeat(50) { assertEquals(Change.JOURNAL, withTimeout(10_000) { heard.receive() }) }
+            assertNull(withTimeoutOrNull(200) { heard.receive() }, "one notice a write")
+        }
+        first.cancel()
+        vault.addEntry(entry("after the first stopped"))
+        assertEquals(Change.JOURNAL, withTimeout(10_000) { second.receive() })
+        second.cancel()
+        val bodies = vault.listEntries(200, null, null, null, null).entries.map { it.body }
+        assertEquals(50, bodies.count { it.startsWith("entry ") })
     }
+}
+
+/**
+ * Every suspend call of the suite again, resumed on whatever thread the core
+ * completes it on: uniffi-rs#1901 saw such calls deadlock.
+ */
+class TendUnconfinedTest : TendTest() {
+    override val dispatcher: CoroutineContext = Dispatchers.Unconfined
 }
