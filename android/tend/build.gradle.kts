@@ -3,9 +3,16 @@
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
+    `maven-publish`
 }
 
 val repoRoot = rootProject.projectDir.parentFile
+
+// The AAR's version is the core's: [workspace.package] in Cargo.toml.
+val tendVersion: String = repoRoot.resolve("Cargo.toml").readLines()
+    .dropWhile { it.trim() != "[workspace.package]" }
+    .first { it.trim().startsWith("version") }
+    .substringAfter('"').substringBefore('"')
 val jniOut = layout.buildDirectory.dir("rust/jniLibs")
 val generatedKotlin = layout.buildDirectory.dir("generated/uniffi")
 
@@ -26,6 +33,47 @@ android {
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
+    }
+    publishing {
+        singleVariant("release") {
+            withSourcesJar()
+            withJavadocJar()
+        }
+    }
+}
+
+// `./gradlew :tend:publishReleasePublicationToLocalRepository` writes
+// app.tend:tend-android with its POM, sources and docs jars to build/repo;
+// a release adds its own repository here. JVM unit tests take
+// app.tend:tend-libs-for-tests (bindings/kotlin/libs-for-tests).
+publishing {
+    publications {
+        register<MavenPublication>("release") {
+            groupId = "app.tend"
+            artifactId = "tend-android"
+            version = tendVersion
+            afterEvaluate { from(components["release"]) }
+            pom {
+                name.set("Tend for Android")
+                description.set("Tend's core for Android apps: the native library for three ABIs, its Kotlin bindings, and the Keystore key provider, reminder scheduler and auto-lock.")
+                url.set("https://example.invalid/tend") // Cargo.toml's repository, until Tend has a public home
+                licenses {
+                    license {
+                        name.set("AGPL-3.0-or-later")
+                        url.set("https://www.gnu.org/licenses/agpl-3.0.txt")
+                    }
+                }
+                developers {
+                    developer { name.set("The Tend developers") }
+                }
+            }
+        }
+    }
+    repositories {
+        maven {
+            name = "local"
+            url = uri(rootProject.layout.buildDirectory.dir("repo"))
+        }
     }
 }
 

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Generates bindings from the built library ("library mode"), never by hand.
-# Usage: generate.sh kotlin|swift OUT_DIR [debug|release]
+# Usage: generate.sh kotlin|swift OUT_DIR [debug|release|LIBRARY]
+#   debug (the default) builds the workspace as the tests do first; release
+#   and LIBRARY (a built libtend_ffi) take what is there.
 set -euo pipefail
 language="$1"
 out="$2"
-profile="${3:-debug}"
+from="${3:-debug}"
 . "$(dirname "$0")/../paths.sh"
-case "$(uname -s)" in
-  Darwin) lib="$target/$profile/libtend_ffi.dylib" ;;
-  *) lib="$target/$profile/libtend_ffi.so" ;;
+case "$from" in
+  debug | release)
+    case "$(uname -s)" in
+      Darwin) lib="$target/$from/libtend_ffi.dylib" ;;
+      *) lib="$target/$from/libtend_ffi.so" ;;
+    esac ;;
+  *) lib="$from" ;;
 esac
 rm -rf "$out"
 mkdir -p "$out"
-build_for_tests
+if [ "$from" = debug ]; then
+  build_for_tests
+else
+  cargo build -q -p uniffi-bindgen
+fi
 "$target/debug/uniffi-bindgen" \
   generate --library "$lib" --language "$language" --no-format --out-dir "$out"
 if [ "$language" = kotlin ]; then

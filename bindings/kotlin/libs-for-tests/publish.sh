@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds app.tend:tend-libs-for-tests (the generated Kotlin, Tend's Kotlin
+# layer and the x86-64 Linux library, stripped), publishes it with its POM
+# and sources jar to a Maven repository, then runs consumer/, an app's unit
+# test that takes Tend from there alone.
+# Usage: publish.sh [REPO_URL] [tests|release]
+#   REPO_URL defaults to a local file repository in the cache.
+#   tests (the default, what CI checks the packaging with) takes the debug
+#   library the test suites build; it carries the bench feature's two extra
+#   functions. release builds the library as a release ships it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../../paths.sh"
+repo="${1:-file://$cache/maven-local}"
+flavour="${2:-tests}"
+
+case "$flavour" in
+  tests) build_for_tests; lib="$target/debug/libtend_ffi.so" ;;
+  release) cargo build -q --release -p tend-ffi; lib="$target/release/libtend_ffi.so" ;;
+  *) echo "publish.sh: tests or release, not $flavour" >&2; exit 2 ;;
+esac
+version=$(cargo pkgid -p tend-ffi | sed 's/.*[#@]//')
+
+work="$here/target"
+rm -rf "$work/lib" "$work/generated-sources" "$work/native" "$work/classes"
+# A copy: the tests' workspace build puts its own library in the same place.
+mkdir -p "$work/lib" "$work/native/linux-x86-64"
+cp "$lib" "$work/lib/"
+"$root/bindings/ffi/generate.sh" kotlin "$work/generated-sources/uniffi" "$work/lib/libtend_ffi.so"
+# JNA finds a library in the jar under its platform's folder.
+strip -o "$work/native/linux-x86-64/libtend_ffi.so" "$work/lib/libtend_ffi.so"
+
+mvn -B -q -f "$here/pom.xml" -Dmaven.repo.local="$cache/m2" \
+  -Drevision="$version" -DaltDeploymentRepository="tend-local::$repo" deploy
+echo "published app.tend:tend-libs-for-tests:$version to $repo"
+
+# The consumer resolves Tend from that repository only: a local Maven cache
+# of its own (kept for Kotlin and JUnit), without Tend, so nothing the build
+# above installed can stand in.
+consumer_m2="$cache/m2-consumer"
+rm -rf "$consumer_m2/app/tend"
+mvn -B -q -f "$here/consumer/pom.xml" -Dmaven.repo.local="$consumer_m2" \
+  -Dtend.version="$version" -Dtend.repo="$repo" test
+grep -h "Tests run" "$here"/consumer/target/surefire-reports/*.txt
