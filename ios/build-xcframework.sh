@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Builds TendCoreFFI.xcframework (iOS device, and a simulator slice for Apple
-# silicon and Intel) and copies the generated Swift plus Tend's Swift layer
-# into build/Sources/TendCore. Needs macOS with Xcode and the Rust targets:
+# silicon and Intel) and puts the generated Swift, Tend's Swift layer and
+# the privacy manifest in Sources/TendCore (sources.sh; not committed here,
+# a release commits them to the distribution package, package-release.sh).
+# Needs macOS with Xcode and the Rust targets:
 #   rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../bindings/paths.sh"
 build="$here/build"
 rm -rf "$build"
-mkdir -p "$build/headers" "$build/Sources/TendCore" "$build/sim"
+mkdir -p "$build/headers" "$build/sim"
+# The oldest iOS Package.swift allows; cc and rustc's objects both obey it.
+export IPHONEOS_DEPLOYMENT_TARGET=15.0
 
 # Each slice exports uniffi's functions and nothing else: SQLCipher's 276
 # `sqlite3_*` and OpenSSL's symbols would otherwise bind an app's calls to
@@ -32,17 +36,7 @@ done
 
 # Bindings come from a host build (library mode reads its metadata).
 cargo build --release -p tend-ffi
-"$root/bindings/ffi/generate.sh" swift "$build/generated" release
-cp "$build/generated/TendCore.swift" "$build/generated/TendCoreModel.swift" "$build/Sources/TendCore/"
-cp "$root"/bindings/swift/Sources/TendCore/*.swift "$build/Sources/TendCore/"
-cp "$build/generated/TendCoreFFI.h" "$build/generated/TendCoreModelFFI.h" "$build/headers/"
-cat > "$build/headers/module.modulemap" <<'MAP'
-module TendCoreFFI {
-    header "TendCoreFFI.h"
-    header "TendCoreModelFFI.h"
-    export *
-}
-MAP
+"$here/sources.sh" release "$build/headers"
 
 lipo -create \
   "$build/hidden/aarch64-apple-ios-sim/libtend_ffi.a" \
@@ -53,4 +47,4 @@ xcodebuild -create-xcframework \
   -library "$build/hidden/aarch64-apple-ios/libtend_ffi.a" -headers "$build/headers" \
   -library "$build/sim/libtend_ffi.a" -headers "$build/headers" \
   -output "$build/TendCoreFFI.xcframework"
-echo "Built $build/TendCoreFFI.xcframework"
+echo "Built $build/TendCoreFFI.xcframework; ios/package-release.sh URL makes a release of it"
