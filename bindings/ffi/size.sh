@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The size of the phone library: libtend_ffi built with the `mobile` profile
-# (what android/ and ios/ build), relative relocations packed as the NDK's
-# linker packs them on Android, then stripped. Prints one line per target.
+# (what android/ and ios/ build), linked as the NDK links it for Android
+# (lld: rustup's own rust-lld; relocations packed as Android packs them for
+# minSdk 26, 16 KB pages), then stripped. Prints one line per target, with
+# the relocation sections, so a packing that did not happen shows. (Debian's
+# GNU ld ignores `-z pack-relative-relocs` for arm64 with a warning cargo
+# hides; lld refuses what it does not know.)
 # Usage: size.sh [--no-default-features] [TARGET_TRIPLE ...]
 #   (default: this machine's; --no-default-features: without the relay client)
 # An aarch64-unknown-linux-gnu build (rustup target add, apt install
@@ -15,6 +19,10 @@ if [ "${1:-}" = --no-default-features ]; then
   features=(--no-default-features)
   shift
 fi
+# rustup's lld, behind the C compiler driver as the NDK's clang uses its own.
+gcc_ld="$(rustc --print sysroot)/lib/rustlib/$host/bin/gcc-ld"
+link=(-C link-arg=-fuse-ld=lld -C "link-arg=-B$gcc_ld"
+  -C link-arg=-Wl,--pack-dyn-relocs=android -C link-arg=-Wl,-z,max-page-size=16384)
 for triple in "${@:-$host}"; do
   args=()
   strip=strip
@@ -28,7 +36,7 @@ for triple in "${@:-$host}"; do
   # Only tend-ffi's own link gets the flag, so the dependencies are shared
   # with plain `--profile mobile` builds.
   CARGO_TARGET_DIR="$size_target" cargo rustc -q -p tend-ffi --profile mobile --lib \
-    --crate-type cdylib "${features[@]}" "${args[@]}" -- -C link-arg=-Wl,-z,pack-relative-relocs
+    --crate-type cdylib "${features[@]}" "${args[@]}" -- "${link[@]}"
   dir="$size_target/${args:+$triple/}mobile"
   out="$(mktemp)"
   "$strip" -o "$out" "$dir/libtend_ffi.so"
@@ -37,5 +45,7 @@ for triple in "${@:-$host}"; do
   awk -v t="$triple${features:+ ${features[*]}}" -v b="$(stat -c %s "$out")" \
     -v d="$(stat -c %s "$dir/libtend_ffi.so.debug")" \
     'BEGIN { printf "%s\t%d bytes\t%.2f MB\t(symbols kept apart: %.2f MB)\n", t, b, b / 1e6, d / 1e6 }'
+  readelf -SW "$out" | sed -n 's/^ *\[ *[0-9]*\] *//p' | grep -E '^\.rel(a|r)?\.' |
+    while read -r name _ _ _ bytes _; do echo "  $name: $((16#$bytes)) bytes"; done
   rm -f "$out"
 done
