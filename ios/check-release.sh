@@ -10,7 +10,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../bindings/paths.sh"
 . "$root/bindings/swift/swift.sh"
-build_for_tests
 version=$(cargo pkgid -p tend-ffi | sed 's/.*[#@]//')
 url="https://example.invalid/tend/releases/download/$version/TendCoreFFI.xcframework.zip"
 
@@ -18,6 +17,7 @@ work="$here/build/stand-in"
 slice="$work/TendCoreFFI.xcframework/linux-x86_64"
 rm -rf "$work"
 mkdir -p "$slice"
+# Builds the tests' workspace too (generate.sh), the static library with it.
 "$here/sources.sh" debug "$slice/Headers"
 strip -g -o "$slice/libtend_ffi.a" "$target/debug/libtend_ffi.a"
 python3 - "$work/TendCoreFFI.xcframework/Info.plist" <<'PY'

@@ -88,6 +88,16 @@ pub enum TendError {
 }
 
 /// Every core error by name, so a new one does not compile until it has a kind here.
+impl TendError {
+    /// What the app gave for `field` was refused, and why.
+    pub(crate) fn invalid(field: &str, problem: &str) -> TendError {
+        TendError::Invalid {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
 impl From<tend_core::Error> for TendError {
     fn from(e: tend_core::Error) -> Self {
         use tend_core::Error as E;

@@ -9,7 +9,6 @@ use tend_core::journal::{
 
 use crate::TendError;
 use crate::numbers::{big_count, from_app};
-use crate::time::invalid;
 use crate::vault::TendVault;
 
 #[uniffi::export]
@@ -123,7 +122,7 @@ impl TendVault {
             let options = DaylioOptions {
                 time_zone: time_zone
                     .parse()
-                    .map_err(|_| invalid("time zone", "not an IANA zone name"))?,
+                    .map_err(|_| TendError::invalid("time zone", "not an IANA zone name"))?,
                 unknown_moods: UnknownMoods::Report,
             };
             Ok(v.journal()

@@ -3,14 +3,13 @@
 //! here with a typed error; counts the core gives saturate.
 
 use crate::TendError;
-use crate::time::invalid;
 
 /// `value` as the core takes it, or `Invalid` naming `field`.
 pub(crate) fn from_app<T: TryFrom<i64>>(
     value: impl Into<i64>,
     field: &str,
 ) -> Result<T, TendError> {
-    T::try_from(value.into()).map_err(|_| invalid(field, "negative or too large"))
+    T::try_from(value.into()).map_err(|_| TendError::invalid(field, "negative or too large"))
 }
 
 /// A count for the app, `i32::MAX` if larger.

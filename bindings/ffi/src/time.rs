@@ -4,16 +4,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
-use crate::TendError;
-
 uniffi::use_remote_type!(tend_core::DateTime<Utc>);
 uniffi::use_remote_type!(tend_core::Duration);
 uniffi::use_remote_type!(tend_core::NaiveDate);
 uniffi::use_remote_type!(tend_core::NaiveDateTime);
-
-pub(crate) fn invalid(field: &str, problem: &str) -> TendError {
-    TendError::Invalid {
-        field: field.into(),
-        problem: problem.into(),
-    }
-}
