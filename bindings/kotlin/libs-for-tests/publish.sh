@@ -22,13 +22,11 @@ esac
 version=$(cargo pkgid -p tend-ffi | sed 's/.*[#@]//')
 
 work="$here/target"
-rm -rf "$work/lib" "$work/generated-sources" "$work/native" "$work/classes"
-# A copy: the tests' workspace build puts its own library in the same place.
-mkdir -p "$work/lib" "$work/native/linux-x86-64"
-cp "$lib" "$work/lib/"
-"$root/bindings/ffi/generate.sh" kotlin "$work/generated-sources/uniffi" "$work/lib/libtend_ffi.so"
+rm -rf "$work/generated-sources" "$work/native" "$work/classes"
+mkdir -p "$work/native/linux-x86-64"
+"$root/bindings/ffi/generate.sh" kotlin "$work/generated-sources/uniffi" "$lib"
 # JNA finds a library in the jar under its platform's folder.
-strip -o "$work/native/linux-x86-64/libtend_ffi.so" "$work/lib/libtend_ffi.so"
+strip -o "$work/native/linux-x86-64/libtend_ffi.so" "$lib"
 
 mvn -B -q -f "$here/pom.xml" -Dmaven.repo.local="$cache/m2" \
   -Drevision="$version" -DaltDeploymentRepository="tend-local::$repo" deploy
