@@ -30,6 +30,8 @@ pub use error::TendError;
 pub use tend_core::Change;
 pub use vault::{KeyProvider, TendVault};
 
+use std::any::Any;
+
 uniffi::setup_scaffolding!();
 
 /// Runs blocking core work off the caller's thread; a panic becomes `Internal`.
@@ -38,9 +40,22 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, TendError> + Send + 'static,
 {
-    blocking::unblock(move || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-            .unwrap_or(Err(TendError::Internal))
-    })
-    .await
+    let done = on_pool(Box::new(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+            .unwrap_or(Err(TendError::Internal));
+        Box::new(result)
+    }))
+    .await;
+    done.downcast::<Result<T, TendError>>()
+        .map_or(Err(TendError::Internal), |result| *result)
+}
+
+/// A job for the pool with its result type erased.
+type Job = Box<dyn FnOnce() -> Box<dyn Any + Send> + Send>;
+
+/// The one place work is handed to the pool. Not generic, so `blocking`'s
+/// executor and `async-task` are compiled once rather than once for each of
+/// the ~140 calls (docs/performance.md: the phone library).
+async fn on_pool(job: Job) -> Box<dyn Any + Send> {
+    blocking::unblock(job).await
 }
