@@ -178,7 +178,7 @@ enum PassphraseCommand {
         #[arg(long)]
         rekey: bool,
     },
-    /// Print a new passphrase of six random words (about 77 bits), to use
+    /// Print a new passphrase of seven random words (77 bits), to use
     /// with init or change
     Generate,
     /// A second passphrase (TEND_DURESS_PASSPHRASE, or a prompt) that,

@@ -19,7 +19,7 @@ pub trait KeyProvider: Send + Sync {
     fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, TendError>;
 }
 
-/// Six random words from EFF's list (about 77 bits): to offer a member
+/// Seven random words from BIP-39's English list (77 bits): to offer a member
 /// who is choosing a passphrase.
 #[uniffi::export]
 pub fn generate_passphrase() -> String {

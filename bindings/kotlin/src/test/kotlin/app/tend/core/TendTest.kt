@@ -675,7 +675,7 @@ open class TendTest {
         assertTrue(weak.suggestion.isNotEmpty())
         assertFalse(Files.exists(dir.resolve("p/vault.db")), "nothing written")
         val words = generatePassphrase()
-        assertEquals(6, words.split(" ").size)
+        assertEquals(7, words.split(" ").size)
         createVaultWithPassphrase(path, words).lock()
         openVaultWithPassphrase(path, words)
     }
