@@ -278,7 +278,7 @@ fn a_weak_passphrase_is_refused_before_anything_is_written() {
     }
     let generated = json(tend(&v, &["--json", "passphrase", "generate"]));
     let words = generated["passphrase"].as_str().unwrap().to_owned();
-    assert_eq!(words.split(' ').count(), 6);
+    assert_eq!(words.split(' ').count(), 7);
     ok(tend_with(
         &v,
         &["init", "--name", "A"],
