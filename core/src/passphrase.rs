@@ -37,7 +37,7 @@ pub fn check(passphrase: &str, context: &[&str]) -> Result<()> {
 
 /// Seven words from BIP-39's English list, picked with the system's
 /// randomness. The list recovery words use (identity::recovery): already in
-/// the library, where EFF's 7,776 words cost 0.3 MB of it.
+/// the library, where EFF's 7,776 words cost 0.26 MB of it.
 pub fn generate() -> SecretString {
     let list = bip39::Language::English.word_list();
     let mut rng = rand::rngs::OsRng;
