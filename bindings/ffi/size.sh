@@ -42,9 +42,11 @@ for triple in "${@:-$host}"; do
   "$strip" -o "$out" "$dir/libtend_ffi.so"
   # What a crash report is symbolised with, kept apart from what ships.
   "${strip%strip}objcopy" --only-keep-debug "$dir/libtend_ffi.so" "$dir/libtend_ffi.so.debug"
+  # Deflated as in an APK or IPA zip: about what a store download carries
+  # (an installed APK keeps the library uncompressed, at the first figure).
   awk -v t="$triple${features:+ ${features[*]}}" -v b="$(stat -c %s "$out")" \
-    -v d="$(stat -c %s "$dir/libtend_ffi.so.debug")" \
-    'BEGIN { printf "%s\t%d bytes\t%.2f MB\t(symbols kept apart: %.2f MB)\n", t, b, b / 1e6, d / 1e6 }'
+    -v z="$(gzip -9 -c "$out" | wc -c)" -v d="$(stat -c %s "$dir/libtend_ffi.so.debug")" \
+    'BEGIN { printf "%s\t%d bytes\t%.2f MB\t(deflated: %.2f MB; symbols kept apart: %.2f MB)\n", t, b, b / 1e6, z / 1e6, d / 1e6 }'
   readelf -SW "$out" | sed -n 's/^ *\[ *[0-9]*\] *//p' | grep -E '^\.rel(a|r)?\.' |
     while read -r name _ _ _ bytes _; do echo "  $name: $((16#$bytes)) bytes"; done
   rm -f "$out"
