@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds app.tend:tend-libs-for-tests (the generated Kotlin, Tend's Kotlin
-# layer and the x86-64 Linux library, stripped), publishes it with its POM
-# and sources jar to a Maven repository, then runs consumer/, an app's unit
-# test that takes Tend from there alone.
+# layer and the x86-64 Linux library, stripped), publishes it with its POM,
+# sources jar and docs jar to a Maven repository, then runs consumer/, an
+# app's unit test that takes Tend from there alone.
 # Usage: publish.sh [REPO_URL] [tests|release]
 #   REPO_URL defaults to a local file repository in the cache.
 #   tests (the default, what CI checks the packaging with) takes the debug
@@ -28,9 +28,27 @@ mkdir -p "$work/native/linux-x86-64"
 # JNA finds a library in the jar under its platform's folder.
 strip -o "$work/native/linux-x86-64/libtend_ffi.so" "$lib"
 
+# A file repository starts without this version, so what is checked below
+# is what this run published.
+published=""
+[[ $repo == file://* ]] && published="${repo#file://}/app/tend/tend-libs-for-tests/$version"
+[ -z "$published" ] || rm -rf "$published"
 mvn -B -q -f "$here/pom.xml" -Dmaven.repo.local="$cache/m2" \
   -Drevision="$version" -DaltDeploymentRepository="tend-local::$repo" deploy
 echo "published app.tend:tend-libs-for-tests:$version to $repo"
+
+# What Maven Central asks of a release beside the jar: the POM, a sources
+# jar and a docs jar whose pages name the API an app calls.
+if [ -n "$published" ]; then
+  for part in .pom -sources.jar -javadoc.jar; do
+    [ -s "$published/tend-libs-for-tests-$version$part" ] ||
+      { echo "publish.sh: $published has no tend-libs-for-tests-$version$part" >&2; exit 1; }
+  done
+  docs="$(unzip -l "$published/tend-libs-for-tests-$version-javadoc.jar")"
+  for page in index.html app/tend/core/TendVault.html app/tend/core/model/Entry.html app/tend/core/ChangesKt.html; do
+    grep -q " $page\$" <<<"$docs" || { echo "publish.sh: the docs jar has no $page" >&2; exit 1; }
+  done
+fi
 
 # The consumer resolves Tend from that repository only: a local Maven cache
 # of its own (kept for Kotlin and JUnit), without Tend, so nothing the build
