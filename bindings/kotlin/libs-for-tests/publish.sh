@@ -31,8 +31,10 @@ strip -o "$work/native/linux-x86-64/libtend_ffi.so" "$lib"
 # A file repository starts without this version, so what is checked below
 # is what this run published.
 published=""
-[[ $repo == file://* ]] && published="${repo#file://}/app/tend/tend-libs-for-tests/$version"
-[ -z "$published" ] || rm -rf "$published"
+if [[ $repo == file://* ]]; then
+  published="${repo#file://}/app/tend/tend-libs-for-tests/$version"
+  rm -rf "$published"
+fi
 mvn -B -q -f "$here/pom.xml" -Dmaven.repo.local="$cache/m2" \
   -Drevision="$version" -DaltDeploymentRepository="tend-local::$repo" deploy
 echo "published app.tend:tend-libs-for-tests:$version to $repo"
