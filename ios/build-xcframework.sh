@@ -28,7 +28,9 @@ for triple in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
   xcrun ld -r -arch "$arch" -all_load "$target/$triple/mobile/libtend_ffi.a" \
     -exported_symbols_list "$build/exports.txt" -o "$build/hidden/$triple/tend_ffi.o"
   xcrun libtool -static -o "$build/hidden/$triple/libtend_ffi.a" "$build/hidden/$triple/tend_ffi.o"
-  if xcrun nm -gU "$build/hidden/$triple/libtend_ffi.a" | grep -q ' _sqlite3_'; then
+  # grep reads to the end: with -q it stops at a match, and under pipefail
+  # the writer's SIGPIPE would read as no match.
+  if xcrun nm -gU "$build/hidden/$triple/libtend_ffi.a" | grep ' _sqlite3_' >/dev/null; then
     echo "$triple still exports sqlite3_* symbols" >&2
     exit 1
   fi

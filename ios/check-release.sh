@@ -38,7 +38,9 @@ zip="$release/TendCoreFFI.xcframework.zip"
 checksum=$(cat "$zip.checksum")
 [ "$checksum" = "$(sha256sum "$zip" | cut -d' ' -f1)" ] ||
   { echo "the checksum is not the zip's SHA-256" >&2; exit 1; }
-unzip -Z1 "$zip" | grep -qx 'TendCoreFFI.xcframework/linux-x86_64/Headers/TendCoreFFI/module.modulemap' ||
+# grep reads to the end: with -q it stops at a match, and under pipefail
+# the writer's SIGPIPE would read as no match.
+unzip -Z1 "$zip" | grep -x 'TendCoreFFI.xcframework/linux-x86_64/Headers/TendCoreFFI/module.modulemap' >/dev/null ||
   { echo "the module map is not in Headers/TendCoreFFI" >&2; exit 1; }
 python3 -c 'import plistlib, sys; m = plistlib.load(open(sys.argv[1], "rb")); assert m["NSPrivacyTracking"] is False and m["NSPrivacyAccessedAPITypes"]' \
   "$release/Sources/TendCore/PrivacyInfo.xcprivacy"
